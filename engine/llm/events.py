@@ -1,0 +1,50 @@
+"""The small typed events a generation job reports (mlx-free, so anyone may import them).
+
+A job reports, per request (``key`` = the place urn): :class:`PlaceStarted` on a stream (lane),
+zero or more :class:`Tokens`, then exactly one :class:`PlaceFinished` (text, or a fallback
+reason: timeout, error, cancelled, model_unavailable); then one :class:`BatchFinished`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceStarted:
+    key: str
+    stream: int
+    deadline_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    key: str
+    stream: int
+    text_delta: str
+    n_tokens: int  # tokens generated so far for this request
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceFinished:
+    key: str
+    stream: int
+    text: str | None
+    reason: str | None
+    n_tokens: int = 0
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFinished:
+    job_id: int
+    metrics: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatus:
+    state: str  # loading | ready | failed | disabled
+    detail: str = ""
+    progress: float | None = None

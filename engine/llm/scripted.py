@@ -1,0 +1,157 @@
+"""A scripted model: the test seam for everything above the model (like llm's MockModel).
+
+It behaves like the real service (one worker thread, ``concurrency`` lanes with continuous refill,
+per-request deadlines counted from the start of decoding, pause/resume/cancel) but writes
+deterministic text from the request's seed instead of running a network. Tests script special
+behaviour per key: a fixed text, a failure, a slow place. It is never used in place of the real
+model by the product; the console uses it only when started with ``--scripted``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .events import BatchFinished, PlaceFinished, PlaceStarted, Tokens
+
+_WORDS = ("mist", "lantern", "cobbles", "smoke", "river", "shadows", "wind", "bells", "moss", "gulls", "embers", "frost")
+
+
+def scripted_text(prompt: str, seed: int) -> str:
+    w = [_WORDS[(seed >> (3 * i)) % len(_WORDS)] for i in range(6)]
+    return (f"The {w[0]} gathers over the old stones while {w[1]} and {w[2]} mark the hour. "
+            f"Travellers speak of {w[3]} on the road and {w[4]} by the {w[5]}.")
+
+
+@dataclass
+class _Job:
+    id: int
+    requests: list
+    on_event: Callable
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.finished.wait(timeout)
+
+
+class ScriptedLLM:
+    """Implements the dispatcher's ``LLMService`` protocol without a model."""
+
+    def __init__(self, concurrency: int = 4, token_delay_s: float = 0.0, script: dict | None = None,
+                 model_id: str = "scripted", deadline_s: float = 5.0):
+        self.model_id = model_id
+        self.concurrency = concurrency
+        self.token_delay_s = token_delay_s
+        # key -> {"text": str} | {"error": str} | {"delay": seconds per token}
+        self.script = dict(script or {})
+        self._deadline = deadline_s
+        self._jobs: queue.Queue = queue.Queue()
+        self._ids = itertools.count(1)
+        self._paused = threading.Event()
+        self._stop = False
+        self.status = "ready"
+        self._thread = threading.Thread(target=self._run, name="scripted-llm", daemon=True)
+        self._thread.start()
+
+    # -- LLMService
+    def ready(self) -> bool:
+        return True
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return True
+
+    def unavailable_reason(self) -> str | None:
+        return None
+
+    def deadline_for(self, budget: int) -> float:
+        return self._deadline
+
+    def submit(self, requests: list[dict], on_event: Callable) -> _Job:
+        job = _Job(next(self._ids), list(requests), on_event)
+        self._jobs.put(job)
+        return job
+
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    def shutdown(self) -> None:
+        self._stop = True
+        self._jobs.put(None)
+
+    # -- worker
+    def _emit(self, job, ev) -> None:
+        try:
+            job.on_event(ev)
+        except Exception:
+            pass
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            self._run_job(job)
+
+    def _run_job(self, job: _Job) -> None:
+        waiting = list(job.requests)
+        lanes: dict[int, dict] = {}
+        t_job = time.perf_counter()
+        tokens_total = 0
+        while waiting or lanes:
+            if job.cancelled.is_set():
+                for lane, st in list(lanes.items()):
+                    self._emit(job, PlaceFinished(st["req"]["key"], lane, None, "cancelled", st["n"], time.perf_counter() - st["t0"], None, "cancelled by operator"))
+                for req in waiting:
+                    self._emit(job, PlaceFinished(req["key"], -1, None, "cancelled", 0, None, None, "cancelled before it started"))
+                break
+            if self._paused.is_set():
+                time.sleep(0.01)
+                continue
+            while waiting and len(lanes) < self.concurrency:
+                req = waiting.pop(0)
+                lane = min(set(range(self.concurrency)) - set(lanes))
+                words = self.script.get(req["key"], {}).get("text") or scripted_text(req["prompt"], req["seed"])
+                lanes[lane] = {"req": req, "words": words.split(" "), "n": 0, "t0": time.perf_counter(), "text": ""}
+                self._emit(job, PlaceStarted(req["key"], lane, req.get("deadline_s")))
+            for lane, st in list(lanes.items()):
+                req, key = st["req"], st["req"]["key"]
+                sc = self.script.get(key, {})
+                elapsed = time.perf_counter() - st["t0"]
+                if "error" in sc:
+                    self._emit(job, PlaceFinished(key, lane, None, "error", st["n"], elapsed, None, sc["error"]))
+                    del lanes[lane]
+                    continue
+                if req.get("deadline_s") is not None and elapsed > req["deadline_s"]:
+                    self._emit(job, PlaceFinished(key, lane, None, "timeout", st["n"], elapsed, None,
+                                                  f"timeout after {elapsed:.2f} s at {st['n']}/{req['max_tokens']} tokens"))
+                    del lanes[lane]
+                    continue
+                if st["n"] < len(st["words"]) and st["n"] < req["max_tokens"]:
+                    delta = ("" if st["n"] == 0 else " ") + st["words"][st["n"]]
+                    st["n"] += 1
+                    st["text"] += delta
+                    tokens_total += 1
+                    if st["n"] == 1:
+                        st["ttft"] = elapsed
+                    self._emit(job, Tokens(key, lane, delta, st["n"]))
+                else:
+                    self._emit(job, PlaceFinished(key, lane, st["text"], None, st["n"], elapsed, st.get("ttft"), ""))
+                    del lanes[lane]
+            delay = max([self.script.get(st["req"]["key"], {}).get("delay", self.token_delay_s) for st in lanes.values()] or [0])
+            if delay:
+                time.sleep(delay)
+        elapsed = time.perf_counter() - t_job
+        self._emit(job, BatchFinished(job.id, {"elapsed_s": elapsed, "tokens": tokens_total,
+                                               "tokens_per_s": tokens_total / elapsed if elapsed else 0.0}))
+        job.finished.set()

@@ -1,0 +1,234 @@
+"""Prompt templates are files.
+
+A prompt file is plain text with ``${field}`` placeholders (``$$`` is a literal ``$``). The
+default, ``texture.prompt``, is the seed document's "Enhance this location description with
+current conditions…" prompt. Defaults ship with the engine and are copied into a user-editable
+prompts folder on first run. Every distinct text gets a version id (a content hash) that is
+recorded with every result. A file with an error (syntax, unknown field, unreadable, empty,
+binary) reports file, line and message; the last good version of that file stays active.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .world import Place
+
+DEFAULTS_DIR = Path(__file__).parent / "prompts"
+DEFAULT_PROMPT = "texture"
+SUFFIX = ".prompt"
+MAX_PROMPT_BYTES = 64 * 1024
+
+FIELDS = {
+    "base": "the place's base description",
+    "name": "the place's name",
+    "urn": "the place's urn",
+    "region": "the region part of the urn",
+    "weather": "summarizeWeather: '12°C, light rain, 8mph winds'",
+    "resources": "summarizeResources: 'abundant: timber, scarce: fresh water'",
+    "events": "summarizeEvents: the events, most significant first",
+    "temperature": "temperature in °C",
+    "conditions": "weather conditions",
+    "wind_speed": "wind speed in mph",
+    "tier": "the enhancement tier (light, full, premium)",
+}
+
+_TOKEN = re.compile(r"\$(?:\$|\{([^}\n]*)\}|\{|)")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class PromptError(Exception):
+    def __init__(self, file: str, line: int, message: str):
+        super().__init__(f"{file}:{line}: {message}")
+        self.file, self.line, self.message = file, line, message
+
+
+def version_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def js_number(x: float) -> str:
+    """A number as JavaScript's template literal writes it (12.0 -> '12')."""
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return repr(x) if isinstance(x, float) else str(x)
+
+
+def summarize_weather(p: Place) -> str:
+    return f"{js_number(p.temperature)}°C, {p.conditions}, {js_number(p.wind_speed)}mph winds"
+
+
+def summarize_resources(p: Place) -> str:
+    abundant = [r.type for r in p.resources if r.abundance > 0.7]
+    scarce = [r.type for r in p.resources if r.abundance < 0.3]
+    return f"abundant: {', '.join(abundant) or 'none'}, scarce: {', '.join(scarce) or 'none'}"
+
+
+def summarize_events(p: Place) -> str:
+    if not p.events:
+        return "none"
+    events = sorted(p.events, key=lambda e: -e.significance)
+    return "; ".join(f"{e.summary.strip().rstrip('.')} ({e.term}-term {e.type})" for e in events[:5])
+
+
+def place_fields(p: Place, tier: str = "") -> dict[str, str]:
+    return {
+        "base": p.base.strip(),
+        "name": p.name,
+        "urn": p.urn,
+        "region": p.region,
+        "weather": summarize_weather(p),
+        "resources": summarize_resources(p),
+        "events": summarize_events(p),
+        "temperature": js_number(p.temperature),
+        "conditions": p.conditions,
+        "wind_speed": js_number(p.wind_speed),
+        "tier": tier,
+    }
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A compiled prompt: literal chunks and field names, alternating."""
+
+    name: str
+    text: str
+    version: str
+    parts: tuple  # str literal or ("field",)
+    fields: frozenset
+
+    def render(self, place: Place, tier: str = "") -> str:
+        values = place_fields(place, tier)
+        return "".join(values[p[0]] if isinstance(p, tuple) else p for p in self.parts).strip()
+
+
+def compile_prompt(text: str, file: str = "<prompt>", name: str = DEFAULT_PROMPT) -> Prompt:
+    """Parse ``text``; raises :class:`PromptError` with the file and line of the first problem."""
+    if "\x00" in text:
+        raise PromptError(file, 1, "binary data (NUL bytes) in a prompt file")
+    if not text.strip():
+        raise PromptError(file, 1, "the prompt file is empty")
+    parts: list = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        if m.start() > pos:
+            parts.append(text[pos : m.start()])
+        tok = m.group(0)
+        if tok == "$$":
+            parts.append("$")
+        elif tok.startswith("${") and tok.endswith("}"):
+            field = m.group(1).strip()
+            if not _NAME.match(field):
+                raise PromptError(file, line, f"bad placeholder {tok!r}: use ${{field}} with one of {', '.join(FIELDS)}")
+            if field not in FIELDS:
+                raise PromptError(file, line, f"unknown field {field!r} (known: {', '.join(FIELDS)})")
+            parts.append((field,))
+        elif tok == "${":
+            raise PromptError(file, line, "unclosed placeholder '${' (missing '}' on this line)")
+        else:
+            raise PromptError(file, line, "stray '$': write $$ for a dollar sign or ${field} for a field")
+        pos = m.end()
+    parts.append(text[pos:])
+    fields = frozenset(p[0] for p in parts if isinstance(p, tuple))
+    merged: list = []
+    for p in parts:
+        if isinstance(p, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += p
+        elif p != "":
+            merged.append(p)
+    return Prompt(name, text, version_of(text), tuple(merged), fields)
+
+
+def read_prompt_file(path: Path) -> Prompt:
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_PROMPT_BYTES:
+            raise PromptError(file, 1, f"file too large ({size:,} bytes, max {MAX_PROMPT_BYTES:,})")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PromptError(file, 0, "file not found (deleted or renamed)") from None
+    except IsADirectoryError:
+        raise PromptError(file, 0, "is a folder, not a prompt file") from None
+    except OSError as exc:
+        raise PromptError(file, 0, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PromptError(file, line, "not UTF-8 text (binary data?)") from None
+    return compile_prompt(text, file, path.stem)
+
+
+def ensure_prompts_dir(path: Path) -> Path:
+    """Create the user prompts folder and copy in any missing default prompt files."""
+    path.mkdir(parents=True, exist_ok=True)
+    for src in DEFAULTS_DIR.glob("*" + SUFFIX):
+        dst = path / src.name
+        if not dst.exists():
+            shutil.copyfile(src, dst)
+    return path
+
+
+@dataclass
+class PromptStatus:
+    name: str
+    path: Path
+    active: Prompt | None  # the last good version (stays active while the file has an error)
+    error: PromptError | None
+    loaded_at: float  # time of the last reload attempt
+
+
+class PromptLibrary:
+    """The prompts folder: last good version of each file, errors, reload on change.
+
+    Thread-safe: the console's watcher reloads while a batch renders prompts elsewhere.
+    """
+
+    def __init__(self, folder: Path, *, install_defaults: bool = True):
+        self.folder = ensure_prompts_dir(folder) if install_defaults else folder
+        self._lock = threading.Lock()
+        self._status: dict[str, PromptStatus] = {}
+        self.reload_all()
+
+    def reload_all(self) -> list[PromptStatus]:
+        names = {p.stem for p in self.folder.glob("*" + SUFFIX)} | set(self._status)
+        return [self.reload(self.folder / f"{n}{SUFFIX}") for n in sorted(names)]
+
+    def reload(self, path: Path) -> PromptStatus:
+        path = Path(path)
+        name = path.stem
+        try:
+            prompt, error = read_prompt_file(path), None
+        except PromptError as exc:
+            prompt, error = None, exc
+        with self._lock:
+            old = self._status.get(name)
+            active = prompt or (old.active if old else None)
+            st = PromptStatus(name, path, active, error, time.time())
+            self._status[name] = st
+            return st
+
+    def status(self) -> list[PromptStatus]:
+        with self._lock:
+            return sorted(self._status.values(), key=lambda s: s.name)
+
+    def get(self, name: str = DEFAULT_PROMPT) -> Prompt | None:
+        with self._lock:
+            st = self._status.get(name)
+            return st.active if st else None
+
+    def status_of(self, name: str = DEFAULT_PROMPT) -> PromptStatus | None:
+        with self._lock:
+            return self._status.get(name)
+
+
+def default_prompt() -> Prompt:
+    return read_prompt_file(DEFAULTS_DIR / f"{DEFAULT_PROMPT}{SUFFIX}")

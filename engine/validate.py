@@ -1,0 +1,91 @@
+"""Output validation with reason codes.
+
+The seed's ``validateOutput`` (20 < length < 500, no inappropriate content from a word list) plus:
+not an echo of the prompt or its instructions, no control characters or escape sequences, no
+Rich/Textual markup, no sign of following instructions injected through world text. A rejected
+output carries a reason code that the store and the metrics keep.
+
+Model output is first *cleaned* (:func:`clean_output`): surrounding whitespace and quotes, a
+leading "Enhanced description:" label, and anything past the third complete sentence are
+removed. That is presentation, not repair: what remains is validated as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .textsafe import has_control, has_markup
+
+MIN_LEN = 20
+MAX_LEN = 500
+
+REASONS = (
+    "empty", "too_short", "too_long", "blocked_content", "prompt_echo", "control_chars", "markup", "injection",
+)
+
+# A small word list in the spirit of the seed's containsInappropriateContent. Whole words only.
+BLOCKED_WORDS = frozenset(
+    """fuck fucking shit bitch cunt nigger faggot retard whore slut rape rapist porn pornographic
+    nazi""".split()
+)
+_WORD = re.compile(r"[a-z]+")
+
+# Phrases of the prompt's own instructions: an output carrying them is an echo, not a description.
+_ECHO = (
+    "enhance this location description",
+    "current conditions:",
+    "enhanced description:",
+    "generate 2-3 sentences",
+    "maintain the existing tone",
+    "focus on atmospheric details",
+    "- weather:",
+    "- resources:",
+    "recent events:",
+)
+# Signs that the model followed instructions smuggled in through world text.
+_INJECTION = re.compile(
+    r"(ignore (all |any )?(the )?(previous|prior|above) instructions|as an ai( language model)?|"
+    r"i (can(no|')t|cannot|am unable to) (help|comply|assist)|system prompt|i have been pwned|"
+    r"<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?…](?:[\"'’”)\]]*)(?=\s|$)")
+_LABEL = re.compile(r"^\s*(enhanced description|description|output)\s*:\s*", re.IGNORECASE)
+
+
+def clean_output(text: str, max_sentences: int = 3) -> str:
+    text = text.strip()
+    text = _LABEL.sub("", text)
+    text = text.strip().strip('"“”').strip()
+    # Keep at most ``max_sentences`` complete sentences; drop a trailing fragment if there is
+    # at least one complete sentence before it (a budget-truncated tail reads badly).
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if ends:
+        cut = ends[min(len(ends), max_sentences) - 1]
+        text = text[:cut]
+    return " ".join(text.split()) if not has_control(text) else text
+
+
+def validate_output(text: str, prompt: str = "") -> str | None:
+    """None if the output is acceptable, else the reason code."""
+    if not text or not text.strip():
+        return "empty"
+    if has_control(text):
+        return "control_chars"
+    if has_markup(text):
+        return "markup"
+    n = len(text)
+    if n <= MIN_LEN:
+        return "too_short"
+    if n >= MAX_LEN:
+        return "too_long"
+    low = text.lower()
+    if _INJECTION.search(text):
+        return "injection"
+    if any(p in low for p in _ECHO):
+        return "prompt_echo"
+    if prompt and len(text) > 40 and text.strip() in prompt:
+        return "prompt_echo"
+    if any(w in BLOCKED_WORDS for w in _WORD.findall(low)):
+        return "blocked_content"
+    return None
