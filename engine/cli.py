@@ -264,25 +264,40 @@ def cmd_models(args) -> int:
     from .llm import models
 
     if args.models_cmd == "pull":
-        path = models.pull_default(progress=lambda msg, frac=None: print(msg, file=sys.stderr))
+        path = models.pull_default(progress=lambda msg: print(msg, file=sys.stderr, flush=True))
         print(f"default model ready: {path}")
         return 0
     if args.models_cmd == "import":
-        path = models.import_model(args.file, name=args.name, progress=lambda msg, frac=None: print(msg, file=sys.stderr))
+        from .llm.gguf_import import import_gguf
+
+        if not args.file.is_file():
+            raise UsageError(f"GGUF file not found: {args.file}")
+        last = [-1]
+
+        def progress(msg: str, frac: float) -> None:
+            if int(frac * 10) != last[0]:
+                last[0] = int(frac * 10)
+                print(f"importing: {int(frac * 100)}% {msg}", file=sys.stderr, flush=True)
+
+        path = import_gguf(args.file, models.models_dir(), args.name, progress)
         print(f"imported {args.file} -> {path}")
         return 0
-    cfg = load_config(overrides={"FLUX_LLM_MODEL_PATH": args.model} if getattr(args, "model", None) else None)
-    rows = models.list_models(cfg.model_path or None)
-    from .llm.fastpath import describe_backend
+    if getattr(args, "model", None):
+        os.environ["FLUX_LLM_MODEL_PATH"] = args.model
+    from .llm.fastpath import prepare_backend
 
+    b = prepare_backend()
+    rows = models.list_models()
     print(f"models folder: {models.models_dir()}")
-    print(f"backend: {describe_backend()}")
+    print(f"backend: {b.device}, BLAS {b.blas}, weights as {b.dtype}" + (f" ({b.note})" if b.note else ""))
     if not rows:
         print("no models imported yet: run `texture models pull`")
         return 0
     for m in rows:
         mark = "*" if m.active else " "
-        print(f"{mark} {m.name:32} {m.size_bytes / 2**20:8.1f} MiB  {m.architecture:8} {m.quantization}")
+        print(f"{mark} {m.name:28} {m.size_bytes / 2**20:8.1f} MiB  {m.architecture:8} {m.quantization}")
+    if not any(m.active for m in rows):
+        print(f"(no active model: FLUX_LLM_MODEL_PATH={os.environ.get('FLUX_LLM_MODEL_PATH', '') or models.DEFAULT_MODEL!r} is not imported)")
     return 0
 
 
@@ -318,6 +333,14 @@ def main(argv: list[str] | None = None) -> int:
                 "bench": cmd_bench, "doctor": cmd_doctor}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
+    if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):
+        # OpenBLAS must be loaded before anything imports mlx (the CPU fast path); do it first.
+        try:
+            from .llm.fastpath import prepare_backend
+
+            prepare_backend()
+        except Exception:
+            pass  # reported by `texture doctor`; generation still works on the stock path
     try:
         return handlers[args.cmd](args) or 0
     except (ConfigError, WorldError, StoreError, UsageError, PromptError) as exc:
@@ -330,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # last resort: never a traceback for the user, but keep the detail
         name = type(exc).__name__
-        if name in ("ModelError", "ModelLoadError", "GGUFImportError", "PullError"):
+        if name in ("ModelError", "ModelLoadError", "GGUFImportError", "ModelPullError"):
             print(f"texture {args.cmd}: error: {exc}", file=sys.stderr)
             return 2
         if os.environ.get("TEXTURE_DEBUG"):

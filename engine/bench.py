@@ -1,0 +1,124 @@
+"""``texture bench``: the figures the README quotes, measured in one run.
+
+Speed targets live here, not in unit tests (these machines are noisy): the bench prints
+figures and ratios measured side by side in the same run.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import locations
+
+
+def bench_templates(seconds: float = 1.5) -> dict:
+    """Template renders/s on one core (the hot path), plus hash+render from raw state."""
+    from .builtin_world import builtin_world
+    from .templates import render_template
+    from .world import make_place
+
+    places = builtin_world()
+    # Warm up, then time whole passes over the 1,500 places.
+    for p in places:
+        render_template(p)
+    gc.disable()
+    try:
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for p in places:
+                render_template(p)
+            n += len(places)
+        render_rate = n / (time.perf_counter() - t0)
+        # From raw state: canonical hash -> seed -> template (what a changed place costs).
+        n2, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds / 2:
+            for p in places:
+                render_template(make_place(p.urn, p.name, p.base, p.temperature, p.conditions, p.wind_speed, p.resources, p.events))
+            n2 += len(places)
+        full_rate = n2 / (time.perf_counter() - t0)
+    finally:
+        gc.enable()
+    return {
+        "template_renders_per_s": round(render_rate),
+        "hash_and_render_per_s": round(full_rate),
+        "target_renders_per_s": 100_000,
+        "places": len(places),
+    }
+
+
+def _print_table(rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v}")
+
+
+def run_bench(args) -> int:
+    t_start = time.perf_counter()
+    out: dict = {
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "command": "texture bench" + (" --quick" if args.quick else ""),
+    }
+    quiet = args.json
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(msg, flush=True)
+
+    say("templates ...")
+    out["templates"] = bench_templates()
+    if not args.quick:
+        try:
+            from .llm.benchmark import bench_llm
+
+            say("model (this takes a few minutes on a CPU) ...")
+            out["llm"] = bench_llm(sample=args.sample, log=None if quiet else say)
+        except Exception as exc:  # the bench reports what it could not measure
+            out["llm"] = {"error": f"{type(exc).__name__}: {exc}"}
+        try:
+            from console.bench import measure_key_latency, measure_startup
+
+            say("console ...")
+            out["console"] = {"startup": measure_startup(), "key_latency": measure_key_latency()}
+        except Exception as exc:
+            out["console"] = {"error": f"{type(exc).__name__}: {exc}"}
+    out["elapsed_s"] = round(time.perf_counter() - t_start, 1)
+
+    path = args.output or (locations.data_dir() / "bench.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    t = out["templates"]
+    rows = [
+        ("template renders/s (1 core)", f"{t['template_renders_per_s']:,} (target {t['target_renders_per_s']:,})"),
+        ("hash + render from raw state/s", f"{t['hash_and_render_per_s']:,}"),
+    ]
+    llm = out.get("llm") or {}
+    if "error" in llm:
+        rows.append(("model", f"not measured: {llm['error']}"))
+    elif llm:
+        rows.extend(llm.get("table", []))
+    con = out.get("console") or {}
+    if "error" in con:
+        rows.append(("console", f"not measured: {con['error']}"))
+    elif con:
+        st, kl = con["startup"], con["key_latency"]
+        rows.append(("console first frame", f"{st.get('first_frame_ms')} ms (target < 1500 ms)"))
+        rows.append(("key press during 4-stream batch", f"p50 {kl.get('p50_ms')} ms, p95 {kl.get('p95_ms')} ms, max {kl.get('max_ms')} ms (target < 100 ms)"))
+    print("texture bench")
+    _print_table(rows)
+    print(f"results written to {path}")
+    return 0
