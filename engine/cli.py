@@ -123,7 +123,8 @@ def _prompts(cfg: Config):
     return PromptLibrary(Path(cfg.prompts_dir) if cfg.prompts_dir else locations.default_prompts_dir())
 
 
-def _report_world_errors(errors, out=sys.stderr, limit=20) -> None:
+def _report_world_errors(errors, out=None, limit=20) -> None:
+    out = out or sys.stderr
     for e in errors[:limit]:
         print(f"skipped {e}", file=out)
     if len(errors) > limit:
@@ -135,8 +136,8 @@ def _report_world_errors(errors, out=sys.stderr, limit=20) -> None:
 class _Progress:
     """A progress bar on a terminal, plain log lines otherwise."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = stream = stream or sys.stderr
         self.tty = stream.isatty()
         self.last = 0.0
         self.t0 = time.monotonic()
@@ -177,8 +178,10 @@ def cmd_batch(args) -> int:
         places = [p for p in places if p.urn in wanted]
         sel.append(f"urn x{len(wanted)}")
     if args.changed:
-        current = store.current_hashes()
-        places = [p for p in places if current.get(p.urn) != p.state_hash]
+        from .dispatch import base_hash
+
+        current = store.current_keys()
+        places = [p for p in places if current.get(p.urn) != (p.state_hash, base_hash(p))]
         sel.append("changed")
     if args.tier:
         places = [p for p in places if decide(p, cfg).tier in args.tier]
@@ -323,9 +326,11 @@ def cmd_doctor(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"console", "batch", "export", "models", "bench", "doctor"}
+    if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
+        argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
-    if args.cmd is None:
-        args = ap.parse_args(["console", *(argv or sys.argv[1:])])
     from .prompts import PromptError
     from .world import WorldError
 

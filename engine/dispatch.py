@@ -217,7 +217,8 @@ class BatchRunner:
             d = decisions[p.urn]
             hit = cached.get(p.urn)
             if hit is not None:
-                row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, "llm", hit["llm_text"], templates[p.urn],
+                # The accepted (cleaned, validated) text is the cached one, not the raw model text.
+                row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, "llm", hit["text"], templates[p.urn],
                                 hit["llm_text"], None, f"cached from result {hit['id']}", hit["prompt_version"],
                                 hit["model_id"], p.seed, d.budget, 0.0, hit["tokens"], None, base_hash(p))
             else:

@@ -240,6 +240,11 @@ class Store:
     def current_hashes(self) -> dict[str, str]:
         return {r["urn"]: r["state_hash"] for r in self.db.query("SELECT urn, state_hash FROM current")}
 
+    def current_keys(self) -> dict[str, tuple[str, str]]:
+        """urn -> (state hash, base-text hash) of its current description."""
+        return {r["urn"]: (r["state_hash"], r["base_hash"]) for r in self.db.query(
+            "SELECT c.urn, c.state_hash, r.base_hash FROM current c JOIN results r ON r.id = c.result_id")}
+
     def results_for(self, urn: str, limit: int = 20) -> list[dict]:
         return list(self.db.query("SELECT * FROM results WHERE urn=? ORDER BY id DESC LIMIT ?", [urn, limit]))
 

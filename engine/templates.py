@@ -9,6 +9,8 @@ do not read identically. Pure string work on precomputed tables: this is the hot
 
 from __future__ import annotations
 
+import re
+
 from .world import Place
 
 # Weather phrasing. Each bank is indexed by bits of the seed.
@@ -50,12 +52,15 @@ def _band(value: float, bands) -> tuple:
     return bands[-1][1]
 
 
+_SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")
+
+
 def _first_sentence(base: str, limit: int = 240) -> str:
     """The base description's first sentence (whitespace collapsed, at most ``limit`` chars)."""
     base = " ".join(base.split())
-    cut = base.find(". ", 20)
-    if 0 < cut < limit:
-        return base[: cut + 1]
+    m = _SENTENCE_END.search(base)
+    if m is not None and m.end() - 1 < limit:
+        return base[: m.end() - 1]
     if len(base) > limit:
         base = base[:limit].rsplit(" ", 1)[0] + "…"
     return base if base[-1] in _ENDS else base + "."

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-# C0 controls except tab/newline, DEL, C1 controls.
-_CONTROL = "".join(chr(c) for c in list(range(0x00, 0x09)) + [0x0B, 0x0C] + list(range(0x0E, 0x20)) + [0x7F] + list(range(0x80, 0xA0)))
+# C0 controls except tab/newline (CR included: it can overwrite a line), DEL, C1 controls.
+_CONTROL = "".join(chr(c) for c in list(range(0x00, 0x09)) + [0x0B, 0x0C, 0x0D] + list(range(0x0E, 0x20)) + [0x7F] + list(range(0x80, 0xA0)))
 # Bidi embeddings/overrides/isolates and zero-width characters: they reorder or hide text.
 _INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u2060"
 

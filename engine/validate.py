@@ -54,7 +54,7 @@ _LABEL = re.compile(r"^\s*(enhanced description|description|output)\s*:\s*", re.
 
 
 def clean_output(text: str, max_sentences: int = 3) -> str:
-    text = text.strip()
+    text = text.replace("\r\n", "\n").strip()
     text = _LABEL.sub("", text)
     text = text.strip().strip('"“”').strip()
     # Keep at most ``max_sentences`` complete sentences; drop a trailing fragment if there is

@@ -125,6 +125,10 @@ def _text(obj: dict, key: str, path: str, max_len: int, *, allow_empty: bool = F
     v = obj[key]
     if not isinstance(v, str):
         raise _Bad(path, f"must be a string, got {_kind(v)}")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Bad(path, "invalid text (a lone surrogate escape)") from None
     if not allow_empty and not v.strip():
         raise _Bad(path, "must not be empty")
     if len(v) > max_len:
@@ -210,19 +214,17 @@ def parse_place(obj: Any) -> Place:
     return make_place(urn, name, base, temperature, conditions, wind, resources, events)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _lines(path: Path) -> Iterator[tuple[int, Any | Exception]]:
     """(line number, decoded value or the decode error) for a JSONL or JSON-array file."""
     with open(path, "rb") as fh:
         raw = fh.read()
-    text = raw.decode("utf-8", errors="replace")
+    # utf-8-sig: a byte-order mark at the start is not part of line 1.
+    text = raw.decode("utf-8-sig", errors="replace")
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            values = json.loads(text, parse_constant=_reject_constant)
+            # NaN/Infinity decode to floats so validation can name the field that holds them.
+            values = json.loads(text)
         except (ValueError, RecursionError) as exc:
             yield 1, exc
             return
@@ -233,11 +235,12 @@ def _lines(path: Path) -> Iterator[tuple[int, Any | Exception]]:
             return
         yield 1, values
         return
-    for no, line in enumerate(text.splitlines(), 1):
+    # Split on "\n" only: U+2028/U+2029/U+0085 are legal inside JSON strings.
+    for no, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            yield no, json.loads(line, parse_constant=_reject_constant)
+            yield no, json.loads(line)
         except (ValueError, RecursionError) as exc:
             yield no, exc
 
