@@ -1,0 +1,895 @@
+"""The generation engine: one long-lived thread that owns the model and every MLX call.
+
+MLX streams are per thread (mlx-lm#1181), so the model is loaded, prompts are tokenized and every
+decode step runs on the engine thread. Other threads talk to it through a command queue:
+
+* :meth:`GenerationEngine.submit` queues a job (a list of :class:`GenRequest`) and returns a
+  :class:`Job` at once. Its events (``PlaceStarted``, ``Tokens``, ``PlaceFinished``,
+  ``BatchFinished`` from :mod:`engine.llm.events`) go to the job's ``on_event`` callback and to
+  ``job.events`` (a ``queue.Queue``).
+* ``concurrency`` lanes (1..8) decode together in one mlx-lm ``BatchGenerator`` with continuous
+  refill: when a request finishes, the next queued request is inserted and takes the freed lane.
+* Each request samples with its own seeded key chain (:mod:`engine.llm.sampling`) and is
+  prefilled alone (``prefill_batch_size=1``), so its tokens are the same whether it runs alone,
+  in any batch, in any order, or in another process.
+* A deadline counts from the moment the request is inserted into the batch (time spent paused is
+  not counted); a late request is removed (``BatchGenerator.remove``) and finishes "timeout".
+* An exception during a batched step never loses the job: the batch generator is rebuilt and the
+  requests that were in it are re-run one at a time; the one(s) that fail alone finish "error",
+  the rest finish normally (their streamed text is not repeated: generation is deterministic, so
+  the re-run's prefix is skipped).
+* A load failure (or no loader) makes the engine "failed"/"disabled": every request of every
+  submit then finishes at once with reason "model_unavailable".
+
+This module never imports textual, rich or console.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import queue
+import resource
+import threading
+import time
+import weakref
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from .events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+
+log = logging.getLogger(__name__)
+
+Event = PlaceStarted | Tokens | PlaceFinished | BatchFinished | EngineStatus
+ModelLoader = Callable[[], Any]  # -> (model, tokenizer, info) or an object with .model/.tokenizer/.info
+SamplerFactory = Callable[["GenRequest"], Callable]
+
+MAX_CONCURRENCY = 8
+
+__all__ = [
+    "BatchFinished",
+    "EngineStatus",
+    "Event",
+    "GenRequest",
+    "GenerationEngine",
+    "Job",
+    "PlaceFinished",
+    "PlaceStarted",
+    "Tokens",
+    "peak_rss_mb",
+]
+
+
+_LIVE: "weakref.WeakSet[GenerationEngine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_live_engines() -> None:
+    # Stop engine threads cleanly before interpreter teardown (see _release_streams).
+    for eng in list(_LIVE):
+        try:
+            eng.shutdown(timeout=5.0)
+        except Exception:  # pragma: no cover
+            pass
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports KiB, macOS bytes)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    import sys
+
+    return ru / (1024 * 1024) if sys.platform == "darwin" else ru / 1024
+
+
+@dataclass(frozen=True)
+class GenRequest:
+    key: str  # the place urn
+    prompt: str  # rendered user prompt; the engine applies the chat template
+    seed: int
+    max_tokens: int
+    temperature: float = 0.7
+    deadline_s: float | None = None  # from the moment this request starts decoding
+
+    @classmethod
+    def coerce(cls, obj: "GenRequest | Mapping[str, Any]") -> "GenRequest":
+        if isinstance(obj, GenRequest):
+            return obj
+        return cls(
+            key=str(obj["key"]),
+            prompt=str(obj["prompt"]),
+            seed=int(obj["seed"]),
+            max_tokens=int(obj["max_tokens"]),
+            temperature=float(obj.get("temperature", 0.7) if obj.get("temperature") is not None else 0.7),
+            deadline_s=None if obj.get("deadline_s") is None else float(obj["deadline_s"]),
+        )
+
+
+class Job:
+    """A submitted list of requests. Thread-safe to read ``results`` after :meth:`wait`."""
+
+    def __init__(self, job_id: int, requests: list[GenRequest], on_event: Callable[[Any], None] | None,
+                 engine: "GenerationEngine | None") -> None:
+        self.id = job_id
+        self.requests = requests
+        self.on_event = on_event
+        self.events: queue.Queue = queue.Queue()
+        self.results: dict[str, PlaceFinished] = {}
+        self.token_ids: dict[str, list[int]] = {}
+        self.metrics: dict = {}
+        self._engine = engine
+        self._cancelled = threading.Event()
+        self._finished = threading.Event()
+        # engine-thread bookkeeping
+        self._remaining = len(requests)
+        self._t_submit = time.perf_counter()
+        self._t_first_start: float | None = None
+        self._callback_errors = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    def cancel(self) -> None:
+        """Stop this job: running requests stop within a step, unfinished ones finish "cancelled"."""
+        self._cancelled.set()
+        if self._engine is not None:
+            self._engine._wake()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
+
+    def iter_events(self, timeout: float | None = None) -> Iterable[Any]:
+        """Yield events until (and including) ``BatchFinished``."""
+        while True:
+            ev = self.events.get(timeout=timeout)
+            yield ev
+            if isinstance(ev, BatchFinished):
+                return
+
+
+class _ReadyFlag:
+    """Truthy like a property *and* callable like ``LLMService.ready()``."""
+
+    __slots__ = ("_v",)
+
+    def __init__(self, v: bool) -> None:
+        self._v = v
+
+    def __bool__(self) -> bool:
+        return self._v
+
+    def __call__(self) -> bool:
+        return self._v
+
+    def __repr__(self) -> str:
+        return repr(self._v)
+
+
+@dataclass
+class _Active:
+    job: Job
+    req: GenRequest
+    lane: int
+    t0: float  # start of decoding (insert into the batch); shifted forward by paused time
+    uid: int = -1
+    n: int = 0
+    ids: list = field(default_factory=list)
+    detok: Any = None
+    ttft: float | None = None
+    emitted: int = 0  # characters of text already sent in Tokens events
+    pending_delta: str = ""
+    last_flush: float = 0.0
+    solo: bool = False  # re-running alone after a batched failure
+
+
+class GenerationEngine:
+    """One thread, one model, ``concurrency`` decode lanes. See the module doc."""
+
+    def __init__(
+        self,
+        model_loader: ModelLoader | None,
+        concurrency: int = 4,
+        *,
+        on_status: Callable[[EngineStatus], None] | None = None,
+        sampler_factory: SamplerFactory | None = None,
+        token_interval_s: float = 0.05,
+        prefill_step_size: int = 2048,
+        name: str = "generation-engine",
+    ) -> None:
+        if not 1 <= int(concurrency) <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be in 1..{MAX_CONCURRENCY}, got {concurrency}")
+        self.concurrency = int(concurrency)
+        self._loader = model_loader
+        self._on_status = on_status
+        self._sampler_factory = sampler_factory
+        self._token_interval_s = float(token_interval_s)
+        self._prefill_step_size = int(prefill_step_size)
+        self._name = name
+
+        self._cmds: queue.Queue = queue.Queue()
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._status = EngineStatus("disabled" if model_loader is None else "loading",
+                                    "no model configured" if model_loader is None else "not started")
+        self._ready_evt = threading.Event()  # set once loading ended (ready or failed)
+        self._paused = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self._info: dict = {}
+        self._step_s_ema: float | None = None
+
+        # engine-thread state
+        self._waiting: deque[tuple[Job, GenRequest]] = deque()
+        self._solo: deque[_Active] = deque()
+        self._active: dict[int, _Active] = {}
+        self._jobs: dict[int, Job] = {}
+        self._bg: Any = None
+        self._stream: Any = None
+        self._eos: list[int] = []
+
+        if model_loader is None:
+            self._ready_evt.set()
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def status(self) -> EngineStatus:
+        return self._status
+
+    @property
+    def ready(self) -> _ReadyFlag:
+        return _ReadyFlag(self._status.state == "ready")
+
+    @property
+    def info(self) -> dict:
+        return dict(self._info)
+
+    @property
+    def model_id(self) -> str | None:
+        if self._status.state != "ready":
+            return None
+        return str(self._info.get("model_id") or self._info.get("name") or self._info.get("path") or "mlx-model")
+
+    def unavailable_reason(self) -> str | None:
+        st = self._status
+        if st.state == "ready":
+            return None
+        return f"{st.state}: {st.detail}" if st.detail else st.state
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until loading ended; True if the model is ready."""
+        self._ready_evt.wait(timeout)
+        return self._status.state == "ready"
+
+    def deadline_for(self, budget: int) -> float:
+        """A generous per-request deadline for ``budget`` tokens at the measured decode rate."""
+        step = self._step_s_ema if self._step_s_ema is not None else 0.05
+        return max(2.0, 3.0 * (budget * step) + 1.0)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+        _LIVE.add(self)
+
+    def submit(self, requests: Iterable[GenRequest | Mapping[str, Any]],
+               on_event: Callable[[Any], None] | None = None) -> Job:
+        reqs = [GenRequest.coerce(r) for r in requests]
+        job = Job(next(self._ids), reqs, on_event, self)
+        with self._lock:  # pairs with the final drain in _run: no job can slip past it
+            dead = self._stopping or (self._thread is not None and not self._thread.is_alive())
+            if not (self._status.state in ("failed", "disabled") or dead):
+                self._cmds.put(("job", job))
+                return job
+        reason = self.unavailable_reason() if self._status.state != "ready" else None
+        self._finish_unavailable(job, reason or "engine not running")
+        return job
+
+    def cancel(self, job: Job) -> None:
+        job.cancel()
+
+    def pause(self) -> None:
+        """Stop inserting requests and running decode steps until :meth:`resume`."""
+        self._paused.set()
+        self._wake()
+
+    def resume(self) -> None:
+        self._paused.clear()
+        self._cmds.put(("resume", None))
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def shutdown(self, timeout: float | None = 10.0) -> None:
+        """Cancel everything queued or running and stop the thread."""
+        self._stopping = True
+        self._cmds.put(("stop", None))
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+
+    def raw_batch_generate(self, prompts: list[str], max_tokens: int, temperature: float = 0.7,
+                           concurrency: int | None = None, timeout: float | None = None) -> dict:
+        """Run the prompts through a plain mlx-lm ``BatchGenerator`` on the engine thread (bench).
+
+        One shared sampler, ``completion_batch_size = concurrency``, all prompts inserted at once
+        (mlx-lm refills itself). Returns ``{"texts", "token_ids", "metrics"}``; compare
+        ``metrics["tokens_per_s"]`` with a job's ``BatchFinished`` metrics.
+        """
+        box: dict = {}
+        done = threading.Event()
+        self._cmds.put(("raw", (list(prompts), int(max_tokens), float(temperature),
+                                int(concurrency or self.concurrency), box, done)))
+        if not done.wait(timeout):
+            raise TimeoutError("raw_batch_generate did not finish")
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    # ------------------------------------------------------------------ emission
+    def _wake(self) -> None:
+        self._cmds.put(("wake", None))
+
+    def _set_status(self, state: str, detail: str, progress: float | None = None) -> None:
+        self._status = EngineStatus(state, detail, progress)
+        cb = self._on_status
+        if cb is not None:
+            try:
+                cb(self._status)
+            except Exception:  # a status observer's bug never kills the engine
+                log.exception("on_status callback failed")
+
+    @staticmethod
+    def _emit(job: Job, ev: Any) -> None:
+        job.events.put(ev)
+        cb = job.on_event
+        if cb is None:
+            return
+        try:
+            cb(ev)
+        except Exception:  # the user's callback never kills the engine
+            job._callback_errors += 1
+            if job._callback_errors == 1:
+                log.exception("on_event callback raised (job %s); further errors not logged", job.id)
+
+    def _finish_unavailable(self, job: Job, reason: str) -> None:
+        for r in job.requests:
+            ev = PlaceFinished(r.key, -1, None, "model_unavailable", 0, 0.0, None, reason)
+            job.results[r.key] = ev
+            self._emit(job, ev)
+        job._remaining = 0
+        self._finish_job(job)
+
+    def _finish_place(self, st: _Active | None, job: Job, req: GenRequest, lane: int, text: str | None,
+                      reason: str | None, detail: str = "", n: int = 0, now: float | None = None) -> None:
+        now = time.perf_counter() if now is None else now
+        latency = (now - st.t0) if st is not None else 0.0
+        if st is not None and text is not None:
+            rest = text[st.emitted:] if st.solo else st.pending_delta
+            if rest:
+                self._emit(job, Tokens(req.key, lane, rest, n))
+        ev = PlaceFinished(req.key, lane, text, reason, n, latency, st.ttft if st is not None else None, detail)
+        job.results[req.key] = ev
+        if st is not None:
+            job.token_ids[req.key] = list(st.ids)
+        self._emit(job, ev)
+        job._remaining -= 1
+        if job._remaining <= 0:
+            self._finish_job(job)
+
+    def _finish_job(self, job: Job) -> None:
+        if job.done:
+            return
+        now = time.perf_counter()
+        t_start = job._t_first_start if job._t_first_start is not None else job._t_submit
+        elapsed = max(now - t_start, 1e-9)
+        res = list(job.results.values())
+        ok = [r for r in res if r.reason is None]
+        tokens = sum(r.n_tokens for r in res)
+        lat = [r.latency_s for r in ok if r.latency_s is not None]
+        ttft = [r.ttft_s for r in res if r.ttft_s is not None]
+        fallbacks = Counter(r.reason for r in res if r.reason is not None)
+        job.metrics = {
+            "places": len(res),
+            "ok": len(ok),
+            "tokens": tokens,
+            "elapsed_s": elapsed,
+            "wall_s": now - job._t_submit,
+            "tokens_per_s": tokens / elapsed,
+            "descriptions_per_s": len(ok) / elapsed,
+            "avg_latency_s": sum(lat) / len(lat) if lat else None,
+            "ttft_avg_s": sum(ttft) / len(ttft) if ttft else None,
+            "peak_rss_mb": peak_rss_mb(),
+            "fallbacks": dict(fallbacks),
+            "concurrency": self.concurrency,
+        }
+        self._jobs.pop(job.id, None)
+        self._emit(job, BatchFinished(job.id, job.metrics))
+        job._finished.set()
+
+    # ------------------------------------------------------------------ thread
+    def _run(self) -> None:
+        try:
+            if self._load():
+                self._loop()
+        except BaseException as e:  # pragma: no cover - last resort, never hang callers
+            log.exception("generation engine crashed")
+            self._set_status("failed", f"engine crashed: {type(e).__name__}: {e}")
+            self._ready_evt.set()
+        finally:
+            with self._lock:
+                self._stopping = True
+                self._drain_unavailable()
+            self._bg = None
+            self.model = None  # let the weights go once the thread is gone
+            self._release_streams()
+
+    @staticmethod
+    def _release_streams() -> None:
+        # MLX needs the streams a thread created destroyed before that thread ends, or the process
+        # may abort at exit ("terminate called without an active exception", mlx#3126).
+        try:
+            import mlx.core as mx
+
+            mx.synchronize()
+            if hasattr(mx, "clear_streams"):
+                mx.clear_streams()
+        except Exception:  # pragma: no cover
+            log.debug("clearing MLX streams failed", exc_info=True)
+
+    def _drain_unavailable(self) -> None:
+        """Once the loop is gone, finish everything still queued/running (never hang a caller)."""
+        why = self.unavailable_reason() or "engine stopped"
+        reason_all = "cancelled" if self._status.state == "ready" else "model_unavailable"
+        for st in list(self._active.values()) + list(self._solo):
+            self._finish_place(st, st.job, st.req, st.lane, None, reason_all, "engine stopped", st.n)
+        self._active.clear()
+        self._solo.clear()
+        while self._waiting:
+            job, req = self._waiting.popleft()
+            self._finish_place(None, job, req, -1, None, reason_all, why)
+        while True:
+            try:
+                kind, arg = self._cmds.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "job":
+                self._finish_unavailable(arg, why)
+            elif kind == "raw":
+                arg[4]["error"] = RuntimeError(f"engine not running ({why})")
+                arg[5].set()
+        for job in list(self._jobs.values()):
+            self._finish_job(job)
+
+    def _load(self) -> bool:
+        if self._loader is None:
+            self._set_status("disabled", "no model configured")
+            self._ready_evt.set()
+            return False
+        self._set_status("loading", "loading model", 0.0)
+        try:
+            import mlx.core as mx
+
+            loaded = self._loader()
+            if isinstance(loaded, tuple):
+                model, tokenizer, info = (tuple(loaded) + ({},))[:3]
+            else:
+                model, tokenizer, info = loaded.model, loaded.tokenizer, getattr(loaded, "info", {})
+            if model is None or tokenizer is None:
+                raise RuntimeError("model loader returned no model/tokenizer")
+            self.model, self.tokenizer, self._info = model, tokenizer, dict(info or {})
+            self._stream = mx.new_stream(mx.default_device())
+            eos = getattr(tokenizer, "eos_token_ids", None)
+            if not eos and getattr(tokenizer, "eos_token_id", None) is not None:
+                eos = [tokenizer.eos_token_id]
+            self._eos = sorted(int(t) for t in (eos or []))
+        except Exception as e:
+            log.exception("model load failed")
+            self._set_status("failed", f"model load failed: {type(e).__name__}: {e}")
+            self._ready_evt.set()
+            return False
+        self._set_status("ready", str(self._info.get("model_id") or self._info.get("name") or "model loaded"), 1.0)
+        self._ready_evt.set()
+        return True
+
+    def _new_bg(self):
+        from mlx_lm.generate import BatchGenerator
+
+        return BatchGenerator(
+            self.model,
+            max_tokens=1,
+            stop_tokens=[[t] for t in self._eos],
+            completion_batch_size=self.concurrency,
+            prefill_batch_size=1,  # each prompt is prefilled alone: same shapes as running alone
+            prefill_step_size=self._prefill_step_size,
+            stream=self._stream,
+        )
+
+    def _handle_cmd(self, kind: str, arg: Any) -> bool:
+        """Returns False when the loop must stop."""
+        if kind == "stop":
+            return False
+        if kind == "job":
+            job: Job = arg
+            self._jobs[job.id] = job
+            if not job.requests:
+                self._finish_job(job)
+            for r in job.requests:
+                self._waiting.append((job, r))
+        elif kind == "raw":
+            self._run_raw(*arg)
+        return True
+
+    def _loop(self) -> None:
+        pause_started: float | None = None
+        while True:
+            # 1. commands: block when there is nothing to decode (or while paused)
+            busy = bool(self._active or self._solo or self._waiting)
+            block = (not busy) or self._paused.is_set()
+            try:
+                kind, arg = self._cmds.get(block=block)
+                if not self._handle_cmd(kind, arg):
+                    return self._stop_all()
+                while True:
+                    kind, arg = self._cmds.get_nowait()
+                    if not self._handle_cmd(kind, arg):
+                        return self._stop_all()
+            except queue.Empty:
+                pass
+            self._handle_cancels()
+            if self._paused.is_set():
+                if pause_started is None:
+                    pause_started = time.perf_counter()
+                continue
+            if pause_started is not None:  # paused time does not count against deadlines
+                shift = time.perf_counter() - pause_started
+                for st in self._active.values():
+                    st.t0 += shift
+                for st in self._solo:
+                    st.t0 += shift
+                pause_started = None
+            self._admit()
+            if not self._active:
+                continue
+            self._check_deadlines()
+            if not self._active:
+                continue
+            self._step()
+
+    def _stop_all(self) -> None:
+        for st in list(self._active.values()) + list(self._solo):
+            self._finish_place(st, st.job, st.req, st.lane, None, "cancelled",
+                               f"engine shut down at {st.n}/{st.req.max_tokens} tokens", st.n)
+        self._active.clear()
+        self._solo.clear()
+        while self._waiting:
+            job, req = self._waiting.popleft()
+            self._finish_place(None, job, req, -1, None, "cancelled", "engine shut down before it started")
+        self._bg = None
+
+    def _handle_cancels(self) -> None:
+        if not self._jobs or not any(j.cancelled for j in self._jobs.values()):
+            return
+        now = time.perf_counter()
+        gone = [uid for uid, st in self._active.items() if st.job.cancelled]
+        if gone and self._bg is not None:
+            self._bg.remove(gone)
+        for uid in gone:
+            st = self._active.pop(uid)
+            self._finish_place(st, st.job, st.req, st.lane, None, "cancelled",
+                               f"cancelled after {now - st.t0:.2f} s at {st.n}/{st.req.max_tokens} tokens", st.n, now)
+        for st in [s for s in self._solo if s.job.cancelled]:
+            self._solo.remove(st)
+            self._finish_place(st, st.job, st.req, st.lane, None, "cancelled",
+                               f"cancelled at {st.n}/{st.req.max_tokens} tokens", st.n, now)
+        keep: deque = deque()
+        for job, req in self._waiting:
+            if job.cancelled:
+                self._finish_place(None, job, req, -1, None, "cancelled", "cancelled before it started", 0, now)
+            else:
+                keep.append((job, req))
+        self._waiting = keep
+
+    def _tokenize(self, req: GenRequest) -> list[int]:
+        tok = self.tokenizer
+        msgs = [{"role": "user", "content": req.prompt}]
+        if getattr(tok, "has_chat_template", False) or getattr(tok, "chat_template", None):
+            ids = tok.apply_chat_template(msgs, add_generation_prompt=True)
+            if isinstance(ids, dict) or hasattr(ids, "keys"):
+                ids = ids["input_ids"]
+        else:
+            ids = tok.encode(req.prompt)
+        ids = [int(t) for t in ids]
+        if not ids:
+            raise ValueError("empty prompt after tokenization")
+        return ids
+
+    def _insert(self, st: _Active) -> bool:
+        """Insert one request into the batch generator; on failure finish it "error"."""
+        from .sampling import make_request_sampler
+
+        req = st.req
+        try:
+            if req.max_tokens < 1:
+                raise ValueError(f"max_tokens must be >= 1 (got {req.max_tokens})")
+            ids = self._tokenize(req)
+            sampler = (self._sampler_factory(req) if self._sampler_factory is not None
+                       else make_request_sampler(req.seed, req.temperature))
+            if self._bg is None:
+                self._bg = self._new_bg()
+            (uid,) = self._bg.insert([ids], max_tokens=[req.max_tokens], samplers=[sampler])
+        except Exception as e:
+            self._finish_place(st, st.job, req, st.lane, None, "error", f"{type(e).__name__}: {e}", 0)
+            return False
+        st.uid = uid
+        st.n = 0
+        st.ids = []
+        st.detok = self.tokenizer.detokenizer
+        st.pending_delta = ""
+        self._active[uid] = st
+        return True
+
+    def _admit(self) -> None:
+        if self._solo:
+            # isolation mode after a batched failure: one request at a time, nothing new
+            while not self._active and self._solo:
+                self._insert(self._solo.popleft())
+            return
+        while self._waiting and len(self._active) < self.concurrency:
+            job, req = self._waiting.popleft()
+            lane = min(set(range(self.concurrency)) - {s.lane for s in self._active.values()})
+            now = time.perf_counter()
+            st = _Active(job, req, lane, now, last_flush=now)
+            if job._t_first_start is None:
+                job._t_first_start = now
+            self._emit(job, PlaceStarted(req.key, lane, req.deadline_s))
+            self._insert(st)
+
+    def _check_deadlines(self) -> None:
+        now = time.perf_counter()
+        late = [uid for uid, st in self._active.items()
+                if st.req.deadline_s is not None and now - st.t0 > st.req.deadline_s]
+        if not late:
+            return
+        self._bg.remove(late)
+        for uid in late:
+            st = self._active.pop(uid)
+            el = now - st.t0
+            self._finish_place(st, st.job, st.req, st.lane, None, "timeout",
+                               f"timeout after {el:.2f} s at {st.n}/{st.req.max_tokens} tokens "
+                               f"(deadline {st.req.deadline_s:.2f} s)", st.n, now)
+
+    def _step(self) -> None:
+        bg = self._bg
+        tic = time.perf_counter()
+        try:
+            _, responses = bg.next()
+        except Exception as e:
+            self._on_step_error(e)
+            return
+        now = time.perf_counter()
+        if responses:
+            dt = (now - tic)
+            self._step_s_ema = dt if self._step_s_ema is None else 0.9 * self._step_s_ema + 0.1 * dt
+        active = self._active
+        flush_after = self._token_interval_s
+        for r in responses:
+            st = active.get(r.uid)
+            if st is None:
+                continue
+            fr = r.finish_reason
+            if fr != "stop":  # "stop" = the EOS token itself, not part of the text
+                st.ids.append(r.token)
+                st.n += 1
+                st.detok.add_token(r.token)
+                if st.ttft is None:
+                    st.ttft = now - st.t0
+            if fr is not None:
+                del active[r.uid]
+                st.detok.finalize()
+                text = st.detok.text
+                if not st.solo:
+                    st.pending_delta += st.detok.last_segment
+                self._finish_place(st, st.job, st.req, st.lane, text, None, "", st.n, now)
+                continue
+            if st.solo:
+                continue  # re-run after a failure: its text was streamed already; finish sends the rest
+            seg = st.detok.last_segment
+            if seg:
+                st.pending_delta += seg
+                if now - st.last_flush >= flush_after:
+                    self._emit(st.job, Tokens(st.req.key, st.lane, st.pending_delta, st.n))
+                    st.emitted += len(st.pending_delta)
+                    st.pending_delta = ""
+                    st.last_flush = now
+
+    def _on_step_error(self, e: Exception) -> None:
+        detail = f"{type(e).__name__}: {e}"
+        log.warning("generation step failed: %s", detail)
+        self._bg = None  # its state is unknown after an exception: rebuild
+        victims = sorted(self._active.values(), key=lambda s: s.lane)
+        self._active.clear()
+        if len(victims) == 1:
+            st = victims[0]
+            self._finish_place(st, st.job, st.req, st.lane, None, "error", detail, st.n)
+            return
+        for st in victims:
+            # re-run alone (deterministic: the same tokens come again; already-sent text is skipped)
+            st.solo = True
+            st.pending_delta = ""
+            self._solo.append(st)
+
+    # ------------------------------------------------------------------ raw bench
+    def _run_raw(self, prompts: list[str], max_tokens: int, temperature: float, concurrency: int,
+                 box: dict, done: threading.Event) -> None:
+        try:
+            box["result"] = raw_batch_generate(self.model, self.tokenizer, prompts, max_tokens, temperature,
+                                               concurrency, stream=self._stream,
+                                               prefill_step_size=self._prefill_step_size)
+        except Exception as e:
+            box["error"] = e
+        finally:
+            done.set()
+
+
+def raw_batch_generate(model: Any, tokenizer: Any, prompts: list[str], max_tokens: int,
+                       temperature: float = 0.7, concurrency: int = 4, *, stream: Any = None,
+                       prefill_step_size: int = 2048) -> dict:
+    """Plain mlx-lm ``BatchGenerator`` over chat-templated prompts: the throughput reference.
+
+    Must run on the thread that owns ``stream`` (use :meth:`GenerationEngine.raw_batch_generate`
+    when an engine owns the model).
+    """
+    from mlx_lm.generate import BatchGenerator
+    from mlx_lm.sample_utils import make_sampler
+
+    toks = [tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True)
+            for p in prompts]
+    eos = sorted(getattr(tokenizer, "eos_token_ids", None) or [tokenizer.eos_token_id])
+    kw = {"stream": stream} if stream is not None else {}
+    t0 = time.perf_counter()
+    bg = BatchGenerator(model, max_tokens=max_tokens, stop_tokens=[[t] for t in eos],
+                        sampler=make_sampler(temp=temperature), completion_batch_size=concurrency,
+                        prefill_batch_size=concurrency, prefill_step_size=prefill_step_size, **kw)
+    uids = bg.insert(toks, max_tokens=[max_tokens] * len(toks))
+    out: dict[int, list[int]] = {u: [] for u in uids}
+    first: dict[int, float] = {}
+    while responses := bg.next_generated():
+        now = time.perf_counter()
+        for r in responses:
+            first.setdefault(r.uid, now - t0)
+            if r.finish_reason != "stop":
+                out[r.uid].append(r.token)
+    elapsed = time.perf_counter() - t0
+    bg.close()
+    ids = [out[u] for u in uids]
+    tokens = sum(len(x) for x in ids)
+    return {
+        "texts": [tokenizer.decode(x) for x in ids],
+        "token_ids": ids,
+        "metrics": {
+            "places": len(prompts),
+            "tokens": tokens,
+            "elapsed_s": elapsed,
+            "tokens_per_s": tokens / elapsed,
+            "descriptions_per_s": len(prompts) / elapsed,
+            "ttft_first_s": min(first.values()) if first else None,
+            "peak_rss_mb": peak_rss_mb(),
+            "concurrency": concurrency,
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------- bench / CLI
+_BENCH_PLACES = [
+    ("The Salt Harbour", "A crescent of grey stone quays where fishing boats crowd at dawn and gulls quarrel over nets.",
+     "cold drizzle, 6 C, wind 30 km/h", "fish (abundant), salt (scarce)", "a storm wrecked two boats"),
+    ("Millbrook Market", "A cobbled square ringed by timber houses, its fountain dry for a generation.",
+     "clear and warm, 21 C, wind 5 km/h", "grain (plentiful), wool (moderate)", "a travelling circus arrived"),
+    ("The Ashen Pass", "A narrow mountain road between black cliffs, marked by cairns of the fallen.",
+     "heavy snow, -8 C, wind 55 km/h", "iron ore (rich), firewood (scarce)", "bandits sighted near the shrine"),
+    ("Old Lantern Library", "A leaning tower of books whose upper windows have been broken for years.",
+     "overcast, 12 C, wind 12 km/h", "paper (scarce), candles (moderate)", "a scholar vanished last week"),
+]
+
+
+def bench_prompts(n: int) -> list[str]:
+    """~100-token place prompts in the product's texture-prompt shape."""
+    out = []
+    for i in range(n):
+        name, base, weather, res, ev = _BENCH_PLACES[i % len(_BENCH_PLACES)]
+        out.append(
+            f"Enhance this location description with current conditions:\n\nBase: {name} (ward {i + 1}). {base}\n\n"
+            f"Current conditions:\n- Weather: {weather}\n- Resources: {res}\n- Recent events: {ev}\n\n"
+            "Generate 2-3 sentences that naturally integrate these conditions into the scene. Focus on "
+            "atmospheric details and environmental storytelling. Maintain the existing tone and style.\n\n"
+            "Enhanced description:"
+        )
+    return out
+
+
+def _bench_main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+    import os
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m engine.llm.generator",
+                                 description="Measure the generation engine (and raw BatchGenerator) on a model.")
+    ap.add_argument("model", help="mlx-lm model folder (or name known to engine.llm.models)")
+    ap.add_argument("--streams", default="1,4,8", help="comma-separated concurrency values")
+    ap.add_argument("--prompts", type=int, default=16)
+    ap.add_argument("--max-tokens", type=int, default=150)
+    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw BatchGenerator comparison")
+    ap.add_argument("--check", action="store_true", help="also check token ids equal across stream counts")
+    ap.add_argument("--json", action="store_true", help="print one JSON line per measurement")
+    a = ap.parse_args(argv)
+
+    from .fastpath import prepare_backend  # before anything imports mlx.core
+
+    backend = prepare_backend()
+    from .models import load_model
+
+    def loader():
+        return load_model(a.model)
+
+    prompts = bench_prompts(a.prompts)
+    reqs = [GenRequest(f"bench:{i}", p, 1000 + 7919 * i, a.max_tokens, a.temperature) for i, p in enumerate(prompts)]
+    print(f"backend: {backend.blas} dtype={backend.dtype} threads={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}",
+          file=sys.stderr)
+    results = []
+    ids_by_streams: dict[int, dict] = {}
+    for c in [int(x) for x in a.streams.split(",")]:
+        eng = GenerationEngine(loader, concurrency=c)
+        eng.start()
+        if not eng.wait_ready(600):
+            print(f"model failed: {eng.unavailable_reason()}", file=sys.stderr)
+            return 2
+        # warm-up (first call compiles/allocates)
+        eng.submit([GenRequest("warm", prompts[0], 1, 8, a.temperature)]).wait(600)
+        job = eng.submit(reqs)
+        job.wait()
+        m = dict(job.metrics)
+        ids_by_streams[c] = dict(job.token_ids)
+        row = {"streams": c, "engine": {k: m[k] for k in ("places", "tokens", "elapsed_s", "tokens_per_s",
+                                                         "descriptions_per_s", "avg_latency_s", "ttft_avg_s",
+                                                         "peak_rss_mb", "fallbacks")}}
+        if not a.no_raw:
+            raw = eng.raw_batch_generate(prompts, a.max_tokens, a.temperature, concurrency=c)["metrics"]
+            row["raw"] = {k: raw[k] for k in ("tokens", "elapsed_s", "tokens_per_s", "descriptions_per_s", "ttft_first_s")}
+            row["engine_vs_raw_tokens_per_s"] = m["tokens_per_s"] / raw["tokens_per_s"]
+        eng.shutdown()
+        results.append(row)
+        if a.json:
+            print(json.dumps(row))
+        else:
+            e = row["engine"]
+            line = (f"streams={c}: {e['descriptions_per_s']:.3f} desc/s, {e['tokens_per_s']:.1f} tok/s, "
+                    f"{e['tokens']} tokens in {e['elapsed_s']:.1f} s, ttft avg {e['ttft_avg_s']:.3f} s, "
+                    f"latency avg {e['avg_latency_s']:.2f} s, peak RSS {e['peak_rss_mb']:.0f} MB")
+            if "raw" in row:
+                line += (f" | raw {row['raw']['tokens_per_s']:.1f} tok/s -> engine/raw = "
+                         f"{row['engine_vs_raw_tokens_per_s']:.3f}")
+            print(line, flush=True)
+    if a.check and len(ids_by_streams) > 1:
+        base_c = min(ids_by_streams)
+        base = ids_by_streams[base_c]
+        for c, ids in ids_by_streams.items():
+            same = sum(ids[k] == base[k] for k in base)
+            print(f"determinism: streams={c} vs streams={base_c}: {same}/{len(base)} identical token sequences")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_bench_main())
