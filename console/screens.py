@@ -1,0 +1,110 @@
+"""Modal dialogs: choose what a batch runs on, filter the queue."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Select
+from textual.widgets.option_list import Option
+
+from .model import STATES, TIERS
+
+# (option id, label). "random" and "match" take the text of the input line.
+BATCH_KINDS = (
+    ("changed", "Changed places (state differs from the stored one)"),
+    ("selected", "Selected places (space marks rows in the queue)"),
+    ("tier:premium", "Tier: premium"),
+    ("tier:full", "Tier: full"),
+    ("tier:light", "Tier: light"),
+    ("tier:template", "Tier: template"),
+    ("random", "N random places (N on the line below)"),
+    ("match", "Places whose name or urn contains the text below"),
+    ("all", "All places"),
+)
+
+
+class BatchDialog(ModalScreen[tuple[str, str] | None]):
+    """Returns (kind, argument) or None."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, counts: dict[str, int], default_n: int = 20) -> None:
+        super().__init__()
+        self.counts = counts
+        self.default_n = default_n
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Start a batch on…", classes="dialog-title")
+            opts = []
+            for kid, label in BATCH_KINDS:
+                n = self.counts.get(kid)
+                opts.append(Option(Text(label + (f"  {n:,}" if n is not None else "")), id=kid))
+            yield OptionList(*opts, id="batch-kinds")
+            yield Input(str(self.default_n), placeholder="N, or text to match", id="batch-arg")
+            yield Label("enter start · tab to the line · escape close", classes="dialog-help")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, ev: OptionList.OptionSelected) -> None:
+        self.dismiss((ev.option.id, self.query_one("#batch-arg", Input).value))
+
+    @on(Input.Submitted)
+    def _submitted(self, ev: Input.Submitted) -> None:
+        ol = self.query_one(OptionList)
+        opt = ol.get_option_at_index(ol.highlighted) if ol.highlighted is not None else None
+        kind = opt.id if opt is not None and opt.id in ("random", "match") else ("match" if not ev.value.strip().isdigit() else "random")
+        self.dismiss((kind, ev.value))
+
+
+class FilterDialog(ModalScreen[dict | None]):
+    """Filter the batch queue by state, tier and reason; the queue follows as values change.
+
+    Returns the final filter dict (escape closes and keeps it; ctrl+r clears all three).
+    """
+
+    BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+r", "clear", "Clear")]
+
+    def __init__(self, current: dict, reasons: list[str], on_change=None) -> None:
+        super().__init__()
+        self.current = dict(current)
+        self.reasons = reasons
+        self.on_change = on_change
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Filter the batch queue", classes="dialog-title")
+            yield Select([(s, s) for s in STATES], prompt="any state", value=self.current.get("state") or Select.NULL, id="f-state")
+            yield Select([(t, t) for t in TIERS], prompt="any tier", value=self.current.get("tier") or Select.NULL, id="f-tier")
+            reasons = list(self.reasons)
+            cur = self.current.get("reason")
+            if cur and cur not in reasons:
+                reasons.append(cur)
+            yield Select([(Text(r), r) for r in reasons], prompt="any reason", value=cur or Select.NULL, id="f-reason")
+            yield Label("enter opens a list · the queue follows at once · ctrl+r clear · escape close",
+                        classes="dialog-help")
+
+    def _value(self, sel: str):
+        v = self.query_one(sel, Select).value
+        return None if v is Select.NULL or v is Select.BLANK else v
+
+    def values(self) -> dict:
+        return {"state": self._value("#f-state"), "tier": self._value("#f-tier"), "reason": self._value("#f-reason")}
+
+    @on(Select.Changed)
+    def _changed(self, ev: Select.Changed) -> None:
+        self.current = self.values()
+        if self.on_change:
+            self.on_change(self.current)
+
+    def action_close(self) -> None:
+        self.dismiss(self.current)
+
+    def action_clear(self) -> None:
+        self.dismiss({"state": None, "tier": None, "reason": None})

@@ -1,0 +1,82 @@
+"""Helpers for console tests (tests/test_console*.py) and the lead's end-to-end test: Pilot waits, a ScriptedLLM factory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from engine.builtin_world import builtin_world
+from engine.config import Config
+from engine.llm.scripted import ScriptedLLM
+
+FLUX_VARS = ("FLUX_LLM_ENABLED", "FLUX_LLM_MODEL_PATH", "FLUX_LLM_CONCURRENCY", "FLUX_LLM_TIMEOUT",
+             "FLUX_LLM_FALLBACK_THRESHOLD", "FLUX_LLM_SHORT_TERM", "FLUX_LLM_MEDIUM_TERM", "FLUX_LLM_LONG_TERM",
+             "FLUX_LLM_TEMPERATURE", "FLUX_PROMPTS_DIR", "TEXTURE_SCRIPTED", "EDITOR", "VISUAL")
+
+
+def isolate(tmp_path: Path, monkeypatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("TEXTURE_HOME", str(home))
+    for v in FLUX_VARS:
+        monkeypatch.delenv(v, raising=False)
+    return home
+
+
+class Factory:
+    """An llm_factory that builds a ScriptedLLM and remembers it."""
+
+    def __init__(self, delay: float = 0.0, script: dict | None = None, deadline_s: float = 5.0):
+        self.delay, self.script, self.deadline_s = delay, script, deadline_s
+        self.llm: ScriptedLLM | None = None
+
+    def __call__(self, cfg):
+        self.llm = ScriptedLLM(concurrency=cfg.concurrency, token_delay_s=self.delay, script=self.script,
+                               deadline_s=self.deadline_s)
+        return self.llm
+
+
+def make_app(home: Path, places=None, factory=None, cfg: Config | None = None, **kw):
+    from console.app import TextureApp
+
+    factory = factory if factory is not None else Factory()
+    app = TextureApp(cfg or Config(), builtin_world(12) if places is None else places,
+                     db_path=home / "texture.db", llm_factory=factory, **kw)
+    return app
+
+
+async def wait_until(pilot, cond, timeout: float = 15.0, what: str = "condition") -> None:
+    """A bounded loop of pilot.pause() until ``cond()`` holds (the app keeps running meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def ready(pilot, app) -> None:
+    await pilot.pause()
+    await wait_until(pilot, lambda: app.engine_state[0] != "loading" and app.store is not None, what="model ready")
+
+
+async def finish_batch(pilot, app, timeout: float = 20.0) -> None:
+    """Wait for the batch worker, then for its events to be drawn."""
+    worker = app.batch_worker
+    assert worker is not None
+    await wait_until(pilot, lambda: worker.is_finished, timeout, "batch worker")
+    app.flush_now()
+    await pilot.pause()
+    await wait_until(pilot, lambda: not app.batch_running and len(app.events) == 0, timeout, "batch drawn")
+    app.flush_now()
+    await pilot.pause()
+
+
+def rendered_text(widget) -> str:
+    """The plain text a Static (or any widget) shows."""
+    r = widget.render()
+    return getattr(r, "plain", None) or str(r)
+
+
+async def diff_settled(pilot, app, timeout: float = 5.0) -> None:
+    """The diff panel redraws shortly after the cursor rests (debounced): wait for it."""
+    await wait_until(pilot, lambda: app.ui.diff.shown_urn == app.selected_urn, timeout, "diff redraw")
+    await pilot.pause()

@@ -1,0 +1,497 @@
+"""The five panels. They only draw: the app owns the state and tells them what to show.
+
+Every panel is a container that can be focused (through its focus target), maximised
+(``Screen.maximize``) and hidden. All untrusted text goes through :mod:`console.textview`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import time
+from typing import Iterable
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from engine.policy import decide
+from engine.world import Place
+
+from .model import Lane, QueueRow
+from .textview import clip, safe, theme_style, word_diff
+
+DASH = "–"
+
+
+class Panel(Vertical):
+    """A titled, focusable, maximisable, hideable panel."""
+
+    ALLOW_MAXIMIZE = True
+    PANEL_TITLE = ""
+    FOCUS_TARGET = ""  # CSS selector of the widget that takes focus; "" = the panel itself
+
+    def on_mount(self) -> None:
+        self.border_title = self.PANEL_TITLE
+
+    def focus_target(self) -> Widget:
+        return self.query_one(self.FOCUS_TARGET) if self.FOCUS_TARGET else self
+
+
+def _fmt(v, nd: int = 0, suffix: str = "") -> str:
+    if v is None:
+        return DASH
+    return f"{v:,.{nd}f}{suffix}"
+
+
+class Styles:
+    """Rich styles derived from the current theme's variables (recomputed on theme change)."""
+
+    def __init__(self, app) -> None:
+        self.running = theme_style(app, fg="primary", bold=True)
+        self.fell_back = theme_style(app, fg="warning")
+        self.cancelled = theme_style(app, fg="error")
+        self.done = theme_style(app, fg="success")
+        self.queued = theme_style(app, fg="text-muted")
+        self.dim = theme_style(app, fg="text-muted")
+        self.removed = theme_style(app, bg="error-muted", fg="foreground")
+        self.added = theme_style(app, bg="success-muted", fg="foreground")
+        self.bar = theme_style(app, fg="primary")
+        self.bar_late = theme_style(app, fg="error")
+        self.bar_empty = theme_style(app, fg="panel-lighten-2") if "panel-lighten-2" in (app.theme_variables or {}) else self.dim
+        self.label = theme_style(app, fg="accent", bold=True)
+        self.error = theme_style(app, fg="error", bold=True)
+
+    def state(self, state: str) -> Style:
+        return {"running": self.running, "fell back": self.fell_back, "cancelled": self.cancelled,
+                "done": self.done, "queued": self.queued}.get(state, Style())
+
+
+# --- 1. batch queue -------------------------------------------------------------------------
+
+# (label, key, width): fixed widths, because cells change as results arrive.
+QUEUE_COLUMNS = (("", "mark", 1), ("Place", "place", 20), ("State", "state", 9), ("Tier", "tier", 8),
+                 ("Reason", "reason", 16), ("Str", "stream", 3), ("Source", "source", 8), ("ms", "ms", 6),
+                 ("Tok", "tok", 4), ("Urn", "urn", 56))
+
+
+class QueuePanel(Panel):
+    PANEL_TITLE = "1 Batch queue"
+    FOCUS_TARGET = "#queue-table"
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one(DataTable)
+        for label, key, width in QUEUE_COLUMNS:
+            table.add_column(label, key=key, width=width)
+
+    @staticmethod
+    def cells(row: QueueRow, marked: bool, styles: Styles, deterministic: bool) -> list[Text]:
+        latency = DASH if deterministic and row.latency_ms else _fmt(row.latency_ms)
+        return [
+            Text("●" if marked else " ", style=styles.label),
+            Text(clip(row.name, 20)),
+            Text(row.state, style=styles.state(row.state)),
+            Text(row.tier),
+            Text(clip(row.reason or "", 16) or DASH),
+            Text(DASH if row.stream is None or row.stream < 0 else str(row.stream)),
+            Text(row.source or DASH),
+            Text(latency, justify="right"),
+            Text(_fmt(row.tokens), justify="right"),
+            Text(clip(row.urn, 60), style=styles.dim),
+        ]
+
+    def rebuild(self, rows: list[QueueRow], marked: set, styles: Styles, deterministic: bool, top: bool = False) -> None:
+        table = self.query_one(DataTable)
+        current = None if top else self.highlighted_key()
+        table.clear()
+        for r in rows:
+            table.add_row(*self.cells(r, r.urn in marked, styles, deterministic), key=r.key)
+        if current is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(current), animate=False, scroll=True)
+            except Exception:
+                pass
+        self.border_subtitle = f"{len(rows):,} rows"
+
+    def update_rows(self, rows: Iterable[QueueRow], marked: set, styles: Styles, deterministic: bool) -> None:
+        table = self.query_one(DataTable)
+        for r in rows:
+            if r.key not in table.rows:
+                continue
+            for (label, col, _w), cell in zip(QUEUE_COLUMNS, self.cells(r, r.urn in marked, styles, deterministic)):
+                if col in ("place", "tier", "urn"):
+                    continue
+                table.update_cell(r.key, col, cell)
+
+    def highlighted_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+
+# --- 2. live streams ------------------------------------------------------------------------
+
+class LaneView(Widget):
+    DEFAULT_CSS = "LaneView { height: 2; }"
+
+    def __init__(self, lane: Lane, **kw) -> None:
+        super().__init__(**kw)
+        self.lane = lane
+        self.styles_ref: Styles | None = None
+        self.deterministic = False
+
+    def render(self) -> Text:
+        lane, st, w = self.lane, self.styles_ref, max(self.size.width, 20)
+        dim = st.dim if st else Style(dim=True)
+        if not lane.busy:
+            t = Text.assemble((f"#{lane.index} ", st.label if st else ""))
+            t.append("idle", style=dim)
+            if lane.last_name:
+                t.append(f" · last: {clip(lane.last_name, w - 20)}", style=dim)
+            return t
+        now = time.monotonic()
+        el = lane.elapsed(now)
+        tps = lane.tokens_per_s(now)
+        # line 1: lane, place, a bar of elapsed time against the deadline, the clock
+        head = Text.assemble((f"#{lane.index} ", st.label if st else ""))
+        head.append(clip(lane.name, max(min(w // 2 - 4, 32), 10)))
+        head.append(" ")
+        clock = "" if self.deterministic else (f" {el:4.1f}/{lane.deadline_s:.1f}s" if lane.deadline_s else f" {el:4.1f}s")
+        bar_w = w - head.cell_len - len(clock)
+        if bar_w >= 4 and lane.deadline_s and not self.deterministic:
+            frac = min(el / lane.deadline_s, 1.0)
+            filled = int(round(frac * bar_w))
+            late = frac >= 0.8
+            head.append("━" * filled, style=(st.bar_late if late else st.bar) if st else "")
+            head.append("━" * (bar_w - filled), style=st.bar_empty if st else dim)
+        head.append(clock, style=dim)
+        head.truncate(w)
+        # line 2: tokens, tokens/s, and the tail of the text as it arrives (one line)
+        stats = f"{lane.tokens} tok " if self.deterministic else f"{lane.tokens} tok {_fmt(tps, 1)} tok/s "
+        line2 = Text(stats, style=dim)
+        room = max(w - len(stats) - 1, 8)
+        flat = " ".join(lane.text.split())
+        line2.append_text(safe(("…" + flat[-(room - 1):]) if len(flat) > room else flat))
+        line2.truncate(w)
+        return Text("\n").join([head, line2])
+
+
+class StreamsPanel(Panel):
+    PANEL_TITLE = "2 Live streams"
+    can_focus = True
+
+    def __init__(self, lanes: list[Lane], **kw) -> None:
+        super().__init__(**kw)
+        self._lanes = lanes
+
+    def compose(self) -> ComposeResult:
+        for lane in self._lanes:
+            yield LaneView(lane, classes="lane")
+
+    def sync(self, lanes: list[Lane], styles: Styles, deterministic: bool) -> None:
+        views = list(self.query(LaneView))
+        for lane in lanes[len(views):]:
+            v = LaneView(lane, classes="lane")
+            self.mount(v)
+            views.append(v)
+        busy = 0
+        for v, lane in zip(views, lanes):
+            v.lane, v.styles_ref, v.deterministic = lane, styles, deterministic
+            busy += lane.busy
+            v.refresh()
+        self.border_subtitle = f"{busy}/{len(lanes)} busy"
+
+
+# --- 3. diff --------------------------------------------------------------------------------
+
+class DiffPanel(Panel):
+    PANEL_TITLE = "3 Diff"
+    FOCUS_TARGET = "#diff-scroll"
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="diff-scroll"):
+            yield Static(Text("Select a place in the batch queue to inspect it."), id="diff-head", markup=False)
+            yield Static("", id="diff-state", markup=False)
+            with Horizontal(id="diff-sides"):
+                with Vertical(classes="diff-side"):
+                    yield Static(Text("Template"), classes="diff-title", markup=False)
+                    yield Static("", id="diff-template", markup=False)
+                with Vertical(classes="diff-side"):
+                    yield Static(Text("LLM"), classes="diff-title", markup=False)
+                    yield Static("", id="diff-llm", markup=False)
+            yield Static("", id="diff-history", markup=False)
+
+    shown_urn: str | None = None
+
+    def show(self, place: Place | None, urn: str, results: list[dict], template_now: str, live: str | None,
+             cfg, styles: Styles, deterministic: bool) -> None:
+        self.shown_urn = urn
+        head = Text()
+        latest = results[0] if results else None
+        name = place.name if place else urn
+        head.append_text(safe(name, styles.label))
+        head.append("  ")
+        head.append_text(safe(urn, styles.dim))
+        tier = decide(place, cfg).tier if place else (latest or {}).get("tier", DASH)
+        seed = place.seed if place else (latest or {}).get("seed")
+        fields = [("tier", tier), ("seed", seed)]
+        if latest:
+            fields += [("prompt", latest.get("prompt_version") or DASH), ("model", latest.get("model_id") or DASH),
+                       ("source", latest.get("source"))]
+        head.append("\n")
+        head.append_text(Text("  ").join(Text.assemble((f"{k} ", styles.dim), safe(v)) for k, v in fields))
+        if latest and latest.get("reason"):
+            head.append("\n")
+            fell = final_reason(latest["reason"])
+            style = styles.fell_back if fell else styles.dim
+            head.append("fell back: " if fell else "template by policy: ", style=style)
+            head.append_text(safe(latest["reason"], style))
+            if latest.get("detail"):
+                head.append(" — ", style=styles.dim)
+                head.append_text(safe(latest["detail"]))
+        self.query_one("#diff-head", Static).update(head)
+
+        st = Text()
+        if place:
+            st.append("weather   ", style=styles.dim)
+            st.append_text(safe(f"{place.temperature + 0.0:g}°C, {place.conditions}, {place.wind_speed + 0.0:g} mph"))
+            st.append("\nresources ", style=styles.dim)
+            st.append_text(safe(", ".join(f"{r.type} {r.abundance:.2f}" for r in place.resources) or "none"))
+            st.append("\nevents    ", style=styles.dim)
+            if place.events:
+                for e in sorted(place.events, key=lambda e: -e.significance):
+                    st.append("\n  ")
+                    st.append(f"{e.significance:.2f} {e.term:<9} ", style=styles.dim)
+                    st.append_text(safe(f"{e.type}: {e.summary}"))
+            else:
+                st.append("none")
+        self.query_one("#diff-state", Static).update(st)
+
+        template = (latest or {}).get("template_text") or template_now
+        llm = live if live is not None else (latest or {}).get("llm_text")
+        if llm:
+            left, right = word_diff(template, llm, styles.removed, styles.added)
+        else:
+            left = safe(template)
+            right = Text("(generating…)" if live is not None else "(no model text for this place)", style=styles.dim)
+        self.query_one("#diff-template", Static).update(left)
+        self.query_one("#diff-llm", Static).update(right)
+
+        hist = Text.assemble(("Earlier results", styles.label))
+        if not results:
+            hist.append("\n  none yet", style=styles.dim)
+        for r in results[:10]:
+            hist.append("\n")
+            when = DASH if deterministic else _dt.datetime.fromtimestamp(r["created_at"]).strftime("%m-%d %H:%M:%S")
+            hist.append(f"#{r['id']} b{r['batch_id']} {when} ", style=styles.dim)
+            hist.append(f"{r['source']:<9}", style=styles.done if r["source"] == "llm" else styles.fell_back if r.get("reason") and final_reason(r["reason"]) else styles.dim)
+            hist.append_text(safe(f" {r.get('reason') or ''} ", styles.dim))
+            hist.append_text(safe(clip(r["text"] or "", 200)))
+        self.query_one("#diff-history", Static).update(hist)
+        self.border_subtitle = clip(name, 40)
+
+
+def final_reason(reason: str) -> bool:
+    return not (reason == "tier" or reason.startswith("rule:"))
+
+
+# --- 4. metrics -----------------------------------------------------------------------------
+
+class MetricsPanel(Panel):
+    PANEL_TITLE = "4 Metrics"
+    FOCUS_TARGET = "#metrics-scroll"
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="metrics-scroll"):
+            yield Static(Text("No batch yet."), id="glance", markup=False)
+            with Grid(id="charts"):
+                yield PlotextPlot(id="chart-fallback", classes="chart")
+                yield PlotextPlot(id="chart-latency", classes="chart")
+                yield PlotextPlot(id="chart-tps", classes="chart")
+                yield PlotextPlot(id="chart-dpm", classes="chart")
+
+    def show(self, metrics: list[dict], batches: list[dict], latencies: list[float], deadlines: list[float],
+             styles: Styles, deterministic: bool) -> None:
+        glance = Text()
+        m = metrics[0] if metrics else None
+        if m is None:
+            glance.append("No batch with model work yet.", style=styles.dim)
+        else:
+            figures = [("latency", _fmt(m.get("avg_latency_ms"), 0, "ms")),
+                       ("fallback", _fmt(m.get("fallback_pct"), 1, "%")),
+                       ("throughput", _fmt(m.get("throughput_per_min"), 1, "/min")),
+                       ("tokens/s", _fmt(m.get("tokens_per_s"), 1)),
+                       ("ttft", _fmt(m.get("ttft_ms"), 0, "ms")),
+                       ("memory", _fmt(m.get("memory_mb"), 0, "MB"))]
+            if deterministic:
+                figures = [(k, v if k == "fallback" else DASH) for k, v in figures]
+            glance.append(f"batch {m['batch_id']}  ", style=styles.label)
+            glance.append_text(Text("  ").join(Text.assemble((f"{k} ", styles.dim), v) for k, v in figures))
+        self.query_one("#glance", Static).update(glance)
+
+        chrono = list(reversed(batches))  # oldest first
+        self._fallback_chart(chrono)
+        self._latency_chart(latencies, deadlines, deterministic)
+        mets = list(reversed(metrics))
+        self._series_chart("#chart-tps", "tokens/s per batch", mets, "tokens_per_s", deterministic)
+        self._series_chart("#chart-dpm", "descriptions/min per batch", mets, "throughput_per_min", deterministic)
+
+    def _fallback_chart(self, batches: list[dict]) -> None:
+        w = self.query_one("#chart-fallback", PlotextPlot)
+        plt = w.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("fallback % per batch, by reason")
+        xs, per_reason = [], {}
+        for b in batches[-12:]:
+            reasons = json.loads(b.get("reasons") or "{}") if isinstance(b.get("reasons"), str) else (b.get("reasons") or {})
+            policy = sum(v for k, v in reasons.items() if k == "tier" or k.startswith("rule:"))
+            eligible = max((b.get("places") or 0) - policy, 0)
+            xs.append(str(b["id"]))
+            for k, v in reasons.items():
+                if k == "tier" or k.startswith("rule:"):
+                    continue
+                per_reason.setdefault(k, {})[b["id"]] = 100.0 * v / eligible if eligible else 0.0
+        if xs and per_reason:
+            names = sorted(per_reason)
+            ys = [[per_reason[n].get(int(x), 0.0) for x in xs] for n in names]
+            plt.stacked_bar(xs, ys, labels=names)
+            plt.ylim(0, 100)
+        elif xs:
+            plt.bar(xs, [0.0] * len(xs))
+            plt.ylim(0, 100)
+        plt.xlabel("batch")
+        w.refresh()
+
+    def _latency_chart(self, latencies: list[float], deadlines: list[float], deterministic: bool) -> None:
+        w = self.query_one("#chart-latency", PlotextPlot)
+        plt = w.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("latency (s) vs deadline" + ("s" if len(deadlines) > 1 else ""))
+        if latencies and not deterministic:
+            plt.hist([x / 1000.0 for x in latencies], bins=20)
+            for d in deadlines:
+                plt.vline(d, "red")
+            hi = max([*deadlines, max(latencies) / 1000.0]) * 1.08
+            plt.xlim(0, hi)
+        w.refresh()
+
+    def _series_chart(self, sel: str, title: str, metrics: list[dict], key: str, deterministic: bool) -> None:
+        w = self.query_one(sel, PlotextPlot)
+        plt = w.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        pts = [(m["batch_id"], m[key], m.get("started_at")) for m in metrics if m.get(key) is not None]
+        if pts and not deterministic:
+            xs = list(range(len(pts)))
+            plt.plot(xs, [p[1] for p in pts])
+            labels = [_dt.datetime.fromtimestamp(p[2]).strftime("%H:%M") if p[2] else str(p[0]) for p in pts]
+            step = max(len(xs) // 4, 1)
+            plt.xticks(xs[::step], labels[::step])
+        w.refresh()
+
+
+# --- 5. prompts -----------------------------------------------------------------------------
+
+class PromptsPanel(Panel):
+    PANEL_TITLE = "5 Prompts"
+    FOCUS_TARGET = "#prompt-table"
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="prompt-table", cursor_type="row")
+        yield Static("", id="prompt-error", markup=False)
+        with VerticalScroll(id="prompt-preview-scroll"):
+            yield Static("", id="prompt-preview", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        t = self.query_one(DataTable)
+        t.add_column("Prompt", key="name")
+        t.add_column("Version", key="version")
+        t.add_column("Reloaded", key="when")
+        t.add_column("Status", key="status")
+
+    def show(self, statuses: list, styles: Styles, deterministic: bool) -> None:
+        t = self.query_one(DataTable)
+        cur = t.cursor_row
+        t.clear()
+        errors = Text()
+        for st in statuses:
+            when = DASH if deterministic else time.strftime("%H:%M:%S", time.localtime(st.loaded_at))
+            status = Text("error", style=styles.error) if st.error else Text("ok", style=styles.done)
+            version = st.active.version if st.active else DASH
+            t.add_row(safe(st.name), Text(version), Text(when), status, key=st.name)
+            if st.error:
+                e = st.error
+                if errors.plain:
+                    errors.append("\n")
+                errors.append("error ", style=styles.error)
+                errors.append_text(safe(f"{_short_path(e.file)}:{e.line}: {e.message}"))
+                errors.append_text(Text(
+                    f" (version {st.active.version} stays active)" if st.active else " (no good version: template-only)",
+                    style=styles.dim))
+        if statuses:
+            t.move_cursor(row=min(cur, len(statuses) - 1), animate=False)
+        err = self.query_one("#prompt-error", Static)
+        err.update(errors)
+        err.display = bool(errors.plain)
+
+    def selected_name(self) -> str | None:
+        t = self.query_one(DataTable)
+        if t.row_count == 0:
+            return None
+        try:
+            return t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def show_preview(self, title: Text, body: Text) -> None:
+        self.query_one("#prompt-preview", Static).update(Text("\n").join([title, body]))
+
+
+def _short_path(file: str) -> str:
+    # File names only: full paths differ per machine (and per test run).
+    return file.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+class StatusBar(Static):
+    """One line at the top: model status, batch progress, pause state."""
+
+
+class KeyBar(Static):
+    """The key map in one line (a light Footer).
+
+    Textual's Footer recomposes all its key widgets on every focus change; with five panels
+    that was over half the cost of a focus key. This bar redraws only when an action's
+    availability changes (pause/resume/cancel).
+    """
+
+    def show_keys(self, items: list[tuple[str, str, bool]], styles: Styles) -> None:
+        width = self.size.width or 120
+        compact = width < 100  # 80 columns: "bBatch pPause ..." (key and label joined, as Footer does)
+        t = Text()
+        for key, label, enabled in items:
+            if t.plain:
+                t.append(" " if compact else "  ")
+            t.append(key, style=styles.label if enabled else styles.dim)
+            if not compact:
+                t.append(" ")
+            t.append(label, style="" if enabled else styles.dim)
+        right = Text.assemble(("^p", styles.label), "" if compact else " palette")
+        t.truncate(max(width - right.cell_len - 1, 10), overflow="ellipsis")
+        pad = max(width - t.cell_len - right.cell_len, 1)
+        self.update(Text.assemble(t, " " * pad, right), layout=False)
