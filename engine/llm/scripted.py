@@ -116,7 +116,11 @@ class ScriptedLLM:
                     self._emit(job, PlaceFinished(req["key"], -1, None, "cancelled", 0, None, None, "cancelled before it started"))
                 break
             if self._paused.is_set():
+                t_pause = time.perf_counter()
                 time.sleep(0.01)
+                # Paused time does not count against a place's deadline (as in the real engine).
+                for st in lanes.values():
+                    st["t0"] += time.perf_counter() - t_pause
                 continue
             while waiting and len(lanes) < self.concurrency:
                 req = waiting.pop(0)
