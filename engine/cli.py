@@ -82,6 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="check the installation and say what to fix")
     _add_common(p)
+
+    p = sub.add_parser("robustness", help="try to break the engine on purpose and report what happened",
+                       description="Kill batches with SIGKILL, fuzz the world loader, feed hostile strings, break prompt "
+                       "files and models, fill the disk, run many batches for memory; print a report.")
+    p.add_argument("--kills", type=int, default=30, help="SIGKILLed batches (default 30)")
+    p.add_argument("--fuzz", type=int, default=2000, help="fuzzed world-file values (default 2000)")
+    p.add_argument("--memory-batches", type=int, default=100, help="consecutive batches for the memory check (default 100)")
+    p.add_argument("--only", action="append", choices=["kills", "fuzz", "hostile", "prompt_faults", "model_faults",
+                                                       "write_faults", "memory"], help="run only this section (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (kill moments, fuzz inputs)")
+    p.add_argument("--workdir", type=Path, default=None, help="keep the scratch files here (default: a temp folder)")
+    p.add_argument("--no-real-model", action="store_true", help="do not use models/smollm2-135m-instruct even if present")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--output", type=Path, default=None, help="also write the JSON report to this file")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return ap
 
 
@@ -160,75 +175,137 @@ class _Progress:
         self.last = t
 
 
+def _start_llm(cfg: Config):
+    """The model service for a headless batch. ``TEXTURE_SCRIPTED=1`` swaps in the scripted model
+    (a test seam: crash and robustness tests use it; ``TEXTURE_SCRIPTED_DELAY`` = seconds/token)."""
+    if os.environ.get("TEXTURE_SCRIPTED", "").strip().lower() in ("1", "true", "yes"):
+        from .llm.scripted import ScriptedLLM
+
+        return ScriptedLLM(concurrency=cfg.concurrency, token_delay_s=float(os.environ.get("TEXTURE_SCRIPTED_DELAY") or 0))
+    from .llm.service import start_service
+
+    llm = start_service(cfg, log=lambda m: print(m, file=sys.stderr))
+    llm.wait_ready()
+    return llm
+
+
 def cmd_batch(args) -> int:
     from .dispatch import BatchRunner
     from .policy import decide
+    from .world import parse_place
 
     cfg = _config(args)
     places, errors = _world(args)
     _report_world_errors(errors)
     store = _store(args)
-    store.mark_interrupted_batches()
-    sel = []
-    if args.urn:
-        wanted = set(args.urn)
-        unknown = wanted - {p.urn for p in places}
-        if unknown:
-            raise UsageError(f"unknown urn: {', '.join(sorted(unknown))}")
-        places = [p for p in places if p.urn in wanted]
-        sel.append(f"urn x{len(wanted)}")
-    if args.changed:
-        from .dispatch import base_hash
+    # One batch writer per database: a second `texture batch` (or a console batch) refuses clearly.
+    with store.batch_lock(wait_s=2.0, what="texture batch"):
+        # Batches a killed process left behind: spilled results imported, unfinished places
+        # re-queued exactly once (as "resume of #N" batches), then run first.
+        rep = store.recover_interrupted()
+        if rep.spill_imported:
+            print(f"imported {rep.spill_imported} result(s) that an earlier batch could not store "
+                  f"({', '.join(rep.spill_files)})", file=sys.stderr)
+        for b in rep.interrupted:
+            print(f"batch {b} was interrupted (the process stopped); its finished results are kept", file=sys.stderr)
+        if args.urn:
+            unknown = set(args.urn) - {p.urn for p in places}
+            if unknown:
+                raise UsageError(f"unknown urn: {', '.join(sorted(unknown))}")
+        state = {"llm": None, "runner": None}
 
-        current = store.current_keys()
-        places = [p for p in places if current.get(p.urn) != (p.state_hash, base_hash(p))]
-        sel.append("changed")
-    if args.tier:
-        places = [p for p in places if decide(p, cfg).tier in args.tier]
-        sel.append("tier=" + ",".join(args.tier))
-    if args.limit is not None:
-        if args.limit < 0:
-            raise UsageError("--limit must be 0 or more")
-        places = places[: args.limit]
-        sel.append(f"limit={args.limit}")
-    selection = " ".join(sel) or "all"
-    if not places:
-        summary = {"batch_id": None, "status": "nothing to do", "places": 0, "selection": selection}
-        print(json.dumps(summary) if args.json else f"Nothing to do: no place matches ({selection}).")
-        return 0
+        def get_runner(resume_places: list) -> BatchRunner:
+            need = cfg.enabled and any(decide(p, cfg).eligible for p in resume_places)
+            if need and state["llm"] is None:
+                state["llm"] = _start_llm(cfg)
+                state["runner"] = None
+            if state["runner"] is None:
+                state["runner"] = BatchRunner(store, cfg, _prompts(cfg), state["llm"])
+            return state["runner"]
 
-    llm = None
-    needs_llm = cfg.enabled and any(decide(p, cfg).eligible for p in places)
-    if needs_llm:
-        from .llm.service import start_service
+        def on_sigint(signum, frame):
+            runner = state["runner"]
+            if runner is None or runner.cancel_event.is_set():
+                raise KeyboardInterrupt
+            print("\ncancelling: finished results are kept (Ctrl-C again to abort at once)", file=sys.stderr)
+            runner.cancel()
 
-        llm = start_service(cfg, log=lambda m: print(m, file=sys.stderr))
-        llm.wait_ready()
-    prompts = _prompts(cfg)
-    runner = BatchRunner(store, cfg, prompts, llm)
+        old = signal.signal(signal.SIGINT, on_sigint)
+        summaries = []
+        try:
+            for rec in rep.pending:
+                planned = []
+                for _urn, d in store.planned_places(rec.batch_id):
+                    try:
+                        planned.append(parse_place(d))
+                    except Exception:
+                        pass
+                print(f"resuming batch {rec.batch_id}: {len(rec.urns)} unfinished place(s) of interrupted batch "
+                      f"{rec.from_batch if rec.from_batch is not None else '?'}", file=sys.stderr)
+                runner = get_runner(planned)
+                s = runner.resume(rec.batch_id, progress=None if args.json else _Progress())
+                summaries.append(("resume", rec, s))
+                if runner.cancel_event.is_set():
+                    break
 
-    def on_sigint(signum, frame):
-        if runner.cancel_event.is_set():
-            raise KeyboardInterrupt
-        print("\ncancelling: finished results are kept (Ctrl-C again to abort at once)", file=sys.stderr)
-        runner.cancel()
+            sel = []
+            if args.urn:
+                wanted = set(args.urn)
+                places = [p for p in places if p.urn in wanted]
+                sel.append(f"urn x{len(wanted)}")
+            if args.changed:
+                from .dispatch import base_hash
 
-    old = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        summary = runner.run(places, selection, progress=None if args.json else _Progress())
-    finally:
-        signal.signal(signal.SIGINT, old)
-        if llm is not None:
-            llm.shutdown()
-    d = summary.as_dict()
-    d["selection"] = selection
+                current = store.current_keys()
+                places = [p for p in places if current.get(p.urn) != (p.state_hash, base_hash(p))]
+                sel.append("changed")
+            if args.tier:
+                places = [p for p in places if decide(p, cfg).tier in args.tier]
+                sel.append("tier=" + ",".join(args.tier))
+            if args.limit is not None:
+                if args.limit < 0:
+                    raise UsageError("--limit must be 0 or more")
+                places = places[: args.limit]
+                sel.append(f"limit={args.limit}")
+            selection = " ".join(sel) or "all"
+            cancelled = state["runner"] is not None and state["runner"].cancel_event.is_set()
+            if places and not cancelled:
+                runner = get_runner(places)
+                summary = runner.run(places, selection, progress=None if args.json else _Progress())
+                summaries.append(("run", None, summary))
+        finally:
+            signal.signal(signal.SIGINT, old)
+            if state["llm"] is not None:
+                state["llm"].shutdown()
+            if state["runner"] is not None and state["runner"].unsaved:
+                # Last resort (no spill file could be written): the results go to stderr, not away.
+                for r in state["runner"].unsaved:
+                    print("unsaved result: " + json.dumps(r.as_row(), ensure_ascii=True), file=sys.stderr)
+
+    resumed = [{"batch_id": s.batch_id, "from_batch": rec.from_batch, "places": s.places, "status": s.status}
+               for kind, rec, s in summaries if kind == "resume"]
+    main_runs = [s for kind, _rec, s in summaries if kind == "run"]
+    if not main_runs:
+        if not resumed:
+            summary = {"batch_id": None, "status": "nothing to do", "places": 0, "selection": selection}
+            print(json.dumps(summary) if args.json else f"Nothing to do: no place matches ({selection}).")
+            return 0
+    ok = all(s.status in ("done", "cancelled") for _k, _r, s in summaries)
+    shown = main_runs[-1] if main_runs else summaries[-1][2]
+    d = shown.as_dict()
+    d["selection"] = selection if main_runs else f"resume of #{summaries[-1][1].from_batch}"
     d["db"] = str(store.path)
     d["skipped_lines"] = len(errors)
+    d["resumed"] = resumed
     if args.json:
         print(json.dumps(d, default=str))
     else:
+        for kind, rec, s in summaries:
+            if kind == "resume" and s is not shown:
+                print(f"resumed batch {s.batch_id} ({s.places} places of interrupted batch {rec.from_batch}): {s.status}"
+                      + (f" — {s.notice}" if s.notice else ""))
         _print_summary(d)
-    return 0 if summary.status in ("done", "cancelled") else 1
+    return 0 if ok else 1
 
 
 def _print_summary(d: dict) -> None:
@@ -318,6 +395,12 @@ def cmd_bench(args) -> int:
     return run_bench(args)
 
 
+def cmd_robustness(args) -> int:
+    from .robustness import run_cli
+
+    return run_cli(args)
+
+
 def cmd_doctor(args) -> int:
     from .doctor import run_doctor
 
@@ -327,7 +410,7 @@ def cmd_doctor(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"console", "batch", "export", "models", "bench", "doctor"}
+    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness"}
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
@@ -335,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     from .world import WorldError
 
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
-                "bench": cmd_bench, "doctor": cmd_doctor}
+                "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
     if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):

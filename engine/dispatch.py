@@ -11,11 +11,23 @@
 
 The runner runs on the caller's thread (the CLI's main thread or a console worker) and owns its
 SQLite connection; the generation thread only ever talks to it through a queue.
+
+Reliability:
+
+- A batch holds the database's batch-writer lock while it runs (``Store.batch_lock``): a second
+  batch on the same database refuses with :class:`~engine.store.BatchBusyError` (a StoreError).
+- Its planned places are written with the batch (one transaction) and each is marked done in the
+  transaction that stores its result, so a process killed at any moment leaves a batch that
+  :meth:`BatchRunner.run_pending` (or ``texture batch``) resumes exactly once.
+- A result that cannot be written (full disk, read-only file) is kept in memory and retried;
+  what still cannot be written when the batch ends goes to a JSONL spill file next to the
+  database (imported on the next recovery), and the summary says so (status "incomplete").
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import queue
 import threading
 import time
@@ -25,11 +37,16 @@ from typing import Any, Callable, Iterable, Protocol
 
 from .config import Config
 from .policy import Decision, decide
-from .prompts import Prompt, PromptLibrary, DEFAULT_PROMPT
-from .store import ResultRow, Store
+from .prompts import Prompt, PromptError, PromptLibrary, DEFAULT_PROMPT, compile_prompt
+from .store import ResultRow, Store, StoreError
 from .templates import render_template
 from .validate import clean_output, validate_output
-from .world import Place
+from .world import Place, parse_place
+
+# Fallback reasons that mean "the model path failed" (as opposed to policy: tier, rule:<term>).
+MODEL_FAULT_REASONS = ("error", "timeout", "model_unavailable", "prompt_error", "cancelled")
+# How often a runner holding unsaved rows tries the database again (seconds).
+UNSAVED_RETRY_S = 1.0
 
 
 def base_hash(place: Place) -> str:
@@ -101,6 +118,8 @@ class BatchSummary:
     metrics: dict
     notice: str = ""
     deadline: str = ""
+    unsaved: int = 0  # results that could not be written to the database
+    spill_file: str | None = None  # where those results were written instead
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -129,6 +148,10 @@ class BatchRunner:
         self.observer = observer or (lambda ev: None)
         self.prompt_name = prompt_name
         self.cancel_event = threading.Event()
+        self.lock_wait_s = 2.0  # how long to wait for another batch on the same database
+        self.unsaved: list[ResultRow] = []  # rows that could not be written yet (full disk, read-only)
+        self.write_error: str | None = None
+        self._next_retry = 0.0
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -139,9 +162,132 @@ class BatchRunner:
         except Exception:  # an observer's bug must never lose a batch
             pass
 
-    def run(self, places: list[Place], selection: str = "all", progress: Callable[[int, int], None] | None = None) -> BatchSummary:
+    def run(self, places: list[Place], selection: str = "all", progress: Callable[[int, int], None] | None = None,
+            *, batch_id: int | None = None) -> BatchSummary:
+        """Run one batch over ``places``. With ``batch_id``, run that queued (resume) batch instead
+        of creating a new one. Raises BatchBusyError if another batch runs on the database."""
+        with self.store.batch_lock(wait_s=self.lock_wait_s, what=f"batch: {selection}"[:80]):
+            return self._run(places, selection, progress, batch_id)
+
+    def run_pending(self, progress: Callable[[int, int], None] | None = None,
+                    on_resume: Callable[[Any], None] | None = None) -> list[BatchSummary]:
+        """Recover batches a dead process left behind and run every queued resume batch.
+
+        Exactly once: recovery re-queues each unfinished place once (a new batch "resume of #N");
+        a resume batch killed in turn is itself recovered the same way. ``on_resume(Recovered)`` is
+        called before each resume batch runs. Returns the summaries of the batches run.
+        """
+        out = []
+        with self.store.batch_lock(wait_s=self.lock_wait_s, what="resume"):
+            rep = self.store.recover_interrupted()
+            for rec in rep.pending:
+                if on_resume is not None:
+                    on_resume(rec)
+                out.append(self.resume(rec.batch_id, progress))
+        return out
+
+    def resume(self, batch_id: int, progress: Callable[[int, int], None] | None = None) -> BatchSummary:
+        """Run a queued batch's places as they were planned (their state when first planned)."""
+        with self.store.batch_lock(wait_s=self.lock_wait_s, what=f"resume #{batch_id}"):
+            b = self.store.batch(batch_id)
+            if b is None or b["status"] != "queued":
+                raise StoreError(f"batch #{batch_id} is not queued (status {b['status'] if b else 'missing'})")
+            places, bad = [], []
+            # A place described by a newer batch since this one was queued (e.g. in the console)
+            # must not get its older planned state back: it is superseded, not re-run.
+            newer = {r["urn"]: r["batch_id"] for r in self.store.db.query(
+                "SELECT c.urn, r.batch_id FROM current c JOIN results r ON r.id = c.result_id "
+                "JOIN batch_items i ON i.urn = c.urn AND i.batch_id = ? AND i.status = 'queued' WHERE r.batch_id > ?",
+                [batch_id, batch_id])}
+            if newer:
+                self.store.cancel_items(batch_id, list(newer), "superseded by a newer batch")
+            for urn, planned in self.store.planned_places(batch_id):
+                try:
+                    places.append(parse_place(planned))
+                except Exception:
+                    bad.append(urn)
+            if bad:  # cannot happen for items this program planned; never leave them queued forever
+                self.store.cancel_items(batch_id, bad, "planned state unreadable")
+            return self._run(places, b["selection"] or f"batch #{batch_id}", progress, batch_id)
+
+    def _store_rows(self, rows: list[ResultRow]) -> list[int]:
+        """Write rows; on a write failure keep them (and any later ones) for a retry. -1 = kept."""
+        if self.unsaved and time.monotonic() >= self._next_retry:
+            self._flush_unsaved()
+        if not self.unsaved:
+            try:
+                return self.store.add_results(rows)
+            except StoreError as exc:
+                self.write_error = str(exc)
+                self._next_retry = time.monotonic() + UNSAVED_RETRY_S
+        self.unsaved.extend(rows)
+        return [-1] * len(rows)
+
+    def _flush_unsaved(self) -> bool:
+        try:
+            self.store.add_results(self.unsaved)
+        except StoreError as exc:
+            self.write_error = str(exc)
+            self._next_retry = time.monotonic() + UNSAVED_RETRY_S
+            return False
+        self.unsaved = []
+        return True
+
+    def _run(self, places: list[Place], selection: str, progress, batch_id: int | None) -> BatchSummary:
+        try:
+            return self._run_inner(places, selection, progress, batch_id)
+        except BaseException:
+            # An unexpected failure (or a second Ctrl-C) mid-batch: leave nothing half-done.
+            # Whatever is unfinished is re-queued now (we hold the lock, so this is safe).
+            b = getattr(self, "_batch_id", None)
+            if b is not None:
+                try:
+                    if self.unsaved:
+                        self._flush_unsaved() or self._spill(b)
+                    self.store.recover_interrupted()
+                except Exception:
+                    pass  # the next start recovers it
+            raise
+
+    def _spill(self, batch_id: int) -> str | None:
+        try:
+            path = self.store.write_spill(batch_id, self.unsaved)
+        except OSError:
+            return None
+        self.unsaved = []
+        return str(path)
+
+    def _prompt_for_batch(self) -> tuple[Prompt | None, str]:
+        """The active prompt and a notice when it is not the file's current content."""
+        if not self.prompts:
+            return None, ""
+        prompt = self.prompts.get(self.prompt_name)
+        st = self.prompts.status_of(self.prompt_name)
+        err = st.error if st is not None else None
+        if prompt is not None:
+            if err is not None:
+                return prompt, f"Prompt file error ({err}): using the last good version {prompt.version}."
+            return prompt, ""
+        if err is None:
+            return None, ""
+        # Nothing good loaded in this process: the last version this database used is the last good one.
+        try:
+            rec = self.store.last_prompt(self.prompt_name)
+            if rec is not None:
+                good = compile_prompt(rec["text"], f"{self.prompt_name} (version {rec['version']} from the database)",
+                                      self.prompt_name)
+                return good, f"Prompt file error ({err}): using the last good version {good.version} recorded in the database."
+        except (PromptError, Exception):
+            pass
+        return None, ""
+
+    def _run_inner(self, places: list[Place], selection: str, progress, batch_id: int | None) -> BatchSummary:
         t0 = time.perf_counter()
         cfg, store = self.cfg, self.store
+        self._batch_id = None
+        # One result per place per batch: a place listed twice runs once.
+        seen: set[str] = set()
+        places = [p for p in places if not (p.urn in seen or seen.add(p.urn))]
         llm_on = cfg.enabled and self.llm is not None and self.llm.ready()
         if not cfg.enabled:
             unavailable, notice = "disabled", "LLM disabled (FLUX_LLM_ENABLED=false): template-only batch."
@@ -152,21 +298,29 @@ class BatchRunner:
             unavailable, notice = None, ""
         model_id = self.llm.model_id if llm_on else None
 
-        prompt: Prompt | None = self.prompts.get(self.prompt_name) if self.prompts else None
+        prompt, prompt_notice = self._prompt_for_batch()
         if llm_on and prompt is None:
             st = self.prompts.status_of(self.prompt_name) if self.prompts else None
             err = st.error if st and st.error else f"prompt {self.prompt_name!r} not found"
             notice = f"No usable prompt ({err}): template-only batch."
             unavailable = "prompt_error"
             llm_on = False
+        elif llm_on and prompt_notice:
+            notice = f"{notice} {prompt_notice}".strip()
         if prompt is not None:
             store.record_prompt(prompt.name, prompt.version, prompt.text)
 
-        store.sync_places(places, lambda p: decide(p, cfg).tier)
-        batch_id = store.start_batch(selection, len(places), model_id, prompt.version if prompt else None, cfg.as_dict())
+        decisions = {p.urn: decide(p, cfg) for p in places}
+        store.sync_places(places, lambda p: decisions[p.urn].tier)
+        if batch_id is None:
+            items = [(p.urn, p.state_hash, decisions[p.urn].tier, json.dumps(p.to_json(), ensure_ascii=False)) for p in places]
+            batch_id = store.start_batch(selection, len(places), model_id, prompt.version if prompt else None,
+                                         cfg.as_dict(), items=items)
+        else:
+            store.begin_queued_batch(batch_id, model_id, prompt.version if prompt else None, cfg.as_dict())
+        self._batch_id = batch_id
 
         # 1. plan
-        decisions = {p.urn: decide(p, cfg) for p in places}
         pending: dict[str, _Pending] = {}
         cached: dict[str, dict] = {}
         items = []
@@ -229,7 +383,7 @@ class BatchRunner:
             rows.append(row)
         for i in range(0, len(rows), 500):
             chunk = rows[i : i + 500]
-            ids = store.add_results(chunk)
+            ids = self._store_rows(chunk)
             for r, rid in zip(chunk, ids):
                 counts[r.source] += 1
                 if r.source == "template" and r.reason:
@@ -318,13 +472,34 @@ class BatchRunner:
             "engine": batch_metrics,
             "fell_back": fell_back,
         }
+        faults = {k: v for k, v in reasons.items() if k in ("error", "timeout") or k.startswith("invalid:")}
+        if faults:
+            what = ", ".join(f"{k} {v}" for k, v in sorted(faults.items(), key=lambda kv: -kv[1]))
+            notice = f"{notice} {sum(faults.values())} model place(s) fell back to templates ({what}).".strip()
         if eligible_n and metrics["fallback_pct"] > 100 * cfg.fallback_threshold:
             warn = f"fallback rate {metrics['fallback_pct']:.0f}% is above FLUX_LLM_FALLBACK_THRESHOLD ({100 * cfg.fallback_threshold:.0f}%)"
             notice = f"{notice} {warn}".strip()
+        # Results that could not be written: one more try, then a spill file. Never silently dropped.
+        spill = None
+        unsaved_n = 0
+        if self.unsaved and not self._flush_unsaved():
+            unsaved_n = len(self.unsaved)
+            spill = self._spill(batch_id)
+            status = "incomplete"
+            where = (f"written to {spill} (imported automatically by the next `texture batch`)" if spill else
+                     "kept in memory only: the spill file could not be written either")
+            notice = f"{notice} {unsaved_n} result(s) could not be stored ({self.write_error}); {where}.".strip()
         summary = BatchSummary(batch_id, status, total, dict(by_tier), dict(counts), dict(reasons), round(elapsed, 3),
-                               metrics, notice, deadline_label)
-        store.record_metrics(batch_id, metrics)
-        store.finish_batch(batch_id, status, summary.as_dict(), notice)
+                               metrics, notice, deadline_label, unsaved_n, spill)
+        try:
+            store.record_metrics(batch_id, metrics)
+            store.finish_batch(batch_id, status, summary.as_dict(), notice)
+        except StoreError as exc:
+            # The batch stays 'running' in the file; the next start recovers it (its stored
+            # results are kept, its spilled ones imported, nothing is re-run twice).
+            summary.notice = f"{summary.notice} Could not record the batch's end ({exc}).".strip()
+            if status == "done":
+                summary.status = "incomplete"
         self._emit(BatchDone(batch_id, summary.as_dict()))
         return summary
 
@@ -345,7 +520,7 @@ class BatchRunner:
         row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, source, final, template, text, reason, detail,
                         pp.prompt_version, self.llm.model_id if self.llm else None, p.seed, d.budget,
                         round(lat * 1000, 1) if lat is not None else None, ntok, stream, base_hash(p))
-        rid = self.store.add_results([row])[0]
+        rid = self._store_rows([row])[0]
         counts[source] += 1
         if reason:
             reasons[reason] += 1

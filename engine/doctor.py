@@ -6,6 +6,7 @@ import importlib
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from . import locations
@@ -15,6 +16,69 @@ OK, WARN, FAIL = "ok", "warn", "FAIL"
 
 def _check(results: list, status: str, what: str, detail: str, fix: str = "") -> None:
     results.append((status, what, detail, fix))
+
+
+def _check_database(results: list, db: Path) -> None:
+    folder = db.parent
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+        low = free < 200 * 2**20
+        _check(results, WARN if low else OK, "disk space", f"{free / 2**30:.1f} GiB free for {folder}",
+               "free some disk space: batches need room for results (a full disk spills them to a file)" if low else "")
+    except OSError:
+        pass
+    if not db.exists():
+        _check(results, OK, "database", f"{db} (not created yet; the first batch creates it)")
+        return
+    try:
+        from .store import Store
+
+        st = Store(db, readonly=True)
+    except Exception as exc:
+        _check(results, FAIL, "database", f"{db}: {exc}", "check the path and permissions, or move the file aside")
+        return
+    try:
+        try:
+            res = st.integrity()
+            mig = st.applied_migrations()
+        except Exception as exc:
+            _check(results, FAIL, "database", f"{db}: {exc}",
+                   "the file is damaged or not a database: restore a backup, or move it aside (a new one is created)")
+            return
+        _check(results, OK if res == "ok" else FAIL, "database", f"{db}: integrity {res}, migrations {mig}",
+               "" if res == "ok" else "restore from a backup or export what is readable with sqlite3 .recover")
+        try:
+            c = st.consistency()
+            bad = {k: v for k, v in c.items() if k != "integrity" and v}
+            _check(results, WARN if bad else OK, "database consistency",
+                   "no duplicated results, no empty texts, batch items consistent" if not bad else f"{bad}",
+                   "run `texture robustness --only kills` and report the numbers" if bad else "")
+        except Exception as exc:
+            _check(results, WARN, "database consistency", f"not checked: {exc}")
+        writable = os.access(db, os.W_OK) and os.access(folder, os.W_OK)
+        _check(results, OK if writable else FAIL, "database writable",
+               "yes" if writable else f"{db} or its folder is read-only",
+               "" if writable else f"fix the permissions of {db} and {folder} (SQLite writes {db.name}-wal and -shm there)")
+        holder = st.batch_running_elsewhere()
+        if holder is not None:
+            since = holder.get("since")
+            when = time.strftime("%H:%M:%S", time.localtime(since)) if since else "?"
+            _check(results, OK, "batch running", f"pid {holder.get('pid', '?')} since {when}: a second batch would refuse")
+        tables = set(st.db.table_names())
+        if "batch_items" in tables:
+            running = st.db.execute("SELECT count(*) FROM batches WHERE status='running'").fetchone()[0]
+            queued = st.db.execute("SELECT count(*) FROM batch_items i JOIN batches b ON b.id=i.batch_id "
+                                   "WHERE i.status='queued' AND b.status IN ('running', 'queued')").fetchone()[0]
+            if holder is None and (running or queued):
+                _check(results, WARN, "interrupted batches",
+                       f"{running} batch(es) left running by a stopped process, {queued} unfinished place(s)",
+                       "run `texture batch` (or open the console): they are resumed exactly once")
+        spills = st.spill_candidates()
+        if spills:
+            _check(results, WARN, "unsaved results", f"{len(spills)} spill file(s): {', '.join(str(x) for x in spills[:3])}",
+                   "free disk space / fix permissions, then run `texture batch`: they are imported automatically")
+    finally:
+        st.close()
 
 
 def run_doctor(args) -> int:
@@ -59,22 +123,9 @@ def run_doctor(args) -> int:
     except Exception as exc:
         _check(results, FAIL, "model", f"{type(exc).__name__}: {exc}", "texture models pull (or re-import the model)")
 
-    # Database.
-    db = getattr(args, "db", None) or locations.default_db()
-    if Path(db).exists():
-        try:
-            from .store import Store
-
-            st = Store(db, readonly=True)
-            res = st.integrity()
-            mig = st.applied_migrations()
-            st.close()
-            _check(results, OK if res == "ok" else FAIL, "database", f"{db}: integrity {res}, migrations {mig}",
-                   "" if res == "ok" else "restore from a backup or export what is readable with sqlite3 .recover")
-        except Exception as exc:
-            _check(results, FAIL, "database", f"{db}: {exc}", "check the path and permissions, or move the file aside")
-    else:
-        _check(results, OK, "database", f"{db} (not created yet; the first batch creates it)")
+    # Database: integrity, consistency, writability, a batch running now, work left by a crash.
+    db = Path(getattr(args, "db", None) or locations.default_db())
+    _check_database(results, db)
 
     # Prompt files.
     try:

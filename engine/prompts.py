@@ -41,6 +41,8 @@ FIELDS = {
 
 _TOKEN = re.compile(r"\$(?:\$|\{([^}\n]*)\}|\{|)")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Control characters other than tab, newline and carriage return: binary data, not a prompt.
+_BINARY = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class PromptError(Exception):
@@ -112,6 +114,10 @@ def compile_prompt(text: str, file: str = "<prompt>", name: str = DEFAULT_PROMPT
     """Parse ``text``; raises :class:`PromptError` with the file and line of the first problem."""
     if "\x00" in text:
         raise PromptError(file, 1, "binary data (NUL bytes) in a prompt file")
+    m = _BINARY.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        raise PromptError(file, line, f"binary data (control character U+{ord(m.group(0)):04X}) in a prompt file")
     if not text.strip():
         raise PromptError(file, 1, "the prompt file is empty")
     parts: list = []

@@ -49,6 +49,45 @@ _INJECTION = re.compile(
     r"<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>)",
     re.IGNORECASE,
 )
+# Injection attempts in the *prompt* (world text is untrusted): the trigger, then the payload.
+_TRIGGER = re.compile(
+    r"((ignore|disregard|forget|override)\b[^.\n]{0,40}?\b(instructions?|prompts?|rules|directions|guidelines)\b"
+    r"|you are now\b|new instructions?\s*:|developer mode|jailbreak|^\s*(system|assistant|user)\s*:|<\|im_start\|>)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_QUOTED = re.compile(r"[\"“'‘]([^\"”'’\n]{3,80})[\"”'’]")
+_NGRAM = 4
+_STOP = frozenset("the a an and or of to in on at by for with as is are was be it this that".split())
+
+
+def injection_payloads(prompt: str) -> tuple[list[str], set[tuple[str, ...]]]:
+    """What injected instructions in ``prompt`` ask for: quoted phrases, and the word 4-grams of
+    the text that follows each trigger (up to the end of its paragraph, 300 characters)."""
+    quoted: list[str] = []
+    grams: set[tuple[str, ...]] = set()
+    for m in _TRIGGER.finditer(prompt):
+        tail = prompt[m.end(): m.end() + 300].split("\n\n", 1)[0]
+        quoted += [q.strip() for q in _QUOTED.findall(tail) if q.strip()]
+        words = _WORD.findall(tail.lower())
+        for i in range(len(words) - _NGRAM + 1):
+            g = tuple(words[i: i + _NGRAM])
+            if sum(w not in _STOP for w in g) >= 2:
+                grams.add(g)
+    return quoted, grams
+
+
+def follows_injection(text: str, prompt: str) -> bool:
+    """True if the output carries out instructions injected into the prompt through world text."""
+    if not prompt or not _TRIGGER.search(prompt):
+        return False
+    quoted, grams = injection_payloads(prompt)
+    low = text.lower()
+    if any(q.lower() in low for q in quoted):
+        return True
+    words = _WORD.findall(low)
+    return any(tuple(words[i: i + _NGRAM]) in grams for i in range(len(words) - _NGRAM + 1))
+
+
 _SENTENCE_END = re.compile(r"[.!?…](?:[\"'’”)\]]*)(?=\s|$)")
 _LABEL = re.compile(r"^\s*(enhanced description|description|output)\s*:\s*", re.IGNORECASE)
 
@@ -80,7 +119,7 @@ def validate_output(text: str, prompt: str = "") -> str | None:
     if n >= MAX_LEN:
         return "too_long"
     low = text.lower()
-    if _INJECTION.search(text):
+    if _INJECTION.search(text) or follows_injection(text, prompt):
         return "injection"
     if any(p in low for p in _ECHO):
         return "prompt_echo"

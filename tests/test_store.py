@@ -50,7 +50,7 @@ def test_wal_mode_and_parent_folder_created(st, db_path):
 def test_fresh_db_records_every_migration(st):
     rows = list(st.db["migrations"].rows_where(order_by="id"))
     assert [(r["id"], r["name"]) for r in rows] == [(mid, name) for mid, name, _ in MIGRATIONS]
-    assert st.applied_migrations() == [1, 2]
+    assert st.applied_migrations() == [m[0] for m in MIGRATIONS]
     assert all(r["applied_at"] > 0 for r in rows)
     assert {"places", "batches", "results", "current", "prompt_versions", "batch_metrics", "ratings", "migrations"} <= set(st.db.table_names())
 
@@ -82,7 +82,7 @@ def test_old_db_at_migration_1_gets_only_2_without_losing_data(db_path):
 
     s = Store(db_path)
     mig = {r["id"]: r for r in s.db["migrations"].rows}
-    assert sorted(mig) == [1, 2]
+    assert sorted(mig) == [m[0] for m in MIGRATIONS]
     assert mig[1]["applied_at"] == 1000.0  # migration 1 was not re-applied
     assert mig[2]["name"] == "ratings" and mig[2]["applied_at"] > 1000.0
     assert "ratings" in s.db.table_names()
@@ -203,7 +203,7 @@ def test_integrity(st):
 def test_readonly_open_does_not_migrate_or_write(db_path):
     Store(db_path).close()
     ro = Store(db_path, readonly=True)
-    assert ro.applied_migrations() == [1, 2]
+    assert ro.applied_migrations() == [m[0] for m in MIGRATIONS]
     with pytest.raises(sqlite3.OperationalError):
         ro.record_prompt("x", "v", "t")
     ro.close()

@@ -512,7 +512,8 @@ class GenerationEngine:
                 eos = [tokenizer.eos_token_id]
             self._eos = sorted(int(t) for t in (eos or []))
         except Exception as e:
-            log.exception("model load failed")
+            # The status carries the message to the operator; the traceback only at debug level.
+            log.debug("model load failed", exc_info=True)
             self._set_status("failed", f"model load failed: {type(e).__name__}: {e}")
             self._ready_evt.set()
             return False
