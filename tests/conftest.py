@@ -16,6 +16,12 @@ from typing import Any, Callable
 
 import pytest
 
+# The CPU fast path (OpenBLAS) only takes effect if it is loaded before anything imports mlx:
+# conftest.py is imported before any test module, so the whole session gets what users get.
+from engine.llm.fastpath import prepare_backend
+
+prepare_backend()
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Make sure the real default model is imported (models/ is git-ignored, so a fresh clone has
