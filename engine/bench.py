@@ -83,7 +83,8 @@ def run_bench(args) -> int:
             from .llm.benchmark import bench_llm
 
             say("model (this takes a few minutes on a CPU) ...")
-            out["llm"] = bench_llm(sample=args.sample, log=None if quiet else say)
+            out["llm"] = bench_llm(sample=args.sample, log=None if quiet else say,
+                                   production_places=args.production_places, stock=not args.no_stock)
         except Exception as exc:  # the bench reports what it could not measure
             out["llm"] = {"error": f"{type(exc).__name__}: {exc}"}
         try:

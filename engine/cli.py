@@ -78,7 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.add_argument("--quick", action="store_true", help="templates only (no model, no console)")
     p.add_argument("--output", type=Path, default=None, help="also write the JSON summary to this file")
-    p.add_argument("--sample", type=int, default=16, help="LLM places per measurement (default 16)")
+    p.add_argument("--sample", type=int, default=12, help="LLM places per streams measurement (default 12)")
+    p.add_argument("--production-places", type=int, default=200, help="built-in places in the production batch (default 200)")
+    p.add_argument("--no-stock", action="store_true", help="skip the stock-CPU comparison (slow)")
+
+    from . import workbench_cli
+
+    workbench_cli.add_parser(sub)
 
     p = sub.add_parser("doctor", help="check the installation and say what to fix")
     _add_common(p)
@@ -410,7 +416,7 @@ def cmd_doctor(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness"}
+    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts"}
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
@@ -418,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     from .world import WorldError
 
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
-                "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness}
+                "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
+                "prompts": lambda a: __import__("engine.workbench_cli", fromlist=["handle"]).handle(a)}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
     if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):

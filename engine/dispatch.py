@@ -472,6 +472,15 @@ class BatchRunner:
             "engine": batch_metrics,
             "fell_back": fell_back,
         }
+        try:
+            # Fact coverage of what this batch stored (engine.factcheck): shown per batch in metrics.
+            from .workbench import batch_fact_coverage
+
+            fc = batch_fact_coverage(store, batch_id, {p.urn: p for p in places})
+            metrics.update(fact_coverage=fc["coverage"], llm_fact_coverage=fc["llm_coverage"],
+                           template_fact_coverage=fc["template_coverage"], facts_contradicted=fc["contradicted"])
+        except Exception:  # a metrics problem must never fail a batch
+            pass
         faults = {k: v for k, v in reasons.items() if k in ("error", "timeout") or k.startswith("invalid:")}
         if faults:
             what = ", ".join(f"{k} {v}" for k, v in sorted(faults.items(), key=lambda kv: -kv[1]))

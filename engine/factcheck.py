@@ -76,7 +76,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 from .templates import _TEMP_BANDS, _WIND_BANDS

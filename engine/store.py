@@ -155,6 +155,16 @@ def ensure_batch_items(db: sqlite_utils.Database) -> None:
 MIGRATIONS.append((3, "batch_items", ensure_batch_items))
 
 
+def _m4_workbench(db: sqlite_utils.Database) -> None:
+    """Migration 4: the prompt workbench (pinned sets, runs, outputs, prompt events; rating columns)."""
+    from .workbench import workbench_migration  # the schema lives beside the code that uses it
+
+    workbench_migration(db)
+
+
+MIGRATIONS.append((4, "workbench", _m4_workbench))
+
+
 # --- the store --------------------------------------------------------------------------------
 
 @dataclass

@@ -32,7 +32,9 @@ Preview and compare
     ``compare(places, variants, llm, cfg, store, runs=1, ...) -> CompareResult`` — the matrix
     places x :class:`Variant` and a :class:`VariantSummary` per variant; ``runs=2`` runs it all
     again and reports ``rerun_identical`` per variant (generation is seeded).
-    ``runs_list(store)`` / ``load_run(store, run_id) -> CompareResult`` — stored runs.
+    ``runs_list(store)`` / ``load_run(store, run_id) -> CompareResult`` — stored runs;
+    ``prompt_text(store, version)`` — the text of any version a run or a rating refers to (drafts
+    compared in the workbench are kept in ``wb_prompt_texts``, not in the version history).
     Progress: pass ``on_event`` to receive the engine's own events (``PlaceStarted``, ``Tokens``,
     ``PlaceFinished``, ``BatchFinished``) from the generation thread; their ``key`` is
     :func:`cell_key` ``(run_no, variant_index, urn)`` (:func:`parse_cell_key` reverses it).
@@ -114,6 +116,8 @@ _WB_TABLES = (
     "CREATE TABLE IF NOT EXISTS wb_prompt_events (id INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT, "
     "action TEXT NOT NULL, path TEXT, text TEXT, at FLOAT)",
     "CREATE INDEX IF NOT EXISTS idx_wb_prompt_events_name ON wb_prompt_events(name, id)",
+    "CREATE TABLE IF NOT EXISTS wb_prompt_texts (version TEXT PRIMARY KEY, name TEXT, text TEXT NOT NULL, "
+    "first_used FLOAT)",
     "CREATE TABLE IF NOT EXISTS wb_runs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, label TEXT, "
     "variants TEXT, urns TEXT, runs INTEGER, model_id TEXT, config TEXT, summary TEXT, status TEXT, "
     "started_at FLOAT, finished_at FLOAT)",
@@ -667,7 +671,7 @@ class CompareResult:
     rerun: dict = field(default_factory=dict)  # (variant label, urn) -> Cell (run 2)
     model_id: str | None = None
     templates: dict = field(default_factory=dict)  # urn -> template text
-    production: dict = field(default_factory=dict)  # urn -> (text, source) | None
+    production: dict = field(default_factory=dict)  # urn -> (text, source, state_hash) | None
     status: str = "done"  # done | cancelled
 
     def cell(self, label: str, urn: str) -> Cell:
@@ -731,8 +735,9 @@ def _production(store: Store, urns: list[str]) -> dict[str, tuple[str, str] | No
     out: dict[str, tuple[str, str] | None] = {u: None for u in urns}
     for i in range(0, len(urns), 500):
         chunk = urns[i:i + 500]
-        for r in _q(store, f"SELECT urn, text, source FROM current WHERE urn IN ({','.join('?' * len(chunk))})", chunk):
-            out[r["urn"]] = (r["text"], r["source"])
+        for r in _q(store, f"SELECT urn, text, source, state_hash FROM current WHERE urn IN ({','.join('?' * len(chunk))})",
+                    chunk):
+            out[r["urn"]] = (r["text"], r["source"], r["state_hash"])
     return out
 
 
@@ -761,10 +766,13 @@ def compare(places: list[Place], variants: list[Variant], llm: Any, cfg: Config,
     templates = {p.urn: render_template(p) for p in places}
     production = _production(store, urns)
     if record:
-        def record_prompts():
-            for v in variants:
-                store.record_prompt(v.prompt.name, v.prompt.version, v.prompt.text)
-        _tx(store, record_prompts, "prompt versions")
+        # Every prompt text a run used is kept (ratings and stored runs point at it by version),
+        # but in wb_prompt_texts: prompt_versions is "ever active", and a draft compared here
+        # must neither appear in the history nor become the batches' "last good version".
+        t = now()
+        _tx(store, lambda: store.db.conn.executemany(
+            "INSERT OR IGNORE INTO wb_prompt_texts(version, name, text, first_used) VALUES (?,?,?,?)",
+            [(v.prompt.version, v.prompt.name, v.prompt.text, t) for v in variants]), "prompt texts")
 
     plans = []  # (vi, variant, place, prompt_text, temperature, budget)
     for vi, v in enumerate(variants):
@@ -905,6 +913,7 @@ class PreviewRow:
     eligible: bool  # production sends this place to the model
     production_text: str | None  # the current stored description (None: never run)
     production_source: str | None  # llm | template
+    production_stale: bool  # the production text was made for an older state of the place
     text: str | None  # the new output (cleaned)
     raw_text: str | None
     template: str
@@ -958,10 +967,20 @@ def preview(places: list[Place], prompt: Prompt | str | Path, llm: Any, cfg: Con
         prod = res.production.get(urn)
         pl = by[urn]
         rows.append(PreviewRow(urn, pl.name, c.tier, c.eligible, prod[0] if prod else None, prod[1] if prod else None,
-                               c.text, c.raw_text, res.templates[urn], c.reason, c.facts,
+                               bool(prod) and prod[2] != pl.state_hash, c.text, c.raw_text, res.templates[urn], c.reason, c.facts,
                                check_facts(pl, prod[0]) if prod else None, c.latency_ms, c.tokens, c.prompt_version,
                                c.budget, c.temperature, c.seed, c.output_id))
     return rows
+
+
+def prompt_text(store: Store, version: str | None) -> str | None:
+    """The text of a prompt version: recorded as active (prompt_versions) or used by a run."""
+    if not version:
+        return None
+    ensure_workbench_schema(store)
+    rows = _q(store, "SELECT text FROM prompt_versions WHERE version=? UNION ALL "
+                     "SELECT text FROM wb_prompt_texts WHERE version=? LIMIT 1", [version, version])
+    return rows[0]["text"] if rows else None
 
 
 # --- stored runs ------------------------------------------------------------------------------
@@ -988,8 +1007,7 @@ def load_run(store: Store, run_id: int) -> CompareResult:
     r = rows[0]
     variants = []
     for vd in json.loads(r["variants"] or "[]"):
-        pv = _q(store, "SELECT text FROM prompt_versions WHERE version=?", [vd["prompt_version"]])
-        text = pv[0]["text"] if pv else "(prompt text not recorded)"
+        text = prompt_text(store, vd["prompt_version"]) or "(prompt text not recorded)"
         try:
             prompt = compile_prompt(text, vd["prompt_name"], vd["prompt_name"])
         except PromptError:
@@ -1007,7 +1025,8 @@ def load_run(store: Store, run_id: int) -> CompareResult:
                  base_hash=o["base_hash"] or "")
         (cells if o["run_no"] == 1 else rerun)[(o["variant"], o["urn"])] = c
         templates[o["urn"]] = o["template_text"]
-        production[o["urn"]] = (o["production_text"], o["production_source"]) if o["production_text"] is not None else None
+        production[o["urn"]] = ((o["production_text"], o["production_source"], None) if o["production_text"] is not None
+                                else None)
     for key, c in cells.items():
         if key in rerun:
             c.rerun_identical = rerun[key].text == c.text and rerun[key].reason == c.reason
@@ -1069,8 +1088,8 @@ def rate(store: Store, output_ref: Any, rating: str, note: str = "") -> int:
     """Rate an output good or bad (with an optional note); returns the rating id.
 
     The rating row holds everything needed to reproduce the output: text, urn, state hash, seed,
-    prompt name + version (its text is in ``prompt_versions``), model id, temperature, budget and
-    the output key."""
+    prompt name + version (its text: :func:`prompt_text`), model id, temperature, budget and the
+    output key."""
     ensure_workbench_schema(store)
     rating = str(rating).strip().lower()
     if rating not in RATINGS:
@@ -1089,7 +1108,8 @@ def rate(store: Store, output_ref: Any, rating: str, note: str = "") -> int:
             temp = json.loads(o.get("batch_config") or "{}").get("temperature")
         except ValueError:
             temp = None
-        pv = _q(store, "SELECT name FROM prompt_versions WHERE version=?", [o["prompt_version"]]) if o["prompt_version"] else []
+        pv = _q(store, "SELECT name FROM prompt_versions WHERE version=? UNION ALL SELECT name FROM wb_prompt_texts "
+                       "WHERE version=? LIMIT 1", [o["prompt_version"]] * 2) if o["prompt_version"] else []
         key = (output_key(o["urn"], o["state_hash"], o["base_hash"] or "", o["prompt_version"] or "", o["model_id"],
                           float(temp), o["budget"] or 0, o["seed"] or 0) if (o["source"] == "llm" and temp is not None)
                else None)
@@ -1109,8 +1129,9 @@ def ratings_list(store: Store, limit: int | None = None, urn: str | None = None)
     ensure_workbench_schema(store)
     where, params = ("WHERE r.urn=?", [urn]) if urn else ("", [])
     lim = "" if limit is None else f" LIMIT {int(limit)}"
-    return _q(store, f"SELECT r.*, v.text AS prompt_text FROM ratings r LEFT JOIN prompt_versions v "
-                     f"ON v.version = r.prompt_version {where} ORDER BY r.id DESC{lim}", params)
+    return _q(store, f"SELECT r.*, coalesce(v.text, w.text) AS prompt_text FROM ratings r "
+                     f"LEFT JOIN prompt_versions v ON v.version = r.prompt_version "
+                     f"LEFT JOIN wb_prompt_texts w ON w.version = r.prompt_version {where} ORDER BY r.id DESC{lim}", params)
 
 
 def golden_set(store: Store, urn: str | None = None) -> list[GoldenItem]:

@@ -133,7 +133,8 @@ def production_batch(sample_places: int, log) -> dict:
     }
 
 
-def bench_llm(sample: int = 12, log: Callable[[str], None] | None = None, stock: bool = True) -> dict:
+def bench_llm(sample: int = 12, log: Callable[[str], None] | None = None, stock: bool = True,
+              production_places: int = 200) -> dict:
     log = log or (lambda m: None)
     from .fastpath import prepare_backend
 
@@ -166,8 +167,8 @@ def bench_llm(sample: int = 12, log: Callable[[str], None] | None = None, stock:
     res["engine_vs_raw"] = raw
     res["speedup_4_vs_1"] = round(streams[4]["descriptions_per_s"] / streams[1]["descriptions_per_s"], 2)
     res["speedup_8_vs_1"] = round(streams[8]["descriptions_per_s"] / streams[1]["descriptions_per_s"], 2)
-    log("  production batch through the dispatcher (200 places of the built-in world) ...")
-    res["production"] = production_batch(200, log)
+    log(f"  production batch through the dispatcher ({production_places} places of the built-in world) ...")
+    res["production"] = production_batch(production_places, log)
     if stock:
         log("  stock CPU path (reference BLAS, quantized) vs fast path, same 4-place job ...")
         try:
@@ -189,7 +190,7 @@ def bench_llm(sample: int = 12, log: Callable[[str], None] | None = None, stock:
         table.append(("engine vs raw BatchGenerator", f"{raw['engine_tokens_per_s']} vs {raw['raw_tokens_per_s']} tok/s = {raw['ratio'] * 100:.1f}%"))
     table.append(("peak memory", f"{max(s['peak_rss_mb'] for s in streams.values()):.0f} MiB RSS"))
     pr = res["production"]
-    table.append(("production batch (200 places)", f"{pr['elapsed_s']:.1f} s, {pr['eligible_in_sample']} to the model, fallback {pr['fallback_pct']}% {pr['reasons']}"))
+    table.append((f"production batch ({pr['sample_places']} places)", f"{pr['elapsed_s']:.1f} s, {pr['eligible_in_sample']} to the model, fallback {pr['fallback_pct']}% {pr['reasons']}"))
     table.append(("full 1,500-place world (estimate)", f"{pr['full_world_estimate_s']} s = {pr['extrapolation']}"))
     fs = res.get("fast_vs_stock") or {}
     if "error" in fs:
