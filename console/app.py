@@ -17,6 +17,8 @@ Keys (every action is also in the command palette, ctrl+p):
   t switch theme (remembered)   x export JSONL to the data folder   s save an SVG screenshot
   1-5 focus (and show) queue, streams, diff, metrics, prompts   m maximise/restore
   h hide the focused panel   a show all panels   q quit (cancels a running batch first)
+  w the prompt workbench (console/workbench.py)   + / - rate the selected place's current result
+  good / bad   n rate it with a note
 
 Test seams: ``TextureApp(llm_factory=...)`` / ``run_console(..., llm_factory=...)`` take any
 ``factory(cfg[, log][, on_status])`` returning an LLMService (ScriptedLLM in tests);
@@ -51,6 +53,7 @@ from textual.worker import Worker, WorkerState
 from engine import locations
 from engine.config import Config
 from engine.dispatch import BatchRunner
+from engine.factcheck import check_facts
 from engine.policy import decide
 from engine.prompts import DEFAULT_PROMPT, PromptLibrary
 from engine.store import Store
@@ -67,7 +70,8 @@ FLUSH_HZ = 15
 PANEL_IDS = ("queue", "streams", "diff", "metrics", "prompts")
 # Actions that make no sense while a dialog is open (app bindings stay active on modal screens).
 MAIN_SCREEN_ONLY = {"save_svg", "new_batch", "pause", "resume", "cancel", "rerun", "edit_prompt", "export", "filter",
-                    "mark", "focus_panel", "maximise", "hide_panel", "show_all", "switch_theme"}
+                    "mark", "focus_panel", "maximise", "hide_panel", "show_all", "switch_theme", "workbench",
+                    "rate", "note"}
 
 LLMFactory = Callable[..., Any]
 
@@ -154,6 +158,10 @@ class TextureApp(App[int]):
         Binding("e", "edit_prompt", "Edit"),
         Binding("t", "switch_theme", "Theme"),
         Binding("x", "export", "Export"),
+        Binding("w", "workbench", "Workbench"),
+        Binding("plus", "rate('good')", "Good", show=False),
+        Binding("minus", "rate('bad')", "Bad", show=False),
+        Binding("n", "note", "Note", show=False),
         Binding("m", "maximise", "Max"),
         Binding("h", "hide_panel", "Hide"),
         Binding("a", "show_all", "Show all", show=False),
@@ -221,6 +229,9 @@ class TextureApp(App[int]):
         self._diff_live_at = 0.0
         self._rng = random.Random(0) if deterministic else random.Random()
         self._service_notified = False
+        self._main_screen: Screen | None = None
+        self._workbench = None  # the workbench screen, installed on first use (keeps its state)
+        self.ratings_done = 0  # ratings saved from the main screen (tests wait on it)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -242,6 +253,7 @@ class TextureApp(App[int]):
         # Direct references: App.query_one searches the *current* screen, which is a dialog
         # while one is open, and the engine keeps streaming meanwhile.
         main = self.screen
+        self._main_screen = main
         self.ui = _UI(main.query_one("#status", StatusBar), main.query_one("#main"),
                       *(main.query_one(f"#{pid}") for pid in PANEL_IDS))
         self.ui.keys = main.query_one("#keys", KeyBar)
@@ -377,6 +389,8 @@ class TextureApp(App[int]):
         panel = self.ui.prompts
         panel.show(self.prompts.status(), self._styles, self.deterministic)
         self._refresh_preview()
+        if self._workbench is not None:
+            self._workbench.prompts_changed()
 
     def _refresh_preview(self) -> None:
         panel = self.ui.prompts
@@ -401,8 +415,15 @@ class TextureApp(App[int]):
         results = self.store.results_for(urn, 10)
         live = next((l.text for l in self.state.lanes if l.urn == urn), None)
         template_now = render_template(place) if place else ""
+        latest = results[0] if results else None
+        facts = rating = None
+        if latest is not None and live is None:
+            if place is not None and place.state_hash == latest["state_hash"]:
+                facts = check_facts(place, latest["text"] or "")  # pure string work, about a millisecond
+            rating = self.store.db.execute("SELECT rating, note FROM ratings WHERE result_id=? ORDER BY id DESC LIMIT 1",
+                                           [latest["id"]]).fetchone()
         self.ui.diff.show(place, urn, results, template_now, live, self.cfg, self._styles,
-                                                self.deterministic)
+                          self.deterministic, facts=facts, rating=rating)
 
     def _select(self, urn: str | None, now: bool = False) -> None:
         if urn == self.selected_urn:
@@ -635,8 +656,11 @@ class TextureApp(App[int]):
         if ui is None or self._styles is None:
             return
         items = []
+        # 80 columns cannot hold every key: maximise and hide (also in the palette) make room
+        # for the workbench while q Quit stays visible.
+        narrow = (ui.keys.size.width or 120) < 100
         for b in self.BINDINGS:
-            if not b.show:
+            if not b.show or (narrow and b.action in ("maximise", "hide_panel")):
                 continue
             ok = self.check_action(b.action, ())
             if ok is False and b.action not in ("pause",):
@@ -650,7 +674,10 @@ class TextureApp(App[int]):
         self.call_after_refresh(self._update_keybar)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in MAIN_SCREEN_ONLY and isinstance(self.screen, ModalScreen):
+        # The main screen's actions sleep while a dialog or the workbench is on top
+        # (app bindings stay active on every screen).
+        if action in MAIN_SCREEN_ONLY and (isinstance(self.screen, ModalScreen) or
+                                           (self._main_screen is not None and self.screen is not self._main_screen)):
             return False
         if action == "pause":
             return not self.paused and hasattr(self.llm, "pause")
@@ -741,8 +768,8 @@ class TextureApp(App[int]):
         self._rebuild_queue()
         self._update_status()
 
-    def action_edit_prompt(self) -> None:
-        name = self.ui.prompts.selected_name() or DEFAULT_PROMPT
+    def action_edit_prompt(self, name: str | None = None) -> None:
+        name = name or self.ui.prompts.selected_name() or DEFAULT_PROMPT
         path = self.prompts.folder / f"{name}.prompt"
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         try:
@@ -753,6 +780,74 @@ class TextureApp(App[int]):
             return
         self.prompts.reload(path)  # the watcher would catch it too; this makes it immediate
         self._refresh_prompts()
+
+    # the prompt workbench and ratings
+    def action_workbench(self) -> None:
+        from .workbench import WorkbenchScreen
+
+        name = self.ui.prompts.selected_name() or DEFAULT_PROMPT
+        if self._workbench is None:
+            self._workbench = WorkbenchScreen(name)
+            self.install_screen(self._workbench, "workbench")  # installed: results survive closing it
+        else:
+            self._workbench.prompt_name = name
+            self._workbench.reopened()
+        self.push_screen("workbench")
+
+    def _current_result(self) -> dict | None:
+        if not self.selected_urn:
+            self.notify("Select a place in the batch queue first.", severity="warning")
+            return None
+        results = self.store.results_for(self.selected_urn, 1)
+        if not results:
+            self.notify("This place has no result to rate yet.", severity="warning")
+            return None
+        return results[0]
+
+    def action_rate(self, rating: str, note: str = "") -> None:
+        """Rate the selected place's current result (the one the diff panel shows)."""
+        result = self._current_result()
+        if result is not None:
+            self._rate_result(result["id"], result["urn"], rating, note)
+
+    def action_note(self) -> None:
+        result = self._current_result()
+        if result is None:
+            return
+        from .workbench import NoteDialog
+
+        place = self.by_urn.get(result["urn"])
+        last = self.store.db.execute("SELECT rating FROM ratings WHERE result_id=? ORDER BY id DESC LIMIT 1",
+                                     [result["id"]]).fetchone()
+
+        def done(answer) -> None:
+            if answer:
+                self._rate_result(result["id"], result["urn"], answer[0], answer[1])
+
+        self.push_screen(NoteDialog(safe(place.name if place else result["urn"]), last[0] if last else None), done)
+
+    @work(thread=True, exit_on_error=False, group="ratings", name="rate")
+    def _rate_result(self, result_id: int, urn: str, rating: str, note: str) -> int:
+        from engine import workbench as wb
+
+        store = Store(self.db_path)  # this thread's own connection
+        try:
+            rid = wb.rate(store, f"result:{result_id}", rating, note)
+        except Exception as exc:
+            msg = str(exc) if isinstance(exc, wb.WorkbenchError) else f"{type(exc).__name__}: {exc}"
+            self.notify(f"Rating not saved: {msg}", severity="error", markup=False)
+            raise
+        finally:
+            store.close()
+        self.call_from_thread(self._rated, urn, rating, note)
+        return rid
+
+    def _rated(self, urn: str, rating: str, note: str) -> None:
+        self.ratings_done += 1
+        if urn == self.selected_urn:
+            self._refresh_diff()
+        name = self.by_urn[urn].name if urn in self.by_urn else urn
+        self.notify(f"Rated {rating}: {name}" + (f" — {note}" if note else ""), title="Rating", markup=False, timeout=3)
 
     def action_switch_theme(self) -> None:
         names = [n for n in self._theme_names if n in self.available_themes] or [DEFAULT_DARK, DEFAULT_LIGHT]
@@ -855,6 +950,16 @@ class TextureApp(App[int]):
         yield SystemCommand("Save screenshot (SVG)", "Save an SVG of the screen to the data folder (s)", self.action_save_svg)
         yield SystemCommand("Switch theme", "Cycle the console themes (t)", self.action_switch_theme)
         yield SystemCommand("Export", "Write every place's current description as JSONL (x)", self.action_export)
+        if screen is self._main_screen:
+            yield SystemCommand("Prompt workbench", "Versions, preview, A/B on a pinned set, ratings (w)",
+                                self.action_workbench)
+            yield SystemCommand("Rate selected result good", "Rate the selected place's current text good (+)",
+                                lambda: self.action_rate("good"))
+            yield SystemCommand("Rate selected result bad", "Rate the selected place's current text bad (-)",
+                                lambda: self.action_rate("bad"))
+            yield SystemCommand("Rate selected result with a note", "A rating with a note (n)", self.action_note)
+        elif hasattr(screen, "commands"):
+            yield from screen.commands()
         yield SystemCommand("Filter queue…", "Filter the batch queue by state, tier, reason (f)", self.action_filter)
         yield SystemCommand("Clear queue filter", "Show every row of the batch queue", lambda: self.set_filter())
         for i, pid in enumerate(PANEL_IDS):
@@ -896,6 +1001,8 @@ class TextureApp(App[int]):
             self._runner.cancel()
         if self._watch_stop is not None:
             self._watch_stop.set()
+        if self._workbench is not None:
+            self._workbench._cancel.set()  # a preview/compare in a worker thread stops waiting
 
     async def action_quit(self) -> None:
         """Quit; a running batch is cancelled first so its unfinished places are stored as cancelled."""

@@ -23,6 +23,7 @@ from engine.policy import decide
 from engine.world import Place
 
 from .model import Lane, QueueRow
+from .factview import fact_line
 from .textview import clip, safe, theme_style, word_diff
 
 DASH = "–"
@@ -231,12 +232,13 @@ class DiffPanel(Panel):
                 with Vertical(classes="diff-side"):
                     yield Static(Text("LLM"), classes="diff-title", markup=False)
                     yield Static("", id="diff-llm", markup=False)
+            yield Static("", id="diff-facts", markup=False)
             yield Static("", id="diff-history", markup=False)
 
     shown_urn: str | None = None
 
     def show(self, place: Place | None, urn: str, results: list[dict], template_now: str, live: str | None,
-             cfg, styles: Styles, deterministic: bool) -> None:
+             cfg, styles: Styles, deterministic: bool, facts=None, rating=None) -> None:
         self.shown_urn = urn
         head = Text()
         latest = results[0] if results else None
@@ -288,6 +290,7 @@ class DiffPanel(Panel):
             right = Text("(generating…)" if live is not None else "(no model text for this place)", style=styles.dim)
         self.query_one("#diff-template", Static).update(left)
         self.query_one("#diff-llm", Static).update(right)
+        self.query_one("#diff-facts", Static).update(self._facts(latest, facts, rating, styles))
 
         hist = Text.assemble(("Earlier results", styles.label))
         if not results:
@@ -301,6 +304,24 @@ class DiffPanel(Panel):
             hist.append_text(safe(clip(r["text"] or "", 200)))
         self.query_one("#diff-history", Static).update(hist)
         self.border_subtitle = clip(name, 40)
+
+
+    @staticmethod
+    def _facts(latest: dict | None, facts, rating, styles: Styles) -> Text:
+        """Fact marks of the current text (✓ kept, ✗ dropped, ! contradicted), its rating, the rating keys."""
+        if latest is None:
+            return Text("")
+        t = fact_line(facts, styles, label=f"facts ({latest.get('source') or 'text'})", wrap=False) if facts is not None \
+            else Text("facts: – (the place changed since this text)", style=styles.dim)
+        t.append("\n")
+        if rating is not None:
+            t.append("rated ", style=styles.dim)
+            t.append(rating[0], style=styles.done if rating[0] == "good" else styles.error)
+            if rating[1]:
+                t.append_text(safe(f" — {rating[1]}", styles.dim))
+            t.append("  ")
+        t.append("+ good  - bad  n note", style=styles.dim)
+        return t
 
 
 def final_reason(reason: str) -> bool:
@@ -329,14 +350,16 @@ class MetricsPanel(Panel):
         if m is None:
             glance.append("No batch with model work yet.", style=styles.dim)
         else:
+            facts = _batch_facts(m)
             figures = [("latency", _fmt(m.get("avg_latency_ms"), 0, "ms")),
                        ("fallback", _fmt(m.get("fallback_pct"), 1, "%")),
+                       ("facts", _fmt(None if facts is None else facts * 100, 0, "%")),
                        ("throughput", _fmt(m.get("throughput_per_min"), 1, "/min")),
                        ("tokens/s", _fmt(m.get("tokens_per_s"), 1)),
                        ("ttft", _fmt(m.get("ttft_ms"), 0, "ms")),
                        ("memory", _fmt(m.get("memory_mb"), 0, "MB"))]
             if deterministic:
-                figures = [(k, v if k == "fallback" else DASH) for k, v in figures]
+                figures = [(k, v if k in ("fallback", "facts") else DASH) for k, v in figures]
             glance.append(f"batch {m['batch_id']}  ", style=styles.label)
             glance.append_text(Text("  ").join(Text.assemble((f"{k} ", styles.dim), v) for k, v in figures))
         self.query_one("#glance", Static).update(glance)
@@ -403,6 +426,15 @@ class MetricsPanel(Panel):
             step = max(len(xs) // 4, 1)
             plt.xticks(xs[::step], labels[::step])
         w.refresh()
+
+
+def _batch_facts(m: dict) -> float | None:
+    """The batch's fact coverage (0..1), recorded by the batch runner in the metrics JSON."""
+    try:
+        v = json.loads(m.get("metrics") or "{}").get("fact_coverage")
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return float(v) if isinstance(v, (int, float)) else None
 
 
 # --- 5. prompts -----------------------------------------------------------------------------
