@@ -56,7 +56,7 @@ from engine.dispatch import BatchRunner
 from engine.factcheck import check_facts
 from engine.policy import decide
 from engine.prompts import DEFAULT_PROMPT, PromptLibrary
-from engine.store import Store
+from engine.store import Store, StoreError
 from engine.templates import render_template
 from engine.world import Place
 
@@ -629,6 +629,12 @@ class TextureApp(App[int]):
             self._runner = runner
             if self._batch_cancel.is_set():
                 runner.cancel()
+            # Work a killed process left unfinished is resumed first, exactly once.
+            resumed = runner.run_pending()
+            if resumed:
+                n = sum(s.places for s in resumed)
+                self.call_from_thread(self.notify, f"Resumed {n} unfinished place(s) from an interrupted batch.",
+                                      markup=False)
             return runner.run(places, selection).as_dict()
         finally:
             self._runner = None
@@ -641,8 +647,10 @@ class TextureApp(App[int]):
             self.batch_running = False
             if ev.state == WorkerState.ERROR:
                 self.state.batch.status = "failed"
-                self.notify(f"Batch failed: {type(ev.worker.error).__name__}: {ev.worker.error}", severity="error",
-                            markup=False, timeout=10)
+                err = ev.worker.error
+                # Store errors (another batch running, disk full, read-only) are operator messages.
+                what = str(err) if isinstance(err, StoreError) else f"{type(err).__name__}: {err}"
+                self.notify(f"Batch not run: {what}", severity="error", markup=False, timeout=10)
             self.refresh_bindings()
             self._update_status()
 

@@ -462,3 +462,34 @@ async def test_quit_during_batch_stores_unfinished_as_cancelled(home):
     b, rows = stored(home)
     assert b["status"] == "cancelled" and len(rows) == len(places)
     assert any(r["reason"] == "cancelled" for r in rows)
+
+
+async def test_a_batch_started_in_the_console_first_resumes_work_a_killed_process_left(home):
+    """A killed process left a batch 'running' with unfinished places: the console's next batch
+    resumes them exactly once before its own selection."""
+    import json as _json
+
+    from engine.store import ResultRow
+
+    world = builtin_world(12)
+    home.mkdir(parents=True, exist_ok=True)
+    s = Store(home / "texture.db")
+    items = [(p.urn, p.state_hash, "template", _json.dumps(p.to_json())) for p in world[:6]]
+    dead = s.start_batch("all", 6, None, None, {}, items=items)
+    s.add_results([ResultRow(dead, p.urn, p.state_hash, "template", "template", f"Old {p.urn}.", "T.") for p in world[:2]])
+    s.close()
+    app = make_app(home, places=world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        assert app.start_batch("tier:template")
+        await finish_batch(pilot, app)
+    s = Store(home / "texture.db")
+    try:
+        batches = {b["id"]: b for b in s.batches(10)}
+        assert batches[dead]["status"] == "interrupted"
+        resumes = [b for b in batches.values() if (b["selection"] or "").startswith("resume of")]
+        assert len(resumes) == 1 and resumes[0]["status"] == "done"
+        resumed_urns = {r["urn"] for r in s.batch_results(resumes[0]["id"])}
+        assert resumed_urns == {p.urn for p in world[2:6]}
+    finally:
+        s.close()
