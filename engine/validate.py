@@ -100,8 +100,12 @@ def clean_output(text: str, max_sentences: int = 3) -> str:
     # at least one complete sentence before it (a budget-truncated tail reads badly).
     ends = [m.end() for m in _SENTENCE_END.finditer(text)]
     if ends:
-        cut = ends[min(len(ends), max_sentences) - 1]
-        text = text[:cut]
+        keep = min(len(ends), max_sentences)
+        # The brief is 2-3 sentences under MAX_LEN characters: a third sentence that runs past
+        # the limit is dropped (two complete sentences beat a template fallback).
+        while keep > 2 and ends[keep - 1] >= MAX_LEN:
+            keep -= 1
+        text = text[: ends[keep - 1]]
     return " ".join(text.split()) if not has_control(text) else text
 
 

@@ -144,3 +144,15 @@ def test_has_markup_and_has_control():
 def test_carriage_return_is_a_control_character():
     assert has_control("safe text\rEVIL")
     assert visible("a\rb") == "a␍b"
+
+
+def test_clean_output_drops_a_third_sentence_that_runs_past_the_limit():
+    from engine.validate import MAX_LEN, clean_output, validate_output
+
+    text = "A " + "x" * 200 + ". B " + "y" * 200 + ". C " + "z" * 200 + ". D."
+    out = clean_output(text)
+    assert out.endswith("y" * 200 + ".") and out.count(". ") == 1
+    assert len(out) < MAX_LEN and validate_output(out) is None
+    # Two sentences that are already too long stay too long: never cut mid-sentence.
+    long2 = "A " + "x" * 300 + ". B " + "y" * 300 + "."
+    assert validate_output(clean_output(long2)) == "too_long"
