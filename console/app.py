@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import gc
 import json
 import os
 import random
@@ -250,6 +251,10 @@ class TextureApp(App[int]):
         return [self.ui.queue, self.ui.streams, self.ui.diff, self.ui.metrics, self.ui.prompts]
 
     def on_mount(self) -> None:
+        # The world, the widgets and the imported libraries live for the whole session: move them
+        # out of the collector's generations so a full collection never stalls a key press.
+        gc.collect()
+        gc.freeze()
         # Direct references: App.query_one searches the *current* screen, which is a dialog
         # while one is open, and the engine keeps streaming meanwhile.
         main = self.screen
