@@ -59,7 +59,8 @@ def _print_table(rows: list[tuple[str, str]]) -> None:
         print(f"  {k:<{width}}  {v}")
 
 
-def run_bench(args) -> int:
+def run_bench(args, console_bench=None) -> int:
+    """``console_bench``: (measure_startup, measure_key_latency) from the console front end, if any."""
     t_start = time.perf_counter()
     out: dict = {
         "machine": {
@@ -87,13 +88,15 @@ def run_bench(args) -> int:
                                    production_places=args.production_places, stock=not args.no_stock)
         except Exception as exc:  # the bench reports what it could not measure
             out["llm"] = {"error": f"{type(exc).__name__}: {exc}"}
-        try:
-            from console.bench import measure_key_latency, measure_startup
-
-            say("console ...")
-            out["console"] = {"startup": measure_startup(), "key_latency": measure_key_latency()}
-        except Exception as exc:
-            out["console"] = {"error": f"{type(exc).__name__}: {exc}"}
+        if console_bench is None:
+            out["console"] = {"error": "console not available (run `texture bench`, not `python -m engine.cli bench`)"}
+        else:
+            measure_startup, measure_key_latency = console_bench
+            try:
+                say("console ...")
+                out["console"] = {"startup": measure_startup(), "key_latency": measure_key_latency()}
+            except Exception as exc:
+                out["console"] = {"error": f"{type(exc).__name__}: {exc}"}
     out["elapsed_s"] = round(time.perf_counter() - t_start, 1)
 
     path = args.output or (locations.data_dir() / "bench.json")

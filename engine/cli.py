@@ -387,18 +387,24 @@ def cmd_models(args) -> int:
     return 0
 
 
+# The console is a front end on top of the engine: the engine never imports it. The `texture`
+# entry point (console/cli.py) registers it here; `python -m engine.cli` runs without it.
+FRONTEND: dict[str, Any] = {}
+
+
 def cmd_console(args) -> int:
     cfg = _config(args)
     places, errors = _world(args)
-    from console.app import run_console  # the engine never imports the console; the CLI may
-
+    run_console = FRONTEND.get("console")
+    if run_console is None:
+        raise UsageError("the console is not available from `python -m engine.cli`: run `texture console`")
     return run_console(cfg, places, errors, db_path=args.db or locations.default_db(), pull=not args.no_pull)
 
 
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
-    return run_bench(args)
+    return run_bench(args, console_bench=FRONTEND.get("console_bench"))
 
 
 def cmd_robustness(args) -> int:

@@ -246,3 +246,16 @@ def test_missing_world_in_a_subprocess_has_no_traceback(tmp_path, texture_home):
     assert r.returncode == 2
     assert r.stderr.strip() == f"texture batch: error: world file not found: {tmp_path / 'nope.jsonl'}"
     assert r.stdout == ""
+
+
+def test_the_texture_entry_point_registers_the_console_without_the_engine_importing_it(capsys, tmp_path):
+    """`texture` is console.cli:main: it plugs the console into engine.cli; engine.cli alone says
+    clearly that the console is not there (engine/ never imports console/)."""
+    import console.cli
+
+    rc = cli.main(["console", "--no-pull"]) if not cli.FRONTEND else None
+    if rc is not None:
+        assert rc == 2 and "texture console" in capsys.readouterr().err
+    assert console.cli.main(["console", "--world", str(tmp_path / "nope.jsonl")]) == 2
+    assert "world file not found" in capsys.readouterr().err
+    assert "console" in cli.FRONTEND and "console_bench" in cli.FRONTEND
