@@ -53,7 +53,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import locations
 from engine.config import Config
-from engine.dispatch import BatchRunner
+from engine.dispatch import BatchRunner, changed_places
 from engine.factcheck import check_facts
 from engine.policy import decide
 from engine.prompts import DEFAULT_PROMPT, PromptLibrary
@@ -574,8 +574,7 @@ class TextureApp(App[int]):
         """The places a batch of ``kind`` runs on, and its selection label."""
         places = self.places
         if kind == "changed":
-            current = self.store.current_hashes()
-            return [p for p in places if current.get(p.urn) != p.state_hash], "changed"
+            return changed_places(self.store, places), "changed"
         if kind == "selected":
             urns = set(self.marked) or ({self.selected_urn} if self.selected_urn else set())
             return [p for p in places if p.urn in urns], f"selected x{len(urns)}"
@@ -703,8 +702,7 @@ class TextureApp(App[int]):
     def action_new_batch(self) -> None:
         counts = {"all": len(self.places), "selected": len(self.marked) or (1 if self.selected_urn else 0)}
         try:
-            current = self.store.current_hashes()
-            counts["changed"] = sum(1 for p in self.places if current.get(p.urn) != p.state_hash)
+            counts["changed"] = len(changed_places(self.store, self.places))
             tiers: dict[str, int] = {}
             for p in self.places:
                 t = decide(p, self.cfg).tier

@@ -260,10 +260,9 @@ def cmd_batch(args) -> int:
                 places = [p for p in places if p.urn in wanted]
                 sel.append(f"urn x{len(wanted)}")
             if args.changed:
-                from .dispatch import base_hash
+                from .dispatch import changed_places
 
-                current = store.current_keys()
-                places = [p for p in places if current.get(p.urn) != (p.state_hash, base_hash(p))]
+                places = changed_places(store, places)
                 sel.append("changed")
             if args.tier:
                 places = [p for p in places if decide(p, cfg).tier in args.tier]

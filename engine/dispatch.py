@@ -53,6 +53,13 @@ def base_hash(place: Place) -> str:
     return hashlib.sha256(place.base.encode("utf-8")).hexdigest()[:16]
 
 
+def changed_places(store: Store, places: Iterable[Place]) -> list[Place]:
+    """Places whose state or base text differs from their current stored description
+    (the "changed" selection of the CLI and the console)."""
+    current = store.current_keys()
+    return [p for p in places if current.get(p.urn) != (p.state_hash, base_hash(p))]
+
+
 class LLMService(Protocol):
     """What the dispatcher needs from the generation side (see ``engine.llm.service``)."""
 
