@@ -273,6 +273,54 @@ def test_sampled_tokens_match_single_sequence_reference(make_engine):
         assert job.token_ids[r.key] == ref
 
 
+# ----------------------------------------------------------------------------- shared prompt head
+HEAD = "Enhance this location description with current conditions:\n"
+HEADED = [HEAD + "\nBase: " + p + "\n\nEnhanced description:" for p in PROMPTS[:6]]
+
+
+def headed_requests(n: int = 6) -> list[GenRequest]:
+    return [GenRequest(f"urn:headed:{i}", HEADED[i], 500 + 31 * i, 14 + i, 0.7) for i in range(n)]
+
+
+def test_shared_head_is_computed_once_and_reused(make_engine):
+    eng = make_engine(concurrency=3)
+    reqs = headed_requests()
+    job = run(eng, reqs)
+    assert eng.info["prefix_reuse"] is True
+    assert all(job.results[r.key].reason is None for r in reqs)
+    head = eng._split_point(reqs[0], eng._tokenize(reqs[0]))
+    assert head >= len(HEAD) - 2  # byte-level tokenizer: about one token per character
+    # computed for the first request, reused by the five others
+    assert eng._prefix_stats == {"computed": 1, "reused": 5}
+    assert job.metrics["prefix_tokens_reused"] == 5 * head
+
+
+def test_shared_head_reuse_never_changes_a_result(make_engine):
+    """Hit or miss, first or last, alone or batched: the same tokens (the split depends on the prompt only)."""
+    reqs = headed_requests()
+    per_request_fresh = {}
+    for r in reqs:  # each on a fresh engine: the head is computed, never reused
+        eng = make_engine(concurrency=1)
+        per_request_fresh.update(run(eng, [r]).token_ids)
+        eng.shutdown()
+    eng = make_engine(concurrency=4)
+    batched = run(eng, list(reversed(reqs))).token_ids
+    again = run(eng, reqs[::2]).token_ids  # all hits now
+    assert batched == per_request_fresh
+    assert all(again[k] == per_request_fresh[k] for k in again)
+    off = make_engine(concurrency=4, prefix_reuse=False)
+    no_reuse = run(off, reqs)
+    assert off.info["prefix_reuse"] is False and no_reuse.metrics["prefix_tokens_reused"] == 0
+    assert all(len(v) > 0 for v in no_reuse.token_ids.values())
+
+
+def test_single_line_prompts_are_not_split(make_engine):
+    eng = make_engine(concurrency=2)
+    r = requests(1)[0]
+    assert eng.wait_ready(30)
+    assert eng._split_point(r, eng._tokenize(r)) == 0
+
+
 # ----------------------------------------------------------------------------- scheduling
 def test_continuous_refill_reuses_lanes(make_engine):
     eng = make_engine(concurrency=2, token_interval_s=0.0)
@@ -489,9 +537,11 @@ def _real_child(path: str) -> None:
     from engine.llm.models import load_model
 
     reqs = [GenRequest(f"urn:real:{i}", PROMPTS[i], 77 + 13 * i, 12, 0.7) for i in range(3)]
+    # two prompts with a shared first line: the head's KV cache is computed once and reused
+    reqs += [GenRequest(f"urn:real:h{i}", HEADED[i], 91 + i, 12, 0.7) for i in range(2)]
     out: dict = {}
     reasons = []
-    for conc, order in ((1, reqs), (3, list(reversed(reqs)))):
+    for conc, order in ((1, reqs), (4, list(reversed(reqs)))):
         eng = GenerationEngine(lambda: load_model(path), concurrency=conc)
         eng.start()
         try:

@@ -34,7 +34,7 @@ import resource
 import threading
 import time
 import weakref
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -47,6 +47,11 @@ ModelLoader = Callable[[], Any]  # -> (model, tokenizer, info) or an object with
 SamplerFactory = Callable[["GenRequest"], Callable]
 
 MAX_CONCURRENCY = 8
+# Generation recipe: bump when a change alters the tokens a (model, prompt, seed) produces, so
+# cached results from an older recipe are not taken for this one's (it is part of model_id).
+RECIPE = "g2"
+PREFIX_CACHE_ENTRIES = 8  # distinct prompt heads kept (a few MB each for a 7B model)
+MIN_PREFIX_TOKENS = 8
 
 __all__ = [
     "BatchFinished",
@@ -126,6 +131,7 @@ class Job:
         self._t_submit = time.perf_counter()
         self._t_first_start: float | None = None
         self._callback_errors = 0
+        self._prefix_tokens = 0  # prompt tokens taken from the shared-head KV cache
 
     @property
     def cancelled(self) -> bool:
@@ -201,6 +207,7 @@ class GenerationEngine:
         token_interval_s: float = 0.05,
         prefill_step_size: int = 2048,
         name: str = "generation-engine",
+        prefix_reuse: bool = True,
     ) -> None:
         if not 1 <= int(concurrency) <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be in 1..{MAX_CONCURRENCY}, got {concurrency}")
@@ -236,6 +243,10 @@ class GenerationEngine:
         self._bg: Any = None
         self._stream: Any = None
         self._eos: list[int] = []
+        self._prefix_reuse = bool(prefix_reuse)
+        self._prefix_ok = False  # set at load: reuse on, and the model uses plain KV caches
+        self._prefixes: "OrderedDict[tuple[int, ...], list]" = OrderedDict()
+        self._prefix_stats = Counter()
 
         if model_loader is None:
             self._ready_evt.set()
@@ -430,6 +441,7 @@ class GenerationEngine:
             "peak_rss_mb": peak_rss_mb(),
             "fallbacks": dict(fallbacks),
             "concurrency": self.concurrency,
+            "prefix_tokens_reused": job._prefix_tokens,
         }
         self._jobs.pop(job.id, None)
         self._emit(job, BatchFinished(job.id, job.metrics))
@@ -517,6 +529,14 @@ class GenerationEngine:
             self._set_status("failed", f"model load failed: {type(e).__name__}: {e}")
             self._ready_evt.set()
             return False
+        if self._prefix_reuse:
+            try:
+                from mlx_lm.models.cache import KVCache, make_prompt_cache
+
+                self._prefix_ok = all(type(c) is KVCache for c in make_prompt_cache(self.model))
+            except Exception:  # an unusual model: no reuse, nothing else changes
+                log.debug("prefix reuse unavailable", exc_info=True)
+        self._info["prefix_reuse"] = self._prefix_ok
         self._calibrate()
         self._set_status("ready", str(self._info.get("model_id") or self._info.get("name") or "model loaded"), 1.0)
         self._ready_evt.set()
@@ -648,6 +668,62 @@ class GenerationEngine:
             raise ValueError("empty prompt after tokenization")
         return ids
 
+    def _tokenize_text(self, text: str) -> list[int]:
+        return self._tokenize(GenRequest("", text, 0, 1))
+
+    def _split_point(self, req: GenRequest, ids: list[int]) -> int:
+        """How many leading prompt tokens are prefilled on their own (and shared between requests).
+
+        The head is the chat scaffolding plus the user prompt's first line: with the seed's
+        prompt, "<system prompt> ... Enhance this location description with current
+        conditions:" is the same for every place, so its KV cache is computed once and reused
+        (:meth:`_prefix_caches`). The split is a function of the prompt text alone, never of
+        what happens to be cached, so a prompt is always computed the same way: alone or in a
+        batch, first or hundredth, in this process or another.
+        """
+        if not self._prefix_ok:
+            return 0
+        nl = req.prompt.find("\n")
+        if nl < 0 or not req.prompt[nl + 1:].strip():
+            return 0
+        head = self._tokenize_text(req.prompt[:nl + 1])
+        n = 0
+        for a, b in zip(head, ids):
+            if a != b:
+                break
+            n += 1
+        n = min(n, len(ids) - 2)  # the rest keeps at least two tokens (the last one starts decoding)
+        return n if n >= MIN_PREFIX_TOKENS else 0
+
+    def _prefix_caches(self, prefix: tuple[int, ...]) -> tuple[list, bool]:
+        """Fresh per-request KV caches holding ``prefix`` (computed once, then copied from an LRU),
+        and whether it came from the LRU."""
+        import mlx.core as mx
+        from mlx_lm.models.cache import KVCache, make_prompt_cache
+
+        states = self._prefixes.get(prefix)
+        hit = states is not None
+        if states is None:
+            cache = make_prompt_cache(self.model)
+            with mx.stream(self._stream):
+                self.model(mx.array([list(prefix)]), cache=cache)
+                states = [(c.keys[..., :c.offset, :], c.values[..., :c.offset, :]) for c in cache]
+                mx.eval(states)
+            self._prefixes[prefix] = states
+            self._prefix_stats["computed"] += 1
+            while len(self._prefixes) > PREFIX_CACHE_ENTRIES:
+                self._prefixes.popitem(last=False)
+        else:
+            self._prefixes.move_to_end(prefix)
+            self._prefix_stats["reused"] += 1
+        out = []
+        for k, v in states:
+            c = KVCache()
+            # Exactly full: the first write reallocates, so the shared arrays are never written.
+            c.keys, c.values, c.offset = k, v, k.shape[2]
+            out.append(c)
+        return out, hit
+
     def _insert(self, st: _Active) -> bool:
         """Insert one request into the batch generator; on failure finish it "error"."""
         from .sampling import make_request_sampler
@@ -659,9 +735,14 @@ class GenerationEngine:
             ids = self._tokenize(req)
             sampler = (self._sampler_factory(req) if self._sampler_factory is not None
                        else make_request_sampler(req.seed, req.temperature))
+            head = self._split_point(req, ids)
+            caches, hit = self._prefix_caches(tuple(ids[:head])) if head else (None, False)
             if self._bg is None:
                 self._bg = self._new_bg()
-            (uid,) = self._bg.insert([ids], max_tokens=[req.max_tokens], samplers=[sampler])
+            (uid,) = self._bg.insert([ids[head:]], max_tokens=[req.max_tokens], samplers=[sampler],
+                                     caches=None if caches is None else [caches])
+            if hit:
+                st.job._prefix_tokens += head
         except Exception as e:
             self._finish_place(st, st.job, req, st.lane, None, "error", f"{type(e).__name__}: {e}", 0)
             return False

@@ -357,6 +357,12 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     if dtype == "quantized" and want_dequantize(weights_bytes, float32_bytes=float32_size_bytes(model)):
         dequantize_model(model, mx.float32)
         dtype = "float32"
+    kernels = "mlx-lm"
+    if backend.device == "cpu" and dtype == "float32":
+        from .cpu_kernels import install
+
+        kernels = install(model) or kernels
+    from .generator import RECIPE
     info = {
         "name": folder.name,
         "path": str(folder),
@@ -365,6 +371,9 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "device": backend.device,
         "blas": backend.blas,
         "dtype": dtype,
+        "kernels": kernels,
+        # Everything that changes the text a seed gives: cached results are keyed by it.
+        "model_id": f"{folder.name}@{'f32' if dtype == 'float32' else dtype}.{RECIPE}",
         "params": params,
         "weights_bytes": weights_bytes,
         "backend_note": backend.note,

@@ -1,0 +1,115 @@
+"""The CPU fast path's base-2 kernels (engine/llm/cpu_kernels.py) against mlx-lm's own."""
+
+from __future__ import annotations
+
+import mlx.core as mx
+import pytest
+
+from engine.llm import cpu_kernels
+from engine.llm.cpu_kernels import _prefill_attention, fast_swiglu
+
+
+def _close(a: mx.array, b: mx.array, tol: float) -> float:
+    d = mx.abs(a - b).max().item()
+    assert d <= tol, f"max |diff| {d} > {tol}"
+    return d
+
+
+def test_swiglu_matches_mlx_lm_including_extremes():
+    from mlx_lm.models.activations import swiglu
+
+    g = mx.concatenate([mx.random.normal((1, 64, 256), key=mx.random.key(1)) * 6,
+                        mx.array([[[-1e4, -90.0, -20.0, 0.0, 20.0, 90.0, 1e4] + [0.0] * 249]])], axis=1)
+    x = mx.random.normal(g.shape, key=mx.random.key(2))
+    ref, got = swiglu(g, x), fast_swiglu(g, x)
+    assert bool(mx.all(mx.isfinite(got)).item())
+    rel = (mx.abs(ref - got) / (mx.abs(ref) + 1e-6)).max().item()
+    assert rel < 1e-5, rel
+
+
+@pytest.mark.parametrize("L,S,Hq,Hkv", [(17, 17, 4, 2), (12, 30, 9, 3), (5, 5, 2, 2)])
+def test_prefill_attention_causal_matches_fast_sdpa(L, S, Hq, Hkv):
+    k = mx.random.key(L * 100 + S)
+    q = mx.random.normal((1, Hq, L, 16), key=mx.random.split(k)[0])
+    kk = mx.random.normal((1, Hkv, S, 16), key=mx.random.split(k)[1])
+    v = mx.random.normal((1, Hkv, S, 16), key=mx.random.key(S))
+    ref = mx.fast.scaled_dot_product_attention(q, kk, v, scale=0.25, mask="causal")
+    _close(_prefill_attention(q, kk, v, 0.25, "causal"), ref, 2e-5)
+    ref = mx.fast.scaled_dot_product_attention(q, kk, v, scale=0.25, mask=None)
+    _close(_prefill_attention(q, kk, v, 0.25, None), ref, 2e-5)
+
+
+def test_prefill_attention_array_masks_and_left_padding():
+    from mlx_lm.models.base import create_causal_mask
+
+    B, Hq, Hkv, L, D = 2, 6, 2, 9, 8
+    q = mx.random.normal((B, Hq, L, D), key=mx.random.key(3))
+    kk = mx.random.normal((B, Hkv, L, D), key=mx.random.key(4))
+    v = mx.random.normal((B, Hkv, L, D), key=mx.random.key(5))
+    # (B, 1, L, S) bool with left padding, as BatchKVCache.make_mask gives it; row 1 has 4 pad slots,
+    # so its first 4 queries see no key at all: the output must stay finite.
+    mask = create_causal_mask(L, 0, left_padding=mx.array([0, 4]))
+    got = _prefill_attention(q, kk, v, 0.3, mask)
+    assert bool(mx.all(mx.isfinite(got)).item())
+    ref = mx.fast.scaled_dot_product_attention(q, kk, v, scale=0.3, mask=mask)
+    _close(got[0], ref[0], 2e-5)
+    _close(got[1, :, 4:], ref[1, :, 4:], 2e-5)  # the real (unpadded) queries
+    # 2-D bool and additive float masks
+    m2 = create_causal_mask(L, 0)
+    _close(_prefill_attention(q, kk, v, 0.3, m2), mx.fast.scaled_dot_product_attention(q, kk, v, scale=0.3, mask=m2), 2e-5)
+    add = mx.where(m2, 0.0, -1e9).astype(mx.float32)
+    _close(_prefill_attention(q, kk, v, 0.3, add), mx.fast.scaled_dot_product_attention(q, kk, v, scale=0.3, mask=add), 2e-5)
+
+
+def test_prefill_attention_is_row_independent():
+    """The engine's determinism needs a row's result to be the same in any batch shape."""
+    q = mx.random.normal((3, 4, 7, 8), key=mx.random.key(6))
+    kk = mx.random.normal((3, 2, 7, 8), key=mx.random.key(7))
+    v = mx.random.normal((3, 2, 7, 8), key=mx.random.key(8))
+    batched = _prefill_attention(q, kk, v, 0.35, "causal")
+    for i in range(3):
+        alone = _prefill_attention(q[i:i + 1], kk[i:i + 1], v[i:i + 1], 0.35, "causal")
+        assert mx.array_equal(batched[i:i + 1], alone).item()
+
+
+def _tiny(seed=0):
+    from mlx_lm.models import llama
+
+    args = llama.ModelArgs(model_type="llama", hidden_size=64, num_hidden_layers=2, intermediate_size=128,
+                           num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5,
+                           vocab_size=300, tie_word_embeddings=True)
+    mx.random.seed(seed)
+    model = llama.Model(args)
+    mx.eval(model.parameters())
+    return model
+
+
+def test_install_is_per_model_and_remove_restores():
+    a, b = _tiny(), _tiny()
+    x = mx.array([list(range(3, 40))])
+    ref = a(x)
+    mx.eval(ref)
+    assert mx.array_equal(ref, b(x)).item()
+    assert cpu_kernels.install(object()) is None  # not an architecture the kernels cover
+    assert cpu_kernels.install(a) == cpu_kernels.NAME and cpu_kernels.install(a) == cpu_kernels.NAME
+    assert cpu_kernels.active(a) and not cpu_kernels.active(b)
+    got = a(x)
+    _close(got, ref, 1e-4)
+    assert not mx.array_equal(got, ref).item()  # the kernels really ran for a ...
+    assert mx.array_equal(b(x), ref).item()  # ... and not for b, though both are llama models
+    # a single-query (decode) step keeps mlx's fused attention
+    import mlx_lm.models.llama as llama
+
+    q = mx.random.normal((1, 4, 1, 16), key=mx.random.key(9))
+    kk = mx.random.normal((1, 2, 5, 16), key=mx.random.key(10))
+    ref1 = mx.fast.scaled_dot_product_attention(q, kk, kk, scale=0.5, mask=None)
+    cpu_kernels._state.depth = 1
+    try:
+        assert mx.array_equal(llama.scaled_dot_product_attention(q, kk, kk, None, 0.5, None), ref1).item()
+        multi = mx.concatenate([q, q], axis=2)
+        assert not mx.array_equal(llama.scaled_dot_product_attention(multi, kk, kk, None, 0.5, None),
+                                  mx.fast.scaled_dot_product_attention(multi, kk, kk, scale=0.5, mask=None)).item()
+    finally:
+        cpu_kernels._state.depth = 0
+    cpu_kernels.remove(a)
+    assert not cpu_kernels.active(a) and mx.array_equal(a(x), ref).item()
