@@ -181,6 +181,23 @@ def test_seeded_sampler_depends_only_on_seed_step_and_row():
     assert g(lp[1:2]).item() == int(mx.argmax(lp[1]).item())
 
 
+def test_seeded_sampler_draws_from_softmax_at_temperature():
+    """Gumbel-max with the request's keys samples softmax(logprobs / T): frequencies over many seeds."""
+    import math
+
+    probs = [0.6, 0.3, 0.1]
+    lp = mx.array([[math.log(p) for p in probs]])
+    for temp in (1.0, 0.5):
+        want = [p ** (1 / temp) for p in probs]
+        want = [w / sum(want) for w in want]
+        n = 3000
+        counts = [0, 0, 0]
+        for seed in range(n):
+            counts[int(SeededSampler(seed, temp)(lp).item())] += 1
+        for c, w in zip(counts, want):
+            assert abs(c / n - w) < 4 * math.sqrt(w * (1 - w) / n) + 1e-3, (temp, counts, want)
+
+
 def test_request_from_dict():
     r = GenRequest.coerce({"key": "urn:x", "prompt": "p", "seed": 3, "max_tokens": 9,
                            "temperature": None, "deadline_s": 1})

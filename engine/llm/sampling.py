@@ -4,7 +4,7 @@ Every request owns its own PRNG key chain, started from the place's seed::
 
     key = mx.random.key(seed)
     each step:  key, sub = mx.random.split(key)
-                token = mx.random.categorical(logprobs / temperature, key=sub)
+                token = argmax(logprobs / temperature + gumbel(shape, key=sub))   # Gumbel-max
 
 so the token a request samples at step ``t`` depends only on ``(seed, t, that row's logits)`` —
 never on the process-wide MLX random state, on which other requests share the batch, or on their
@@ -49,7 +49,9 @@ class SeededSampler:
         if self.temperature <= 0:
             return mx.argmax(logprobs, axis=-1)
         self._key, sub = mx.random.split(self._key)
-        return mx.random.categorical(logprobs * self._inv_temp, axis=-1, key=sub)
+        # Gumbel-max: an exact sample of softmax(logprobs / T), about half the cost of
+        # mx.random.categorical on this CPU (0.63 vs 1.29 ms for a 49,152-token vocabulary).
+        return mx.argmax(logprobs * self._inv_temp + mx.random.gumbel(logprobs.shape, key=sub), axis=-1)
 
 
 def make_request_sampler(seed: int, temperature: float) -> SeededSampler:
