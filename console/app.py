@@ -42,12 +42,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from rich.text import Text
+from textual.color import Color
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.reactive import Reactive
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
@@ -63,7 +66,7 @@ from engine.world import Place
 
 from .model import ConsoleState, EventBuffer
 from .screens import BatchDialog, FilterDialog
-from .textview import clip, safe
+from .textview import clip, resolve_color, safe
 from .themes import DEFAULT_DARK, DEFAULT_LIGHT, load_settings, load_themes, save_settings
 from .widgets import DiffPanel, KeyBar, MetricsPanel, Panel, PromptsPanel, QueuePanel, StatusBar, StreamsPanel, Styles
 
@@ -138,6 +141,28 @@ class _UI:
         self.diff: DiffPanel = diff
         self.metrics: MetricsPanel = metrics
         self.prompts: PromptsPanel = prompts
+
+
+class MainScreen(Screen):
+    """The console's main screen: a focus change repaints only the widgets it restyles.
+
+    Textual's Screen repaints the *whole* screen whenever its ``focused`` reactive changes: a
+    full compositor render of every panel on each focus key. The widgets that gain and lose
+    focus (and the panel titles, see TextureApp._focus_moved) repaint themselves already.
+    """
+
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
+    def _watch_maximized(self, previously_maximized: Widget | None, maximized: Widget | None) -> None:
+        # Textual also toggles a ``-maximized-view`` class on the screen, which restyles (and
+        # re-lays out) every widget on it, twice per maximise/restore. Its rules (vertical
+        # layout, scrolling, centring, a hatch around a smaller widget) change nothing here: a
+        # maximised panel fills the screen. The panel's own ``-maximized`` class stays
+        # (app.tcss uses it) and restyles that panel only.
+        if previously_maximized is not None:
+            previously_maximized.remove_class("-maximized")
+        if maximized is not None:
+            maximized.add_class("-maximized")
 
 
 class TextureApp(App[int]):
@@ -235,6 +260,9 @@ class TextureApp(App[int]):
         self.ratings_done = 0  # ratings saved from the main screen (tests wait on it)
 
     # ------------------------------------------------------------------ layout
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         yield StatusBar(Text("World Texture Console"), id="status", markup=False)
         with Horizontal(id="main"):
@@ -275,6 +303,7 @@ class TextureApp(App[int]):
         self.store = Store(self.db_path)  # the UI thread's own read connection
         self.prompts = PromptLibrary(self.prompts_dir)
         self.set_interval(1 / FLUSH_HZ, self._flush_events, name="engine-flush")
+        self.watch(main, "focused", self._focus_moved, init=False)
         self.ui.queue.focus_target().focus()
         self._load_service()
         self._run_prompt_watcher()
@@ -509,6 +538,9 @@ class TextureApp(App[int]):
     def _on_theme_changed(self, theme) -> None:
         save_settings(theme=theme.name)
         self._styles = Styles(self)
+        panel = self._panel_of(self._main_screen.focused if self._main_screen else None)
+        if panel is not None:
+            panel.show_focus(self._focus_look())
         if self.store is None:
             return
         self._rebuild_queue()
@@ -903,6 +935,30 @@ class TextureApp(App[int]):
         while node is not None and not isinstance(node, Panel):
             node = node.parent
         return node if isinstance(node, Panel) else self.ui.queue
+
+    @staticmethod
+    def _panel_of(node) -> Panel | None:
+        while node is not None and not isinstance(node, Panel):
+            node = node.parent
+        return node
+
+    def _focus_look(self) -> tuple:
+        """The focused panel's title colours: $background on $primary."""
+        return (Color.parse(resolve_color(self, "background") or "#000000"),
+                Color.parse(resolve_color(self, "primary") or "#ffffff"))
+
+    def _focus_moved(self, old, new) -> None:
+        """The main screen's focus moved (keys, mouse, tab): the focused panel's title lights up.
+
+        Called synchronously when Screen.focused changes, so the title changes in the same frame.
+        """
+        was, now = self._panel_of(old), self._panel_of(new)
+        if was is now:
+            return
+        if was is not None:
+            was.show_focus(None)
+        if now is not None:
+            now.show_focus(self._focus_look())
 
     def _fix_columns(self) -> None:
         for col in self.ui.main.query(".column"):
