@@ -169,6 +169,26 @@ class FastTable(DataTable):
         super()._clear_caches()
 
 
+def set_text(widget: Static, text: Text) -> None:
+    """Show ``text`` in a ``height: auto`` Static: nothing when it is unchanged, and a layout
+    pass (a reflow of the whole screen) only when its height changes.
+
+    ``Static.update`` always asks for a layout. The diff panel refreshes while the selected place
+    streams, and usually only the LLM side grew by a few words on the same lines.
+    """
+    if getattr(widget, "_texture_shown", None) == text:
+        return
+    widget._texture_shown = text
+    width = widget.size.width
+    if not width or not widget.display:
+        widget.update(text)
+        return
+    height = widget.size.height
+    widget.update(text, layout=False)
+    if widget.get_content_height(widget.size, widget.app.size, width) != height:
+        widget.refresh(layout=True)
+
+
 def _fmt(v, nd: int = 0, suffix: str = "") -> str:
     if v is None:
         return DASH
@@ -389,7 +409,7 @@ class DiffPanel(Panel):
             if latest.get("detail"):
                 head.append(" — ", style=styles.dim)
                 head.append_text(safe(latest["detail"]))
-        self.query_one("#diff-head", Static).update(head)
+        set_text(self.query_one("#diff-head", Static), head)
 
         st = Text()
         if place:
@@ -405,7 +425,7 @@ class DiffPanel(Panel):
                     st.append_text(safe(f"{e.type}: {e.summary}"))
             else:
                 st.append("none")
-        self.query_one("#diff-state", Static).update(st)
+        set_text(self.query_one("#diff-state", Static), st)
 
         template = (latest or {}).get("template_text") or template_now
         llm = live if live is not None else (latest or {}).get("llm_text")
@@ -414,9 +434,9 @@ class DiffPanel(Panel):
         else:
             left = safe(template)
             right = Text("(generating…)" if live is not None else "(no model text for this place)", style=styles.dim)
-        self.query_one("#diff-template", Static).update(left)
-        self.query_one("#diff-llm", Static).update(right)
-        self.query_one("#diff-facts", Static).update(self._facts(latest, facts, rating, styles))
+        set_text(self.query_one("#diff-template", Static), left)
+        set_text(self.query_one("#diff-llm", Static), right)
+        set_text(self.query_one("#diff-facts", Static), self._facts(latest, facts, rating, styles))
 
         hist = Text.assemble(("Earlier results", styles.label))
         if not results:
@@ -428,7 +448,7 @@ class DiffPanel(Panel):
             hist.append(f"{r['source']:<9}", style=styles.done if r["source"] == "llm" else styles.fell_back if r.get("reason") and final_reason(r["reason"]) else styles.dim)
             hist.append_text(safe(f" {r.get('reason') or ''} ", styles.dim))
             hist.append_text(safe(clip(r["text"] or "", 200)))
-        self.query_one("#diff-history", Static).update(hist)
+        set_text(self.query_one("#diff-history", Static), hist)
         self.border_subtitle = clip(name, 40)
 
 
@@ -618,7 +638,7 @@ class PromptsPanel(Panel):
             return None
 
     def show_preview(self, title: Text, body: Text) -> None:
-        self.query_one("#prompt-preview", Static).update(Text("\n").join([title, body]))
+        set_text(self.query_one("#prompt-preview", Static), Text("\n").join([title, body]))
 
 
 def _short_path(file: str) -> str:
@@ -652,4 +672,7 @@ class KeyBar(Static):
         right = Text.assemble(("^p", styles.label), "" if compact else " palette")
         t.truncate(max(width - right.cell_len - 1, 10), overflow="ellipsis")
         pad = max(width - t.cell_len - right.cell_len, 1)
-        self.update(Text.assemble(t, " " * pad, right), layout=False)
+        line = Text.assemble(t, " " * pad, right)
+        if line != getattr(self, "_shown", None):  # every focus change asks; it rarely differs
+            self._shown = line
+            self.update(line, layout=False)
