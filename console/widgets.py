@@ -363,23 +363,49 @@ class StreamsPanel(Panel):
 
 # --- 3. diff --------------------------------------------------------------------------------
 
+class _SizedByLayout:
+    """For widgets that never scroll (text, ``overflow: hidden`` containers): a size change found
+    by a layout pass does not ask for another.
+
+    Textual sets ``virtual_size`` (a ``layout=True`` reactive) when a layout pass resizes a
+    widget, which schedules a second layout pass of the whole screen and repaints the widget
+    again. For a widget that does not scroll, the virtual size only follows the size the running
+    pass has just computed: the second pass changes nothing.
+    """
+
+    def _size_updated(self, size, virtual_size, container_size, layout: bool = True) -> bool:
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+
+class TextBlock(_SizedByLayout, Static):
+    """A ``height: auto`` Static whose text changes often (diff, preview)."""
+
+
+class _Row(_SizedByLayout, Horizontal):
+    pass
+
+
+class _Column(_SizedByLayout, Vertical):
+    pass
+
+
 class DiffPanel(Panel):
     PANEL_TITLE = "3 Diff"
     FOCUS_TARGET = "#diff-scroll"
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="diff-scroll"):
-            yield Static(Text("Select a place in the batch queue to inspect it."), id="diff-head", markup=False)
-            yield Static("", id="diff-state", markup=False)
-            with Horizontal(id="diff-sides"):
-                with Vertical(classes="diff-side"):
+            yield TextBlock(Text("Select a place in the batch queue to inspect it."), id="diff-head", markup=False)
+            yield TextBlock("", id="diff-state", markup=False)
+            with _Row(id="diff-sides"):
+                with _Column(classes="diff-side"):
                     yield Static(Text("Template"), classes="diff-title", markup=False)
-                    yield Static("", id="diff-template", markup=False)
-                with Vertical(classes="diff-side"):
+                    yield TextBlock("", id="diff-template", markup=False)
+                with _Column(classes="diff-side"):
                     yield Static(Text("LLM"), classes="diff-title", markup=False)
-                    yield Static("", id="diff-llm", markup=False)
-            yield Static("", id="diff-facts", markup=False)
-            yield Static("", id="diff-history", markup=False)
+                    yield TextBlock("", id="diff-llm", markup=False)
+            yield TextBlock("", id="diff-facts", markup=False)
+            yield TextBlock("", id="diff-history", markup=False)
 
     shown_urn: str | None = None
 
@@ -593,7 +619,7 @@ class PromptsPanel(Panel):
         yield FastTable(id="prompt-table", cursor_type="row")
         yield Static("", id="prompt-error", markup=False)
         with VerticalScroll(id="prompt-preview-scroll"):
-            yield Static("", id="prompt-preview", markup=False)
+            yield TextBlock("", id="prompt-preview", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
