@@ -31,6 +31,23 @@ from .textview import clip, safe, theme_style, word_diff
 DASH = "–"
 
 
+class _PlainFocus:
+    """For focus targets without ``:focus`` styles of their own (app.tcss has none for them).
+
+    On focus and blur Textual restyles the widget and *every widget inside it*; for the diff's
+    and the metrics' scroll areas (a dozen widgets each) and the streams panel, none of which
+    looks different when focused, that is wasted work on each panel key. Only the widget itself
+    is restyled (so a ``#diff-scroll:focus`` rule would still apply to it).
+    """
+
+    def watch_has_focus(self, _has_focus: bool) -> None:
+        self.app.stylesheet.update_nodes([self], animate=True)
+
+
+class FocusScroll(_PlainFocus, VerticalScroll):
+    pass
+
+
 class Panel(Vertical):
     """A titled, focusable, maximisable, hideable panel."""
 
@@ -335,7 +352,7 @@ class LaneView(Widget):
         return Text("\n").join([head, line2])
 
 
-class StreamsPanel(Panel):
+class StreamsPanel(_PlainFocus, Panel):
     PANEL_TITLE = "2 Live streams"
     can_focus = True
 
@@ -394,7 +411,7 @@ class DiffPanel(Panel):
     FOCUS_TARGET = "#diff-scroll"
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="diff-scroll"):
+        with FocusScroll(id="diff-scroll"):
             yield TextBlock(Text("Select a place in the batch queue to inspect it."), id="diff-head", markup=False)
             yield TextBlock("", id="diff-state", markup=False)
             with _Row(id="diff-sides"):
@@ -507,7 +524,7 @@ class MetricsPanel(Panel):
     FOCUS_TARGET = "#metrics-scroll"
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="metrics-scroll"):
+        with FocusScroll(id="metrics-scroll"):
             yield Static(Text("No batch yet."), id="glance", markup=False)
             with Grid(id="charts"):
                 yield PlotextPlot(id="chart-fallback", classes="chart")
