@@ -1,0 +1,118 @@
+"""The console's cheap-repaint widgets (console/widgets.py) show the same thing as Textual's own.
+
+FastTable keeps its render caches across cell updates, focus changes and resizes; Panel.show_focus
+lights the focused panel's title without a :focus-within rule. These tests check nothing stale is
+ever drawn: an updated cell shows its new text, the cursor row follows focus, and a panel's title
+follows focus whichever way it moves.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Input
+
+from console.testing import isolate, make_app, ready
+from console.widgets import FastTable
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+class TableApp(App):
+    def compose(self) -> ComposeResult:
+        yield FastTable(id="fast", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="plain", cursor_type="row", zebra_stripes=True)
+        yield Input(id="other")
+
+    def on_mount(self) -> None:
+        for table in self.query(DataTable):
+            for key, width in (("name", 10), ("state", 9)):
+                table.add_column(key.title(), key=key, width=width)
+            for i in range(30):
+                table.add_row(Text(f"place {i}"), Text("queued"), key=f"r{i}")
+            table.styles.height = 12
+
+
+def lines(table: DataTable) -> list:
+    """What the table draws now, text and styles (rendering through the widget's caches)."""
+    return [[(seg.text, seg.style) for seg in strip] for strip in table.render_lines(table.size.region)]
+
+
+async def test_fast_table_draws_like_a_data_table_through_updates_focus_and_resize():
+    app = TableApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        fast, plain = app.query_one("#fast", FastTable), app.query_one("#plain", DataTable)
+
+        async def same(note: str) -> None:
+            await pilot.pause()
+            assert [[t for t, _ in line] for line in lines(fast)] == [[t for t, _ in line] for line in lines(plain)], note
+            # the same look (styles) where the two tables have the same focus state
+            if fast.has_focus == plain.has_focus:
+                assert lines(fast) == lines(plain), note
+
+        fast.focus()
+        plain.focus()
+        fast.focus()
+        await same("start")
+        lines(fast)  # fill the caches
+        for table in (fast, plain):
+            table.update_cell("r2", "state", Text("running"))
+            table.update_cell("r3", "name", Text("renamed"))
+        await same("after updates")
+        assert "running" in "".join(t for t, _ in lines(fast)[3])
+        assert "renamed" in "".join(t for t, _ in lines(fast)[4])
+
+        focused_look = lines(fast)
+        app.query_one("#other").focus()
+        await pilot.pause()
+        blurred_look = lines(fast)
+        assert blurred_look != focused_look  # the cursor row looks different without focus
+        fast.focus()
+        await pilot.pause()
+        assert lines(fast) == focused_look  # back from the cache, identical
+        fast.update_cell("r0", "state", Text("done"))  # the cursor row
+        await pilot.pause()
+        assert "done" in "".join(t for t, _ in lines(fast)[1])
+
+        await pilot.press("down", "down")
+        plain.move_cursor(row=2)
+        plain.update_cell("r0", "state", Text("done"))
+        fast.focus()
+        await same("after cursor moves")
+
+        for table in (fast, plain):
+            table.styles.height = 20
+        await same("after a resize")
+        app.theme = "textual-light"
+        await pilot.pause()
+        await same("after a theme change")
+
+
+async def test_panel_titles_follow_focus(tmp_path, monkeypatch):
+    home = isolate(tmp_path, monkeypatch)
+    app = make_app(home)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot, app)
+
+        def lit() -> list[str]:
+            return [p.id for p in app.panels() if p.styles.inline.has_rule("border_title_background")]
+
+        await pilot.pause()
+        assert lit() == ["queue"]
+        for key, pid in (("3", "diff"), ("2", "streams"), ("5", "prompts"), ("1", "queue")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert lit() == [pid]
+        await pilot.press("tab")  # focus moved by Textual itself, not by a panel key
+        await pilot.pause()
+        assert lit() == [app._focused_panel().id]
+        app.theme = "textual-light"
+        await pilot.pause()
+        panel = app._focused_panel()
+        assert panel.styles.border_title_background == app._focus_look()[1]
