@@ -46,7 +46,6 @@ from textual.color import Color
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import Reactive
 from textual.screen import ModalScreen, Screen
@@ -68,7 +67,8 @@ from .model import ConsoleState, EventBuffer
 from .screens import BatchDialog, FilterDialog
 from .textview import clip, resolve_color, safe
 from .themes import DEFAULT_DARK, DEFAULT_LIGHT, load_settings, load_themes, save_settings
-from .widgets import DiffPanel, KeyBar, MetricsPanel, Panel, PromptsPanel, QueuePanel, StatusBar, StreamsPanel, Styles
+from .widgets import (Column, DiffPanel, KeyBar, MetricsPanel, Panel, PromptsPanel, QueuePanel, Row, StatusBar,
+                      StreamsPanel, Styles)
 
 FLUSH_HZ = 15
 PANEL_IDS = ("queue", "streams", "diff", "metrics", "prompts")
@@ -265,11 +265,11 @@ class TextureApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(Text("World Texture Console"), id="status", markup=False)
-        with Horizontal(id="main"):
-            with Vertical(id="left", classes="column"):
+        with Row(id="main"):
+            with Column(id="left", classes="column"):
                 yield QueuePanel(id="queue")
                 yield DiffPanel(id="diff")
-            with Vertical(id="right", classes="column"):
+            with Column(id="right", classes="column"):
                 yield StreamsPanel(self.state.lanes, id="streams")
                 yield MetricsPanel(id="metrics")
                 yield PromptsPanel(id="prompts")

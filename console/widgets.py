@@ -31,6 +31,32 @@ from .textview import clip, safe, theme_style, word_diff
 DASH = "–"
 
 
+class _SizedByLayout:
+    """For widgets that never scroll (text, ``overflow: hidden`` containers): a size change found
+    by a layout pass does not ask for another.
+
+    Textual sets ``virtual_size`` (a ``layout=True`` reactive) when a layout pass resizes a
+    widget, which schedules a second layout pass of the whole screen and repaints the widget
+    again. For a widget that does not scroll, the virtual size only follows the size the running
+    pass has just computed: the second pass changes nothing.
+    """
+
+    def _size_updated(self, size, virtual_size, container_size, layout: bool = True) -> bool:
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+
+class TextBlock(_SizedByLayout, Static):
+    """A ``height: auto`` Static whose text changes often (diff, preview)."""
+
+
+class Row(_SizedByLayout, Horizontal):
+    pass
+
+
+class Column(_SizedByLayout, Vertical):
+    pass
+
+
 class _PlainFocus:
     """For focus targets without ``:focus`` styles of their own (app.tcss has none for them).
 
@@ -48,7 +74,7 @@ class FocusScroll(_PlainFocus, VerticalScroll):
     pass
 
 
-class Panel(Vertical):
+class Panel(_SizedByLayout, Vertical):
     """A titled, focusable, maximisable, hideable panel."""
 
     ALLOW_MAXIMIZE = True
@@ -380,32 +406,6 @@ class StreamsPanel(_PlainFocus, Panel):
 
 # --- 3. diff --------------------------------------------------------------------------------
 
-class _SizedByLayout:
-    """For widgets that never scroll (text, ``overflow: hidden`` containers): a size change found
-    by a layout pass does not ask for another.
-
-    Textual sets ``virtual_size`` (a ``layout=True`` reactive) when a layout pass resizes a
-    widget, which schedules a second layout pass of the whole screen and repaints the widget
-    again. For a widget that does not scroll, the virtual size only follows the size the running
-    pass has just computed: the second pass changes nothing.
-    """
-
-    def _size_updated(self, size, virtual_size, container_size, layout: bool = True) -> bool:
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
-
-
-class TextBlock(_SizedByLayout, Static):
-    """A ``height: auto`` Static whose text changes often (diff, preview)."""
-
-
-class _Row(_SizedByLayout, Horizontal):
-    pass
-
-
-class _Column(_SizedByLayout, Vertical):
-    pass
-
-
 class DiffPanel(Panel):
     PANEL_TITLE = "3 Diff"
     FOCUS_TARGET = "#diff-scroll"
@@ -414,11 +414,11 @@ class DiffPanel(Panel):
         with FocusScroll(id="diff-scroll"):
             yield TextBlock(Text("Select a place in the batch queue to inspect it."), id="diff-head", markup=False)
             yield TextBlock("", id="diff-state", markup=False)
-            with _Row(id="diff-sides"):
-                with _Column(classes="diff-side"):
+            with Row(id="diff-sides"):
+                with Column(classes="diff-side"):
                     yield Static(Text("Template"), classes="diff-title", markup=False)
                     yield TextBlock("", id="diff-template", markup=False)
-                with _Column(classes="diff-side"):
+                with Column(classes="diff-side"):
                     yield Static(Text("LLM"), classes="diff-title", markup=False)
                     yield TextBlock("", id="diff-llm", markup=False)
             yield TextBlock("", id="diff-facts", markup=False)
