@@ -22,9 +22,9 @@ def _measure_startup():
 
 
 def _measure_key_latency():
-    from .bench import measure_key_latency
+    from .bench import measure_key_latency_both
 
-    return measure_key_latency()
+    return measure_key_latency_both()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -493,3 +493,47 @@ async def test_a_batch_started_in_the_console_first_resumes_work_a_killed_proces
         assert resumed_urns == {p.urn for p in world[2:6]}
     finally:
         s.close()
+
+
+# --- garbage collection never lands on a key press -------------------------------------------------
+
+async def test_gc_maintenance_freezes_during_batches_and_collects_when_idle(home):
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    app = make_app(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, app)
+        assert gc.get_freeze_count() > 0  # frozen at mount
+
+        def cyclic_garbage():
+            a, b = Node(), Node()
+            a.other, b.other = b, a
+            ref = weakref.ref(a)
+            del a, b
+            return ref
+
+        gc.disable()  # no automatic collection between the steps below
+        try:
+            # during a batch: survivors are frozen, no full collection runs
+            app.batch_running = True
+            app._gc_full_at = 0.0
+            ref = cyclic_garbage()
+            app._gc_maintenance()
+            assert ref() is not None and app._gc_full_at == 0.0
+            gc.collect()  # a full pass no longer sees frozen objects
+            assert ref() is not None
+            # idle and due: a real full collection reclaims what was frozen, then freezes again
+            app.batch_running = False
+            app._gc_maintenance()
+            assert ref() is None and app._gc_full_at > 0 and gc.get_freeze_count() > 0
+            # idle but not due yet: only a freeze
+            ref = cyclic_garbage()
+            app._gc_maintenance()
+            gc.collect()
+            assert ref() is not None
+        finally:
+            gc.enable()
