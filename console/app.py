@@ -990,8 +990,9 @@ class TextureApp(App[int]):
         panel = self.panels()[index]
         if self.screen.maximized is not None and self.screen.maximized is not panel:
             self.screen.minimize()
-        panel.display = True
-        self._fix_columns()
+        if not panel.display:  # setting it again would still restyle the panel
+            panel.display = True
+            self._fix_columns()
         panel.focus_target().focus()
 
     def action_maximise(self) -> None:

@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.add_argument("--quick", action="store_true", help="templates only (no model, no console)")
     p.add_argument("--output", type=Path, default=None, help="also write the JSON summary to this file")
-    p.add_argument("--sample", type=int, default=12, help="LLM places per streams measurement (default 12)")
+    p.add_argument("--sample", type=int, default=24, help="LLM places per streams measurement (default 24)")
     p.add_argument("--production-places", type=int, default=200, help="built-in places in the production batch (default 200)")
     p.add_argument("--no-stock", action="store_true", help="skip the stock-CPU comparison (slow)")
 

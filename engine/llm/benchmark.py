@@ -133,7 +133,7 @@ def production_batch(sample_places: int, log) -> dict:
     }
 
 
-def bench_llm(sample: int = 12, log: Callable[[str], None] | None = None, stock: bool = True,
+def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock: bool = True,
               production_places: int = 200) -> dict:
     log = log or (lambda m: None)
     from .fastpath import prepare_backend
