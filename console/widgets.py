@@ -519,6 +519,30 @@ def final_reason(reason: str) -> bool:
 
 # --- 4. metrics -----------------------------------------------------------------------------
 
+class Chart(PlotextPlot):
+    """A plotext chart that is built once per change of its data, size or theme.
+
+    ``PlotextPlot`` rebuilds the whole chart on every render; a focus change, a scroll or a
+    repaint of anything overlapping it then costs a plotext build (a few ms each, four charts).
+    Callers change the data through ``plt`` and then call :meth:`changed`.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._version = 0
+        self._cached: tuple | None = None
+
+    def changed(self) -> None:
+        self._version += 1
+        self.refresh()
+
+    def render(self):
+        key = (self._version, self.size.width, self.size.height, self.app.theme)
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, super().render())
+        return self._cached[1]
+
+
 class MetricsPanel(Panel):
     PANEL_TITLE = "4 Metrics"
     FOCUS_TARGET = "#metrics-scroll"
@@ -527,10 +551,10 @@ class MetricsPanel(Panel):
         with FocusScroll(id="metrics-scroll"):
             yield Static(Text("No batch yet."), id="glance", markup=False)
             with Grid(id="charts"):
-                yield PlotextPlot(id="chart-fallback", classes="chart")
-                yield PlotextPlot(id="chart-latency", classes="chart")
-                yield PlotextPlot(id="chart-tps", classes="chart")
-                yield PlotextPlot(id="chart-dpm", classes="chart")
+                yield Chart(id="chart-fallback", classes="chart")
+                yield Chart(id="chart-latency", classes="chart")
+                yield Chart(id="chart-tps", classes="chart")
+                yield Chart(id="chart-dpm", classes="chart")
 
     def show(self, metrics: list[dict], batches: list[dict], latencies: list[float], deadlines: list[float],
              styles: Styles, deterministic: bool) -> None:
@@ -561,7 +585,7 @@ class MetricsPanel(Panel):
         self._series_chart("#chart-dpm", "descriptions/min per batch", mets, "throughput_per_min", deterministic)
 
     def _fallback_chart(self, batches: list[dict]) -> None:
-        w = self.query_one("#chart-fallback", PlotextPlot)
+        w = self.query_one("#chart-fallback", Chart)
         plt = w.plt
         plt.clear_data()
         plt.clear_figure()
@@ -585,10 +609,10 @@ class MetricsPanel(Panel):
             plt.bar(xs, [0.0] * len(xs))
             plt.ylim(0, 100)
         plt.xlabel("batch")
-        w.refresh()
+        w.changed()
 
     def _latency_chart(self, latencies: list[float], deadlines: list[float], deterministic: bool) -> None:
-        w = self.query_one("#chart-latency", PlotextPlot)
+        w = self.query_one("#chart-latency", Chart)
         plt = w.plt
         plt.clear_data()
         plt.clear_figure()
@@ -599,10 +623,10 @@ class MetricsPanel(Panel):
                 plt.vline(d, "red")
             hi = max([*deadlines, max(latencies) / 1000.0]) * 1.08
             plt.xlim(0, hi)
-        w.refresh()
+        w.changed()
 
     def _series_chart(self, sel: str, title: str, metrics: list[dict], key: str, deterministic: bool) -> None:
-        w = self.query_one(sel, PlotextPlot)
+        w = self.query_one(sel, Chart)
         plt = w.plt
         plt.clear_data()
         plt.clear_figure()
@@ -614,7 +638,7 @@ class MetricsPanel(Panel):
             labels = [_dt.datetime.fromtimestamp(p[2]).strftime("%H:%M") if p[2] else str(p[0]) for p in pts]
             step = max(len(xs) // 4, 1)
             plt.xticks(xs[::step], labels[::step])
-        w.refresh()
+        w.changed()
 
 
 def _batch_facts(m: dict) -> float | None:

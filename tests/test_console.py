@@ -537,3 +537,30 @@ async def test_gc_maintenance_freezes_during_batches_and_collects_when_idle(home
             assert ref() is not None
         finally:
             gc.enable()
+
+
+async def test_charts_are_built_once_per_change_not_per_repaint(home, monkeypatch):
+    from textual_plotext import PlotextPlot
+
+    from console.widgets import Chart
+
+    built = []
+    plain = PlotextPlot.render
+    monkeypatch.setattr(PlotextPlot, "render", lambda self: built.append(self.id) or plain(self))
+    app = make_app(home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("4", "m")  # metrics maximised: every chart on screen
+        await pilot.pause()
+        chart = app.query_one("#chart-tps", Chart)
+        n = built.count("chart-tps")
+        assert n >= 1
+        for key in ("m", "m", "1", "4", "m"):  # restore, maximise, focus out and in: repaints only
+            await pilot.press(key)
+            await pilot.pause()
+        chart.refresh()
+        await pilot.pause()
+        assert built.count("chart-tps") == n
+        chart.changed()  # new data: built again, once
+        await pilot.pause()
+        assert built.count("chart-tps") == n + 1
