@@ -331,6 +331,29 @@ def test_shared_head_reuse_never_changes_a_result(make_engine):
     assert all(len(v) > 0 for v in no_reuse.token_ids.values())
 
 
+def test_shared_head_requests_time_out_and_cancel_cleanly(make_engine):
+    """Removing a request whose cache started from the shared head (timeout, cancel) leaves the
+    head and the other requests intact."""
+    eng = make_engine(tiny_loader(before=slow(0.01)), concurrency=2)
+    reqs = [GenRequest("late", HEADED[0], 1, 300, 0.0, deadline_s=0.3),
+            GenRequest("ok", HEADED[1], 2, 6, 0.0), GenRequest("ok2", HEADED[2], 3, 6, 0.0)]
+    job = run(eng, reqs)
+    assert job.results["late"].reason == "timeout"
+    assert job.results["ok"].reason is None and job.results["ok2"].reason is None
+    holder = {}
+
+    def on_event(ev):
+        if isinstance(ev, PlaceStarted) and ev.key == "long1":
+            holder["job"].cancel()
+
+    job2 = eng.submit([GenRequest(f"long{i}", HEADED[i], 10 + i, 400, 0.0) for i in range(4)], on_event)
+    holder["job"] = job2
+    assert job2.wait(20)
+    assert {f.reason for f in job2.results.values()} == {"cancelled"}
+    again = run(eng, [GenRequest("ok", HEADED[1], 2, 6, 0.0)])  # same request, same tokens
+    assert again.token_ids["ok"] == job.token_ids["ok"] and again.metrics["prefix_tokens_reused"] > 0
+
+
 def test_single_line_prompts_are_not_split(make_engine):
     eng = make_engine(concurrency=2)
     r = requests(1)[0]
