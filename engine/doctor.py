@@ -119,7 +119,8 @@ def run_doctor(args) -> int:
         else:
             loaded = models.load_model(folder)
             info = loaded.info
-            _check(results, OK, "model", f"{folder.name}: {info.get('architecture')}, {info.get('dtype')}, loads in {info.get('load_seconds')} s")
+            _check(results, OK, "model", f"{folder.name}: {info.get('architecture')}, {info.get('dtype')}, kernels {info.get('kernels') or 'mlx-lm'}, "
+                           f"id {info.get('model_id') or folder.name}, loads in {info.get('load_seconds')} s")
     except Exception as exc:
         _check(results, FAIL, "model", f"{type(exc).__name__}: {exc}", "texture models pull (or re-import the model)")
 
