@@ -9,9 +9,10 @@ decode step runs on the engine thread. Other threads talk to it through a comman
   ``job.events`` (a ``queue.Queue``).
 * ``concurrency`` lanes (1..8) decode together in one mlx-lm ``BatchGenerator`` with continuous
   refill: when a request finishes, the next queued request is inserted and takes the freed lane.
-* Each request samples with its own seeded key chain (:mod:`engine.llm.sampling`) and is
-  prefilled alone (``prefill_batch_size=1``), so its tokens are the same whether it runs alone,
-  in any batch, in any order, or in another process.
+* Each request samples with its own keys, from its seed and the step number
+  (:mod:`engine.llm.sampling`), and is prefilled alone (``prefill_batch_size=1``; the prompt's
+  shared head from a cache computed the same way), so its tokens are the same whether it runs
+  alone, in any batch, in any order, or in another process.
 * A deadline counts from the moment the request is inserted into the batch (time spent paused is
   not counted); a late request is removed (``BatchGenerator.remove``) and finishes "timeout".
 * An exception during a batched step never loses the job: the batch generator is rebuilt and the
