@@ -73,15 +73,9 @@ def test_prefill_attention_is_row_independent():
 
 
 def _tiny(seed=0):
-    from mlx_lm.models import llama
+    from engine.robustness import tiny_model
 
-    args = llama.ModelArgs(model_type="llama", hidden_size=64, num_hidden_layers=2, intermediate_size=128,
-                           num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5,
-                           vocab_size=300, tie_word_embeddings=True)
-    mx.random.seed(seed)
-    model = llama.Model(args)
-    mx.eval(model.parameters())
-    return model
+    return tiny_model(300, seed)
 
 
 def test_install_is_per_model_and_remove_restores():

@@ -34,42 +34,18 @@ import mlx.core as mx  # noqa: E402
 from engine.llm.events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens  # noqa: E402
 from engine.llm.generator import GenerationEngine, GenRequest  # noqa: E402
 from engine.llm.sampling import SeededSampler, make_request_sampler  # noqa: E402
+from engine.robustness import tiny_model, tiny_tokenizer  # noqa: E402
 
 REAL_MODEL = ROOT / "models" / "smollm2-135m-instruct"
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-
 # ----------------------------------------------------------------------------- tiny model
+# The same tiny byte-level tokenizer and 2-layer llama that `texture robustness` uses.
 def make_tiny_tokenizer():
-    from mlx_lm.tokenizer_utils import BPEStreamingDetokenizer, TokenizerWrapper
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>",
-                                 bos_token="<|endoftext|>", unk_token="<|endoftext|>")
-    hf.chat_template = CHAT_TEMPLATE
-    return TokenizerWrapper(hf, detokenizer_class=BPEStreamingDetokenizer)
+    return tiny_tokenizer()[0]
 
 
 def make_tiny_model(vocab_size: int, seed: int = 0):
-    from mlx_lm.models import llama
-
-    args = llama.ModelArgs(model_type="llama", hidden_size=64, num_hidden_layers=2, intermediate_size=128,
-                           num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5,
-                           vocab_size=vocab_size, tie_word_embeddings=True)
-    mx.random.seed(seed)  # weights only; sampling never reads the global random state
-    model = llama.Model(args)
-    mx.eval(model.parameters())
-    return model
+    return tiny_model(vocab_size, seed)  # seeds weights only; sampling never reads global state
 
 
 class HookModel:
