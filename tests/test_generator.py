@@ -246,24 +246,87 @@ def test_different_seeds_differ_and_temperature_zero_is_greedy(make_engine):
         assert job.token_ids[r.key] == ref
 
 
-def test_sampled_tokens_match_single_sequence_reference(make_engine):
-    """The engine's seeded sampling == mlx-lm's plain generate_step with the same per-request sampler."""
-    from mlx_lm.generate import generate_step
+def _reference_tokens(model, tok, r):
+    """The recipe, written out for one sequence with plain mlx-lm calls: prefill the whole
+    prompt, sample the first token from its last position, then one token per step."""
+    from mlx_lm.models.cache import make_prompt_cache
 
+    ids = tok.apply_chat_template([{"role": "user", "content": r.prompt}], add_generation_prompt=True)
+    cache = make_prompt_cache(model)
+    sampler = make_request_sampler(r.seed, r.temperature)
+    y = sampler(model(mx.array([ids]), cache=cache)[:, -1, :])
+    out = []
+    for _ in range(r.max_tokens):
+        t = int(y.item())
+        if t in tok.eos_token_ids:
+            break
+        out.append(t)
+        y = sampler(model(y[:, None], cache=cache)[:, -1, :])
+    return out
+
+
+def test_sampled_tokens_match_single_sequence_reference(make_engine):
+    """The engine's batched, folded-prefill generation == the recipe run on one sequence by hand."""
     eng = make_engine(concurrency=4)
     reqs = requests(4)
     job = run(eng, reqs)
-    tok = eng.tokenizer
     for r in reqs:
-        ids = tok.apply_chat_template([{"role": "user", "content": r.prompt}], add_generation_prompt=True)
-        sampler = make_request_sampler(r.seed, r.temperature)
-        ref = []
-        for t, _ in generate_step(mx.array(ids), eng.model, max_tokens=r.max_tokens, sampler=sampler):
-            t = int(t)
-            if t in tok.eos_token_ids:
-                break
-            ref.append(t)
-        assert job.token_ids[r.key] == ref
+        assert job.token_ids[r.key] == _reference_tokens(eng.model, eng.tokenizer, r)
+
+
+def test_batch_sampler_rows_are_independent_of_the_batch():
+    """sample_rows: a row's token depends only on its own logits and sampler, never on the
+    batch size, its position, or the other rows (temperatures mixed, greedy included)."""
+    from engine.llm.sampling import sample_rows
+
+    logits = mx.random.normal((8, 5000), key=mx.random.key(3)) * 4
+    temps = [0.7, 1.0, 0.0, 0.3, 0.7, 1.5, 0.7, 0.0]
+
+    def draw(rows, steps=6):
+        samplers = {i: SeededSampler(100 + i, temps[i]) for i in rows}
+        out = {i: [] for i in rows}
+        for _ in range(steps):
+            toks = sample_rows(logits[mx.array(rows)], [samplers[i] for i in rows]).tolist()
+            for i, t in zip(rows, toks):
+                out[i].append(t)
+        return out
+
+    together = draw(list(range(8)))
+    alone = {i: draw([i])[i] for i in range(8)}
+    shuffled = draw([5, 2, 7, 0, 3])
+    assert together == alone
+    assert all(shuffled[i] == alone[i] for i in shuffled)
+    assert together[2] == [int(mx.argmax(logits[2]).item())] * 6  # T = 0 is greedy
+    assert len(set(together[0])) > 1  # T > 0 draws vary step to step
+
+
+def test_prompt_admission_is_one_prefill_pass():
+    """SeededBatchGenerator.add: the whole prompt in one forward pass that ends in the first
+    token; the batch's next step decodes the new row with the others (no one-row step)."""
+    from engine.llm.batching import SeededBatchGenerator
+
+    tok = make_tiny_tokenizer()
+    model = make_tiny_model(len(tok))
+    calls = []
+    inner_call = type(model.model).__call__
+
+    class Counting(type(model.model)):
+        def __call__(self, inputs, *a, **kw):
+            calls.append(tuple(inputs.shape))
+            return inner_call(self, inputs, *a, **kw)
+
+    model.model.__class__ = Counting
+    bg = SeededBatchGenerator(model, max_tokens=1, completion_batch_size=4)
+    ids = [tok.encode(p) for p in PROMPTS[:3]]
+    uids = [bg.add(ids[0], max_tokens=5, sampler=make_request_sampler(1, 0.7))]
+    assert calls == [(1, len(ids[0]))]
+    _, out = bg.next()
+    assert [r.uid for r in out] == uids and calls[-1] == (1, 1)
+    uids += [bg.add(i, max_tokens=5, sampler=make_request_sampler(2, 0.7)) for i in ids[1:]]
+    assert calls[-2:] == [(1, len(ids[1])), (1, len(ids[2]))]
+    calls.clear()
+    _, out = bg.next()
+    assert calls == [(3, 1)] and sorted(r.uid for r in out) == sorted(uids)
 
 
 # ----------------------------------------------------------------------------- shared prompt head

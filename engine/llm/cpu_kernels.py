@@ -26,6 +26,7 @@ inputs give bit-identical outputs in every batch shape the engine uses (prefill 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from typing import Any
@@ -130,6 +131,20 @@ def _with_kernels(call):
             _state.depth -= 1
 
     return __call__
+
+
+@contextlib.contextmanager
+def engaged(model: Any):
+    """Run parts of ``model`` (its inner transformer, say) with the kernels on, as its own call
+    does, when :func:`install` gave it them; otherwise a no-op."""
+    if not active(model):
+        yield
+        return
+    _state.depth = getattr(_state, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _state.depth -= 1
 
 
 def install(model: Any) -> str | None:

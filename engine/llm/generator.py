@@ -8,11 +8,13 @@ decode step runs on the engine thread. Other threads talk to it through a comman
   ``BatchFinished`` from :mod:`engine.llm.events`) go to the job's ``on_event`` callback and to
   ``job.events`` (a ``queue.Queue``).
 * ``concurrency`` lanes (1..8) decode together in one mlx-lm ``BatchGenerator`` with continuous
-  refill: when a request finishes, the next queued request is inserted and takes the freed lane.
-* Each request samples with its own keys, from its seed and the step number
-  (:mod:`engine.llm.sampling`), and is prefilled alone (``prefill_batch_size=1``; the prompt's
-  shared head from a cache computed the same way), so its tokens are the same whether it runs
-  alone, in any batch, in any order, or in another process.
+  refill: when a request finishes, the next queued request is prefilled and takes the freed lane
+  (:mod:`engine.llm.batching`: the prefill ends in the request's first sampled token, and the
+  batch samples all its rows in one call).
+* Each request samples with its own random numbers, from its seed and the step number
+  (:mod:`engine.llm.sampling`), and is prefilled alone (the prompt's shared head from a cache
+  computed the same way), so its tokens are the same whether it runs alone, in any batch, in
+  any order, or in another process.
 * A deadline counts from the moment the request is inserted into the batch (time spent paused is
   not counted); a late request is removed (``BatchGenerator.remove``) and finishes "timeout".
 * An exception during a batched step never loses the job: the batch generator is rebuilt and the
@@ -50,7 +52,7 @@ SamplerFactory = Callable[["GenRequest"], Callable]
 MAX_CONCURRENCY = 8
 # Generation recipe: bump when a change alters the tokens a (model, prompt, seed) produces, so
 # cached results from an older recipe are not taken for this one's (it is part of model_id).
-RECIPE = "g2"
+RECIPE = "g3"
 PREFIX_CACHE_ENTRIES = 8  # distinct prompt heads kept (a few MB each for a 7B model)
 MIN_PREFIX_TOKENS = 8
 
@@ -558,14 +560,14 @@ class GenerationEngine:
             log.warning("decode speed calibration failed", exc_info=True)
 
     def _new_bg(self):
-        from mlx_lm.generate import BatchGenerator
+        from .batching import SeededBatchGenerator
 
-        return BatchGenerator(
+        return SeededBatchGenerator(
             self.model,
             max_tokens=1,
             stop_tokens=[[t] for t in self._eos],
             completion_batch_size=self.concurrency,
-            prefill_batch_size=1,  # each prompt is prefilled alone: same shapes as running alone
+            prefill_batch_size=1,
             prefill_step_size=self._prefill_step_size,
             stream=self._stream,
         )
@@ -740,8 +742,10 @@ class GenerationEngine:
             caches, hit = self._prefix_caches(tuple(ids[:head])) if head else (None, False)
             if self._bg is None:
                 self._bg = self._new_bg()
-            (uid,) = self._bg.insert([ids[head:]], max_tokens=[req.max_tokens], samplers=[sampler],
-                                     caches=None if caches is None else [caches])
+            # Each prompt is prefilled alone (its shared head from a cache computed the same
+            # way), ending in its first sampled token: the same shapes as when it runs alone.
+            uid = self._bg.add(ids[head:], max_tokens=req.max_tokens, sampler=sampler, cache=caches,
+                               prefix=ids[:head])
             if hit:
                 st.job._prefix_tokens += head
         except Exception as e:

@@ -1,23 +1,25 @@
 """Per-request seeded sampling for the generation engine.
 
-Every request samples with its own keys, derived from the place's seed and the step number
-alone (counter-based, like ``jax.random.fold_in``)::
+Every request samples with its own random numbers, derived from the place's seed and the step
+number alone (counter-based, like ``jax.random.fold_in``)::
 
-    key_t = step_key(seed, t)                     # splitmix64(seed, t) as an MLX uint32 key pair
-    token = argmax(logprobs / T + gumbel(key_t))  # Gumbel-max: an exact sample of softmax(logprobs / T)
+    u_t   = step_uniform(seed, t)          # splitmix64(seed, t), top 24 bits: exact in float32
+    p     = 2 ** ((logits - max) * log2(e) / T)
+    token = first i with cumsum(p)[i] >= u_t * sum(p)   # inverse CDF: an exact draw of softmax(logits / T)
 
 so the token a request samples at step ``t`` depends only on ``(seed, t, that row's logits)`` —
 never on the process-wide MLX random state, on which other requests share the batch, or on their
 order. Temperature ``<= 0`` is greedy (argmax).
 
-mlx-lm's ``BatchGenerator.insert(..., samplers=[...])`` takes one sampler per sequence; when the
-samplers of a batch differ it calls each one on its own ``(1, vocab)`` row of log-probabilities,
-which is exactly the shape a request sees when it runs alone. :class:`SeededSampler` is such a
-per-sequence sampler (stateful: one instance per request, never shared).
+:func:`sample_rows` draws a whole batch in one call, each row with its own request's sampler;
+every operation in it is row-wise, so a row's token is bit-identical alone and in any batch
+(tested). It needs neither log-probabilities nor noise for the whole vocabulary: measured on
+this machine with a 49,152-token vocabulary, 1.31 ms for a batch of 4 against 5.0 ms for mlx-lm's
+``logsumexp`` plus the previous per-row Gumbel-max sampler (0.40 against 1.24 ms for one row).
 
-(A single vectorised sampler for the whole batch was measured too: drawing 4 rows of noise in one
-``mx.vmap`` call costs the same 2.5 ms as drawing them one by one — the time is the noise itself,
-not the number of calls — so the simpler per-request sampler stays.)
+:class:`SeededSampler` is one request's state (seed, temperature, step): stateful, one instance
+per request, never shared. Called on its own ``(1, vocab)`` row it is also an ordinary mlx-lm
+sampler (``BatchGenerator.insert(..., samplers=[...])``, ``generate_step(sampler=...)``).
 """
 
 from __future__ import annotations
@@ -49,26 +51,54 @@ def step_key(seed: int, step: int) -> tuple[int, int]:
     return (z >> 32, z & 0xFFFFFFFF)
 
 
-class SeededSampler:
-    """A stateful sampler for one request: ``(1, vocab)`` log-probabilities -> ``(1,)`` token ids."""
+LOG2E = 1.4426950408889634
 
-    __slots__ = ("seed", "temperature", "steps", "_inv_temp")
+
+def step_uniform(seed: int, step: int) -> float:
+    """The uniform number in [0, 1) a request with ``seed`` samples with at ``step``: the top 24
+    bits of :func:`step_key`, so it is exact in float32."""
+    hi, _ = step_key(seed, step)
+    return (hi >> 8) * (1.0 / (1 << 24))
+
+
+def sample_rows(logits: mx.array, samplers: "list[SeededSampler]") -> mx.array:
+    """One token per row of ``logits`` (B, vocab), row ``i`` drawn by ``samplers[i]`` (which
+    advances its step). Every operation is row-wise, so a row's token is bit-identical in a batch
+    of any size and in any position (tested)."""
+    temps = [s.temperature for s in samplers]
+    us = [s.next_uniform() for s in samplers]
+    if all(t <= 0 for t in temps):
+        return mx.argmax(logits, axis=-1).astype(mx.uint32)
+    inv = mx.array([LOG2E / t if t > 0 else LOG2E for t in temps])[:, None]
+    z = logits * inv
+    z = z - mx.max(z, axis=-1, keepdims=True)
+    cdf = mx.cumsum(mx.power(2.0, z), axis=-1)  # unnormalised, base 2: no exp, no logsumexp
+    target = mx.array(us)[:, None] * cdf[:, -1:]
+    tokens = mx.minimum(mx.sum(cdf < target, axis=-1), logits.shape[-1] - 1).astype(mx.uint32)
+    if any(t <= 0 for t in temps):
+        greedy = mx.array([t <= 0 for t in temps])
+        tokens = mx.where(greedy, mx.argmax(logits, axis=-1).astype(mx.uint32), tokens)
+    return tokens
+
+
+class SeededSampler:
+    """A stateful sampler for one request: a ``(1, vocab)`` row of logits (or log-probabilities:
+    the draw is the same distribution, up to rounding) -> ``(1,)`` token ids."""
+
+    __slots__ = ("seed", "temperature", "steps")
 
     def __init__(self, seed: int, temperature: float) -> None:
         self.seed = normalize_seed(seed)
         self.temperature = float(temperature)
         self.steps = 0
-        self._inv_temp = 1.0 / self.temperature if self.temperature > 0 else 0.0
 
-    def __call__(self, logprobs: mx.array) -> mx.array:
-        step = self.steps
+    def next_uniform(self) -> float:
+        u = step_uniform(self.seed, self.steps)
         self.steps += 1
-        if self.temperature <= 0:
-            return mx.argmax(logprobs, axis=-1)
-        key = mx.array(step_key(self.seed, step), dtype=mx.uint32)
-        # Gumbel-max: half the cost of mx.random.categorical on this CPU (0.63 vs 1.29 ms
-        # for a 49,152-token vocabulary).
-        return mx.argmax(logprobs * self._inv_temp + mx.random.gumbel(logprobs.shape, key=key), axis=-1)
+        return u
+
+    def __call__(self, logits: mx.array) -> mx.array:
+        return sample_rows(logits, [self])
 
 
 def make_request_sampler(seed: int, temperature: float) -> SeededSampler:

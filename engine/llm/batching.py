@@ -1,0 +1,171 @@
+"""mlx-lm's ``BatchGenerator``, with each prompt's prefill ending in its first sampled token.
+
+Stock ``BatchGenerator`` (mlx-lm 0.32) admits a prompt in two steps of the running batch: the
+first prefills all but the prompt's last token, the second runs that last token through the
+model on its own (a one-row forward pass: the full weights read for one token, about 55 ms on
+this machine) and then merges the new row into the batch. Every decoding stream waits through
+both. :class:`SeededBatchGenerator` adds :meth:`~SeededBatchGenerator.add`, which prefills the
+whole prompt in one pass, takes the logits of its last position only, samples the first token
+there, and merges the row straight into the running batch: the next step of the batch decodes
+it with the others.
+
+Its decode step (:class:`SeededGenerationBatch`) samples every row in one vectorised call
+(:func:`engine.llm.sampling.sample_rows`) straight from the logits: no ``logsumexp`` over the
+vocabulary, no per-row calls. A row whose sampler is anything else (a test's sampler, say) is
+given log-probabilities, row by row, as mlx-lm gives them; logits processors take mlx-lm's own
+step.
+
+Determinism is unchanged: a request is always admitted the same way, alone or batched, and
+every operation of the sampler is row-wise. The pieces of ``BatchGenerator`` used here
+(``_generation_batch``, ``_uid_count``, ``_stream``, ``GenerationBatch``'s fields) are internal
+to mlx-lm, which is why ``pyproject.toml`` pins ``mlx-lm>=0.32,<0.33``; the tests cover them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import mlx.core as mx
+from mlx_lm.generate import BatchGenerator, GenerationBatch, StopSequences, TokenBuffer, _merge_caches
+
+from . import cpu_kernels
+from .sampling import SeededSampler, sample_rows
+
+
+_HEADED = ("llama", "qwen2")  # their __call__ is ``head(self.model(inputs, cache))``
+
+
+def _head(model: Any):
+    """The output projection of an mlx-lm llama/qwen2 model, or None for anything else (another
+    architecture, or a wrapper around a model, whose own call must run)."""
+    import mlx.nn as nn
+
+    if not isinstance(model, nn.Module) or getattr(model, "model_type", None) not in _HEADED:
+        return None
+    inner = getattr(model, "model", None)
+    args = getattr(model, "args", None)
+    if inner is None or args is None or not callable(inner):
+        return None
+    if getattr(args, "tie_word_embeddings", False):
+        emb = getattr(inner, "embed_tokens", None)
+        return None if emb is None else emb.as_linear
+    return getattr(model, "lm_head", None)
+
+
+def prefill_last_logits(model: Any, ids: Sequence[int], cache: list, step: int = 2048) -> mx.array:
+    """Run ``ids`` through ``model`` into ``cache``; the logits of the last position, (1, vocab).
+
+    Only the last position goes through the output projection (for SmolLM2, 49,152 x 576: it
+    would be about 7.7 GFLOP for a 136-token prompt); models of another shape run whole and are
+    sliced.
+    """
+    x = mx.array([list(ids)])
+    head = _head(model)
+    step = max(1, int(step))
+    with cpu_kernels.engaged(model):
+        while x.shape[1] > step:
+            if head is None:
+                model(x[:, :step], cache=cache)
+            else:
+                model.model(x[:, :step], cache=cache)
+            mx.eval([c.state for c in cache])
+            x = x[:, step:]
+        if head is None:
+            return model(x, cache=cache)[:, -1, :]
+        h = model.model(x, cache=cache)
+        return head(h[:, -1:, :])[:, -1, :]
+
+
+def _sample_one(logits: mx.array, sampler: Any) -> mx.array:
+    """One row: a :class:`SeededSampler` samples the logits; any other mlx-lm sampler gets
+    log-probabilities, as mlx-lm gives it."""
+    if type(sampler) is SeededSampler:
+        return sample_rows(logits, [sampler])
+    return sampler(logits - mx.logsumexp(logits, axis=-1, keepdims=True)).astype(mx.uint32)
+
+
+def _all_seeded(samplers: Sequence[Any]) -> bool:
+    return all(type(s) is SeededSampler for s in samplers)
+
+
+class SeededGenerationBatch(GenerationBatch):
+    """A ``GenerationBatch`` whose step samples all :class:`SeededSampler` rows in one call."""
+
+    @classmethod
+    def from_prefill(cls, model: Any, uid: int, first_token: mx.array, first_logits: mx.array,
+                     cache: list, tokens: list[int], sampler: Any, stop: StopSequences,
+                     max_tokens: int, fallback_sampler: Any) -> "SeededGenerationBatch":
+        """A one-row batch whose next input is ``first_token`` (already sampled by the prefill)."""
+        b = cls.empty(model, fallback_sampler)  # no step runs for an empty batch
+        b.uids = [uid]
+        b.prompt_cache = cache
+        b.tokens = [tokens]
+        b.samplers = [sampler]
+        b.logits_processors = [()]
+        b.stop_sequences = [stop]
+        b.max_tokens = [max_tokens]
+        b._current_tokens = None
+        b._current_logprobs = []
+        b._next_tokens = first_token
+        b._next_logprobs = [first_logits[0]]
+        b._token_context = [TokenBuffer(tokens)]
+        b._num_tokens = [0]
+        b._matchers = [stop.matcher()]
+        return b
+
+    def _step(self):
+        samplers = self.samplers
+        if any(self.logits_processors) or not samplers:
+            return super()._step()
+        self._current_tokens = self._next_tokens
+        self._current_logprobs = self._next_logprobs
+        inputs = self._current_tokens
+        logits = self.model(inputs[:, None], cache=self.prompt_cache)[:, -1, :]
+        # The "logprobs" handed on are the raw logits: the engine never reads them, and
+        # normalising them would cost a logsumexp over the vocabulary for every row.
+        if _all_seeded(samplers):
+            self._next_tokens = sample_rows(logits, samplers)
+        else:  # a row with another sampler: each row alone, as it would be sampled alone
+            self._next_tokens = mx.concatenate([_sample_one(logits[i:i + 1], s)
+                                                for i, s in enumerate(samplers)])
+        self._next_logprobs = list(logits)
+        mx.async_eval(self._next_tokens, self._next_logprobs)
+        mx.eval(inputs, self._current_logprobs)
+        inputs = inputs.tolist()
+        for sti, ti in zip(self.tokens, inputs):
+            sti.append(ti)
+        return inputs, self._current_logprobs
+
+
+class SeededBatchGenerator(BatchGenerator):
+    """``BatchGenerator`` plus :meth:`add`: admit a prompt with one prefill pass, no extra step."""
+
+    def __init__(self, model: Any, **kwargs: Any) -> None:
+        super().__init__(model, **kwargs)
+        self._generation_batch = SeededGenerationBatch.empty(self.model, self.sampler)
+
+    def add(self, prompt: Sequence[int], *, max_tokens: int, sampler: Any, cache: list | None = None,
+            prefix: Sequence[int] = ()) -> int:
+        """Prefill ``prompt`` (after ``prefix``, already in ``cache``), sample its first token with
+        ``sampler``, and put the row in the running batch. Returns its uid; its tokens come out of
+        :meth:`next` like any other row's (the first one on the next step)."""
+        from mlx_lm.models.cache import make_prompt_cache
+
+        if not prompt:
+            raise ValueError("empty prompt")
+        if max_tokens <= 0:
+            raise ValueError(f"max_tokens must be > 0 (got {max_tokens})")
+        if cache is None:
+            cache = make_prompt_cache(self.model, self.max_kv_size)
+        with mx.stream(self._stream):
+            logits = prefill_last_logits(self.model, prompt, cache, self.prefill_step_size)
+            first = _sample_one(logits, sampler)
+            mx.eval(first, [c.state for c in cache])
+            row = SeededGenerationBatch.from_prefill(
+                self.model, self._uid_count, first, logits, _merge_caches([cache]),
+                list(prefix) + list(prompt), sampler, self._default_stop_sequences, int(max_tokens),
+                self.sampler)
+            self._generation_batch.extend(row)
+        uid = self._uid_count
+        self._uid_count += 1
+        return uid
