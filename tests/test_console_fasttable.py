@@ -116,3 +116,52 @@ async def test_panel_titles_follow_focus(tmp_path, monkeypatch):
         await pilot.pause()
         panel = app._focused_panel()
         assert panel.styles.border_title_background == app._focus_look()[1]
+
+
+class ScrollApp(App):
+    def compose(self) -> ComposeResult:
+        from console.widgets import FocusScroll, TextBlock
+
+        with FocusScroll(id="scroll"):
+            yield TextBlock("one line", id="text")
+
+    def on_mount(self) -> None:
+        self.query_one("#scroll").styles.height = 10
+
+
+async def test_scroll_area_growing_within_its_height_takes_one_layout_pass():
+    """_ScrollKeepsLayout: content that grows but still fits (or still overflows) is laid out
+    once; a scrollbar still appears, and the view can still scroll, when it starts to overflow."""
+    from console.widgets import set_text
+
+    app = ScrollApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        screen, scroll, text = app.screen, app.query_one("#scroll"), app.query_one("#text")
+        passes = []
+        real = screen._refresh_layout
+
+        def counting(*a, **kw):
+            passes.append(1)
+            return real(*a, **kw)
+
+        screen._refresh_layout = counting
+        await pilot.pause()
+        passes.clear()
+        set_text(text, Text("\n".join(f"line {i}" for i in range(5))))  # taller, still fits
+        await pilot.pause()
+        await pilot.pause()
+        assert len(passes) == 1
+        assert not scroll.show_vertical_scrollbar
+        set_text(text, Text("\n".join(f"line {i}" for i in range(30))))  # now overflows
+        await pilot.pause()
+        await pilot.pause()
+        assert scroll.show_vertical_scrollbar and scroll.virtual_size.height == 30
+        scroll.scroll_end(animate=False)
+        await pilot.pause()
+        assert scroll.scroll_y == scroll.max_scroll_y > 0
+        passes.clear()
+        set_text(text, Text("\n".join(f"line {i}" for i in range(40))))  # taller, still overflows
+        await pilot.pause()
+        await pilot.pause()
+        assert len(passes) == 1 and scroll.virtual_size.height == 40
+        assert scroll.max_scroll_y == 40 - scroll.scrollable_content_region.height

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -52,9 +53,11 @@ def _engine(concurrency: int):
     return eng
 
 
-def _run_job(eng, reqs) -> dict:
+def _run_job(eng, reqs, tokens: dict | None = None) -> dict:
     job = eng.submit(reqs)
     job.wait()
+    if tokens is not None:
+        tokens.update(job.token_ids)
     return dict(job.metrics)
 
 
@@ -144,11 +147,13 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
                  "sample": len(reqs), "budgets": sorted({r["max_tokens"] for r in reqs})}
     streams = {}
     raw = None
+    ids: dict[int, dict] = {}
     for c in (1, 4, 8):
         log(f"  {c} stream(s) on {len(reqs)} places ...")
         eng = _engine(c)
         try:
-            m = _run_job(eng, reqs)
+            ids[c] = {}
+            m = _run_job(eng, reqs, ids[c])
             streams[c] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items() if k != "fallbacks"}
             if c == 4:
                 log("  raw BatchGenerator at 4 streams on the same prompts ...")
@@ -163,10 +168,20 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             res["dtype_in_use"] = eng.info.get("dtype")
         finally:
             eng.shutdown()
+            # Let this engine's weights go before the next one loads: the peak RSS is the
+            # process's high-water mark, and two models at once would be counted.
+            gc.collect()
     res["streams"] = streams
     res["engine_vs_raw"] = raw
     res["speedup_4_vs_1"] = round(streams[4]["descriptions_per_s"] / streams[1]["descriptions_per_s"], 2)
     res["speedup_8_vs_1"] = round(streams[8]["descriptions_per_s"] / streams[1]["descriptions_per_s"], 2)
+    # Determinism at scale: the same places' tokens at 1, 4 and 8 streams.
+    res["same_tokens_across_streams"] = {
+        "places": len(ids[1]),
+        "differ_4_vs_1": sum(1 for k, v in ids[1].items() if ids[4].get(k) != v),
+        "differ_8_vs_1": sum(1 for k, v in ids[1].items() if ids[8].get(k) != v),
+        "identical_at_all_three": sum(1 for k, v in ids[1].items() if ids[4].get(k) == v == ids[8].get(k)),
+    }
     log(f"  production batch through the dispatcher ({production_places} places of the built-in world) ...")
     res["production"] = production_batch(production_places, log)
     if stock:
@@ -186,6 +201,9 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
         ("4 streams", f"{s4['descriptions_per_s']:.3f} desc/s, {s4['tokens_per_s']:.1f} tok/s, TTFT {s4.get('ttft_avg_s') or 0:.2f} s ({res['speedup_4_vs_1']}x 1 stream)"),
         ("8 streams", f"{s8['descriptions_per_s']:.3f} desc/s, {s8['tokens_per_s']:.1f} tok/s ({res['speedup_8_vs_1']}x 1 stream)"),
     ]
+    same = res["same_tokens_across_streams"]
+    table.append(("same tokens at 1, 4 and 8 streams",
+                  f"{same['identical_at_all_three']}/{same['places']} places identical"))
     if raw:
         table.append(("engine vs raw BatchGenerator", f"{raw['engine_tokens_per_s']} vs {raw['raw_tokens_per_s']} tok/s = {raw['ratio'] * 100:.1f}%"))
     table.append(("peak memory", f"{max(s['peak_rss_mb'] for s in streams.values()):.0f} MiB RSS"))
