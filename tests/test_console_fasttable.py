@@ -165,3 +165,21 @@ async def test_scroll_area_growing_within_its_height_takes_one_layout_pass():
         await pilot.pause()
         assert len(passes) == 1 and scroll.virtual_size.height == 40
         assert scroll.max_scroll_y == 40 - scroll.scrollable_content_region.height
+
+
+async def test_console_screens_update_at_120_fps_unless_textual_fps_is_set(tmp_path, monkeypatch):
+    import textual.screen
+
+    monkeypatch.setattr(textual.screen, "UPDATE_PERIOD", 1 / 60)  # Textual's default; restored after
+    monkeypatch.delenv("TEXTUAL_FPS", raising=False)
+    home = isolate(tmp_path, monkeypatch)
+    app = make_app(home)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot, app)
+        assert app.screen._update_timer._interval == pytest.approx(1 / 120)
+    monkeypatch.setattr(textual.screen, "UPDATE_PERIOD", 1 / 60)
+    monkeypatch.setenv("TEXTUAL_FPS", "60")
+    app = make_app(home)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot, app)
+        assert app.screen._update_timer._interval == pytest.approx(1 / 60)
