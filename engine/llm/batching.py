@@ -10,8 +10,8 @@ there, and merges the row straight into the running batch: the next step of the 
 it with the others.
 
 Its decode step (:class:`SeededGenerationBatch`) samples every row in one vectorised call
-(:func:`engine.llm.sampling.sample_rows`) straight from the logits: no ``logsumexp`` over the
-vocabulary, no per-row calls. A row whose sampler is anything else (a test's sampler, say) is
+(:func:`engine.llm.sampling.sample_rows`, Gumbel-max straight from the logits): no
+``logsumexp`` over the vocabulary, no per-row calls. A row whose sampler is anything else (a test's sampler, say) is
 given log-probabilities, row by row, as mlx-lm gives them; logits processors take mlx-lm's own
 step.
 
