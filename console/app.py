@@ -1081,6 +1081,8 @@ class TextureApp(App[int]):
         # debounce 150 ms: an editor's save lands within a second; rust_timeout bounds shutdown.
         async for changes in awatch(folder, debounce=150, step=50, stop_event=self._watch_stop,
                                     rust_timeout=500, recursive=False):
+            if self._stop.is_set() or not self.is_running:
+                break  # closing: the panels may already be gone
             paths = sorted({Path(p) for _, p in changes if p.endswith(".prompt")})
             for path in paths:
                 st = self.prompts.reload(path)
@@ -1092,7 +1094,12 @@ class TextureApp(App[int]):
                     self.notify(f"{path.name} reloaded: version {st.active.version}", title="Prompt", markup=False,
                                 timeout=3)
             if paths:
-                self._refresh_prompts()
+                try:
+                    self._refresh_prompts()
+                except NoMatches:
+                    # The prompts panel always has its table while it is mounted: this is the app
+                    # closing (its widgets torn down) while a change was being read.
+                    break
 
     # ------------------------------------------------------------------ shutdown
     def _stop_background(self) -> None:
