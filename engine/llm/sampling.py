@@ -99,8 +99,3 @@ class SeededSampler:
 def make_request_sampler(seed: int, temperature: float) -> SeededSampler:
     """A fresh sampler for one request (see the module doc)."""
     return SeededSampler(seed, temperature)
-
-
-def sample_sequence_keys(seed: int, n: int) -> list[mx.array]:
-    """The first ``n`` per-step keys of a seed (for tests and reference implementations)."""
-    return [mx.array(step_key(seed, t), dtype=mx.uint32) for t in range(n)]
