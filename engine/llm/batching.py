@@ -11,9 +11,9 @@ it with the others.
 
 Its decode step (:class:`SeededGenerationBatch`) samples every row in one vectorised call
 (:func:`engine.llm.sampling.sample_rows`, Gumbel-max straight from the logits): no
-``logsumexp`` over the vocabulary, no per-row calls. A row whose sampler is anything else (a test's sampler, say) is
-given log-probabilities, row by row, as mlx-lm gives them; logits processors take mlx-lm's own
-step.
+``logsumexp`` over the vocabulary, no per-row calls. A row whose sampler is anything else (a
+test's sampler, say) is given log-probabilities, row by row, as mlx-lm gives them; logits
+processors take mlx-lm's own step.
 
 Determinism is unchanged: a request is always admitted the same way, alone or batched, and
 every operation of the sampler is row-wise. The pieces of ``BatchGenerator`` used here
@@ -61,19 +61,15 @@ def prefill_last_logits(model: Any, ids: Sequence[int], cache: list, step: int =
     """
     x = mx.array([list(ids)])
     head = _head(model)
+    body = model if head is None else model.model  # hidden states only, when the head is known
     step = max(1, int(step))
     with cpu_kernels.engaged(model):
         while x.shape[1] > step:
-            if head is None:
-                model(x[:, :step], cache=cache)
-            else:
-                model.model(x[:, :step], cache=cache)
+            body(x[:, :step], cache=cache)
             mx.eval([c.state for c in cache])
             x = x[:, step:]
-        if head is None:
-            return model(x, cache=cache)[:, -1, :]
-        h = model.model(x, cache=cache)
-        return head(h[:, -1:, :])[:, -1, :]
+        out = body(x, cache=cache)[:, -1:, :]
+        return (out if head is None else head(out))[:, -1, :]
 
 
 def _sample_one(logits: mx.array, sampler: Any) -> mx.array:
