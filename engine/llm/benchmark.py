@@ -166,6 +166,8 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
                        "ratio": round(eng_m["tokens_per_s"] / raw_m["tokens_per_s"], 3),
                        "max_tokens": budget}
             res["dtype_in_use"] = eng.info.get("dtype")
+            res["kernels"] = eng.info.get("kernels")
+            res["model_id"] = eng.info.get("model_id")
         finally:
             eng.shutdown()
             # Let this engine's weights go before the next one loads: the peak RSS is the
@@ -196,7 +198,8 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             res["fast_vs_stock"] = {"error": str(exc)}
     s1, s4, s8 = streams[1], streams[4], streams[8]
     table = [
-        ("backend", f"{backend.device}, BLAS {backend.blas}, weights {res.get('dtype_in_use')}"),
+        ("backend", f"{backend.device}, BLAS {backend.blas}, weights {res.get('dtype_in_use')}, "
+                    f"kernels: {res.get('kernels') or 'mlx-lm'}"),
         ("1 stream", f"{s1['descriptions_per_s']:.3f} desc/s, {s1['tokens_per_s']:.1f} tok/s, TTFT {s1.get('ttft_avg_s') or 0:.2f} s"),
         ("4 streams", f"{s4['descriptions_per_s']:.3f} desc/s, {s4['tokens_per_s']:.1f} tok/s, TTFT {s4.get('ttft_avg_s') or 0:.2f} s ({res['speedup_4_vs_1']}x 1 stream)"),
         ("8 streams", f"{s8['descriptions_per_s']:.3f} desc/s, {s8['tokens_per_s']:.1f} tok/s ({res['speedup_8_vs_1']}x 1 stream)"),

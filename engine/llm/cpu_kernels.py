@@ -22,6 +22,12 @@ model runs, and fall back to the originals for anything they do not cover (atten
 quantized KV caches). Only the CPU float32 path installs them: Metal and CUDA keep mlx-lm's
 kernels untouched, and so does any other model in the process. Everything stays deterministic: the same
 inputs give bit-identical outputs in every batch shape the engine uses (prefill runs alone).
+
+:func:`install` also gives the model's float32 ``Linear`` layers (and a tied embedding's output
+projection) the decode-step products of :mod:`engine.llm.skinny` when that kernel builds: any
+product of at most 8 rows (a decode step, a prompt's last position) reads each weight once for
+all its rows, and a row's result no longer depends on how many rows share the step. Larger
+products (a prompt's prefill) stay with BLAS.
 """
 
 from __future__ import annotations
@@ -122,6 +128,89 @@ def _patch_modules() -> None:
             _patched[modname] = (orig_swiglu, orig_sdpa)
 
 
+class _Views:
+    """Zero-copy numpy views of a layer's weight, refreshed if the weight is replaced."""
+
+    __slots__ = ("src", "view")
+
+    def __init__(self) -> None:
+        self.src: Any = None
+        self.view: Any = None
+
+    def get(self, w: Any) -> Any:
+        if self.src is not w:
+            from . import skinny
+
+            self.src, self.view = w, skinny.weight_view(w)
+        return self.view
+
+
+def _skinny_product(layer: Any, x: mx.array, w: mx.array) -> mx.array | None:
+    """``x @ w.T`` with the skinny kernel when the kernels are on and x has at most 8 rows."""
+    from . import skinny
+
+    k = x.shape[-1] if x.ndim else 0
+    if not _on() or k == 0 or x.size > skinny.MAX_ROWS * k or x.dtype != mx.float32:
+        return None
+    views = layer.__dict__.get("_texture_views")
+    if views is None:
+        views = _Views()
+        object.__setattr__(layer, "_texture_views", views)
+    wn = views.get(w)
+    if wn is None or wn.shape[1] != k:
+        return None
+    return skinny.matmul(x, wn)
+
+
+def _skinny_linear_class(base: type) -> type:
+    def __call__(self, x):
+        y = _skinny_product(self, x, self["weight"])
+        if y is None:
+            return base.__call__(self, x)
+        return y + self["bias"] if "bias" in self else y
+
+    return type(f"{base.__name__}WithSkinny", (base,), {"__call__": __call__, "_texture_skinny": True,
+                                                         "__module__": base.__module__})
+
+
+def _skinny_embedding_class(base: type) -> type:
+    def as_linear(self, x):
+        y = _skinny_product(self, x, self["weight"])
+        return base.as_linear(self, x) if y is None else y
+
+    return type(f"{base.__name__}WithSkinny", (base,), {"as_linear": as_linear, "_texture_skinny": True,
+                                                         "__module__": base.__module__})
+
+
+def _install_skinny(model: Any) -> int:
+    """Give ``model``'s float32 Linear layers and embedding the skinny products; how many."""
+    import mlx.nn as nn
+
+    from . import skinny
+
+    if mx.default_device() != mx.cpu or skinny.load() is None:
+        return 0
+    n = 0
+    for _, m in model.named_modules():
+        cls = type(m)
+        if cls in (nn.Linear, nn.Embedding) and getattr(m, "weight", None) is not None \
+                and m.weight.dtype == mx.float32:
+            m.__class__ = (_skinny_linear_class if cls is nn.Linear else _skinny_embedding_class)(cls)
+            n += 1
+    return n
+
+
+def _remove_skinny(model: Any) -> None:
+    for _, m in model.named_modules():
+        if getattr(type(m), "_texture_skinny", False):
+            m.__class__ = type(m).__mro__[1]
+
+
+def skinny_layers(model: Any) -> int:
+    """How many of ``model``'s layers use the skinny decode products."""
+    return sum(1 for _, m in model.named_modules() if getattr(type(m), "_texture_skinny", False))
+
+
 def _with_kernels(call):
     def __call__(self, *args, **kwargs):
         _state.depth = getattr(_state, "depth", 0) + 1
@@ -160,12 +249,26 @@ def install(model: Any) -> str | None:
         return None
     _patch_modules()
     cls = type(model)
-    if getattr(cls, "_texture_cpu_kernels", False):
-        return NAME
-    model.__class__ = type(f"{cls.__name__}WithCpuKernels", (cls,),
-                           {"__call__": _with_kernels(cls.__call__), "_texture_cpu_kernels": True,
-                            "__module__": cls.__module__})
-    return NAME
+    if not getattr(cls, "_texture_cpu_kernels", False):
+        model.__class__ = type(f"{cls.__name__}WithCpuKernels", (cls,),
+                               {"__call__": _with_kernels(cls.__call__), "_texture_cpu_kernels": True,
+                                "__module__": cls.__module__})
+        _install_skinny(model)
+    return description(model)
+
+
+def description(model: Any) -> str:
+    """What :func:`install` gave ``model``, for logs and ``texture doctor``."""
+    if not active(model):
+        return "mlx-lm"
+    n = skinny_layers(model)
+    return f"{NAME}; {skinny_name()} on {n} layers" if n else NAME
+
+
+def skinny_name() -> str:
+    from . import skinny
+
+    return skinny.NAME
 
 
 def remove(model: Any) -> None:
@@ -173,6 +276,7 @@ def remove(model: Any) -> None:
     cls = type(model)
     if getattr(cls, "_texture_cpu_kernels", False):
         model.__class__ = cls.__mro__[1]
+        _remove_skinny(model)
 
 
 def active(model: Any) -> bool:

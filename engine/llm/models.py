@@ -362,7 +362,11 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         from .cpu_kernels import install
 
         kernels = install(model) or kernels
+    from .cpu_kernels import skinny_layers
     from .generator import RECIPE
+
+    # The skinny decode products sum in another order than BLAS: another recipe for the cache.
+    recipe = RECIPE + ("s" if skinny_layers(model) else "")
     info = {
         "name": folder.name,
         "path": str(folder),
@@ -373,7 +377,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "dtype": dtype,
         "kernels": kernels,
         # Everything that changes the text a seed gives: cached results are keyed by it.
-        "model_id": f"{folder.name}@{'f32' if dtype == 'float32' else dtype}.{RECIPE}",
+        "model_id": f"{folder.name}@{'f32' if dtype == 'float32' else dtype}.{recipe}",
         "params": params,
         "weights_bytes": weights_bytes,
         "backend_note": backend.note,
