@@ -11,11 +11,12 @@
  * rows of w are split between threads.
  *
  * Threads: the caller computes the first half of the rows of w and one helper thread the
- * second. The helper spins briefly between calls (a decode step makes a few hundred calls,
- * microseconds apart), then sleeps on a condition variable. One caller at a time uses the
+ * second. Between calls (a decode step makes a few hundred, microseconds apart) the helper
+ * yields its core in a loop for a few milliseconds, then sleeps on a condition variable. One caller at a time uses the
  * helper; a concurrent caller computes its product alone.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -74,7 +75,7 @@ static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t helper;
 static struct { const float *x, *w; float *y; int M, K, N, n0, n1; } job;
 static int gen = 0, done = 0, sleeping = 0, started = 0;
-static long spin_limit = 100000;
+static long spin_limit = 4000;  /* about 2-4 ms of yields, then sleep */
 
 static void after_fork_child(void) {  /* the helper thread does not exist in a forked child */
     started = 0; gen = 0; done = 0; sleeping = 0;
@@ -87,7 +88,9 @@ static void *helper_main(void *arg) {
     for (;;) {
         long spins = 0;
         while (__atomic_load_n(&gen, __ATOMIC_SEQ_CST) == seen) {
-            if (++spins < spin_limit) { cpu_relax(); continue; }
+            /* A few microseconds of pause, then yield: a runnable thread (the console's, say)
+             * gets this core at once, and the helper still answers without a wake-up. */
+            if (++spins < spin_limit) { if (spins < 64) cpu_relax(); else sched_yield(); continue; }
             pthread_mutex_lock(&mu);
             __atomic_store_n(&sleeping, 1, __ATOMIC_SEQ_CST);
             while (__atomic_load_n(&gen, __ATOMIC_SEQ_CST) == seen) pthread_cond_wait(&cv, &mu);
