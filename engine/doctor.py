@@ -121,6 +121,14 @@ def run_doctor(args) -> int:
             info = loaded.info
             _check(results, OK, "model", f"{folder.name}: {info.get('architecture')}, {info.get('dtype')}, kernels {info.get('kernels') or 'mlx-lm'}, "
                            f"id {info.get('model_id') or folder.name}, loads in {info.get('load_seconds')} s")
+            if info.get("device") == "cpu" and info.get("dtype") == "float32":
+                from .llm import skinny
+
+                if skinny.status() == "on":
+                    _check(results, OK, "decode kernel", f"skinny products built in {skinny.cache_dir()}")
+                else:
+                    _check(results, WARN, "decode kernel", f"skinny products not in use: {skinny.status()}",
+                           "apt-get install gcc (or set CC); FLUX_SKINNY=0 turns them off on purpose")
     except Exception as exc:
         _check(results, FAIL, "model", f"{type(exc).__name__}: {exc}", "texture models pull (or re-import the model)")
 
