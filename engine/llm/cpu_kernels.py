@@ -44,6 +44,8 @@ if __name__ == "__main__":  # the benchmark at the bottom: OpenBLAS must be load
 
 import mlx.core as mx  # noqa: E402
 
+from . import skinny  # noqa: E402
+
 LOG2E = 1.4426950408889634
 ARCHITECTURES = ("llama", "qwen2")
 NAME = "base-2 SiLU and prefill softmax"
@@ -128,35 +130,21 @@ def _patch_modules() -> None:
             _patched[modname] = (orig_swiglu, orig_sdpa)
 
 
-class _Views:
-    """Zero-copy numpy views of a layer's weight, refreshed if the weight is replaced."""
-
-    __slots__ = ("src", "view")
-
-    def __init__(self) -> None:
-        self.src: Any = None
-        self.view: Any = None
-
-    def get(self, w: Any) -> Any:
-        if self.src is not w:
-            from . import skinny
-
-            self.src, self.view = w, skinny.weight_view(w)
-        return self.view
+def _weight_view(layer: Any, w: mx.array) -> Any:
+    """A zero-copy numpy view of ``w`` for the kernel, kept on the layer until ``w`` is replaced."""
+    cached = layer.__dict__.get("_texture_view")
+    if cached is None or cached[0] is not w:
+        cached = (w, skinny.weight_view(w))
+        object.__setattr__(layer, "_texture_view", cached)  # not a parameter: bypass Module's setattr
+    return cached[1]
 
 
 def _skinny_product(layer: Any, x: mx.array, w: mx.array) -> mx.array | None:
     """``x @ w.T`` with the skinny kernel when the kernels are on and x has at most 8 rows."""
-    from . import skinny
-
     k = x.shape[-1] if x.ndim else 0
     if not _on() or k == 0 or x.size > skinny.MAX_ROWS * k or x.dtype != mx.float32:
         return None
-    views = layer.__dict__.get("_texture_views")
-    if views is None:
-        views = _Views()
-        object.__setattr__(layer, "_texture_views", views)
-    wn = views.get(w)
+    wn = _weight_view(layer, w)
     if wn is None or wn.shape[1] != k:
         return None
     return skinny.matmul(x, wn)
@@ -185,8 +173,6 @@ def _skinny_embedding_class(base: type) -> type:
 def _install_skinny(model: Any) -> int:
     """Give ``model``'s float32 Linear layers and embedding the skinny products; how many."""
     import mlx.nn as nn
-
-    from . import skinny
 
     if mx.default_device() != mx.cpu or skinny.load() is None:
         return 0
@@ -262,13 +248,7 @@ def description(model: Any) -> str:
     if not active(model):
         return "mlx-lm"
     n = skinny_layers(model)
-    return f"{NAME}; {skinny_name()} on {n} layers" if n else NAME
-
-
-def skinny_name() -> str:
-    from . import skinny
-
-    return skinny.NAME
+    return f"{NAME}; {skinny.NAME} on {n} layers" if n else NAME
 
 
 def remove(model: Any) -> None:

@@ -143,7 +143,7 @@ def weight_view(w: Any) -> np.ndarray | None:
 
 def matmul_np(x: np.ndarray, w: np.ndarray, threads: int = 2) -> np.ndarray:
     """``x @ w.T`` for x (M <= 8, K) and w (N, K), both float32 and C-contiguous."""
-    lib = load()
+    lib = _lib if _lib is not None else load()  # no lock on the hot path once loaded
     if lib is None:
         raise RuntimeError(f"skinny kernel unavailable: {_status}")
     m, k = x.shape
