@@ -520,10 +520,13 @@ async def test_gc_maintenance_freezes_during_batches_and_collects_when_idle(home
         try:
             # during a batch: survivors are frozen, no full collection runs
             app.batch_running = True
-            app._gc_full_at = 0.0
+            # "long ago" without assuming the machine has been up for GC_FULL_EVERY_S (a fresh
+            # CI machine's monotonic clock can be younger than that)
+            long_ago = float("-inf")
+            app._gc_full_at = long_ago
             ref = cyclic_garbage()
             app._gc_maintenance()
-            assert ref() is not None and app._gc_full_at == 0.0
+            assert ref() is not None and app._gc_full_at == long_ago
             gc.collect()  # a full pass no longer sees frozen objects
             assert ref() is not None
             # idle and due: a real full collection reclaims what was frozen, then freezes again
