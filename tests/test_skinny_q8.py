@@ -95,7 +95,7 @@ def test_installed_tiny_model_decodes_on_int8_rows_independently(monkeypatch):
     cpu_kernels.install(model)
     try:
         assert cpu_kernels.q8_layers(model) > 0
-        assert "int8 weights" in cpu_kernels.description(model)
+        assert "8-bit weights" in cpu_kernels.description(model)
         step = mx.array([[5], [9], [11], [40]])
         got, ref = model(step), ref_model(step)
         assert not mx.array_equal(got, ref).item()  # int8 weights, not float32 ones

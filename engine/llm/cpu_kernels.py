@@ -285,7 +285,7 @@ def description(model: Any) -> str:
     n = skinny_layers(model)
     nq = q8_layers(model)
     if nq:
-        return f"{NAME}; {skinny.NAME} on {n} layers, int8 weights (q8, groups of {skinny.Q8_GROUP}) on {nq}"
+        return f"{NAME}; {skinny.NAME} on {n} layers, 8-bit weights (q8, groups of {skinny.Q8_GROUP}) on {nq}"
     return f"{NAME}; {skinny.NAME} on {n} layers" if n else NAME
 
 

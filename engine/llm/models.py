@@ -369,6 +369,11 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     recipe = RECIPE + ("s" if skinny_layers(model) else "")
     # Decode steps on int8 weights give other tokens than float32 ones: another id, "@q8.".
     weights_label = "q8" if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
+    calibration = None
+    if skinny_layers(model):
+        from .calibrate import apply
+
+        calibration = apply(model, weights_label)  # the thread split, measured here (cached)
     info = {
         "name": folder.name,
         "path": str(folder),
@@ -382,6 +387,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "model_id": f"{folder.name}@{weights_label}.{recipe}",
         "decode_weights": weights_label,
         "q8_bytes": q8_bytes(model),
+        "calibration": calibration,
         "params": params,
         "weights_bytes": weights_bytes,
         "backend_note": backend.note,

@@ -23,8 +23,11 @@
  * from a shared counter until none is left. A helper that is not running (the machine is
  * busy, the core is taken by another process) simply takes no chunk: the caller does the work
  * itself instead of waiting for it. Between calls (a decode step makes a few hundred,
- * microseconds apart) the helper polls for a while (pause, then sched_yield, tunable with
- * skinny_set_spin), then sleeps on a condition variable. One caller at a time uses the helper;
+ * microseconds apart) the helper polls for a while (pause, then sched_yield), then sleeps on a
+ * condition variable. The polling is bounded in time (skinny_set_spin, microseconds), not in
+ * polls: on a busy machine each sched_yield can last a whole time slice of another process, and
+ * a helper bounded by a count of them stayed runnable for seconds, taking CPU from the caller's
+ * own thread. One caller at a time uses the helper;
  * a concurrent caller computes its product alone.
  */
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -35,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define MAXM 8
 #define QG 32
@@ -140,7 +144,7 @@ static struct { rows_fn fn; const float *x, *s; const void *w; float *y; int K, 
 /* ticket = (generation << 32) | next chunk; a chunk is taken by a compare-and-swap on it. */
 static uint64_t ticket = 0;
 static int completed = 0, sleeping = 0, started = 0;
-static long spin_limit = 4000;  /* polls before sleeping: about 2-4 ms of yields */
+static long spin_ns = 2000000;  /* how long the helper polls before it sleeps */
 static long helper_chunks = 0, caller_chunks = 0;
 
 static void after_fork_child(void) {  /* the helper thread does not exist in a forked child */
@@ -165,13 +169,22 @@ static long work(uint32_t g) {
     }
 }
 
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
 static void *helper_main(void *arg) {
     (void)arg;
     uint32_t seen = 0;
     for (;;) {
-        long spins = 0;
+        long spins = 0, t0 = now_ns();
         while ((uint32_t)(__atomic_load_n(&ticket, __ATOMIC_ACQUIRE) >> 32) == seen) {
-            if (++spins < spin_limit) { if (spins < 64) cpu_relax(); else sched_yield(); continue; }
+            ++spins;
+            if (spins < 64) { cpu_relax(); continue; }
+            /* then yield until spin_ns have passed (the clock read every 16 polls), then sleep */
+            if (spin_ns > 0 && ((spins & 15) || now_ns() - t0 < spin_ns)) { sched_yield(); continue; }
             pthread_mutex_lock(&mu);
             __atomic_store_n(&sleeping, 1, __ATOMIC_SEQ_CST);
             while ((uint32_t)(__atomic_load_n(&ticket, __ATOMIC_SEQ_CST) >> 32) == seen)
@@ -188,7 +201,7 @@ static void *helper_main(void *arg) {
 
 int skinny_max_rows(void) { return MAXM; }
 int skinny_q8_group(void) { return QG; }
-void skinny_set_spin(long polls) { spin_limit = polls < 1 ? 1 : polls; }
+void skinny_set_spin(long microseconds) { spin_ns = microseconds < 0 ? 0 : microseconds * 1000L; }
 /* Chunks computed by the helper and by callers since the last reset (for calibration). */
 long skinny_helper_chunks(int reset) { long n = helper_chunks; if (reset) helper_chunks = 0; return n; }
 long skinny_caller_chunks(int reset) { long n = caller_chunks; if (reset) caller_chunks = 0; return n; }
