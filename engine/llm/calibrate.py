@@ -6,9 +6,9 @@ Zen 4 the caller plus one helper thread gave 3.05x the descriptions/s of 1 strea
 
 * the helper took a quarter of the chunks or less while other processes held the second vCPU
   (``skinny_helper_chunks``): 1 and 2 threads cost the same there;
-* while it waited for work the helper polled with ``sched_yield`` for a fixed number of polls,
-  and under load each yield lasts a time slice of someone else, so the helper stayed runnable
-  for seconds and took CPU from the engine's own thread (the MLX ops between the products).
+* while it waited for work the helper polled with ``sched_yield`` for a fixed number of polls;
+  under load each yield can last a time slice of another process, so that bound meant anything
+  from microseconds to seconds of a runnable helper. It is now a time (a calibrated setting).
 
 So when a model gets the kernel (:func:`apply`, called from ``cpu_kernels.install``), a few
 real decode steps of that model are timed with each candidate -- one thread; two threads with

@@ -25,9 +25,8 @@
  * itself instead of waiting for it. Between calls (a decode step makes a few hundred,
  * microseconds apart) the helper polls for a while (pause, then sched_yield), then sleeps on a
  * condition variable. The polling is bounded in time (skinny_set_spin, microseconds), not in
- * polls: on a busy machine each sched_yield can last a whole time slice of another process, and
- * a helper bounded by a count of them stayed runnable for seconds, taking CPU from the caller's
- * own thread. One caller at a time uses the helper;
+ * polls: on a busy machine each sched_yield can last a whole time slice of another process, so
+ * a count of them bounds nothing. engine/llm/calibrate.py picks the time on the machine at hand. One caller at a time uses the helper;
  * a concurrent caller computes its product alone.
  */
 #if defined(__AVX512F__) || defined(__AVX2__)
