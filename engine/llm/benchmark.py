@@ -169,7 +169,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             res["kernels"] = eng.info.get("kernels")
             res["model_id"] = eng.info.get("model_id")
             res["decode_weights"] = eng.info.get("decode_weights")
-            res["calibration"] = eng.info.get("calibration")
+            res["thread_split"] = eng.info.get("thread_split")
         finally:
             eng.shutdown()
             # Let this engine's weights go before the next one loads: the peak RSS is the
@@ -215,8 +215,8 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
     if res.get("f32_4_streams"):
         table.append(("4 streams, float32 decode weights", f"{res['f32_4_streams']['tokens_per_s']} tok/s: q8 is "
                                                            f"{res['quantized_vs_f32_4_streams']}x"))
-    if res.get("calibration"):
-        table.append(("decode thread split", res["calibration"]))
+    if res.get("thread_split"):
+        table.append(("decode thread split", res["thread_split"]))
     same = res["same_tokens_across_streams"]
     table.append(("same tokens at 1, 4 and 8 streams",
                   f"{same['identical_at_all_three']}/{same['places']} places identical"))

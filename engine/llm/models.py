@@ -387,7 +387,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "model_id": f"{folder.name}@{weights_label}.{recipe}",
         "decode_weights": weights_label,
         "q8_bytes": q8_bytes(model),
-        "calibration": calibration,
+        "thread_split": calibration,
         "params": params,
         "weights_bytes": weights_bytes,
         "backend_note": backend.note,
