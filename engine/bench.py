@@ -88,6 +88,14 @@ def run_bench(args, console_bench=None) -> int:
                                    production_places=args.production_places, stock=not args.no_stock)
         except Exception as exc:  # the bench reports what it could not measure
             out["llm"] = {"error": f"{type(exc).__name__}: {exc}"}
+        if not getattr(args, "no_sizes", False):
+            from .llm.bench_quant import bigger_models
+
+            say("bigger model shapes, random weights (skip with --no-sizes) ...")
+            try:
+                out["model_sizes"] = bigger_models(log=None if quiet else say)
+            except Exception as exc:
+                out["model_sizes"] = {"error": f"{type(exc).__name__}: {exc}"}
         if console_bench is None:
             out["console"] = {"error": "console not available (run `texture bench`, not `python -m engine.cli bench`)"}
         else:
@@ -115,6 +123,10 @@ def run_bench(args, console_bench=None) -> int:
         rows.append(("model", f"not measured: {llm['error']}"))
     elif llm:
         rows.extend(llm.get("table", []))
+    if out.get("model_sizes"):
+        from .llm.bench_quant import table_rows
+
+        rows.extend(table_rows(out["model_sizes"]))
     con = out.get("console") or {}
     if "error" in con:
         rows.append(("console", f"not measured: {con['error']}"))

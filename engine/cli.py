@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=int, default=24, help="LLM places per streams measurement (default 24)")
     p.add_argument("--production-places", type=int, default=200, help="built-in places in the production batch (default 200)")
     p.add_argument("--no-stock", action="store_true", help="skip the stock-CPU comparison (slow)")
+    p.add_argument("--no-sizes", action="store_true", help="skip decode speed on Qwen2.5-0.5B/1.5B-shaped random models")
 
     from . import workbench_cli
 

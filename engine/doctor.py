@@ -125,7 +125,10 @@ def run_doctor(args) -> int:
                 from .llm import skinny
 
                 if skinny.status() == "on":
-                    _check(results, OK, "decode kernel", f"skinny products built in {skinny.cache_dir()}")
+                    _check(results, OK, "decode kernel", f"skinny products built in {skinny.cache_dir()}, decode weights "
+                                                         f"{info.get('decode_weights')} (FLUX_DECODE_WEIGHTS=f32|q8 to choose)")
+                    _check(results, OK, "decode thread split", str(info.get("thread_split")),
+                           "FLUX_SKINNY_CALIBRATE=force measures again")
                 else:
                     _check(results, WARN, "decode kernel", f"skinny products not in use: {skinny.status()}",
                            "apt-get install gcc (or set CC); FLUX_SKINNY=0 turns them off on purpose")

@@ -123,8 +123,9 @@ def test_build_is_cached_per_source_and_cpu(fresh_skinny, tmp_path):
 
 def test_installed_model_uses_it_for_decode_rows_only(monkeypatch):
     """A tiny llama model: steps of up to 8 rows go through the kernel, a prefill does not, and
-    the outputs match mlx-lm's."""
+    the outputs match mlx-lm's (float32 decode weights; tests/test_skinny_q8.py covers q8)."""
     _lib()
+    monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "f32")
     import mlx.core as mx
 
     from engine.llm import cpu_kernels

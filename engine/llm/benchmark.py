@@ -168,6 +168,8 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             res["dtype_in_use"] = eng.info.get("dtype")
             res["kernels"] = eng.info.get("kernels")
             res["model_id"] = eng.info.get("model_id")
+            res["decode_weights"] = eng.info.get("decode_weights")
+            res["thread_split"] = eng.info.get("thread_split")
         finally:
             eng.shutdown()
             # Let this engine's weights go before the next one loads: the peak RSS is the
@@ -175,6 +177,12 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             gc.collect()
     res["streams"] = streams
     res["engine_vs_raw"] = raw
+    if res.get("decode_weights") == "q8":  # the same 4-stream job on float32 decode weights
+        from .bench_quant import f32_at_4_streams
+
+        log("  4 streams with float32 decode weights (FLUX_DECODE_WEIGHTS=f32) ...")
+        res["f32_4_streams"] = f32_at_4_streams(reqs, _engine, _run_job)
+        res["quantized_vs_f32_4_streams"] = round(streams[4]["tokens_per_s"] / res["f32_4_streams"]["tokens_per_s"], 2)
     res["speedup_4_vs_1"] = round(streams[4]["descriptions_per_s"] / streams[1]["descriptions_per_s"], 2)
     res["speedup_8_vs_1"] = round(streams[8]["descriptions_per_s"] / streams[1]["descriptions_per_s"], 2)
     # Determinism at scale: the same places' tokens at 1, 4 and 8 streams.
@@ -204,6 +212,11 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
         ("4 streams", f"{s4['descriptions_per_s']:.3f} desc/s, {s4['tokens_per_s']:.1f} tok/s, TTFT {s4.get('ttft_avg_s') or 0:.2f} s ({res['speedup_4_vs_1']}x 1 stream)"),
         ("8 streams", f"{s8['descriptions_per_s']:.3f} desc/s, {s8['tokens_per_s']:.1f} tok/s ({res['speedup_8_vs_1']}x 1 stream)"),
     ]
+    if res.get("f32_4_streams"):
+        table.append(("4 streams, float32 decode weights", f"{res['f32_4_streams']['tokens_per_s']} tok/s: q8 is "
+                                                           f"{res['quantized_vs_f32_4_streams']}x"))
+    if res.get("thread_split"):
+        table.append(("decode thread split", res["thread_split"]))
     same = res["same_tokens_across_streams"]
     table.append(("same tokens at 1, 4 and 8 streams",
                   f"{same['identical_at_all_three']}/{same['places']} places identical"))

@@ -144,6 +144,9 @@ def _skinny_product(layer: Any, x: mx.array, w: mx.array) -> mx.array | None:
     k = x.shape[-1] if x.ndim else 0
     if not _on() or k == 0 or x.size > skinny.MAX_ROWS * k or x.dtype != mx.float32:
         return None
+    q8 = layer.__dict__.get("_texture_q8")
+    if q8 is not None and q8[0] is w and q8[1][0].shape[1] == k:
+        return skinny.matmul(x, q8[1])
     wn = _weight_view(layer, w)
     if wn is None or wn.shape[1] != k:
         return None
@@ -170,12 +173,28 @@ def _skinny_embedding_class(base: type) -> type:
                                                          "__module__": base.__module__})
 
 
-def _install_skinny(model: Any) -> int:
-    """Give ``model``'s float32 Linear layers and embedding the skinny products; how many."""
+def decode_weights_wanted() -> str:
+    """"q8" (the default) or "f32": the weights a decode step's products read. ``FLUX_LLM_DTYPE=float32``
+    (or ``FLUX_DECODE_WEIGHTS=f32``) keeps float32; prefills use the float32 copy either way."""
+    import os
+
+    forced = os.environ.get("FLUX_DECODE_WEIGHTS", "").strip().lower()
+    if forced in ("f32", "float32"):
+        return "f32"
+    if forced == "q8":
+        return "q8"
+    return "f32" if os.environ.get("FLUX_LLM_DTYPE", "").strip().lower() == "float32" else "q8"
+
+
+def _install_skinny(model: Any, weights: str | None = None) -> int:
+    """Give ``model``'s float32 Linear layers and embedding the skinny products; how many.
+    With ``weights="q8"`` each layer whose K is a multiple of 32 also keeps an int8 copy (one
+    scale per 32 values) that its decode products read instead of the float32 weight."""
     import mlx.nn as nn
 
     if mx.default_device() != mx.cpu or skinny.load() is None:
         return 0
+    weights = weights or decode_weights_wanted()
     n = 0
     for _, m in model.named_modules():
         cls = type(m)
@@ -183,6 +202,9 @@ def _install_skinny(model: Any) -> int:
                 and m.weight.dtype == mx.float32:
             m.__class__ = (_skinny_linear_class if cls is nn.Linear else _skinny_embedding_class)(cls)
             n += 1
+            view = _weight_view(m, m.weight)
+            if weights == "q8" and view is not None and view.shape[1] % skinny.Q8_GROUP == 0:
+                object.__setattr__(m, "_texture_q8", (m.weight, skinny.quantize_q8(view)))
     return n
 
 
@@ -190,6 +212,19 @@ def _remove_skinny(model: Any) -> None:
     for _, m in model.named_modules():
         if getattr(type(m), "_texture_skinny", False):
             m.__class__ = type(m).__mro__[1]
+            m.__dict__.pop("_texture_q8", None)
+
+
+def q8_layers(model: Any) -> int:
+    """How many of ``model``'s layers read int8 weights in decode steps."""
+    return sum(1 for _, m in model.named_modules()
+               if getattr(type(m), "_texture_skinny", False) and "_texture_q8" in m.__dict__)
+
+
+def q8_bytes(model: Any) -> int:
+    """Bytes of the int8 copies (weights and scales) kept besides the float32 weights."""
+    return sum(q.nbytes + s.nbytes for _, m in model.named_modules()
+               for q, s in [m.__dict__.get("_texture_q8", (None, (None, None)))[1]] if q is not None)
 
 
 def skinny_layers(model: Any) -> int:
@@ -248,6 +283,9 @@ def description(model: Any) -> str:
     if not active(model):
         return "mlx-lm"
     n = skinny_layers(model)
+    nq = q8_layers(model)
+    if nq:
+        return f"{NAME}; {skinny.NAME} on {n} layers, 8-bit weights (q8, groups of {skinny.Q8_GROUP}) on {nq}"
     return f"{NAME}; {skinny.NAME} on {n} layers" if n else NAME
 
 

@@ -362,11 +362,18 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         from .cpu_kernels import install
 
         kernels = install(model) or kernels
-    from .cpu_kernels import skinny_layers
+    from .cpu_kernels import q8_bytes, q8_layers, skinny_layers
     from .generator import RECIPE
 
     # The skinny decode products sum in another order than BLAS: another recipe for the cache.
     recipe = RECIPE + ("s" if skinny_layers(model) else "")
+    # Decode steps on int8 weights give other tokens than float32 ones: another id, "@q8.".
+    weights_label = "q8" if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
+    calibration = None
+    if skinny_layers(model):
+        from .calibrate import apply
+
+        calibration = apply(model, weights_label)  # the thread split, measured here (cached)
     info = {
         "name": folder.name,
         "path": str(folder),
@@ -377,7 +384,10 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "dtype": dtype,
         "kernels": kernels,
         # Everything that changes the text a seed gives: cached results are keyed by it.
-        "model_id": f"{folder.name}@{'f32' if dtype == 'float32' else dtype}.{recipe}",
+        "model_id": f"{folder.name}@{weights_label}.{recipe}",
+        "decode_weights": weights_label,
+        "q8_bytes": q8_bytes(model),
+        "thread_split": calibration,
         "params": params,
         "weights_bytes": weights_bytes,
         "backend_note": backend.note,

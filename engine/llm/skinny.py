@@ -35,6 +35,7 @@ import numpy as np
 
 SOURCE = Path(__file__).with_name("skinny.c")
 MAX_ROWS = 8
+Q8_GROUP = 32  # k values per scale in the q8 format (skinny.c's QG)
 FLAGS = ["-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-pthread"]
 NAME = "skinny decode products (C, 2 threads)"
 
@@ -70,9 +71,13 @@ def _compiler() -> str | None:
     return None
 
 
-def _build(cc: str) -> Path:
+def _build_key(cc: str) -> str:
     src = SOURCE.read_bytes()
-    key = hashlib.sha256(src + " ".join([cc, *FLAGS, _cpu_signature(), sys.platform]).encode()).hexdigest()[:16]
+    return hashlib.sha256(src + " ".join([cc, *FLAGS, _cpu_signature(), sys.platform]).encode()).hexdigest()[:16]
+
+
+def _build(cc: str) -> Path:
+    key = _build_key(cc)
     out = cache_dir() / f"skinny-{key}.so"
     if out.is_file():
         return out
@@ -111,7 +116,15 @@ def load() -> Any:
             lib.skinny_matmul.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                                           ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
             lib.skinny_matmul.restype = ctypes.c_int
-            if lib.skinny_max_rows() != MAX_ROWS:
+            lib.skinny_matmul_q8.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                             ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+            lib.skinny_matmul_q8.restype = ctypes.c_int
+            lib.skinny_set_spin.argtypes = [ctypes.c_long]
+            lib.skinny_helper_chunks.argtypes = [ctypes.c_int]
+            lib.skinny_helper_chunks.restype = ctypes.c_long
+            lib.skinny_caller_chunks.argtypes = [ctypes.c_int]
+            lib.skinny_caller_chunks.restype = ctypes.c_long
+            if lib.skinny_max_rows() != MAX_ROWS or lib.skinny_q8_group() != Q8_GROUP:
                 raise RuntimeError("kernel and module disagree on the row limit")
         except (OSError, RuntimeError, subprocess.SubprocessError) as e:
             _status = f"could not build or load {SOURCE.name}: {e}; MLX's products are used"
@@ -141,7 +154,55 @@ def weight_view(w: Any) -> np.ndarray | None:
     return v if v.flags.c_contiguous and v.dtype == np.float32 else None
 
 
-def matmul_np(x: np.ndarray, w: np.ndarray, threads: int = 2) -> np.ndarray:
+# Threads per product, by row count (1 row, 2+ rows): set by engine.llm.calibrate for the
+# machine at hand; 2 (the caller and the helper) until then.
+threads_for = {1: 2, 2: 2}
+
+
+def build_id() -> str:
+    """What identifies the compiled kernel: the source, flags and CPU it was built for."""
+    return _build_key(_compiler() or "cc")
+
+
+def quantize_q8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (N, K) -> (uint8 (N, K), float32 (N, K/32, 2)): w ~ q * s + b per 32 values of a
+    row, s = (max - min) / 255 and b = min (MLX's affine layout, 8 bits). A group that came from
+    4-bit or 8-bit affine weights spanning 15 or 255 levels is represented exactly (to float
+    rounding). K must be a multiple of 32."""
+    n, k = w.shape
+    if k % Q8_GROUP:
+        raise ValueError(f"K={k} is not a multiple of {Q8_GROUP}")
+    g = w.reshape(n, k // Q8_GROUP, Q8_GROUP)
+    lo, hi = g.min(axis=2), g.max(axis=2)
+    s = ((hi - lo) / 255.0).astype(np.float32)
+    inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 0)
+    q = np.clip(np.rint((g - lo[..., None]) * inv[..., None]), 0, 255).astype(np.uint8).reshape(n, k)
+    sb = np.ascontiguousarray(np.stack([s, lo.astype(np.float32)], axis=2))
+    return np.ascontiguousarray(q), sb
+
+
+def dequantize_q8(q: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    n, k = q.shape
+    g = q.reshape(n, k // Q8_GROUP, Q8_GROUP).astype(np.float32)
+    return (g * sb[..., 0:1] + sb[..., 1:2]).reshape(n, k)
+
+
+def matmul_q8_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """``x @ dequantize_q8(q, s).T`` for x (M <= 8, K) float32, q uint8 (N, K), s (N, K/32, 2)."""
+    lib = _lib if _lib is not None else load()
+    if lib is None:
+        raise RuntimeError(f"skinny kernel unavailable: {_status}")
+    m, k = x.shape
+    n = q.shape[0]
+    if q.shape[1] != k or s.shape != (n, k // Q8_GROUP, 2) or not 1 <= m <= MAX_ROWS or k % Q8_GROUP:
+        raise ValueError(f"shapes {x.shape} x q8 {q.shape}.T are not a skinny q8 product")
+    y = np.empty((m, n), np.float32)
+    t = threads if threads is not None else threads_for[min(m, 2)]
+    lib.skinny_matmul_q8(x.ctypes.data, m, q.ctypes.data, s.ctypes.data, k, y.ctypes.data, n, t)
+    return y
+
+
+def matmul_np(x: np.ndarray, w: np.ndarray, threads: int | None = None) -> np.ndarray:
     """``x @ w.T`` for x (M <= 8, K) and w (N, K), both float32 and C-contiguous."""
     lib = _lib if _lib is not None else load()  # no lock on the hot path once loaded
     if lib is None:
@@ -151,22 +212,26 @@ def matmul_np(x: np.ndarray, w: np.ndarray, threads: int = 2) -> np.ndarray:
     if w.shape[1] != k or not 1 <= m <= MAX_ROWS:
         raise ValueError(f"shapes {x.shape} x {w.shape}.T are not a skinny product")
     y = np.empty((m, n), np.float32)
-    lib.skinny_matmul(x.ctypes.data, m, w.ctypes.data, k, y.ctypes.data, n, threads)
+    t = threads if threads is not None else threads_for[min(m, 2)]
+    lib.skinny_matmul(x.ctypes.data, m, w.ctypes.data, k, y.ctypes.data, n, t)
     return y
 
 
-def matmul(x: Any, w: np.ndarray) -> Any:
-    """``x @ w.T`` for an MLX array x (..., K) with at most 8 rows; evaluates x."""
+def matmul(x: Any, w: np.ndarray | tuple[np.ndarray, np.ndarray]) -> Any:
+    """``x @ w.T`` for an MLX array x (..., K) with at most 8 rows; evaluates x. ``w`` is a
+    float32 (N, K) array or a q8 pair from :func:`quantize_q8`."""
     import mlx.core as mx
 
-    k = w.shape[1]
+    q8 = isinstance(w, tuple)
+    k = (w[0] if q8 else w).shape[1]
     lead = x.shape[:-1]
     xn = np.array(x, copy=False).reshape(-1, k)
     if xn.dtype != np.float32:
         xn = xn.astype(np.float32)
     if not xn.flags.c_contiguous:
         xn = np.ascontiguousarray(xn)
-    return mx.array(matmul_np(xn, w)).reshape(*lead, w.shape[0])
+    y = matmul_q8_np(xn, *w) if q8 else matmul_np(xn, w)
+    return mx.array(y).reshape(*lead, y.shape[1])
 
 
 def _bench_main() -> int:  # python -m engine.llm.skinny: a decode step's products, kernel vs MLX

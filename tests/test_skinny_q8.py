@@ -1,0 +1,157 @@
+"""Decode steps on int8 weights (skinny.c's q8 products): correct, row-independent bit for bit,
+and close enough to float32 on the real model (the quality guard)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine.llm import skinny
+
+
+def _lib():
+    lib = skinny.load()
+    if lib is None:
+        pytest.skip(f"skinny kernel unavailable here: {skinny.status()}")
+    return lib
+
+
+def _data(m, n, k, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((n, k), dtype=np.float32)
+
+
+def test_quantize_round_trip_is_within_half_a_step():
+    _, w = _data(1, 64, 96)
+    w[3, :32] = 0.0  # an all-zero group: scale 0, no division by zero
+    w[5, :32] = 0.25 * np.arange(32) % 4 - 1.5  # 16 evenly spaced levels, as a 4-bit group has
+    q, s = skinny.quantize_q8(w)
+    assert q.dtype == np.uint8 and s.shape == (64, 3, 2) and s.dtype == np.float32
+    back = skinny.dequantize_q8(q, s)
+    step = np.repeat(s[..., 0], 32, axis=1)
+    assert np.all(np.abs(back - w) <= step / 2 + 1e-6)
+    assert not back[3, :32].any()
+    np.testing.assert_allclose(back[5, :32], w[5, :32], atol=1e-6)  # exact up to rounding
+    with pytest.raises(ValueError, match="multiple of 32"):
+        skinny.quantize_q8(w[:, :40])
+
+
+@pytest.mark.parametrize("k", [32, 576, 1536])
+@pytest.mark.parametrize("n", [7, 1536])  # 7 x k: the caller alone; 1536 x k: two threads
+def test_q8_products_match_the_dequantized_weights(n, k):
+    _lib()
+    for m in range(1, skinny.MAX_ROWS + 1):
+        x, w = _data(m, n, k, seed=m)
+        q, s = skinny.quantize_q8(w)
+        got = skinny.matmul_q8_np(x, q, s)
+        ref = x.astype(np.float64) @ skinny.dequantize_q8(q, s).astype(np.float64).T
+        assert got.shape == (m, n) and got.dtype == np.float32
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.sqrt(k))
+
+
+def test_a_rows_q8_result_does_not_depend_on_the_other_rows_or_threads():
+    lib = _lib()
+    x, w = _data(8, 3000, 576, seed=5)
+    q, s = skinny.quantize_q8(w)
+    eight = skinny.matmul_q8_np(x, q, s, threads=2)
+    for m in range(1, 9):
+        part = skinny.matmul_q8_np(np.ascontiguousarray(x[8 - m:]), q, s, threads=2)
+        assert np.array_equal(part, eight[8 - m:]), m
+        alone = skinny.matmul_q8_np(np.ascontiguousarray(x[m - 1:m]), q, s, threads=1)
+        assert np.array_equal(alone, eight[m - 1:m]), m
+    one = np.empty_like(eight)
+    assert lib.skinny_matmul_q8(x.ctypes.data, 8, q.ctypes.data, s.ctypes.data, 576, one.ctypes.data, 3000, 1) == 0
+    assert np.array_equal(one, eight)
+    lib.skinny_helper_chunks(1)
+    for _ in range(20):  # the helper shares the work when it runs; the result never changes
+        assert np.array_equal(skinny.matmul_q8_np(x, q, s, threads=2), eight)
+
+
+def test_q8_rejects_shapes_it_does_not_cover():
+    lib = _lib()
+    x, w = _data(2, 16, 64)
+    q, s = skinny.quantize_q8(w)
+    with pytest.raises(ValueError, match="not a skinny q8 product"):
+        skinny.matmul_q8_np(np.zeros((9, 64), np.float32), q, s)
+    y = np.zeros((2, 16), np.float32)
+    assert lib.skinny_matmul_q8(x.ctypes.data, 2, q.ctypes.data, s.ctypes.data, 48, y.ctypes.data, 16, 2) == -1
+    assert lib.skinny_matmul_q8(x.ctypes.data, 9, q.ctypes.data, s.ctypes.data, 64, y.ctypes.data, 16, 2) == -1
+    assert not y.any()
+
+
+def test_installed_tiny_model_decodes_on_int8_rows_independently(monkeypatch):
+    """A tiny llama model with q8 decode weights: each layer whose K is a multiple of 32 keeps an
+    int8 copy, decode rows use it, one row alone equals the same row in a 4-row step bit for bit."""
+    _lib()
+    import mlx.core as mx
+
+    from engine.llm import cpu_kernels
+    from engine.robustness import tiny_model
+
+    monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8")
+    model, ref_model = tiny_model(300, 0), tiny_model(300, 0)
+    cpu_kernels.install(model)
+    try:
+        assert cpu_kernels.q8_layers(model) > 0
+        assert "8-bit weights" in cpu_kernels.description(model)
+        step = mx.array([[5], [9], [11], [40]])
+        got, ref = model(step), ref_model(step)
+        assert not mx.array_equal(got, ref).item()  # int8 weights, not float32 ones
+        assert mx.allclose(got, ref, atol=0.05, rtol=0.05).item()
+        alone = model(step[2:3])
+        assert mx.array_equal(alone, got[2:3]).item()
+    finally:
+        cpu_kernels.remove(model)
+    assert cpu_kernels.q8_layers(model) == 0
+
+
+# --------------------------------------------------------------------------- the quality guard
+
+def _teacher_forced(lm, ids):
+    """Per position: the argmax token and the log-probability of the true next token, from
+    one-token decode steps (the path the q8 products serve)."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import make_prompt_cache
+
+    cache = make_prompt_cache(lm.model)
+    top, lps = [], []
+    for i in range(len(ids) - 1):
+        logits = lm.model(mx.array([[ids[i]]]), cache=cache)[0, -1].astype(mx.float32)
+        lp = logits - mx.logsumexp(logits)
+        mx.eval(lp)
+        top.append(int(mx.argmax(lp).item()))
+        lps.append(float(lp[ids[i + 1]].item()))
+    return top, lps
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_quality_guard_q8_against_float32(monkeypatch):
+    """Teacher-forced top-1 agreement with the float32 path >= 0.97, and perplexity on the
+    importer's fixed paragraph within 2 % of float32's, on the real default model."""
+    _lib()
+    from engine.llm import cpu_kernels, models
+
+    from test_gguf_import import PARAGRAPH
+
+    if models.resolve_model(None) is None:
+        pytest.skip("default model not imported (texture models pull)")
+    monkeypatch.delenv("FLUX_LLM_DTYPE", raising=False)
+    monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8")
+    lm = models.load_model(None)
+    if lm.info["device"] != "cpu" or not cpu_kernels.q8_layers(lm.model):
+        pytest.skip("not the CPU path with q8 decode weights")
+    assert lm.info["model_id"].split("@")[1].startswith("q8.")
+    ids = lm.tokenizer.encode(PARAGRAPH)
+    q8_top, q8_lp = _teacher_forced(lm, ids)
+    stash = {id(m): m.__dict__.pop("_texture_q8") for _, m in lm.model.named_modules() if "_texture_q8" in m.__dict__}
+    assert stash and cpu_kernels.q8_layers(lm.model) == 0  # now the float32 skinny products
+    f_top, f_lp = _teacher_forced(lm, ids)
+    agree = sum(a == b for a, b in zip(q8_top, f_top)) / len(f_top)
+    ppl_q8, ppl_f = math.exp(-sum(q8_lp) / len(q8_lp)), math.exp(-sum(f_lp) / len(f_lp))
+    print(f"\n{len(f_top)} positions: top-1 agreement {agree:.3f}; perplexity q8 {ppl_q8:.3f}, "
+          f"float32 {ppl_f:.3f} ({(ppl_q8 / ppl_f - 1) * 100:+.2f} %)")
+    assert agree >= 0.97
+    assert abs(ppl_q8 / ppl_f - 1) <= 0.02
