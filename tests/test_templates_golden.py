@@ -27,3 +27,31 @@ def test_rendering_twice_gives_the_same_texts():
     places = G.golden_places()
     first = [render_template(p) for p in places]
     assert [render_template(p) for p in reversed(places)][::-1] == first
+
+
+def test_tables_stay_bounded_and_texts_unchanged_when_they_are_dropped(monkeypatch):
+    import engine.templates as T
+
+    monkeypatch.setattr(T, "_MAX_TABLES", 7)
+    for table in (T._TABLES, T._RESOURCE_TABLES, T._EVENT_TABLES):
+        table.clear()
+    golden = G.read_golden()[:400]
+    places = G.golden_places()[:400]
+    assert [render_template(p) for p in places] == golden
+    assert max(len(T._TABLES), len(T._RESOURCE_TABLES), len(T._EVENT_TABLES)) <= 7
+
+
+def test_a_place_rebuilt_from_new_objects_reads_the_same():
+    # the resources/events tables are looked up by identity: equal but distinct tuples must
+    # give the same text (a miss rebuilds the entry), and a reused tuple must not go stale
+    from engine.world import Event, Resource, make_place
+
+    golden = G.read_golden()
+    places = G.golden_places()
+    for i in range(0, len(places), 97):
+        p = places[i]
+        q = make_place(p.urn, p.name, p.base, p.temperature, p.conditions, p.wind_speed,
+                       [Resource(r.type, r.abundance) for r in p.resources],
+                       [Event(e.type, e.significance, e.term, e.summary) for e in p.events])
+        if q.seed == p.seed:
+            assert render_template(q) == golden[i]
