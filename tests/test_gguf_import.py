@@ -237,10 +237,7 @@ def test_unsupported_architecture(tmp_path):
     assert inspect_gguf(path).architecture == "falcon"
 
 
-def test_sentencepiece_tokenizer_is_a_clear_error(tmp_path):
-    syn = C.write_synthetic(tmp_path / "spm.gguf", "llama", tokenizer_model="llama")
-    with pytest.raises(GGUFImportError, match="tokenizer type 'llama' is not supported"):
-        import_gguf(syn.path, tmp_path / "m")
+# SentencePiece ("llama") vocabularies: tests/test_gguf_types.py
 
 
 def test_existing_destination(synth, tmp_path):
