@@ -598,6 +598,7 @@ def import_gguf(
     progress: Progress | None = None,
     *,
     overwrite: bool = False,
+    provenance: dict[str, Any] | None = None,
     _unpermute: bool = True,
 ) -> Path:
     """Import ``src`` (a .gguf file) as the mlx-lm model folder ``dest_root/name``.
@@ -605,6 +606,7 @@ def import_gguf(
     ``progress(message, fraction)`` is called with fraction in [0, 1].
     The folder appears atomically (built in a hidden temp folder, then renamed).
     If the folder already exists, raise GGUFImportError unless ``overwrite``.
+    ``provenance`` is merged into ``gguf_import.json`` (e.g. the hub repo and file).
     ``_unpermute=False`` is for tests only: it leaves llama's q/k rows in
     llama.cpp order, which yields a (deliberately) broken model.
     """
@@ -749,6 +751,7 @@ def import_gguf(
                     "tensor_types": type_counts,
                     "unpermuted_qk": bool(_unpermute and arch == "llama"),
                     "seconds": round(time.monotonic() - t0, 2),
+                    **(provenance or {}),
                 },
                 indent=2,
             )
