@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=int, default=24, help="LLM places per streams measurement (default 24)")
     p.add_argument("--production-places", type=int, default=200, help="built-in places in the production batch (default 200)")
     p.add_argument("--no-stock", action="store_true", help="skip the stock-CPU comparison (slow)")
+    p.add_argument("--against-llamacpp", action="store_true", help="also run llama.cpp (llama-cpp-python, the optional [bench] extra) on the same GGUF, prompts and budgets")
 
     from . import workbench_cli
 
