@@ -147,6 +147,7 @@ def write_synthetic(
     n_layers: int = N_LAYERS,
     layer_types: "Callable[[int, str], QT] | None" = None,
     meta: dict | None = None,
+    split_max_tensors: int = 0,
 ) -> Synthetic:
     """Write a tiny GGUF model.  llama: tied embeddings, q/k permuted like
     llama.cpp.  qwen2: untied (has output.weight), q/k/v biases, no permutation."""
@@ -162,7 +163,8 @@ def write_synthetic(
     override_type = override_type or {}
     meta = {"name": f"synthetic-{arch}", "context_length": 512, "rms_eps": 1e-5, "rope_base": 10000.0,
             "pre": "default", **(meta or {})}
-    w = gguf.GGUFWriter(str(path), arch)
+    # split_max_tensors: written as <stem>-00001-of-0000N.gguf ... like llama.cpp's gguf-split
+    w = gguf.GGUFWriter(str(path), arch, split_max_tensors=split_max_tensors)
     w.add_name(meta["name"])
     w.add_block_count(n_layers)
     w.add_context_length(meta["context_length"])

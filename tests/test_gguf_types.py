@@ -225,3 +225,33 @@ def test_qwen25_q4_k_m_shaped_file_generates_through_the_engine(qwen_q4km):
         assert again.token_ids["p0"] == job.token_ids["p0"]  # determinism holds on this model too
     finally:
         eng.shutdown()
+
+
+def test_split_gguf_file_imports_like_the_whole_file(tmp_path):
+    """Big releases (Qwen2.5-7B-Instruct Q4_K_M) come split in parts: importing the first part
+    reads all of them; the weights equal those of the same model in one file."""
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "split").mkdir()
+    whole = C.write_qwen25_q4_k_m(tmp_path / "whole" / "m-q4_k_m.gguf")
+    C.write_synthetic(tmp_path / "split" / "m-q4_k_m.gguf", "qwen2", seed=5, tied=True,
+                      override_type=C.qwen25_05b_q4_k_m_types(4)[0], n_layers=4,
+                      layer_types=C.qwen25_05b_q4_k_m_types(4)[1],
+                      meta={"name": "Qwen2.5 0.5B Instruct", "context_length": 32768, "rms_eps": 1e-6,
+                            "rope_base": 1000000.0, "pre": "qwen2", "file_type": 15},
+                      split_max_tensors=20)
+    parts = sorted((tmp_path / "split").glob("*.gguf"))
+    assert len(parts) >= 3 and parts[0].name.endswith("-00001-of-%05d.gguf" % len(parts)), parts
+    a = import_gguf(whole.path, tmp_path / "ma", "a")
+    b = import_gguf(parts[0], tmp_path / "mb")
+    assert b.name == "m-q4_k_m"
+    wa, wb = mx.load(str(a / "model.safetensors")), mx.load(str(b / "model.safetensors"))
+    assert set(wa) == set(wb)
+    assert all(mx.array_equal(wa[k], wb[k]).item() for k in wa)
+    assert json.loads((b / "gguf_import.json").read_text())["parts"] == len(parts)
+    from engine.llm.gguf_import import GGUFImportError
+
+    with pytest.raises(GGUFImportError, match="one part of a split GGUF file"):
+        import_gguf(parts[1], tmp_path / "mc")
+    parts[-1].unlink()
+    with pytest.raises(GGUFImportError, match="missing next to it"):
+        import_gguf(parts[0], tmp_path / "md")

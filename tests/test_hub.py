@@ -39,7 +39,9 @@ def files(tmp_path_factory):
     q4 = C.write_qwen25_q4_k_m(root / "tiny-qwen2.5-instruct-q4_k_m.gguf")
     q8 = C.write_synthetic(root / "tiny-qwen2.5-instruct-q8_0.gguf", "qwen2", seed=3)
     mlx_folder = import_gguf(q8.path, root / "mlx", "tiny-mlx")
-    return {"q4": q4.path, "q8": q8.path, "mlx": mlx_folder}
+    (root / "split").mkdir()
+    C.write_synthetic(root / "split" / "big-q4_k_m.gguf", "qwen2", seed=4, split_max_tensors=12)
+    return {"q4": q4.path, "q8": q8.path, "mlx": mlx_folder, "split": sorted((root / "split").glob("*.gguf"))}
 
 
 @pytest.fixture
@@ -50,9 +52,8 @@ def hub(tmp_path, files):
         "tiny-qwen2.5-instruct-q4_k_m.gguf": files["q4"],
         "tiny-qwen2.5-instruct-q8_0.gguf": files["q8"],
     })
-    hub_cache.populate(cache, "acme/Tiny-Split-GGUF", {
-        "big-q4_k_m-00001-of-00002.gguf": files["q4"], "big-q4_k_m-00002-of-00002.gguf": files["q4"],
-    })
+    hub_cache.populate(cache, "acme/Tiny-Split-GGUF", {p.name: p for p in files["split"]})
+    hub_cache.populate(cache, "acme/Broken-Split-GGUF", {p.name: p for p in files["split"][:-1]})
     mlx_files = {p.name: p for p in files["mlx"].iterdir() if p.is_file()}
     hub_cache.populate(cache, "mlx-community/Tiny-4bit", mlx_files)
     env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "FLUX_MODELS_DIR": str(tmp_path / "models"),
@@ -97,13 +98,22 @@ def test_pull_by_file_and_clear_errors(hub):
     cases = [
         (["acme/Tiny-Qwen2.5-Instruct-GGUF", "--quant", "Q3_K_S"], "has no Q3_K_S GGUF file (quantizations there: Q4_K_M, Q8_0)"),
         (["acme/Tiny-Qwen2.5-Instruct-GGUF", "--file", "nope.gguf"], "has no file 'nope.gguf'"),
-        (["acme/Tiny-Split-GGUF"], "split GGUF file"),
+        (["acme/Broken-Split-GGUF"], "split GGUF file big-q4_k_m: part(s) big-q4_k_m-0000"),
         (["acme/Not-Cached"], "not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading it"),
         (["--quant", "Q4_K_M"], "need a REPO_ID"),
     ]
     for args, msg in cases:
         r = run_cli(["models", "pull", *args], env)
         assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+
+
+def test_pull_split_gguf_repo_downloads_and_imports_every_part(hub, files):
+    env, tmp = hub
+    r = run_cli(["models", "pull", "acme/Tiny-Split-GGUF", "--quant", "Q4_K_M"], env)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("downloading acme/Tiny-Split-GGUF/big-q4_k_m-") == len(files["split"]) >= 2
+    prov = json.loads((tmp / "models" / "big-q4_k_m" / "gguf_import.json").read_text())
+    assert prov["parts"] == len(files["split"]) and prov["hub"]["file"].endswith("-00001-of-%05d.gguf" % len(files["split"]))
 
 
 def _closed_port() -> int:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -109,9 +110,15 @@ def _field_value(reader: Any, key: str, default: Any = None) -> Any:
     return value
 
 
+_SPLIT_NAME = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+
+
 def default_name_for(src: Path) -> str:
     """A folder name derived from the GGUF file name: lowercase, no quant suffix."""
     stem = Path(src).name
+    m = _SPLIT_NAME.match(stem)
+    if m:  # "model-q4_k_m-00001-of-00002.gguf" -> "model-q4_k_m"
+        stem = m.group(1)
     if stem.lower().endswith(".gguf"):
         stem = stem[: -len(".gguf")]
     parts = stem.split(".")
@@ -165,10 +172,47 @@ def _open_reader(src: Path) -> Any:
     return reader
 
 
-def inspect_gguf(src: Path | str) -> GGUFSummary:
-    """Read only the header of a GGUF file."""
+class _SplitReader:
+    """The parts of a split GGUF file read as one: metadata of part 1, tensors of all parts."""
+
+    def __init__(self, readers: list[Any]) -> None:
+        self.fields = readers[0].fields
+        self.tensors = [t for r in readers for t in r.tensors]
+
+
+def split_parts(src: Path) -> list[Path]:
+    """``[src]``, or all the parts of the split GGUF file whose first part is ``src``."""
     src = Path(src)
+    m = _SPLIT_NAME.match(src.name)
+    if not m:
+        return [src]
+    count = int(m.group(3))
+    return [src.with_name(f"{m.group(1)}-{i:05d}-of-{m.group(3)}.gguf") for i in range(1, count + 1)]
+
+
+def _open_any(src: Path) -> tuple[Any, list[Path]]:
+    """A reader for a GGUF file, or for all parts of a split one (given its first part)."""
     reader = _open_reader(src)
+    count = int(_field_value(reader, "split.count", 1) or 1)
+    if count <= 1:
+        return reader, [src]
+    m = _SPLIT_NAME.match(src.name)
+    if not m or int(m.group(2)) != 1 or int(m.group(3)) != count:
+        raise GGUFImportError(
+            f"{src}: one part of a split GGUF file ({count} parts); import its first part "
+            f"(the file named ...-00001-of-{count:05d}.gguf)"
+        )
+    parts = split_parts(src)
+    missing = [p.name for p in parts if not p.is_file()]
+    if missing:
+        raise GGUFImportError(f"{src}: split GGUF file: part(s) {', '.join(missing)} missing next to it")
+    return _SplitReader([reader] + [_open_reader(p) for p in parts[1:]]), parts
+
+
+def inspect_gguf(src: Path | str) -> GGUFSummary:
+    """Read only the header of a GGUF file (all parts of a split one)."""
+    src = Path(src)
+    reader, _parts = _open_any(src)
     types: dict[str, int] = {}
     for t in reader.tensors:
         types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
@@ -622,7 +666,7 @@ def import_gguf(
 
     t0 = time.monotonic()
     progress("reading GGUF header", 0.0)
-    reader = _open_reader(src)
+    reader, parts = _open_any(src)
     arch = _field_value(reader, "general.architecture")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise GGUFImportError(
@@ -745,7 +789,8 @@ def import_gguf(
             json.dumps(
                 {
                     "source": str(src.resolve()),
-                    "source_bytes": src.stat().st_size,
+                    "source_bytes": sum(p.stat().st_size for p in parts),
+                    **({"parts": len(parts)} if len(parts) > 1 else {}),
                     "general.name": _field_value(reader, "general.name"),
                     "architecture": arch,
                     "tensor_types": type_counts,

@@ -8,7 +8,8 @@ or ``:FILE.gguf`` (llama.cpp's ``-hf owner/name:Q4_K_M`` syntax), e.g.
   ``model*.safetensors`` -- is downloaded with ``huggingface_hub.snapshot_download`` (the
   files mlx-lm downloads) and used as it is, in the hub cache (``$HF_HOME`` / ``$HF_HUB_CACHE``).
 * A GGUF repository: one ``.gguf`` file (``--file``, or the one whose name carries ``--quant``,
-  or the only one, or the Q4_K_M one) is downloaded with ``hf_hub_download`` and imported with
+  or the only one, or the Q4_K_M one; all parts of a split file) is downloaded with
+  ``hf_hub_download`` and imported with
   :func:`engine.llm.gguf_import.import_gguf` into the models folder; the import records the repo
   and file, so the repo reference finds it again.
 
@@ -180,7 +181,8 @@ def _matches_quant(filename: str, quant: str) -> bool:
     return re.search(rf"(?:^|[._-]){re.escape(quant)}(?:[._-]|\.gguf$)", stem, re.IGNORECASE) is not None
 
 
-def _pick_gguf(repo: str, ggufs: list[str], file: str | None, quant: str | None) -> str:
+def _pick_gguf(repo: str, ggufs: list[str], file: str | None, quant: str | None) -> list[str]:
+    """The file to import (all its parts, first part first, for a split file)."""
     from .models import ModelPullError
 
     listing = ", ".join(Path(f).name for f in ggufs[:20]) + (" ..." if len(ggufs) > 20 else "")
@@ -206,12 +208,15 @@ def _pick_gguf(repo: str, ggufs: list[str], file: str | None, quant: str | None)
             if not q4km:
                 raise ModelPullError(f"{repo} has several GGUF files ({listing}): pick one with --quant or --file")
             choice = q4km[0]
-    if _SPLIT_RE.search(choice):
-        raise ModelPullError(
-            f"{repo}: {Path(choice).name} is one part of a split GGUF file; split files are not supported "
-            "yet (merge the parts with llama.cpp's `llama-gguf-split --merge`, then `texture models import`)"
-        )
-    return choice
+    m = _SPLIT_RE.search(choice)
+    if m:  # a split file: all its parts, the first one first
+        stem = choice[: m.start()]
+        parts = [f"{stem}-{i:05d}-of-{m.group(2)}.gguf" for i in range(1, int(m.group(2)) + 1)]
+        missing = [Path(p).name for p in parts if p not in ggufs]
+        if missing:
+            raise ModelPullError(f"{repo}: split GGUF file {Path(stem).name}: part(s) {', '.join(missing)} missing")
+        return parts
+    return [choice]
 
 
 def _imports_of(repo: str, root: Path) -> list[tuple[float, Path, dict]]:
@@ -311,7 +316,8 @@ def pull_repo(
             f"{repo} has neither an MLX model (config.json + model*.safetensors) nor a .gguf file"
             + ("" if from_hub else " in the local cache")
         )
-    choice = _pick_gguf(repo, ggufs, file, quant)
+    chosen = _pick_gguf(repo, ggufs, file, quant)
+    choice = chosen[0]
     name = default_name_for(Path(choice))
     dest = root / name
     for _mtime, folder, hub in _imports_of(repo, root):
@@ -321,11 +327,14 @@ def pull_repo(
     if dest.exists():
         raise ModelPullError(f"{dest} already exists and was not imported from {repo}/{choice}; "
                              "remove it or import the file under another name")
-    _say(progress, f"downloading {repo}/{choice} ...")
-    try:
-        local = Path(hh.hf_hub_download(repo, choice, revision=revision, local_files_only=not from_hub))
-    except Exception as exc:
-        raise _hub_error(repo, exc, choice) from None
+    local = None
+    for part in chosen:  # the parts of a split file land side by side in the same snapshot
+        _say(progress, f"downloading {repo}/{part} ...")
+        try:
+            got = Path(hh.hf_hub_download(repo, part, revision=revision, local_files_only=not from_hub))
+        except Exception as exc:
+            raise _hub_error(repo, exc, part) from None
+        local = local or got
     last = [-1]
 
     def on_import(msg: str, frac: float) -> None:
