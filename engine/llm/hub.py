@@ -151,7 +151,10 @@ def _repo_files(repo: str, revision: str | None) -> tuple[list[str], bool]:
     error: BaseException | None = None
     if not _offline():
         try:
-            return list(hh.HfApi().list_repo_files(repo, revision=revision)), True
+            # model_info: one request with the file list (list_repo_files retries a dead
+            # connection for half a minute before it gives up)
+            info = hh.HfApi().model_info(repo, revision=revision)
+            return sorted(s.rfilename for s in (info.siblings or [])), True
         except Exception as exc:
             if not _is_network_error(exc):
                 raise _hub_error(repo, exc) from None
