@@ -22,7 +22,7 @@ from engine.llm.gguf_import import SUPPORTED_TENSOR_TYPES, _legacy_to_affine, im
 mx = pytest.importorskip("mlx.core")
 mlx_lm = pytest.importorskip("mlx_lm")
 
-BLOCK_TYPES = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL", "IQ4_XS"]
+BLOCK_TYPES = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL", "IQ4_XS", "Q4_K", "Q5_K"]
 
 
 def _random_blocks(rng, qtype: QT, rows: int, cols: int) -> np.ndarray:
@@ -30,7 +30,7 @@ def _random_blocks(rng, qtype: QT, rows: int, cols: int) -> np.ndarray:
     nblk = rows * cols // block
     raw = rng.integers(0, 256, size=(nblk, nbytes), dtype=np.uint8)
     raw[:, 0:2] = rng.uniform(-0.02, 0.02, size=nblk).astype(np.float16).view(np.uint8).reshape(nblk, 2)
-    if qtype in (QT.Q4_1, QT.Q5_1):  # the min
+    if qtype in (QT.Q4_1, QT.Q5_1, QT.Q4_K, QT.Q5_K):  # the min (Q4_K/Q5_K: dmin)
         raw[:, 2:4] = rng.uniform(-0.05, 0.05, size=nblk).astype(np.float16).view(np.uint8).reshape(nblk, 2)
     return raw.reshape(rows, -1)
 
@@ -44,19 +44,19 @@ def _dequant(wq, sc, bi, bits) -> np.ndarray:
 @pytest.mark.parametrize("type_name", BLOCK_TYPES)
 def test_block_conversion_equals_gguf_dequantization(type_name):
     """Random payloads (every bit pattern of the quants, signed scales): our affine triplet
-    dequantizes to exactly what gguf.quants.dequantize gives (IQ4_XS: up to the float16 rounding
-    of its per-32 scales)."""
+    dequantizes to exactly what gguf.quants.dequantize gives (IQ4_XS, Q4_K, Q5_K: up to the
+    float16 rounding of their per-32 scales and biases)."""
     qtype = QT[type_name]
     rng = np.random.default_rng(7)
     rows, cols = 6, 512
     raw = _random_blocks(rng, qtype, rows, cols)
     ref = gguf.quants.dequantize(raw, qtype).reshape(rows, cols)
     wq, sc, bi, bits = _legacy_to_affine(raw, type_name, rows, cols)
-    assert bits == (4 if type_name in ("Q4_0", "Q4_1") else 8)
+    assert bits == (4 if type_name in ("Q4_0", "Q4_1", "Q4_K") else 8)
     got = _dequant(wq, sc, bi, bits)
-    if type_name == "IQ4_XS":
-        np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-7)
-        assert np.mean(got == ref) > 0.2  # not merely close: most values exact
+    if type_name in ("IQ4_XS", "Q4_K", "Q5_K"):  # per-32 scale (and bias) rounded to float16
+        err = np.abs(got - ref).max() / np.abs(ref).max()
+        assert err < 1e-3, err
     else:
         assert np.array_equal(got, ref), np.abs(got - ref).max()
 
@@ -198,7 +198,8 @@ def test_qwen25_q4_k_m_shaped_file_imports(qwen_q4km):
     qc = cfg["quantization"]
     assert (qc["group_size"], qc["bits"]) == (32, 8)  # Q5_0 (most tensors) -> exact 8-bit g32
     assert "model.embed_tokens" not in qc  # ... the default, so not named
-    assert qc["model.layers.0.mlp.down_proj"] == {"group_size": 64, "bits": 4}  # Q4_K, requantized
+    assert qc["model.layers.0.mlp.down_proj"] == {"group_size": 32, "bits": 4}  # Q4_K, exact up to f16 scales
+    assert qc["model.layers.2.mlp.down_proj"] == {"group_size": 64, "bits": 8}  # Q6_K, requantized
     w = mx.load(str(folder / "model.safetensors"))
     emb = np.array(mx.dequantize(w["model.embed_tokens.weight"], w["model.embed_tokens.scales"].astype(mx.float32),
                                  w["model.embed_tokens.biases"].astype(mx.float32), 32, 8))

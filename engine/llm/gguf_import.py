@@ -20,9 +20,12 @@ Tensor types:
   is exactly ``w = scale * q + bias`` for small integers ``q``; the IQ4 types'
   non-linear levels are integers in [-127, 113] times the block scale.  (IQ4_XS:
   the per-32 scale ``d * (ls - 32)`` is rounded to float16.)
-* K-quants (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K): dequantized with ``gguf.quants`` and
-  requantized with ``mx.quantize`` (4 bits for Q2_K..Q4_K, 8 bits for Q5_K and
-  Q6_K, so the higher-precision tensors of "_M" mixes keep their precision).
+* Q4_K / Q5_K: their 32-weight sub-blocks are ``(d * sc) * q - dmin * m``: converted to
+  MLX affine group 32 (4 and 8 bits), exact up to the float16 rounding of each
+  sub-block's scale and bias.
+* Q2_K, Q3_K, Q6_K (16-weight sub-blocks): dequantized with ``gguf.quants`` and
+  requantized with ``mx.quantize`` (4 bits for Q2_K/Q3_K, 8 bits for Q6_K, so the
+  higher-precision tensors of "_M" mixes keep their precision).
 * Anything else raises :class:`GGUFImportError` naming the tensor and its type.
 
 llama.cpp's converter permutes the rows of ``attn_q``/``attn_k`` for the
@@ -273,9 +276,12 @@ _PLAIN = {"F32", "F16", "BF16"}
 # Q5_0/Q5_1 (5-bit integers) and the IQ4 non-linear codebooks (integer levels in [-127, 113]
 # times a block scale) go to 8 bits: exact, and the width every CPU path handles.
 _LEGACY = {"Q8_0": 8, "Q4_0": 4, "Q4_1": 4, "Q5_0": 8, "Q5_1": 8, "IQ4_NL": 8, "IQ4_XS": 8}
-_KQUANT_BITS = {"Q2_K": 4, "Q3_K": 4, "Q4_K": 4, "Q5_K": 8, "Q6_K": 8}
+_KQUANT_BITS = {"Q2_K": 4, "Q3_K": 4, "Q6_K": 8}
+# K-quants with 32-weight sub-blocks of ``d * sc * q - dmin * m``: converted exactly up to the
+# float16 rounding of each sub-block's scale and bias (4 bits for Q4_K, 8 for Q5_K's 5-bit q).
+_KQUANT_AFFINE = {"Q4_K": 4, "Q5_K": 8}
+_LEGACY.update(_KQUANT_AFFINE)
 SUPPORTED_TENSOR_TYPES = tuple(sorted(_PLAIN | set(_LEGACY) | set(_KQUANT_BITS)))
-
 # The IQ4_NL / IQ4_XS codebook (ggml-common.h kvalues_iq4nl).
 _IQ4_LEVELS = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], np.int16)
 
@@ -313,6 +319,8 @@ def _legacy_to_affine(raw: np.ndarray, type_name: str, rows: int, cols: int):
     """
     if type_name == "IQ4_XS":
         return _iq4_xs_to_affine(raw, rows, cols)
+    if type_name in _KQUANT_AFFINE:
+        return _kquant_to_affine(raw, type_name, rows, cols)
     nblk = cols // 32
     blocks = np.ascontiguousarray(raw).reshape(rows, nblk, -1)
     d = _f16(blocks, 0)
@@ -337,6 +345,36 @@ def _legacy_to_affine(raw: np.ndarray, type_name: str, rows: int, cols: int):
     else:  # pragma: no cover
         raise AssertionError(type_name)
     return _pack_bits(q.reshape(rows, cols), bits), scales, biases, bits
+
+
+def _kquant_to_affine(raw: np.ndarray, type_name: str, rows: int, cols: int):
+    """Q4_K / Q5_K super-blocks of 256 -> 4-/8-bit affine triplets with group size 32.
+
+    Q4_K: f16 d, f16 dmin, u8 scales[12] (6-bit sc and m per 32), u8 qs[128];
+    Q5_K: the same plus u8 qh[32] (the fifth bit) before qs. Sub-block j of 32 is
+    ``w = (d * sc_j) * q - dmin * m_j`` (gguf.quants' dequantize_blocks).
+    """
+    import gguf
+
+    nbytes = 144 if type_name == "Q4_K" else 176
+    nsb = cols // 256
+    sb = np.ascontiguousarray(raw).reshape(rows * nsb, nbytes)
+    d = sb[:, 0:2].copy().view(np.float16).astype(np.float32)  # (n, 1)
+    dmin = sb[:, 2:4].copy().view(np.float16).astype(np.float32)
+    sc, m = gguf.quants.Q4_K.get_scale_min(sb[:, 4:16])  # (n, 8) each
+    scales = (d * sc.astype(np.float32)).astype(np.float16)
+    biases = (-(dmin * m.astype(np.float32))).astype(np.float16)
+    if type_name == "Q4_K":
+        qs = sb[:, 16:144].reshape(-1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 2, 1)
+        q = (qs & 0x0F).reshape(-1, 256)
+        bits = 4
+    else:
+        qh = sb[:, 16:48].reshape(-1, 1, 32) >> np.arange(8, dtype=np.uint8).reshape(1, 8, 1)
+        ql = sb[:, 48:176].reshape(-1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 2, 1)
+        q = ((ql & 0x0F).reshape(-1, 8, 32) | ((qh & 0x01).reshape(-1, 8, 32) << 4)).reshape(-1, 256)
+        bits = 8
+    return (_pack_bits(q.reshape(rows, cols), bits), scales.reshape(rows, nsb * 8),
+            biases.reshape(rows, nsb * 8), bits)
 
 
 def _iq4_xs_to_affine(raw: np.ndarray, rows: int, cols: int):
