@@ -12,7 +12,8 @@ What is compared, in one bench run:
   and tokenizer (the GGUF's own vocabulary), so llama.cpp decodes exactly the same prompt tokens;
 * the same budgets (each place's ``max_tokens``), temperature and per-place seed; both stop at
   the end-of-sequence token or the budget, so the generated lengths differ a little (reported);
-* one sequence at a time, all CPU threads (``os.cpu_count()``), prompt processing included
+* one sequence at a time, all CPU threads (``os.cpu_count()``, or
+  ``$FLUX_BENCH_LLAMACPP_THREADS``), prompt processing included
   (as in our descriptions/s), llama.cpp's prompt-prefix reuse between requests left on (ours
   shares the prompt head too).
 
@@ -242,7 +243,9 @@ def bench_llamacpp(reqs: list[dict], ours: dict | None, log: Callable[[str], Non
 
         gguf = default_gguf(log)
         prompts = _prompt_tokens(reqs)
-        threads = os.cpu_count() or 1
+        # llama.cpp's threads spin at their barriers: on a CPU shared with other busy processes
+        # fewer threads can be much faster (FLUX_BENCH_LLAMACPP_THREADS; default: every CPU)
+        threads = int(os.environ.get("FLUX_BENCH_LLAMACPP_THREADS") or 0) or os.cpu_count() or 1
         log(f"  llama.cpp {getattr(llama_cpp, '__version__', '?')} on {gguf.name}: {len(reqs)} places, one sequence, {threads} threads ...")
         one = run_llamacpp(gguf, reqs, prompts, threads, log)
     except Exception as exc:
