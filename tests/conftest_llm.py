@@ -12,6 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -86,6 +87,17 @@ def random_kquant_bytes(rng: np.random.Generator, qtype: QT, rows: int, cols: in
     return raw.reshape(rows, cols // block * nbytes)
 
 
+def random_iq4_bytes(rng: np.random.Generator, qtype: QT, rows: int, cols: int) -> np.ndarray:
+    """Valid IQ4_NL / IQ4_XS blocks: random codebook indices (and IQ4_XS sub-block scales),
+    sane f16 scales.  gguf.quants cannot quantize these either; it dequantizes them."""
+    block, nbytes = gguf.GGML_QUANT_SIZES[qtype]
+    nblk = rows * cols // block
+    raw = rng.integers(0, 256, size=(nblk, nbytes), dtype=np.uint8)
+    d = rng.uniform(0.0005, 0.002, size=nblk).astype(np.float16)
+    raw[:, 0:2] = d.view(np.uint8).reshape(nblk, 2)
+    return raw.reshape(rows, cols // block * nbytes)
+
+
 @dataclass
 class Synthetic:
     path: Path
@@ -131,35 +143,60 @@ def write_synthetic(
     tied: bool | None = None,
     override_type: dict[str, QT] | None = None,
     tokenizer_model: str = "gpt2",
+    spm: "SpmVocab | None" = None,
+    n_layers: int = N_LAYERS,
+    layer_types: "Callable[[int, str], QT] | None" = None,
+    meta: dict | None = None,
+    split_max_tensors: int = 0,
 ) -> Synthetic:
     """Write a tiny GGUF model.  llama: tied embeddings, q/k permuted like
     llama.cpp.  qwen2: untied (has output.weight), q/k/v biases, no permutation."""
     rng = np.random.default_rng(seed)
-    tokens, types, merges = build_vocab()
+    if spm is not None:
+        tokens, types, merges = list(spm.tokens), list(spm.types), []
+        tokenizer_model = "llama"
+    else:
+        tokens, types, merges = build_vocab()
     vocab = len(tokens)
     if tied is None:
         tied = arch == "llama"
     override_type = override_type or {}
-    w = gguf.GGUFWriter(str(path), arch)
-    w.add_name(f"synthetic-{arch}")
-    w.add_block_count(N_LAYERS)
-    w.add_context_length(512)
+    meta = {"name": f"synthetic-{arch}", "context_length": 512, "rms_eps": 1e-5, "rope_base": 10000.0,
+            "pre": "default", **(meta or {})}
+    # split_max_tensors: written as <stem>-00001-of-0000N.gguf ... like llama.cpp's gguf-split
+    w = gguf.GGUFWriter(str(path), arch, split_max_tensors=split_max_tensors)
+    w.add_name(meta["name"])
+    w.add_block_count(n_layers)
+    w.add_context_length(meta["context_length"])
     w.add_embedding_length(HIDDEN)
     w.add_feed_forward_length(FFN)
     w.add_head_count(N_HEAD)
     w.add_head_count_kv(N_HEAD_KV)
-    w.add_layer_norm_rms_eps(1e-5)
-    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(meta["rms_eps"])
+    w.add_rope_freq_base(meta["rope_base"])
+    if "file_type" in meta:
+        w.add_file_type(meta["file_type"])
+        w.add_quantization_version(2)
     w.add_vocab_size(vocab)
     w.add_tokenizer_model(tokenizer_model)
-    w.add_tokenizer_pre("default")
+    w.add_tokenizer_pre(meta["pre"])
     w.add_token_list(tokens)
-    w.add_token_merges(merges)
+    if merges:
+        w.add_token_merges(merges)
     w.add_token_types(types)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    w.add_pad_token_id(0)
-    w.add_add_bos_token(False)
+    if spm is not None:
+        if spm.scores is not None:
+            w.add_token_scores(list(spm.scores))
+        w.add_bos_token_id(spm.bos_id)
+        w.add_eos_token_id(spm.eos_id)
+        w.add_unk_token_id(spm.unk_id)
+        w.add_add_bos_token(True)
+        w.add_add_space_prefix(True)
+    else:
+        w.add_bos_token_id(1)
+        w.add_eos_token_id(2)
+        w.add_pad_token_id(0)
+        w.add_add_bos_token(False)
     w.add_chat_template(
         "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
         "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
@@ -183,6 +220,11 @@ def write_synthetic(
             back = gguf.quants.dequantize(raw, qtype).reshape(file_arr.shape)
             # the "original" of a K-quant tensor is what the file holds
             syn.originals[hf] = permute_qk_inverse(back, n_head) if n_head else back
+        elif qtype in (QT.IQ4_NL, QT.IQ4_XS):
+            raw = random_iq4_bytes(rng, qtype, *file_arr.shape)
+            w.add_tensor(gname, raw, raw_dtype=qtype)
+            back = gguf.quants.dequantize(raw, qtype).reshape(file_arr.shape)
+            syn.originals[hf] = permute_qk_inverse(back, n_head) if n_head else back
         elif qtype == QT.IQ2_XXS:
             block, nbytes = gguf.GGML_QUANT_SIZES[qtype]
             rows, cols = file_arr.shape
@@ -197,7 +239,7 @@ def write_synthetic(
         syn.types[hf] = qtype.name
 
     add("token_embd.weight", "model.embed_tokens.weight", rng.normal(0, 1.0, (vocab, HIDDEN)), QT.Q8_0)
-    for i in range(N_LAYERS):
+    for i in range(n_layers):
         shapes = {
             "attn_q": (N_HEAD * HEAD_DIM, HIDDEN),
             "attn_k": (N_HEAD_KV * HEAD_DIM, HIDDEN),
@@ -211,6 +253,8 @@ def write_synthetic(
             qtype = LAYER_TYPES[short]
             if short == "ffn_down" and i == 1:
                 qtype = QT.Q6_K
+            if layer_types is not None:
+                qtype = layer_types(i, short)
             heads = None
             if arch == "llama" and short == "attn_q":
                 heads = N_HEAD
@@ -232,6 +276,62 @@ def write_synthetic(
     w.write_tensors_to_file()
     w.close()
     return syn
+
+
+@dataclass
+class SpmVocab:
+    """A real SentencePiece BPE model (trained here on a small text) and its GGUF vocabulary."""
+    processor: object
+    tokens: list[str]
+    types: list[int]
+    scores: list[float]
+    bos_id: int
+    eos_id: int
+    unk_id: int
+
+
+SPM_TEXT = (
+    "The old mill stands beside the slow river, and carts come and go all day. "
+    "Snow falls on the northern pass; the traders wait for the thaw. "
+    "A fire gutted the granary last winter, and the town still talks about it. "
+    "Fresh water is scarce in the dry season, but timber can be had in plenty. "
+)
+
+
+def train_spm(tmp: Path, vocab_size: int = 300) -> SpmVocab:
+    """Train a small SentencePiece BPE model with byte fallback (like Llama 2's)."""
+    import sentencepiece as spm
+
+    corpus = tmp / "spm_corpus.txt"
+    corpus.write_text("\n".join([SPM_TEXT] * 50), encoding="utf-8")
+    prefix = tmp / "spm"
+    spm.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(prefix), vocab_size=vocab_size, model_type="bpe",
+        byte_fallback=True, character_coverage=1.0, bos_id=1, eos_id=2, unk_id=0, pad_id=-1,
+        # Llama 2's settings: no normalisation, whitespace kept, a dummy "▁" prefix
+        normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=True,
+        minloglevel=2,
+    )
+    sp = spm.SentencePieceProcessor(model_file=str(prefix) + ".model")
+    tokens, types, scores = [], [], []
+    for i in range(sp.get_piece_size()):
+        tokens.append(sp.id_to_piece(i))
+        scores.append(float(sp.get_score(i)))
+        if sp.is_unknown(i):
+            types.append(2)
+        elif sp.is_control(i):
+            types.append(3)
+        elif sp.is_byte(i):
+            types.append(6)
+        elif sp.is_unused(i):
+            types.append(5)
+        else:
+            types.append(1)
+    while len(tokens) < 320:  # round the embedding up like real models do
+        tokens.append(f"<unused{len(tokens)}>")
+        types.append(5)
+        scores.append(0.0)
+    return SpmVocab(sp, tokens, types, scores, sp.bos_id(), sp.eos_id(), sp.unk_id())
 
 
 def permute_qk_inverse(w: np.ndarray, n_head: int) -> np.ndarray:
@@ -289,3 +389,40 @@ def real_gguf() -> tuple[Path | None, str]:
     os.replace(out, target)
     shutil.rmtree(tmp, ignore_errors=True)
     return target, ""
+
+
+# --------------------------------------------------------------------------- real-shaped files
+
+def _use_more_bits(i: int, n: int) -> bool:
+    """llama.cpp's rule for which layers get the bigger type in the _M mixes."""
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+def qwen25_05b_q4_k_m_types(n_layers: int) -> tuple[dict[str, QT], Callable[[int, str], QT]]:
+    """The tensor types of the official Qwen2.5-0.5B-Instruct Q4_K_M file, by llama.cpp's rules.
+
+    Its hidden size (896) is not a multiple of 256, so every tensor whose rows are 896 wide falls
+    back from Q4_K to Q5_0 and from Q6_K to Q8_0 (token_embd is Q5_0: the tensor a real file was
+    refused for); ffn_down (4864 = 19 x 256 wide) keeps Q4_K / Q6_K. Norms and biases are F32,
+    the output projection is tied.  The synthetic model keeps that pattern: HIDDEN is not a
+    multiple of 256, FFN is.
+    """
+    def layer(i: int, short: str) -> QT:
+        more = _use_more_bits(i, n_layers)
+        if short == "attn_v":
+            return QT.Q8_0 if more else QT.Q5_0
+        if short == "ffn_down":
+            return QT.Q6_K if more else QT.Q4_K
+        return QT.Q5_0
+    return {"token_embd.weight": QT.Q5_0}, layer
+
+
+def write_qwen25_q4_k_m(path: Path, n_layers: int = 4, seed: int = 5) -> Synthetic:
+    """A Qwen2.5-Instruct-shaped Q4_K_M file: the real tensor names, types and metadata keys,
+    small dimensions, random weights."""
+    top, layer = qwen25_05b_q4_k_m_types(n_layers)
+    return write_synthetic(
+        path, "qwen2", seed=seed, tied=True, override_type=top, n_layers=n_layers, layer_types=layer,
+        meta={"name": "Qwen2.5 0.5B Instruct", "context_length": 32768, "rms_eps": 1e-6,
+              "rope_base": 1000000.0, "pre": "qwen2", "file_type": 15},  # 15 = MOSTLY_Q4_K_M
+    )

@@ -53,9 +53,13 @@ def _engine(concurrency: int):
     return eng
 
 
-def _run_job(eng, reqs, tokens: dict | None = None) -> dict:
+def _run_job(eng, reqs, tokens: dict | None = None, log: Callable[[str], None] | None = None,
+             label: str = "") -> dict:
     job = eng.submit(reqs)
-    job.wait()
+    t0 = time.perf_counter()
+    # progress on the bench's log (stderr) every 15 s while the job runs
+    while not job.wait(15.0 if log else None):
+        log(f"    {label}: {len(job.results)}/{len(reqs)} places done, {time.perf_counter() - t0:.0f} s")
     if tokens is not None:
         tokens.update(job.token_ids)
     return dict(job.metrics)
@@ -137,7 +141,7 @@ def production_batch(sample_places: int, log) -> dict:
 
 
 def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock: bool = True,
-              production_places: int = 200) -> dict:
+              production_places: int = 200, against_llamacpp: bool = False) -> dict:
     log = log or (lambda m: None)
     from .fastpath import prepare_backend
 
@@ -153,13 +157,13 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
         eng = _engine(c)
         try:
             ids[c] = {}
-            m = _run_job(eng, reqs, ids[c])
+            m = _run_job(eng, reqs, ids[c], log, f"{c} stream(s)")
             streams[c] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items() if k != "fallbacks"}
             if c == 4:
                 log("  raw BatchGenerator at 4 streams on the same prompts ...")
                 budget = 100
                 same = [dict(r, max_tokens=budget) for r in reqs]
-                eng_m = _run_job(eng, same)
+                eng_m = _run_job(eng, same, None, log, "engine, 4 streams, 100 tokens")
                 raw_m = eng.raw_batch_generate([r["prompt"] for r in same], budget, 0.7, 4)["metrics"]
                 raw = {"engine_tokens_per_s": round(eng_m["tokens_per_s"], 2),
                        "raw_tokens_per_s": round(raw_m["tokens_per_s"], 2),
@@ -232,6 +236,12 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
     elif fs:
         table.append(("fast path vs stock", f"{fs['fast']['tokens_per_s']} vs {fs['stock']['tokens_per_s']} tok/s = {fs['tokens_per_s_ratio']}x; "
                                             f"descriptions/s {fs['descriptions_per_s_ratio']}x"))
+    if against_llamacpp:
+        log("  llama.cpp on the same GGUF, prompts and budgets (--against-llamacpp) ...")
+        from .vs_llamacpp import bench_llamacpp
+
+        res["vs_llamacpp"] = bench_llamacpp(reqs, streams, log)
+        table.extend(res["vs_llamacpp"].pop("table", []))
     res["table"] = table
     return res
 

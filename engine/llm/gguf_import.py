@@ -14,21 +14,28 @@ Supported architectures: ``llama`` and ``qwen2``.
 Tensor types:
 
 * F32 / F16 / BF16: kept as plain arrays.
-* Q8_0 / Q4_0 / Q4_1: converted *losslessly* to MLX affine quantization with
-  group size 32 (8, 4 and 4 bits).  A GGUF block of 32 values with scale ``d``
-  (and min ``m`` for Q4_1) is exactly ``w = scale * q + bias``.
-* K-quants (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K): dequantized with ``gguf.quants`` and
-  requantized with ``mx.quantize`` (4 bits for Q2_K..Q4_K, 8 bits for Q5_K and
-  Q6_K, so the higher-precision tensors of "_M" mixes keep their precision).
+* Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / IQ4_NL / IQ4_XS: converted *losslessly* to
+  MLX affine quantization with group size 32 (Q4_0 and Q4_1 at 4 bits, the others
+  at 8).  A GGUF block of 32 values with scale ``d`` (and min ``m`` for Q4_1/Q5_1)
+  is exactly ``w = scale * q + bias`` for small integers ``q``; the IQ4 types'
+  non-linear levels are integers in [-127, 113] times the block scale.  (IQ4_XS:
+  the per-32 scale ``d * (ls - 32)`` is rounded to float16.)
+* Q4_K / Q5_K: their 32-weight sub-blocks are ``(d * sc) * q - dmin * m``: converted to
+  MLX affine group 32 (4 and 8 bits), exact up to the float16 rounding of each
+  sub-block's scale and bias.
+* Q2_K, Q3_K, Q6_K (16-weight sub-blocks): dequantized with ``gguf.quants`` and
+  requantized with ``mx.quantize`` (4 bits for Q2_K/Q3_K, 8 bits for Q6_K, so the
+  higher-precision tensors of "_M" mixes keep their precision).
 * Anything else raises :class:`GGUFImportError` naming the tensor and its type.
 
 llama.cpp's converter permutes the rows of ``attn_q``/``attn_k`` for the
 llama architecture (HF "rotate half" RoPE -> interleaved RoPE); the importer
 undoes that so the model runs with mlx-lm's default (non-traditional) RoPE.
 
-Tokenizers: GPT-2 style byte-level BPE (``tokenizer.ggml.model == "gpt2"``).
-SentencePiece ("llama") vocabularies are not supported yet and raise a clear
-:class:`GGUFImportError`.
+Tokenizers: GPT-2 style byte-level BPE (``tokenizer.ggml.model == "gpt2"``) and
+SentencePiece BPE (``"llama"``: pieces with scores and <0xXX> byte pieces, as in
+Llama 2 / Mistral / TinyLlama files), rebuilt as a ``tokenizers`` BPE that
+tokenizes like llama.cpp (see :func:`_spm_merges`).
 
 This module never imports textual/rich/console.  It imports ``mlx.core``
 lazily (inside :func:`import_gguf`) so callers can run
@@ -39,6 +46,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -105,9 +113,15 @@ def _field_value(reader: Any, key: str, default: Any = None) -> Any:
     return value
 
 
+_SPLIT_NAME = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+
+
 def default_name_for(src: Path) -> str:
     """A folder name derived from the GGUF file name: lowercase, no quant suffix."""
     stem = Path(src).name
+    m = _SPLIT_NAME.match(stem)
+    if m:  # "model-q4_k_m-00001-of-00002.gguf" -> "model-q4_k_m"
+        stem = m.group(1)
     if stem.lower().endswith(".gguf"):
         stem = stem[: -len(".gguf")]
     parts = stem.split(".")
@@ -161,10 +175,47 @@ def _open_reader(src: Path) -> Any:
     return reader
 
 
-def inspect_gguf(src: Path | str) -> GGUFSummary:
-    """Read only the header of a GGUF file."""
+class _SplitReader:
+    """The parts of a split GGUF file read as one: metadata of part 1, tensors of all parts."""
+
+    def __init__(self, readers: list[Any]) -> None:
+        self.fields = readers[0].fields
+        self.tensors = [t for r in readers for t in r.tensors]
+
+
+def split_parts(src: Path) -> list[Path]:
+    """``[src]``, or all the parts of the split GGUF file whose first part is ``src``."""
     src = Path(src)
+    m = _SPLIT_NAME.match(src.name)
+    if not m:
+        return [src]
+    count = int(m.group(3))
+    return [src.with_name(f"{m.group(1)}-{i:05d}-of-{m.group(3)}.gguf") for i in range(1, count + 1)]
+
+
+def _open_any(src: Path) -> tuple[Any, list[Path]]:
+    """A reader for a GGUF file, or for all parts of a split one (given its first part)."""
     reader = _open_reader(src)
+    count = int(_field_value(reader, "split.count", 1) or 1)
+    if count <= 1:
+        return reader, [src]
+    m = _SPLIT_NAME.match(src.name)
+    if not m or int(m.group(2)) != 1 or int(m.group(3)) != count:
+        raise GGUFImportError(
+            f"{src}: one part of a split GGUF file ({count} parts); import its first part "
+            f"(the file named ...-00001-of-{count:05d}.gguf)"
+        )
+    parts = split_parts(src)
+    missing = [p.name for p in parts if not p.is_file()]
+    if missing:
+        raise GGUFImportError(f"{src}: split GGUF file: part(s) {', '.join(missing)} missing next to it")
+    return _SplitReader([reader] + [_open_reader(p) for p in parts[1:]]), parts
+
+
+def inspect_gguf(src: Path | str) -> GGUFSummary:
+    """Read only the header of a GGUF file (all parts of a split one)."""
+    src = Path(src)
+    reader, _parts = _open_any(src)
     types: dict[str, int] = {}
     for t in reader.tensors:
         types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
@@ -220,9 +271,19 @@ def _map_name(gguf_name: str) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------- tensors
 
 _PLAIN = {"F32", "F16", "BF16"}
-_LEGACY = {"Q8_0": 8, "Q4_0": 4, "Q4_1": 4}
-_KQUANT_BITS = {"Q2_K": 4, "Q3_K": 4, "Q4_K": 4, "Q5_K": 8, "Q6_K": 8}
+# Block formats whose every block of 32 weights is exactly ``scale * q + bias`` for small
+# integers q: converted without loss to MLX affine quantization (group size 32), at these bits.
+# Q5_0/Q5_1 (5-bit integers) and the IQ4 non-linear codebooks (integer levels in [-127, 113]
+# times a block scale) go to 8 bits: exact, and the width every CPU path handles.
+_LEGACY = {"Q8_0": 8, "Q4_0": 4, "Q4_1": 4, "Q5_0": 8, "Q5_1": 8, "IQ4_NL": 8, "IQ4_XS": 8}
+_KQUANT_BITS = {"Q2_K": 4, "Q3_K": 4, "Q6_K": 8}
+# K-quants with 32-weight sub-blocks of ``d * sc * q - dmin * m``: converted exactly up to the
+# float16 rounding of each sub-block's scale and bias (4 bits for Q4_K, 8 for Q5_K's 5-bit q).
+_KQUANT_AFFINE = {"Q4_K": 4, "Q5_K": 8}
+_LEGACY.update(_KQUANT_AFFINE)
 SUPPORTED_TENSOR_TYPES = tuple(sorted(_PLAIN | set(_LEGACY) | set(_KQUANT_BITS)))
+# The IQ4_NL / IQ4_XS codebook (ggml-common.h kvalues_iq4nl).
+_IQ4_LEVELS = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], np.int16)
 
 
 def _pack_bits(q: np.ndarray, bits: int) -> np.ndarray:
@@ -234,37 +295,109 @@ def _pack_bits(q: np.ndarray, bits: int) -> np.ndarray:
     return np.bitwise_or.reduce(q << shifts, axis=-1).astype(np.uint32)
 
 
-def _legacy_to_affine(raw: np.ndarray, type_name: str, rows: int, cols: int):
-    """GGUF Q8_0/Q4_0/Q4_1 blocks -> (packed uint32, scales f16, biases f16).
+def _f16(blocks: np.ndarray, at: int) -> np.ndarray:
+    """The float16 at byte offset ``at`` of every block: (rows, nblk)."""
+    return blocks[..., at : at + 2].copy().view(np.float16)[..., 0]
 
-    Exact: every GGUF block of 32 weights is ``d * q + m`` for integers q.
+
+def _nibbles(qs: np.ndarray) -> np.ndarray:
+    """16 bytes -> 32 values: low nibbles are values 0..15, high nibbles 16..31 (ggml order)."""
+    return np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
+
+
+def _high_bits(qh: np.ndarray) -> np.ndarray:
+    """Q5's 4 bytes of high bits -> (…, 32) values 0/1, bit j of the little-endian u32 for value j."""
+    u = qh.copy().view("<u4")  # (..., 1)
+    return ((u >> np.arange(32, dtype=np.uint32)) & 1).astype(np.uint8)
+
+
+def _legacy_to_affine(raw: np.ndarray, type_name: str, rows: int, cols: int):
+    """GGUF 32-weight block formats -> (packed uint32, scales f16, biases f16, bits).
+
+    Exact: every block is ``scale * q + bias`` for integers q (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+    IQ4_NL); for IQ4_XS the per-32 scale ``d * (ls - 32)`` is rounded to float16.
     """
+    if type_name == "IQ4_XS":
+        return _iq4_xs_to_affine(raw, rows, cols)
+    if type_name in _KQUANT_AFFINE:
+        return _kquant_to_affine(raw, type_name, rows, cols)
     nblk = cols // 32
     blocks = np.ascontiguousarray(raw).reshape(rows, nblk, -1)
+    d = _f16(blocks, 0)
     if type_name == "Q8_0":  # f16 d, int8 qs[32]
-        d = blocks[..., 0:2].copy().view(np.float16).reshape(rows, nblk)
-        qs = blocks[..., 2:34].view(np.int8).astype(np.int16) + 128  # 0..255
-        q = qs.reshape(rows, cols)
-        scales = d
-        biases = (d.astype(np.float32) * -128.0).astype(np.float16)
-        bits = 8
-    elif type_name == "Q4_0":  # f16 d, u8 qs[16]: low nibbles = 0..15, high = 16..31
-        d = blocks[..., 0:2].copy().view(np.float16).reshape(rows, nblk)
-        qs = blocks[..., 2:18]
-        q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).reshape(rows, cols)
-        scales = d
-        biases = (d.astype(np.float32) * -8.0).astype(np.float16)
-        bits = 4
-    elif type_name == "Q4_1":  # f16 d, f16 m, u8 qs[16]
-        d = blocks[..., 0:2].copy().view(np.float16).reshape(rows, nblk)
-        m = blocks[..., 2:4].copy().view(np.float16).reshape(rows, nblk)
-        qs = blocks[..., 4:20]
-        q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).reshape(rows, cols)
-        scales, biases = d, m
-        bits = 4
+        q = blocks[..., 2:34].view(np.int8).astype(np.int16) + 128  # 0..255
+        scales, biases, bits = d, (d.astype(np.float32) * -128.0).astype(np.float16), 8
+    elif type_name == "Q4_0":  # f16 d, u8 qs[16]: w = d * (q - 8)
+        q = _nibbles(blocks[..., 2:18])
+        scales, biases, bits = d, (d.astype(np.float32) * -8.0).astype(np.float16), 4
+    elif type_name == "Q4_1":  # f16 d, f16 m, u8 qs[16]: w = d * q + m
+        q = _nibbles(blocks[..., 4:20])
+        scales, biases, bits = d, _f16(blocks, 2), 4
+    elif type_name == "Q5_0":  # f16 d, u8 qh[4], u8 qs[16]: w = d * (q - 16), q 5 bits
+        q = _nibbles(blocks[..., 6:22]) | (_high_bits(blocks[..., 2:6]) << 4)
+        scales, biases, bits = d, (d.astype(np.float32) * -16.0).astype(np.float16), 8
+    elif type_name == "Q5_1":  # f16 d, f16 m, u8 qh[4], u8 qs[16]: w = d * q + m
+        q = _nibbles(blocks[..., 8:24]) | (_high_bits(blocks[..., 4:8]) << 4)
+        scales, biases, bits = d, _f16(blocks, 2), 8
+    elif type_name == "IQ4_NL":  # f16 d, u8 qs[16]: w = d * levels[nibble]
+        q = _IQ4_LEVELS[_nibbles(blocks[..., 2:18])] + 128  # 1..241
+        scales, biases, bits = d, (d.astype(np.float32) * -128.0).astype(np.float16), 8
     else:  # pragma: no cover
         raise AssertionError(type_name)
-    return _pack_bits(q, bits), scales, biases, bits
+    return _pack_bits(q.reshape(rows, cols), bits), scales, biases, bits
+
+
+def _kquant_to_affine(raw: np.ndarray, type_name: str, rows: int, cols: int):
+    """Q4_K / Q5_K super-blocks of 256 -> 4-/8-bit affine triplets with group size 32.
+
+    Q4_K: f16 d, f16 dmin, u8 scales[12] (6-bit sc and m per 32), u8 qs[128];
+    Q5_K: the same plus u8 qh[32] (the fifth bit) before qs. Sub-block j of 32 is
+    ``w = (d * sc_j) * q - dmin * m_j`` (gguf.quants' dequantize_blocks).
+    """
+    import gguf
+
+    nbytes = 144 if type_name == "Q4_K" else 176
+    nsb = cols // 256
+    sb = np.ascontiguousarray(raw).reshape(rows * nsb, nbytes)
+    d = sb[:, 0:2].copy().view(np.float16).astype(np.float32)  # (n, 1)
+    dmin = sb[:, 2:4].copy().view(np.float16).astype(np.float32)
+    sc, m = gguf.quants.Q4_K.get_scale_min(sb[:, 4:16])  # (n, 8) each
+    scales = (d * sc.astype(np.float32)).astype(np.float16)
+    biases = (-(dmin * m.astype(np.float32))).astype(np.float16)
+    if type_name == "Q4_K":
+        qs = sb[:, 16:144].reshape(-1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 2, 1)
+        q = (qs & 0x0F).reshape(-1, 256)
+        bits = 4
+    else:
+        qh = sb[:, 16:48].reshape(-1, 1, 32) >> np.arange(8, dtype=np.uint8).reshape(1, 8, 1)
+        ql = sb[:, 48:176].reshape(-1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 2, 1)
+        q = ((ql & 0x0F).reshape(-1, 8, 32) | ((qh & 0x01).reshape(-1, 8, 32) << 4)).reshape(-1, 256)
+        bits = 8
+    return (_pack_bits(q.reshape(rows, cols), bits), scales.reshape(rows, nsb * 8),
+            biases.reshape(rows, nsb * 8), bits)
+
+
+def _iq4_xs_to_affine(raw: np.ndarray, rows: int, cols: int):
+    """IQ4_XS super-blocks of 256: f16 d, u16 scales_h, u8 scales_l[4], u8 qs[128].
+
+    Sub-block ib (32 weights) has the 6-bit scale ls = low nibble ib of scales_l | 2 bits ib of
+    scales_h << 4, and w = d * (ls - 32) * levels[nibble] (ggml's dequantize_row_iq4_xs).
+    """
+    nsb = cols // 256
+    sb = np.ascontiguousarray(raw).reshape(rows, nsb, 136)
+    d = _f16(sb, 0).astype(np.float32)  # (rows, nsb)
+    sh = sb[..., 2:4].copy().view("<u2")[..., 0].astype(np.uint32)  # (rows, nsb)
+    sl = sb[..., 4:8]  # (rows, nsb, 4)
+    ib = np.arange(8)
+    lo = (sl[..., ib // 2] >> (4 * (ib % 2))) & 0x0F  # (rows, nsb, 8)
+    hi = (sh[..., None] >> (2 * ib)) & 3
+    ls = (lo.astype(np.int32) | (hi.astype(np.int32) << 4)) - 32
+    dl = (d[..., None] * ls).astype(np.float16)  # (rows, nsb, 8)
+    qs = sb[..., 8:136].reshape(rows, nsb, 8, 16)
+    q = _IQ4_LEVELS[_nibbles(qs)] + 128  # (rows, nsb, 8, 32)
+    scales = dl.reshape(rows, nsb * 8)
+    biases = (dl.astype(np.float32) * -128.0).astype(np.float16).reshape(rows, nsb * 8)
+    return _pack_bits(q.reshape(rows, cols), 8), scales, biases, 8
 
 
 def _unpermute_rows(a: np.ndarray, n_head: int) -> np.ndarray:
@@ -382,17 +515,84 @@ def _pre_tokenizer(pre: str):
     return pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
 
 
+# GGUF token types (llama.cpp's llama_token_type)
+_TT_NORMAL, _TT_UNKNOWN, _TT_CONTROL, _TT_USER, _TT_UNUSED, _TT_BYTE = 1, 2, 3, 4, 5, 6
+
+
+def _spm_merges(tokens: list[str], types: list[int], scores: list[float]) -> list[tuple[str, str]]:
+    """BPE merges equivalent to llama.cpp's SentencePiece tokenizer.
+
+    llama.cpp (llm_tokenizer_spm) starts from the text's characters and repeatedly joins the
+    adjacent pair whose concatenation is a vocabulary piece with the highest score. That is BPE
+    with one merge per way of splitting each (normal) piece in two vocabulary pieces, ranked by
+    the joined piece's score (ties: lower token id first).
+    """
+    ids: dict[str, int] = {}
+    for i, t in enumerate(tokens):
+        if int(types[i]) in (_TT_NORMAL, _TT_USER):
+            ids.setdefault(t, i)
+    ranked = []
+    for piece, i in ids.items():
+        if len(piece) < 2:
+            continue
+        for cut in range(1, len(piece)):
+            left, right = piece[:cut], piece[cut:]
+            if left in ids and right in ids:
+                ranked.append((-float(scores[i]), i, ids[left], ids[right], left, right))
+    ranked.sort()
+    return [(r[4], r[5]) for r in ranked]
+
+
+def _spm_tokenizer(reader: Any, tokens: list[str], types: list[int], vocab: dict[str, int],
+                   merges: list[tuple[str, str]]) -> Any:
+    """A ``tokenizers`` BPE that tokenizes like llama.cpp's SentencePiece ("llama") vocabulary:
+    spaces become "▁", a "▁" is put in front of the text (and after every special token, as
+    llama.cpp does) when ``tokenizer.ggml.add_space_prefix`` (default true), characters
+    missing from the vocabulary fall back to the <0xXX> byte pieces."""
+    from tokenizers import Tokenizer, decoders, models, normalizers
+
+    scores = _field_value(reader, "tokenizer.ggml.scores")
+    if scores is None:
+        if not merges:
+            raise GGUFImportError(
+                "SentencePiece tokenizer without scores (tokenizer.ggml.scores) or merges"
+            )
+    elif len(scores) != len(tokens):
+        raise GGUFImportError(f"tokenizer has {len(tokens)} tokens but {len(scores)} scores")
+    if not merges:
+        merges = _spm_merges(tokens, types, scores)
+    unk_id = _field_value(reader, "tokenizer.ggml.unknown_token_id")
+    if unk_id is None:
+        unk_id = next((i for i, ty in enumerate(types) if int(ty) == _TT_UNKNOWN), None)
+    unk = tokens[int(unk_id)] if unk_id is not None and 0 <= int(unk_id) < len(tokens) else None
+    has_bytes = any(int(ty) == _TT_BYTE for ty in types)
+    bpe = models.BPE(vocab=vocab, merges=merges, unk_token=unk, fuse_unk=True, byte_fallback=has_bytes)
+    tok = Tokenizer(bpe)
+    add_prefix = bool(_field_value(reader, "tokenizer.ggml.add_space_prefix", True))
+    # A normalizer, not a Metaspace pre-tokenizer: that one does not prepend to a text already
+    # starting with a space, llama.cpp does. Normalizers run on each stretch between special
+    # tokens, so the prefix also follows every special token, as in llama.cpp.
+    steps_n = [normalizers.Replace(" ", "\u2581")]
+    if add_prefix:
+        steps_n.insert(0, normalizers.Prepend("\u2581"))
+    tok.normalizer = normalizers.Sequence(steps_n)
+    steps = [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()]
+    if add_prefix:
+        steps.append(decoders.Strip(" ", 1, 0))
+    tok.decoder = decoders.Sequence(steps)
+    return tok
+
+
 def _build_tokenizer(reader: Any, arch: str, n_vocab_rows: int) -> tuple[Any, dict[str, Any]]:
     from tokenizers import AddedToken, Tokenizer, decoders, models, processors
 
     tok_model = _field_value(reader, "tokenizer.ggml.model")
     if tok_model is None:
         raise GGUFImportError("the file has no tokenizer (tokenizer.ggml.model missing)")
-    if tok_model != "gpt2":
+    if tok_model not in ("gpt2", "llama"):
         raise GGUFImportError(
-            f"tokenizer type {tok_model!r} is not supported yet (only GPT-2 style "
-            "byte-level BPE, tokenizer.ggml.model == 'gpt2'; SentencePiece 'llama' "
-            "vocabularies are not handled)"
+            f"tokenizer type {tok_model!r} is not supported (supported: GPT-2 style "
+            "byte-level BPE 'gpt2' and SentencePiece BPE 'llama')"
         )
     tokens = _field_value(reader, "tokenizer.ggml.tokens")
     merges = _field_value(reader, "tokenizer.ggml.merges") or []
@@ -404,6 +604,10 @@ def _build_tokenizer(reader: Any, arch: str, n_vocab_rows: int) -> tuple[Any, di
             f"tokenizer has {len(tokens)} tokens but the embedding has only "
             f"{n_vocab_rows} rows"
         )
+    if len(types) != len(tokens):
+        raise GGUFImportError(
+            f"tokenizer has {len(tokens)} tokens but {len(types)} token types"
+        )
     vocab = {}
     for i, t in enumerate(tokens):
         vocab.setdefault(t, i)
@@ -413,11 +617,14 @@ def _build_tokenizer(reader: Any, arch: str, n_vocab_rows: int) -> tuple[Any, di
         if not sep:
             raise GGUFImportError(f"malformed BPE merge {m!r}")
         merge_pairs.append((a, b))
-    bpe = models.BPE(vocab=vocab, merges=merge_pairs, fuse_unk=False, byte_fallback=False)
-    tok = Tokenizer(bpe)
-    pre = str(_field_value(reader, "tokenizer.ggml.pre", "default"))
-    tok.pre_tokenizer = _pre_tokenizer(pre)
-    tok.decoder = decoders.ByteLevel()
+    if tok_model == "llama":
+        tok = _spm_tokenizer(reader, tokens, types, vocab, merge_pairs)
+    else:
+        bpe = models.BPE(vocab=vocab, merges=merge_pairs, fuse_unk=False, byte_fallback=False)
+        tok = Tokenizer(bpe)
+        pre = str(_field_value(reader, "tokenizer.ggml.pre", "default"))
+        tok.pre_tokenizer = _pre_tokenizer(pre)
+        tok.decoder = decoders.ByteLevel()
 
     special: list[AddedToken] = []
     user: list[AddedToken] = []
@@ -445,7 +652,7 @@ def _build_tokenizer(reader: Any, arch: str, n_vocab_rows: int) -> tuple[Any, di
         tok.post_processor = processors.TemplateProcessing(
             single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bos_id)]
         )
-    else:
+    elif tok_model == "gpt2":
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
 
     template = _field_value(reader, "tokenizer.chat_template") or CHATML_TEMPLATE
@@ -473,6 +680,7 @@ def import_gguf(
     progress: Progress | None = None,
     *,
     overwrite: bool = False,
+    provenance: dict[str, Any] | None = None,
     _unpermute: bool = True,
 ) -> Path:
     """Import ``src`` (a .gguf file) as the mlx-lm model folder ``dest_root/name``.
@@ -480,6 +688,7 @@ def import_gguf(
     ``progress(message, fraction)`` is called with fraction in [0, 1].
     The folder appears atomically (built in a hidden temp folder, then renamed).
     If the folder already exists, raise GGUFImportError unless ``overwrite``.
+    ``provenance`` is merged into ``gguf_import.json`` (e.g. the hub repo and file).
     ``_unpermute=False`` is for tests only: it leaves llama's q/k rows in
     llama.cpp order, which yields a (deliberately) broken model.
     """
@@ -495,7 +704,7 @@ def import_gguf(
 
     t0 = time.monotonic()
     progress("reading GGUF header", 0.0)
-    reader = _open_reader(src)
+    reader, parts = _open_any(src)
     arch = _field_value(reader, "general.architecture")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise GGUFImportError(
@@ -618,12 +827,14 @@ def import_gguf(
             json.dumps(
                 {
                     "source": str(src.resolve()),
-                    "source_bytes": src.stat().st_size,
+                    "source_bytes": sum(p.stat().st_size for p in parts),
+                    **({"parts": len(parts)} if len(parts) > 1 else {}),
                     "general.name": _field_value(reader, "general.name"),
                     "architecture": arch,
                     "tensor_types": type_counts,
                     "unpermuted_qk": bool(_unpermute and arch == "llama"),
                     "seconds": round(time.monotonic() - t0, 2),
+                    **(provenance or {}),
                 },
                 indent=2,
             )

@@ -104,7 +104,9 @@ def resolve_model(path_or_name: str | os.PathLike[str] | None = None) -> Path | 
     """Find a model folder.
 
     ``None`` means ``$FLUX_LLM_MODEL_PATH`` or else :data:`DEFAULT_MODEL`.
-    The value may be a folder path or a name under :func:`models_dir`.
+    The value may be a folder path, a name under :func:`models_dir`, or a Hugging Face
+    repo reference (``owner/name[:QUANT]``, see :mod:`engine.llm.hub`): found in the local
+    hub cache or among the GGUF imports, never downloaded here.
     Returns None when nothing usable is there (e.g. not pulled yet).
     A ``.gguf`` file is not accepted: import it first with ``import_gguf``.
     """
@@ -118,6 +120,10 @@ def resolve_model(path_or_name: str | os.PathLike[str] | None = None) -> Path | 
         cand = models_dir() / value
         if is_model_folder(cand):
             return cand.resolve()
+    from .hub import is_repo_ref, resolve_cached
+
+    if is_repo_ref(value):  # a hub repo id: its cached MLX folder or a GGUF import from it
+        return resolve_cached(value)
     return None
 
 
@@ -163,6 +169,16 @@ def list_models() -> list[ModelInfo]:
                 active=active is not None and d.resolve() == active,
             )
         )
+    if active is not None and not any(m.active for m in out):
+        # the active model lives elsewhere (e.g. an MLX repo in the Hugging Face cache)
+        try:
+            cfg = json.loads((active / "config.json").read_text())
+        except (OSError, ValueError):
+            cfg = {}
+        ref = os.environ.get("FLUX_LLM_MODEL_PATH", "").strip() or active.name
+        out.append(ModelInfo(name=ref, path=active, size_bytes=_folder_size(active),
+                             architecture=str(cfg.get("model_type", "?")), quantization=_quant_summary(cfg),
+                             active=True))
     return out
 
 
@@ -292,6 +308,10 @@ def _folder_for(path: str | os.PathLike[str] | None) -> Path:
         path = os.environ.get("FLUX_LLM_MODEL_PATH", "").strip() or DEFAULT_MODEL
     value = str(path)
     p = Path(value).expanduser()
+    from .hub import is_repo_ref, resolve_cached
+
+    if not p.exists() and is_repo_ref(value):
+        return resolve_cached(value) or p
     if p.exists() or "/" in value or os.sep in value:
         return p
     return models_dir() / value
@@ -316,7 +336,12 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     t0 = time.monotonic()
     folder = _folder_for(path)
     if not folder.is_dir():
-        hint = " (run pull_default() / `texture pull` to fetch it)" if folder.name == DEFAULT_MODEL else ""
+        hint = " (run pull_default() / `texture models pull` to fetch it)" if folder.name == DEFAULT_MODEL else ""
+        from .hub import is_repo_ref
+
+        if path is not None and is_repo_ref(str(path)) or path is None and is_repo_ref(os.environ.get("FLUX_LLM_MODEL_PATH", "")):
+            ref = str(path) if path is not None else os.environ.get("FLUX_LLM_MODEL_PATH", "").strip()
+            raise ModelLoadError(f"hub model {ref} is not downloaded yet: run `texture models pull {ref}`")
         raise ModelLoadError(f"model folder not found: {folder}{hint}")
     cfg_path = folder / "config.json"
     if not cfg_path.is_file():

@@ -35,6 +35,12 @@ def _loader(cfg: Config, log: Callable[[str], None]):
 
                 import_gguf(src, models.models_dir(), name, lambda msg, frac: None)
             value = name
+        elif value:
+            from .hub import is_repo_ref, pull_repo
+
+            if is_repo_ref(value) and models.resolve_model(value) is None:
+                log(f"fetching {value} from the Hugging Face hub (first use) ...")
+                value = str(pull_repo(value, progress=log))
         loaded = models.load_model(value)
         return loaded
 
