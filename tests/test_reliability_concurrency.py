@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from engine import store as store_mod
+from engine.store import core as store_mod
 from engine.config import Config
 from engine.dispatch import BatchRunner
 from engine.prompts import PromptLibrary
