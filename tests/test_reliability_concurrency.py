@@ -17,7 +17,7 @@ from engine.store import core as store_mod
 from engine.config import Config
 from engine.dispatch import BatchRunner
 from engine.prompts import PromptLibrary
-from engine.robustness import child_env, make_world, texture_cmd, write_jsonl
+from fakes import child_env, make_world, texture_cmd, write_jsonl
 from engine.store import BatchBusyError, ResultRow, Store, StoreWriteError
 from engine.world import parse_place
 

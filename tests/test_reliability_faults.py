@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 
 from engine import cli
-from engine import robustness as rb
+from tools import robustness as rb
 from engine.config import Config
 from engine.dispatch import BatchRunner
 from engine.llm.scripted import ScriptedLLM
