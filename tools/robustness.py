@@ -50,7 +50,7 @@ from .tiny_model import (  # noqa: F401 (part of this tool's API: tests and faul
 )
 
 REPO = locations.repo_root()
-REAL_MODEL = REPO / "models" / "smollm2-135m-instruct"
+REAL_MODEL = locations.models_dir() / "smollm2-135m-instruct"
 
 
 # ============================================================================ shared helpers
@@ -86,7 +86,10 @@ def write_jsonl(rows: list[dict], path: Path) -> Path:
 
 def child_env(home: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_") and not k.startswith("TEXTURE_")}
-    env.update({"TEXTURE_HOME": str(home), "TEXTURE_NO_FASTPATH": "1", "PYTHONUNBUFFERED": "1"})
+    # The children get their own data folder but this process's models (TEXTURE_HOME moves the
+    # models folder of an installed package).
+    env.update({"TEXTURE_HOME": str(home), "TEXTURE_NO_FASTPATH": "1", "PYTHONUNBUFFERED": "1",
+                "FLUX_MODELS_DIR": str(locations.models_dir())})
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update(extra)
     return env
