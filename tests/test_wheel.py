@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +26,13 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
+    # Build from a clean copy: setuptools leaves build/ and *.egg-info beside the sources, and a
+    # stale build/lib would put files deleted since into the wheel.
+    src = work / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "models", "tests"))
     dist = work / "dist"
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(dist)],
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(dist)],
                        capture_output=True, text=True, timeout=600, cwd=str(work))
     if r.returncode != 0 and "Could not find a version that satisfies" in r.stderr:
         pytest.skip(f"no index to fetch the build backend from: {r.stderr.strip().splitlines()[-1]}")

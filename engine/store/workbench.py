@@ -11,18 +11,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
+from .core import Store
+from .core import now as _now
 from .queries import chunks, marks
-
-if TYPE_CHECKING:
-    from .core import Store
-
-
-def _now() -> float:
-    from .core import now
-
-    return now()
 
 
 # The columns of one stored workbench output, in table order.
@@ -36,7 +29,7 @@ class WorkbenchStore:
     """The workbench's tables (``wb_*``, ``ratings``) and its reads of ``prompt_versions``,
     ``current``, ``results`` and ``batches``. Never writes ``results`` or ``current``."""
 
-    def __init__(self, store: "Store"):
+    def __init__(self, store: Store):
         self.store = store
         self.db = store.db
 
