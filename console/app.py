@@ -487,8 +487,7 @@ class TextureApp(App[int]):
         if latest is not None and live is None:
             if place is not None and place.state_hash == latest["state_hash"]:
                 facts = check_facts(place, latest["text"] or "")  # pure string work, about a millisecond
-            rating = self.store.db.execute("SELECT rating, note FROM ratings WHERE result_id=? ORDER BY id DESC LIMIT 1",
-                                           [latest["id"]]).fetchone()
+            rating = self.store.latest_rating(latest["id"])
         self.ui.diff.show(place, urn, results, template_now, live, self.cfg, self._styles,
                           self.deterministic, facts=facts, rating=rating)
 
@@ -893,8 +892,7 @@ class TextureApp(App[int]):
         from .workbench import NoteDialog
 
         place = self.by_urn.get(result["urn"])
-        last = self.store.db.execute("SELECT rating FROM ratings WHERE result_id=? ORDER BY id DESC LIMIT 1",
-                                     [result["id"]]).fetchone()
+        last = self.store.latest_rating(result["id"])
 
         def done(answer) -> None:
             if answer:

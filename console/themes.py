@@ -1,8 +1,9 @@
-"""Themes (``themes/*.tcss``) and the console's remembered settings (``console.json``).
+"""Themes (``console/theme_files/*.tcss``, plus the user's ``<data folder>/themes/*.tcss``) and the
+console's remembered settings (``console.json``).
 
 A theme file only defines Textual theme variables (``$primary: #5fafd7;``); it is validated data:
 a bad file is reported once and skipped, and the built-in themes below are always there, so the
-console starts even when the ``themes/`` folder is missing (a non-editable install).
+console starts even when a theme folder is missing or broken.
 """
 
 from __future__ import annotations
@@ -38,8 +39,18 @@ class ThemeFileError(ValueError):
     pass
 
 
+BUILTIN_THEME_FILES = Path(__file__).resolve().parent / "theme_files"  # package data: in every install
+
+
 def themes_dir() -> Path:
-    return locations.repo_root() / "themes"
+    """The built-in theme files (``console/theme_files``, shipped in the wheel)."""
+    return BUILTIN_THEME_FILES
+
+
+def theme_folders() -> list[Path]:
+    """Where themes are read, later folders overriding earlier ones: the built-in theme files,
+    then the user's folder (:func:`engine.locations.themes_dir`, ``<data folder>/themes``)."""
+    return [BUILTIN_THEME_FILES, locations.themes_dir()]
 
 
 def parse_theme_file(path: Path) -> Theme:
@@ -81,8 +92,9 @@ def load_themes(folder: Path | None = None) -> tuple[list[Theme], list[str]]:
     """The built-in themes, overridden/extended by valid theme files; and one error per bad file."""
     found = {name: Theme(name=name, **spec) for name, spec in BUILTIN.items()}
     errors: list[str] = []
-    folder = themes_dir() if folder is None else folder
-    if folder.is_dir():
+    for folder in theme_folders() if folder is None else [folder]:
+        if not folder.is_dir():
+            continue
         for path in sorted(folder.glob("*.tcss")):
             try:
                 theme = parse_theme_file(path)

@@ -428,7 +428,9 @@ def cmd_bench(args) -> int:
 
 
 def cmd_robustness(args) -> int:
-    from .robustness import run_cli
+    # A tool, not product code: imported here only, when the command runs (phase 2 of #12 puts the
+    # CLI above engine/ and tools/).
+    from tools.robustness import run_cli
 
     return run_cli(args)
 

@@ -26,7 +26,6 @@ Reliability:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import queue
 import threading
@@ -41,16 +40,12 @@ from .prompts import Prompt, PromptError, PromptLibrary, DEFAULT_PROMPT, compile
 from .store import ResultRow, Store, StoreError
 from .templates import render_template
 from .validate import clean_output, validate_output
-from .world import Place, parse_place
+from .world import Place, base_hash, parse_place  # noqa: F401 (base_hash: also engine.dispatch.base_hash)
 
 # Fallback reasons that mean "the model path failed" (as opposed to policy: tier, rule:<term>).
 MODEL_FAULT_REASONS = ("error", "timeout", "model_unavailable", "prompt_error", "cancelled")
 # How often a runner holding unsaved rows tries the database again (seconds).
 UNSAVED_RETRY_S = 1.0
-
-
-def base_hash(place: Place) -> str:
-    return hashlib.sha256(place.base.encode("utf-8")).hexdigest()[:16]
 
 
 def changed_places(store: Store, places: Iterable[Place]) -> list[Place]:
@@ -202,10 +197,7 @@ class BatchRunner:
             places, bad = [], []
             # A place described by a newer batch since this one was queued (e.g. in the console)
             # must not get its older planned state back: it is superseded, not re-run.
-            newer = {r["urn"]: r["batch_id"] for r in self.store.db.query(
-                "SELECT c.urn, r.batch_id FROM current c JOIN results r ON r.id = c.result_id "
-                "JOIN batch_items i ON i.urn = c.urn AND i.batch_id = ? AND i.status = 'queued' WHERE r.batch_id > ?",
-                [batch_id, batch_id])}
+            newer = self.store.superseded_items(batch_id)
             if newer:
                 self.store.cancel_items(batch_id, list(newer), "superseded by a newer batch")
             for urn, planned in self.store.planned_places(batch_id):

@@ -64,11 +64,9 @@ def _check_database(results: list, db: Path) -> None:
             since = holder.get("since")
             when = time.strftime("%H:%M:%S", time.localtime(since)) if since else "?"
             _check(results, OK, "batch running", f"pid {holder.get('pid', '?')} since {when}: a second batch would refuse")
-        tables = set(st.db.table_names())
-        if "batch_items" in tables:
-            running = st.db.execute("SELECT count(*) FROM batches WHERE status='running'").fetchone()[0]
-            queued = st.db.execute("SELECT count(*) FROM batch_items i JOIN batches b ON b.id=i.batch_id "
-                                   "WHERE i.status='queued' AND b.status IN ('running', 'queued')").fetchone()[0]
+        counts = st.unfinished_counts()
+        if counts is not None:
+            running, queued = counts
             if holder is None and (running or queued):
                 _check(results, WARN, "interrupted batches",
                        f"{running} batch(es) left running by a stopped process, {queued} unfinished place(s)",

@@ -1,16 +1,30 @@
-"""Where data and configuration live. One variable, ``TEXTURE_HOME``, moves all of it.
+"""Where data, configuration and models live: every folder of the product, resolved here.
 
-Default: ``$XDG_DATA_HOME/world-texture`` (``~/.local/share/world-texture``) on Linux,
-``~/Library/Application Support/world-texture`` on macOS. Inside it: ``texture.db`` (the store),
-``prompts/`` (the user-editable prompt files), ``texture.toml`` (optional config file),
-``console.json`` (remembered console settings such as the theme).
+One variable, ``TEXTURE_HOME``, moves the data folder. Default: ``$XDG_DATA_HOME/world-texture``
+(``~/.local/share/world-texture``) on Linux, ``~/Library/Application Support/world-texture`` on
+macOS. Inside it: ``texture.db`` (the store), ``prompts/`` (the user-editable prompt files),
+``texture.toml`` (optional config file), ``console.json`` (remembered console settings such as the
+theme), ``themes/`` (the user's own ``.tcss`` themes, added to the built-in ones) and, for an
+installed package, ``models/`` (imported model folders).
+
+The models folder (:func:`models_dir`), first match wins:
+
+1. ``$FLUX_MODELS_DIR`` (the seed's variable; overrides everything);
+2. in a source checkout (the engine imported from a folder holding this project's
+   ``pyproject.toml``: a clone, ``pip install -e .``): ``<checkout>/models``, as
+   ``models/README.md`` promises, whatever ``TEXTURE_HOME`` says;
+3. otherwise (a wheel, ``pip install .``): ``<data folder>/models``, so ``TEXTURE_HOME`` moves
+   the models too and nothing is ever written into site-packages.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
+
+PROJECT_NAME = "world-texture-console"
 
 
 def data_dir() -> Path:
@@ -39,5 +53,35 @@ def settings_file() -> Path:
     return data_dir() / "console.json"
 
 
+def themes_dir() -> Path:
+    """The user's theme folder (``<data folder>/themes``); the built-in theme files are package
+    data of the console (``console/theme_files``)."""
+    return data_dir() / "themes"
+
+
+def models_dir() -> Path:
+    """The folder of imported models (see the module docstring for the order)."""
+    env = os.environ.get("FLUX_MODELS_DIR", "").strip()
+    if env:
+        return Path(env).expanduser()
+    checkout = source_checkout()
+    if checkout is not None:
+        return checkout / "models"
+    return data_dir() / "models"
+
+
 def repo_root() -> Path:
+    """The folder that holds the ``engine`` package: a checkout's root, or site-packages."""
     return Path(__file__).resolve().parent.parent
+
+
+@functools.lru_cache(maxsize=1)
+def source_checkout() -> Path | None:
+    """The checkout the engine runs from (``repo_root()`` when it holds this project's
+    ``pyproject.toml``), or None for an installed package."""
+    root = repo_root()
+    try:
+        text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return root if f'name = "{PROJECT_NAME}"' in text else None

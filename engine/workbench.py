@@ -9,9 +9,10 @@ scripts all use this API. Everything runs on the caller's thread with the caller
 
 API (free functions; :class:`Workbench` bundles them for the console)
 -------------------------------------------------------------------
-Schema
-    ``ensure_workbench_schema(store)`` — the ``wb_*`` tables and extra ``ratings`` columns
-    (idempotent; every function below calls it). See :func:`workbench_migration`.
+Storage
+    Every statement is a :class:`~engine.store.WorkbenchStore` method (``engine/store/workbench.py``);
+    the ``wb_*`` tables and extra ``ratings`` columns are the workbench's own migration set
+    (``engine/store/workbench_migrations.py``), applied when a :class:`~engine.store.Store` opens.
 Versions
     ``record_library(store, library) -> list[PromptVersion]`` — record the active version of
     every prompt file (call when the workbench opens; :class:`Workbench` does).
@@ -81,7 +82,6 @@ import json
 import os
 import threading
 import time
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,10 +91,10 @@ from .config import Config
 from .factcheck import FactReport, check_facts
 from .policy import TEMPLATE, decide
 from .prompts import DEFAULT_PROMPT, SUFFIX, Prompt, PromptError, PromptLibrary, compile_prompt, read_prompt_file, version_of
-from .store import Store, now
+from .store import Store, WorkbenchStore, now
 from .templates import render_template
 from .validate import clean_output, validate_output
-from .world import Place, parse_place
+from .world import Place, base_hash, parse_place
 
 RATINGS = ("good", "bad")
 EXPORT_FORMATS = ("jsonl", "csv")
@@ -108,76 +108,8 @@ class WorkbenchError(Exception):
     """A user error with a one-line message (unknown version, unknown pinned set, ...)."""
 
 
-# --- schema ---------------------------------------------------------------------------------
-
-_WB_TABLES = (
-    "CREATE TABLE IF NOT EXISTS wb_pinned_sets (name TEXT PRIMARY KEY, urns TEXT NOT NULL, "
-    "created_at FLOAT, updated_at FLOAT)",
-    "CREATE TABLE IF NOT EXISTS wb_prompt_events (id INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT, "
-    "action TEXT NOT NULL, path TEXT, text TEXT, at FLOAT)",
-    "CREATE INDEX IF NOT EXISTS idx_wb_prompt_events_name ON wb_prompt_events(name, id)",
-    "CREATE TABLE IF NOT EXISTS wb_prompt_texts (version TEXT PRIMARY KEY, name TEXT, text TEXT NOT NULL, "
-    "first_used FLOAT)",
-    "CREATE TABLE IF NOT EXISTS wb_runs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, label TEXT, "
-    "variants TEXT, urns TEXT, runs INTEGER, model_id TEXT, config TEXT, summary TEXT, status TEXT, "
-    "started_at FLOAT, finished_at FLOAT)",
-    "CREATE TABLE IF NOT EXISTS wb_outputs (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES wb_runs(id), "
-    "run_no INTEGER, variant TEXT, variant_index INTEGER, urn TEXT, name TEXT, tier TEXT, eligible INTEGER, "
-    "state_hash TEXT, base_hash TEXT, seed INTEGER, prompt_name TEXT, prompt_version TEXT, temperature FLOAT, "
-    "budget INTEGER, model_id TEXT, output_key TEXT, text TEXT, raw_text TEXT, reason TEXT, detail TEXT, "
-    "latency_ms FLOAT, tokens INTEGER, length INTEGER, fact_coverage FLOAT, facts TEXT, production_text TEXT, "
-    "production_source TEXT, template_text TEXT, created_at FLOAT)",
-    "CREATE INDEX IF NOT EXISTS idx_wb_outputs_run ON wb_outputs(run_id, run_no, variant_index)",
-    "CREATE INDEX IF NOT EXISTS idx_wb_outputs_key ON wb_outputs(output_key)",
-)
-# Extra columns on the ``ratings`` table of migration 2 (nullable; old rows keep NULL).
-_RATING_COLUMNS = (("output_id", "INTEGER"), ("output_key", "TEXT"), ("prompt_name", "TEXT"),
-                   ("temperature", "FLOAT"), ("base_hash", "TEXT"), ("origin", "TEXT"), ("variant", "TEXT"))
-
-
-def workbench_migration(db) -> None:
-    """The workbench schema as a migration body (``db``: a ``sqlite_utils.Database``).
-
-    Idempotent. Meant to become a numbered migration in ``engine.store.MIGRATIONS``; until then
-    :func:`ensure_workbench_schema` runs it in one transaction.
-    """
-    for sql in _WB_TABLES:
-        db.execute(sql)
-    have = {r[1] for r in db.execute("PRAGMA table_info(ratings)").fetchall()}
-    if not have:  # a database from before migration 2 (cannot happen through Store)
-        db.execute("CREATE TABLE IF NOT EXISTS ratings (id INTEGER PRIMARY KEY, result_id INTEGER, urn TEXT, "
-                   "rating TEXT, note TEXT, text TEXT, state_hash TEXT, prompt_version TEXT, model_id TEXT, "
-                   "seed INTEGER, budget INTEGER, created_at FLOAT)")
-        have = {r[1] for r in db.execute("PRAGMA table_info(ratings)").fetchall()}
-    for col, typ in _RATING_COLUMNS:
-        if col not in have:
-            db.execute(f"ALTER TABLE ratings ADD COLUMN {col} {typ}")
-    db.execute("CREATE INDEX IF NOT EXISTS idx_ratings_urn ON ratings(urn, state_hash)")
-
-
-_SCHEMA_DONE: "weakref.WeakSet[Store]" = weakref.WeakSet()
-
-
-def ensure_workbench_schema(store: Store) -> None:
-    """Create the workbench tables (and ratings columns) if missing. Cheap after the first call."""
-    if store in _SCHEMA_DONE:
-        return
-    if not store.readonly:
-        _tx(store, lambda: workbench_migration(store.db), "workbench schema")
-    _SCHEMA_DONE.add(store)
-
-
-def _tx(store: Store, fn: Callable[[], Any], what: str) -> Any:
-    """One write transaction with the store's retries and error messages."""
-    tx = getattr(store, "_tx", None)
-    if tx is not None:
-        return tx(fn, what)
-    with store.db.conn:  # pragma: no cover - a Store always has _tx
-        return fn()
-
-
-def _q(store: Store, sql: str, params: Iterable = ()) -> list[dict]:
-    return list(store.db.query(sql, list(params)))
+def _wb(store: Store) -> WorkbenchStore:
+    return WorkbenchStore(store)
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -201,35 +133,23 @@ class PromptVersion:
                 "restores": self.restores, "on_disk": self.on_disk, "lines": self.lines}
 
 
-def _event(store: Store, name: str, version: str | None, action: str, path: Path | None = None, text: str | None = None) -> None:
-    store.db.execute("INSERT INTO wb_prompt_events(name, version, action, path, text, at) VALUES (?,?,?,?,?,?)",
-                     [name, version, action, str(path) if path else None, text, now()])
-
-
 def _record(store: Store, name: str, prompt_text: str, action: str, path: Path | None = None) -> str:
     """Record a prompt text (prompt_versions) and a workbench event, in one transaction."""
     version = version_of(prompt_text)
-
-    def write():
-        store.record_prompt(name, version, prompt_text)  # nested: part of this transaction
-        _event(store, name, version, action, path)
-        return version
-
-    return _tx(store, write, "prompt version")
+    _wb(store).record_prompt_event(name, version, prompt_text, action, path)
+    return version
 
 
 def record_library(store: Store, library: PromptLibrary) -> list[PromptVersion]:
     """Record the active version of every prompt file; returns them. An event row is added only
     when a file's version differs from the last one seen for it (reopening adds nothing)."""
-    ensure_workbench_schema(store)
     out = []
     for st in library.status():
         p = st.active
         if p is None:
             continue
-        last = _q(store, "SELECT version FROM wb_prompt_events WHERE name=? ORDER BY id DESC LIMIT 1", [st.name])
-        if last and last[0]["version"] == p.version:
-            _tx(store, lambda: store.record_prompt(st.name, p.version, p.text), "prompt version")
+        if _wb(store).last_event_version(st.name) == p.version:
+            _wb(store).touch_prompt(st.name, p.version, p.text)
         else:
             _record(store, st.name, p.text, "seen", st.path)
         out.append(p)
@@ -238,12 +158,7 @@ def record_library(store: Store, library: PromptLibrary) -> list[PromptVersion]:
 
 def history(store: Store, name: str = DEFAULT_PROMPT, library: PromptLibrary | None = None) -> list[PromptVersion]:
     """Every recorded version of prompt ``name``, most recently seen first."""
-    ensure_workbench_schema(store)
-    rows = _q(store,
-              "SELECT v.*, (SELECT count(*) FROM wb_prompt_events e WHERE e.version=v.version AND e.name=? "
-              "AND e.action='restored') AS restores FROM prompt_versions v WHERE v.name=? OR v.version IN "
-              "(SELECT version FROM wb_prompt_events WHERE name=? AND version IS NOT NULL) "
-              "ORDER BY v.last_seen DESC, v.first_seen DESC, v.version", [name, name, name])
+    rows = _wb(store).history_rows(name)
     active = library.get(name) if library is not None else None
     return [PromptVersion(r["version"], name, r["text"], r["first_seen"], r["last_seen"], r["restores"],
                           active is not None and active.version == r["version"]) for r in rows]
@@ -251,11 +166,10 @@ def history(store: Store, name: str = DEFAULT_PROMPT, library: PromptLibrary | N
 
 def resolve_version(store: Store, ref: str, name: str | None = None) -> PromptVersion:
     """The recorded version whose id is ``ref`` or starts with it (4+ characters)."""
-    ensure_workbench_schema(store)
     ref = (ref or "").strip().lower()
     if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
         raise WorkbenchError(f"unknown prompt version {ref!r} (give 4 or more hex digits of a version id)")
-    rows = _q(store, "SELECT * FROM prompt_versions WHERE version LIKE ? ORDER BY last_seen DESC", [ref + "%"])
+    rows = _wb(store).versions_with_prefix(ref)
     if name is not None and len(rows) > 1:
         mine = [r for r in rows if r["name"] == name]
         rows = mine or rows
@@ -338,7 +252,6 @@ def restore_version(library: PromptLibrary, store: Store, name: str, version: st
     Nothing is lost: the text on disk is recorded first (as a version if it compiles, else as a
     ``before_restore_unparsable`` event holding the raw text), and the restore itself is recorded
     as a save (the version's ``last_seen`` moves to now; an event ``restored``)."""
-    ensure_workbench_schema(store)
     target = resolve_version(store, version, name)
     path = Path(library.folder) / f"{name}{SUFFIX}"
     if path.exists():
@@ -350,7 +263,7 @@ def restore_version(library: PromptLibrary, store: Store, name: str, version: st
             try:
                 compile_prompt(old, str(path), name)
             except PromptError:
-                _tx(store, lambda: _event(store, name, version_of(old), "before_restore_unparsable", path, old), "prompt event")
+                _wb(store).add_prompt_event(name, version_of(old), "before_restore_unparsable", path, old)
             else:
                 _record(store, name, old, "before_restore", path)
                 # The restore must be seen strictly later than the text it replaces (history and
@@ -379,41 +292,31 @@ class PinnedSet:
 
 def pin_set(store: Store, name: str, urns: Iterable[str]) -> PinnedSet:
     """Save (or replace) the regression set ``name``: the urns, in order, without duplicates."""
-    ensure_workbench_schema(store)
     name = (name or "").strip()
     if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
         raise WorkbenchError("a pinned set needs a name (1-100 printable characters)")
     urns = list(dict.fromkeys(str(u) for u in urns))
     if not urns:
         raise WorkbenchError(f"pinned set {name!r} would be empty: give at least one place")
-    t = now()
-    _tx(store, lambda: store.db.execute(
-        "INSERT INTO wb_pinned_sets(name, urns, created_at, updated_at) VALUES (?,?,?,?) "
-        "ON CONFLICT(name) DO UPDATE SET urns=excluded.urns, updated_at=excluded.updated_at",
-        [name, json.dumps(urns, ensure_ascii=False), t, t]), "pinned set")
+    _wb(store).save_pinned(name, urns)
     return get_pinned(store, name)
 
 
 def pinned_sets(store: Store) -> list[PinnedSet]:
-    ensure_workbench_schema(store)
     return [PinnedSet(r["name"], tuple(json.loads(r["urns"])), r["created_at"], r["updated_at"])
-            for r in _q(store, "SELECT * FROM wb_pinned_sets ORDER BY name")]
+            for r in _wb(store).pinned_rows()]
 
 
 def get_pinned(store: Store, name: str) -> PinnedSet:
-    ensure_workbench_schema(store)
-    rows = _q(store, "SELECT * FROM wb_pinned_sets WHERE name=?", [name])
-    if not rows:
+    r = _wb(store).pinned_row(name)
+    if r is None:
         known = ", ".join(s.name for s in pinned_sets(store)) or "none yet"
         raise WorkbenchError(f"unknown pinned set {name!r} (known: {known})")
-    r = rows[0]
     return PinnedSet(r["name"], tuple(json.loads(r["urns"])), r["created_at"], r["updated_at"])
 
 
 def unpin_set(store: Store, name: str) -> bool:
-    ensure_workbench_schema(store)
-    return bool(_tx(store, lambda: store.db.execute("DELETE FROM wb_pinned_sets WHERE name=?", [name]).rowcount,
-                    "pinned set"))
+    return _wb(store).delete_pinned(name)
 
 
 def places_for(urns: Iterable[str], places: Iterable[Place]) -> list[Place]:
@@ -508,11 +411,6 @@ def output_key(urn: str, state_hash: str, base_hash: str, prompt_version: str, m
     blob = json.dumps([urn, state_hash, base_hash, prompt_version, model_id, float(temperature), int(budget), int(seed)],
                       ensure_ascii=True)
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
-def _base_hash(place: Place) -> str:
-    # The same as engine.dispatch.base_hash (kept local so the workbench does not import dispatch).
-    return hashlib.sha256(place.base.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -714,12 +612,8 @@ def _norm(text: str | None) -> str:
 def _rating_index(store: Store, urns: list[str]) -> tuple[dict, dict]:
     """(urn, state_hash, normalised text) -> latest rating; (urn, state_hash) -> golden texts."""
     latest: dict[tuple[str, str, str], str] = {}
-    for i in range(0, len(urns), 500):
-        chunk = urns[i:i + 500]
-        rows = _q(store, f"SELECT urn, state_hash, text, rating FROM ratings WHERE urn IN ({','.join('?' * len(chunk))}) "
-                         "ORDER BY id", chunk)
-        for r in rows:
-            latest[(r["urn"], r["state_hash"] or "", _norm(r["text"]))] = r["rating"]
+    for r in _wb(store).ratings_of(urns):
+        latest[(r["urn"], r["state_hash"] or "", _norm(r["text"]))] = r["rating"]
     golden: dict[tuple[str, str], list[str]] = {}
     for (urn, sh, text), rating in latest.items():
         if rating == "good":
@@ -733,11 +627,8 @@ def _mean(xs: list[float]) -> float | None:
 
 def _production(store: Store, urns: list[str]) -> dict[str, tuple[str, str] | None]:
     out: dict[str, tuple[str, str] | None] = {u: None for u in urns}
-    for i in range(0, len(urns), 500):
-        chunk = urns[i:i + 500]
-        for r in _q(store, f"SELECT urn, text, source, state_hash FROM current WHERE urn IN ({','.join('?' * len(chunk))})",
-                    chunk):
-            out[r["urn"]] = (r["text"], r["source"], r["state_hash"])
+    for r in _wb(store).current_of(urns):
+        out[r["urn"]] = (r["text"], r["source"], r["state_hash"])
     return out
 
 
@@ -750,7 +641,6 @@ def compare(places: list[Place], variants: list[Variant], llm: Any, cfg: Config,
     All cells of one run go to the model as one job (they share its streams). Results are stored in
     ``wb_runs``/``wb_outputs`` (``record=False``: kept in memory only); production tables are never
     written. Blocks until done or ``cancel`` is set."""
-    ensure_workbench_schema(store)
     if runs not in (1, 2):
         raise WorkbenchError("runs must be 1 or 2")
     if not variants:
@@ -769,10 +659,7 @@ def compare(places: list[Place], variants: list[Variant], llm: Any, cfg: Config,
         # Every prompt text a run used is kept (ratings and stored runs point at it by version),
         # but in wb_prompt_texts: prompt_versions is "ever active", and a draft compared here
         # must neither appear in the history nor become the batches' "last good version".
-        t = now()
-        _tx(store, lambda: store.db.conn.executemany(
-            "INSERT OR IGNORE INTO wb_prompt_texts(version, name, text, first_used) VALUES (?,?,?,?)",
-            [(v.prompt.version, v.prompt.name, v.prompt.text, t) for v in variants]), "prompt texts")
+        _wb(store).keep_prompt_texts([(v.prompt.version, v.prompt.name, v.prompt.text) for v in variants])
 
     plans = []  # (vi, variant, place, prompt_text, temperature, budget)
     for vi, v in enumerate(variants):
@@ -811,8 +698,8 @@ def compare(places: list[Place], variants: list[Variant], llm: Any, cfg: Config,
                 round(f.latency_s * 1000, 1) if f.latency_s is not None else None, int(f.n_tokens or 0),
                 check_facts(p, cleaned) if cleaned is not None else None, v.prompt.version, temp, budget, p.seed,
                 p.state_hash, d.tier, d.eligible,
-                output_key(p.urn, p.state_hash, _base_hash(p), v.prompt.version, model_id, temp, budget, p.seed), model_id,
-                name=p.name, base_hash=_base_hash(p))
+                output_key(p.urn, p.state_hash, base_hash(p), v.prompt.version, model_id, temp, budget, p.seed), model_id,
+                name=p.name, base_hash=base_hash(p))
         all_cells[run_no] = cells
         if cancel is not None and cancel.is_set():
             status = "cancelled"
@@ -862,43 +749,35 @@ def _summarise(v: Variant, cells: list[Cell], cfg: Config, golden: dict, by_urn:
         [c.urn for c in cells if reran and not c.rerun_identical])
 
 
-_OUT_COLS = ("run_id", "run_no", "variant", "variant_index", "urn", "name", "tier", "eligible", "state_hash", "base_hash",
-             "seed", "prompt_name", "prompt_version", "temperature", "budget", "model_id", "output_key", "text",
-             "raw_text", "reason", "detail", "latency_ms", "tokens", "length", "fact_coverage", "facts",
-             "production_text", "production_source", "template_text", "created_at")
-
-
 def _store_run(store: Store, res: CompareResult, cfg: Config, label: str) -> int:
     t = now()
     vindex = {v.label: i for i, v in enumerate(res.variants)}
     vprompt = {v.label: v.prompt.name for v in res.variants}
-
-    def write() -> int:
-        conn = store.db.conn
-        rid = conn.execute(
-            "INSERT INTO wb_runs(kind, label, variants, urns, runs, model_id, config, summary, status, started_at, "
-            "finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [res.kind, label, json.dumps([v.as_dict() for v in res.variants]), json.dumps(res.urns), res.runs,
-             res.model_id, json.dumps(cfg.as_dict(), default=str),
-             json.dumps([res.summaries[v.label].as_dict() for v in res.variants]), res.status, t, t]).lastrowid
-        sql = f"INSERT INTO wb_outputs({', '.join(_OUT_COLS)}) VALUES ({', '.join('?' * len(_OUT_COLS))})"
-        for cells in (res.cells, res.rerun):
-            for (lab, urn), c in cells.items():
-                prod = res.production.get(urn)
-                row = {"run_id": rid, "run_no": c.run_no, "variant": lab, "variant_index": vindex[lab], "urn": urn,
-                       "name": c.name, "tier": c.tier, "eligible": int(c.eligible), "state_hash": c.state_hash,
-                       "base_hash": c.base_hash, "seed": c.seed, "prompt_name": vprompt[lab], "prompt_version": c.prompt_version,
-                       "temperature": c.temperature, "budget": c.budget, "model_id": c.model_id,
-                       "output_key": c.output_key, "text": c.text, "raw_text": c.raw_text, "reason": c.reason,
-                       "detail": c.detail, "latency_ms": c.latency_ms, "tokens": c.tokens, "length": c.length,
-                       "fact_coverage": c.fact_coverage,
-                       "facts": json.dumps(c.facts.as_dict(), ensure_ascii=False) if c.facts else None,
-                       "production_text": prod[0] if prod else None, "production_source": prod[1] if prod else None,
-                       "template_text": res.templates.get(urn), "created_at": t}
-                c.output_id = conn.execute(sql, [row[k] for k in _OUT_COLS]).lastrowid
-        return rid
-
-    return _tx(store, write, "workbench run")
+    run = {"kind": res.kind, "label": label, "variants": json.dumps([v.as_dict() for v in res.variants]),
+           "urns": json.dumps(res.urns), "runs": res.runs, "model_id": res.model_id,
+           "config": json.dumps(cfg.as_dict(), default=str),
+           "summary": json.dumps([res.summaries[v.label].as_dict() for v in res.variants]), "status": res.status,
+           "started_at": t, "finished_at": t}
+    cells, outputs = [], []
+    for by_key in (res.cells, res.rerun):
+        for (lab, urn), c in by_key.items():
+            prod = res.production.get(urn)
+            cells.append(c)
+            outputs.append({
+                "run_no": c.run_no, "variant": lab, "variant_index": vindex[lab], "urn": urn,
+                "name": c.name, "tier": c.tier, "eligible": int(c.eligible), "state_hash": c.state_hash,
+                "base_hash": c.base_hash, "seed": c.seed, "prompt_name": vprompt[lab], "prompt_version": c.prompt_version,
+                "temperature": c.temperature, "budget": c.budget, "model_id": c.model_id,
+                "output_key": c.output_key, "text": c.text, "raw_text": c.raw_text, "reason": c.reason,
+                "detail": c.detail, "latency_ms": c.latency_ms, "tokens": c.tokens, "length": c.length,
+                "fact_coverage": c.fact_coverage,
+                "facts": json.dumps(c.facts.as_dict(), ensure_ascii=False) if c.facts else None,
+                "production_text": prod[0] if prod else None, "production_source": prod[1] if prod else None,
+                "template_text": res.templates.get(urn), "created_at": t})
+    rid, ids = _wb(store).add_run(run, outputs)
+    for c, oid in zip(cells, ids):
+        c.output_id = oid
+    return rid
 
 
 # --- preview ----------------------------------------------------------------------------------
@@ -977,20 +856,15 @@ def prompt_text(store: Store, version: str | None) -> str | None:
     """The text of a prompt version: recorded as active (prompt_versions) or used by a run."""
     if not version:
         return None
-    ensure_workbench_schema(store)
-    rows = _q(store, "SELECT text FROM prompt_versions WHERE version=? UNION ALL "
-                     "SELECT text FROM wb_prompt_texts WHERE version=? LIMIT 1", [version, version])
-    return rows[0]["text"] if rows else None
+    return _wb(store).prompt_text(version)
 
 
 # --- stored runs ------------------------------------------------------------------------------
 
 def runs_list(store: Store, limit: int = 50, kind: str | None = None) -> list[dict]:
     """Recent workbench runs (newest first): id, kind, label, variants, places, status, times."""
-    ensure_workbench_schema(store)
-    where, params = ("WHERE kind=?", [kind]) if kind else ("", [])
     out = []
-    for r in _q(store, f"SELECT * FROM wb_runs {where} ORDER BY id DESC LIMIT ?", params + [limit]):
+    for r in _wb(store).runs(limit, kind):
         out.append({"id": r["id"], "kind": r["kind"], "label": r["label"], "status": r["status"],
                     "variants": [v["label"] for v in json.loads(r["variants"] or "[]")],
                     "places": len(json.loads(r["urns"] or "[]")), "runs": r["runs"], "model_id": r["model_id"],
@@ -1000,11 +874,9 @@ def runs_list(store: Store, limit: int = 50, kind: str | None = None) -> list[di
 
 def load_run(store: Store, run_id: int) -> CompareResult:
     """A stored run as a :class:`CompareResult` (ratings and golden matches as stored)."""
-    ensure_workbench_schema(store)
-    rows = _q(store, "SELECT * FROM wb_runs WHERE id=?", [run_id])
-    if not rows:
+    r = _wb(store).run(run_id)
+    if r is None:
         raise WorkbenchError(f"unknown workbench run {run_id}")
-    r = rows[0]
     variants = []
     for vd in json.loads(r["variants"] or "[]"):
         text = prompt_text(store, vd["prompt_version"]) or "(prompt text not recorded)"
@@ -1017,7 +889,7 @@ def load_run(store: Store, run_id: int) -> CompareResult:
     rerun: dict = {}
     templates: dict = {}
     production: dict = {}
-    for o in _q(store, "SELECT * FROM wb_outputs WHERE run_id=? ORDER BY id", [run_id]):
+    for o in _wb(store).run_outputs(run_id):
         c = Cell(o["urn"], o["variant"], o["run_no"], o["text"], o["raw_text"], o["reason"], o["detail"] or "",
                  o["latency_ms"], o["tokens"] or 0, FactReport.from_dict(json.loads(o["facts"])) if o["facts"] else None,
                  o["prompt_version"], o["temperature"], o["budget"], o["seed"], o["state_hash"], o["tier"],
@@ -1074,14 +946,10 @@ def _output_row(store: Store, output_ref: Any) -> tuple[str, dict]:
         ref = int(s)
     if isinstance(ref, bool) or not isinstance(ref, int):
         raise WorkbenchError(f"unknown output {output_ref!r} (use an output id, wb:ID or result:ID)")
-    if origin == "wb":
-        rows = _q(store, "SELECT * FROM wb_outputs WHERE id=?", [ref])
-    else:
-        rows = _q(store, "SELECT r.*, b.config AS batch_config FROM results r LEFT JOIN batches b ON b.id=r.batch_id "
-                         "WHERE r.id=?", [ref])
-    if not rows:
+    row = _wb(store).output(ref) if origin == "wb" else _wb(store).result_with_config(ref)
+    if row is None:
         raise WorkbenchError(f"unknown output {'result:' if origin == 'result' else ''}{ref}")
-    return origin, rows[0]
+    return origin, row
 
 
 def rate(store: Store, output_ref: Any, rating: str, note: str = "") -> int:
@@ -1090,7 +958,6 @@ def rate(store: Store, output_ref: Any, rating: str, note: str = "") -> int:
     The rating row holds everything needed to reproduce the output: text, urn, state hash, seed,
     prompt name + version (its text: :func:`prompt_text`), model id, temperature, budget and the
     output key."""
-    ensure_workbench_schema(store)
     rating = str(rating).strip().lower()
     if rating not in RATINGS:
         raise WorkbenchError(f"a rating is 'good' or 'bad', not {rating!r}")
@@ -1108,35 +975,25 @@ def rate(store: Store, output_ref: Any, rating: str, note: str = "") -> int:
             temp = json.loads(o.get("batch_config") or "{}").get("temperature")
         except ValueError:
             temp = None
-        pv = _q(store, "SELECT name FROM prompt_versions WHERE version=? UNION ALL SELECT name FROM wb_prompt_texts "
-                       "WHERE version=? LIMIT 1", [o["prompt_version"]] * 2) if o["prompt_version"] else []
+        pname = _wb(store).prompt_name(o["prompt_version"]) if o["prompt_version"] else None
         key = (output_key(o["urn"], o["state_hash"], o["base_hash"] or "", o["prompt_version"] or "", o["model_id"],
                           float(temp), o["budget"] or 0, o["seed"] or 0) if (o["source"] == "llm" and temp is not None)
                else None)
         row = {"result_id": o["id"], "output_id": None, "urn": o["urn"], "rating": rating, "note": note or "",
                "text": o["text"], "state_hash": o["state_hash"], "prompt_version": o["prompt_version"],
-               "prompt_name": pv[0]["name"] if pv else None, "model_id": o["model_id"], "seed": o["seed"],
+               "prompt_name": pname, "model_id": o["model_id"], "seed": o["seed"],
                "budget": o["budget"], "temperature": temp, "output_key": key, "base_hash": o["base_hash"],
                "origin": f"result:{o['source']}", "variant": None, "created_at": now()}
-    cols = list(row)
-    return _tx(store, lambda: store.db.conn.execute(
-        f"INSERT INTO ratings({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", [row[c] for c in cols]).lastrowid,
-        "rating")
+    return _wb(store).add_rating(row)
 
 
 def ratings_list(store: Store, limit: int | None = None, urn: str | None = None) -> list[dict]:
     """Every rating (newest first) with the prompt text joined in."""
-    ensure_workbench_schema(store)
-    where, params = ("WHERE r.urn=?", [urn]) if urn else ("", [])
-    lim = "" if limit is None else f" LIMIT {int(limit)}"
-    return _q(store, f"SELECT r.*, coalesce(v.text, w.text) AS prompt_text FROM ratings r "
-                     f"LEFT JOIN prompt_versions v ON v.version = r.prompt_version "
-                     f"LEFT JOIN wb_prompt_texts w ON w.version = r.prompt_version {where} ORDER BY r.id DESC{lim}", params)
+    return _wb(store).ratings(limit, urn)
 
 
 def golden_set(store: Store, urn: str | None = None) -> list[GoldenItem]:
     """Outputs whose latest rating (per place, state and identical text) is good."""
-    ensure_workbench_schema(store)
     latest: dict[tuple, dict] = {}
     for r in reversed(ratings_list(store, urn=urn)):  # oldest first: later ratings overwrite
         latest[(r["urn"], r["state_hash"] or "", _norm(r["text"]))] = r
@@ -1186,11 +1043,9 @@ def batch_fact_coverage(store: Store, batch_id: int, places: Iterable[Place] | d
         by = {}
     rows = store.batch_results(batch_id)
     missing = [r["urn"] for r in rows if r["urn"] not in by]
-    for i in range(0, len(missing), 500):
-        chunk = missing[i:i + 500]
-        for pr in _q(store, f"SELECT urn, data FROM places WHERE urn IN ({','.join('?' * len(chunk))})", chunk):
-            with contextlib.suppress(Exception):
-                by[pr["urn"]] = parse_place(json.loads(pr["data"]))
+    for urn, data in store.places_data(missing).items():
+        with contextlib.suppress(Exception):
+            by[urn] = parse_place(json.loads(data))
     cov: dict[str, list[float]] = {"llm": [], "template": []}
     contradicted = skipped = 0
     for r in rows:
@@ -1212,7 +1067,7 @@ def batch_fact_coverage(store: Store, batch_id: int, places: Iterable[Place] | d
 class Workbench:
     """The workbench on one store, prompt library, model service and config.
 
-    Opening it creates the schema and records the on-disk version of every prompt file. Methods
+    Opening it records the on-disk version of every prompt file (the schema is a migration). Methods
     are the free functions above with these bound; all block (run them in a worker thread) and
     must be called on the thread that opened ``store``.
     """
@@ -1222,7 +1077,6 @@ class Workbench:
         self.store, self.library, self.llm = store, library, llm
         self.cfg = cfg or Config()
         self.prompt_name = prompt_name
-        ensure_workbench_schema(store)
         self.opened_versions = record_library(store, library)
 
     def history(self, name: str | None = None) -> list[PromptVersion]:

@@ -6,6 +6,7 @@ line is reported with file, line, field and reason, skipped and counted; the res
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -75,6 +76,17 @@ class Place:
                 for e in self.events
             ],
         }
+
+
+def base_hash(place: Place) -> str:
+    """The 16-hex-digit hash of a place's base description (part of the result cache key and of
+    the workbench's output key).
+
+    Encoded ``utf-8`` with ``surrogatepass``: for every text a world file can give (the parser
+    rejects lone surrogates) that is byte for byte the plain UTF-8 encoding, so stored hashes are
+    unchanged; a ``Place`` built in code with a lone surrogate gets a hash instead of a crash.
+    """
+    return hashlib.sha256(place.base.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def make_place(urn, name, base, temperature, conditions, wind_speed, resources, events) -> Place:

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, OptionList
 
 from console.app import TextureApp, default_llm_factory
 from console.model import EventBuffer
-from console.testing import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
+from fakes import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
 from console.widgets import DiffPanel, MetricsPanel, QueuePanel
 from engine import locations
 from engine.builtin_world import builtin_world

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import real_model_path
-from console.testing import finish_batch, isolate, ready, rendered_text, wait_until
+from fakes import finish_batch, isolate, ready, rendered_text, wait_until
 from engine.builtin_world import builtin_world
 from engine.config import load_config
 from engine.policy import decide

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input
 
-from console.testing import isolate, make_app, ready
+from fakes import isolate, make_app, ready
 from console.widgets import FastTable
 
 pytestmark = pytest.mark.anyio

@@ -7,7 +7,7 @@ import time
 import pytest
 from textual.widgets import DataTable
 
-from console.testing import finish_batch, isolate, make_app, ready, rendered_text, wait_until
+from fakes import finish_batch, isolate, make_app, ready, rendered_text, wait_until
 from engine.store import Store
 
 pytestmark = pytest.mark.anyio

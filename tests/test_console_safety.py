@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from textual.widgets import DataTable
 
-from console.testing import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
+from fakes import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
 from console.textview import safe, word_diff
 from engine.builtin_world import builtin_world
 from engine.world import Event, Resource, make_place

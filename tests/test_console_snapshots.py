@@ -7,7 +7,7 @@ the app's ``deterministic`` flag, which hides clocks, latencies and timing chart
 
 from __future__ import annotations
 
-from console.testing import Factory, diff_settled, finish_batch, isolate, make_app, ready
+from fakes import Factory, diff_settled, finish_batch, isolate, make_app, ready
 
 ERROR_URN = "urn:flux:place:corsair:willowgate-mill-0008"
 

@@ -3,7 +3,7 @@
 Each designer workflow from the keyboard: edit a prompt, preview it on 8 places (production
 untouched), compare it with the previous version on a pinned set (fact coverage, fallback rate,
 re-run identical), rate outputs (workbench and main diff panel), export ratings, roll back.
-No sleeps: bounded ``pilot.pause`` loops (``console.testing.wait_until``).
+No sleeps: bounded ``pilot.pause`` loops (``tests/fakes.py`` ``wait_until``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.console import Console
 from textual.widgets import DataTable, OptionList
 
 from console.app import TextureApp
-from console.testing import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
+from fakes import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
 from console.workbench import CompareDialog, ConfirmDialog, NameDialog, NoteDialog, WorkbenchScreen
 from engine import locations
 from engine import workbench as wb

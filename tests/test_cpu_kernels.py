@@ -73,7 +73,7 @@ def test_prefill_attention_is_row_independent():
 
 
 def _tiny(seed=0):
-    from engine.robustness import tiny_model
+    from fakes import tiny_model
 
     return tiny_model(300, seed)
 

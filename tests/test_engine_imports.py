@@ -8,6 +8,7 @@ import os
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,8 +45,8 @@ print(json.dumps(ui))
 def test_engine_module_imports_no_ui(module, texture_home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
     env["TEXTURE_HOME"] = str(texture_home)
-    # The engine under test (this checkout's), not whichever copy is installed.
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(engine.__file__)) + os.pathsep + env.get("PYTHONPATH", "")
+    # The engine under test (this checkout), not whatever copy is installed.
+    env["PYTHONPATH"] = str(Path(engine.__file__).resolve().parent.parent)
     r = subprocess.run([sys.executable, "-c", _PROBE, module], capture_output=True, text=True, timeout=120, env=env,
                        cwd=str(texture_home))
     assert r.returncode == 0, f"importing {module} failed:\n{r.stderr}"

@@ -34,7 +34,7 @@ import mlx.core as mx  # noqa: E402
 from engine.llm.events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens  # noqa: E402
 from engine.llm.generator import GenerationEngine, GenRequest  # noqa: E402
 from engine.llm.sampling import SeededSampler, make_request_sampler  # noqa: E402
-from engine.robustness import tiny_model, tiny_tokenizer  # noqa: E402
+from fakes import tiny_model, tiny_tokenizer  # noqa: E402
 
 REAL_MODEL = ROOT / "models" / "smollm2-135m-instruct"
 

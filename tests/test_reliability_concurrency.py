@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from engine import store as store_mod
+from engine.store import core as store_mod
 from engine.config import Config
 from engine.dispatch import BatchRunner
 from engine.prompts import PromptLibrary
-from engine.robustness import child_env, make_world, texture_cmd, write_jsonl
+from fakes import child_env, make_world, texture_cmd, write_jsonl
 from engine.store import BatchBusyError, ResultRow, Store, StoreWriteError
 from engine.world import parse_place
 
@@ -47,7 +47,9 @@ def _wait_running(db, timeout=30):
 
 def test_second_batch_refuses_while_readers_work_alongside(tmp_path):
     db = tmp_path / "t.db"
-    first, world, env = _slow_batch(tmp_path, db)
+    # Slow enough that the first batch still runs after three more interpreters have started
+    # (second batch, export, doctor): on a loaded 2-CPU machine 0.05 s/token finished first.
+    first, world, env = _slow_batch(tmp_path, db, delay="0.2")
     try:
         _wait_running(db)
         # A second batch: refuses at once with a clear message, exit 2, no traceback.

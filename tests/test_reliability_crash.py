@@ -13,7 +13,7 @@ from engine import cli
 from engine.config import Config
 from engine.dispatch import BatchRunner
 from engine.llm.scripted import ScriptedLLM
-from engine.robustness import child_env, kill_loop, make_world, texture_cmd, write_jsonl
+from fakes import child_env, kill_loop, make_world, texture_cmd, write_jsonl
 from engine.store import ResultRow, Store
 from engine.world import parse_place
 

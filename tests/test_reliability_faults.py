@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 
 from engine import cli
-from engine import robustness as rb
+from tools import robustness as rb
 from engine.config import Config
 from engine.dispatch import BatchRunner
 from engine.llm.scripted import ScriptedLLM
@@ -124,7 +124,7 @@ def test_simulated_disk_full_on_some_writes_retries_and_loses_nothing(tmp_path, 
 
     monkeypatch.setattr(Store, "_write_results", flaky)
     monkeypatch.setattr("engine.dispatch.UNSAVED_RETRY_S", 0.0)
-    monkeypatch.setattr("engine.store.FULL_RETRY_DELAYS", ())
+    monkeypatch.setattr("engine.store.core.FULL_RETRY_DELAYS", ())
     llm = ScriptedLLM(concurrency=2)
     try:
         ps = [parse_place(d) for d in rb.make_world(20)]
@@ -146,7 +146,7 @@ def test_persistently_full_disk_spills_and_the_cli_says_where(tmp_path, monkeypa
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(Store, "_write_results", full)
-    monkeypatch.setattr("engine.store.FULL_RETRY_DELAYS", ())
+    monkeypatch.setattr("engine.store.core.FULL_RETRY_DELAYS", ())
     assert cli.main(["batch", "--no-llm", "--db", str(db), "--world", str(world), "--json"]) == 1
     d = json.loads(capsys.readouterr().out)
     assert d["status"] == "incomplete" and d["unsaved"] == 10 and d["spill_file"]

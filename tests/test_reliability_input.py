@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from engine import cli
 from engine.prompts import default_prompt
-from engine.robustness import HOSTILE, INJECTED_PLACE_BASE, INJECTION_FOLLOWING_OUTPUTS, make_world
+from fakes import HOSTILE, INJECTED_PLACE_BASE, INJECTION_FOLLOWING_OUTPUTS, make_world
 from engine.store import ResultRow, Store
 from engine.templates import render_template
 from engine.textsafe import UNSAFE_RE, visible

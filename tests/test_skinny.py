@@ -129,7 +129,7 @@ def test_installed_model_uses_it_for_decode_rows_only(monkeypatch):
     import mlx.core as mx
 
     from engine.llm import cpu_kernels
-    from engine.robustness import tiny_model
+    from fakes import tiny_model
 
     model, ref_model = tiny_model(300, 0), tiny_model(300, 0)
     calls = []

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from engine import store as store_mod
+from engine.store import core as store_mod
 from engine.store import MIGRATIONS, ResultRow, Store, StoreError
 
 

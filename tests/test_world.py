@@ -445,3 +445,35 @@ def test_builtin_world_is_deterministic_and_valid():
     assert any(s == -math.inf for s in sigs)
     assert any(0.3 <= s < 0.6 for s in sigs) and any(0.6 <= s < 0.8 for s in sigs) and any(s >= 0.8 for s in sigs)
     assert len({p.region for p in world}) >= 5
+
+
+# --- base_hash: one function for the dispatcher and the workbench ---------------------------------
+
+@pytest.mark.parametrize("base", ["A mill by the river.", "Café — naïve 😀 東京", "tab\tand\nnewline", "\x00\x1b[31m"])
+def test_base_hash_is_the_plain_utf8_hash_for_every_valid_text(base):
+    import hashlib
+
+    from engine import dispatch, workbench
+    from engine.world import base_hash
+
+    p = builtin_world()[0]
+    p = type(p)(p.urn, p.name, base, p.temperature, p.conditions, p.wind_speed, p.resources, p.events, p.state_hash, p.seed)
+    expected = hashlib.sha256(base.encode("utf-8")).hexdigest()[:16]  # what stored results already hold
+    assert base_hash(p) == expected
+    assert dispatch.base_hash is base_hash and workbench.base_hash is base_hash  # exists once
+
+
+def test_base_hash_of_a_lone_surrogate_is_a_hash_not_a_crash_and_world_files_cannot_carry_one(tmp_path):
+    from engine.world import base_hash
+
+    p = builtin_world()[0]
+    bad = type(p)(p.urn, p.name, "half \ud800 a pair", p.temperature, p.conditions, p.wind_speed, p.resources,
+                  p.events, p.state_hash, p.seed)
+    h = base_hash(bad)
+    assert len(h) == 16 and h != base_hash(p)
+    # A world file with that text is refused by the parser with a message naming the field.
+    d = p.to_json()
+    d["description"]["base"] = "half \ud800 a pair"
+    with pytest.raises(Exception) as exc:
+        parse_place(d)
+    assert "description.base" in str(exc.value) or "surrogate" in str(exc.value)

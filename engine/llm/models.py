@@ -82,13 +82,11 @@ class LoadedModel:
 
 
 def models_dir() -> Path:
-    """``$FLUX_MODELS_DIR`` or ``<repo>/models`` (next to the engine package)."""
-    env = os.environ.get("FLUX_MODELS_DIR", "").strip()
-    if env:
-        return Path(env).expanduser()
-    import engine
+    """The models folder: :func:`engine.locations.models_dir` (``$FLUX_MODELS_DIR``, a checkout's
+    ``models/``, else ``<data folder>/models``)."""
+    from .. import locations
 
-    return Path(engine.__file__).resolve().parent.parent / "models"
+    return locations.models_dir()
 
 
 def is_model_folder(path: Path) -> bool:

@@ -50,7 +50,9 @@ except ImportError:  # pragma: no cover
 
 import sqlite_utils
 
-from .world import Place
+from ..world import Place
+from .queries import StoreQueries
+from .workbench_migrations import migrate_workbench
 
 
 class StoreError(Exception):
@@ -156,10 +158,9 @@ MIGRATIONS.append((3, "batch_items", ensure_batch_items))
 
 
 def _m4_workbench(db: sqlite_utils.Database) -> None:
-    """Migration 4: the prompt workbench (pinned sets, runs, outputs, prompt events; rating columns)."""
-    from .workbench import workbench_migration  # the schema lives beside the code that uses it
-
-    workbench_migration(db)
+    """Migration 4: the prompt workbench's own migration set (pinned sets, runs, outputs, prompt
+    events; rating columns), see :mod:`engine.store.workbench_migrations`."""
+    migrate_workbench(db)
 
 
 MIGRATIONS.append((4, "workbench", _m4_workbench))
@@ -325,7 +326,7 @@ class _FileLock:
             os.close(fd)
 
 
-class Store:
+class Store(StoreQueries):
     def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
@@ -372,6 +373,8 @@ class Store:
                 fn(db)
                 db["migrations"].insert({"id": mid, "name": name, "applied_at": now()})
             applied.append(mid)
+        with db.conn:  # workbench migrations newer than the database's migration 4
+            migrate_workbench(db)
         return applied
 
     def applied_migrations(self) -> list[int]:

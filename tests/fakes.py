@@ -1,4 +1,11 @@
-"""Helpers for console tests (tests/test_console*.py) and the lead's end-to-end test: Pilot waits, a ScriptedLLM factory."""
+"""Test fakes and helpers (test support lives in tests/, never in the product).
+
+- Console tests (tests/test_console*.py) and the end-to-end test: ``isolate``, Pilot waits, a
+  ScriptedLLM ``Factory``.
+- The tiny random llama and byte tokenizer (``tiny_model``, ``tiny_tokenizer``) and the world and
+  subprocess helpers of the reliability tests. They are defined in ``tools/`` because
+  ``texture robustness`` (a user command) uses them too; tests take them from here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,10 @@ from pathlib import Path
 from engine.builtin_world import builtin_world
 from engine.config import Config
 from engine.llm.scripted import ScriptedLLM
+from tools.robustness import (  # noqa: F401 (re-exported for the tests)
+    HOSTILE, INJECTED_PLACE_BASE, INJECTION_FOLLOWING_OUTPUTS, child_env, kill_loop, make_world, texture_cmd, write_jsonl,
+)
+from tools.tiny_model import CHAT_TEMPLATE, TINY_ARGS, tiny_model, tiny_tokenizer, write_tiny_model_folder  # noqa: F401
 
 FLUX_VARS = ("FLUX_LLM_ENABLED", "FLUX_LLM_MODEL_PATH", "FLUX_LLM_CONCURRENCY", "FLUX_LLM_TIMEOUT",
              "FLUX_LLM_FALLBACK_THRESHOLD", "FLUX_LLM_SHORT_TERM", "FLUX_LLM_MEDIUM_TERM", "FLUX_LLM_LONG_TERM",

@@ -42,10 +42,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import locations
+from engine import locations
+
+from .tiny_model import (  # noqa: F401 (part of this tool's API: tests and fault cases use them)
+    CHAT_TEMPLATE, TINY_ARGS, WrapModel, eos_only, never_stops, raises_after, tiny_loader, tiny_model, tiny_tokenizer,
+    write_tiny_model_folder,
+)
 
 REPO = locations.repo_root()
-REAL_MODEL = REPO / "models" / "smollm2-135m-instruct"
+REAL_MODEL = locations.models_dir() / "smollm2-135m-instruct"
 
 
 # ============================================================================ shared helpers
@@ -81,7 +86,10 @@ def write_jsonl(rows: list[dict], path: Path) -> Path:
 
 def child_env(home: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_") and not k.startswith("TEXTURE_")}
-    env.update({"TEXTURE_HOME": str(home), "TEXTURE_NO_FASTPATH": "1", "PYTHONUNBUFFERED": "1"})
+    # The children get their own data folder but this process's models (TEXTURE_HOME moves the
+    # models folder of an installed package).
+    env.update({"TEXTURE_HOME": str(home), "TEXTURE_NO_FASTPATH": "1", "PYTHONUNBUFFERED": "1",
+                "FLUX_MODELS_DIR": str(locations.models_dir())})
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update(extra)
     return env
@@ -120,7 +128,7 @@ def kill_loop(kills: int, workdir: Path, *, seed: int = 0, places: int = 200, sc
     included); each kill then lands at a uniformly random moment of that span, so kills hit
     start-up, recovery, planning, template storing, model results and the batch's end.
     """
-    from .store import Store
+    from engine.store import Store
 
     rng = random.Random(seed)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -310,9 +318,9 @@ def mutate_place(rng: random.Random, d: dict) -> dict:
 
 def fuzz(n: int, workdir: Path, *, seed: int = 0) -> dict:
     """``n`` values through ``parse_place`` + templates, and all of them as one world file."""
-    from .prompts import default_prompt
-    from .templates import render_template
-    from .world import WorldError, _Bad, load_world, parse_place
+    from engine.prompts import default_prompt
+    from engine.templates import render_template
+    from engine.world import WorldError, _Bad, load_world, parse_place
 
     rng = random.Random(seed)
     base = make_world(10)
@@ -410,7 +418,7 @@ def _rendered_like_console(text: str) -> str | None:
         from rich.text import Text
     except ImportError:  # pragma: no cover
         return None
-    from .textsafe import visible
+    from engine.textsafe import visible
 
     buf = StringIO()
     Console(file=buf, force_terminal=True, color_system="truecolor", width=4000, soft_wrap=True,
@@ -419,11 +427,11 @@ def _rendered_like_console(text: str) -> str | None:
 
 
 def hostile(workdir: Path) -> dict:
-    from .store import Store
-    from .templates import render_template
-    from .textsafe import UNSAFE_RE, visible
-    from .validate import clean_output, validate_output
-    from .world import _Bad, parse_place
+    from engine.store import Store
+    from engine.templates import render_template
+    from engine.textsafe import UNSAFE_RE, visible
+    from engine.validate import clean_output, validate_output
+    from engine.world import _Bad, parse_place
 
     workdir.mkdir(parents=True, exist_ok=True)
     cases = []
@@ -451,7 +459,7 @@ def hostile(workdir: Path) -> dict:
                 if p is not None:
                     tpl = render_template(p)
                     # 3. stored and exported: JSON escapes every control character; the text is intact
-                    from .store import ResultRow
+                    from engine.store import ResultRow
 
                     bid = store.start_batch("hostile", 1, None, None, {})
                     store.add_results([ResultRow(bid, p.urn, p.state_hash, "template", "template", tpl, tpl)])
@@ -488,8 +496,8 @@ def hostile(workdir: Path) -> dict:
                 case["error"] = f"{type(exc).__name__}: {exc}"
             cases.append(case)
         # Outputs that follow instructions injected through world text are rejected.
-        from .prompts import default_prompt
-        from .world import make_place
+        from engine.prompts import default_prompt
+        from engine.world import make_place
 
         pl = make_place("urn:flux:place:robust:injected", "Mill", INJECTED_PLACE_BASE, 12, "rain", 5, [], [])
         prompt = default_prompt().render(pl, "full")
@@ -529,12 +537,12 @@ PROMPT_FAULTS: list[tuple[str, Callable[[Path], None]]] = [
 def prompt_faults(workdir: Path, *, token_delay_s: float = 0.002) -> dict:
     """Each fault hits the prompt file while a scripted batch runs; the batch must finish with the
     last good version, the library must keep it active and report the error."""
-    from .config import Config
-    from .dispatch import BatchRunner
-    from .llm.scripted import ScriptedLLM
-    from .prompts import PromptLibrary, version_of
-    from .store import Store
-    from .world import parse_place
+    from engine.config import Config
+    from engine.dispatch import BatchRunner
+    from engine.llm.scripted import ScriptedLLM
+    from engine.prompts import PromptLibrary, version_of
+    from engine.store import Store
+    from engine.world import parse_place
 
     cases = []
     unhandled = 0
@@ -602,132 +610,9 @@ def prompt_faults(workdir: Path, *, token_delay_s: float = 0.002) -> dict:
 
 # ============================================================================ model faults
 
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-
-def tiny_tokenizer():
-    """A byte-level BPE tokenizer (259 tokens) wrapped like mlx-lm wraps real ones."""
-    from mlx_lm.tokenizer_utils import BPEStreamingDetokenizer, TokenizerWrapper
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", bos_token="<|endoftext|>",
-                                 unk_token="<|endoftext|>")
-    hf.chat_template = CHAT_TEMPLATE
-    return TokenizerWrapper(hf, detokenizer_class=BPEStreamingDetokenizer), hf
-
-
-TINY_ARGS = dict(model_type="llama", hidden_size=64, num_hidden_layers=2, intermediate_size=128,
-                 num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5, tie_word_embeddings=True)
-
-
-def tiny_model(vocab_size: int, seed: int = 0):
-    import mlx.core as mx
-    from mlx_lm.models import llama
-
-    mx.random.seed(seed)
-    model = llama.Model(llama.ModelArgs(vocab_size=vocab_size, **TINY_ARGS))
-    mx.eval(model.parameters())
-    return model
-
-
-def write_tiny_model_folder(folder: Path, *, vocab_size: int | None = None) -> Path:
-    """A loadable mlx-lm model folder (tiny random llama + byte tokenizer); ``vocab_size`` smaller
-    than the tokenizer makes a mismatched pair."""
-    import mlx.core as mx
-    from mlx.utils import tree_flatten
-
-    folder.mkdir(parents=True, exist_ok=True)
-    wrapper, hf = tiny_tokenizer()
-    n = vocab_size or len(hf)
-    model = tiny_model(n)
-    mx.save_safetensors(str(folder / "model.safetensors"), dict(tree_flatten(model.parameters())))
-    (folder / "config.json").write_text(json.dumps({**TINY_ARGS, "vocab_size": n}), encoding="utf-8")
-    hf.save_pretrained(str(folder))
-    return folder
-
-
-class WrapModel:
-    """Wraps a model's forward: ``before(inputs)`` runs first, ``after(logits)`` changes the result."""
-
-    def __init__(self, inner, before=None, after=None):
-        self.inner, self.before, self.after = inner, before, after
-        self.layers = inner.layers
-
-    def __call__(self, inputs, cache=None, **kw):
-        if self.before is not None:
-            self.before(inputs)
-        out = self.inner(inputs, cache=cache, **kw)
-        return self.after(out) if self.after is not None else out
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
-def _eos_ids(tok) -> list[int]:
-    ids = getattr(tok, "eos_token_ids", None) or [tok.eos_token_id]
-    return sorted(int(t) for t in ids)
-
-
-def eos_only(inner, tok):
-    import mlx.core as mx
-
-    eos = _eos_ids(tok)[0]
-
-    def after(logits):
-        v = logits.shape[-1]
-        return mx.where(mx.arange(v) == eos, 100.0, -100.0).astype(logits.dtype) * mx.ones_like(logits)
-
-    return WrapModel(inner, after=after)
-
-
-def never_stops(inner, tok, step_delay_s: float = 0.02):
-    import mlx.core as mx
-
-    eos = _eos_ids(tok)
-
-    def after(logits):
-        v = logits.shape[-1]
-        mask = mx.zeros((v,), dtype=logits.dtype)
-        for e in eos:
-            mask = mx.where(mx.arange(v) == e, -1e9, mask)
-        return logits + mask
-
-    return WrapModel(inner, before=lambda _i: time.sleep(step_delay_s), after=after)
-
-
-def raises_after(inner, calls: int):
-    state = {"n": 0}
-
-    def before(_inputs):
-        state["n"] += 1
-        if state["n"] > calls:
-            raise RuntimeError(f"injected fault: forward pass {state['n']} failed")
-
-    return WrapModel(inner, before=before)
-
-
-def tiny_loader(wrap=None):
-    def load():
-        tok, hf = tiny_tokenizer()
-        model = tiny_model(len(hf))
-        if wrap is not None:
-            model = wrap(model, tok)
-        return model, tok, {"model_id": "tiny-fault-model"}
-    return load
-
-
 def folder_loader(folder: Path):
     def load():
-        from .llm.models import load_model
+        from engine.llm.models import load_model
 
         return load_model(folder)
     return load
@@ -759,12 +644,12 @@ def copy_model(src: Path, dst: Path, *, link_weights: bool = False) -> Path:
 def run_fault_batch(loader, workdir: Path, name: str, *, timeout_ms: int | None = None, budget: int = 24,
                     places_n: int = 8) -> dict:
     """A batch on the real GenerationEngine with ``loader``; returns what happened."""
-    from .config import Config
-    from .dispatch import BatchRunner
-    from .llm.generator import GenerationEngine
-    from .prompts import PromptLibrary
-    from .store import Store
-    from .world import parse_place
+    from engine.config import Config
+    from engine.dispatch import BatchRunner
+    from engine.llm.generator import GenerationEngine
+    from engine.prompts import PromptLibrary
+    from engine.store import Store
+    from engine.world import parse_place
 
     places = [parse_place(d) for d in make_world(places_n)]
     cfg = Config(concurrency=2, timeout_ms=timeout_ms, budgets={"light": budget, "full": budget, "premium": budget})
@@ -811,7 +696,7 @@ def model_faults(workdir: Path, *, real_model: Path | None = REAL_MODEL, log: Ca
 
 def _model_faults(workdir: Path, *, real_model: Path | None = REAL_MODEL, log: Callable[[str], None] | None = None) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
-    from .llm.fastpath import prepare_backend
+    from engine.llm.fastpath import prepare_backend
 
     prepare_backend()  # before mlx is imported
     tiny = write_tiny_model_folder(workdir / "tiny-good")
@@ -875,10 +760,10 @@ def _model_faults(workdir: Path, *, real_model: Path | None = REAL_MODEL, log: C
 def write_faults(workdir: Path) -> dict:
     """A batch whose database fills up mid-batch (a real SQLITE_FULL via max_page_count), and a
     batch on a read-only database file: clear errors, nothing silently dropped."""
-    from .config import Config
-    from .dispatch import BatchRunner
-    from .store import Store, StoreError
-    from .world import parse_place
+    from engine.config import Config
+    from engine.dispatch import BatchRunner
+    from engine.store import Store, StoreError
+    from engine.world import parse_place
 
     workdir.mkdir(parents=True, exist_ok=True)
     cases = []
@@ -936,7 +821,7 @@ def rss_mb() -> float:
 
         return psutil.Process().memory_info().rss / 2**20
     except Exception:  # pragma: no cover
-        from .llm.generator import peak_rss_mb
+        from engine.llm.generator import peak_rss_mb
 
         return peak_rss_mb()
 
@@ -944,17 +829,17 @@ def rss_mb() -> float:
 def memory(batches: int, workdir: Path, *, real_model: Path | None = REAL_MODEL, places_per_batch: int = 2,
            budget: int = 12, log: Callable[[str], None] | None = None) -> dict:
     """``batches`` consecutive small batches in this process; RSS after the first vs the peak."""
-    from .config import Config
-    from .dispatch import BatchRunner
-    from .prompts import PromptLibrary
-    from .store import Store
-    from .world import parse_place
+    from engine.config import Config
+    from engine.dispatch import BatchRunner
+    from engine.prompts import PromptLibrary
+    from engine.store import Store
+    from engine.world import parse_place
 
     workdir.mkdir(parents=True, exist_ok=True)
     use_real = real_model is not None and (real_model / "model.safetensors").is_file()
     if use_real:
-        from .llm.fastpath import prepare_backend
-        from .llm.generator import GenerationEngine
+        from engine.llm.fastpath import prepare_backend
+        from engine.llm.generator import GenerationEngine
 
         prepare_backend()
         llm = GenerationEngine(folder_loader(real_model), concurrency=2, token_interval_s=0.1)
@@ -963,7 +848,7 @@ def memory(batches: int, workdir: Path, *, real_model: Path | None = REAL_MODEL,
             return {"batches": 0, "model": f"failed: {llm.unavailable_reason()}", "ok": False}
         model = real_model.name
     else:
-        from .llm.scripted import ScriptedLLM
+        from engine.llm.scripted import ScriptedLLM
 
         llm = ScriptedLLM(concurrency=2)
         model = "scripted (no real model)"

@@ -1,0 +1,38 @@
+"""The data layer: every SQL statement of the product lives in this package.
+
+- :mod:`engine.store.core` — :class:`Store` (SQLite through sqlite-utils, WAL, one write
+  transaction per change, the batch lock, recovery and spill files) and the core migrations.
+- :mod:`engine.store.queries` — the read queries of the console, the dispatcher and doctor
+  (a mixin of :class:`Store`).
+- :mod:`engine.store.workbench_migrations` — the prompt workbench's own migration set
+  (``wb_*`` tables, rating columns; recorded in ``wb_migrations``), applied by the store.
+- :mod:`engine.store.workbench` — :class:`WorkbenchStore`, the workbench's statements.
+
+``from engine.store import Store, ResultRow, ...`` keeps working: the public names are here.
+"""
+
+from .core import (
+    BUSY_RETRY_DELAYS,
+    BUSY_TIMEOUT_MS,
+    FULL_RETRY_DELAYS,
+    MIGRATIONS,
+    SPILL_GLOB,
+    BatchBusyError,
+    Recovered,
+    RecoveryReport,
+    ResultRow,
+    Store,
+    StoreError,
+    StoreWriteError,
+    ensure_batch_items,
+    error_kind,
+    now,
+)
+from .workbench import WorkbenchStore
+from .workbench_migrations import WORKBENCH_MIGRATIONS, applied_workbench_migrations, migrate_workbench
+
+__all__ = [
+    "BUSY_RETRY_DELAYS", "BUSY_TIMEOUT_MS", "FULL_RETRY_DELAYS", "MIGRATIONS", "SPILL_GLOB", "BatchBusyError",
+    "Recovered", "RecoveryReport", "ResultRow", "Store", "StoreError", "StoreWriteError", "WORKBENCH_MIGRATIONS",
+    "WorkbenchStore", "applied_workbench_migrations", "ensure_batch_items", "error_kind", "migrate_workbench", "now",
+]

@@ -1,0 +1,65 @@
+"""Every folder comes from engine/locations.py; the themes ship inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import locations
+
+
+def test_flux_models_dir_overrides_everything(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLUX_MODELS_DIR", str(tmp_path / "m"))
+    assert locations.models_dir() == tmp_path / "m"
+    from engine.llm import models
+
+    assert models.models_dir() == tmp_path / "m"  # the registry asks locations
+
+
+def test_a_checkout_keeps_its_models_folder(monkeypatch, tmp_path):
+    # This test runs from a checkout: models/ beside engine/, as models/README.md says,
+    # whatever TEXTURE_HOME is (the suite sets it to a temporary folder).
+    root = Path(locations.__file__).resolve().parent.parent
+    assert locations.source_checkout() == root
+    assert locations.models_dir() == root / "models"
+
+
+def test_an_installed_package_keeps_models_in_the_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setattr(locations, "source_checkout", lambda: None)
+    monkeypatch.setenv("TEXTURE_HOME", str(tmp_path / "home"))
+    assert locations.models_dir() == tmp_path / "home" / "models"  # TEXTURE_HOME moves the models too
+    monkeypatch.delenv("TEXTURE_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if locations.sys.platform != "darwin":
+        assert locations.models_dir() == tmp_path / "xdg" / "world-texture" / "models"
+    assert "site-packages" not in str(locations.models_dir())
+
+
+def test_source_checkout_needs_this_projects_pyproject(monkeypatch, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "something-else"\n', encoding="utf-8")
+    monkeypatch.setattr(locations, "repo_root", lambda: tmp_path)
+    locations.source_checkout.cache_clear()
+    try:
+        assert locations.source_checkout() is None
+        (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "{locations.PROJECT_NAME}"\n', encoding="utf-8")
+        locations.source_checkout.cache_clear()
+        assert locations.source_checkout() == tmp_path
+    finally:
+        locations.source_checkout.cache_clear()
+
+
+def test_themes_come_from_the_package_and_the_users_folder(texture_home):
+    pytest.importorskip("textual")
+    from console import themes
+
+    assert (themes.BUILTIN_THEME_FILES / "texture-dark.tcss").is_file()  # package data, not <repo>/themes
+    assert themes.theme_folders() == [themes.BUILTIN_THEME_FILES, texture_home / "themes"]
+    user = texture_home / "themes"
+    user.mkdir(parents=True)
+    (user / "mine.tcss").write_text("$primary: #123456;\n$dark: true;\n", encoding="utf-8")
+    (user / "broken.tcss").write_text("not a theme\n", encoding="utf-8")
+    found, errors = themes.load_themes()
+    names = [t.name for t in found]
+    assert {"texture-dark", "texture-light", "mine"} <= set(names)
+    assert len(errors) == 1 and "broken.tcss" in errors[0]
