@@ -261,3 +261,36 @@ def test_real_model_on_two_actors_is_byte_identical_to_the_local_engine(local_ra
         assert b[urn]["llm_text"] == a[urn]["llm_text"], urn  # byte-identical raw model output
         assert (b[urn]["source"], b[urn]["text"], b[urn]["model_id"]) == (a[urn]["source"], a[urn]["text"], a[urn]["model_id"])
     assert len({e.worker for e in rec.of(PlaceFinished)}) == 2  # both actors described places
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_console_batch_on_the_cluster_shows_workers_and_stores_them(local_ray, tmp_path, monkeypatch):
+    from console.testing import finish_batch, isolate, make_app, ready, rendered_text, wait_until
+    from engine.config import Config
+
+    home = isolate(tmp_path, monkeypatch)
+    monkeypatch.setenv("TEXTURE_SCRIPTED", "1")  # the cluster's actors run the scripted model
+    monkeypatch.setenv("TEXTURE_SCRIPTED_DELAY", "0.01")
+    app = make_app(home, cfg=Config(cluster="auto", cluster_workers=2, concurrency=2))
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await ready(pilot, app)
+            assert app.start_batch("all")  # FLUX_CLUSTER=auto: the cluster by default
+            await finish_batch(pilot, app, timeout=120)
+            assert app.cluster_llm is not None and app.cluster_llm.size()["workers"] == 2
+            assert "cluster 1 node, 2 workers × 2 streams" in rendered_text(app.query_one("#status"))
+            rows = [r for r in app.state.rows.values() if r.source == "llm"]
+            assert rows and {r.worker.split("@")[0] for r in rows} <= {"w0", "w1"}
+            assert any(lane.worker for lane in app.state.lanes)
+    finally:
+        if app.cluster_llm is not None:
+            app.cluster_llm.shutdown()
+    s = Store(home / "texture.db")
+    llm_rows = [dict(r) for r in s.db.query("SELECT worker FROM results WHERE source = 'llm'")]
+    assert llm_rows and all(r["worker"] and r["worker"].startswith(("w0@", "w1@")) for r in llm_rows)
+    assert not [r for r in s.db.query("SELECT worker FROM results WHERE reason = 'tier' AND worker IS NOT NULL")]
