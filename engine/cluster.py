@@ -92,8 +92,10 @@ def connect(address: str | None = "auto", *, num_cpus: int | None = None) -> boo
     if ray.is_initialized():
         return False
     addr = (address or "").strip()
-    kw: dict = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+    kw: dict = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                     configure_logging=True)
+    if addr.lower() not in LOCAL_ADDRESSES:
+        _probe(addr)
     try:
         if addr.lower() in LOCAL_ADDRESSES:
             # A local instance runs this checkout's code in the actors, whatever is installed.
@@ -105,6 +107,21 @@ def connect(address: str | None = "auto", *, num_cpus: int | None = None) -> boo
         raise ClusterError(f"could not {where}: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
                            + ("" if addr.lower() in LOCAL_ADDRESSES else " (is `ray start --head` running there?)")) from None
     return True
+
+
+def _probe(addr: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when nothing listens at a cluster address (Ray itself retries for minutes)."""
+    import socket
+
+    hostport = addr.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ClusterError(f"cluster address {addr!r} is not valid: use HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:10001 or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ClusterError(f"no Ray cluster answers at {addr} ({exc.strerror or exc}): start one there with "
+                           "`ray start --head --port=6379`, or use --cluster auto for a local instance") from None
 
 
 def model_fingerprint(folder: str | os.PathLike | None) -> str | None:

@@ -76,3 +76,18 @@ def test_a_batch_with_nothing_for_the_model_needs_no_cluster(tmp_path):
     r = _run(code, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout.strip().splitlines()[-1])["by_source"] == {"template": 5}
+
+
+def test_a_cluster_address_where_nothing_listens_fails_fast_and_clearly():
+    import socket
+
+    from engine.cluster import ClusterError, _probe
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    with pytest.raises(ClusterError, match=rf"no Ray cluster answers at 127.0.0.1:{port} .*ray start --head"):
+        _probe(f"127.0.0.1:{port}")
+    with pytest.raises(ClusterError, match="is not valid: use HOST:PORT"):
+        _probe("just-a-host")
