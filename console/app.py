@@ -244,6 +244,7 @@ class TextureApp(App[int]):
         self.state = ConsoleState(cfg.concurrency, {p.urn: p.name for p in self.places})
         self.events = EventBuffer()
         self.llm = None
+        self.cluster_llm = None  # engine.cluster.ClusterLLM, started by the first batch run on the cluster
         self.engine_state: tuple[str, str, float | None] = ("loading", "starting the model service", None)
         self.paused = False
         self.batch_running = False
@@ -546,6 +547,8 @@ class TextureApp(App[int]):
             t.append(f"{b.finished:,}/{b.total:,}", style=st.label)
             if self.batch_running and not self.deterministic and b.started:
                 t.append(f" {time.monotonic() - b.started:4.0f}s", style=st.dim)
+        if self.cluster_llm is not None and self.cluster_llm.ready():
+            t.append_text(safe(f" │ {self.cluster_llm.size_label()}", st.dim))
         if self.paused:
             t.append(" │ ", style=st.dim)
             t.append("PAUSED", style=st.fell_back)
@@ -662,7 +665,8 @@ class TextureApp(App[int]):
             return list(places), "all"
         raise ValueError(f"unknown batch kind {kind!r}")
 
-    def start_batch(self, kind: str, arg: str = "") -> bool:
+    def start_batch(self, kind: str, arg: str = "", where: str | None = None) -> bool:
+        """``where``: "local" (this machine) or "cluster" (engine.cluster); None = FLUX_CLUSTER's choice."""
         if self.batch_running:
             self.notify("A batch is already running (c cancels it).", severity="warning")
             return False
@@ -675,15 +679,22 @@ class TextureApp(App[int]):
         b = self.state.batch
         b.batch_id, b.selection, b.status, b.total, b.finished = None, selection, "starting", len(places), 0
         b.started = time.monotonic()
-        self.batch_worker = self._run_batch(places, selection)
+        where = where or ("cluster" if self.cfg.cluster else "local")
+        self.batch_worker = self._run_batch(places, selection, where)
         self.refresh_bindings()
         self._update_status()
         return True
 
     @work(thread=True, exclusive=True, group="batch", name="batch")
-    def _run_batch(self, places: list[Place], selection: str) -> dict | None:
+    def _run_batch(self, places: list[Place], selection: str, where: str = "local") -> dict | None:
         needs_llm = self.cfg.enabled and any(decide(p, self.cfg).eligible for p in places)
-        if needs_llm:
+        llm = self.llm
+        if needs_llm and where == "cluster":
+            llm = self._cluster_service()
+            if llm is None:
+                self.state.batch.status = "failed"
+                return None
+        elif needs_llm:
             # The model may still be loading: wait for it (cancellable) rather than fall back.
             while self.engine_state[0] == "loading" and not self._batch_cancel.is_set() and not self._stop.is_set():
                 self.state.batch.status = "waiting"
@@ -693,7 +704,7 @@ class TextureApp(App[int]):
                 return None
         store = Store(self.db_path)  # this thread's own connection
         try:
-            runner = BatchRunner(store, self.cfg, self.prompts, self.llm, observer=self.events.put)
+            runner = BatchRunner(store, self.cfg, self.prompts, llm, observer=self.events.put)
             self._runner = runner
             if self._batch_cancel.is_set():
                 runner.cancel()
@@ -707,6 +718,31 @@ class TextureApp(App[int]):
         finally:
             self._runner = None
             store.close()
+
+    def _cluster_service(self):
+        """The cluster's model service (started on first use, on the batch thread); None with a
+        notification when it cannot start (Ray missing, no cluster, no worker with the model)."""
+        if self.cluster_llm is not None and self.cluster_llm.ready():
+            return self.cluster_llm
+        self.state.batch.status = "starting cluster"
+        try:
+            from dataclasses import replace
+
+            from engine.cluster import start_cluster_llm
+
+            cfg = self.cfg if self.cfg.cluster else replace(self.cfg, cluster="auto")
+            scripted = ({"token_delay_s": float(os.environ.get("TEXTURE_SCRIPTED_DELAY", "0.06"))}
+                        if os.environ.get("TEXTURE_SCRIPTED") == "1" else None)
+            refused: list[str] = []
+            self.cluster_llm = start_cluster_llm(cfg, log=refused.append, scripted=scripted)
+            for msg in refused:
+                if "refused" in msg or "did not start" in msg:
+                    self.call_from_thread(self.notify, msg, title="Cluster", severity="warning", markup=False, timeout=10)
+            return self.cluster_llm
+        except Exception as exc:  # ClusterError and anything Ray raises: an operator message
+            self.call_from_thread(self.notify, f"Batch not run on the cluster: {exc}", title="Cluster",
+                                  severity="error", markup=False, timeout=12)
+            return None
 
     def on_worker_state_changed(self, ev: Worker.StateChanged) -> None:
         if ev.worker.group != "batch":
@@ -779,7 +815,7 @@ class TextureApp(App[int]):
             if result:
                 self.start_batch(*result)
 
-        self.push_screen(BatchDialog(counts), chosen)
+        self.push_screen(BatchDialog(counts, cluster=self.cfg.cluster), chosen)
 
     def action_pause(self) -> None:
         if self.llm is None or not hasattr(self.llm, "pause"):
@@ -1126,6 +1162,11 @@ class TextureApp(App[int]):
 
     def on_unmount(self) -> None:
         self._stop_background()
+        if self.cluster_llm is not None:
+            try:
+                self.cluster_llm.shutdown()
+            except Exception:
+                pass
         llm = self.llm
         if llm is not None and hasattr(llm, "shutdown"):
             try:

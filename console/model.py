@@ -77,6 +77,7 @@ class QueueRow:
     latency_ms: float | None = None
     tokens: int | None = None
     result_id: int | None = None
+    worker: str | None = None  # the cluster worker it ran on (None: this machine)
 
     @property
     def key(self) -> str:
@@ -93,6 +94,7 @@ class Lane:
     started: float = 0.0
     deadline_s: float | None = None
     last_name: str = ""
+    worker: str | None = None  # the cluster worker this lane belongs to (None: this machine)
 
     @property
     def busy(self) -> bool:
@@ -155,7 +157,7 @@ class ConsoleState:
         for r in results:
             row = QueueRow(r["batch_id"], r["urn"], self.names.get(r["urn"], r["urn"]), r["tier"],
                            final_state(r["source"], r["reason"]), r["stream"], r["source"], r["reason"],
-                           r["detail"], r["latency_ms"], r["tokens"], r["id"])
+                           r["detail"], r["latency_ms"], r["tokens"], r["id"], r.get("worker"))
             rows[row.key] = row
         self.rows.update(rows)
 
@@ -180,11 +182,13 @@ class ConsoleState:
                 if lane is not None:
                     lane.urn, lane.name, lane.text, lane.tokens = ev.key, self.names.get(ev.key, ev.key), "", 0
                     lane.started, lane.deadline_s = now, ev.deadline_s
+                    lane.worker = getattr(ev, "worker", None)
                     ch.lanes = True
                 key = self._urn_key.get(ev.key)
                 if key and key in self.rows:
                     row = self.rows[key]
                     row.state, row.stream, row.tokens = "running", ev.stream, 0
+                    row.worker = getattr(ev, "worker", None)
                     ch.rows.add(key)
             elif isinstance(ev, PlaceFinished):
                 lane = self._lane(ev.stream)
@@ -225,7 +229,7 @@ class ConsoleState:
     def _lane(self, stream: int | None) -> Lane | None:
         if stream is None or stream < 0:
             return None
-        if stream >= len(self.lanes) and stream < 8:
+        if stream >= len(self.lanes) and stream < 64:  # a cluster has a lane per worker and stream
             self.lanes.extend(Lane(i) for i in range(len(self.lanes), stream + 1))
         return self.lanes[stream] if stream < len(self.lanes) else None
 

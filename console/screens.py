@@ -27,15 +27,16 @@ BATCH_KINDS = (
 )
 
 
-class BatchDialog(ModalScreen[tuple[str, str] | None]):
-    """Returns (kind, argument) or None."""
+class BatchDialog(ModalScreen[tuple[str, str, str] | None]):
+    """Returns (kind, argument, where) or None; where is "local" or "cluster" (engine.cluster)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
-    def __init__(self, counts: dict[str, int], default_n: int = 20) -> None:
+    def __init__(self, counts: dict[str, int], default_n: int = 20, cluster: str = "") -> None:
         super().__init__()
         self.counts = counts
         self.default_n = default_n
+        self.cluster = cluster  # FLUX_CLUSTER: "" (this machine by default), "auto" or an address
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -46,21 +47,27 @@ class BatchDialog(ModalScreen[tuple[str, str] | None]):
                 opts.append(Option(Text(label + (f"  {n:,}" if n is not None else "")), id=kid))
             yield OptionList(*opts, id="batch-kinds")
             yield Input(str(self.default_n), placeholder="N, or text to match", id="batch-arg")
-            yield Label("enter start · tab to the line · escape close", classes="dialog-help")
+            where = f"Ray cluster at {self.cluster}" if self.cluster not in ("", "auto") else "Ray cluster (local instance or FLUX_CLUSTER)"
+            yield Select([(Text("Run on this machine"), "local"), (Text(f"Run on a {where}"), "cluster")],
+                         value="cluster" if self.cluster else "local", allow_blank=False, id="batch-where")
+            yield Label("enter start · tab to the line and where it runs · escape close", classes="dialog-help")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
 
+    def _where(self) -> str:
+        return str(self.query_one("#batch-where", Select).value)
+
     @on(OptionList.OptionSelected)
     def _chosen(self, ev: OptionList.OptionSelected) -> None:
-        self.dismiss((ev.option.id, self.query_one("#batch-arg", Input).value))
+        self.dismiss((ev.option.id, self.query_one("#batch-arg", Input).value, self._where()))
 
     @on(Input.Submitted)
     def _submitted(self, ev: Input.Submitted) -> None:
         ol = self.query_one(OptionList)
         opt = ol.get_option_at_index(ol.highlighted) if ol.highlighted is not None else None
         kind = opt.id if opt is not None and opt.id in ("random", "match") else ("match" if not ev.value.strip().isdigit() else "random")
-        self.dismiss((kind, ev.value))
+        self.dismiss((kind, ev.value, self._where()))
 
 
 class FilterDialog(ModalScreen[dict | None]):

@@ -319,7 +319,8 @@ class QueuePanel(Panel):
             Text(row.state, style=styles.state(row.state)),
             Text(row.tier),
             Text(clip(row.reason or "", 16) or DASH),
-            Text(DASH if row.stream is None or row.stream < 0 else str(row.stream)),
+            Text(DASH if row.stream is None or row.stream < 0 else
+                 (row.worker.split("@")[0] if row.worker else str(row.stream))),  # a cluster row: its worker
             Text(row.source or DASH),
             Text(latency, justify="right"),
             Text(_fmt(row.tokens), justify="right"),
@@ -384,6 +385,8 @@ class LaneView(Widget):
         tps = lane.tokens_per_s(now)
         # line 1: lane, place, a bar of elapsed time against the deadline, the clock
         head = Text.assemble((f"#{lane.index} ", st.label if st else ""))
+        if lane.worker:  # a cluster lane: which worker (and node) runs it
+            head.append_text(safe(f"{clip(lane.worker, 16)} ", dim))
         head.append(clip(lane.name, max(min(w // 2 - 4, 32), 10)))
         head.append(" ")
         clock = "" if self.deterministic else (f" {el:4.1f}/{lane.deadline_s:.1f}s" if lane.deadline_s else f" {el:4.1f}s")
@@ -469,6 +472,8 @@ class DiffPanel(Panel):
         if latest:
             fields += [("prompt", latest.get("prompt_version") or DASH), ("model", latest.get("model_id") or DASH),
                        ("source", latest.get("source"))]
+            if latest.get("worker"):  # ran on a cluster worker: which one (and so which node)
+                fields.append(("node", latest["worker"]))
         head.append("\n")
         head.append_text(Text("  ").join(Text.assemble((f"{k} ", styles.dim), safe(v)) for k, v in fields))
         if latest and latest.get("reason"):

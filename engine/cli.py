@@ -36,6 +36,10 @@ def _add_llm(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model folder or name under models/ (FLUX_LLM_MODEL_PATH)")
     p.add_argument("--concurrency", default=None, help="concurrent streams, 1-8 (FLUX_LLM_CONCURRENCY, default 4)")
     p.add_argument("--timeout", default=None, help="per-description deadline in ms, or 'auto' (FLUX_LLM_TIMEOUT)")
+    p.add_argument("--cluster", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                   help="run the model work on a Ray cluster (the [cluster] extra): no ADDRESS or 'auto' starts a local "
+                   "Ray instance, an address joins a running cluster; 'off' runs here (FLUX_CLUSTER)")
+    p.add_argument("--workers", default=None, help="Ray workers for --cluster (FLUX_CLUSTER_WORKERS; default one per two CPUs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stock", action="store_true", help="skip the stock-CPU comparison (slow)")
     p.add_argument("--no-sizes", action="store_true", help="skip decode speed on Qwen2.5-0.5B/1.5B-shaped random models")
     p.add_argument("--against-llamacpp", action="store_true", help="also run llama.cpp (llama-cpp-python, the optional [bench] extra) on the same GGUF, prompts and budgets")
+    p.add_argument("--cluster", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                   help="instead: descriptions/s on a Ray cluster with 1, 2, ... workers (no ADDRESS: a local instance)")
+    p.add_argument("--workers", default=None, help="with --cluster: worker counts to measure, e.g. 1,2 (default 1,2)")
 
     from . import workbench_cli
 
@@ -120,7 +127,8 @@ def _config(args) -> Config:
     overrides = {}
     if getattr(args, "no_llm", False):
         overrides["FLUX_LLM_ENABLED"] = "false"
-    for flag, var in (("model", "FLUX_LLM_MODEL_PATH"), ("concurrency", "FLUX_LLM_CONCURRENCY"), ("timeout", "FLUX_LLM_TIMEOUT")):
+    for flag, var in (("model", "FLUX_LLM_MODEL_PATH"), ("concurrency", "FLUX_LLM_CONCURRENCY"), ("timeout", "FLUX_LLM_TIMEOUT"),
+                      ("cluster", "FLUX_CLUSTER"), ("workers", "FLUX_CLUSTER_WORKERS")):
         v = getattr(args, flag, None)
         if v is not None:
             overrides[var] = v
@@ -193,8 +201,15 @@ class _Progress:
 
 def _start_llm(cfg: Config):
     """The model service for a headless batch. ``TEXTURE_SCRIPTED=1`` swaps in the scripted model
-    (a test seam: crash and robustness tests use it; ``TEXTURE_SCRIPTED_DELAY`` = seconds/token)."""
-    if os.environ.get("TEXTURE_SCRIPTED", "").strip().lower() in ("1", "true", "yes"):
+    (a test seam: crash and robustness tests use it; ``TEXTURE_SCRIPTED_DELAY`` = seconds/token).
+    With ``cfg.cluster`` the model work runs on Ray actors (engine.cluster; Ray imported only then)."""
+    scripted = os.environ.get("TEXTURE_SCRIPTED", "").strip().lower() in ("1", "true", "yes")
+    if cfg.cluster:
+        from .cluster import start_cluster_llm
+
+        kw = {"token_delay_s": float(os.environ.get("TEXTURE_SCRIPTED_DELAY") or 0)} if scripted else None
+        return start_cluster_llm(cfg, log=lambda m: print(m, file=sys.stderr, flush=True), scripted=kw)
+    if scripted:
         from .llm.scripted import ScriptedLLM
 
         return ScriptedLLM(concurrency=cfg.concurrency, token_delay_s=float(os.environ.get("TEXTURE_SCRIPTED_DELAY") or 0))
@@ -422,6 +437,10 @@ def cmd_console(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if getattr(args, "cluster", None):
+        from .cluster_bench import run_cluster_bench
+
+        return run_cluster_bench(args)
     from .bench import run_bench
 
     return run_bench(args, console_bench=FRONTEND.get("console_bench"))
@@ -476,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # last resort: never a traceback for the user, but keep the detail
         name = type(exc).__name__
-        if name in ("ModelError", "ModelLoadError", "GGUFImportError", "ModelPullError"):
+        if name in ("ModelError", "ModelLoadError", "GGUFImportError", "ModelPullError", "ClusterError"):
             print(f"texture {args.cmd}: error: {exc}", file=sys.stderr)
             return 2
         if os.environ.get("TEXTURE_DEBUG"):

@@ -36,6 +36,8 @@ class Config:
     temperature: float = 0.7
     budgets: dict = field(default_factory=lambda: {"light": 80, "full": 120, "premium": 150})
     prompts_dir: str = ""  # "" = <data dir>/prompts
+    cluster: str = ""  # "" = this machine; "auto" = a local Ray instance; else a Ray address (engine.cluster)
+    cluster_workers: int = 0  # Ray actors for a cluster batch; 0 = one per two CPUs of the cluster
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -85,6 +87,17 @@ def _timeout(name: str, raw: Any) -> int | None:
     return _int(name, raw, 100, 600_000)
 
 
+def _cluster(name: str, raw: Any) -> str:
+    s = str(raw).strip()
+    if s.lower() in ("", "off", "false", "no", "none", "0"):
+        return ""
+    if s.lower() in ("auto", "true", "yes", "on", "1", "local"):
+        return "auto"
+    if any(ch.isspace() for ch in s) or len(s) > 300:
+        raise ConfigError(f"{name}={raw!r} is not valid: use auto, off, or a Ray address such as 10.0.0.5:6379")
+    return s
+
+
 # variable -> (config field, parser). Config-file keys are the lower-case names without the prefix.
 _VARS = {
     "FLUX_LLM_ENABLED": ("enabled", _bool),
@@ -100,6 +113,8 @@ _VARS = {
     "FLUX_LLM_BUDGET_FULL": ("budget:full", lambda n, v: _int(n, v, 8, 1024)),
     "FLUX_LLM_BUDGET_PREMIUM": ("budget:premium", lambda n, v: _int(n, v, 8, 1024)),
     "FLUX_PROMPTS_DIR": ("prompts_dir", lambda n, v: str(v)),
+    "FLUX_CLUSTER": ("cluster", _cluster),
+    "FLUX_CLUSTER_WORKERS": ("cluster_workers", lambda n, v: _int(n, v, 0, 256)),
 }
 
 

@@ -430,7 +430,7 @@ class BatchRunner:
                 ttfts.append(ev.ttft_s)
             tokens_total += ntok or 0
             self._finish(batch_id, pp, templates[ev.key], text, reason, getattr(ev, "detail", None), lat, ntok,
-                         getattr(ev, "stream", None), counts, reasons)
+                         getattr(ev, "stream", None), counts, reasons, getattr(ev, "worker", None))
             done += 1
             if progress:
                 progress(done, total)
@@ -511,7 +511,8 @@ class BatchRunner:
         self._emit(BatchDone(batch_id, summary.as_dict()))
         return summary
 
-    def _finish(self, batch_id, pp: _Pending, template: str, text, reason, detail, lat, ntok, stream, counts, reasons):
+    def _finish(self, batch_id, pp: _Pending, template: str, text, reason, detail, lat, ntok, stream, counts, reasons,
+                worker: str | None = None):
         p, d = pp.place, pp.decision
         llm_text = text
         if reason is None:
@@ -527,7 +528,7 @@ class BatchRunner:
         # was reloaded while it was generating.
         row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, source, final, template, text, reason, detail,
                         pp.prompt_version, self.llm.model_id if self.llm else None, p.seed, d.budget,
-                        round(lat * 1000, 1) if lat is not None else None, ntok, stream, base_hash(p))
+                        round(lat * 1000, 1) if lat is not None else None, ntok, stream, base_hash(p), worker)
         rid = self._store_rows([row])[0]
         counts[source] += 1
         if reason:

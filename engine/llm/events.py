@@ -15,6 +15,7 @@ class PlaceStarted:
     key: str
     stream: int
     deadline_s: float | None = None
+    worker: str | None = None  # the cluster worker running it (engine.cluster); None = this process
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class PlaceFinished:
     latency_s: float | None = None
     ttft_s: float | None = None
     detail: str = ""
+    worker: str | None = None  # the cluster worker that ran it (engine.cluster); None = this process
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,6 +166,15 @@ def _m4_workbench(db: sqlite_utils.Database) -> None:
 MIGRATIONS.append((4, "workbench", _m4_workbench))
 
 
+def _m_cluster_worker(db: sqlite_utils.Database) -> None:
+    """Migration 5 (cluster): ``results.worker``, the Ray worker a place ran on (NULL: this process)."""
+    if "worker" not in db["results"].columns_dict:
+        db.execute("ALTER TABLE results ADD COLUMN worker TEXT")
+
+
+MIGRATIONS.append((5, "cluster_worker", _m_cluster_worker))
+
+
 # --- the store --------------------------------------------------------------------------------
 
 @dataclass
@@ -188,6 +197,7 @@ class ResultRow:
     tokens: int | None = None
     stream: int | None = None
     base_hash: str | None = None
+    worker: str | None = None  # the cluster worker that ran it (engine.cluster); None = this process
 
     def as_row(self) -> dict:
         d = dict(self.__dict__)
@@ -606,7 +616,7 @@ class Store(StoreQueries):
     # -- results
     _RESULT_COLS = ("batch_id", "urn", "state_hash", "tier", "source", "text", "template_text", "llm_text", "reason",
                     "detail", "prompt_version", "model_id", "seed", "budget", "latency_ms", "tokens", "stream",
-                    "base_hash", "created_at")
+                    "base_hash", "created_at", "worker")
 
     def add_results(self, results: list[ResultRow]) -> list[int]:
         """Store results, make them current and mark their batch items done: one transaction."""
