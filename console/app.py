@@ -223,6 +223,7 @@ class TextureApp(App[int]):
         deterministic: bool = False,
         prompts_dir: Path | str | None = None,
         exit_on_ready: bool = False,
+        world_path: Path | str | None = None,
     ) -> None:
         if "TEXTUAL_FPS" not in os.environ:
             import textual.screen
@@ -234,6 +235,7 @@ class TextureApp(App[int]):
         self.places = list(places)
         self.by_urn = {p.urn: p for p in self.places}
         self.world_errors = list(errors)
+        self.world_path = Path(world_path) if world_path else None  # watched by auto mode
         self.db_path = Path(db_path) if db_path else locations.default_db()
         self.llm_factory = llm_factory
         self.pull = pull

@@ -36,6 +36,10 @@ class Config:
     temperature: float = 0.7
     budgets: dict = field(default_factory=lambda: {"light": 80, "full": 120, "premium": 150})
     prompts_dir: str = ""  # "" = <data dir>/prompts
+    # The texture service (engine.service): cycle cadence bounds and the model work per cycle.
+    cycle_min_s: float = 30.0
+    cycle_max_s: float = 300.0
+    cycle_max_llm: int = 50
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -100,6 +104,9 @@ _VARS = {
     "FLUX_LLM_BUDGET_FULL": ("budget:full", lambda n, v: _int(n, v, 8, 1024)),
     "FLUX_LLM_BUDGET_PREMIUM": ("budget:premium", lambda n, v: _int(n, v, 8, 1024)),
     "FLUX_PROMPTS_DIR": ("prompts_dir", lambda n, v: str(v)),
+    "FLUX_CYCLE_MIN_S": ("cycle_min_s", lambda n, v: _float(n, v, 0.0, 86400.0)),
+    "FLUX_CYCLE_MAX_S": ("cycle_max_s", lambda n, v: _float(n, v, 0.0, 86400.0)),
+    "FLUX_CYCLE_MAX_LLM": ("cycle_max_llm", lambda n, v: _int(n, v, 0, 100_000)),
 }
 
 
@@ -153,4 +160,7 @@ def load_config(
     cfg = _apply(cfg, {k: v for k, v in env.items() if k in _VARS}, "env")
     if overrides:
         cfg = _apply(cfg, {k: v for k, v in overrides.items() if v is not None}, "flag")
+    if cfg.cycle_min_s > cfg.cycle_max_s:
+        raise ConfigError(f"FLUX_CYCLE_MIN_S={cfg.cycle_min_s:g} is above FLUX_CYCLE_MAX_S={cfg.cycle_max_s:g}: "
+                          "the shortest cycle interval must not exceed the longest")
     return cfg

@@ -1,0 +1,1 @@
+"""Tools beside the product (a world simulator, reports); not installed with the package."""
