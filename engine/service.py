@@ -288,7 +288,7 @@ class CycleReport:
     def line(self) -> str:
         f = lambda v, fmt: "n/a" if v is None else format(v, fmt)  # noqa: E731
         fb = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1])
-                       if k not in ("tier",) and not k.startswith("rule:")) or "none"
+                       if k not in ("tier", "deferred") and not k.startswith("rule:")) or "none"
         return (f"cycle {self.cycle} [batch {self.batch_id}] {self.status}: {self.changed} places "
                 f"({self.waiting_before} waiting), {self.to_model} to the model -> {self.llm} llm, {self.deferred} deferred; "
                 f"backlog {self.backlog}; latency p50 {f(self.latency_p50_s, '.1f')} s p95 {f(self.latency_p95_s, '.1f')} s; "
@@ -415,7 +415,7 @@ class TextureService:
         if self.outbox is not None:
             n = self.outbox.flush(None)  # results a killed run stored but never handed back
             if n:
-                self.log(f"outbox: {n} description(s) from before the restart appended to {self.outbox.path}")
+                self.log(f"outbox: {n} description(s) stored before this start (and not yet handed back) appended to {self.outbox.path}")
 
     def _recover(self) -> None:
         """A killed cycle's unfinished places: the service describes each place's *newest* state,

@@ -53,8 +53,12 @@ def run_report(cycles: list[dict], seed_budget_s: float = 135.0) -> dict:
         "llm_descriptions": llm,
         "llm_share_pct": round(100.0 * llm / described, 1) if described else None,
         "to_model": to_model,
-        "fallback_reasons": {k: v for k, v in reasons.items() if k != "tier" and not k.startswith("rule:")},
+        "fallback_reasons": {k: v for k, v in reasons.items()
+                             if k not in ("tier", "deferred", "disabled") and not k.startswith("rule:")},
+        "deferred_by_cap": reasons.get("deferred", 0),
         "policy_reasons": {k: v for k, v in reasons.items() if k == "tier" or k.startswith("rule:")},
+        "llm_per_cycle": [c["llm"] for c in cycles],
+        "seed_llm_per_cycle_min": 20,
         "latency_p50_s_per_cycle": lat,
         "latency_p50_s_median": _pct(lat, 0.5),
         "latency_p95_s_max": max((c["latency_p95_s"] for c in cycles if c.get("latency_p95_s") is not None), default=None),
