@@ -176,8 +176,8 @@ class BatchRunner:
         of creating a new one. Raises BatchBusyError if another batch runs on the database.
 
         ``llm_only`` (the service's per-cycle cap): eligible places outside it get their template
-        with reason ``deferred``. ``seen_at``: when each place's state was first observed (default:
-        now); a result never replaces a current description of a state observed later."""
+        with reason ``deferred``. ``seen_at``: when each place's state was first observed; such a
+        result never replaces a current description of a state observed later."""
         self._llm_only, self._seen_in = llm_only, seen_at
         with self.store.batch_lock(wait_s=self.lock_wait_s, what=f"batch: {selection}"[:80]):
             return self._run(places, selection, progress, batch_id)
@@ -329,8 +329,11 @@ class BatchRunner:
             store.record_prompt(prompt.name, prompt.version, prompt.text)
 
         decisions = {p.urn: decide(p, cfg) for p in places}
-        t_seen, given = time.time(), getattr(self, "_seen_in", None) or {}
-        self._seen = seen = {p.urn: given.get(p.urn, t_seen) for p in places}
+        # When each state was first seen (the service passes it): such a result never replaces a
+        # current description of a state seen later. Without it (a batch started by hand) the
+        # result is the newest, as it always was.
+        given = getattr(self, "_seen_in", None) or {}
+        self._seen = seen = {p.urn: given.get(p.urn) for p in places}
         llm_only = getattr(self, "_llm_only", None)
         store.sync_places(places, lambda p: decisions[p.urn].tier)
         if batch_id is None:

@@ -428,6 +428,18 @@ class TextureService:
                 self.store.cancel_items(rec.batch_id, rec.urns, "superseded: the service describes the newest state")
                 self.store.finish_batch(rec.batch_id, "superseded", {}, f"{len(rec.urns)} place(s) left to the service's next cycle")
 
+    def _resync(self) -> None:
+        """Another writer (a batch started by hand, another process) may have changed current
+        descriptions: a place whose current description is not its newest state waits again."""
+        self._refresh_described()
+        with self._lock:
+            for u, p in self.world.items():
+                if self.described.get(u) != _key(p):
+                    if u not in self.deferred:
+                        self.pending.add(u)
+                else:
+                    self.pending.discard(u)
+
     def _refresh_described(self, urns: Iterable[str] | None = None) -> None:
         if urns is None:
             self.described = dict(self.store.current_keys())
@@ -528,6 +540,7 @@ class TextureService:
     # -- one cycle
     def run_cycle(self) -> CycleReport | None:
         self.reload()  # the newest file, even if a watch event was missed
+        self._resync()
         with self._lock:
             places, to_model = self.choose()
             if not places:

@@ -549,3 +549,28 @@ def test_outbox_exactly_once_across_sigkill_mid_cycle(tmp_path):
         assert interrupted >= 1  # at least one kill landed mid-cycle
     finally:
         store.close()
+
+
+def test_a_batch_by_hand_on_an_old_state_is_noticed_and_the_newest_state_described_again(env, llm):
+    from engine.dispatch import BatchRunner
+    from engine.world import parse_place
+
+    make, store, path = env
+    items = world(8)
+    old = parse_place(items[2])
+    svc = make(items)
+    svc.start()
+    svc.run_cycle()
+    items[2] = mutate(items[2], random.Random(2), 2)
+    write_jsonl(path, items)
+    svc.reload()
+    svc.clock.advance(300)
+    svc.run_cycle()
+    newest = hashes(path)[items[2]["urn"]]
+    assert current(store)[items[2]["urn"]]["state_hash"] == newest
+    # A console started before the change runs a batch by hand on its (old) copy of the place.
+    BatchRunner(store, svc.cfg, svc.prompts, llm).run([old], "by hand")
+    assert current(store)[items[2]["urn"]]["state_hash"] == old.state_hash
+    svc.clock.advance(300)
+    svc.run_cycle()
+    assert current(store)[items[2]["urn"]]["state_hash"] == newest
