@@ -20,7 +20,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from engine.service import CycleDone, FileChanges, TextureService
-from engine.store import Store
+from engine.store import Store, StoreError
+from engine.world import WorldError
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -89,7 +90,12 @@ class AutoMode:
         svc = TextureService(store, app.cfg, app.prompts, app.llm, app.world_path,
                              changes=self.changes_factory(app.world_path), log=self._log, observer=self._observe)
         try:
-            svc.start()
+            try:
+                svc.start()
+            except (StoreError, WorldError) as exc:  # another batch holds the database, a bad file
+                self.on = False
+                self._log(f"Auto mode not started: {exc}")
+                return
             self.svc = svc
             if self.on and not app._stop.is_set():
                 svc.run_forever()
