@@ -56,6 +56,8 @@ from textual.worker import Worker, WorkerState
 from engine import locations
 from engine.config import Config
 from engine.dispatch import BatchRunner, changed_places
+
+from .auto import AutoMode, refresh_cycles_chart
 from engine.factcheck import check_facts
 from engine.policy import decide
 from engine.prompts import DEFAULT_PROMPT, PromptLibrary
@@ -196,6 +198,7 @@ class TextureApp(App[int]):
         Binding("t", "switch_theme", "Theme"),
         Binding("x", "export", "Export"),
         Binding("w", "workbench", "Workbench"),
+        Binding("o", "auto", "Auto", show=False),  # auto mode (console/auto.py); also in the palette
         Binding("plus", "rate('good')", "Good", show=False),
         Binding("minus", "rate('bad')", "Bad", show=False),
         Binding("n", "note", "Note", show=False),
@@ -223,6 +226,8 @@ class TextureApp(App[int]):
         deterministic: bool = False,
         prompts_dir: Path | str | None = None,
         exit_on_ready: bool = False,
+        world_path: Path | str | None = None,
+        auto_changes: Callable[[Any], Any] | None = None,
     ) -> None:
         if "TEXTUAL_FPS" not in os.environ:
             import textual.screen
@@ -234,6 +239,8 @@ class TextureApp(App[int]):
         self.places = list(places)
         self.by_urn = {p.urn: p for p in self.places}
         self.world_errors = list(errors)
+        self.world_path = Path(world_path) if world_path else None  # watched by auto mode
+        self.auto = AutoMode(self, auto_changes)
         self.db_path = Path(db_path) if db_path else locations.default_db()
         self.llm_factory = llm_factory
         self.pull = pull
@@ -452,6 +459,7 @@ class TextureApp(App[int]):
             except Exception:
                 deadlines = []
         self.ui.metrics.show(metrics, batches, latencies, deadlines, self._styles, self.deterministic)
+        refresh_cycles_chart(self)
 
     def _refresh_prompts(self) -> None:
         panel = self.ui.prompts
@@ -549,6 +557,10 @@ class TextureApp(App[int]):
                 t.append(f" {time.monotonic() - b.started:4.0f}s", style=st.dim)
         if self.cluster_llm is not None and self.cluster_llm.ready():
             t.append_text(safe(f" │ {self.cluster_llm.size_label()}", st.dim))
+        auto = self.auto.label()
+        if auto:
+            t.append(" │ ", style=st.dim)
+            t.append_text(safe(auto, st.running))
         if self.paused:
             t.append(" │ ", style=st.dim)
             t.append("PAUSED", style=st.fell_back)
@@ -798,6 +810,9 @@ class TextureApp(App[int]):
         if action == "cancel":
             return True if self.batch_running else None
         return True
+
+    def action_auto(self) -> None:
+        self.auto.toggle()
 
     def action_new_batch(self) -> None:
         counts = {"all": len(self.places), "selected": len(self.marked) or (1 if self.selected_urn else 0)}
@@ -1077,6 +1092,8 @@ class TextureApp(App[int]):
             yield SystemCommand(f"Batch: {label}", f"Start a batch on {label}",
                                 lambda kind=kind: self.start_batch(kind, "20" if kind == "random" else ""))
         yield SystemCommand("Batch: choose…", "Open the batch dialog (b)", self.action_new_batch)
+        yield SystemCommand("Auto mode on/off", "Watch the world file and run cycles on its changes (o)",
+                            self.action_auto)
         yield SystemCommand("Pause", "Pause the model's streams (p)", self.action_pause)
         yield SystemCommand("Resume", "Resume the model's streams (u)", self.action_resume)
         yield SystemCommand("Cancel batch", "Stop running streams; keep finished results (c)", self.action_cancel)
@@ -1138,6 +1155,7 @@ class TextureApp(App[int]):
     # ------------------------------------------------------------------ shutdown
     def _stop_background(self) -> None:
         self._stop.set()
+        self.auto.shutdown()
         self._batch_cancel.set()
         if self._runner is not None:
             self._runner.cancel()

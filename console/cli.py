@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 
 
-def _run_console(cfg, places, errors, *, db_path, pull):
+def _run_console(cfg, places, errors, *, db_path, pull, world_path=None):
     from .app import run_console
 
-    return run_console(cfg, places, errors, db_path=db_path, pull=pull)
+    return run_console(cfg, places, errors, db_path=db_path, pull=pull, world_path=world_path)
 
 
 def _measure_startup():

@@ -16,12 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from . import locations
+from .errors import UsageError  # noqa: F401 (re-exported: engine.cli.UsageError)
 from .config import ConfigError, Config, load_config
 from .store import StoreError
-
-
-class UsageError(Exception):
-    pass
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -67,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write every place's current description as JSONL", description="Write the current description of every place as JSON Lines for the world server: urn, text, source, state_hash, updated_at.")
     _add_common(p)
     p.add_argument("-o", "--output", type=Path, default=None, help="output file (default: stdout)")
+    p.add_argument("--since", type=int, default=None, metavar="CURSOR",
+                   help="only descriptions changed after CURSOR (0 = all), then a {\"next_cursor\": N} line to poll with")
 
     p = sub.add_parser("models", help="pull, import and list models", description="Manage local models (mlx-lm folders under models/).")
     msub = p.add_subparsers(dest="models_cmd", metavar="ACTION")
@@ -103,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     workbench_cli.add_parser(sub)
 
+    from . import service_cli
+
+    service_cli.add_parser(sub, _add_common, _add_llm)
+
     p = sub.add_parser("doctor", help="check the installation and say what to fix")
     _add_common(p)
 
@@ -123,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _config(args) -> Config:
-    overrides = {}
+def _config(args, extra: dict | None = None) -> Config:
+    overrides = dict(extra or {})
     if getattr(args, "no_llm", False):
         overrides["FLUX_LLM_ENABLED"] = "false"
     for flag, var in (("model", "FLUX_LLM_MODEL_PATH"), ("concurrency", "FLUX_LLM_CONCURRENCY"), ("timeout", "FLUX_LLM_TIMEOUT"),
@@ -354,6 +357,19 @@ def _print_summary(d: dict) -> None:
 
 def cmd_export(args) -> int:
     store = _store(args)
+    if args.since is not None:
+        from .service import export_since
+
+        rows, nxt = export_since(store, args.since)
+        out = open(args.output, "a", encoding="utf-8") if args.output else sys.stdout
+        try:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=True) + "\n")
+            out.write(json.dumps({"next_cursor": nxt}) + "\n")
+        finally:
+            if args.output:
+                out.close()
+        return 0
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     n = 0
     try:
@@ -433,7 +449,8 @@ def cmd_console(args) -> int:
     run_console = FRONTEND.get("console")
     if run_console is None:
         raise UsageError("the console is not available from `python -m engine.cli`: run `texture console`")
-    return run_console(cfg, places, errors, db_path=args.db or locations.default_db(), pull=not args.no_pull)
+    return run_console(cfg, places, errors, db_path=args.db or locations.default_db(), pull=not args.no_pull,
+                       world_path=args.world)
 
 
 def cmd_bench(args) -> int:
@@ -463,7 +480,7 @@ def cmd_doctor(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts"}
+    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "serve"}
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
@@ -472,7 +489,9 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
                 "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
-                "prompts": lambda a: __import__("engine.workbench_cli", fromlist=["handle"]).handle(a)}
+                "prompts": lambda a: __import__("engine.workbench_cli", fromlist=["handle"]).handle(a),
+                "serve": lambda a: __import__("engine.service_cli", fromlist=["cmd_serve"]).cmd_serve(
+                    a, _config, _start_llm, _prompts, _report_world_errors)}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
     if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):

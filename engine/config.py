@@ -38,6 +38,10 @@ class Config:
     prompts_dir: str = ""  # "" = <data dir>/prompts
     cluster: str = ""  # "" = this machine; "auto" = a local Ray instance; else a Ray address (engine.cluster)
     cluster_workers: int = 0  # Ray actors for a cluster batch; 0 = one per two CPUs of the cluster
+    # The texture service (engine.service): cycle cadence bounds and the model work per cycle.
+    cycle_min_s: float = 30.0
+    cycle_max_s: float = 300.0
+    cycle_max_llm: int = 50
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -115,6 +119,9 @@ _VARS = {
     "FLUX_PROMPTS_DIR": ("prompts_dir", lambda n, v: str(v)),
     "FLUX_CLUSTER": ("cluster", _cluster),
     "FLUX_CLUSTER_WORKERS": ("cluster_workers", lambda n, v: _int(n, v, 0, 256)),
+    "FLUX_CYCLE_MIN_S": ("cycle_min_s", lambda n, v: _float(n, v, 0.0, 86400.0)),
+    "FLUX_CYCLE_MAX_S": ("cycle_max_s", lambda n, v: _float(n, v, 0.0, 86400.0)),
+    "FLUX_CYCLE_MAX_LLM": ("cycle_max_llm", lambda n, v: _int(n, v, 0, 100_000)),
 }
 
 
@@ -168,4 +175,7 @@ def load_config(
     cfg = _apply(cfg, {k: v for k, v in env.items() if k in _VARS}, "env")
     if overrides:
         cfg = _apply(cfg, {k: v for k, v in overrides.items() if v is not None}, "flag")
+    if cfg.cycle_min_s > cfg.cycle_max_s:
+        raise ConfigError(f"FLUX_CYCLE_MIN_S={cfg.cycle_min_s:g} is above FLUX_CYCLE_MAX_S={cfg.cycle_max_s:g}: "
+                          "the shortest cycle interval must not exceed the longest")
     return cfg

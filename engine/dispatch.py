@@ -165,9 +165,15 @@ class BatchRunner:
             pass
 
     def run(self, places: list[Place], selection: str = "all", progress: Callable[[int, int], None] | None = None,
-            *, batch_id: int | None = None) -> BatchSummary:
+            *, batch_id: int | None = None, llm_only: set[str] | None = None,
+            seen_at: dict[str, float] | None = None) -> BatchSummary:
         """Run one batch over ``places``. With ``batch_id``, run that queued (resume) batch instead
-        of creating a new one. Raises BatchBusyError if another batch runs on the database."""
+        of creating a new one. Raises BatchBusyError if another batch runs on the database.
+
+        ``llm_only`` (the service's per-cycle cap): eligible places outside it get their template
+        with reason ``deferred``. ``seen_at``: when each place's state was first observed; such a
+        result never replaces a current description of a state observed later."""
+        self._llm_only, self._seen_in = llm_only, seen_at
         with self.store.batch_lock(wait_s=self.lock_wait_s, what=f"batch: {selection}"[:80]):
             return self._run(places, selection, progress, batch_id)
 
@@ -207,6 +213,9 @@ class BatchRunner:
                     bad.append(urn)
             if bad:  # cannot happen for items this program planned; never leave them queued forever
                 self.store.cancel_items(batch_id, bad, "planned state unreadable")
+            # A resumed place keeps the time its planned state was first seen (never "now").
+            self._llm_only = None
+            self._seen_in = self.store.queued_seen_at(batch_id)
             return self._run(places, b["selection"] or f"batch #{batch_id}", progress, batch_id)
 
     def _store_rows(self, rows: list[ResultRow]) -> list[int]:
@@ -310,9 +319,16 @@ class BatchRunner:
             store.record_prompt(prompt.name, prompt.version, prompt.text)
 
         decisions = {p.urn: decide(p, cfg) for p in places}
+        # When each state was first seen (the service passes it): such a result never replaces a
+        # current description of a state seen later. Without it (a batch started by hand) the
+        # result is the newest, as it always was.
+        given = getattr(self, "_seen_in", None) or {}
+        self._seen = seen = {p.urn: given.get(p.urn) for p in places}
+        llm_only = getattr(self, "_llm_only", None)
         store.sync_places(places, lambda p: decisions[p.urn].tier)
         if batch_id is None:
-            items = [(p.urn, p.state_hash, decisions[p.urn].tier, json.dumps(p.to_json(), ensure_ascii=False)) for p in places]
+            items = [(p.urn, p.state_hash, decisions[p.urn].tier, json.dumps(p.to_json(), ensure_ascii=False), seen[p.urn])
+                     for p in places]
             batch_id = store.start_batch(selection, len(places), model_id, prompt.version if prompt else None,
                                          cfg.as_dict(), items=items)
         else:
@@ -335,6 +351,8 @@ class BatchRunner:
                     if hit is not None:
                         cached[p.urn] = hit
                         reason = "cached"
+                    elif llm_only is not None and p.urn not in llm_only:
+                        reason = "deferred"  # over this cycle's model cap: the template now, the model later
                     else:
                         deadline = (cfg.timeout_ms / 1000.0) if cfg.timeout_ms else self.llm.deadline_for(d.budget)
                         pending[p.urn] = _Pending(p, d, prompt.render(p, d.tier), deadline, prompt.version)
@@ -373,12 +391,14 @@ class BatchRunner:
                 # The accepted (cleaned, validated) text is the cached one, not the raw model text.
                 row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, "llm", hit["text"], templates[p.urn],
                                 hit["llm_text"], None, f"cached from result {hit['id']}", hit["prompt_version"],
-                                hit["model_id"], p.seed, d.budget, 0.0, hit["tokens"], None, base_hash(p))
+                                hit["model_id"], p.seed, d.budget, 0.0, hit["tokens"], None, base_hash(p), seen[p.urn])
             else:
                 reason = unavailable if (d.eligible and unavailable) else d.reason
+                if d.eligible and not unavailable and llm_only is not None and p.urn not in llm_only:
+                    reason = "deferred"
                 row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, "template", templates[p.urn], templates[p.urn],
                                 None, reason, None, prompt.version if prompt else None, None, p.seed, 0, None,
-                                None, None, base_hash(p))
+                                None, None, base_hash(p), seen[p.urn])
             rows.append(row)
         for i in range(0, len(rows), 500):
             chunk = rows[i : i + 500]
@@ -452,7 +472,7 @@ class BatchRunner:
         elapsed = time.perf_counter() - t0
         llm_elapsed = time.perf_counter() - llm_t0 if pending else 0.0
         eligible_n = len(pending)
-        fell_back = sum(v for k, v in reasons.items() if k not in ("tier",) and not k.startswith("rule:"))
+        fell_back = sum(v for k, v in reasons.items() if k not in ("tier", "deferred") and not k.startswith("rule:"))
         llm_fallbacks = eligible_n - counts.get("llm", 0) + len(cached) if eligible_n else 0
         try:
             import psutil
@@ -528,7 +548,8 @@ class BatchRunner:
         # was reloaded while it was generating.
         row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, source, final, template, text, reason, detail,
                         pp.prompt_version, self.llm.model_id if self.llm else None, p.seed, d.budget,
-                        round(lat * 1000, 1) if lat is not None else None, ntok, stream, base_hash(p), worker)
+                        round(lat * 1000, 1) if lat is not None else None, ntok, stream, base_hash(p),
+                        worker=worker, seen_at=self._seen.get(p.urn))
         rid = self._store_rows([row])[0]
         counts[source] += 1
         if reason:

@@ -14,7 +14,7 @@ def tiny(monkeypatch, tmp_path):
     if skinny.load() is None:
         pytest.skip(f"skinny kernel unavailable here: {skinny.status()}")
     from engine.llm import cpu_kernels
-    from engine.robustness import tiny_model
+    from fakes import tiny_model
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("FLUX_SKINNY_CALIBRATE", raising=False)

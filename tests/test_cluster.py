@@ -270,7 +270,7 @@ def anyio_backend():
 
 @pytest.mark.anyio
 async def test_console_batch_on_the_cluster_shows_workers_and_stores_them(local_ray, tmp_path, monkeypatch):
-    from console.testing import finish_batch, isolate, make_app, ready, rendered_text, wait_until
+    from fakes import finish_batch, isolate, make_app, ready, rendered_text, wait_until
     from engine.config import Config
 
     home = isolate(tmp_path, monkeypatch)

@@ -88,7 +88,7 @@ def test_installed_tiny_model_decodes_on_int8_rows_independently(monkeypatch):
     import mlx.core as mx
 
     from engine.llm import cpu_kernels
-    from engine.robustness import tiny_model
+    from fakes import tiny_model
 
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8")
     model, ref_model = tiny_model(300, 0), tiny_model(300, 0)

@@ -52,6 +52,7 @@ import sqlite_utils
 
 from ..world import Place
 from .queries import StoreQueries
+from .service_queries import ServiceQueries
 from .workbench_migrations import migrate_workbench
 
 
@@ -173,6 +174,28 @@ def _m_cluster_worker(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append((5, "cluster_worker", _m_cluster_worker))
+def ensure_service_schema(db: sqlite_utils.Database) -> None:
+    """Migration 6: the texture service (engine.service). Idempotent.
+
+    ``seen_at`` on results, current and batch items: when the described state was first observed
+    (wall time). A result replaces the current description only if its state is not older than
+    the current one's, so a result for a stale state is kept as history but never wins.
+    ``service_cycles`` holds one row per service cycle; ``service_state`` small key/values (the
+    outbox high-water marks).
+    """
+    for table in ("results", "current", "batch_items"):
+        cols = {r[1] for r in db.execute(f"PRAGMA table_info({table})").fetchall()}
+        if "seen_at" not in cols:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN seen_at FLOAT")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_current_result ON current(result_id)")
+    db.execute("CREATE TABLE IF NOT EXISTS service_state (key TEXT PRIMARY KEY, value TEXT, updated_at FLOAT)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS service_cycles (id INTEGER PRIMARY KEY, batch_id INTEGER, started_at FLOAT,"
+        " finished_at FLOAT, status TEXT, changed INTEGER, llm INTEGER, deferred INTEGER, backlog INTEGER,"
+        " metrics TEXT)")
+
+
+MIGRATIONS.append((6, "service", ensure_service_schema))
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -198,6 +221,7 @@ class ResultRow:
     stream: int | None = None
     base_hash: str | None = None
     worker: str | None = None  # the cluster worker that ran it (engine.cluster); None = this process
+    seen_at: float | None = None  # when the described state was first observed (see migration 6)
 
     def as_row(self) -> dict:
         d = dict(self.__dict__)
@@ -336,7 +360,7 @@ class _FileLock:
             os.close(fd)
 
 
-class Store(StoreQueries):
+class Store(StoreQueries, ServiceQueries):
     def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
@@ -492,8 +516,9 @@ class Store(StoreQueries):
                 [t, "running", selection, places, model_id, prompt_version, json.dumps(config)])
             bid = cur.lastrowid
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO batch_items(batch_id, urn, state_hash, tier, planned, status, updated_at) "
-                "VALUES (?,?,?,?,?,'queued',?)", [(bid, u, h, tier, pl, t) for u, h, tier, pl in items])
+                "INSERT OR IGNORE INTO batch_items(batch_id, urn, state_hash, tier, planned, status, updated_at, seen_at) "
+                "VALUES (?,?,?,?,?,'queued',?,?)",
+                [(bid, it[0], it[1], it[2], it[3], t, it[4] if len(it) > 4 else None) for it in items])
             return bid
 
         return self._tx(write, "new batch")
@@ -550,7 +575,7 @@ class Store(StoreQueries):
                 for b in list(self.db.query("SELECT * FROM batches WHERE status='running' ORDER BY id")):
                     bid = b["id"]
                     queued = list(self.db.query(
-                        "SELECT urn, state_hash, tier, planned FROM batch_items WHERE batch_id=? AND status='queued' "
+                        "SELECT urn, state_hash, tier, planned, seen_at FROM batch_items WHERE batch_id=? AND status='queued' "
                         "ORDER BY rowid", [bid]))
                     note = "interrupted: the process stopped before the batch finished"
                     if queued:
@@ -561,9 +586,9 @@ class Store(StoreQueries):
                              f"re-queued {len(queued)} unfinished place(s) of interrupted batch #{bid}"])
                         new = cur.lastrowid
                         conn.executemany(
-                            "INSERT INTO batch_items(batch_id, urn, state_hash, tier, planned, status, updated_at) "
-                            "VALUES (?,?,?,?,?,'queued',?)",
-                            [(new, q["urn"], q["state_hash"], q["tier"], q["planned"], t) for q in queued])
+                            "INSERT INTO batch_items(batch_id, urn, state_hash, tier, planned, status, updated_at, seen_at) "
+                            "VALUES (?,?,?,?,?,'queued',?,?)",
+                            [(new, q["urn"], q["state_hash"], q["tier"], q["planned"], t, q["seen_at"]) for q in queued])
                         conn.execute("UPDATE batch_items SET status='requeued', requeued_to=?, updated_at=? "
                                      "WHERE batch_id=? AND status='queued'", [new, t, bid])
                         note += f"; {len(queued)} unfinished place(s) re-queued as batch #{new}"
@@ -616,7 +641,7 @@ class Store(StoreQueries):
     # -- results
     _RESULT_COLS = ("batch_id", "urn", "state_hash", "tier", "source", "text", "template_text", "llm_text", "reason",
                     "detail", "prompt_version", "model_id", "seed", "budget", "latency_ms", "tokens", "stream",
-                    "base_hash", "created_at", "worker")
+                    "base_hash", "created_at", "worker", "seen_at")
 
     def add_results(self, results: list[ResultRow]) -> list[int]:
         """Store results, make them current and mark their batch items done: one transaction."""
@@ -631,11 +656,15 @@ class Store(StoreQueries):
             row = r.as_row()
             rid = conn.execute(sql, [row[c] for c in self._RESULT_COLS]).lastrowid
             ids.append(rid)
+            # The current description is the newest *state's* result: a result whose state was
+            # observed before the current one's (a stale state) stays history only.
             conn.execute(
-                "INSERT INTO current(urn, result_id, text, source, state_hash, updated_at) VALUES (?,?,?,?,?,?) "
+                "INSERT INTO current(urn, result_id, text, source, state_hash, updated_at, seen_at) VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(urn) DO UPDATE SET result_id=excluded.result_id, text=excluded.text, "
-                "source=excluded.source, state_hash=excluded.state_hash, updated_at=excluded.updated_at",
-                [r.urn, rid, r.text, r.source, r.state_hash, row["created_at"]],
+                "source=excluded.source, state_hash=excluded.state_hash, updated_at=excluded.updated_at, "
+                "seen_at=excluded.seen_at "
+                "WHERE current.seen_at IS NULL OR excluded.seen_at IS NULL OR excluded.seen_at >= current.seen_at",
+                [r.urn, rid, r.text, r.source, r.state_hash, row["created_at"], r.seen_at],
             )
             conn.execute(
                 "UPDATE batch_items SET status='done', result_id=?, planned=NULL, updated_at=? "

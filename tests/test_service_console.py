@@ -1,0 +1,107 @@
+"""The console's auto mode (console/auto.py) with Pilot and the scripted model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from console.auto import CyclesChart
+from fakes import Factory, isolate, make_app, ready, rendered_text, wait_until
+from engine.builtin_world import builtin_world
+from engine.store import Store
+
+pytestmark = pytest.mark.anyio
+
+ELIGIBLE_12 = ["urn:flux:place:northreach:thistleford-mill-0000", "urn:flux:place:corsair:willowgate-mill-0008",
+               "urn:flux:place:ironholt:hollowwatch-shrine-0009"]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    return isolate(tmp_path, monkeypatch)
+
+
+def write_world(path, places):
+    path.write_text("".join(json.dumps(p.to_json()) + "\n" for p in places), encoding="utf-8")
+
+
+def db_rows(home, sql, args=()):
+    s = Store(home / "texture.db")
+    try:
+        return list(s.db.query(sql, list(args)))
+    finally:
+        s.close()
+
+
+async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_keeps_finished_results(home, tmp_path):
+    places = builtin_world(12)
+    world = tmp_path / "world.jsonl"
+    write_world(world, places)
+    slow = ELIGIBLE_12[2]
+    # Every place ~25 tokens (~5 s); the slow one 80 tokens (~16 s): auto mode goes off between.
+    long_text = " ".join(["The lanterns sway over wet cobbles while the river runs high and cold."] * 7)
+    factory = Factory(delay=0.2, deadline_s=120, script={slow: {"text": long_text}})
+    app = make_app(home, places=places, factory=factory, world_path=world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: app.auto.svc is not None and app.auto.svc.status().running_cycle,
+                         what="a running cycle")
+        app._update_status()
+        assert "auto: cycle 1 running" in rendered_text(app.query_one("#status"))
+        # The two quick places finish; the slow one is still generating when auto mode goes off.
+        await wait_until(pilot, lambda: len(db_rows(home, "SELECT 1 FROM results WHERE source='llm'")) >= 2,
+                         timeout=30, what="two model results")
+        await pilot.press("o")
+        await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
+        await pilot.pause()
+        app._update_status()
+        assert "auto:" not in rendered_text(app.query_one("#status"))
+        batch = db_rows(home, "SELECT * FROM batches WHERE selection LIKE 'service cycle%'")
+        assert len(batch) == 1 and batch[0]["status"] == "cancelled"
+        rows = {r["urn"]: r for r in db_rows(home, "SELECT * FROM results WHERE batch_id=?", [batch[0]["id"]])}
+        assert set(rows) == {p.urn for p in places}  # every place of the cycle described
+        assert {u for u, r in rows.items() if r["source"] == "llm"} == set(ELIGIBLE_12[:2])  # finished: kept
+        assert rows[slow]["source"] == "template" and rows[slow]["reason"] == "cancelled"
+        assert not db_rows(home, "SELECT 1 FROM batch_items WHERE status='queued'")
+        # The cycle is in the metrics panel's chart; the cancelled place waits for the model.
+        await wait_until(pilot, lambda: bool(app.query(CyclesChart)), what="cycles chart")
+        assert "service cycles" in rendered_text(app.query_one(CyclesChart))
+
+        # On again: the cancelled place is the only work, and it is described by the model now.
+        factory.llm.script.pop(slow)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: any(r["source"] == "llm" for r in db_rows(
+            home, "SELECT source FROM current WHERE urn=?", [slow])), timeout=30, what="the slow place by the model")
+        await wait_until(pilot, lambda: app.auto.svc is not None and not app.auto.svc.status().running_cycle,
+                         what="cycle 2 done")
+        app._update_status()
+        assert "auto: idle, 0 changes waiting" in rendered_text(app.query_one("#status"))
+
+        # A change to the world file is seen by the watcher and counted in the header.
+        changed = [p.to_json() for p in places]
+        changed[0]["weather"]["temperature"] += 3
+        world.write_text("".join(json.dumps(d) + "\n" for d in changed), encoding="utf-8")
+        await wait_until(pilot, lambda: app.auto.svc is not None and app.auto.svc.status().waiting == 1,
+                         timeout=20, what="the change seen")
+        app._update_status()
+        assert "1 changes waiting" in rendered_text(app.query_one("#status"))
+        assert "auto: next cycle in" in rendered_text(app.query_one("#status"))
+        await pilot.press("o")
+        await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
+
+
+async def test_auto_mode_without_a_world_file_says_what_to_do(home):
+    app = make_app(home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("o")
+        await pilot.pause()
+        assert not app.auto.on
+        assert any("--world FILE" in str(n.message) for n in app._notifications)
