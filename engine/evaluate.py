@@ -85,6 +85,8 @@ def stratified_sample(places: list[Place], cfg: Config, n: int | None) -> list[P
     out = []
     for t, v in sorted(by_tier.items()):
         k = quota[t]
+        if k <= 0:
+            continue
         step = len(v) / k
         out += [v[int(i * step)] for i in range(k)]
     return sorted(out, key=lambda p: p.urn)
