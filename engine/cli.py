@@ -37,6 +37,8 @@ def _add_llm(p: argparse.ArgumentParser) -> None:
                    help="run the model work on a Ray cluster (the [cluster] extra): no ADDRESS or 'auto' starts a local "
                    "Ray instance, an address joins a running cluster; 'off' runs here (FLUX_CLUSTER)")
     p.add_argument("--workers", default=None, help="Ray workers for --cluster (FLUX_CLUSTER_WORKERS; default one per two CPUs)")
+    p.add_argument("--min-quality", default=None, help="quality an LLM text needs to replace the template, 0-1 (FLUX_LLM_MIN_QUALITY)")
+    p.add_argument("--candidates", default=None, help="seeded candidates per place, best kept, 1-8 (FLUX_LLM_CANDIDATES)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import workbench_cli
 
     workbench_cli.add_parser(sub)
+    from . import evaluate  # `texture eval` (issue #13)
+
+    evaluate.add_parser(sub, _add_common, _add_llm)
 
     from . import service_cli
 
@@ -131,7 +136,8 @@ def _config(args, extra: dict | None = None) -> Config:
     if getattr(args, "no_llm", False):
         overrides["FLUX_LLM_ENABLED"] = "false"
     for flag, var in (("model", "FLUX_LLM_MODEL_PATH"), ("concurrency", "FLUX_LLM_CONCURRENCY"), ("timeout", "FLUX_LLM_TIMEOUT"),
-                      ("cluster", "FLUX_CLUSTER"), ("workers", "FLUX_CLUSTER_WORKERS")):
+                      ("cluster", "FLUX_CLUSTER"), ("workers", "FLUX_CLUSTER_WORKERS"),
+                      ("min_quality", "FLUX_LLM_MIN_QUALITY"), ("candidates", "FLUX_LLM_CANDIDATES")):
         v = getattr(args, flag, None)
         if v is not None:
             overrides[var] = v
@@ -330,6 +336,9 @@ def cmd_batch(args) -> int:
     d["db"] = str(store.path)
     d["skipped_lines"] = len(errors)
     d["resumed"] = resumed
+    m = d.get("metrics") or {}  # engine.quality: the batch's mean scores
+    d["quality"] = {k: m.get(k) for k in ("average_quality", "accepted_llm_average_quality", "llm_average_quality",
+                                          "template_average_quality")}
     if args.json:
         print(json.dumps(d, default=str))
     else:
@@ -353,6 +362,9 @@ def _print_summary(d: dict) -> None:
     if m.get("llm_places"):
         print(f"  llm:       {m['llm_places']} places, avg latency {m.get('avg_latency_ms')} ms, fallback {m.get('fallback_pct')}%, "
               f"{m.get('tokens_per_s')} tok/s, {m.get('throughput_per_min')} descriptions/min, deadline {d.get('deadline')}")
+    if m.get("average_quality") is not None:
+        print(f"  quality:   {m['average_quality']:.2f} mean (templates {m.get('template_average_quality')}, "
+              f"LLM raw {m.get('llm_average_quality')}, LLM accepted {m.get('accepted_llm_average_quality')})")
 
 
 def cmd_export(args) -> int:
@@ -480,7 +492,7 @@ def cmd_doctor(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "serve"}
+    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "serve", "eval"}
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
@@ -491,7 +503,8 @@ def main(argv: list[str] | None = None) -> int:
                 "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
                 "prompts": lambda a: __import__("engine.workbench_cli", fromlist=["handle"]).handle(a),
                 "serve": lambda a: __import__("engine.service_cli", fromlist=["cmd_serve"]).cmd_serve(
-                    a, _config, _start_llm, _prompts, _report_world_errors)}
+                    a, _config, _start_llm, _prompts, _report_world_errors),
+                "eval": lambda a: __import__("engine.evaluate", fromlist=["cmd_eval"]).cmd_eval(a, _config, _world, _start_llm)}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
     if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):

@@ -42,6 +42,12 @@ class Config:
     cycle_min_s: float = 30.0
     cycle_max_s: float = 300.0
     cycle_max_llm: int = 50
+    # Issue #13 (engine.quality): the merge gate and the generation that keeps the facts.
+    min_quality: float = 0.8  # FLUX_LLM_MIN_QUALITY: an LLM text scoring less keeps the template
+    quality_gate: bool = True  # FLUX_LLM_QUALITY_GATE=false: validation only (the pre-#13 merge)
+    candidates: int = 1  # FLUX_LLM_CANDIDATES: best of N seeded candidates per place
+    repetition_penalty: float = 1.0  # FLUX_LLM_REPETITION_PENALTY over the request's own tokens (1 = off)
+    stop_sentences: int = 0  # FLUX_LLM_STOP_SENTENCES: end a request after this many sentences (0 = budget only)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -122,6 +128,11 @@ _VARS = {
     "FLUX_CYCLE_MIN_S": ("cycle_min_s", lambda n, v: _float(n, v, 0.0, 86400.0)),
     "FLUX_CYCLE_MAX_S": ("cycle_max_s", lambda n, v: _float(n, v, 0.0, 86400.0)),
     "FLUX_CYCLE_MAX_LLM": ("cycle_max_llm", lambda n, v: _int(n, v, 0, 100_000)),
+    "FLUX_LLM_MIN_QUALITY": ("min_quality", lambda n, v: _float(n, v, 0.0, 1.0)),
+    "FLUX_LLM_QUALITY_GATE": ("quality_gate", _bool),
+    "FLUX_LLM_CANDIDATES": ("candidates", lambda n, v: _int(n, v, 1, 8)),
+    "FLUX_LLM_REPETITION_PENALTY": ("repetition_penalty", lambda n, v: _float(n, v, 1.0, 2.0)),
+    "FLUX_LLM_STOP_SENTENCES": ("stop_sentences", lambda n, v: _int(n, v, 0, 10)),
 }
 
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .templates import render_template
 from .world import Place
 
 DEFAULTS_DIR = Path(__file__).parent / "prompts"
@@ -37,6 +38,7 @@ FIELDS = {
     "conditions": "weather conditions",
     "wind_speed": "wind speed in mph",
     "tier": "the enhancement tier (light, full, premium)",
+    "template": "the place's template description (engine.templates): the facts, already in words",
 }
 
 _TOKEN = re.compile(r"\$(?:\$|\{([^}\n]*)\}|\{|)")
@@ -92,6 +94,7 @@ def place_fields(p: Place, tier: str = "") -> dict[str, str]:
         "conditions": p.conditions,
         "wind_speed": js_number(p.wind_speed),
         "tier": tier,
+        "template": render_template(p),
     }
 
 

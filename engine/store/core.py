@@ -174,6 +174,8 @@ def _m_cluster_worker(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append((5, "cluster_worker", _m_cluster_worker))
+
+
 def ensure_service_schema(db: sqlite_utils.Database) -> None:
     """Migration 6: the texture service (engine.service). Idempotent.
 
@@ -196,6 +198,21 @@ def ensure_service_schema(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append((6, "service", ensure_service_schema))
+
+
+def _m7_quality(db: sqlite_utils.Database) -> None:
+    """Migration 7 (issue #13): quality scores on results (see ``engine.quality``).
+
+    ``quality`` REAL (the stored text's total), ``template_quality`` REAL, ``llm_quality`` REAL
+    (NULL without an LLM text), ``quality_json`` TEXT (both reports' components). Older rows keep
+    NULL. Idempotent."""
+    have = {c.name for c in db["results"].columns}
+    for col, typ in (("quality", float), ("template_quality", float), ("llm_quality", float), ("quality_json", str)):
+        if col not in have:
+            db["results"].add_column(col, typ)
+
+
+MIGRATIONS.append((7, "quality", _m7_quality))
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -222,6 +239,12 @@ class ResultRow:
     base_hash: str | None = None
     worker: str | None = None  # the cluster worker that ran it (engine.cluster); None = this process
     seen_at: float | None = None  # when the described state was first observed (see migration 6)
+    # Quality (engine.quality, migration 7): the stored text's total, the template's, the raw LLM
+    # text's (None without one), and quality_json(template report, llm report, chosen).
+    quality: float | None = None
+    template_quality: float | None = None
+    llm_quality: float | None = None
+    quality_json: str | None = None
 
     def as_row(self) -> dict:
         d = dict(self.__dict__)
@@ -641,7 +664,8 @@ class Store(StoreQueries, ServiceQueries):
     # -- results
     _RESULT_COLS = ("batch_id", "urn", "state_hash", "tier", "source", "text", "template_text", "llm_text", "reason",
                     "detail", "prompt_version", "model_id", "seed", "budget", "latency_ms", "tokens", "stream",
-                    "base_hash", "created_at", "worker", "seen_at")
+                    "base_hash", "created_at", "worker", "seen_at", "quality", "template_quality", "llm_quality",
+                    "quality_json")
 
     def add_results(self, results: list[ResultRow]) -> list[int]:
         """Store results, make them current and mark their batch items done: one transaction."""
@@ -765,7 +789,8 @@ class Store(StoreQueries, ServiceQueries):
 
     def export_rows(self) -> Iterator[dict]:
         yield from self.db.query(
-            "SELECT urn, text, source, state_hash, updated_at FROM current ORDER BY urn"
+            "SELECT c.urn, c.text, c.source, c.state_hash, c.updated_at, r.quality FROM current c "
+            "LEFT JOIN results r ON r.id = c.result_id ORDER BY c.urn"
         )
 
     def integrity(self) -> str:

@@ -55,3 +55,10 @@ class StoreQueries:
             for r in self.db.query(f"SELECT urn, data FROM places WHERE urn IN ({marks(len(chunk))})", chunk):
                 out[r["urn"]] = r["data"]
         return out
+
+    def batch_quality_means(self, batch_id: int) -> dict:
+        """Means of a batch's stored quality scores (engine.quality.batch_quality): ``q`` the
+        stored texts, ``lq`` the raw LLM texts, ``tq`` the templates, ``aq`` the accepted LLM texts."""
+        return next(iter(self.db.query(
+            "SELECT AVG(quality) AS q, AVG(llm_quality) AS lq, AVG(template_quality) AS tq, "
+            "AVG(CASE WHEN source='llm' THEN quality END) AS aq FROM results WHERE batch_id=?", [batch_id])), {})
