@@ -63,6 +63,7 @@ from engine.store import Store, StoreError
 from engine.templates import render_template
 from engine.world import Place
 
+from .qualityview import stored_scores
 from .model import SORTS, STATES, WORLD_STATES, ConsoleState, EventBuffer
 from .screens import BatchDialog, FilterDialog, MarkDialog
 from .textview import clip, resolve_color, safe
@@ -274,6 +275,7 @@ class TextureApp(App[int]):
         self._live_shown = (None, 0)  # (batch id, LiveMetrics.version) the metrics panel shows
         self._live_at = 0.0
         self._live_charts_at = 0.0
+        self._quality_cols: bool | None = None  # the store has engine.quality's columns (migration 5)
         self._rng = random.Random(0) if deterministic else random.Random()
         self._service_notified = False
         self._main_screen: Screen | None = None
@@ -392,6 +394,8 @@ class TextureApp(App[int]):
     def _apply_events(self) -> None:
         events = self.events.drain()
         ch = self.state.apply(events) if events else None
+        if ch is not None and ch.stored_ids:
+            self.state.apply_quality(self._stored_quality(list(ch.stored_ids)), ch)
         queue = self.ui.queue
         now = time.monotonic()
         if ch is not None:
@@ -426,6 +430,25 @@ class TextureApp(App[int]):
             self._update_status()
         if self._shown_engine != self.engine_state:
             self._engine_changed()
+
+    def _stored_quality(self, ids: list[int]) -> dict[int, tuple]:
+        """result id -> (quality, fact coverage, contradicted) of results just stored: one read
+        (WAL: never blocked by the batch's writes) per 500 results, on the UI's own connection."""
+        if not self._has_quality_columns():
+            return {}
+        out = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for r in self.store.db.query(f"SELECT id, quality, quality_json FROM results WHERE id IN "
+                                         f"({','.join('?' * len(chunk))})", chunk):
+                out[r["id"]] = stored_scores(r)
+        return out
+
+    def _has_quality_columns(self) -> bool:
+        if self._quality_cols is None:
+            cols = {r[1] for r in self.store.db.execute("PRAGMA table_info(results)").fetchall()}
+            self._quality_cols = {"quality", "quality_json"} <= cols
+        return self._quality_cols
 
     def _batch_done(self, summary: dict) -> None:
         status = summary.get("status", "done")

@@ -148,6 +148,7 @@ class Changes:
     batch_done: dict | None = None
     stored_urns: set = field(default_factory=set)
     live: bool = False  # the running batch's figures moved (console.live)
+    stored_ids: dict = field(default_factory=dict)  # result id -> row key of the results stored
 
     @property
     def any(self) -> bool:
@@ -240,6 +241,7 @@ class ConsoleState:
                 self.batch.finished += 1
                 ch.rows.add(key)
                 ch.stored_urns.add(ev.urn)
+                ch.stored_ids[ev.result_id] = key
             elif isinstance(ev, BatchPlanned):
                 self._plan(ev)
                 self.view = "batch"  # a new batch shows its own rows
@@ -280,6 +282,21 @@ class ConsoleState:
         keep = MAX_ROWS - len(new)
         old = [(k, r) for k, r in self.rows.items() if r.batch_id != ev.batch_id][: max(keep, 0)]
         self.rows = {**new, **dict(old)}
+
+    def apply_quality(self, scores: dict[int, tuple], ch: Changes) -> None:
+        """Quality of results just stored (result id -> (quality, fact coverage, contradicted)),
+        read from the store: onto their queue rows and into the running figures."""
+        for rid, (q, cov, contradicted) in scores.items():
+            key = ch.stored_ids.get(rid)
+            row = self.rows.get(key) if key else None
+            if row is not None:
+                row.quality = q
+                wrow = self.world.get(f"w:{row.urn}")
+                if wrow is not None and wrow.result_id == rid:
+                    wrow.quality = q
+            if self.live.running or self.live.batch_id is not None:
+                self.live.record_quality(rid, row.source if row is not None else None, q, cov, contradicted)
+                ch.live = True
 
     # -- the world view
     def load_world(self, places: list, current: dict[str, dict], tier_of) -> None:

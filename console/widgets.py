@@ -26,6 +26,7 @@ from engine.world import Place
 
 from .model import Lane, QueueRow
 from .factview import fact_line
+from .qualityview import quality_text
 from .textview import clip, safe, theme_style, word_diff
 
 DASH = "–"
@@ -589,6 +590,8 @@ class DiffPanel(Panel):
         t = fact_line(facts, styles, label=f"facts ({latest.get('source') or 'text'})", wrap=False) if facts is not None \
             else Text("facts: – (the place changed since this text)", style=styles.dim)
         t.append("\n")
+        t.append_text(quality_text(latest, styles))
+        t.append("\n")
         if rating is not None:
             t.append("rated ", style=styles.dim)
             t.append(rating[0], style=styles.done if rating[0] == "good" else styles.error)
@@ -686,7 +689,7 @@ class MetricsPanel(Panel):
         facts = live.get("fact_coverage")
         figures = [("fallback", _fmt(live.get("fallback_pct"), 1, "%")),
                    ("quality", _fmt(live.get("average_quality"), 2)),
-                   ("llm quality", _fmt(live.get("llm_quality"), 2)),
+                   ("llm quality", _fmt(live.get("llm_average_quality"), 2)),
                    ("facts", _fmt(None if facts is None else facts * 100, 0, "%")),
                    ("tokens/s", _fmt(live.get("tokens_per_s"), 1)),
                    ("latency", _fmt(live.get("avg_latency_ms"), 0, "ms")),
@@ -701,7 +704,8 @@ class MetricsPanel(Panel):
             row = {"batch_id": bid, "started_at": time.time(), "tokens_per_s": live.get("tokens_per_s"),
                    "throughput_per_min": live.get("throughput_per_min"), "running": True,
                    "metrics": json.dumps({k: live.get(k) for k in (
-                       "average_quality", "llm_quality", "template_quality", "fact_coverage", "llm_fact_coverage")})}
+                       "average_quality", "llm_average_quality", "template_average_quality", "fact_coverage",
+                       "llm_fact_coverage")})}
             mets = [row] + [m for m in metrics if m.get("batch_id") != bid]
             # The running batch's bar: its non-policy reasons over the places finished that could
             # have used the model (the stored bars divide by every non-policy place the same way).
@@ -718,7 +722,7 @@ class MetricsPanel(Panel):
         self._series_chart("#chart-tps", "tokens/s per batch", mets, "tokens_per_s", deterministic)
         self._series_chart("#chart-dpm", "descriptions/min per batch", mets, "throughput_per_min", deterministic)
         self._share_chart("#chart-quality", "quality per batch (0-1)", mets,
-                          (("all", "average_quality"), ("llm", "llm_quality"), ("template", "template_quality")))
+                          (("all", "average_quality"), ("llm", "llm_average_quality"), ("template", "template_average_quality")))
         self._share_chart("#chart-facts", "fact coverage per batch (0-1)", mets,
                           (("all", "fact_coverage"), ("llm", "llm_fact_coverage"), ("template", "template_fact_coverage")))
 

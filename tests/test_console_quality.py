@@ -74,7 +74,7 @@ def test_live_metrics_follow_the_batch_runners_definitions():
     lm.record_quality(3, "llm", 0.8, 0.9)
     lm.record_quality(4, "template", 0.6, 0.7)
     snap = lm.snapshot(now=104.0)
-    assert snap["average_quality"] == pytest.approx(0.7) and snap["llm_quality"] == pytest.approx(0.8)
+    assert snap["average_quality"] == pytest.approx(0.7) and snap["llm_average_quality"] == pytest.approx(0.8)
     assert snap["fact_coverage"] == pytest.approx(0.8) and snap["llm_fact_coverage"] == pytest.approx(0.9)
     v = lm.version
     assert not lm.apply(ResultStored(8, 9, "z", "light", "llm", None, None, None, 1, 0))  # another batch's result
