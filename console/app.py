@@ -19,6 +19,8 @@ Keys (every action is also in the command palette, ctrl+p):
   h hide the focused panel   a show all panels   q quit (cancels a running batch first)
   w the prompt workbench (console/workbench.py)   + / - rate the selected place's current result
   good / bad   n rate it with a note
+  v the queue lists every place with its current text (source, reason, quality, age) / the batches
+  o sort the queue (quality worst/best first, oldest, reason)   k mark the first N rows shown
 
 Test seams: ``TextureApp(llm_factory=...)`` / ``run_console(..., llm_factory=...)`` take any
 ``factory(cfg[, log][, on_status])`` returning an LLMService (ScriptedLLM in tests);
