@@ -697,7 +697,7 @@ class MetricsPanel(Panel):
         if deterministic:
             figures = [(k, v if k in ("fallback", "facts", "quality", "llm quality") else DASH) for k, v in figures]
         glance.append_text(Text("  ").join(Text.assemble((f"{k} ", styles.dim), v) for k, v in figures))
-        self.query_one("#glance", Static).update(glance)
+        set_text(self.query_one("#glance", Static), glance)
         if charts and self._stored is not None:
             metrics, batches, latencies, deadlines = self._stored
             bid = live.get("batch_id")
@@ -712,12 +712,13 @@ class MetricsPanel(Panel):
             reasons = {k: v for k, v in (live.get("reasons") or {}).items() if k != "tier" and not k.startswith("rule:")}
             brow = {"id": bid, "places": live.get("fallback_base") or 0, "reasons": reasons}
             bats = [brow] + [b for b in batches if b.get("id") != bid]
-            self._charts(mets, bats, latencies, deadlines, deterministic)
+            self._charts(mets, bats, latencies, deadlines, deterministic, live=True)
 
-    def _charts(self, metrics, batches, latencies, deadlines, deterministic) -> None:
+    def _charts(self, metrics, batches, latencies, deadlines, deterministic, live: bool = False) -> None:
         chrono = list(reversed(batches))  # oldest first
         self._fallback_chart(chrono)
-        self._latency_chart(latencies, deadlines, deterministic)
+        if not live:  # the running batch adds nothing to the stored latencies
+            self._latency_chart(latencies, deadlines, deterministic)
         mets = list(reversed(metrics))
         self._series_chart("#chart-tps", "tokens/s per batch", mets, "tokens_per_s", deterministic)
         self._series_chart("#chart-dpm", "descriptions/min per batch", mets, "throughput_per_min", deterministic)
@@ -726,17 +727,28 @@ class MetricsPanel(Panel):
         self._share_chart("#chart-facts", "fact coverage per batch (0-1)", mets,
                           (("all", "fact_coverage"), ("llm", "llm_fact_coverage"), ("template", "template_fact_coverage")))
 
+    @staticmethod
+    def _unchanged(w: "Chart", sig) -> bool:
+        """True when the chart already shows exactly this data (no plotext rebuild); else remembers it."""
+        if getattr(w, "_data_sig", None) == sig:
+            return True
+        w._data_sig = sig
+        return False
+
     def _share_chart(self, sel: str, title: str, metrics: list[dict], series: tuple) -> None:
         """Figures in 0..1 from the batch metrics JSON, one line per series, batches on the x axis.
 
         Deterministic figures (quality and fact scores are pure functions of the texts), so they are
         drawn in snapshot tests too."""
         w = self.query_one(sel, Chart)
+        mets = metrics[-12:]
+        sig = tuple((m["batch_id"], *(_batch_figure(m, key) for _, key in series)) for m in mets)
+        if self._unchanged(w, sig):
+            return
         plt = w.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title(title)
-        mets = metrics[-12:]
         xs = [str(m["batch_id"]) for m in mets]
         drawn = False
         for label, key in series:
@@ -754,6 +766,10 @@ class MetricsPanel(Panel):
 
     def _fallback_chart(self, batches: list[dict]) -> None:
         w = self.query_one("#chart-fallback", Chart)
+        sig = tuple((b.get("id"), b.get("places"), json.dumps(b.get("reasons"), sort_keys=True, default=str))
+                    for b in batches[-12:])
+        if self._unchanged(w, sig):
+            return
         plt = w.plt
         plt.clear_data()
         plt.clear_figure()
@@ -795,6 +811,10 @@ class MetricsPanel(Panel):
 
     def _series_chart(self, sel: str, title: str, metrics: list[dict], key: str, deterministic: bool) -> None:
         w = self.query_one(sel, Chart)
+        # Labels are minutes: a running batch's point redraws only when its figure moves.
+        sig = (deterministic, tuple((m["batch_id"], m.get(key), int((m.get("started_at") or 0) // 60)) for m in metrics))
+        if self._unchanged(w, sig):
+            return
         plt = w.plt
         plt.clear_data()
         plt.clear_figure()
