@@ -51,7 +51,8 @@ def _score_style(v: float | None, styles):
 
 
 def quality_text(result: dict | None, styles) -> Text:
-    """``quality 0.93 (llm)  template 0.88  llm 0.93`` then one line of components, then what was found."""
+    """``quality 0.94 (template stored)``, then per text (the stored one first) its total, each
+    component and what they found (repeated 4-grams, invented names, dropped facts...)."""
     t = Text()
     t.append("quality ", style=styles.label)
     if result is None:
@@ -63,17 +64,25 @@ def quality_text(result: dict | None, styles) -> Text:
         t.append("– (not scored: a result from before quality scores)", style=styles.dim)
         return t
     t.append("–" if total is None else f"{total:.2f}", style=_score_style(total, styles))
-    chosen = (q or {}).get("chosen") or result.get("source")
-    t.append(f" ({chosen})", style=styles.dim)
-    for side in ("template", "llm"):
+    chosen = (q or {}).get("chosen") or result.get("source") or "template"
+    t.append(f" ({chosen} stored)", style=styles.dim)
+    sides = [chosen] + [s for s in ("template", "llm") if s != chosen]
+    for side in sides:
+        rep = (q or {}).get(side)
         v = _num(result.get(f"{side}_quality"))
-        if v is not None:
-            t.append(f"  {side} ", style=styles.dim)
-            t.append(f"{v:.2f}", style=_score_style(v, styles))
-    rep = chosen_report(result)
-    if rep is None:
-        return t
-    t.append("\n  ")
+        if not isinstance(rep, dict) and v is None:
+            continue
+        t.append(f"\n  {side:<8} ", style=styles.dim)
+        if v is None and isinstance(rep, dict):
+            v = _num(rep.get("total"))
+        t.append("–" if v is None else f"{v:.2f}", style=_score_style(v, styles))
+        if isinstance(rep, dict):
+            t.append("  ")
+            _report_line(t, rep, styles)
+    return t
+
+
+def _report_line(t: Text, rep: dict, styles) -> None:
     for i, comp in enumerate(COMPONENTS):
         v = _num(rep.get(comp))
         if i:
@@ -95,13 +104,12 @@ def quality_text(result: dict | None, styles) -> Text:
     if rep.get("loop"):
         found.append(("loop", "a phrase loops", styles.error))
     if found:
-        t.append("\n  ")
+        t.append("\n           ")
         for i, (label, value, style) in enumerate(found):
             if i:
                 t.append("  ")
             t.append(f"{label} ", style=styles.dim)
             t.append_text(safe(value, style))
-    return t
 
 
 def stored_scores(row: dict) -> tuple[float | None, float | None, int]:

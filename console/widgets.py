@@ -674,7 +674,7 @@ class MetricsPanel(Panel):
             if deterministic:
                 figures = [(k, v if k in ("fallback", "facts", "quality") else DASH) for k, v in figures]
             glance.append(f"batch {m['batch_id']}  ", style=styles.label)
-            glance.append_text(Text("  ").join(Text.assemble((f"{k} ", styles.dim), v) for k, v in figures))
+            glance.append_text(Text("  ").join(Text.assemble((f"{k}\u00a0", styles.dim), v) for k, v in figures))
         self.query_one("#glance", Static).update(glance)
         self._charts(metrics, batches, latencies, deadlines, deterministic)
 
@@ -689,14 +689,14 @@ class MetricsPanel(Panel):
         facts = live.get("fact_coverage")
         figures = [("fallback", _fmt(live.get("fallback_pct"), 1, "%")),
                    ("quality", _fmt(live.get("average_quality"), 2)),
-                   ("llm quality", _fmt(live.get("llm_average_quality"), 2)),
+                   ("llm\u00a0quality", _fmt(live.get("llm_average_quality"), 2)),
                    ("facts", _fmt(None if facts is None else facts * 100, 0, "%")),
                    ("tokens/s", _fmt(live.get("tokens_per_s"), 1)),
                    ("latency", _fmt(live.get("avg_latency_ms"), 0, "ms")),
                    ("throughput", _fmt(live.get("throughput_per_min"), 1, "/min"))]
         if deterministic:
-            figures = [(k, v if k in ("fallback", "facts", "quality", "llm quality") else DASH) for k, v in figures]
-        glance.append_text(Text("  ").join(Text.assemble((f"{k} ", styles.dim), v) for k, v in figures))
+            figures = [(k, v if k in ("fallback", "facts", "quality", "llm\u00a0quality") else DASH) for k, v in figures]
+        glance.append_text(Text("  ").join(Text.assemble((f"{k}\u00a0", styles.dim), v) for k, v in figures))
         set_text(self.query_one("#glance", Static), glance)
         if charts and self._stored is not None:
             metrics, batches, latencies, deadlines = self._stored
