@@ -124,9 +124,9 @@ async def test_metrics_panel_fills_during_the_first_batch(home, monkeypatch):
         events_before, calls_before = app.events.received, len(calls)
         await pilot.pause(1.0)
         # tokens keep arriving (about 20 a second from the slow place, drained by the 15 Hz flush):
-        # the panel is redrawn at most 4 times a second
+        # the panel is redrawn at most twice a second
         assert app.events.received > events_before
-        assert len(calls) - calls_before <= 5
+        assert len(calls) - calls_before <= 3
         await pilot.press("c")
         await finish_batch(pilot, app)
         glance = _glance(app)
