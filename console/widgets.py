@@ -674,9 +674,26 @@ class MetricsPanel(Panel):
             if deterministic:
                 figures = [(k, v if k in ("fallback", "facts", "quality") else DASH) for k, v in figures]
             glance.append(f"batch {m['batch_id']}  ", style=styles.label)
-            glance.append_text(Text("  ").join(Text.assemble((f"{k}\u00a0", styles.dim), v) for k, v in figures))
+            glance.append_text(self._pack(figures, styles, first=glance.cell_len))
         self.query_one("#glance", Static).update(glance)
         self._charts(metrics, batches, latencies, deadlines, deterministic)
+
+    def _pack(self, figures: list, styles: Styles, first: int = 0) -> Text:
+        """``name value`` pairs, two spaces apart, on lines of the glance's width: a line never
+        breaks inside a pair (Rich would break at the space between name and value)."""
+        width = max((self.query_one("#glance", Static).size.width or self.size.width - 2 or 44) - 2, 20)
+        out, used = Text(), first
+        for i, (k, v) in enumerate(figures):
+            item = Text.assemble((f"{k} ", styles.dim), v)
+            if i and used + 2 + item.cell_len > width:
+                out.append("\n")
+                used = 0
+            elif i:
+                out.append("  ")
+                used += 2
+            out.append_text(item)
+            used += item.cell_len
+        return out
 
     def show_live(self, live: dict, styles: Styles, deterministic: bool, charts: bool = True) -> None:
         """The running batch: its running figures in the glance line and as the last point of the charts."""
@@ -689,14 +706,14 @@ class MetricsPanel(Panel):
         facts = live.get("fact_coverage")
         figures = [("fallback", _fmt(live.get("fallback_pct"), 1, "%")),
                    ("quality", _fmt(live.get("average_quality"), 2)),
-                   ("llm\u00a0quality", _fmt(live.get("llm_average_quality"), 2)),
+                   ("llm quality", _fmt(live.get("llm_average_quality"), 2)),
                    ("facts", _fmt(None if facts is None else facts * 100, 0, "%")),
                    ("tokens/s", _fmt(live.get("tokens_per_s"), 1)),
                    ("latency", _fmt(live.get("avg_latency_ms"), 0, "ms")),
                    ("throughput", _fmt(live.get("throughput_per_min"), 1, "/min"))]
         if deterministic:
-            figures = [(k, v if k in ("fallback", "facts", "quality", "llm\u00a0quality") else DASH) for k, v in figures]
-        glance.append_text(Text("  ").join(Text.assemble((f"{k}\u00a0", styles.dim), v) for k, v in figures))
+            figures = [(k, v if k in ("fallback", "facts", "quality", "llm quality") else DASH) for k, v in figures]
+        glance.append_text(self._pack(figures, styles))
         set_text(self.query_one("#glance", Static), glance)
         if charts and self._stored is not None:
             metrics, batches, latencies, deadlines = self._stored

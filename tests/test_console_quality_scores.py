@@ -90,8 +90,9 @@ async def test_running_quality_matches_the_batch_figure_when_it_ends(home):
         app.start_batch("all")
         # templates are stored first: the running quality shows while the model still works
         await wait_until(pilot, lambda: app.batch_running and app.state.live.quality["all"], what="first scores")
-        await wait_until(pilot, lambda: re.search(r"running[\s\S]*  quality\u00a0\d\.\d\d",
-                                                  rendered_text(app.query_one("#glance"))), what="running quality")
+        glance = lambda: rendered_text(app.query_one("#glance"))  # noqa: E731
+        await wait_until(pilot, lambda: "running" in glance() and re.search(r"(?:^|  )quality \d\.\d\d", glance(), re.M),
+                         what="running quality")
         assert app.batch_running
         await finish_batch(pilot, app)
         s = Store(home / "texture.db")
@@ -101,6 +102,6 @@ async def test_running_quality_matches_the_batch_figure_when_it_ends(home):
             s.close()
         live = app.state.live.snapshot()
         assert live["average_quality"] == pytest.approx(stored["average_quality"], abs=1e-3)
-        assert f"quality\u00a0{stored['average_quality']:.2f}" in rendered_text(app.query_one("#glance"))
+        assert f"quality {stored['average_quality']:.2f}" in rendered_text(app.query_one("#glance"))
         built = app.query_one("#chart-quality").plt.build()
         assert "quality per batch" in built
