@@ -106,8 +106,11 @@ class LiveMetrics:
 
     def record_quality(self, result_id: int, source: str | None, score: float | None,
                        coverage: float | None = None, contradicted: int = 0) -> None:
-        """A stored result's quality score (0..1) and fact coverage (0..1), once known."""
-        source = source or self._source.get(result_id) or "template"
+        """A stored result's quality score (0..1) and fact coverage (0..1), once known. Only results
+        of this batch count (a resumed batch's results arrive under their own batch id)."""
+        if result_id not in self._source:
+            return
+        source = source or self._source[result_id]
         for bucket, value in ((self.quality, score), (self.coverage, coverage)):
             if value is None:
                 continue

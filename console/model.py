@@ -294,9 +294,8 @@ class ConsoleState:
                 wrow = self.world.get(f"w:{row.urn}")
                 if wrow is not None and wrow.result_id == rid:
                     wrow.quality = q
-            if self.live.running or self.live.batch_id is not None:
-                self.live.record_quality(rid, row.source if row is not None else None, q, cov, contradicted)
-                ch.live = True
+            self.live.record_quality(rid, row.source if row is not None else None, q, cov, contradicted)
+            ch.live = True
 
     # -- the world view
     def load_world(self, places: list, current: dict[str, dict], tier_of) -> None:

@@ -75,6 +75,7 @@ def test_live_metrics_follow_the_batch_runners_definitions():
     assert snap["reasons"] == {"tier": 2, "timeout": 1} and snap["fallback_base"] == 2
     lm.record_quality(3, "llm", 0.8, 0.9)
     lm.record_quality(4, "template", 0.6, 0.7)
+    lm.record_quality(99, "llm", 0.0, 0.0)  # not a result of this batch: ignored
     snap = lm.snapshot(now=104.0)
     assert snap["average_quality"] == pytest.approx(0.7) and snap["llm_average_quality"] == pytest.approx(0.8)
     assert snap["fact_coverage"] == pytest.approx(0.8) and snap["llm_fact_coverage"] == pytest.approx(0.9)
