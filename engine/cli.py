@@ -36,6 +36,8 @@ def _add_llm(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model folder or name under models/ (FLUX_LLM_MODEL_PATH)")
     p.add_argument("--concurrency", default=None, help="concurrent streams, 1-8 (FLUX_LLM_CONCURRENCY, default 4)")
     p.add_argument("--timeout", default=None, help="per-description deadline in ms, or 'auto' (FLUX_LLM_TIMEOUT)")
+    p.add_argument("--min-quality", default=None, help="quality an LLM text needs to replace the template, 0-1 (FLUX_LLM_MIN_QUALITY)")
+    p.add_argument("--candidates", default=None, help="seeded candidates per place, best kept, 1-8 (FLUX_LLM_CANDIDATES)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import workbench_cli
 
     workbench_cli.add_parser(sub)
+    from . import evaluate  # `texture eval` (issue #13)
+
+    evaluate.add_parser(sub, _add_common, _add_llm)
 
     p = sub.add_parser("doctor", help="check the installation and say what to fix")
     _add_common(p)
@@ -110,7 +115,8 @@ def _config(args) -> Config:
     overrides = {}
     if getattr(args, "no_llm", False):
         overrides["FLUX_LLM_ENABLED"] = "false"
-    for flag, var in (("model", "FLUX_LLM_MODEL_PATH"), ("concurrency", "FLUX_LLM_CONCURRENCY"), ("timeout", "FLUX_LLM_TIMEOUT")):
+    for flag, var in (("model", "FLUX_LLM_MODEL_PATH"), ("concurrency", "FLUX_LLM_CONCURRENCY"), ("timeout", "FLUX_LLM_TIMEOUT"),
+                      ("min_quality", "FLUX_LLM_MIN_QUALITY"), ("candidates", "FLUX_LLM_CANDIDATES")):
         v = getattr(args, flag, None)
         if v is not None:
             overrides[var] = v
@@ -302,6 +308,9 @@ def cmd_batch(args) -> int:
     d["db"] = str(store.path)
     d["skipped_lines"] = len(errors)
     d["resumed"] = resumed
+    m = d.get("metrics") or {}  # engine.quality: the batch's mean scores
+    d["quality"] = {k: m.get(k) for k in ("average_quality", "accepted_llm_average_quality", "llm_average_quality",
+                                          "template_average_quality")}
     if args.json:
         print(json.dumps(d, default=str))
     else:
@@ -325,6 +334,9 @@ def _print_summary(d: dict) -> None:
     if m.get("llm_places"):
         print(f"  llm:       {m['llm_places']} places, avg latency {m.get('avg_latency_ms')} ms, fallback {m.get('fallback_pct')}%, "
               f"{m.get('tokens_per_s')} tok/s, {m.get('throughput_per_min')} descriptions/min, deadline {d.get('deadline')}")
+    if m.get("average_quality") is not None:
+        print(f"  quality:   {m['average_quality']:.2f} mean (templates {m.get('template_average_quality')}, "
+              f"LLM raw {m.get('llm_average_quality')}, LLM accepted {m.get('accepted_llm_average_quality')})")
 
 
 def cmd_export(args) -> int:
@@ -421,7 +433,7 @@ def cmd_doctor(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts"}
+    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "eval"}
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
@@ -430,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
                 "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
-                "prompts": lambda a: __import__("engine.workbench_cli", fromlist=["handle"]).handle(a)}
+                "prompts": lambda a: __import__("engine.workbench_cli", fromlist=["handle"]).handle(a),
+                "eval": lambda a: __import__("engine.evaluate", fromlist=["cmd_eval"]).cmd_eval(a, _config, _world, _start_llm)}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
     if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):

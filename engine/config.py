@@ -36,6 +36,12 @@ class Config:
     temperature: float = 0.7
     budgets: dict = field(default_factory=lambda: {"light": 80, "full": 120, "premium": 150})
     prompts_dir: str = ""  # "" = <data dir>/prompts
+    # Issue #13 (engine.quality): the merge gate and the generation that keeps the facts.
+    min_quality: float = 0.8  # FLUX_LLM_MIN_QUALITY: an LLM text scoring less keeps the template
+    quality_gate: bool = True  # FLUX_LLM_QUALITY_GATE=false: validation only (the pre-#13 merge)
+    candidates: int = 1  # FLUX_LLM_CANDIDATES: best of N seeded candidates per place
+    repetition_penalty: float = 1.0  # FLUX_LLM_REPETITION_PENALTY over the request's own tokens (1 = off)
+    stop_sentences: int = 0  # FLUX_LLM_STOP_SENTENCES: end a request after this many sentences (0 = budget only)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -100,6 +106,11 @@ _VARS = {
     "FLUX_LLM_BUDGET_FULL": ("budget:full", lambda n, v: _int(n, v, 8, 1024)),
     "FLUX_LLM_BUDGET_PREMIUM": ("budget:premium", lambda n, v: _int(n, v, 8, 1024)),
     "FLUX_PROMPTS_DIR": ("prompts_dir", lambda n, v: str(v)),
+    "FLUX_LLM_MIN_QUALITY": ("min_quality", lambda n, v: _float(n, v, 0.0, 1.0)),
+    "FLUX_LLM_QUALITY_GATE": ("quality_gate", _bool),
+    "FLUX_LLM_CANDIDATES": ("candidates", lambda n, v: _int(n, v, 1, 8)),
+    "FLUX_LLM_REPETITION_PENALTY": ("repetition_penalty", lambda n, v: _float(n, v, 1.0, 2.0)),
+    "FLUX_LLM_STOP_SENTENCES": ("stop_sentences", lambda n, v: _int(n, v, 0, 10)),
 }
 
 

@@ -26,6 +26,7 @@ Reliability:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import queue
@@ -38,6 +39,7 @@ from typing import Any, Callable, Iterable, Protocol
 from .config import Config
 from .policy import Decision, decide
 from .prompts import Prompt, PromptError, PromptLibrary, DEFAULT_PROMPT, compile_prompt
+from .quality import QualityReport, gate, quality_json, score_text
 from .store import ResultRow, Store, StoreError
 from .templates import render_template
 from .validate import clean_output, validate_output
@@ -132,6 +134,42 @@ class BatchSummary:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    k: int
+    text: str | None
+    reason: str | None
+    detail: str | None
+    latency_s: float | None
+    tokens: int | None
+    stream: int | None
+
+
+CANDIDATE_SEP = "#cand"
+
+
+def candidate_key(urn: str, k: int) -> str:
+    """The request key of candidate ``k`` of a place: the urn itself for candidate 0."""
+    return urn if k == 0 else f"{urn}{CANDIDATE_SEP}{k}"
+
+
+def split_candidate_key(key: str | None) -> tuple[str | None, int]:
+    if key is None or CANDIDATE_SEP not in key:
+        return key, 0
+    urn, _, k = key.rpartition(CANDIDATE_SEP)
+    return (urn, int(k)) if k.isdigit() else (key, 0)
+
+
+def candidate_seed(seed: int, k: int) -> int:
+    """Candidate k's seed, from (seed, k) alone: the seed itself for k = 0 (so one candidate is
+    exactly the batch of before), a splitmix64 mix of both otherwise."""
+    if k == 0:
+        return seed
+    from .llm.sampling import _mix64, normalize_seed
+
+    return _mix64(normalize_seed(seed) ^ _mix64(k)) & 0x7FFF_FFFF_FFFF_FFFF
+
+
 @dataclass
 class _Pending:
     place: Place
@@ -139,6 +177,14 @@ class _Pending:
     prompt_text: str
     deadline_s: float
     prompt_version: str
+
+
+def _set_quality(row: ResultRow, template_q: QualityReport, llm_q: QualityReport | None) -> None:
+    """Fill the row's quality fields (engine.quality; store migration 5)."""
+    row.template_quality = template_q.total
+    row.llm_quality = llm_q.total if llm_q is not None else None
+    row.quality = llm_q.total if (row.source == "llm" and llm_q is not None) else template_q.total
+    row.quality_json = quality_json(template_q, llm_q, row.source)
 
 
 class BatchRunner:
@@ -357,10 +403,13 @@ class BatchRunner:
         events: queue.Queue = queue.Queue()
         job = None
         if pending:
+            # Best of N (issue #13): candidate k of a place has key candidate_key(urn, k) and seed
+            # candidate_seed(seed, k); candidate 0 is the place's own request (key urn, its seed).
             reqs = [
-                {"key": urn, "prompt": pp.prompt_text, "seed": pp.place.seed, "max_tokens": pp.decision.budget,
-                 "temperature": cfg.temperature, "deadline_s": pp.deadline_s}
-                for urn, pp in pending.items()
+                {"key": candidate_key(urn, k), "prompt": pp.prompt_text, "seed": candidate_seed(pp.place.seed, k),
+                 "max_tokens": pp.decision.budget, "temperature": cfg.temperature, "deadline_s": pp.deadline_s,
+                 "stop_sentences": cfg.stop_sentences, "repetition_penalty": cfg.repetition_penalty}
+                for urn, pp in pending.items() for k in range(cfg.candidates)
             ]
             job = self.llm.submit(reqs, events.put)
 
@@ -382,11 +431,19 @@ class BatchRunner:
                 row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, "llm", hit["text"], templates[p.urn],
                                 hit["llm_text"], None, f"cached from result {hit['id']}", hit["prompt_version"],
                                 hit["model_id"], p.seed, d.budget, 0.0, hit["tokens"], None, base_hash(p))
+                # The cached text passes today's gate too, or the place keeps its template.
+                tq, lq = score_text(p, templates[p.urn]), score_text(p, hit["text"])
+                g = gate(p, lq, cfg.min_quality) if cfg.quality_gate else None
+                if g is not None and not g.ok:
+                    row.source, row.text, row.reason = "template", templates[p.urn], g.reason
+                    row.detail = f"{g.detail} (cached result {hit['id']})"
+                _set_quality(row, tq, lq)
             else:
                 reason = unavailable if (d.eligible and unavailable) else d.reason
                 row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, "template", templates[p.urn], templates[p.urn],
                                 None, reason, None, prompt.version if prompt else None, None, p.seed, 0, None,
                                 None, None, base_hash(p))
+                _set_quality(row, score_text(p, templates[p.urn]), None)
             rows.append(row)
         for i in range(0, len(rows), 500):
             chunk = rows[i : i + 500]
@@ -406,6 +463,8 @@ class BatchRunner:
         batch_metrics: dict = {}
         status = "done"
         remaining = set(pending)
+        n_cand = cfg.candidates
+        got: dict[str, dict[int, _Candidate]] = {}
         cancel_sent = False
         while remaining:
             if self.cancel_event.is_set() and job is not None and not cancel_sent:
@@ -415,21 +474,22 @@ class BatchRunner:
                 ev = events.get(timeout=0.1)
             except queue.Empty:
                 continue
-            self._emit(ev)
             kind = type(ev).__name__
+            urn, k = split_candidate_key(getattr(ev, "key", None))
+            # Observers see every candidate as its place (the console's lanes show the place).
+            self._emit(ev if k == 0 or not hasattr(ev, "key") else dataclasses.replace(ev, key=urn))
             if kind == "BatchFinished":
                 batch_metrics = dict(getattr(ev, "metrics", {}) or {})
                 # Anything the engine never reported is an error, never silently lost.
-                for urn in list(remaining):
-                    self._finish(batch_id, pending[urn], templates[urn], None, "error", "engine finished without a result", None, None, None, counts, reasons)
+                for urn in sorted(remaining):
+                    cands = got.get(urn, {})
+                    for kk in range(n_cand):
+                        cands.setdefault(kk, _Candidate(kk, None, "error", "engine finished without a result", None, None, None))
+                    self._finish(batch_id, pending[urn], templates[urn], cands, counts, reasons)
                     remaining.discard(urn)
                 break
-            if kind != "PlaceFinished" or ev.key not in remaining:
+            if kind != "PlaceFinished" or urn not in remaining:
                 continue
-            remaining.discard(ev.key)
-            pp = pending[ev.key]
-            reason = getattr(ev, "reason", None)
-            text = getattr(ev, "text", None)
             lat = getattr(ev, "latency_s", None)
             ntok = getattr(ev, "n_tokens", None)
             if lat is not None:
@@ -437,8 +497,13 @@ class BatchRunner:
             if getattr(ev, "ttft_s", None) is not None:
                 ttfts.append(ev.ttft_s)
             tokens_total += ntok or 0
-            self._finish(batch_id, pp, templates[ev.key], text, reason, getattr(ev, "detail", None), lat, ntok,
-                         getattr(ev, "stream", None), counts, reasons)
+            cands = got.setdefault(urn, {})
+            cands[k] = _Candidate(k, getattr(ev, "text", None), getattr(ev, "reason", None), getattr(ev, "detail", None),
+                                  lat, ntok, getattr(ev, "stream", None))
+            if len(cands) < n_cand:
+                continue
+            remaining.discard(urn)
+            self._finish(batch_id, pending[urn], templates[urn], cands, counts, reasons)
             done += 1
             if progress:
                 progress(done, total)
@@ -488,6 +553,12 @@ class BatchRunner:
                            template_fact_coverage=fc["template_coverage"], facts_contradicted=fc["contradicted"])
         except Exception:  # a metrics problem must never fail a batch
             pass
+        try:
+            from .quality import batch_quality
+
+            metrics.update(batch_quality(store, batch_id))  # average_quality: the seed's averageQuality
+        except Exception:
+            pass
         faults = {k: v for k, v in reasons.items() if k in ("error", "timeout") or k.startswith("invalid:")}
         if faults:
             what = ", ".join(f"{k} {v}" for k, v in sorted(faults.items(), key=lambda kv: -kv[1]))
@@ -519,16 +590,40 @@ class BatchRunner:
         self._emit(BatchDone(batch_id, summary.as_dict()))
         return summary
 
-    def _finish(self, batch_id, pp: _Pending, template: str, text, reason, detail, lat, ntok, stream, counts, reasons):
-        p, d = pp.place, pp.decision
-        llm_text = text
+    def _judge(self, pp: _Pending, c: "_Candidate") -> tuple:
+        """(reason, detail, text to store if accepted, quality report or None) of one candidate:
+        cleaned, validated, scored and gated (engine.quality: the template never loses to a
+        worse text)."""
+        p = pp.place
+        reason, detail, llm_text, lq = c.reason, c.detail, c.text, None
         if reason is None:
-            cleaned = clean_output(text or "")
+            cleaned = clean_output(c.text or "")
             bad = validate_output(cleaned, pp.prompt_text)
+            lq = score_text(p, cleaned)
             if bad is None:
                 llm_text = cleaned
+                g = gate(p, lq, self.cfg.min_quality) if self.cfg.quality_gate else None
+                if g is not None and not g.ok:
+                    reason, detail = g.reason, g.detail
             else:
-                reason, detail = f"invalid:{bad}", detail
+                reason = f"invalid:{bad}"
+        return reason, detail, llm_text, lq
+
+    def _finish(self, batch_id, pp: _Pending, template: str, cands: "dict[int, _Candidate]", counts, reasons):
+        p, d = pp.place, pp.decision
+        judged = [(k, cands[k], *self._judge(pp, cands[k])) for k in sorted(cands)]
+        # The best-scoring valid candidate, ties by k; if none is valid, the best-scoring one says
+        # why (ties by k again): same candidates -> same choice, alone or in any batch.
+        valid = [j for j in judged if j[2] is None]
+        pool = valid or [j for j in judged if j[5] is not None] or judged[:1]
+        k, c, reason, detail, llm_text, lq = max(pool, key=lambda j: ((j[5].total if j[5] is not None else -1.0), -j[0]))
+        text, stream = c.text, c.stream
+        ntok = sum(j[1].tokens or 0 for j in judged) if any(j[1].tokens is not None for j in judged) else None
+        lats = [j[1].latency_s for j in judged if j[1].latency_s is not None]
+        lat = max(lats) if lats else None
+        if len(judged) > 1:
+            note = f"candidate {k} of {len(judged)}"
+            detail = f"{detail}; {note}" if detail else note
         source = "llm" if reason is None else "template"
         final = llm_text if source == "llm" else template
         # The prompt version recorded is the one this place was rendered with, even if the file
@@ -536,6 +631,7 @@ class BatchRunner:
         row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, source, final, template, text, reason, detail,
                         pp.prompt_version, self.llm.model_id if self.llm else None, p.seed, d.budget,
                         round(lat * 1000, 1) if lat is not None else None, ntok, stream, base_hash(p))
+        _set_quality(row, score_text(p, template), lq)
         rid = self._store_rows([row])[0]
         counts[source] += 1
         if reason:

@@ -165,6 +165,21 @@ def _m4_workbench(db: sqlite_utils.Database) -> None:
 MIGRATIONS.append((4, "workbench", _m4_workbench))
 
 
+def _m5_quality(db: sqlite_utils.Database) -> None:
+    """Migration 5 (issue #13): quality scores on results (see ``engine.quality``).
+
+    ``quality`` REAL (the stored text's total), ``template_quality`` REAL, ``llm_quality`` REAL
+    (NULL without an LLM text), ``quality_json`` TEXT (both reports' components). Older rows keep
+    NULL. Idempotent."""
+    have = {c.name for c in db["results"].columns}
+    for col, typ in (("quality", float), ("template_quality", float), ("llm_quality", float), ("quality_json", str)):
+        if col not in have:
+            db["results"].add_column(col, typ)
+
+
+MIGRATIONS.append((5, "quality", _m5_quality))
+
+
 # --- the store --------------------------------------------------------------------------------
 
 @dataclass
@@ -187,6 +202,12 @@ class ResultRow:
     tokens: int | None = None
     stream: int | None = None
     base_hash: str | None = None
+    # Quality (engine.quality, migration 5): the stored text's total, the template's, the raw LLM
+    # text's (None without one), and quality_json(template report, llm report, chosen).
+    quality: float | None = None
+    template_quality: float | None = None
+    llm_quality: float | None = None
+    quality_json: str | None = None
 
     def as_row(self) -> dict:
         d = dict(self.__dict__)
@@ -603,7 +624,7 @@ class Store:
     # -- results
     _RESULT_COLS = ("batch_id", "urn", "state_hash", "tier", "source", "text", "template_text", "llm_text", "reason",
                     "detail", "prompt_version", "model_id", "seed", "budget", "latency_ms", "tokens", "stream",
-                    "base_hash", "created_at")
+                    "base_hash", "created_at", "quality", "template_quality", "llm_quality", "quality_json")
 
     def add_results(self, results: list[ResultRow]) -> list[int]:
         """Store results, make them current and mark their batch items done: one transaction."""
@@ -734,7 +755,8 @@ class Store:
 
     def export_rows(self) -> Iterator[dict]:
         yield from self.db.query(
-            "SELECT urn, text, source, state_hash, updated_at FROM current ORDER BY urn"
+            "SELECT c.urn, c.text, c.source, c.state_hash, c.updated_at, r.quality FROM current c "
+            "LEFT JOIN results r ON r.id = c.result_id ORDER BY c.urn"
         )
 
     def integrity(self) -> str:

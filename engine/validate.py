@@ -92,6 +92,13 @@ _SENTENCE_END = re.compile(r"[.!?…](?:[\"'’”)\]]*)(?=\s|$)")
 _LABEL = re.compile(r"^\s*(enhanced description|description|output)\s*:\s*", re.IGNORECASE)
 
 
+def complete_sentences(text: str) -> int:
+    """Sentences of ``text`` that are complete *and followed by something* (whitespace): the
+    engine's sentence stop ends a request once this reaches the brief's count, so a "3." that
+    turns out to be "3.5" is never cut (clean_output keeps exactly those sentences)."""
+    return sum(1 for m in _SENTENCE_END.finditer(text) if m.end() < len(text))
+
+
 def clean_output(text: str, max_sentences: int = 3) -> str:
     text = text.replace("\r\n", "\n").strip()
     text = _LABEL.sub("", text)

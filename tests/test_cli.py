@@ -166,7 +166,7 @@ def test_export_jsonl_after_a_batch(capsys, small_world, tmp_path):
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 6 and len({r["urn"] for r in rows}) == 6
     for r in rows:
-        assert set(r) == {"urn", "text", "source", "state_hash", "updated_at"}
+        assert set(r) == {"urn", "text", "source", "state_hash", "updated_at", "quality"}
         assert r["text"] and r["source"] == "template" and len(r["state_hash"]) == 64
 
     out_file = tmp_path / "export.jsonl"

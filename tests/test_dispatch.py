@@ -278,9 +278,10 @@ def test_failed_outputs_are_not_cached(store, prompts, llms, small_places):
 def test_cached_text_is_the_accepted_text(store, prompts, llms, small_places):
     four = "The mist gathers over the old stones. Bells mark the hour. Travellers speak of smoke. Gulls cry by the river."
     llm = llms(script={U + "full-long": {"text": four}})
-    _, first = run(store, Config(), prompts, llm, small_places)
+    cfg = Config(quality_gate=False)  # a text the quality gate (engine.quality) would refuse: only the cache is tested
+    _, first = run(store, cfg, prompts, llm, small_places)
     assert first[U + "full-long"]["text"] == "The mist gathers over the old stones. Bells mark the hour. Travellers speak of smoke."
-    _, second = run(store, Config(), prompts, llm, small_places)
+    _, second = run(store, cfg, prompts, llm, small_places)
     assert second[U + "full-long"]["text"] == first[U + "full-long"]["text"]
 
 
@@ -295,7 +296,7 @@ def test_export_after_a_batch_lists_every_place(store, prompts, llms, small_plac
     lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == 6
     for line in lines:
-        assert set(line) == {"urn", "text", "source", "state_hash", "updated_at"}
+        assert set(line) == {"urn", "text", "source", "state_hash", "updated_at", "quality"}
         r = rows[line["urn"]]
         assert (line["text"], line["source"], line["state_hash"]) == (r["text"], r["source"], r["state_hash"])
         assert isinstance(line["updated_at"], float)

@@ -44,6 +44,8 @@ print(json.dumps(ui))
 def test_engine_module_imports_no_ui(module, texture_home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
     env["TEXTURE_HOME"] = str(texture_home)
+    # The engine under test (a worktree's, not only the installed one): new modules import too.
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(engine.__file__)), env.get("PYTHONPATH", "")])
     r = subprocess.run([sys.executable, "-c", _PROBE, module], capture_output=True, text=True, timeout=120, env=env,
                        cwd=str(texture_home))
     assert r.returncode == 0, f"importing {module} failed:\n{r.stderr}"

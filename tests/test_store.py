@@ -88,7 +88,7 @@ def test_old_db_at_migration_1_gets_only_2_without_losing_data(db_path):
     assert "ratings" in s.db.table_names()
     assert [r["text"] for r in s.db["results"].rows] == ["Old text kept."]
     assert list(s.export_rows()) == [{"urn": "urn:flux:place:a:b", "text": "Old text kept.", "source": "llm",
-                                      "state_hash": "h", "updated_at": 2.0}]
+                                      "state_hash": "h", "updated_at": 2.0, "quality": None}]
     # And the old data is usable by the new code.
     hit = s.cached_llm("h", "b", "v0", "m0", 120)
     assert hit is not None and hit["text"] == "Old text kept."
@@ -169,7 +169,7 @@ def test_export_rows(st):
     st.add_results([row(b, urn="urn:flux:place:z:last"), row(b, urn="urn:flux:place:a:first", source="template", text="T.")])
     rows = list(st.export_rows())
     assert [r["urn"] for r in rows] == ["urn:flux:place:a:first", "urn:flux:place:z:last"]
-    assert set(rows[0]) == {"urn", "text", "source", "state_hash", "updated_at"}
+    assert set(rows[0]) == {"urn", "text", "source", "state_hash", "updated_at", "quality"}
 
 
 # --- batches, prompts, metrics ----------------------------------------------------------------

@@ -99,6 +99,10 @@ class GenRequest:
     max_tokens: int
     temperature: float = 0.7
     deadline_s: float | None = None  # from the moment this request starts decoding
+    # Issue #13: end once this many sentences are complete (0 = at EOS or the budget only), and
+    # a repetition penalty over this request's own generated tokens (1.0 = off). Both per request.
+    stop_sentences: int = 0
+    repetition_penalty: float = 1.0
 
     @classmethod
     def coerce(cls, obj: "GenRequest | Mapping[str, Any]") -> "GenRequest":
@@ -111,6 +115,8 @@ class GenRequest:
             max_tokens=int(obj["max_tokens"]),
             temperature=float(obj.get("temperature", 0.7) if obj.get("temperature") is not None else 0.7),
             deadline_s=None if obj.get("deadline_s") is None else float(obj["deadline_s"]),
+            stop_sentences=int(obj.get("stop_sentences") or 0),
+            repetition_penalty=float(obj.get("repetition_penalty") or 1.0),
         )
 
 
@@ -195,6 +201,21 @@ class _Active:
     pending_delta: str = ""
     last_flush: float = 0.0
     solo: bool = False  # re-running alone after a batched failure
+    checked: int = 0  # characters of text the sentence stop has looked at
+
+
+def _done_sentences(st: "_Active") -> bool:
+    """Whether the request has completed ``stop_sentences`` sentences (see
+    ``engine.validate.complete_sentences``). Looked at only when new text brought whitespace: a
+    sentence counts as complete once something follows its end."""
+    from ..validate import complete_sentences
+
+    text = st.detok.text
+    new = text[st.checked:]
+    st.checked = len(text)
+    if not any(c.isspace() for c in new):
+        return False
+    return complete_sentences(text) >= st.req.stop_sentences
 
 
 class GenerationEngine:
@@ -737,7 +758,7 @@ class GenerationEngine:
                 raise ValueError(f"max_tokens must be >= 1 (got {req.max_tokens})")
             ids = self._tokenize(req)
             sampler = (self._sampler_factory(req) if self._sampler_factory is not None
-                       else make_request_sampler(req.seed, req.temperature))
+                       else make_request_sampler(req.seed, req.temperature, req.repetition_penalty))
             head = self._split_point(req, ids)
             caches, hit = self._prefix_caches(tuple(ids[:head])) if head else (None, False)
             if self._bg is None:
@@ -756,6 +777,7 @@ class GenerationEngine:
         st.ids = []
         st.detok = self.tokenizer.detokenizer
         st.pending_delta = ""
+        st.checked = 0
         self._active[uid] = st
         return True
 
@@ -803,6 +825,7 @@ class GenerationEngine:
             self._step_s_ema = dt if self._step_s_ema is None else 0.9 * self._step_s_ema + 0.1 * dt
         active = self._active
         flush_after = self._token_interval_s
+        done_early: list[int] = []
         for r in responses:
             st = active.get(r.uid)
             if st is None:
@@ -814,6 +837,11 @@ class GenerationEngine:
                 st.detok.add_token(r.token)
                 if st.ttft is None:
                     st.ttft = now - st.t0
+                # The sentence stop: the description is done once its last sentence is complete
+                # (a function of this request's own tokens only: batch-invariant).
+                if fr is None and st.req.stop_sentences > 0 and _done_sentences(st):
+                    fr = "sentences"
+                    done_early.append(r.uid)
             if fr is not None:
                 del active[r.uid]
                 st.detok.finalize()
@@ -832,6 +860,11 @@ class GenerationEngine:
                     st.emitted += len(st.pending_delta)
                     st.pending_delta = ""
                     st.last_flush = now
+        if done_early:
+            try:
+                bg.remove(done_early)
+            except Exception as e:  # the batch's state is unknown: rebuild it as after a failed step
+                self._on_step_error(e)
 
     def _on_step_error(self, e: Exception) -> None:
         detail = f"{type(e).__name__}: {e}"

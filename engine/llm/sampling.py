@@ -26,6 +26,11 @@ answer only when the two best candidates are within those last bits of each othe
 :class:`SeededSampler` is one request's state (seed, temperature, step): stateful, one instance
 per request, never shared. Called on its own ``(1, vocab)`` row it is also an ordinary mlx-lm
 sampler (``BatchGenerator.insert(..., samplers=[...])``, ``generate_step(sampler=...)``).
+
+Repetition control (issue #13): a sampler made with ``repetition_penalty > 1`` divides (or, for a
+negative logit, multiplies) the logit of every token its own request generated before, as
+mlx-lm's ``make_repetition_penalty`` does over a context, but over the request's whole output and
+per row: what other rows of the batch generated never matters.
 """
 
 from __future__ import annotations
@@ -63,8 +68,12 @@ def sample_rows(logits: mx.array, samplers: "list[SeededSampler]") -> mx.array:
     so a row's token is bit-identical in a batch of any size and in any position (tested)."""
     temps = [s.temperature for s in samplers]
     keys = [s.next_key() for s in samplers]
+    if any(s.penalty != 1.0 and s.seen is not None for s in samplers):
+        logits = _penalize(logits, samplers)
     if all(t <= 0 for t in temps):
-        return mx.argmax(logits, axis=-1).astype(mx.uint32)
+        tokens = mx.argmax(logits, axis=-1).astype(mx.uint32)
+        _remember(tokens, samplers, logits.shape[-1])
+        return tokens
     vocab = logits.shape[-1]
     inv = mx.array([1.0 / t if t > 0 else 1.0 for t in temps])[:, None]
     noise = mx.concatenate([mx.random.gumbel((1, vocab), key=k) for k in keys])
@@ -73,19 +82,50 @@ def sample_rows(logits: mx.array, samplers: "list[SeededSampler]") -> mx.array:
     if any(t <= 0 for t in temps):
         greedy = mx.array([t <= 0 for t in temps])
         tokens = mx.where(greedy, mx.argmax(logits, axis=-1).astype(mx.uint32), tokens)
+    _remember(tokens, samplers, vocab)
     return tokens
+
+
+def _penalize(logits: mx.array, samplers: "list[SeededSampler]") -> mx.array:
+    """Repetition penalty, row by row (mlx-lm's ``make_repetition_penalty`` rule): a token the
+    row's own request already generated has its logit divided by the penalty when positive,
+    multiplied when negative. Element-wise on each row alone: batch-invariant."""
+    rows = []
+    for i, s in enumerate(samplers):
+        row = logits[i:i + 1]
+        if s.penalty != 1.0 and s.seen is not None:
+            p = s.penalty
+            row = mx.where(s.seen, mx.where(row > 0, row / p, row * p), row)
+        rows.append(row)
+    return mx.concatenate(rows) if len(rows) > 1 else rows[0]
+
+
+def _remember(tokens: mx.array, samplers: "list[SeededSampler]", vocab: int) -> None:
+    """Add each row's sampled token to its request's ``seen`` mask (lazy: no host sync)."""
+    ids = None
+    for i, s in enumerate(samplers):
+        if s.penalty == 1.0:
+            continue
+        if ids is None:
+            ids = mx.arange(vocab, dtype=mx.uint32)[None]
+        hit = ids == tokens[i]
+        s.seen = hit if s.seen is None else mx.logical_or(s.seen, hit)
 
 
 class SeededSampler:
     """A stateful sampler for one request: a ``(1, vocab)`` row of logits (or log-probabilities:
     the same distribution) -> ``(1,)`` token ids."""
 
-    __slots__ = ("seed", "temperature", "steps")
+    __slots__ = ("seed", "temperature", "steps", "penalty", "seen")
 
-    def __init__(self, seed: int, temperature: float) -> None:
+    def __init__(self, seed: int, temperature: float, repetition_penalty: float = 1.0) -> None:
         self.seed = normalize_seed(seed)
         self.temperature = float(temperature)
         self.steps = 0
+        # Repetition control over this request's own generated tokens (1.0 = off): ``seen`` is
+        # a (1, vocab) bool mask of the tokens it sampled so far, kept as a lazy MLX array.
+        self.penalty = float(repetition_penalty) if repetition_penalty else 1.0
+        self.seen: mx.array | None = None
 
     def next_key(self) -> mx.array:
         key = mx.array(step_key(self.seed, self.steps), dtype=mx.uint32)
@@ -96,6 +136,6 @@ class SeededSampler:
         return sample_rows(logits, [self])
 
 
-def make_request_sampler(seed: int, temperature: float) -> SeededSampler:
+def make_request_sampler(seed: int, temperature: float, repetition_penalty: float = 1.0) -> SeededSampler:
     """A fresh sampler for one request (see the module doc)."""
-    return SeededSampler(seed, temperature)
+    return SeededSampler(seed, temperature, repetition_penalty)

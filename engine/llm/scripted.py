@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,8 +22,45 @@ from .events import BatchFinished, PlaceFinished, PlaceStarted, Tokens
 _WORDS = ("mist", "lantern", "cobbles", "smoke", "river", "shadows", "wind", "bells", "moss", "gulls", "embers", "frost")
 
 
+# Words that never carry a weather or temperature fact (so a fact-keeping script never contradicts one).
+_NEUTRAL = ("lantern", "cobbles", "river", "shadows", "bells", "moss", "gulls", "embers")
+_WEATHER_LINE = re.compile(r"Weather: (?P<t>-?[\d.]+)°C, (?P<c>[^\n]+?), (?P<w>[\d.]+)mph winds")
+_RES_LINE = re.compile(r"^- Resources: abundant: (?P<a>.*), scarce: (?P<s>.*?)\s*$", re.MULTILINE)
+_EVENTS_LINE = re.compile(r"(?:Recent events|Events): (?P<e>[^\n]+?)\.?\s*$", re.MULTILINE)
+_DESC_LINE = re.compile(r"^(?:Description|Facts to keep|Original): (?P<d>.+?)\s*$", re.MULTILINE)
+_LEADS = ("Even now, ", "Today, ", "At this hour, ", "For now, ")
+
+
 def scripted_text(prompt: str, seed: int) -> str:
+    """Deterministic text from (prompt, seed). Like a small model that copies well: with the seed
+    prompt's fact lines it writes the weather, resources and the first event into its text; with
+    a rewrite prompt ("Description: ...") it retells that description; otherwise filler words."""
     w = [_WORDS[(seed >> (3 * i)) % len(_WORDS)] for i in range(6)]
+    m = _WEATHER_LINE.search(prompt)
+    if m is not None:
+        n = [_NEUTRAL[(seed >> (3 * i)) % len(_NEUTRAL)] for i in range(4)]
+        out = [f"The {n[0]} gathers over the old stones in the {m['c'].strip()} at {m['t']}°C, with {m['w']}mph winds."]
+        r = _RES_LINE.search(prompt)
+        ab = [x.strip() for x in r["a"].split(",")] if r else []
+        sc = [x.strip() for x in r["s"].split(",")] if r else []
+        ab, sc = [x for x in ab if x and x != "none"], [x for x in sc if x and x != "none"]
+        if ab or sc:
+            parts = ([f"there is plenty of {' and '.join(ab)}"] if ab else []) + ([f"{' and '.join(sc)} is scarce"] if sc else [])
+            res = ", but ".join(parts)
+            out.append(res[0].upper() + res[1:] + ".")
+        else:
+            out.append(f"Travellers speak of {n[1]} on the road and {n[2]} by the {n[3]}.")
+        e = _EVENTS_LINE.search(prompt)
+        if e is not None and e["e"].strip().lower() != "none":
+            first = e["e"].split(";")[0]
+            first = first[: first.rfind(" (")] if " (" in first else first
+            if first.strip():
+                out.append(f"Everyone says so: {first.strip()[0].lower()}{first.strip()[1:].rstrip('.')}.")
+        return " ".join(out)
+    d = _DESC_LINE.search(prompt)
+    if d is not None and d["d"].strip():
+        body = d["d"].strip()
+        return _LEADS[seed % len(_LEADS)] + body[0].lower() + body[1:]
     return (f"The {w[0]} gathers over the old stones while {w[1]} and {w[2]} mark the hour. "
             f"Travellers speak of {w[3]} on the road and {w[4]} by the {w[5]}.")
 
