@@ -440,14 +440,15 @@ class TextureApp(App[int]):
             self._engine_changed()
 
     def _stored_quality(self, ids: list[int]) -> dict[int, tuple]:
-        """result id -> (quality, fact coverage, contradicted) of results just stored: one read
+        """result id -> the scores of results just stored (qualityview.stored_scores): one read
         (WAL: never blocked by the batch's writes) per 500 results, on the UI's own connection."""
         if not self._has_quality_columns():
             return {}
         out = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
-            for r in self.store.db.query(f"SELECT id, quality, quality_json FROM results WHERE id IN "
+            for r in self.store.db.query(f"SELECT id, quality, llm_quality, template_quality, quality_json "
+                                         f"FROM results WHERE id IN "
                                          f"({','.join('?' * len(chunk))})", chunk):
                 out[r["id"]] = stored_scores(r)
         return out
@@ -455,7 +456,7 @@ class TextureApp(App[int]):
     def _has_quality_columns(self) -> bool:
         if self._quality_cols is None:
             cols = {r[1] for r in self.store.db.execute("PRAGMA table_info(results)").fetchall()}
-            self._quality_cols = {"quality", "quality_json"} <= cols
+            self._quality_cols = {"quality", "llm_quality", "template_quality", "quality_json"} <= cols
         return self._quality_cols
 
     def _batch_done(self, summary: dict) -> None:

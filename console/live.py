@@ -15,8 +15,11 @@ running figure converges to the stored one:
 - tokens/s: tokens generated so far (the latest count of every request, finished or not) over
   the time since the first place started decoding;
 - latency: mean latency of the model places finished so far;
-- quality and fact coverage: mean over the results stored so far (all of them, and the model's
-  accepted texts alone), when the results carry a quality score (``record_quality``).
+- quality: means over the results stored so far, as ``engine.quality.batch_quality`` takes them
+  at the end: ``average_quality`` of the stored texts (the seed's ``averageQuality``),
+  ``llm_average_quality`` of every raw model text, ``accepted_llm_average_quality`` of the model
+  texts kept, ``template_average_quality`` of the templates; fact coverage of the stored texts.
+  Fed by ``record_quality`` with the scores the store holds for each new result.
 
 Plain Python, no widgets: the app feeds it on the UI thread when it drains the event buffer.
 """
@@ -50,7 +53,9 @@ class LiveMetrics:
     tokens: dict = field(default_factory=dict)  # request key -> tokens generated so far
     first_start: float | None = None
     last_event: float | None = None
-    quality: dict = field(default_factory=lambda: {"all": [], "llm": [], "template": []})
+    # quality: "all" the stored texts, "accepted" the stored model texts, "llm" every raw model
+    # text, "template" every template (as engine.quality.batch_quality averages them)
+    quality: dict = field(default_factory=lambda: {"all": [], "accepted": [], "llm": [], "template": []})
     coverage: dict = field(default_factory=lambda: {"all": [], "llm": [], "template": []})
     contradicted: int = 0
     version: int = 0  # bumped on every change: the panel redraws only when it moved
@@ -105,17 +110,23 @@ class LiveMetrics:
         return True
 
     def record_quality(self, result_id: int, source: str | None, score: float | None,
-                       coverage: float | None = None, contradicted: int = 0) -> None:
+                       coverage: float | None = None, contradicted: int = 0, llm_score: float | None = None,
+                       template_score: float | None = None) -> None:
         """A stored result's quality score (0..1) and fact coverage (0..1), once known. Only results
         of this batch count (a resumed batch's results arrive under their own batch id)."""
         if result_id not in self._source:
             return
         source = source or self._source[result_id]
-        for bucket, value in ((self.quality, score), (self.coverage, coverage)):
-            if value is None:
-                continue
-            bucket["all"].append(float(value))
-            bucket.setdefault(source, []).append(float(value))
+        if score is not None:
+            self.quality["all"].append(float(score))
+            if source == "llm":
+                self.quality["accepted"].append(float(score))
+        for key, value in (("llm", llm_score), ("template", template_score)):
+            if value is not None:
+                self.quality[key].append(float(value))
+        if coverage is not None:
+            self.coverage["all"].append(float(coverage))
+            self.coverage.setdefault(source, []).append(float(coverage))
         self.contradicted += int(contradicted or 0)
         self.version += 1
 
@@ -137,10 +148,12 @@ class LiveMetrics:
             "tokens_per_s": round(toks / elapsed, 1) if elapsed > 0.2 and toks else None,
             "throughput_per_min": round(60.0 * accepted / elapsed, 2) if elapsed > 0.2 and accepted else None,
             "average_quality": _mean(self.quality["all"]),
-            "llm_average_quality": _mean(self.quality.get("llm", [])),
-            "template_average_quality": _mean(self.quality.get("template", [])),
+            "llm_average_quality": _mean(self.quality["llm"]),
+            "accepted_llm_average_quality": _mean(self.quality["accepted"]),
+            "template_average_quality": _mean(self.quality["template"]),
             "fact_coverage": _mean(self.coverage["all"]),
             "llm_fact_coverage": _mean(self.coverage.get("llm", [])),
+            "template_fact_coverage": _mean(self.coverage.get("template", [])),
             "facts_contradicted": self.contradicted,
             "reasons": dict(self.reasons),
             "fallback_base": self.model_finished + self.other_fell_back,

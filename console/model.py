@@ -284,9 +284,9 @@ class ConsoleState:
         self.rows = {**new, **dict(old)}
 
     def apply_quality(self, scores: dict[int, tuple], ch: Changes) -> None:
-        """Quality of results just stored (result id -> (quality, fact coverage, contradicted)),
+        """Quality of results just stored (result id -> console.qualityview.stored_scores),
         read from the store: onto their queue rows and into the running figures."""
-        for rid, (q, cov, contradicted) in scores.items():
+        for rid, (q, cov, contradicted, llm_q, template_q) in scores.items():
             key = ch.stored_ids.get(rid)
             row = self.rows.get(key) if key else None
             if row is not None:
@@ -294,7 +294,7 @@ class ConsoleState:
                 wrow = self.world.get(f"w:{row.urn}")
                 if wrow is not None and wrow.result_id == rid:
                     wrow.quality = q
-            self.live.record_quality(rid, row.source if row is not None else None, q, cov, contradicted)
+            self.live.record_quality(rid, row.source if row is not None else None, q, cov, contradicted, llm_q, template_q)
             ch.live = True
 
     # -- the world view

@@ -112,9 +112,11 @@ def _report_line(t: Text, rep: dict, styles) -> None:
             t.append_text(safe(value, style))
 
 
-def stored_scores(row: dict) -> tuple[float | None, float | None, int]:
-    """(quality, fact coverage, contradicted facts) of a stored result row, for the live metrics."""
+def stored_scores(row: dict) -> tuple:
+    """(quality, fact coverage, contradicted facts, raw model text's quality, template's quality)
+    of a stored result row, for the live metrics."""
     rep = chosen_report(row) or {}
     cov = _num(rep.get("coverage"))
     contradicted = rep.get("contradicted")
-    return _num(row.get("quality")), cov, int(contradicted) if isinstance(contradicted, int) else 0
+    return (_num(row.get("quality")), cov, int(contradicted) if isinstance(contradicted, int) else 0,
+            _num(row.get("llm_quality")), _num(row.get("template_quality")))

@@ -722,6 +722,7 @@ class MetricsPanel(Panel):
                    "throughput_per_min": live.get("throughput_per_min"), "running": True,
                    "metrics": json.dumps({k: live.get(k) for k in (
                        "average_quality", "llm_average_quality", "template_average_quality", "fact_coverage",
+                       "template_fact_coverage",
                        "llm_fact_coverage")})}
             mets = [row] + [m for m in metrics if m.get("batch_id") != bid]
             # The running batch's bar: its non-policy reasons over the places finished that could
@@ -740,7 +741,7 @@ class MetricsPanel(Panel):
         self._series_chart("#chart-tps", "tokens/s per batch", mets, "tokens_per_s", deterministic)
         self._series_chart("#chart-dpm", "descriptions/min per batch", mets, "throughput_per_min", deterministic)
         self._share_chart("#chart-quality", "quality per batch (0-1)", mets,
-                          (("all", "average_quality"), ("llm", "llm_average_quality"), ("template", "template_average_quality")))
+                          (("stored", "average_quality"), ("llm", "llm_average_quality"), ("template", "template_average_quality")))
         self._share_chart("#chart-facts", "fact coverage per batch (0-1)", mets,
                           (("all", "fact_coverage"), ("llm", "llm_fact_coverage"), ("template", "template_fact_coverage")))
 

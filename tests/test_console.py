@@ -387,7 +387,7 @@ async def test_export_writes_jsonl(home):
         path = app.last_export
         assert path.parent == locations.data_dir() and path.suffix == ".jsonl"
         lines = [json.loads(x) for x in path.read_text().splitlines()]
-        assert len(lines) == 12 and set(lines[0]) == {"urn", "text", "source", "state_hash", "updated_at"}
+        assert len(lines) == 12 and set(lines[0]) == {"urn", "text", "source", "state_hash", "updated_at", "quality"}
         await wait_until(pilot, lambda: any(str(path) in str(n.message) for n in app._notifications), what="notice")
 
 

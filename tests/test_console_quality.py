@@ -73,11 +73,12 @@ def test_live_metrics_follow_the_batch_runners_definitions():
     assert snap["avg_latency_ms"] == 3250.0
     assert snap["tokens_per_s"] == 12.5  # (40 + 10) / 4 s
     assert snap["reasons"] == {"tier": 2, "timeout": 1} and snap["fallback_base"] == 2
-    lm.record_quality(3, "llm", 0.8, 0.9)
-    lm.record_quality(4, "template", 0.6, 0.7)
+    lm.record_quality(3, "llm", 0.8, 0.9, llm_score=0.8, template_score=0.7)
+    lm.record_quality(4, "template", 0.6, 0.7, llm_score=0.3, template_score=0.6)
     lm.record_quality(99, "llm", 0.0, 0.0)  # not a result of this batch: ignored
     snap = lm.snapshot(now=104.0)
-    assert snap["average_quality"] == pytest.approx(0.7) and snap["llm_average_quality"] == pytest.approx(0.8)
+    assert snap["average_quality"] == pytest.approx(0.7) and snap["accepted_llm_average_quality"] == pytest.approx(0.8)
+    assert snap["llm_average_quality"] == pytest.approx(0.55) and snap["template_average_quality"] == pytest.approx(0.65)
     assert snap["fact_coverage"] == pytest.approx(0.8) and snap["llm_fact_coverage"] == pytest.approx(0.9)
     v = lm.version
     assert not lm.apply(ResultStored(8, 9, "z", "light", "llm", None, None, None, 1, 0))  # another batch's result
@@ -112,7 +113,8 @@ async def test_metrics_panel_fills_during_the_first_batch(home, monkeypatch):
         # the fast model places finish; the slow one keeps the batch running
         await wait_until(pilot, lambda: app.state.live.model_finished >= len(ELIGIBLE) - 1, what="fast places")
         # a figure (whatever the gate made of the scripted texts), not a dash
-        await wait_until(pilot, lambda: re.search(r"fallback\s\d+\.\d%", _glance(app)), what="running fallback figure")
+        await wait_until(pilot, lambda: re.search(r"fallback\s\d+\.\d%", _glance(app))
+                         and f"model {len(ELIGIBLE) - 1}/" in _glance(app), what="running fallback figure")
         glance = _glance(app)
         assert app.batch_running and "batch 1 running" in glance
         assert f"model {len(ELIGIBLE) - 1}/{len(ELIGIBLE)}" in glance
