@@ -19,6 +19,8 @@ Keys (every action is also in the command palette, ctrl+p):
   h hide the focused panel   a show all panels   q quit (cancels a running batch first)
   w the prompt workbench (console/workbench.py)   + / - rate the selected place's current result
   good / bad   n rate it with a note
+  v the queue lists every place with its current text (source, reason, quality, age) / the batches
+  o sort the queue (quality worst/best first, oldest, reason)   k mark the first N rows shown
 
 Test seams: ``TextureApp(llm_factory=...)`` / ``run_console(..., llm_factory=...)`` take any
 ``factory(cfg[, log][, on_status])`` returning an LLMService (ScriptedLLM in tests);
@@ -65,19 +67,26 @@ from engine.store import Store, StoreError
 from engine.templates import render_template
 from engine.world import Place
 
-from .model import ConsoleState, EventBuffer
-from .screens import BatchDialog, FilterDialog
+from .qualityview import stored_scores
+from .model import SORTS, STATES, WORLD_STATES, ConsoleState, EventBuffer
+from .screens import BatchDialog, FilterDialog, MarkDialog
 from .textview import clip, resolve_color, safe
 from .themes import DEFAULT_DARK, DEFAULT_LIGHT, load_settings, load_themes, save_settings
 from .widgets import (Column, DiffPanel, KeyBar, MetricsPanel, Panel, PromptsPanel, QueuePanel, Row, StatusBar,
                       StreamsPanel, Styles)
 
 FLUSH_HZ = 15
+# The running batch's figures in the metrics panel (console.live): glance line and charts, at most
+# this often: each redraw is work on the UI thread while keys are pressed. Alternating runs of
+# console.bench's key presses during a 4-stream batch, on a shared 2-core machine (load ~15), did
+# not tell the console with live figures from the one without (p50 61-111 ms both ways).
+LIVE_GLANCE_S = 0.5
+LIVE_CHARTS_S = 2.0
 PANEL_IDS = ("queue", "streams", "diff", "metrics", "prompts")
 # Actions that make no sense while a dialog is open (app bindings stay active on modal screens).
 MAIN_SCREEN_ONLY = {"save_svg", "new_batch", "pause", "resume", "cancel", "rerun", "edit_prompt", "export", "filter",
                     "mark", "focus_panel", "maximise", "hide_panel", "show_all", "switch_theme", "workbench",
-                    "rate", "note"}
+                    "rate", "note", "toggle_view", "sort", "mark_first"}
 
 LLMFactory = Callable[..., Any]
 
@@ -193,12 +202,15 @@ class TextureApp(App[int]):
         Binding("c", "cancel", "Cancel"),
         Binding("r", "rerun", "Rerun"),
         Binding("space", "mark", "Mark", show=False),
+        Binding("v", "toggle_view", "Places"),
+        Binding("o", "sort", "Sort"),
+        Binding("k", "mark_first", "Mark N"),
         Binding("f", "filter", "Filter"),
         Binding("e", "edit_prompt", "Edit"),
         Binding("t", "switch_theme", "Theme"),
         Binding("x", "export", "Export"),
         Binding("w", "workbench", "Workbench"),
-        Binding("o", "auto", "Auto", show=False),  # auto mode (console/auto.py); also in the palette
+        Binding("g", "auto", "Auto", show=False),  # auto mode (console/auto.py); also in the palette
         Binding("plus", "rate('good')", "Good", show=False),
         Binding("minus", "rate('bad')", "Bad", show=False),
         Binding("n", "note", "Note", show=False),
@@ -257,7 +269,7 @@ class TextureApp(App[int]):
         self.batch_running = False
         self.selected_urn: str | None = None
         self.marked: set[str] = set()
-        self.filters: dict = {"state": None, "tier": None, "reason": None}
+        self.filters: dict = {"state": None, "tier": None, "reason": None, "quality": None}
         self.last_export: Path | None = None
         self.last_screenshot: Path | None = None
         self.ready_at: float | None = None  # time.time() of the first frame
@@ -276,6 +288,9 @@ class TextureApp(App[int]):
         self._status_shown: Text | None = None
         self._queue_dirty_at = 0.0
         self._diff_live_at = 0.0
+        self._live_shown = (None, 0)  # (batch id, LiveMetrics.version) the metrics panel shows
+        self._live_at = 0.0
+        self._live_charts_at = 0.0
         self._rng = random.Random(0) if deterministic else random.Random()
         self._service_notified = False
         self._main_screen: Screen | None = None
@@ -368,11 +383,15 @@ class TextureApp(App[int]):
         batches = self.store.batches(1)
         if batches:
             self.state.load_history(self.store.batch_results(batches[0]["id"]))
+        self._load_world()
+        if not batches:
+            self.state.view = "world"  # no batch yet: the queue lists every place instead of nothing
         self._rebuild_queue()
         self._refresh_metrics()
         self._refresh_prompts()
-        if self.state.rows:
-            self._select(next(iter(self.state.rows.values())).urn, now=True)
+        rows = self.state.active()
+        if rows:
+            self._select(next(iter(rows.values())).urn, now=True)
         self._update_status()
         self._update_keybar()
 
@@ -390,19 +409,22 @@ class TextureApp(App[int]):
     def _apply_events(self) -> None:
         events = self.events.drain()
         ch = self.state.apply(events) if events else None
+        if ch is not None and ch.stored_ids:
+            self.state.apply_quality(self._stored_quality(list(ch.stored_ids)), ch)
         queue = self.ui.queue
         now = time.monotonic()
         if ch is not None:
-            filtering = any(self.filters.values())
-            if ch.rebuild or len(ch.rows) > 300:
+            filtering = any(self.filters.values()) or self.state.sort is not None
+            rebuild = ch.rebuild and (self.state.view == "batch" or ch.planned)
+            if rebuild or len(ch.rows) > 300:
                 self._rebuild_queue(top=ch.planned)
             elif ch.rows:
                 if filtering:
-                    # Rows may enter or leave the filter: rebuild, at most twice a second.
+                    # Rows may enter or leave the filter or move in the sort: rebuild, at most twice a second.
                     self._queue_dirty_at = self._queue_dirty_at or now
                 else:
-                    queue.update_rows([self.state.rows[k] for k in ch.rows if k in self.state.rows], self.marked,
-                                      self._styles, self.deterministic)
+                    rows = [self.state.row(k) for k in ch.rows]
+                    queue.update_rows([r for r in rows if r is not None], self.marked, self._styles, self.deterministic)
             if ch.batch_done is not None:
                 self._batch_done(ch.batch_done)
             sel = self.selected_urn
@@ -417,10 +439,17 @@ class TextureApp(App[int]):
             if sel and now - self._diff_live_at > 0.5 and any(l.urn == sel for l in self.state.lanes):
                 self._diff_live_at = now
                 self._refresh_diff()
+        if ch is not None and ch.live or self.state.live.running:
+            self._refresh_live_metrics(now)
         if ch is not None or self.batch_running or self._shown_engine != self.engine_state:
             self._update_status()
         if self._shown_engine != self.engine_state:
             self._engine_changed()
+
+    def _stored_quality(self, ids: list[int]) -> dict[int, tuple]:
+        """result id -> the scores of results just stored (qualityview.stored_scores): one read
+        (WAL: never blocked by the batch's writes) per 500 results, on the UI's own connection."""
+        return {r["id"]: stored_scores(r) for r in self.store.quality_scores(ids)}
 
     def _batch_done(self, summary: dict) -> None:
         status = summary.get("status", "done")
@@ -439,11 +468,23 @@ class TextureApp(App[int]):
 
     # ------------------------------------------------------------------ panels
     def _rebuild_queue(self, top: bool = False) -> None:
-        rows = self.state.filtered(**self.filters)
+        st = self.state
+        rows = st.visible(**self.filters)
         queue = self.ui.queue
-        queue.rebuild(rows, self.marked, self._styles, self.deterministic, top=top)
+        queue.rebuild(rows, self.marked, self._styles, self.deterministic, top=top, view=st.view)
         f = ", ".join(f"{k}={v}" for k, v in self.filters.items() if v)
-        queue.border_subtitle = f"{len(rows):,} rows" + (f" · filter {f}" if f else "")
+        sort = dict(SORTS).get(st.sort) if st.sort else None
+        queue.border_subtitle = (f"{len(rows):,} {'places' if st.view == 'world' else 'rows'}" + (f" · filter {f}" if f else "")
+                                 + (f" · sort {sort}" if sort else ""))
+
+    def _load_world(self) -> None:
+        """The world view's rows: every place with its current description (one store query)."""
+        try:
+            current = self.store.current_overview()
+        except Exception as exc:  # an old or damaged database must not take the queue down
+            current = {}
+            self.notify(f"Could not read the current descriptions: {exc}", severity="warning", markup=False)
+        self.state.load_world(self.places, current, lambda p: decide(p, self.cfg).tier)
 
     def _refresh_metrics(self) -> None:
         metrics = self.store.metrics(30)
@@ -458,8 +499,31 @@ class TextureApp(App[int]):
                 deadlines = [self.cfg.timeout_ms / 1000.0] if self.cfg.timeout_ms else [self.llm.deadline_for(self.cfg.budgets["full"])]
             except Exception:
                 deadlines = []
-        self.ui.metrics.show(metrics, batches, latencies, deadlines, self._styles, self.deterministic)
+        live = self.state.live.snapshot() if self.state.live.running else None
+        self._live_shown = (self.state.live.batch_id, self.state.live.version)
+        self.ui.metrics.show(metrics, batches, latencies, deadlines, self._styles, self.deterministic, live=live)
         refresh_cycles_chart(self)
+
+    def _refresh_live_metrics(self, now: float) -> None:
+        """The running batch's figures (console.live), coalesced: the glance line at most twice a
+        second, the charts every 2 s (each rebuilt only if its data moved), whatever the event rate."""
+        live = self.state.live
+        metrics = self.ui.metrics
+        main = self._main_screen
+        if not metrics.display or (main is not None and main.maximized is not None and main.maximized is not metrics):
+            return
+        moved = self._live_shown != (live.batch_id, live.version)
+        if not live.running and not moved:
+            return
+        if now - self._live_at < LIVE_GLANCE_S:
+            return
+        self._live_at = now
+        self._live_shown = (live.batch_id, live.version)
+        snap = live.snapshot()
+        charts = now - self._live_charts_at >= LIVE_CHARTS_S
+        if charts:
+            self._live_charts_at = now
+        metrics.show_live(snap, self._styles, self.deterministic, charts=charts)
 
     def _refresh_prompts(self) -> None:
         panel = self.ui.prompts
@@ -522,7 +586,7 @@ class TextureApp(App[int]):
     @on(DataTable.RowHighlighted, "#queue-table")
     def _queue_row(self, ev: DataTable.RowHighlighted) -> None:
         key = ev.row_key.value if ev.row_key is not None else None
-        row = self.state.rows.get(key) if key else None
+        row = self.state.row(key)
         if row is not None:
             self._select(row.urn)
 
@@ -874,23 +938,72 @@ class TextureApp(App[int]):
             return
         queue = self.ui.queue
         key = queue.highlighted_key()
-        row = self.state.rows.get(key) if key else None
+        row = self.state.row(key)
         if row is None:
             return
         self.marked.symmetric_difference_update({row.urn})
-        same = [r for r in self.state.rows.values() if r.urn == row.urn]
+        same = [r for r in self.state.active().values() if r.urn == row.urn]
         queue.update_rows(same, self.marked, self._styles, self.deterministic)
         self._update_status()
+
+    def action_mark_first(self) -> None:
+        """Mark the first N rows the queue shows (e.g. the worst N after sorting by quality)."""
+        def chosen(n) -> None:
+            if n is not None:
+                self.mark_first(n)
+
+        self.push_screen(MarkDialog(len(self.state.visible(**self.filters)), len(self.marked)), chosen)
+
+    def mark_first(self, n: int) -> int:
+        """Marks exactly the first ``n`` rows shown (0 clears every mark); returns how many are marked."""
+        rows = self.state.visible(**self.filters)[: max(n, 0)]
+        self.marked = {r.urn for r in rows}
+        self._rebuild_queue()
+        self._update_status()
+        if n:
+            self.notify(f"{len(self.marked):,} places marked: b then 'Selected places' runs a batch on them.",
+                        markup=False, timeout=4)
+        return len(self.marked)
+
+    def action_toggle_view(self, view: str | None = None) -> None:
+        """The queue shows the batches' rows or every place of the world with its current text."""
+        st = self.state
+        view = view or ("batch" if st.view == "world" else "world")
+        if view == "world":
+            self._load_world()
+        st.view = view
+        known = set(st.reasons())
+        if self.filters.get("reason") and self.filters["reason"] not in known:
+            self.filters["reason"] = None
+        if self.filters.get("state") and self.filters["state"] not in (WORLD_STATES if view == "world" else STATES):
+            self.filters["state"] = None
+        self._rebuild_queue(top=True)
+        rows = st.visible(**self.filters)
+        if rows:
+            self._select(rows[0].urn)
+        self._update_status()
+
+    def action_sort(self, sort: str | None = "next") -> None:
+        """Cycle the queue's sort order (or set one): as listed, quality worst/best first, oldest, reason."""
+        ids = [k for k, _ in SORTS]
+        if sort == "next":
+            sort = ids[(ids.index(self.state.sort) + 1) % len(ids)] if self.state.sort in ids else ids[1]
+        self.state.sort = sort
+        self._rebuild_queue(top=True)
+        self.notify(f"Queue sorted: {dict(SORTS)[sort]}", timeout=2, markup=False)
 
     def action_filter(self) -> None:
         def chosen(result) -> None:
             if result is not None:
                 self.set_filter(**result)
 
-        self.push_screen(FilterDialog(self.filters, self.state.reasons(), on_change=lambda f: self.set_filter(**f)), chosen)
+        states = WORLD_STATES if self.state.view == "world" else STATES
+        self.push_screen(FilterDialog(self.filters, self.state.reasons(), on_change=lambda f: self.set_filter(**f),
+                                      states=states), chosen)
 
-    def set_filter(self, state: str | None = None, tier: str | None = None, reason: str | None = None) -> None:
-        self.filters = {"state": state, "tier": tier, "reason": reason}
+    def set_filter(self, state: str | None = None, tier: str | None = None, reason: str | None = None,
+                   quality: str | None = None) -> None:
+        self.filters = {"state": state, "tier": tier, "reason": reason, "quality": quality}
         self._rebuild_queue()
         self._update_status()
 
@@ -1092,7 +1205,7 @@ class TextureApp(App[int]):
             yield SystemCommand(f"Batch: {label}", f"Start a batch on {label}",
                                 lambda kind=kind: self.start_batch(kind, "20" if kind == "random" else ""))
         yield SystemCommand("Batch: choose…", "Open the batch dialog (b)", self.action_new_batch)
-        yield SystemCommand("Auto mode on/off", "Watch the world file and run cycles on its changes (o)",
+        yield SystemCommand("Auto mode on/off", "Watch the world file and run cycles on its changes (g)",
                             self.action_auto)
         yield SystemCommand("Pause", "Pause the model's streams (p)", self.action_pause)
         yield SystemCommand("Resume", "Resume the model's streams (u)", self.action_resume)
@@ -1112,7 +1225,16 @@ class TextureApp(App[int]):
             yield SystemCommand("Rate selected result with a note", "A rating with a note (n)", self.action_note)
         elif hasattr(screen, "commands"):
             yield from screen.commands()
-        yield SystemCommand("Filter queue…", "Filter the batch queue by state, tier, reason (f)", self.action_filter)
+        yield SystemCommand("Queue: every place", "List every place with its current text's source, reason, quality, age (v)",
+                            lambda: self.action_toggle_view("world"))
+        yield SystemCommand("Queue: batch rows", "List the rows of the batches (v)", lambda: self.action_toggle_view("batch"))
+        for sid, label in SORTS:
+            yield SystemCommand(f"Sort queue: {label}", f"Order the queue's rows: {label} (o cycles)",
+                                lambda sid=sid: self.action_sort(sid))
+        yield SystemCommand("Mark the first N rows…", "Mark the first N rows shown, e.g. the worst N by quality (k)",
+                            self.action_mark_first)
+        yield SystemCommand("Clear marks", "Unmark every row (k, then 0)", lambda: self.mark_first(0))
+        yield SystemCommand("Filter queue…", "Filter the batch queue by state, tier, reason, quality (f)", self.action_filter)
         yield SystemCommand("Clear queue filter", "Show every row of the batch queue", lambda: self.set_filter())
         for i, pid in enumerate(PANEL_IDS):
             yield SystemCommand(f"Focus {pid} panel", f"Focus (and show) the {pid} panel ({i + 1})",

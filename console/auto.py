@@ -1,6 +1,6 @@
 """The console's auto mode: the texture service (engine.service) in a worker thread.
 
-``o`` (or the palette's "Auto mode") switches it on and off. On, a thread worker runs a
+``g`` (or the palette's "Auto mode") switches it on and off. On, a thread worker runs a
 :class:`~engine.service.TextureService` on the console's world file with its own Store, the
 console's model and the console's event buffer, so each cycle shows in the queue and the streams
 like a batch started by hand. The header shows "auto: next cycle in 42 s, 17 changes waiting".

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
-from .model import STATES, TIERS
+from .model import QUALITY_FILTERS, STATES, TIERS
 
 # (option id, label). "random" and "match" take the text of the input line.
 BATCH_KINDS = (
@@ -78,22 +78,27 @@ class FilterDialog(ModalScreen[dict | None]):
 
     BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+r", "clear", "Clear")]
 
-    def __init__(self, current: dict, reasons: list[str], on_change=None) -> None:
+    def __init__(self, current: dict, reasons: list[str], on_change=None, states=STATES) -> None:
         super().__init__()
         self.current = dict(current)
         self.reasons = reasons
         self.on_change = on_change
+        self.states = tuple(states)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("Filter the batch queue", classes="dialog-title")
-            yield Select([(s, s) for s in STATES], prompt="any state", value=self.current.get("state") or Select.NULL, id="f-state")
+            state = self.current.get("state")
+            yield Select([(s, s) for s in self.states], prompt="any state",
+                         value=state if state in self.states else Select.NULL, id="f-state")
             yield Select([(t, t) for t in TIERS], prompt="any tier", value=self.current.get("tier") or Select.NULL, id="f-tier")
             reasons = list(self.reasons)
             cur = self.current.get("reason")
             if cur and cur not in reasons:
                 reasons.append(cur)
             yield Select([(Text(r), r) for r in reasons], prompt="any reason", value=cur or Select.NULL, id="f-reason")
+            yield Select([(label, q) for q, label in QUALITY_FILTERS], prompt="any quality",
+                         value=self.current.get("quality") or Select.NULL, id="f-quality")
             yield Label("enter opens a list · the queue follows at once · ctrl+r clear · escape close",
                         classes="dialog-help")
 
@@ -102,7 +107,8 @@ class FilterDialog(ModalScreen[dict | None]):
         return None if v is Select.NULL or v is Select.BLANK else v
 
     def values(self) -> dict:
-        return {"state": self._value("#f-state"), "tier": self._value("#f-tier"), "reason": self._value("#f-reason")}
+        return {"state": self._value("#f-state"), "tier": self._value("#f-tier"), "reason": self._value("#f-reason"),
+                "quality": self._value("#f-quality")}
 
     @on(Select.Changed)
     def _changed(self, ev: Select.Changed) -> None:
@@ -114,4 +120,31 @@ class FilterDialog(ModalScreen[dict | None]):
         self.dismiss(self.current)
 
     def action_clear(self) -> None:
-        self.dismiss({"state": None, "tier": None, "reason": None})
+        self.dismiss({"state": None, "tier": None, "reason": None, "quality": None})
+
+
+class MarkDialog(ModalScreen[int | None]):
+    """How many of the rows shown to mark, from the top (0 clears every mark). Returns N or None."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, shown: int, marked: int, default_n: int = 20) -> None:
+        super().__init__()
+        self.shown, self.marked, self.default_n = shown, marked, default_n
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Mark the first N rows of the queue", classes="dialog-title")
+            yield Label(Text(f"{self.shown:,} rows shown, {self.marked:,} marked. Sort first (o: quality, worst "
+                             "first) to mark the worst N; 0 clears every mark."))
+            yield Input(str(min(self.default_n, self.shown) if self.shown else 0), placeholder="N", id="mark-n",
+                        restrict=r"[0-9]*")
+            yield Label("enter mark · escape close · then b, 'Selected places'", classes="dialog-help")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, ev: Input.Submitted) -> None:
+        v = ev.value.strip()
+        self.dismiss(int(v) if v.isdigit() else None)

@@ -26,6 +26,7 @@ from engine.world import Place
 
 from .model import Lane, QueueRow
 from .factview import fact_line
+from .qualityview import quality_text
 from .textview import clip, safe, theme_style, word_diff
 
 DASH = "–"
@@ -266,6 +267,13 @@ def _fmt(v, nd: int = 0, suffix: str = "") -> str:
     return f"{v:,.{nd}f}{suffix}"
 
 
+def quality_style(q: float | None, styles: "Styles"):
+    """Low scores stand out: below 0.5 error, below 0.7 warning, else plain."""
+    if q is None:
+        return styles.dim
+    return styles.cancelled if q < 0.5 else styles.fell_back if q < 0.7 else ""
+
+
 class Styles:
     """Rich styles derived from the current theme's variables (recomputed on theme change)."""
 
@@ -292,31 +300,78 @@ class Styles:
 # --- 1. batch queue -------------------------------------------------------------------------
 
 # (label, key, width): fixed widths, because cells change as results arrive.
-QUEUE_COLUMNS = (("", "mark", 1), ("Place", "place", 20), ("State", "state", 9), ("Tier", "tier", 8),
-                 ("Reason", "reason", 16), ("Str", "stream", 3), ("Source", "source", 8), ("ms", "ms", 6),
-                 ("Tok", "tok", 4), ("Urn", "urn", 56))
+QUEUE_COLUMNS = (("", "mark", 1), ("Place", "place", 20), ("State", "state", 9), ("Q", "quality", 4),
+                 ("Tier", "tier", 8), ("Reason", "reason", 16), ("Str", "stream", 3), ("Source", "source", 8),
+                 ("ms", "ms", 6), ("Tok", "tok", 4), ("Urn", "urn", 56))
+# The world view (every place, its current description): no stream or timing, but its age.
+WORLD_COLUMNS = (("", "mark", 1), ("Place", "place", 20), ("State", "state", 9), ("Q", "quality", 4),
+                 ("Reason", "reason", 16), ("Age", "age", 5), ("Source", "source", 8), ("Tier", "tier", 8),
+                 ("Urn", "urn", 56))
+_FIXED_CELLS = ("place", "tier", "urn")  # never change once a row is added
+
+
+def fmt_quality(q: float | None) -> str:
+    return DASH if q is None else f"{q:.2f}"
+
+
+def fmt_age(seconds: float | None) -> str:
+    """12s, 5m, 3h, 2d."""
+    if seconds is None:
+        return DASH
+    s = max(seconds, 0.0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size:
+            return f"{int(s // size)}{unit}"
+    return f"{int(s)}s"
 
 
 class QueuePanel(Panel):
     PANEL_TITLE = "1 Batch queue"
     FOCUS_TARGET = "#queue-table"
+    WORLD_TITLE = "1 Places (current text)"
+
+    view = "batch"
 
     def compose(self) -> ComposeResult:
         yield FastTable(id="queue-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         super().on_mount()
-        table = self.query_one(DataTable)
-        for label, key, width in QUEUE_COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self._set_columns("batch")
 
-    @staticmethod
-    def cells(row: QueueRow, marked: bool, styles: Styles, deterministic: bool) -> list[Text]:
+    def _set_columns(self, view: str) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for label, key, width in (WORLD_COLUMNS if view == "world" else QUEUE_COLUMNS):
+            table.add_column(label, key=key, width=width)
+        self.view = view
+        self.border_title = self.WORLD_TITLE if view == "world" else self.PANEL_TITLE
+
+    def columns(self) -> tuple:
+        return WORLD_COLUMNS if self.view == "world" else QUEUE_COLUMNS
+
+    def cells(self, row: QueueRow, marked: bool, styles: Styles, deterministic: bool) -> list[Text]:
+        quality = Text(fmt_quality(row.quality), justify="right",
+                       style=quality_style(row.quality, styles))
+        if self.view == "world":
+            age = DASH if deterministic or row.updated_at is None else fmt_age(time.time() - row.updated_at)
+            return [
+                Text("●" if marked else " ", style=styles.label),
+                Text(clip(row.name, 20)),
+                Text(row.state, style=styles.state(row.state)),
+                quality,
+                Text(clip(row.reason or "", 16) or DASH),
+                Text(age, justify="right"),
+                Text(row.source or DASH),
+                Text(row.tier),
+                Text(clip(row.urn, 60), style=styles.dim),
+            ]
         latency = DASH if deterministic and row.latency_ms else _fmt(row.latency_ms)
         return [
             Text("●" if marked else " ", style=styles.label),
             Text(clip(row.name, 20)),
             Text(row.state, style=styles.state(row.state)),
+            quality,
             Text(row.tier),
             Text(clip(row.reason or "", 16) or DASH),
             Text(DASH if row.stream is None or row.stream < 0 else
@@ -327,10 +382,14 @@ class QueuePanel(Panel):
             Text(clip(row.urn, 60), style=styles.dim),
         ]
 
-    def rebuild(self, rows: list[QueueRow], marked: set, styles: Styles, deterministic: bool, top: bool = False) -> None:
+    def rebuild(self, rows: list[QueueRow], marked: set, styles: Styles, deterministic: bool, top: bool = False,
+                view: str = "batch") -> None:
         table = self.query_one(DataTable)
-        current = None if top else self.highlighted_key()
-        table.clear()
+        current = None if top or view != self.view else self.highlighted_key()
+        if view != self.view:
+            self._set_columns(view)
+        else:
+            table.clear()
         for r in rows:
             table.add_row(*self.cells(r, r.urn in marked, styles, deterministic), key=r.key)
         if current is not None:
@@ -345,8 +404,8 @@ class QueuePanel(Panel):
         for r in rows:
             if r.key not in table.rows:
                 continue
-            for (label, col, _w), cell in zip(QUEUE_COLUMNS, self.cells(r, r.urn in marked, styles, deterministic)):
-                if col in ("place", "tier", "urn"):
+            for (label, col, _w), cell in zip(self.columns(), self.cells(r, r.urn in marked, styles, deterministic)):
+                if col in _FIXED_CELLS:
                     continue
                 table.update_cell(r.key, col, cell)
 
@@ -536,6 +595,8 @@ class DiffPanel(Panel):
         t = fact_line(facts, styles, label=f"facts ({latest.get('source') or 'text'})", wrap=False) if facts is not None \
             else Text("facts: – (the place changed since this text)", style=styles.dim)
         t.append("\n")
+        t.append_text(quality_text(latest, styles))
+        t.append("\n")
         if rating is not None:
             t.append("rated ", style=styles.dim)
             t.append(rating[0], style=styles.done if rating[0] == "good" else styles.error)
@@ -588,37 +649,150 @@ class MetricsPanel(Panel):
                 yield Chart(id="chart-latency", classes="chart")
                 yield Chart(id="chart-tps", classes="chart")
                 yield Chart(id="chart-dpm", classes="chart")
+                yield Chart(id="chart-quality", classes="chart")
+                yield Chart(id="chart-facts", classes="chart")
+
+    _stored: tuple | None = None  # the last stored figures shown: (metrics, batches, latencies, deadlines)
 
     def show(self, metrics: list[dict], batches: list[dict], latencies: list[float], deadlines: list[float],
-             styles: Styles, deterministic: bool) -> None:
+             styles: Styles, deterministic: bool, live: dict | None = None) -> None:
+        """The stored batches' figures; ``live`` (console.live's snapshot) adds the running batch."""
+        self._stored = (metrics, batches, latencies, deadlines)
+        if live is not None:
+            self.show_live(live, styles, deterministic, charts=True)
+            return
         glance = Text()
         m = metrics[0] if metrics else None
         if m is None:
             glance.append("No batch with model work yet.", style=styles.dim)
         else:
             facts = _batch_facts(m)
+            quality = _batch_figure(m, "average_quality")
             figures = [("latency", _fmt(m.get("avg_latency_ms"), 0, "ms")),
                        ("fallback", _fmt(m.get("fallback_pct"), 1, "%")),
+                       ("quality", _fmt(quality, 2)),
                        ("facts", _fmt(None if facts is None else facts * 100, 0, "%")),
                        ("throughput", _fmt(m.get("throughput_per_min"), 1, "/min")),
                        ("tokens/s", _fmt(m.get("tokens_per_s"), 1)),
                        ("ttft", _fmt(m.get("ttft_ms"), 0, "ms")),
                        ("memory", _fmt(m.get("memory_mb"), 0, "MB"))]
             if deterministic:
-                figures = [(k, v if k in ("fallback", "facts") else DASH) for k, v in figures]
+                figures = [(k, v if k in ("fallback", "facts", "quality") else DASH) for k, v in figures]
             glance.append(f"batch {m['batch_id']}  ", style=styles.label)
-            glance.append_text(Text("  ").join(Text.assemble((f"{k} ", styles.dim), v) for k, v in figures))
+            glance.append_text(self._pack(figures, styles, first=glance.cell_len))
         self.query_one("#glance", Static).update(glance)
+        self._charts(metrics, batches, latencies, deadlines, deterministic)
 
+    def _pack(self, figures: list, styles: Styles, first: int = 0) -> Text:
+        """``name value`` pairs, two spaces apart, on lines of the glance's width: a line never
+        breaks inside a pair (Rich would break at the space between name and value)."""
+        width = max((self.query_one("#glance", Static).size.width or self.size.width - 2 or 44) - 2, 20)
+        out, used = Text(), first
+        for i, (k, v) in enumerate(figures):
+            item = Text.assemble((f"{k} ", styles.dim), v)
+            if i and used + 2 + item.cell_len > width:
+                out.append("\n")
+                used = 0
+            elif i:
+                out.append("  ")
+                used += 2
+            out.append_text(item)
+            used += item.cell_len
+        return out
+
+    def show_live(self, live: dict, styles: Styles, deterministic: bool, charts: bool = True) -> None:
+        """The running batch: its running figures in the glance line and as the last point of the charts."""
+        glance = Text()
+        glance.append(f"batch {live.get('batch_id') or '…'} running  ", style=styles.label)
+        glance.append(f"{live.get('finished', 0):,}/{live.get('total', 0):,} stored", style=styles.dim)
+        if live.get("llm_places"):
+            glance.append(f" · model {live.get('llm_finished', 0):,}/{live['llm_places']:,}", style=styles.dim)
+        glance.append("\n")
+        facts = live.get("fact_coverage")
+        figures = [("fallback", _fmt(live.get("fallback_pct"), 1, "%")),
+                   ("quality", _fmt(live.get("average_quality"), 2)),
+                   ("llm quality", _fmt(live.get("llm_average_quality"), 2)),
+                   ("facts", _fmt(None if facts is None else facts * 100, 0, "%")),
+                   ("tokens/s", _fmt(live.get("tokens_per_s"), 1)),
+                   ("latency", _fmt(live.get("avg_latency_ms"), 0, "ms")),
+                   ("throughput", _fmt(live.get("throughput_per_min"), 1, "/min"))]
+        if deterministic:
+            figures = [(k, v if k in ("fallback", "facts", "quality", "llm quality") else DASH) for k, v in figures]
+        glance.append_text(self._pack(figures, styles))
+        set_text(self.query_one("#glance", Static), glance)
+        if charts and self._stored is not None:
+            metrics, batches, latencies, deadlines = self._stored
+            bid = live.get("batch_id")
+            row = {"batch_id": bid, "started_at": time.time(), "tokens_per_s": live.get("tokens_per_s"),
+                   "throughput_per_min": live.get("throughput_per_min"), "running": True,
+                   "metrics": json.dumps({k: live.get(k) for k in (
+                       "average_quality", "llm_average_quality", "template_average_quality", "fact_coverage",
+                       "template_fact_coverage",
+                       "llm_fact_coverage")})}
+            mets = [row] + [m for m in metrics if m.get("batch_id") != bid]
+            # The running batch's bar: its non-policy reasons over the places finished that could
+            # have used the model (the stored bars divide by every non-policy place the same way).
+            reasons = {k: v for k, v in (live.get("reasons") or {}).items() if k != "tier" and not k.startswith("rule:")}
+            brow = {"id": bid, "places": live.get("fallback_base") or 0, "reasons": reasons}
+            bats = [brow] + [b for b in batches if b.get("id") != bid]
+            self._charts(mets, bats, latencies, deadlines, deterministic, live=True)
+
+    def _charts(self, metrics, batches, latencies, deadlines, deterministic, live: bool = False) -> None:
         chrono = list(reversed(batches))  # oldest first
         self._fallback_chart(chrono)
-        self._latency_chart(latencies, deadlines, deterministic)
+        if not live:  # the running batch adds nothing to the stored latencies
+            self._latency_chart(latencies, deadlines, deterministic)
         mets = list(reversed(metrics))
         self._series_chart("#chart-tps", "tokens/s per batch", mets, "tokens_per_s", deterministic)
         self._series_chart("#chart-dpm", "descriptions/min per batch", mets, "throughput_per_min", deterministic)
+        self._share_chart("#chart-quality", "quality per batch (0-1)", mets,
+                          (("stored", "average_quality"), ("llm", "llm_average_quality"), ("template", "template_average_quality")))
+        self._share_chart("#chart-facts", "fact coverage per batch (0-1)", mets,
+                          (("all", "fact_coverage"), ("llm", "llm_fact_coverage"), ("template", "template_fact_coverage")))
+
+    @staticmethod
+    def _unchanged(w: "Chart", sig) -> bool:
+        """True when the chart already shows exactly this data (no plotext rebuild); else remembers it."""
+        if getattr(w, "_data_sig", None) == sig:
+            return True
+        w._data_sig = sig
+        return False
+
+    def _share_chart(self, sel: str, title: str, metrics: list[dict], series: tuple) -> None:
+        """Figures in 0..1 from the batch metrics JSON, one line per series, batches on the x axis.
+
+        Deterministic figures (quality and fact scores are pure functions of the texts), so they are
+        drawn in snapshot tests too."""
+        w = self.query_one(sel, Chart)
+        mets = metrics[-12:]
+        sig = tuple((m["batch_id"], *(_batch_figure(m, key) for _, key in series)) for m in mets)
+        if self._unchanged(w, sig):
+            return
+        plt = w.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        xs = [str(m["batch_id"]) for m in mets]
+        drawn = False
+        for label, key in series:
+            pts = [(i, _batch_figure(m, key)) for i, m in enumerate(mets)]
+            pts = [(i, v) for i, v in pts if v is not None]
+            if pts:
+                plt.plot([i for i, _ in pts], [v for _, v in pts], label=label, marker="dot" if len(pts) < 2 else None)
+                drawn = True
+        if drawn:
+            plt.ylim(0, 1)
+            step = max(len(xs) // 6, 1)
+            plt.xticks(list(range(len(xs)))[::step], xs[::step])
+            plt.xlabel("batch")
+        w.changed()
 
     def _fallback_chart(self, batches: list[dict]) -> None:
         w = self.query_one("#chart-fallback", Chart)
+        sig = tuple((b.get("id"), b.get("places"), json.dumps(b.get("reasons"), sort_keys=True, default=str))
+                    for b in batches[-12:])
+        if self._unchanged(w, sig):
+            return
         plt = w.plt
         plt.clear_data()
         plt.clear_figure()
@@ -660,6 +834,10 @@ class MetricsPanel(Panel):
 
     def _series_chart(self, sel: str, title: str, metrics: list[dict], key: str, deterministic: bool) -> None:
         w = self.query_one(sel, Chart)
+        # Labels are minutes: a running batch's point redraws only when its figure moves.
+        sig = (deterministic, tuple((m["batch_id"], m.get(key), int((m.get("started_at") or 0) // 60)) for m in metrics))
+        if self._unchanged(w, sig):
+            return
         plt = w.plt
         plt.clear_data()
         plt.clear_figure()
@@ -672,6 +850,15 @@ class MetricsPanel(Panel):
             step = max(len(xs) // 4, 1)
             plt.xticks(xs[::step], labels[::step])
         w.changed()
+
+
+def _batch_figure(m: dict, key: str) -> float | None:
+    """A figure from the batch metrics JSON (``engine.dispatch`` records them per batch)."""
+    try:
+        v = json.loads(m.get("metrics") or "{}").get(key)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return float(v) if isinstance(v, (int, float)) else None
 
 
 def _batch_facts(m: dict) -> float | None:
@@ -761,18 +948,35 @@ class KeyBar(Static):
     def show_keys(self, items: list[tuple[str, str, bool]], styles: Styles) -> None:
         width = self.size.width or 120
         compact = width < 100  # 80 columns: "bBatch pPause ..." (key and label joined, as Footer does)
-        t = Text()
+        right = Text.assemble(("^p", styles.label), "" if compact else " palette")
+        sep = " " if compact else "  "
+        # Keys that do not fit on one line go on a second one rather than being cut off.
+        lines: list[Text] = [Text()]
         for key, label, enabled in items:
-            if t.plain:
-                t.append(" " if compact else "  ")
+            t = Text()
             t.append(key, style=styles.label if enabled else styles.dim)
             if not compact:
                 t.append(" ")
             t.append(label, style="" if enabled else styles.dim)
-        right = Text.assemble(("^p", styles.label), "" if compact else " palette")
-        t.truncate(max(width - right.cell_len - 1, 10), overflow="ellipsis")
-        pad = max(width - t.cell_len - right.cell_len, 1)
-        line = Text.assemble(t, " " * pad, right)
+            cur = lines[-1]
+            room = width - (right.cell_len + 1 if len(lines) == 2 else 0)
+            if cur.plain and cur.cell_len + len(sep) + t.cell_len > room:
+                if len(lines) == 1:
+                    lines.append(Text())
+                    cur = lines[-1]
+                # a third line would not be shown: the last line ends with an ellipsis instead
+            if cur.plain:
+                cur.append(sep)
+            cur.append_text(t)
+        last = lines[-1]
+        last.truncate(max(width - right.cell_len - 1, 10), overflow="ellipsis")
+        pad = max(width - last.cell_len - right.cell_len, 1)
+        lines[-1] = Text.assemble(last, " " * pad, right)
+        line = Text("\n").join(lines)
         if line != getattr(self, "_shown", None):  # every focus change asks; it rarely differs
             self._shown = line
-            self.update(line, layout=False)
+            if self.styles.height is None or self.styles.height.value != len(lines):
+                self.styles.height = len(lines)  # a layout pass, only when the number of lines changes
+                self.update(line)
+            else:
+                self.update(line, layout=False)

@@ -50,7 +50,7 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_kee
     app = make_app(home, places=places, factory=factory, world_path=world)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
-        await pilot.press("o")
+        await pilot.press("g")
         await wait_until(pilot, lambda: app.auto.svc is not None and app.auto.svc.status().running_cycle,
                          what="a running cycle")
         app._update_status()
@@ -58,7 +58,7 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_kee
         # The two quick places finish; the slow one is still generating when auto mode goes off.
         await wait_until(pilot, lambda: len(db_rows(home, "SELECT 1 FROM results WHERE source='llm'")) >= 2,
                          timeout=30, what="two model results")
-        await pilot.press("o")
+        await pilot.press("g")
         await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
         await pilot.pause()
         app._update_status()
@@ -76,7 +76,7 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_kee
 
         # On again: the cancelled place is the only work, and it is described by the model now.
         factory.llm.script.pop(slow)
-        await pilot.press("o")
+        await pilot.press("g")
         await wait_until(pilot, lambda: any(r["source"] == "llm" for r in db_rows(
             home, "SELECT source FROM current WHERE urn=?", [slow])), timeout=30, what="the slow place by the model")
         await wait_until(pilot, lambda: app.auto.svc is not None and not app.auto.svc.status().running_cycle,
@@ -93,7 +93,7 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_kee
         app._update_status()
         assert "1 changes waiting" in rendered_text(app.query_one("#status"))
         assert "auto: next cycle in" in rendered_text(app.query_one("#status"))
-        await pilot.press("o")
+        await pilot.press("g")
         await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
 
 
@@ -101,7 +101,7 @@ async def test_auto_mode_without_a_world_file_says_what_to_do(home):
     app = make_app(home)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
-        await pilot.press("o")
+        await pilot.press("g")
         await pilot.pause()
         assert not app.auto.on
         assert any("--world FILE" in str(n.message) for n in app._notifications)

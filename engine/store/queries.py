@@ -62,3 +62,15 @@ class StoreQueries:
         return next(iter(self.db.query(
             "SELECT AVG(quality) AS q, AVG(llm_quality) AS lq, AVG(template_quality) AS tq, "
             "AVG(CASE WHEN source='llm' THEN quality END) AS aq FROM results WHERE batch_id=?", [batch_id])), {})
+
+    def quality_scores(self, ids: list[int]) -> list[dict]:
+        """``id, quality, llm_quality, template_quality, quality_json`` of results ``ids`` (one
+        read per 500 ids); [] on a database without the quality columns (before migration 7)."""
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(results)").fetchall()}
+        if not {"quality", "llm_quality", "template_quality", "quality_json"} <= cols:
+            return []
+        out: list[dict] = []
+        for chunk in chunks(list(ids)):
+            out += list(self.db.query("SELECT id, quality, llm_quality, template_quality, quality_json FROM results "
+                                      f"WHERE id IN ({marks(len(chunk))})", chunk))
+        return out
