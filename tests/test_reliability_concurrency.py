@@ -48,8 +48,8 @@ def _wait_running(db, timeout=30):
 def test_second_batch_refuses_while_readers_work_alongside(tmp_path):
     db = tmp_path / "t.db"
     # Slow enough that the first batch still runs after three more interpreters have started
-    # (second batch, export, doctor): on a loaded 2-CPU machine 0.05 s/token finished first.
-    first, world, env = _slow_batch(tmp_path, db, delay="0.2")
+    # (second batch, export, doctor): on a loaded 2-CPU machine 0.05 and 0.2 s/token finished first.
+    first, world, env = _slow_batch(tmp_path, db, delay="1.0")
     try:
         _wait_running(db)
         # A second batch: refuses at once with a clear message, exit 2, no traceback.
@@ -67,7 +67,7 @@ def test_second_batch_refuses_while_readers_work_alongside(tmp_path):
                              capture_output=True, text=True, timeout=120)
         assert "batch running" in doc.stdout and "Traceback" not in doc.stderr
     finally:
-        out, err = first.communicate(timeout=120)
+        out, err = first.communicate(timeout=600)
     assert first.returncode == 0, err
     assert json.loads(out)["status"] == "done"
     st = Store(db)
