@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-_CHILD = "import sys; from console.cli import main; sys.exit(main(['console', '--no-pull']))"
+_CHILD = "import sys; from cli.main import main; sys.exit(main(['console', '--no-pull']))"
 
 
 def _pct(xs: list[float], q: float) -> float:

@@ -108,7 +108,7 @@ def run_bench(args, console_bench=None) -> int:
             except Exception as exc:
                 out["model_sizes"] = {"error": f"{type(exc).__name__}: {exc}"}
         if console_bench is None:
-            out["console"] = {"error": "console not available (run `texture bench`, not `python -m engine.cli bench`)"}
+            out["console"] = {"error": "console not available (run `texture bench`)"}
         else:
             measure_startup, measure_key_latency = console_bench
             try:
