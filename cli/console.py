@@ -12,13 +12,13 @@ def run_console(cfg, places, errors, *, db_path, pull, world_path=None):
 
 
 def _measure_startup():
-    from console.bench import measure_startup
+    from tools.bench.tui import measure_startup
 
     return measure_startup()
 
 
 def _measure_key_latency():
-    from console.bench import measure_key_latency_both
+    from tools.bench.tui import measure_key_latency_both
 
     return measure_key_latency_both()
 

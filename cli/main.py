@@ -370,10 +370,10 @@ def cmd_console(args) -> int:
 
 def cmd_bench(args) -> int:
     if getattr(args, "cluster", None):
-        from engine.cluster_bench import run_cluster_bench
+        from tools.bench.cluster import run_cluster_bench
 
         return run_cluster_bench(args)
-    from engine.bench import run_bench
+    from tools.bench.run import run_bench
 
     from .console import console_bench
 

@@ -32,8 +32,8 @@ def _args(tmp_path, **kw):
 
 
 def test_against_llamacpp_without_llama_cpp_is_a_notice_not_a_failure(tmp_path, monkeypatch, capsys):
-    from engine import bench
-    from engine.llm import benchmark, vs_llamacpp
+    from tools.bench import run as bench
+    from tools.bench import llamacpp as vs_llamacpp, llm as benchmark
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # "not installed"
     ok, why = vs_llamacpp.available()
