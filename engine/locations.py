@@ -55,7 +55,7 @@ def settings_file() -> Path:
 
 def themes_dir() -> Path:
     """The user's theme folder (``<data folder>/themes``); the built-in theme files are package
-    data of the console (``console/theme_files``)."""
+    data (the top-level ``themes`` package)."""
     return data_dir() / "themes"
 
 

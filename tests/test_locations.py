@@ -53,7 +53,10 @@ def test_themes_come_from_the_package_and_the_users_folder(texture_home):
     pytest.importorskip("textual")
     from console import themes
 
-    assert (themes.BUILTIN_THEME_FILES / "texture-dark.tcss").is_file()  # package data, not <repo>/themes
+    assert (themes.BUILTIN_THEME_FILES / "texture-dark.tcss").is_file()  # package data: the top-level themes/
+    import themes as theme_package
+
+    assert themes.BUILTIN_THEME_FILES == Path(theme_package.__file__).resolve().parent
     assert themes.theme_folders() == [themes.BUILTIN_THEME_FILES, texture_home / "themes"]
     user = texture_home / "themes"
     user.mkdir(parents=True)
