@@ -171,14 +171,14 @@ def _skinny_embedding_class(base: type) -> type:
 def decode_weights_wanted() -> str:
     """"q8" (the default) or "f32": the weights a decode step's products read. ``FLUX_LLM_DTYPE=float32``
     (or ``FLUX_DECODE_WEIGHTS=f32``) keeps float32; prefills use the float32 copy either way."""
-    import os
+    from .. import settings
 
-    forced = os.environ.get("FLUX_DECODE_WEIGHTS", "").strip().lower()
+    forced = settings.decode_weights()
     if forced in ("f32", "float32"):
         return "f32"
     if forced == "q8":
         return "q8"
-    return "f32" if os.environ.get("FLUX_LLM_DTYPE", "").strip().lower() == "float32" else "q8"
+    return "f32" if settings.llm_dtype() == "float32" else "q8"
 
 
 def _install_skinny(model: Any, weights: str | None = None) -> int:

@@ -9,7 +9,8 @@ decode step's products then cost about what streaming the weights from memory co
 row as for 4.
 
 It is C, compiled on first use with the system's C compiler (``cc -O3 -march=native``) into
-``$XDG_CACHE_HOME/world-texture-console/kernels/`` and loaded with ctypes. Without a compiler,
+``<cache folder>/kernels/`` (:func:`engine.locations.kernels_dir`:
+``$TEXTURE_CACHE`` or ``$XDG_CACHE_HOME/world-texture``) and loaded with ctypes. Without a compiler,
 or with ``FLUX_SKINNY=0``, :func:`load` returns None and MLX's own products are used; the
 reason is in :func:`status`.
 
@@ -33,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import locations, settings
+
 SOURCE = Path(__file__).with_name("skinny.c")
 MAX_ROWS = 8
 Q8_GROUP = 32  # k values per scale in the q8 format (skinny.c's QG)
@@ -46,8 +49,8 @@ _tried = False
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "world-texture-console" / "kernels"
+    """Where the built kernel and its calibration live: :func:`engine.locations.kernels_dir`."""
+    return locations.kernels_dir()
 
 
 def _cpu_signature() -> str:
@@ -104,7 +107,7 @@ def load() -> Any:
         if _tried:
             return _lib
         _tried = True
-        if os.environ.get("FLUX_SKINNY", "").strip().lower() in ("0", "false", "no", "off"):
+        if settings.skinny_off():
             _status = "off (FLUX_SKINNY=0)"
             return None
         cc = _compiler()
