@@ -1,4 +1,4 @@
-"""Themes (``console/theme_files/*.tcss``, plus the user's ``<data folder>/themes/*.tcss``) and the
+"""Themes (the top-level ``themes/*.tcss`` package data, plus the user's ``<data folder>/themes/*.tcss``) and the
 console's remembered settings (``console.json``).
 
 A theme file only defines Textual theme variables (``$primary: #5fafd7;``); it is validated data:
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from importlib import resources
 from pathlib import Path
 
 from textual.color import Color, ColorParseError
@@ -39,11 +40,13 @@ class ThemeFileError(ValueError):
     pass
 
 
-BUILTIN_THEME_FILES = Path(__file__).resolve().parent / "theme_files"  # package data: in every install
+# The top-level ``themes`` package (package data: in every install, the wheel too). A plain folder
+# on disk: setuptools installs packages unzipped.
+BUILTIN_THEME_FILES = Path(str(resources.files("themes")))
 
 
 def themes_dir() -> Path:
-    """The built-in theme files (``console/theme_files``, shipped in the wheel)."""
+    """The built-in theme files (the ``themes`` package, shipped in the wheel)."""
     return BUILTIN_THEME_FILES
 
 

@@ -24,7 +24,8 @@ import os
 import sys
 from pathlib import Path
 
-PROJECT_NAME = "world-texture-console"
+PROJECT_NAME = "world-texture-console"  # the distribution's name (pyproject.toml)
+APP_NAME = "world-texture"  # the folders' name: data, cache
 
 
 def data_dir() -> Path:
@@ -32,9 +33,26 @@ def data_dir() -> Path:
     if home:
         return Path(home).expanduser()
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "world-texture"
+        return Path.home() / "Library" / "Application Support" / APP_NAME
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "world-texture"
+    return Path(base) / APP_NAME
+
+
+def cache_dir() -> Path:
+    """Rebuildable files (the compiled decode kernel, its calibration): ``$TEXTURE_CACHE``, else
+    ``$XDG_CACHE_HOME/world-texture`` (``~/.cache/world-texture``; ``~/Library/Caches/world-texture``
+    on macOS). Not under ``TEXTURE_HOME``: a fresh data folder need not rebuild the kernel."""
+    env = os.environ.get("TEXTURE_CACHE", "").strip()
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / APP_NAME
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / APP_NAME
+
+
+def kernels_dir() -> Path:
+    return cache_dir() / "kernels"
 
 
 def default_db() -> Path:
@@ -55,7 +73,7 @@ def settings_file() -> Path:
 
 def themes_dir() -> Path:
     """The user's theme folder (``<data folder>/themes``); the built-in theme files are package
-    data of the console (``console/theme_files``)."""
+    data (the top-level ``themes`` package)."""
     return data_dir() / "themes"
 
 

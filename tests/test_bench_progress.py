@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_quick_bench_json_on_stdout_progress_on_stderr(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TEXTURE_HOME": str(tmp_path)}
-    p = subprocess.run([sys.executable, "-m", "engine.cli", "bench", "--quick", "--json"], cwd=ROOT, env=env,
+    p = subprocess.run([sys.executable, "-m", "cli", "bench", "--quick", "--json"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)  # stdout is exactly the JSON document
@@ -32,8 +32,8 @@ def _args(tmp_path, **kw):
 
 
 def test_against_llamacpp_without_llama_cpp_is_a_notice_not_a_failure(tmp_path, monkeypatch, capsys):
-    from engine import bench
-    from engine.llm import benchmark, vs_llamacpp
+    from tools.bench import run as bench
+    from tools.bench import llamacpp as vs_llamacpp, llm as benchmark
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # "not installed"
     ok, why = vs_llamacpp.available()

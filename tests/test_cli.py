@@ -1,7 +1,7 @@
 """The ``texture`` command: batch (headless, --json, selection), export, world errors, help.
 
-Most tests call ``engine.cli.main([...])`` in-process (fast); a few run the installed ``texture``
-entry point and ``python -m engine.cli`` in a real subprocess. Every batch here is template-only
+Most tests call ``cli.main.main([...])`` in-process (fast); a few run the installed ``texture``
+entry point and ``python -m cli`` in a real subprocess. Every batch here is template-only
 (``--no-llm`` or ``FLUX_LLM_ENABLED=false``) so no model is needed.
 """
 
@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from engine import cli
+from cli import main as cli
 from engine.store import Store
 
 U = "urn:flux:place:testland:"
@@ -125,9 +125,9 @@ def test_selections_combine(capsys, small_world):
 # --- world errors through the CLI -------------------------------------------------------------
 
 def test_bad_lines_are_reported_and_the_rest_runs(world_file, place_dict, texture_home):
-    # A real process: cli._report_world_errors binds sys.stderr at import time, so capsys cannot see it.
+    # A real process: cli.common.report_world_errors binds sys.stderr at import time, so capsys cannot see it.
     path = world_file([place_dict(0), "nope", place_dict(1, weather={"temperature": 100, "conditions": "c", "windSpeed": 1})])
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "--no-llm", "--json", "--world", str(path)],
+    r = subprocess.run([sys.executable, "-m", "cli", "batch", "--no-llm", "--json", "--world", str(path)],
                        env=_env(texture_home), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
@@ -241,21 +241,24 @@ def test_texture_entry_point_in_a_subprocess(small_world, texture_home):
 
 
 def test_missing_world_in_a_subprocess_has_no_traceback(tmp_path, texture_home):
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "--no-llm", "--world", str(tmp_path / "nope.jsonl")],
+    r = subprocess.run([sys.executable, "-m", "cli", "batch", "--no-llm", "--world", str(tmp_path / "nope.jsonl")],
                        env=_env(texture_home), capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip() == f"texture batch: error: world file not found: {tmp_path / 'nope.jsonl'}"
     assert r.stdout == ""
 
 
-def test_the_texture_entry_point_registers_the_console_without_the_engine_importing_it(capsys, tmp_path):
-    """`texture` is console.cli:main: it plugs the console into engine.cli; engine.cli alone says
-    clearly that the console is not there (engine/ never imports console/)."""
-    import console.cli
-
-    rc = cli.main(["console", "--no-pull"]) if not cli.FRONTEND else None
-    if rc is not None:
-        assert rc == 2 and "texture console" in capsys.readouterr().err
-    assert console.cli.main(["console", "--world", str(tmp_path / "nope.jsonl")]) == 2
+def test_the_console_command_runs_the_console_and_headless_commands_never_load_it(capsys, tmp_path, small_world, texture_home):
+    """`texture` is cli.main:main, on top of engine/ and console/: `texture console` reaches the
+    console (here it stops at the bad world file, before the app starts), while a headless batch in
+    a fresh interpreter never imports Textual or the console (the console is imported lazily)."""
+    assert cli.main(["console", "--world", str(tmp_path / "nope.jsonl")]) == 2
     assert "world file not found" in capsys.readouterr().err
-    assert "console" in cli.FRONTEND and "console_bench" in cli.FRONTEND
+    probe = ("import sys, json; from cli.main import main; rc = main(['batch', '--no-llm', '--json', '--world', sys.argv[1]]); "
+             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'console'))), file=sys.stderr); "
+             "sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", probe, str(small_world)], env=_env(texture_home), capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stderr.strip().splitlines()[-1]) == []
+    assert json.loads(r.stdout)["places"] == 6

@@ -43,7 +43,7 @@ def _run(code: str, home: Path, **env) -> subprocess.CompletedProcess:
 
 
 def test_a_single_machine_batch_never_imports_ray(tmp_path):
-    code = ("import sys, json; from engine.cli import main; rc = main(['batch', '--limit', '40', '--json']); "
+    code = ("import sys, json; from cli.main import main; rc = main(['batch', '--limit', '40', '--json']); "
             "print(json.dumps({'rc': rc, 'ray': any(m == 'ray' or m.startswith('ray.') for m in sys.modules)}))")
     r = _run(code, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -55,7 +55,7 @@ def test_a_single_machine_batch_never_imports_ray(tmp_path):
 
 def test_without_ray_the_cluster_flag_says_how_to_install_the_extra(tmp_path):
     # sys.modules["ray"] = None makes `import ray` fail as if Ray were not installed.
-    code = "import sys; sys.modules['ray'] = None; from engine.cli import main; sys.exit(main(['batch', '--limit', '40', '--cluster']))"
+    code = "import sys; sys.modules['ray'] = None; from cli.main import main; sys.exit(main(['batch', '--limit', '40', '--cluster']))"
     r = _run(code, tmp_path)
     assert r.returncode == 2, (r.stdout, r.stderr)
     line = r.stderr.strip().splitlines()[-1]
@@ -71,7 +71,7 @@ def test_without_ray_the_cluster_flag_says_how_to_install_the_extra(tmp_path):
 
 def test_a_batch_with_nothing_for_the_model_needs_no_cluster(tmp_path):
     # Template-only places never start the cluster (nor import Ray), even with --cluster.
-    code = ("import sys, json; sys.modules['ray'] = None; from engine.cli import main; "
+    code = ("import sys, json; sys.modules['ray'] = None; from cli.main import main; "
             "sys.exit(main(['batch', '--tier', 'template', '--limit', '5', '--cluster', '--json']))")
     r = _run(code, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]

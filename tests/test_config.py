@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from engine import cli
+from cli import main as cli
 from engine.config import Config, ConfigError, load_config
 
 
@@ -234,7 +234,7 @@ def test_cli_bad_env_value_in_a_real_process(small_world, texture_home):
     import os
 
     env = {**os.environ, "TEXTURE_HOME": str(texture_home), "FLUX_LLM_CONCURRENCY": "99"}
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "--no-llm", "--world", str(small_world)],
+    r = subprocess.run([sys.executable, "-m", "cli", "batch", "--no-llm", "--world", str(small_world)],
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [

@@ -440,7 +440,7 @@ def test_event_buffer_coalesces_tokens():
 
 @pytest.mark.slow
 def test_bench_functions(home):
-    from console.bench import measure_key_latency, measure_startup
+    from tools.bench.tui import measure_key_latency, measure_startup
 
     st = measure_startup(runs=1)
     assert st["first_frame_ms"] > 0 and st["first_frame_ms"] < 10_000

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from engine import cli
+from cli import main as cli
 from engine.config import Config, load_config
 from engine.dispatch import BatchDone, BatchPlanned, BatchRunner, ResultStored, base_hash
 from engine.llm.scripted import ScriptedLLM, scripted_text

@@ -17,7 +17,7 @@ import engine
 CORE = {
     "engine.world", "engine.builtin_world", "engine.seeds", "engine.templates", "engine.prompts", "engine.policy",
     "engine.config", "engine.validate", "engine.textsafe", "engine.store", "engine.dispatch", "engine.llm.scripted",
-    "engine.llm.events", "engine.cli", "engine.locations",
+    "engine.llm.events", "engine.service", "engine.locations",
 }
 
 

@@ -28,7 +28,7 @@ pytest.importorskip("mlx_lm")
 def run_cli(args: list[str], env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
     full = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     full.pop("FLUX_LLM_MODEL_PATH", None) if "FLUX_LLM_MODEL_PATH" not in env else None
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=full,
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=full,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -174,7 +174,7 @@ def test_flux_llm_model_path_repo_id_fetches_a_gguf_repo_on_first_use(hub):
 
 
 def test_models_pull_without_argument_is_still_the_default_wheel():
-    from engine.cli import build_parser
+    from cli.main import build_parser
 
     a = build_parser().parse_args(["models", "pull"])
     assert a.repo is None and a.file is None and a.quant is None

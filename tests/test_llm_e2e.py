@@ -29,7 +29,7 @@ def _batch(home: Path, urns: list[str], extra_env: dict | None = None) -> dict:
            # 32-token texts are cut short and the quality gate (engine.quality) would keep the
            # templates: this test is about the real-model path and its reproducibility.
            "FLUX_LLM_QUALITY_GATE": "false", **(extra_env or {})}
-    args = [sys.executable, "-m", "engine.cli", "batch", "--json"]
+    args = [sys.executable, "-m", "cli", "batch", "--json"]
     for u in urns:
         args += ["--urn", u]
     out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=900)

@@ -53,7 +53,10 @@ def test_themes_come_from_the_package_and_the_users_folder(texture_home):
     pytest.importorskip("textual")
     from console import themes
 
-    assert (themes.BUILTIN_THEME_FILES / "texture-dark.tcss").is_file()  # package data, not <repo>/themes
+    assert (themes.BUILTIN_THEME_FILES / "texture-dark.tcss").is_file()  # package data: the top-level themes/
+    import themes as theme_package
+
+    assert themes.BUILTIN_THEME_FILES == Path(theme_package.__file__).resolve().parent
     assert themes.theme_folders() == [themes.BUILTIN_THEME_FILES, texture_home / "themes"]
     user = texture_home / "themes"
     user.mkdir(parents=True)
@@ -63,3 +66,31 @@ def test_themes_come_from_the_package_and_the_users_folder(texture_home):
     names = [t.name for t in found]
     assert {"texture-dark", "texture-light", "mine"} <= set(names)
     assert len(errors) == 1 and "broken.tcss" in errors[0]
+
+
+def test_the_kernel_cache_has_the_data_folders_app_name_and_one_override(monkeypatch, tmp_path):
+    from engine.llm import skinny
+
+    monkeypatch.delenv("TEXTURE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.delenv("TEXTURE_HOME", raising=False)
+    assert locations.data_dir().name == locations.cache_dir().name == locations.APP_NAME
+    assert skinny.cache_dir() == tmp_path / "xdg" / locations.APP_NAME / "kernels"
+    monkeypatch.setenv("TEXTURE_CACHE", str(tmp_path / "c"))
+    assert skinny.cache_dir() == locations.kernels_dir() == tmp_path / "c" / "kernels"
+
+
+def test_the_fast_path_switches_are_read_in_one_place(monkeypatch):
+    from engine import settings
+    from engine.llm import cpu_kernels
+
+    monkeypatch.setenv("FLUX_LLM_DTYPE", " Float32 ")
+    monkeypatch.delenv("FLUX_DECODE_WEIGHTS", raising=False)
+    assert settings.llm_dtype() == "float32" and cpu_kernels.decode_weights_wanted() == "f32"
+    monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8")
+    assert cpu_kernels.decode_weights_wanted() == "q8"
+    monkeypatch.setenv("FLUX_SKINNY", "off")
+    assert settings.skinny_off()
+    monkeypatch.setenv("FLUX_OPENBLAS", "None")
+    assert settings.openblas_off(settings.openblas())

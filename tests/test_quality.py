@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from engine import cli
+from cli import main as cli
 from engine.config import Config, load_config
 from engine.dispatch import BatchRunner, candidate_key, candidate_seed, split_candidate_key
 from engine.llm.scripted import ScriptedLLM

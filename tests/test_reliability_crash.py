@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from engine import cli
+from cli import main as cli
 from engine.config import Config
 from engine.dispatch import BatchRunner
 from engine.llm.scripted import ScriptedLLM

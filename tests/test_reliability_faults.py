@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from engine import cli
+from cli import main as cli
 from tools import robustness as rb
 from engine.config import Config
 from engine.dispatch import BatchRunner

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import cli
+from cli import main as cli
 from engine.prompts import default_prompt
 from fakes import HOSTILE, INJECTED_PLACE_BASE, INJECTION_FOLLOWING_OUTPUTS, make_world
 from engine.store import ResultRow, Store

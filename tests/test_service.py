@@ -427,7 +427,7 @@ def test_export_since_polls_without_duplicates(env, tmp_path):
         items[i]["urn"] for i in (1, 2, 3))
     assert not {r["cursor"] for r in rows2} & {r["cursor"] for r in rows1}
     # The CLI prints the same rows and the next cursor.
-    out = subprocess.run([sys.executable, "-m", "console.cli", "export", "--db", str(store.path), "--since", str(c1)],
+    out = subprocess.run([sys.executable, "-m", "cli", "export", "--db", str(store.path), "--since", str(c1)],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert lines[-1] == {"next_cursor": c2}
@@ -500,7 +500,7 @@ def test_outbox_exactly_once_across_sigkill_mid_cycle(tmp_path):
     db = tmp_path / "t.db"
     box = tmp_path / "out.jsonl"
     env = dict(os.environ, TEXTURE_SCRIPTED="1", TEXTURE_SCRIPTED_DELAY="0.02", TEXTURE_NO_FASTPATH="1")
-    cmd = [sys.executable, "-m", "console.cli", "serve", "--db", str(db), "--world", str(path), "--outbox", str(box),
+    cmd = [sys.executable, "-m", "cli", "serve", "--db", str(db), "--world", str(path), "--outbox", str(box),
            "--min-s", "0", "--max-s", "0", "--max-llm", "6"]
     rng = random.Random(11)
     for round_ in range(6):

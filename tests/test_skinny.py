@@ -113,7 +113,7 @@ def test_build_is_cached_per_source_and_cpu(fresh_skinny, tmp_path):
     if skinny._compiler() is None:
         pytest.skip("no C compiler")
     assert skinny.load() is not None, skinny.status()
-    built = list((tmp_path / "world-texture-console" / "kernels").glob("skinny-*.so"))
+    built = list((tmp_path / "world-texture" / "kernels").glob("skinny-*.so"))  # locations.kernels_dir()
     assert len(built) == 1
     mtime = built[0].stat().st_mtime_ns
     skinny.reset_for_tests()

@@ -60,14 +60,14 @@ def test_the_wheel_runs_a_batch_outside_the_checkout_with_models_in_the_data_fol
     run.mkdir()
     home = tmp_path / "home"
     py, texture = installed / "bin" / "python", installed / "bin" / "texture"
-    probe = subprocess.run([str(py), "-c", "import engine, console, tools, json; from engine import locations; "
-                            "print(json.dumps([engine.__file__, console.__file__, tools.__file__, "
+    probe = subprocess.run([str(py), "-c", "import engine, console, tools, cli, themes, json; from engine import locations; "
+                            "print(json.dumps([engine.__file__, console.__file__, tools.__file__, cli.__file__, themes.__file__, "
                             "str(locations.models_dir()), locations.source_checkout()]))"],
                            capture_output=True, text=True, cwd=str(run), env=_env(home), timeout=120)
     assert probe.returncode == 0, probe.stderr
-    eng, con, tls, models, checkout = json.loads(probe.stdout)
+    eng, con, tls, cl, thm, models, checkout = json.loads(probe.stdout)
     site = str(installed)
-    assert eng.startswith(site) and con.startswith(site) and tls.startswith(site), (eng, con, tls)
+    assert all(f.startswith(site) for f in (eng, con, tls, cl, thm)), (eng, con, tls, cl, thm)
     assert models == str(home / "models") and checkout is None  # TEXTURE_HOME moves the models
 
     listing = subprocess.run([str(texture), "models", "list"], capture_output=True, text=True, cwd=str(run),
@@ -89,6 +89,7 @@ def test_the_wheel_runs_a_batch_outside_the_checkout_with_models_in_the_data_fol
 
 
 def test_the_wheel_carries_the_themes_and_the_console_loads_them(installed, tmp_path):
+    # The built-in themes are the top-level `themes` package, found through importlib.resources.
     code = ("import json; from console import themes; found, errors = themes.load_themes(); "
             "print(json.dumps([str(themes.BUILTIN_THEME_FILES), sorted(t.name for t in found), errors, "
             "sorted(p.name for p in themes.BUILTIN_THEME_FILES.glob('*.tcss'))]))")

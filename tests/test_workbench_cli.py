@@ -1,4 +1,4 @@
-"""``texture prompts`` (engine/workbench_cli.py) through its own parser, with the scripted model
+"""``texture prompts`` (cli/workbench.py) through its own parser, with the scripted model
 (``TEXTURE_SCRIPTED=1``, the CLI's test seam)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from engine import workbench_cli
+from cli import workbench as workbench_cli
 from engine.prompts import version_of
 from engine.store import Store
 

@@ -96,7 +96,7 @@ def child_env(home: Path, **extra: str) -> dict:
 
 
 def texture_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "engine.cli", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 def _max_batch_id(db: Path) -> int:

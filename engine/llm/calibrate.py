@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import settings
 from . import skinny
 
 # (label, threads, helper's polling in microseconds)
@@ -122,7 +123,7 @@ def apply(model: Any, weights: str) -> str:
     """Set the kernel's thread split for ``model`` from a cached or new measurement; a sentence
     saying what was chosen and why (also in :func:`status`)."""
     global _last
-    mode = os.environ.get("FLUX_SKINNY_CALIBRATE", "").strip().lower()
+    mode = settings.skinny_calibrate()
     if skinny.load() is None:
         return skinny.status()
     if mode in ("0", "off", "no", "false"):

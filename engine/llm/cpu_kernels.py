@@ -12,7 +12,7 @@ only, both are rewritten in base 2:
   on unit-scale inputs). A single-query decode step keeps ``mx.fast.scaled_dot_product_attention``.
 
 Prefill of a 170-token prompt, in the model: 1.12-1.19x faster in two runs of
-``python -m engine.llm.cpu_kernels`` (511 -> 456 and 585 -> 492 ms). In isolation the two ops
+``python -m tools.bench.kernels prefill`` (511 -> 456 and 585 -> 492 ms). In isolation the two ops
 are 2-2.5x cheaper (attention 5.4 -> 2.2 ms, SiLU*x 4.5 -> 1.8 ms per layer at 170 tokens).
 
 :func:`install` turns them on for one loaded model of an architecture the importer supports
@@ -37,14 +37,9 @@ import importlib
 import threading
 from typing import Any
 
-if __name__ == "__main__":  # the benchmark at the bottom: OpenBLAS must be loaded before mlx.core
-    from engine.llm.fastpath import prepare_backend
+import mlx.core as mx
 
-    prepare_backend()
-
-import mlx.core as mx  # noqa: E402
-
-from . import skinny  # noqa: E402
+from . import skinny
 
 LOG2E = 1.4426950408889634
 ARCHITECTURES = ("llama", "qwen2")
@@ -176,14 +171,14 @@ def _skinny_embedding_class(base: type) -> type:
 def decode_weights_wanted() -> str:
     """"q8" (the default) or "f32": the weights a decode step's products read. ``FLUX_LLM_DTYPE=float32``
     (or ``FLUX_DECODE_WEIGHTS=f32``) keeps float32; prefills use the float32 copy either way."""
-    import os
+    from .. import settings
 
-    forced = os.environ.get("FLUX_DECODE_WEIGHTS", "").strip().lower()
+    forced = settings.decode_weights()
     if forced in ("f32", "float32"):
         return "f32"
     if forced == "q8":
         return "q8"
-    return "f32" if os.environ.get("FLUX_LLM_DTYPE", "").strip().lower() == "float32" else "q8"
+    return "f32" if settings.llm_dtype() == "float32" else "q8"
 
 
 def _install_skinny(model: Any, weights: str | None = None) -> int:
@@ -299,61 +294,3 @@ def remove(model: Any) -> None:
 
 def active(model: Any) -> bool:
     return bool(getattr(type(model), "_texture_cpu_kernels", False))
-
-
-def _bench_main() -> int:  # python -m engine.llm.cpu_kernels: prefill time, stock vs these kernels
-    import statistics
-    import time
-
-    from mlx_lm.models.cache import make_prompt_cache
-
-    from .models import load_model
-
-    lm = load_model(None)
-    remove(lm.model)
-    x = mx.array([list(range(100, 270))])
-
-    def prefill():
-        # The model's own call (which turns the kernels on), up to the last hidden state: the
-        # cache and the final norm, without the output projection over every position.
-        cache = make_prompt_cache(lm.model)
-        inner = lm.model.model
-        captured = {}
-        real_norm = inner.norm
-
-        class Tap:
-            def __call__(self, h):
-                captured["h"] = real_norm(h)
-                return captured["h"][:, -1:, :]
-
-        inner.norm = Tap()
-        try:
-            lm.model(x, cache=cache)
-        finally:
-            inner.norm = real_norm
-        mx.eval(captured["h"], [c.state for c in cache])
-        return captured["h"]
-
-    def timed(n=3):
-        t = time.perf_counter()
-        for _ in range(n):
-            prefill()
-        return (time.perf_counter() - t) / n * 1000
-
-    ref = prefill()
-    install(lm.model)
-    new = prefill()
-    stock, fast = [], []
-    for _ in range(4):  # alternate, so drift on a busy machine hits both sides alike
-        remove(lm.model)
-        stock.append(timed())
-        install(lm.model)
-        fast.append(timed())
-    s, f = statistics.median(stock), statistics.median(fast)
-    print(f"prefill of 170 tokens (median of 4 alternating rounds of 3): mlx-lm kernels {s:.0f} ms, "
-          f"{NAME} {f:.0f} ms ({s / f:.2f}x); max |diff| of hidden states {mx.abs(ref - new).max().item():.2e}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_bench_main())

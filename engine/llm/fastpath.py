@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import settings
+
 __all__ = [
     "BackendInfo",
     "prepare_backend",
@@ -83,8 +85,8 @@ def find_openblas() -> str | None:
     Order: ``$FLUX_OPENBLAS`` (if it names an existing file), the Debian/Ubuntu
     multiarch locations, then ``ctypes.util.find_library("openblas")``.
     """
-    env = os.environ.get("FLUX_OPENBLAS", "").strip()
-    if env.lower() in ("none", "off", "0", "false"):
+    env = settings.openblas()
+    if settings.openblas_off(env):
         return None  # the stock build on purpose (bench's before/after comparison)
     if env and Path(env).is_file():
         return env
@@ -127,7 +129,7 @@ def _cuda_wheel_installed() -> bool:
 
 def _detect() -> BackendInfo:
     global _openblas_handle
-    forced = os.environ.get("FLUX_LLM_DTYPE", "").strip().lower()
+    forced = settings.llm_dtype()
 
     if sys.platform == "darwin":
         # Metal (or Accelerate on Intel Macs): MLX is already well served.
@@ -234,7 +236,7 @@ def want_dequantize(model_bytes: int, *, float32_bytes: int | None = None) -> bo
     fast path, and only when the float32 copy (``float32_bytes``, or an
     estimate of ~7x a 4-bit model) stays under half of the available RAM.
     """
-    forced = os.environ.get("FLUX_LLM_DTYPE", "").strip().lower()
+    forced = settings.llm_dtype()
     if forced == "quantized":
         return False
     if forced == "float32":

@@ -9,7 +9,8 @@ decode step's products then cost about what streaming the weights from memory co
 row as for 4.
 
 It is C, compiled on first use with the system's C compiler (``cc -O3 -march=native``) into
-``$XDG_CACHE_HOME/world-texture-console/kernels/`` and loaded with ctypes. Without a compiler,
+``<cache folder>/kernels/`` (:func:`engine.locations.kernels_dir`:
+``$TEXTURE_CACHE`` or ``$XDG_CACHE_HOME/world-texture``) and loaded with ctypes. Without a compiler,
 or with ``FLUX_SKINNY=0``, :func:`load` returns None and MLX's own products are used; the
 reason is in :func:`status`.
 
@@ -33,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import locations, settings
+
 SOURCE = Path(__file__).with_name("skinny.c")
 MAX_ROWS = 8
 Q8_GROUP = 32  # k values per scale in the q8 format (skinny.c's QG)
@@ -46,8 +49,8 @@ _tried = False
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "world-texture-console" / "kernels"
+    """Where the built kernel and its calibration live: :func:`engine.locations.kernels_dir`."""
+    return locations.kernels_dir()
 
 
 def _cpu_signature() -> str:
@@ -104,7 +107,7 @@ def load() -> Any:
         if _tried:
             return _lib
         _tried = True
-        if os.environ.get("FLUX_SKINNY", "").strip().lower() in ("0", "false", "no", "off"):
+        if settings.skinny_off():
             _status = "off (FLUX_SKINNY=0)"
             return None
         cc = _compiler()
@@ -232,61 +235,3 @@ def matmul(x: Any, w: np.ndarray | tuple[np.ndarray, np.ndarray]) -> Any:
         xn = np.ascontiguousarray(xn)
     y = matmul_q8_np(xn, *w) if q8 else matmul_np(xn, w)
     return mx.array(y).reshape(*lead, y.shape[1])
-
-
-def _bench_main() -> int:  # python -m engine.llm.skinny: a decode step's products, kernel vs MLX
-    from .fastpath import prepare_backend
-
-    prepare_backend()
-    import time
-
-    import mlx.core as mx
-    import mlx.nn as nn
-
-    from .models import load_model
-
-    lm = load_model()
-    model = lm.model
-    from . import cpu_kernels
-
-    cpu_kernels.remove(model)  # plain layers: MLX's products, and the same weights for the kernel
-    layers = [m for _, m in model.named_modules() if type(m) is nn.Linear]
-    head = getattr(model.model, "embed_tokens", None)
-    weights = [m.weight for m in layers] + ([head.weight] if head is not None else [])
-    views = [weight_view(w) for w in weights]
-    if load() is None or any(v is None for v in views):
-        print(f"skinny kernel unavailable: {status()}")
-        return 1
-    mb = sum(v.nbytes for v in views) / 2**20
-    print(f"{lm.info['name']}: {len(weights)} weight matrices, {mb:.0f} MiB float32, every one "
-          f"multiplied once per round (a decode step's products); median of 7 rounds")
-
-    def rounds(fn) -> float:
-        ts = []
-        for _ in range(7):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-        return sorted(ts)[3] * 1e3
-
-    print(f"{'rows':>4}  {'MLX (BLAS) ms':>13}  {'skinny ms':>9}  {'speed-up':>8}")
-    for m in (1, 2, 4, 8):
-        xs = {k: mx.random.normal((m, k), key=mx.random.key(k)) for k in {int(w.shape[1]) for w in weights}}
-        mx.eval(list(xs.values()))
-        xn = {k: np.array(v, copy=False) for k, v in xs.items()}
-
-        def with_mlx():
-            for w in weights:
-                mx.eval(xs[w.shape[1]] @ w.T)
-
-        def with_skinny():
-            for v in views:
-                matmul_np(xn[v.shape[1]], v)
-
-        a, b = rounds(with_mlx), rounds(with_skinny)
-        print(f"{m:>4}  {a:>13.1f}  {b:>9.1f}  {a / b:>7.2f}x")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_bench_main())

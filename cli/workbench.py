@@ -19,8 +19,9 @@ another prompt file, or a path to a prompt file. ``compare`` makes one variant p
 per-variant summary, the places x variants matrix). With ``--runs 2`` everything runs twice and the
 exit status is 1 if any re-run text differs (generation is seeded, so it should not).
 
-Wiring (engine/cli.py): ``workbench_cli.add_parser(sub)`` in ``build_parser``; ``"prompts"`` in
-``main``'s command set and ``handlers["prompts"] = workbench_cli.handle``. User errors are one line
+Wiring (cli/main.py): ``workbench.add_parser(sub)`` in ``build_parser``; ``"prompts"`` in
+``main``'s command set and ``cmd_prompts`` calls ``workbench.handle``; the shared options and
+helpers come from cli/common.py. User errors are one line
 on stderr and exit status 2.
 """
 
@@ -34,18 +35,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .prompts import DEFAULT_PROMPT
+from engine.prompts import DEFAULT_PROMPT
 
-def _common(p: argparse.ArgumentParser) -> None:
-    from . import cli
+from . import common
+from .common import add_common, add_llm
 
-    cli._add_common(p)
-
-
-def _llm_opts(p: argparse.ArgumentParser) -> None:
-    from . import cli
-
-    cli._add_llm(p)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -59,18 +53,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     a = sub.add_parser("history", help="list the recorded versions of a prompt")
     a.add_argument("name", nargs="?", default=DEFAULT_PROMPT, help=f"prompt name (default {DEFAULT_PROMPT})")
     a.add_argument("--json", action="store_true", help="print JSON")
-    _common(a)
+    add_common(a)
 
     a = sub.add_parser("diff", help="line diff of two prompt versions")
     a.add_argument("a", help="current | previous | version id (prefix) | prompt name | file")
     a.add_argument("b", help="the same kinds of reference")
     a.add_argument("--name", default=DEFAULT_PROMPT, help="the prompt current/previous refer to")
-    _common(a)
+    add_common(a)
 
     a = sub.add_parser("restore", help="write a recorded version back to its prompt file (a new save)")
     a.add_argument("version", help="version id or prefix (see history)")
     a.add_argument("--name", default=DEFAULT_PROMPT, help=f"prompt name (default {DEFAULT_PROMPT})")
-    _common(a)
+    add_common(a)
 
     a = sub.add_parser("compare", help="A/B two prompt versions (or temperatures, budgets) on places",
                        description="Run every place under every variant and print the matrix and a summary per "
@@ -88,48 +82,46 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print the result as one JSON object")
     a.add_argument("--no-texts", action="store_true", help="leave output texts out of the JSON")
     a.add_argument("--label", default="", help="a label stored with the run")
-    _common(a)
-    _llm_opts(a)
+    add_common(a)
+    add_llm(a)
 
     a = sub.add_parser("pin", help="save a named regression set of places")
     a.add_argument("set", metavar="SET")
     a.add_argument("--urn", action="append", default=None, help="a place (repeatable)")
     a.add_argument("--sample", type=int, default=None, metavar="N", help="a stratified sample of N places")
     a.add_argument("--seed", type=int, default=0, help="sample seed")
-    _common(a)
+    add_common(a)
 
     a = sub.add_parser("pins", help="list the pinned sets")
     a.add_argument("--json", action="store_true")
-    _common(a)
+    add_common(a)
 
     a = sub.add_parser("rate", help="rate an output good or bad")
     a.add_argument("output", help="workbench output id (wb:ID) or result:ID")
     a.add_argument("rating", choices=("good", "bad"))
     a.add_argument("--note", default="")
-    _common(a)
+    add_common(a)
 
     a = sub.add_parser("ratings", help="ratings: export")
     rsub = a.add_subparsers(dest="ratings_cmd", metavar="ACTION")
     e = rsub.add_parser("export", help="write every rating as JSON Lines or CSV")
     e.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     e.add_argument("-o", "--output", type=Path, required=True)
-    _common(e)
+    add_common(e)
     return p
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 def _ctx(args, *, world: bool = False):
-    from . import cli
-
-    cfg = cli._config(args)
-    store = cli._store(args)
-    library = cli._prompts(cfg)
+    cfg = common.config(args)
+    store = common.store(args)
+    library = common.prompts(cfg)
     places = None
     if world:
-        places, errors = cli._world(args)
-        cli._report_world_errors(errors)
-    return cli, cfg, store, library, places
+        places, errors = common.world(args)
+        common.report_world_errors(errors)
+    return common, cfg, store, library, places
 
 
 def _when(t: float | None) -> str:
@@ -137,7 +129,7 @@ def _when(t: float | None) -> str:
 
 
 def _places(args, places, cfg, store):
-    from .workbench import WorkbenchError, get_pinned, places_for, stratified_sample
+    from engine.workbench import WorkbenchError, get_pinned, places_for, stratified_sample
 
     given = [x for x in (args.pinned is not None, bool(args.urn), args.sample is not None) if x]
     if len(given) != 1:
@@ -158,7 +150,7 @@ def _fmt(x, spec: str = ".2f", none: str = "-") -> str:
 # --- actions ----------------------------------------------------------------------------------
 
 def _history(args) -> int:
-    from .workbench import record_library, history
+    from engine.workbench import record_library, history
 
     _cli, _cfg, store, library, _ = _ctx(args)
     record_library(store, library)
@@ -178,7 +170,7 @@ def _history(args) -> int:
 
 
 def _diff(args) -> int:
-    from .workbench import diff_versions, record_library, resolve_prompt
+    from engine.workbench import diff_versions, record_library, resolve_prompt
 
     _cli, _cfg, store, library, _ = _ctx(args)
     record_library(store, library)
@@ -192,7 +184,7 @@ def _diff(args) -> int:
 
 
 def _restore(args) -> int:
-    from .workbench import record_library, restore_version
+    from engine.workbench import record_library, restore_version
 
     _cli, _cfg, store, library, _ = _ctx(args)
     record_library(store, library)
@@ -203,7 +195,7 @@ def _restore(args) -> int:
 
 
 def _variants(args, library, store):
-    from .workbench import Variant, resolve_prompt
+    from engine.workbench import Variant, resolve_prompt
 
     refs = [args.a] + ([args.b] if args.b is not None else [])
     prompts = [(ref, resolve_prompt(ref, library, store, args.name)) for ref in refs]
@@ -211,12 +203,12 @@ def _variants(args, library, store):
     budgets = args.budget or [None]
     for b in budgets:
         if b is not None and not 1 <= b <= 4096:
-            from .workbench import WorkbenchError
+            from engine.workbench import WorkbenchError
 
             raise WorkbenchError(f"--budget {b} is out of range (1-4096)")
     for t in temps:
         if t is not None and not 0.0 <= t <= 2.0:
-            from .workbench import WorkbenchError
+            from engine.workbench import WorkbenchError
 
             raise WorkbenchError(f"--temperature {t:g} is out of range (0-2)")
     out = []
@@ -227,13 +219,13 @@ def _variants(args, library, store):
 
 
 def _compare(args) -> int:
-    from .workbench import compare, record_library
+    from engine.workbench import compare, record_library
 
     cli, cfg, store, library, places = _ctx(args, world=True)
     record_library(store, library)
     variants = _variants(args, library, store)
     chosen, selection = _places(args, places, cfg, store)
-    llm = cli._start_llm(cfg) if cfg.enabled else None
+    llm = common.start_llm(cfg) if cfg.enabled else None
     try:
         res = compare(chosen, variants, llm, cfg, store, args.runs, label=args.label or selection)
     finally:
@@ -251,7 +243,7 @@ def _compare(args) -> int:
 
 
 def _print_compare(res, selection: str) -> None:
-    from .textsafe import visible
+    from engine.textsafe import visible
 
     print(f"workbench run {res.run_id}: {len(res.urns)} places x {len(res.variants)} variants [{selection}] "
           f"model {res.model_id or 'none'}{' (re-run x2)' if res.runs == 2 else ''}")
@@ -277,7 +269,7 @@ def _print_compare(res, selection: str) -> None:
 
 
 def _pin(args) -> int:
-    from .workbench import WorkbenchError, pin_set, places_for, stratified_sample
+    from engine.workbench import WorkbenchError, pin_set, places_for, stratified_sample
 
     _cli, cfg, store, _library, places = _ctx(args, world=True)
     if bool(args.urn) == (args.sample is not None):
@@ -294,7 +286,7 @@ def _pin(args) -> int:
 
 
 def _pins(args) -> int:
-    from .workbench import pinned_sets
+    from engine.workbench import pinned_sets
 
     _cli, _cfg, store, _library, _ = _ctx(args)
     sets = pinned_sets(store)
@@ -309,7 +301,7 @@ def _pins(args) -> int:
 
 
 def _rate(args) -> int:
-    from .workbench import rate
+    from engine.workbench import rate
 
     _cli, _cfg, store, _library, _ = _ctx(args)
     rid = rate(store, args.output, args.rating, args.note)
@@ -318,7 +310,7 @@ def _rate(args) -> int:
 
 
 def _ratings(args) -> int:
-    from .workbench import WorkbenchError, export_ratings
+    from engine.workbench import WorkbenchError, export_ratings
 
     if args.ratings_cmd != "export":
         raise WorkbenchError("usage: texture prompts ratings export --format jsonl|csv -o FILE")
@@ -334,11 +326,11 @@ _ACTIONS = {"history": _history, "diff": _diff, "restore": _restore, "compare": 
 
 def handle(args) -> int:
     """Run ``texture prompts ACTION``; user errors are one line on stderr and exit status 2."""
-    from .config import ConfigError
-    from .prompts import PromptError
-    from .store import StoreError
-    from .workbench import WorkbenchError
-    from .world import WorldError
+    from engine.config import ConfigError
+    from engine.prompts import PromptError
+    from engine.store import StoreError
+    from engine.workbench import WorkbenchError
+    from engine.world import WorldError
 
     action = getattr(args, "prompts_cmd", None)
     if action not in _ACTIONS:

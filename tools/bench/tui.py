@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-_CHILD = "import sys; from console.cli import main; sys.exit(main(['console', '--no-pull']))"
+_CHILD = "import sys; from cli.main import main; sys.exit(main(['console', '--no-pull']))"
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -48,7 +48,7 @@ def measure_startup(runs: int = 3, scripted: bool = True, timeout_s: float = 60.
                 env["TEXTURE_SCRIPTED"] = "1"
             t0 = time.time()
             proc = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True,
-                                  timeout=timeout_s, cwd=str(Path(__file__).resolve().parent.parent))
+                                  timeout=timeout_s, cwd=str(Path(__file__).resolve().parents[2]))
             if proc.returncode != 0:
                 raise RuntimeError(f"console did not start: {proc.stderr.strip()[-500:]}")
             line = [x for x in proc.stdout.splitlines() if x.startswith("{")][-1]
@@ -71,7 +71,7 @@ async def _key_latency(presses: int, streams: int, token_delay_s: float, places_
     from engine.config import Config
     from engine.llm.scripted import ScriptedLLM
 
-    from .app import TextureApp
+    from console.app import TextureApp
 
     with tempfile.TemporaryDirectory(prefix="texture-bench-") as home:
         old = os.environ.get("TEXTURE_HOME")
@@ -79,7 +79,7 @@ async def _key_latency(presses: int, streams: int, token_delay_s: float, places_
         try:
             cfg = Config(concurrency=streams)
             if real:
-                from .app import default_llm_factory
+                from console.app import default_llm_factory
 
                 factory = default_llm_factory  # the default model, loaded as `texture console` does
             else:
@@ -205,5 +205,5 @@ def measure_key_latency_both(presses: int = 60) -> dict:
     return out
 
 
-if __name__ == "__main__":  # python -m console.bench
+if __name__ == "__main__":  # python -m tools.bench.tui
     print(json.dumps({"startup": measure_startup(), "key_latency": measure_key_latency()}, indent=2))

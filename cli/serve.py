@@ -35,7 +35,7 @@ def add_parser(sub, add_common, add_llm) -> None:
 
 def run_report(cycles: list[dict], seed_budget_s: float = 135.0) -> dict:
     """Figures over a run's cycles (also used by tools/service_report.py)."""
-    from .service import _pct
+    from engine.service import _pct
 
     lat = [c["latency_p50_s"] for c in cycles if c.get("latency_p50_s") is not None]
     reasons: dict[str, int] = {}
@@ -75,19 +75,19 @@ def run_report(cycles: list[dict], seed_budget_s: float = 135.0) -> dict:
 
 
 def cmd_serve(args, config, start_llm, prompts_for, report_world_errors) -> int:
-    from .service import FileChanges, TextureService
-    from .store import Store
-    from . import locations
+    from engine.service import FileChanges, TextureService
+    from engine.store import Store
+    from engine import locations
 
     overrides = {"FLUX_CYCLE_MIN_S": args.min_s, "FLUX_CYCLE_MAX_S": args.max_s, "FLUX_CYCLE_MAX_LLM": args.max_llm}
     cfg = config(args, {k: v for k, v in overrides.items() if v is not None})
     if args.world is None:
-        from .errors import UsageError
+        from engine.errors import UsageError
 
         raise UsageError("texture serve watches a world file: give --world FILE "
                          "(`python -m tools.worldsim --world FILE --init` writes the built-in world to one)")
     if args.cycles is not None and args.cycles < 1:
-        from .errors import UsageError
+        from engine.errors import UsageError
 
         raise UsageError("--cycles must be 1 or more")
     store = Store(args.db or locations.default_db())

@@ -78,12 +78,12 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
                   rounds: int = 3) -> dict:
     """Decode tok/s at 1 and 4 rows, float32 vs q8 decode weights, per model shape."""
     log = log or (lambda m: None)
-    from .fastpath import prepare_backend
+    from engine.llm.fastpath import prepare_backend
 
     backend = prepare_backend()
     import mlx.core as mx
 
-    from . import cpu_kernels, skinny
+    from engine.llm import cpu_kernels, skinny
 
     if backend.device != "cpu" or skinny.load() is None:
         return {"error": f"not the CPU path with the skinny kernel ({backend.device}, {skinny.status()})"}
@@ -149,7 +149,7 @@ def table_rows(sizes: dict) -> list[tuple[str, str]]:
     return rows
 
 
-if __name__ == "__main__":  # python -m engine.llm.bench_quant [0.5B|1.5B]: the bigger-model section alone
+if __name__ == "__main__":  # python -m tools.bench.quant [0.5B|1.5B]: the bigger-model section alone
     import json
     import sys
 

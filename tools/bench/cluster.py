@@ -17,8 +17,8 @@ import time
 
 
 def run_cluster_bench(args) -> int:
-    from .cluster import ClusterError, ClusterLLM, WorkerSpec, import_ray
-    from .llm.generator import bench_prompts
+    from engine.cluster import ClusterError, ClusterLLM, WorkerSpec, import_ray
+    from engine.llm.generator import bench_prompts
 
     counts_raw = getattr(args, "workers", None) or "1,2"
     try:
@@ -41,7 +41,7 @@ def run_cluster_bench(args) -> int:
                  "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
                  "places": n_places, "max_tokens": max_tokens, "streams_per_worker": concurrency, "runs": []}
     texts: dict[int, dict] = {}
-    from .cluster import connect
+    from engine.cluster import connect
 
     owns = connect(address)
     try:

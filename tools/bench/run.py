@@ -15,14 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import locations
+from engine import locations
 
 
 def bench_templates(seconds: float = 1.5) -> dict:
     """Template renders/s on one core (the hot path), plus hash+render from raw state."""
-    from .builtin_world import builtin_world
-    from .templates import render_template
-    from .world import make_place
+    from engine.builtin_world import builtin_world
+    from engine.templates import render_template
+    from engine.world import make_place
 
     places = builtin_world()
     # Warm up, then time whole passes over the 1,500 places.
@@ -80,7 +80,7 @@ def run_bench(args, console_bench=None) -> int:
         print(f"[bench {time.perf_counter() - t_start:6.0f} s] {msg.strip()}", file=sys.stderr, flush=True)
 
     if against and not args.quick:
-        from .llm.vs_llamacpp import available
+        from tools.bench.llamacpp import available
 
         ok, why = available()
         if not ok:
@@ -89,7 +89,7 @@ def run_bench(args, console_bench=None) -> int:
     out["templates"] = bench_templates()
     if not args.quick:
         try:
-            from .llm.benchmark import bench_llm
+            from tools.bench.llm import bench_llm
 
             say("phase: model (1, 4 and 8 streams, engine vs raw, production batch"
                 + (", stock CPU" if not args.no_stock else "") + (", llama.cpp" if against else "")
@@ -100,7 +100,7 @@ def run_bench(args, console_bench=None) -> int:
             out["llm"] = {"error": f"{type(exc).__name__}: {exc}"}
             say(f"model not measured: {out['llm']['error']}")
         if not getattr(args, "no_sizes", False):
-            from .llm.bench_quant import bigger_models
+            from tools.bench.quant import bigger_models
 
             say("phase: bigger model shapes, random weights (skip with --no-sizes) ...")
             try:
@@ -108,7 +108,7 @@ def run_bench(args, console_bench=None) -> int:
             except Exception as exc:
                 out["model_sizes"] = {"error": f"{type(exc).__name__}: {exc}"}
         if console_bench is None:
-            out["console"] = {"error": "console not available (run `texture bench`, not `python -m engine.cli bench`)"}
+            out["console"] = {"error": "console not available (run `texture bench`)"}
         else:
             measure_startup, measure_key_latency = console_bench
             try:
@@ -138,7 +138,7 @@ def run_bench(args, console_bench=None) -> int:
     elif llm:
         rows.extend(llm.get("table", []))
     if out.get("model_sizes"):
-        from .llm.bench_quant import table_rows
+        from tools.bench.quant import table_rows
 
         rows.extend(table_rows(out["model_sizes"]))
     con = out.get("console") or {}

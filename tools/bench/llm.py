@@ -24,10 +24,10 @@ from typing import Callable
 
 
 def _eligible_requests(n: int, budget_override: int | None = None):
-    from ..builtin_world import builtin_world
-    from ..config import load_config
-    from ..policy import decide
-    from ..prompts import default_prompt
+    from engine.builtin_world import builtin_world
+    from engine.config import load_config
+    from engine.policy import decide
+    from engine.prompts import default_prompt
 
     cfg = load_config(env={})
     prompt = default_prompt()
@@ -43,8 +43,8 @@ def _eligible_requests(n: int, budget_override: int | None = None):
 
 
 def _engine(concurrency: int):
-    from ..llm.generator import GenerationEngine
-    from ..llm.models import load_model
+    from engine.llm.generator import GenerationEngine
+    from engine.llm.models import load_model
 
     eng = GenerationEngine(lambda: load_model(None), concurrency=concurrency)
     eng.start()
@@ -67,7 +67,7 @@ def _run_job(eng, reqs, tokens: dict | None = None, log: Callable[[str], None] |
 
 def stock_probe(n: int = 4, max_tokens: int = 24, concurrency: int = 4) -> dict:
     """Same small job in this process; run under both backends to compare."""
-    from .fastpath import prepare_backend
+    from engine.llm.fastpath import prepare_backend
 
     b = prepare_backend()
     reqs = _eligible_requests(n, budget_override=max_tokens)
@@ -87,7 +87,7 @@ def _probe_subprocess(stock: bool) -> dict:
     if stock:
         env["FLUX_OPENBLAS"] = "none"
         env["FLUX_LLM_DTYPE"] = "quantized"
-    out = subprocess.run([sys.executable, "-m", "engine.llm.benchmark", "--probe"], env=env,
+    out = subprocess.run([sys.executable, "-m", "tools.bench.llm", "--probe"], env=env,
                          capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "probe failed")
@@ -96,14 +96,14 @@ def _probe_subprocess(stock: bool) -> dict:
 
 def production_batch(sample_places: int, log) -> dict:
     """A real batch through the dispatcher on the first N places of the built-in world."""
-    from ..builtin_world import builtin_world
-    from ..config import load_config
-    from ..dispatch import BatchRunner
-    from ..policy import decide
-    from ..prompts import PromptLibrary
-    from ..store import Store
-    from ..templates import render_template
-    from .service import start_service
+    from engine.builtin_world import builtin_world
+    from engine.config import load_config
+    from engine.dispatch import BatchRunner
+    from engine.policy import decide
+    from engine.prompts import PromptLibrary
+    from engine.store import Store
+    from engine.templates import render_template
+    from engine.llm.service import start_service
 
     cfg = load_config(env={})
     world = builtin_world()
@@ -143,7 +143,7 @@ def production_batch(sample_places: int, log) -> dict:
 def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock: bool = True,
               production_places: int = 200, against_llamacpp: bool = False) -> dict:
     log = log or (lambda m: None)
-    from .fastpath import prepare_backend
+    from engine.llm.fastpath import prepare_backend
 
     backend = prepare_backend()
     reqs = _eligible_requests(sample)
@@ -182,7 +182,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
     res["streams"] = streams
     res["engine_vs_raw"] = raw
     if res.get("decode_weights") == "q8":  # the same 4-stream job on float32 decode weights
-        from .bench_quant import f32_at_4_streams
+        from tools.bench.quant import f32_at_4_streams
 
         log("  4 streams with float32 decode weights (FLUX_DECODE_WEIGHTS=f32) ...")
         res["f32_4_streams"] = f32_at_4_streams(reqs, _engine, _run_job)
@@ -238,7 +238,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
                                             f"descriptions/s {fs['descriptions_per_s_ratio']}x"))
     if against_llamacpp:
         log("  llama.cpp on the same GGUF, prompts and budgets (--against-llamacpp) ...")
-        from .vs_llamacpp import bench_llamacpp
+        from tools.bench.llamacpp import bench_llamacpp
 
         res["vs_llamacpp"] = bench_llamacpp(reqs, streams, log)
         table.extend(res["vs_llamacpp"].pop("table", []))
@@ -248,7 +248,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
 
 if __name__ == "__main__":  # the probe run in a subprocess by bench_llm
     if "--probe" in sys.argv:
-        from .fastpath import prepare_backend
+        from engine.llm.fastpath import prepare_backend
 
         prepare_backend()
         print(json.dumps(stock_probe()))

@@ -13,32 +13,14 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from . import locations
-from .errors import UsageError  # noqa: F401 (re-exported: engine.cli.UsageError)
-from .config import ConfigError, Config, load_config
-from .store import StoreError
+from engine import locations
+from engine.config import ConfigError
+from engine.errors import UsageError
+from engine.store import StoreError
 
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=None, help=f"SQLite database (default: {locations.default_db()}; TEXTURE_HOME moves it)")
-    p.add_argument("--world", type=Path, default=None, help="world file, JSON Lines or a JSON array (default: the built-in 1,500-place world)")
-    p.add_argument("--config", type=Path, default=None, help=f"config file (default: {locations.config_file()} if it exists)")
-    p.add_argument("--prompts", type=Path, default=None, help=f"prompts folder (default: {locations.default_prompts_dir()})")
-
-
-def _add_llm(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-llm", action="store_true", help="template-only (same as FLUX_LLM_ENABLED=false)")
-    p.add_argument("--model", default=None, help="model folder or name under models/ (FLUX_LLM_MODEL_PATH)")
-    p.add_argument("--concurrency", default=None, help="concurrent streams, 1-8 (FLUX_LLM_CONCURRENCY, default 4)")
-    p.add_argument("--timeout", default=None, help="per-description deadline in ms, or 'auto' (FLUX_LLM_TIMEOUT)")
-    p.add_argument("--cluster", nargs="?", const="auto", default=None, metavar="ADDRESS",
-                   help="run the model work on a Ray cluster (the [cluster] extra): no ADDRESS or 'auto' starts a local "
-                   "Ray instance, an address joins a running cluster; 'off' runs here (FLUX_CLUSTER)")
-    p.add_argument("--workers", default=None, help="Ray workers for --cluster (FLUX_CLUSTER_WORKERS; default one per two CPUs)")
-    p.add_argument("--min-quality", default=None, help="quality an LLM text needs to replace the template, 0-1 (FLUX_LLM_MIN_QUALITY)")
-    p.add_argument("--candidates", default=None, help="seeded candidates per place, best kept, 1-8 (FLUX_LLM_CANDIDATES)")
+from . import common
+from .common import add_common, add_llm, config, prompts, report_world_errors, start_llm, world
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,13 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", metavar="COMMAND")
 
     p = sub.add_parser("console", help="open the operator console (the default)", description="Open the operator console (Textual).")
-    _add_common(p)
-    _add_llm(p)
+    add_common(p)
+    add_llm(p)
     p.add_argument("--no-pull", action="store_true", help="do not fetch the default model on first run")
 
     p = sub.add_parser("batch", help="run one batch headless", description="Select places, render templates, enhance eligible places with the model, store every result.")
-    _add_common(p)
-    _add_llm(p)
+    add_common(p)
+    add_llm(p)
     p.add_argument("--changed", action="store_true", help="only places whose state changed since their last stored result")
     p.add_argument("--tier", choices=["template", "light", "full", "premium"], action="append", help="only places of this tier (repeatable)")
     p.add_argument("--limit", type=int, default=None, help="at most N places")
@@ -64,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
 
     p = sub.add_parser("export", help="write every place's current description as JSONL", description="Write the current description of every place as JSON Lines for the world server: urn, text, source, state_hash, updated_at.")
-    _add_common(p)
+    add_common(p)
     p.add_argument("-o", "--output", type=Path, default=None, help="output file (default: stdout)")
     p.add_argument("--since", type=int, default=None, metavar="CURSOR",
                    help="only descriptions changed after CURSOR (0 = all), then a {\"next_cursor\": N} line to poll with")
@@ -87,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--model", default=None, help="the model that would be active (FLUX_LLM_MODEL_PATH)")
 
     p = sub.add_parser("bench", help="measure templates, the model and the console", description="Benchmarks: template renders/s; with the model, descriptions/s and tokens/s at 1, 4 and 8 streams, engine vs raw BatchGenerator, time to first token, memory; console first frame and key latency.")
-    _add_common(p)
+    add_common(p)
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.add_argument("--quick", action="store_true", help="templates only (no model, no console)")
     p.add_argument("--output", type=Path, default=None, help="also write the JSON summary to this file")
@@ -100,19 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: descriptions/s on a Ray cluster with 1, 2, ... workers (no ADDRESS: a local instance)")
     p.add_argument("--workers", default=None, help="with --cluster: worker counts to measure, e.g. 1,2 (default 1,2)")
 
-    from . import workbench_cli
+    from engine import evaluate  # `texture eval` (issue #13)
 
-    workbench_cli.add_parser(sub)
-    from . import evaluate  # `texture eval` (issue #13)
+    from . import serve, workbench
 
-    evaluate.add_parser(sub, _add_common, _add_llm)
-
-    from . import service_cli
-
-    service_cli.add_parser(sub, _add_common, _add_llm)
+    workbench.add_parser(sub)
+    evaluate.add_parser(sub, add_common, add_llm)
+    serve.add_parser(sub, add_common, add_llm)
 
     p = sub.add_parser("doctor", help="check the installation and say what to fix")
-    _add_common(p)
+    add_common(p)
 
     p = sub.add_parser("robustness", help="try to break the engine on purpose and report what happened",
                        description="Kill batches with SIGKILL, fuzz the world loader, feed hostile strings, break prompt "
@@ -129,56 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, default=None, help="also write the JSON report to this file")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return ap
-
-
-def _config(args, extra: dict | None = None) -> Config:
-    overrides = dict(extra or {})
-    if getattr(args, "no_llm", False):
-        overrides["FLUX_LLM_ENABLED"] = "false"
-    for flag, var in (("model", "FLUX_LLM_MODEL_PATH"), ("concurrency", "FLUX_LLM_CONCURRENCY"), ("timeout", "FLUX_LLM_TIMEOUT"),
-                      ("cluster", "FLUX_CLUSTER"), ("workers", "FLUX_CLUSTER_WORKERS"),
-                      ("min_quality", "FLUX_LLM_MIN_QUALITY"), ("candidates", "FLUX_LLM_CANDIDATES")):
-        v = getattr(args, flag, None)
-        if v is not None:
-            overrides[var] = v
-    if getattr(args, "prompts", None):
-        overrides["FLUX_PROMPTS_DIR"] = str(args.prompts)
-    cfg_file = args.config if getattr(args, "config", None) else locations.config_file()
-    if getattr(args, "config", None) and not args.config.exists():
-        raise ConfigError(f"config file not found: {args.config}")
-    return load_config(config_file=cfg_file, overrides=overrides)
-
-
-def _world(args):
-    from .builtin_world import builtin_world
-    from .world import load_world
-
-    if args.world is None:
-        return builtin_world(), []
-    res = load_world(args.world)
-    return res.places, res.errors
-
-
-def _store(args):
-    from .store import Store
-
-    return Store(args.db or locations.default_db())
-
-
-def _prompts(cfg: Config):
-    from .prompts import PromptLibrary
-
-    return PromptLibrary(Path(cfg.prompts_dir) if cfg.prompts_dir else locations.default_prompts_dir())
-
-
-def _report_world_errors(errors, out=None, limit=20) -> None:
-    out = out or sys.stderr
-    for e in errors[:limit]:
-        print(f"skipped {e}", file=out)
-    if len(errors) > limit:
-        print(f"... and {len(errors) - limit} more bad lines", file=out)
-    if errors:
-        print(f"{len(errors)} bad line(s) skipped", file=out)
 
 
 class _Progress:
@@ -208,36 +137,15 @@ class _Progress:
         self.last = t
 
 
-def _start_llm(cfg: Config):
-    """The model service for a headless batch. ``TEXTURE_SCRIPTED=1`` swaps in the scripted model
-    (a test seam: crash and robustness tests use it; ``TEXTURE_SCRIPTED_DELAY`` = seconds/token).
-    With ``cfg.cluster`` the model work runs on Ray actors (engine.cluster; Ray imported only then)."""
-    scripted = os.environ.get("TEXTURE_SCRIPTED", "").strip().lower() in ("1", "true", "yes")
-    if cfg.cluster:
-        from .cluster import start_cluster_llm
-
-        kw = {"token_delay_s": float(os.environ.get("TEXTURE_SCRIPTED_DELAY") or 0)} if scripted else None
-        return start_cluster_llm(cfg, log=lambda m: print(m, file=sys.stderr, flush=True), scripted=kw)
-    if scripted:
-        from .llm.scripted import ScriptedLLM
-
-        return ScriptedLLM(concurrency=cfg.concurrency, token_delay_s=float(os.environ.get("TEXTURE_SCRIPTED_DELAY") or 0))
-    from .llm.service import start_service
-
-    llm = start_service(cfg, log=lambda m: print(m, file=sys.stderr))
-    llm.wait_ready()
-    return llm
-
-
 def cmd_batch(args) -> int:
-    from .dispatch import BatchRunner
-    from .policy import decide
-    from .world import parse_place
+    from engine.dispatch import BatchRunner
+    from engine.policy import decide
+    from engine.world import parse_place
 
-    cfg = _config(args)
-    places, errors = _world(args)
-    _report_world_errors(errors)
-    store = _store(args)
+    cfg = config(args)
+    places, errors = world(args)
+    report_world_errors(errors)
+    store = common.store(args)
     # One batch writer per database: a second `texture batch` (or a console batch) refuses clearly.
     with store.batch_lock(wait_s=2.0, what="texture batch"):
         # Batches a killed process left behind: spilled results imported, unfinished places
@@ -257,10 +165,10 @@ def cmd_batch(args) -> int:
         def get_runner(resume_places: list) -> BatchRunner:
             need = cfg.enabled and any(decide(p, cfg).eligible for p in resume_places)
             if need and state["llm"] is None:
-                state["llm"] = _start_llm(cfg)
+                state["llm"] = start_llm(cfg)
                 state["runner"] = None
             if state["runner"] is None:
-                state["runner"] = BatchRunner(store, cfg, _prompts(cfg), state["llm"])
+                state["runner"] = BatchRunner(store, cfg, prompts(cfg), state["llm"])
             return state["runner"]
 
         def on_sigint(signum, frame):
@@ -294,7 +202,7 @@ def cmd_batch(args) -> int:
                 places = [p for p in places if p.urn in wanted]
                 sel.append(f"urn x{len(wanted)}")
             if args.changed:
-                from .dispatch import changed_places
+                from engine.dispatch import changed_places
 
                 places = changed_places(store, places)
                 sel.append("changed")
@@ -368,9 +276,9 @@ def _print_summary(d: dict) -> None:
 
 
 def cmd_export(args) -> int:
-    store = _store(args)
+    store = common.store(args)
     if args.since is not None:
-        from .service import export_since
+        from engine.service import export_since
 
         rows, nxt = export_since(store, args.since)
         out = open(args.output, "a", encoding="utf-8") if args.output else sys.stdout
@@ -399,12 +307,12 @@ def cmd_export(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .llm import models
+    from engine.llm import models
 
     if args.models_cmd == "pull":
         say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
         if args.repo:
-            from .llm.hub import pull_repo
+            from engine.llm.hub import pull_repo
 
             path = pull_repo(args.repo, file=args.file, quant=args.quant, revision=args.revision, progress=say)
             print(f"model ready: {path}")
@@ -417,7 +325,7 @@ def cmd_models(args) -> int:
         print(f"default model ready: {path}")
         return 0
     if args.models_cmd == "import":
-        from .llm.gguf_import import import_gguf
+        from engine.llm.gguf_import import import_gguf
 
         if not args.file.is_file():
             raise UsageError(f"GGUF file not found: {args.file}")
@@ -433,7 +341,7 @@ def cmd_models(args) -> int:
         return 0
     if getattr(args, "model", None):
         os.environ["FLUX_LLM_MODEL_PATH"] = args.model
-    from .llm.fastpath import prepare_backend
+    from engine.llm.fastpath import prepare_backend
 
     b = prepare_backend()
     rows = models.list_models()
@@ -450,41 +358,55 @@ def cmd_models(args) -> int:
     return 0
 
 
-# The console is a front end on top of the engine: the engine never imports it. The `texture`
-# entry point (console/cli.py) registers it here; `python -m engine.cli` runs without it.
-FRONTEND: dict[str, Any] = {}
-
-
 def cmd_console(args) -> int:
-    cfg = _config(args)
-    places, errors = _world(args)
-    run_console = FRONTEND.get("console")
-    if run_console is None:
-        raise UsageError("the console is not available from `python -m engine.cli`: run `texture console`")
+    # The console (Textual) is imported only here, so the headless commands start fast.
+    from .console import run_console
+
+    cfg = config(args)
+    places, errors = world(args)
     return run_console(cfg, places, errors, db_path=args.db or locations.default_db(), pull=not args.no_pull,
                        world_path=args.world)
 
 
 def cmd_bench(args) -> int:
     if getattr(args, "cluster", None):
-        from .cluster_bench import run_cluster_bench
+        from tools.bench.cluster import run_cluster_bench
 
         return run_cluster_bench(args)
-    from .bench import run_bench
+    from tools.bench.run import run_bench
 
-    return run_bench(args, console_bench=FRONTEND.get("console_bench"))
+    from .console import console_bench
+
+    return run_bench(args, console_bench=console_bench())
 
 
 def cmd_robustness(args) -> int:
-    # A tool, not product code: imported here only, when the command runs (phase 2 of #12 puts the
-    # CLI above engine/ and tools/).
+    # A tool, not product code: imported only when the command runs.
     from tools.robustness import run_cli
 
     return run_cli(args)
 
 
+def cmd_prompts(args) -> int:
+    from .workbench import handle
+
+    return handle(args)
+
+
+def cmd_serve(args) -> int:
+    from .serve import cmd_serve as serve
+
+    return serve(args, config, start_llm, prompts, report_world_errors)
+
+
+def cmd_eval(args) -> int:
+    from engine.evaluate import cmd_eval as run_eval
+
+    return run_eval(args, config, world, start_llm)
+
+
 def cmd_doctor(args) -> int:
-    from .doctor import run_doctor
+    from engine.doctor import run_doctor
 
     return run_doctor(args)
 
@@ -496,21 +418,18 @@ def main(argv: list[str] | None = None) -> int:
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
-    from .prompts import PromptError
-    from .world import WorldError
+    from engine.prompts import PromptError
+    from engine.world import WorldError
 
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
                 "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
-                "prompts": lambda a: __import__("engine.workbench_cli", fromlist=["handle"]).handle(a),
-                "serve": lambda a: __import__("engine.service_cli", fromlist=["cmd_serve"]).cmd_serve(
-                    a, _config, _start_llm, _prompts, _report_world_errors),
-                "eval": lambda a: __import__("engine.evaluate", fromlist=["cmd_eval"]).cmd_eval(a, _config, _world, _start_llm)}
+                "prompts": cmd_prompts, "serve": cmd_serve, "eval": cmd_eval}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
     if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):
         # OpenBLAS must be loaded before anything imports mlx (the CPU fast path); do it first.
         try:
-            from .llm.fastpath import prepare_backend
+            from engine.llm.fastpath import prepare_backend
 
             prepare_backend()
         except Exception:

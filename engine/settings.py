@@ -1,0 +1,50 @@
+"""The process-level switches read from the environment, in one place.
+
+These are not :class:`engine.config.Config` fields: they are read where the fast path is set up
+(some before ``mlx`` is imported) and at call time, so a benchmark that sets one for a section
+(``tools/bench/quant.py``) sees its change. Each function reads ``os.environ`` when called and
+returns the value stripped (and lower-cased where the value is a word).
+
+- ``FLUX_OPENBLAS``: the OpenBLAS library to load, or ``none`` for the stock build;
+- ``FLUX_LLM_DTYPE``: ``quantized`` or ``float32`` (the model's weights on the CPU fast path);
+- ``FLUX_DECODE_WEIGHTS``: ``f32`` or ``q8`` (the weights a decode step's products read);
+- ``FLUX_SKINNY``: ``0`` turns the C decode kernel off;
+- ``FLUX_SKINNY_CALIBRATE``: ``0`` skips the kernel's thread calibration, ``force`` redoes it.
+
+Folders (``FLUX_MODELS_DIR``, ``TEXTURE_HOME``, ``TEXTURE_CACHE``) are in :mod:`engine.locations`.
+"""
+
+from __future__ import annotations
+
+import os
+
+_OFF = ("0", "false", "no", "off")
+
+
+def _word(name: str) -> str:
+    return os.environ.get(name, "").strip().lower()
+
+
+def openblas() -> str:
+    """``FLUX_OPENBLAS`` as written (a path keeps its case), stripped."""
+    return os.environ.get("FLUX_OPENBLAS", "").strip()
+
+
+def openblas_off(value: str) -> bool:
+    return value.lower() in ("none", "off", "0", "false")
+
+
+def llm_dtype() -> str:
+    return _word("FLUX_LLM_DTYPE")
+
+
+def decode_weights() -> str:
+    return _word("FLUX_DECODE_WEIGHTS")
+
+
+def skinny_off() -> bool:
+    return _word("FLUX_SKINNY") in _OFF
+
+
+def skinny_calibrate() -> str:
+    return _word("FLUX_SKINNY_CALIBRATE")
