@@ -23,7 +23,8 @@ Keys (every action is also in the command palette, ctrl+p):
   o sort the queue (quality worst/best first, oldest, reason)   k mark the first N rows shown
 
 Test seams: ``TextureApp(llm_factory=...)`` / ``run_console(..., llm_factory=...)`` take any
-``factory(cfg[, log][, on_status])`` returning an LLMService (ScriptedLLM in tests);
+``factory(cfg)`` returning an :class:`engine.llm.base.LLMService` (ScriptedLLM in tests; the
+console follows its status through ``add_status_listener``);
 ``TEXTURE_SCRIPTED=1`` (with ``TEXTURE_SCRIPTED_DELAY`` seconds per token) uses ScriptedLLM for
 demos; ``deterministic=True`` hides clocks and timings for snapshot tests.
 """
@@ -31,7 +32,6 @@ demos; ``deterministic=True`` hides clocks and timings for snapshot tests.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import gc
 import json
 import os
@@ -58,6 +58,8 @@ from textual.worker import Worker, WorkerState
 from engine import locations
 from engine.config import Config
 from engine.dispatch import BatchRunner, changed_places
+from engine.llm.base import LLMService
+from engine.llm.events import EngineStatus
 
 from .auto import AutoMode, refresh_cycles_chart
 from engine.factcheck import check_facts
@@ -88,7 +90,7 @@ MAIN_SCREEN_ONLY = {"save_svg", "new_batch", "pause", "resume", "cancel", "rerun
                     "mark", "focus_panel", "maximise", "hide_panel", "show_all", "switch_theme", "workbench",
                     "rate", "note", "toggle_view", "sort", "mark_first"}
 
-LLMFactory = Callable[..., Any]
+LLMFactory = Callable[[Config], LLMService]
 
 
 GC_FREEZE_EVERY_S = 5.0
@@ -118,41 +120,6 @@ def default_llm_factory(cfg: Config, log: Callable[[str], None] | None = None, o
     except ImportError as exc:
         raise ServiceMissing(f"engine.llm.service is not available ({exc})") from None
     return start_service(cfg, log=log or (lambda m: None), on_status=on_status)
-
-
-def _call_factory(factory: LLMFactory, cfg: Config, log: Callable[[str], None], on_status=None):
-    """``factory(cfg)``, ``factory(cfg, log)`` or ``factory(cfg, log=..., on_status=...)``, as it accepts."""
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        params = {}
-    kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
-    extra = {}
-    if "log" in params or kwargs:
-        extra["log"] = log
-    if "on_status" in params or kwargs:
-        extra["on_status"] = on_status
-    if extra:
-        return factory(cfg, **extra)
-    if len(params) >= 2:
-        return factory(cfg, log)
-    return factory(cfg)
-
-
-def _engine_status(svc) -> tuple[str, str, float | None]:
-    """(state, detail, progress) from the service's ``status`` (an EngineStatus-like or a str)."""
-    st = getattr(svc, "status", None)
-    if callable(st):
-        try:
-            st = st()
-        except Exception:
-            st = None
-    if st is None:
-        ready = bool(svc.ready()) if hasattr(svc, "ready") else True
-        return ("ready" if ready else "loading", "", None)
-    if isinstance(st, str):
-        return (st, "", None)
-    return (getattr(st, "state", "ready"), getattr(st, "detail", "") or "", getattr(st, "progress", None))
 
 
 class _UI:
@@ -679,11 +646,11 @@ class TextureApp(App[int]):
 
         if self.pull and self.llm_factory is default_llm_factory and os.environ.get("TEXTURE_SCRIPTED") != "1":
             self._maybe_pull(log)
-        def on_status(st) -> None:  # from the service's thread: a plain attribute write
-            self.engine_state = (getattr(st, "state", str(st)), getattr(st, "detail", "") or "", getattr(st, "progress", None))
+        def on_status(st: EngineStatus) -> None:  # from the service's thread: a plain attribute write
+            self.engine_state = (st.state, st.detail or "", st.progress)
 
         try:
-            svc = _call_factory(self.llm_factory, cfg, log, on_status)
+            svc = self.llm_factory(cfg)
         except ServiceMissing as exc:
             self.engine_state = ("unavailable", str(exc), None)
             return
@@ -691,11 +658,7 @@ class TextureApp(App[int]):
             self.engine_state = ("failed", f"{type(exc).__name__}: {exc}", None)
             return
         self.llm = svc
-        while not self._stop.is_set():
-            self.engine_state = _engine_status(svc)
-            if self.engine_state[0] != "loading":
-                break
-            self._stop.wait(0.2)
+        svc.add_status_listener(on_status)  # the current status now, then every change
 
     def _maybe_pull(self, log) -> None:
         """First run: fetch the default model (only when no model path is configured)."""
@@ -868,7 +831,7 @@ class TextureApp(App[int]):
                                            (self._main_screen is not None and self.screen is not self._main_screen)):
             return False
         if action == "pause":
-            return not self.paused and hasattr(self.llm, "pause")
+            return not self.paused and self.llm is not None and self.llm.CAN_PAUSE
         if action == "resume":
             return self.paused
         if action == "cancel":
@@ -897,7 +860,7 @@ class TextureApp(App[int]):
         self.push_screen(BatchDialog(counts, cluster=self.cfg.cluster), chosen)
 
     def action_pause(self) -> None:
-        if self.llm is None or not hasattr(self.llm, "pause"):
+        if self.llm is None or not self.llm.CAN_PAUSE:
             self.notify("No model to pause.", severity="warning")
             return
         self.llm.pause()
@@ -907,7 +870,7 @@ class TextureApp(App[int]):
         self._update_status()
 
     def action_resume(self) -> None:
-        if self.llm is not None and hasattr(self.llm, "resume"):
+        if self.llm is not None and self.llm.CAN_PAUSE:
             self.llm.resume()
         self.paused = False
         self.refresh_bindings()
@@ -1308,9 +1271,9 @@ class TextureApp(App[int]):
             except Exception:
                 pass
         llm = self.llm
-        if llm is not None and hasattr(llm, "shutdown"):
+        if llm is not None:
             try:
-                if self.paused and hasattr(llm, "resume"):
+                if self.paused and llm.CAN_PAUSE:
                     llm.resume()
                 llm.shutdown()
             except Exception:

@@ -39,6 +39,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import locations
 from engine import workbench as wb
+from engine.llm.events import PlaceFinished
 from engine.prompts import DEFAULT_PROMPT, SUFFIX
 from engine.store import Store
 
@@ -676,7 +677,7 @@ class WorkbenchScreen(Screen):
 
     def _on_engine_event(self, ev) -> None:
         # From the generation thread: a plain counter; the 10 Hz tick draws it.
-        if type(ev).__name__ == "PlaceFinished":
+        if isinstance(ev, PlaceFinished):
             self._progress[0] += 1
 
     def _wait_for_model(self) -> None:
