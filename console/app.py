@@ -70,6 +70,7 @@ from engine.templates import render_template
 from engine.world import Place
 
 from .qualityview import stored_scores
+from .messages import EngineStateChanged
 from .model import SORTS, STATES, WORLD_STATES, ConsoleState, EventBuffer
 from .screens import BatchDialog, FilterDialog, MarkDialog
 from .textview import clip, resolve_color, safe
@@ -155,6 +156,35 @@ class MainScreen(Screen):
 
 
 class TextureApp(App[int]):
+    @property
+    def engine_state(self) -> tuple[str, str, float | None]:
+        """(state, detail, progress) of the model service; written from any thread."""
+        return self._engine_state
+
+    @engine_state.setter
+    def engine_state(self, value: tuple[str, str, float | None]) -> None:
+        self._engine_state = value
+        if value[0] == "loading":
+            self._model_settled.clear()
+        else:
+            self._model_settled.set()
+        if self._post_engine_state:
+            self.post_message(EngineStateChanged(value))
+
+    def on_engine_state_changed(self, message: EngineStateChanged) -> None:
+        self._update_status()
+
+    def wait_for_model(self, cancel: threading.Event, while_waiting: Callable[[], None] | None = None) -> bool:
+        """Block a worker thread while the model loads (the one wait the batch, the workbench and
+        auto mode share); False if ``cancel`` or the app's exit ended the wait first."""
+        while not self._model_settled.wait(0.1):  # wakes at once when loading ends
+            if cancel.is_set() or self._stop.is_set():
+                return False
+            if while_waiting is not None:
+                while_waiting()
+        return not (cancel.is_set() or self._stop.is_set())
+
+
     """The operator console."""
 
     CSS_PATH = "app.tcss"
@@ -231,7 +261,9 @@ class TextureApp(App[int]):
         self.events = EventBuffer()
         self.llm = None
         self.cluster_llm = None  # engine.cluster.ClusterLLM, started by the first batch run on the cluster
-        self.engine_state: tuple[str, str, float | None] = ("loading", "starting the model service", None)
+        self._model_settled = threading.Event()  # set while the model is not loading (ready, failed, ...)
+        self._post_engine_state = False  # on_mount turns it on: messages need a running app
+        self.engine_state = ("loading", "starting the model service", None)
         self.paused = False
         self.batch_running = False
         self.selected_urn: str | None = None
@@ -300,6 +332,7 @@ class TextureApp(App[int]):
         return [self.ui.queue, self.ui.streams, self.ui.diff, self.ui.metrics, self.ui.prompts]
 
     def on_mount(self) -> None:
+        self._post_engine_state = True
         # The world, the widgets and the imported libraries live for the whole session: move them
         # out of the collector's generations so a full collection never stalls a key press.
         gc.collect()
@@ -735,9 +768,7 @@ class TextureApp(App[int]):
                 return None
         elif needs_llm:
             # The model may still be loading: wait for it (cancellable) rather than fall back.
-            while self.engine_state[0] == "loading" and not self._batch_cancel.is_set() and not self._stop.is_set():
-                self.state.batch.status = "waiting"
-                self._batch_cancel.wait(0.1)
+            self.wait_for_model(self._batch_cancel, lambda: setattr(self.state.batch, "status", "waiting"))
             if self._batch_cancel.is_set() or self._stop.is_set():
                 self.state.batch.status = "cancelled"
                 return None

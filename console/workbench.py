@@ -682,9 +682,7 @@ class WorkbenchScreen(Screen):
 
     def _wait_for_model(self) -> None:
         """The model may still be loading: wait (cancellable) rather than report it unavailable."""
-        app = self.app
-        while app.engine_state[0] == "loading" and not self._cancel.is_set() and not app._stop.is_set():
-            self._cancel.wait(0.1)
+        self.app.wait_for_model(self._cancel)
 
     def action_cancel(self) -> None:
         if self.busy:

@@ -91,3 +91,20 @@ def test_one_exception_tree():
         assert issubclass(exc, errors.TextureError), exc
     assert StoreError is errors.StoreError
     assert issubclass(ModelLoadError, errors.ModelError)
+
+
+def test_console_waits_for_the_model_on_an_event_and_posts_coalescing_messages(tmp_path):
+    from console.messages import EngineStateChanged
+    from tests.fakes import make_app
+
+    app = make_app(tmp_path)
+    assert app.engine_state[0] == "loading"
+    cancel = threading.Event()
+    cancel.set()
+    assert app.wait_for_model(cancel) is False  # still loading: the cancel ends the wait
+    app.engine_state = ("ready", "scripted", None)
+    assert app.wait_for_model(threading.Event()) is True
+    app.engine_state = ("loading", "again", None)
+    assert app.wait_for_model(cancel) is False
+    a, b = EngineStateChanged(("loading", "1%", 0.01)), EngineStateChanged(("loading", "2%", 0.02))
+    assert b.can_replace(a)
