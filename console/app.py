@@ -70,6 +70,7 @@ from engine.templates import render_template
 from engine.world import Place
 
 from .qualityview import stored_scores
+from ._textual_compat import LeanMaximizeScreen, set_screen_update_period
 from .messages import EngineStateChanged
 from .model import SORTS, STATES, WORLD_STATES, ConsoleState, EventBuffer
 from .screens import BatchDialog, FilterDialog, MarkDialog
@@ -133,26 +134,16 @@ class _UI:
         self.prompts: PromptsPanel = prompts
 
 
-class MainScreen(Screen):
+class MainScreen(LeanMaximizeScreen):
     """The console's main screen: a focus change repaints only the widgets it restyles.
 
     Textual's Screen repaints the *whole* screen whenever its ``focused`` reactive changes: a
     full compositor render of every panel on each focus key. The widgets that gain and lose
     focus (and the panel titles, see TextureApp._focus_moved) repaint themselves already.
+    Maximising restyles only the panel (see console._textual_compat.LeanMaximizeScreen).
     """
 
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
-
-    def _watch_maximized(self, previously_maximized: Widget | None, maximized: Widget | None) -> None:
-        # Textual also toggles a ``-maximized-view`` class on the screen, which restyles (and
-        # re-lays out) every widget on it, twice per maximise/restore. Its rules (vertical
-        # layout, scrolling, centring, a hatch around a smaller widget) change nothing here: a
-        # maximised panel fills the screen. The panel's own ``-maximized`` class stays
-        # (app.tcss uses it) and restyles that panel only.
-        if previously_maximized is not None:
-            previously_maximized.remove_class("-maximized")
-        if maximized is not None:
-            maximized.add_class("-maximized")
 
 
 class TextureApp(App[int]):
@@ -239,9 +230,7 @@ class TextureApp(App[int]):
         auto_changes: Callable[[Any], Any] | None = None,
     ) -> None:
         if "TEXTUAL_FPS" not in os.environ:
-            import textual.screen
-
-            textual.screen.UPDATE_PERIOD = 1 / SCREEN_FPS  # read when a screen is created
+            set_screen_update_period(1 / SCREEN_FPS)  # read when a screen is created
         super().__init__()
         self.t_constructed = time.perf_counter()
         self.cfg = cfg
