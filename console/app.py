@@ -23,7 +23,8 @@ Keys (every action is also in the command palette, ctrl+p):
   o sort the queue (quality worst/best first, oldest, reason)   k mark the first N rows shown
 
 Test seams: ``TextureApp(llm_factory=...)`` / ``run_console(..., llm_factory=...)`` take any
-``factory(cfg[, log][, on_status])`` returning an LLMService (ScriptedLLM in tests);
+``factory(cfg)`` returning an :class:`engine.llm.base.LLMService` (ScriptedLLM in tests; the
+console follows its status through ``add_status_listener``);
 ``TEXTURE_SCRIPTED=1`` (with ``TEXTURE_SCRIPTED_DELAY`` seconds per token) uses ScriptedLLM for
 demos; ``deterministic=True`` hides clocks and timings for snapshot tests.
 """
@@ -31,7 +32,6 @@ demos; ``deterministic=True`` hides clocks and timings for snapshot tests.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import gc
 import json
 import os
@@ -58,6 +58,8 @@ from textual.worker import Worker, WorkerState
 from engine import locations
 from engine.config import Config
 from engine.dispatch import BatchRunner, changed_places
+from engine.llm.base import LLMService
+from engine.llm.events import EngineStatus
 
 from .auto import AutoMode, refresh_cycles_chart
 from engine.factcheck import check_facts
@@ -68,6 +70,8 @@ from engine.templates import render_template
 from engine.world import Place
 
 from .qualityview import stored_scores
+from ._textual_compat import LeanMaximizeScreen, set_screen_update_period
+from .messages import EngineStateChanged
 from .model import SORTS, STATES, WORLD_STATES, ConsoleState, EventBuffer
 from .screens import BatchDialog, FilterDialog, MarkDialog
 from .textview import clip, resolve_color, safe
@@ -88,7 +92,7 @@ MAIN_SCREEN_ONLY = {"save_svg", "new_batch", "pause", "resume", "cancel", "rerun
                     "mark", "focus_panel", "maximise", "hide_panel", "show_all", "switch_theme", "workbench",
                     "rate", "note", "toggle_view", "sort", "mark_first"}
 
-LLMFactory = Callable[..., Any]
+LLMFactory = Callable[[Config], LLMService]
 
 
 GC_FREEZE_EVERY_S = 5.0
@@ -120,41 +124,6 @@ def default_llm_factory(cfg: Config, log: Callable[[str], None] | None = None, o
     return start_service(cfg, log=log or (lambda m: None), on_status=on_status)
 
 
-def _call_factory(factory: LLMFactory, cfg: Config, log: Callable[[str], None], on_status=None):
-    """``factory(cfg)``, ``factory(cfg, log)`` or ``factory(cfg, log=..., on_status=...)``, as it accepts."""
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        params = {}
-    kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
-    extra = {}
-    if "log" in params or kwargs:
-        extra["log"] = log
-    if "on_status" in params or kwargs:
-        extra["on_status"] = on_status
-    if extra:
-        return factory(cfg, **extra)
-    if len(params) >= 2:
-        return factory(cfg, log)
-    return factory(cfg)
-
-
-def _engine_status(svc) -> tuple[str, str, float | None]:
-    """(state, detail, progress) from the service's ``status`` (an EngineStatus-like or a str)."""
-    st = getattr(svc, "status", None)
-    if callable(st):
-        try:
-            st = st()
-        except Exception:
-            st = None
-    if st is None:
-        ready = bool(svc.ready()) if hasattr(svc, "ready") else True
-        return ("ready" if ready else "loading", "", None)
-    if isinstance(st, str):
-        return (st, "", None)
-    return (getattr(st, "state", "ready"), getattr(st, "detail", "") or "", getattr(st, "progress", None))
-
-
 class _UI:
     def __init__(self, status, main, queue, streams, diff, metrics, prompts) -> None:
         self.status, self.main = status, main
@@ -165,29 +134,48 @@ class _UI:
         self.prompts: PromptsPanel = prompts
 
 
-class MainScreen(Screen):
+class MainScreen(LeanMaximizeScreen):
     """The console's main screen: a focus change repaints only the widgets it restyles.
 
     Textual's Screen repaints the *whole* screen whenever its ``focused`` reactive changes: a
     full compositor render of every panel on each focus key. The widgets that gain and lose
     focus (and the panel titles, see TextureApp._focus_moved) repaint themselves already.
+    Maximising restyles only the panel (see console._textual_compat.LeanMaximizeScreen).
     """
 
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
-    def _watch_maximized(self, previously_maximized: Widget | None, maximized: Widget | None) -> None:
-        # Textual also toggles a ``-maximized-view`` class on the screen, which restyles (and
-        # re-lays out) every widget on it, twice per maximise/restore. Its rules (vertical
-        # layout, scrolling, centring, a hatch around a smaller widget) change nothing here: a
-        # maximised panel fills the screen. The panel's own ``-maximized`` class stays
-        # (app.tcss uses it) and restyles that panel only.
-        if previously_maximized is not None:
-            previously_maximized.remove_class("-maximized")
-        if maximized is not None:
-            maximized.add_class("-maximized")
-
 
 class TextureApp(App[int]):
+    @property
+    def engine_state(self) -> tuple[str, str, float | None]:
+        """(state, detail, progress) of the model service; written from any thread."""
+        return self._engine_state
+
+    @engine_state.setter
+    def engine_state(self, value: tuple[str, str, float | None]) -> None:
+        self._engine_state = value
+        if value[0] == "loading":
+            self._model_settled.clear()
+        else:
+            self._model_settled.set()
+        if self._post_engine_state:
+            self.post_message(EngineStateChanged(value))
+
+    def on_engine_state_changed(self, message: EngineStateChanged) -> None:
+        self._update_status()
+
+    def wait_for_model(self, cancel: threading.Event, while_waiting: Callable[[], None] | None = None) -> bool:
+        """Block a worker thread while the model loads (the one wait the batch, the workbench and
+        auto mode share); False if ``cancel`` or the app's exit ended the wait first."""
+        while not self._model_settled.wait(0.1):  # wakes at once when loading ends
+            if cancel.is_set() or self._stop.is_set():
+                return False
+            if while_waiting is not None:
+                while_waiting()
+        return not (cancel.is_set() or self._stop.is_set())
+
+
     """The operator console."""
 
     CSS_PATH = "app.tcss"
@@ -242,9 +230,7 @@ class TextureApp(App[int]):
         auto_changes: Callable[[Any], Any] | None = None,
     ) -> None:
         if "TEXTUAL_FPS" not in os.environ:
-            import textual.screen
-
-            textual.screen.UPDATE_PERIOD = 1 / SCREEN_FPS  # read when a screen is created
+            set_screen_update_period(1 / SCREEN_FPS)  # read when a screen is created
         super().__init__()
         self.t_constructed = time.perf_counter()
         self.cfg = cfg
@@ -264,7 +250,9 @@ class TextureApp(App[int]):
         self.events = EventBuffer()
         self.llm = None
         self.cluster_llm = None  # engine.cluster.ClusterLLM, started by the first batch run on the cluster
-        self.engine_state: tuple[str, str, float | None] = ("loading", "starting the model service", None)
+        self._model_settled = threading.Event()  # set while the model is not loading (ready, failed, ...)
+        self._post_engine_state = False  # on_mount turns it on: messages need a running app
+        self.engine_state = ("loading", "starting the model service", None)
         self.paused = False
         self.batch_running = False
         self.selected_urn: str | None = None
@@ -333,6 +321,7 @@ class TextureApp(App[int]):
         return [self.ui.queue, self.ui.streams, self.ui.diff, self.ui.metrics, self.ui.prompts]
 
     def on_mount(self) -> None:
+        self._post_engine_state = True
         # The world, the widgets and the imported libraries live for the whole session: move them
         # out of the collector's generations so a full collection never stalls a key press.
         gc.collect()
@@ -679,11 +668,11 @@ class TextureApp(App[int]):
 
         if self.pull and self.llm_factory is default_llm_factory and os.environ.get("TEXTURE_SCRIPTED") != "1":
             self._maybe_pull(log)
-        def on_status(st) -> None:  # from the service's thread: a plain attribute write
-            self.engine_state = (getattr(st, "state", str(st)), getattr(st, "detail", "") or "", getattr(st, "progress", None))
+        def on_status(st: EngineStatus) -> None:  # from the service's thread: a plain attribute write
+            self.engine_state = (st.state, st.detail or "", st.progress)
 
         try:
-            svc = _call_factory(self.llm_factory, cfg, log, on_status)
+            svc = self.llm_factory(cfg)
         except ServiceMissing as exc:
             self.engine_state = ("unavailable", str(exc), None)
             return
@@ -691,11 +680,7 @@ class TextureApp(App[int]):
             self.engine_state = ("failed", f"{type(exc).__name__}: {exc}", None)
             return
         self.llm = svc
-        while not self._stop.is_set():
-            self.engine_state = _engine_status(svc)
-            if self.engine_state[0] != "loading":
-                break
-            self._stop.wait(0.2)
+        svc.add_status_listener(on_status)  # the current status now, then every change
 
     def _maybe_pull(self, log) -> None:
         """First run: fetch the default model (only when no model path is configured)."""
@@ -772,9 +757,7 @@ class TextureApp(App[int]):
                 return None
         elif needs_llm:
             # The model may still be loading: wait for it (cancellable) rather than fall back.
-            while self.engine_state[0] == "loading" and not self._batch_cancel.is_set() and not self._stop.is_set():
-                self.state.batch.status = "waiting"
-                self._batch_cancel.wait(0.1)
+            self.wait_for_model(self._batch_cancel, lambda: setattr(self.state.batch, "status", "waiting"))
             if self._batch_cancel.is_set() or self._stop.is_set():
                 self.state.batch.status = "cancelled"
                 return None
@@ -868,7 +851,7 @@ class TextureApp(App[int]):
                                            (self._main_screen is not None and self.screen is not self._main_screen)):
             return False
         if action == "pause":
-            return not self.paused and hasattr(self.llm, "pause")
+            return not self.paused and self.llm is not None and self.llm.CAN_PAUSE
         if action == "resume":
             return self.paused
         if action == "cancel":
@@ -897,7 +880,7 @@ class TextureApp(App[int]):
         self.push_screen(BatchDialog(counts, cluster=self.cfg.cluster), chosen)
 
     def action_pause(self) -> None:
-        if self.llm is None or not hasattr(self.llm, "pause"):
+        if self.llm is None or not self.llm.CAN_PAUSE:
             self.notify("No model to pause.", severity="warning")
             return
         self.llm.pause()
@@ -907,7 +890,7 @@ class TextureApp(App[int]):
         self._update_status()
 
     def action_resume(self) -> None:
-        if self.llm is not None and hasattr(self.llm, "resume"):
+        if self.llm is not None and self.llm.CAN_PAUSE:
             self.llm.resume()
         self.paused = False
         self.refresh_bindings()
@@ -1308,9 +1291,9 @@ class TextureApp(App[int]):
             except Exception:
                 pass
         llm = self.llm
-        if llm is not None and hasattr(llm, "shutdown"):
+        if llm is not None:
             try:
-                if self.paused and hasattr(llm, "resume"):
+                if self.paused and llm.CAN_PAUSE:
                     llm.resume()
                 llm.shutdown()
             except Exception:

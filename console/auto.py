@@ -83,7 +83,7 @@ class AutoMode:
     def _run(self) -> None:
         app = self.app
         while app.engine_state[0] == "loading" and self.on and not app._stop.is_set():
-            self._wake.wait(0.1)  # the model is still loading: the service waits for it
+            app.wait_for_model(self._wake)  # the model is still loading: the service waits for it
         if not self.on or app._stop.is_set():
             return
         store = Store(app.db_path)  # this thread's own connection

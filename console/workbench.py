@@ -39,6 +39,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import locations
 from engine import workbench as wb
+from engine.llm.events import PlaceFinished
 from engine.prompts import DEFAULT_PROMPT, SUFFIX
 from engine.store import Store
 
@@ -676,14 +677,12 @@ class WorkbenchScreen(Screen):
 
     def _on_engine_event(self, ev) -> None:
         # From the generation thread: a plain counter; the 10 Hz tick draws it.
-        if type(ev).__name__ == "PlaceFinished":
+        if isinstance(ev, PlaceFinished):
             self._progress[0] += 1
 
     def _wait_for_model(self) -> None:
         """The model may still be loading: wait (cancellable) rather than report it unavailable."""
-        app = self.app
-        while app.engine_state[0] == "loading" and not self._cancel.is_set() and not app._stop.is_set():
-            self._cancel.wait(0.1)
+        self.app.wait_for_model(self._cancel)
 
     def action_cancel(self) -> None:
         if self.busy:

@@ -50,7 +50,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .llm.events import BatchFinished, PlaceFinished, PlaceStarted, Tokens
+from .llm.base import LLMService
+from .llm.events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ class _Worker:
         done = threading.Event()
 
         def on_event(ev: Any) -> None:
-            if type(ev).__name__ == "PlaceFinished" and ev.key == req["key"]:
+            if isinstance(ev, PlaceFinished) and ev.key == req["key"]:
                 box["ev"] = ev
                 done.set()
 
@@ -311,7 +312,7 @@ class ClusterJob:
                 log.exception("on_event callback raised")
 
 
-class ClusterLLM:
+class ClusterLLM(LLMService):
     """The ``LLMService`` the dispatcher uses, over a pool of Ray actors. See the module doc.
 
     ``specs``: one :class:`WorkerSpec` for every worker, or a list (one per worker).
@@ -320,6 +321,9 @@ class ClusterLLM:
     ``expected_fingerprint``: the model folder fingerprint every worker must have (None: the
     driver's own copy of the model if it has one, else the first ready worker's).
     """
+
+    CAN_PAUSE = True
+    CAN_CANCEL = True
 
     def __init__(self, specs: WorkerSpec | list[WorkerSpec], address: str | None = "auto", workers: int | None = None,
                  *, cpus_per_worker: float | None = None, ready_timeout_s: float = 600.0,
@@ -446,9 +450,7 @@ class ClusterLLM:
         return "every cluster worker was lost" + (f" ({'; '.join(self._lost)})" if self._lost else "")
 
     @property
-    def status(self):
-        from .llm.events import EngineStatus
-
+    def status(self) -> EngineStatus:
         if self.ready():
             return EngineStatus("ready", f"{self.model_id} on {self.size_label()}", 1.0)
         return EngineStatus("failed", self.unavailable_reason() or "")

@@ -33,9 +33,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable
 
 from .config import Config
+from .llm.base import LLMService  # noqa: F401 (the model-service interface; also engine.dispatch.LLMService)
+from .llm.events import BatchFinished
 from .policy import Decision, decide
 from .prompts import Prompt, PromptError, PromptLibrary, DEFAULT_PROMPT, compile_prompt
 from .quality import QualityReport, gate, quality_json, score_text
@@ -55,17 +57,6 @@ def changed_places(store: Store, places: Iterable[Place]) -> list[Place]:
     (the "changed" selection of the CLI and the console)."""
     current = store.current_keys()
     return [p for p in places if current.get(p.urn) != (p.state_hash, base_hash(p))]
-
-
-class LLMService(Protocol):
-    """What the dispatcher needs from the generation side (see ``engine.llm.service``)."""
-
-    model_id: str | None
-
-    def ready(self) -> bool: ...
-    def unavailable_reason(self) -> str | None: ...
-    def deadline_for(self, budget: int) -> float: ...
-    def submit(self, requests: list[dict], on_event: Callable[[Any], None]) -> Any: ...
 
 
 # --- events for observers (the console). Small and immutable. ---------------------------------
@@ -530,7 +521,7 @@ class BatchRunner:
                 except queue.Empty:
                     continue
                 self._emit(ev)
-                if type(ev).__name__ == "BatchFinished":
+                if isinstance(ev, BatchFinished):
                     batch_metrics = dict(getattr(ev, "metrics", {}) or {})
                     break
         if self.cancel_event.is_set():

@@ -88,6 +88,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .config import Config
+from .llm.events import PlaceFinished
 from .factcheck import FactReport, check_facts
 from .policy import TEMPLATE, decide
 from .prompts import DEFAULT_PROMPT, SUFFIX, Prompt, PromptError, PromptLibrary, compile_prompt, read_prompt_file, version_of
@@ -436,7 +437,7 @@ def _generate(llm: Any, reqs: list[dict], on_event: Callable[[Any], None] | None
     done = threading.Event()
 
     def cb(ev: Any) -> None:
-        if type(ev).__name__ == "PlaceFinished" and getattr(ev, "key", None) in keys:
+        if isinstance(ev, PlaceFinished) and ev.key in keys:
             with lock:
                 got.setdefault(ev.key, _Fin(ev.text, ev.reason, ev.n_tokens or 0, ev.latency_s, ev.detail or ""))
                 if len(got) >= len(keys):

@@ -58,11 +58,11 @@ async def test_first_frame_without_model_and_template_batch_while_loading(home):
     class Loading(Factory):
         def __call__(self, cfg):
             llm = super().__call__(cfg)
-            llm.status = "loading"
+            llm.set_status("loading")
 
             def ready_later():
                 gate.wait(10)
-                llm.status = "ready"
+                llm.set_status("ready")
 
             threading.Thread(target=ready_later, daemon=True).start()
             return llm

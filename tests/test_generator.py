@@ -566,7 +566,7 @@ def test_load_failure_gives_model_unavailable(make_engine):
     eng = make_engine(broken, on_status=statuses.append)
     assert eng.wait_ready(10) is False
     assert eng.status.state == "failed" and "no such model folder" in eng.status.detail
-    assert not eng.ready and eng.ready() is False and "no such model folder" in eng.unavailable_reason()
+    assert eng.ready() is False and "no such model folder" in eng.unavailable_reason()
     assert [s.state for s in statuses] == ["loading", "failed"]
     assert all(isinstance(s, EngineStatus) for s in statuses)
     job = eng.submit(requests(3))
@@ -583,7 +583,7 @@ def test_load_failure_gives_model_unavailable(make_engine):
 
 def test_ready_and_metrics_and_raw_bench(make_engine):
     eng = make_engine(concurrency=4)
-    assert eng.wait_ready(30) and eng.ready and eng.ready() and eng.model_id == "tiny-random-llama"
+    assert eng.wait_ready(30) and eng.ready() is True and eng.model_id == "tiny-random-llama"
     raw = eng.raw_batch_generate(PROMPTS[:4], max_tokens=8, temperature=0.7)
     assert raw["metrics"]["tokens"] > 0 and len(raw["texts"]) == 4
     assert eng.deadline_for(100) >= 2.0

@@ -18,7 +18,8 @@ processors take mlx-lm's own step.
 Determinism is unchanged: a request is always admitted the same way, alone or batched, and
 every operation of the sampler is row-wise. The pieces of ``BatchGenerator`` used here
 (``_generation_batch``, ``_uid_count``, ``_stream``, ``GenerationBatch``'s fields) are internal
-to mlx-lm, which is why ``pyproject.toml`` pins ``mlx-lm>=0.32,<0.33``; the tests cover them.
+to mlx-lm and imported through :mod:`engine.llm.mlx_lm_compat` (which lists them and is checked
+by ``tests/test_mlx_lm_compat.py``); ``pyproject.toml`` pins ``mlx-lm>=0.32,<0.33``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import mlx.core as mx
-from mlx_lm.generate import BatchGenerator, GenerationBatch, StopSequences, TokenBuffer, _merge_caches
+# mlx-lm internals, isolated (and checked by a test) in one adapter module:
+from .mlx_lm_compat import BatchGenerator, GenerationBatch, StopSequences, TokenBuffer, merge_caches
 
 from . import cpu_kernels
 from .sampling import SeededSampler, sample_rows
@@ -158,7 +160,7 @@ class SeededBatchGenerator(BatchGenerator):
             first = _sample_one(logits, sampler)
             mx.eval(first, [c.state for c in cache])
             row = SeededGenerationBatch.from_prefill(
-                self.model, self._uid_count, first, logits, _merge_caches([cache]),
+                self.model, self._uid_count, first, logits, merge_caches([cache]),
                 list(prefix) + list(prompt), sampler, self._default_stop_sequences, int(max_tokens),
                 self.sampler)
             self._generation_batch.extend(row)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-class ModelError(Exception):
-    """Base class; messages are meant for the operator (no traceback needed)."""
+from ..errors import ModelError  # noqa: F401 (the base class lives in the one exception tree)
 
 
 class ModelLoadError(ModelError):

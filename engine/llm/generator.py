@@ -41,6 +41,7 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from .base import LLMService
 from .events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
 
 log = logging.getLogger(__name__)
@@ -168,24 +169,6 @@ class Job:
                 return
 
 
-class _ReadyFlag:
-    """Truthy like a property *and* callable like ``LLMService.ready()``."""
-
-    __slots__ = ("_v",)
-
-    def __init__(self, v: bool) -> None:
-        self._v = v
-
-    def __bool__(self) -> bool:
-        return self._v
-
-    def __call__(self) -> bool:
-        return self._v
-
-    def __repr__(self) -> str:
-        return repr(self._v)
-
-
 @dataclass
 class _Active:
     job: Job
@@ -218,8 +201,11 @@ def _done_sentences(st: "_Active") -> bool:
     return complete_sentences(text) >= st.req.stop_sentences
 
 
-class GenerationEngine:
+class GenerationEngine(LLMService):
     """One thread, one model, ``concurrency`` decode lanes. See the module doc."""
+
+    CAN_PAUSE = True
+    CAN_CANCEL = True
 
     def __init__(
         self,
@@ -280,9 +266,8 @@ class GenerationEngine:
     def status(self) -> EngineStatus:
         return self._status
 
-    @property
-    def ready(self) -> _ReadyFlag:
-        return _ReadyFlag(self._status.state == "ready")
+    def ready(self) -> bool:
+        return self._status.state == "ready"
 
     @property
     def info(self) -> dict:
@@ -401,6 +386,12 @@ class GenerationEngine:
                 cb(self._status)
             except Exception:  # a status observer's bug never kills the engine
                 log.exception("on_status callback failed")
+        self._notify_status(self._status)
+
+    def report_loading(self, detail: str) -> None:
+        """A loading step's message (importing, fetching) shown as the status detail while loading."""
+        if self._status.state == "loading":
+            self._set_status("loading", str(detail), self._status.progress)
 
     @staticmethod
     def _emit(job: Job, ev: Any) -> None:

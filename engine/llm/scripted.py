@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .events import BatchFinished, PlaceFinished, PlaceStarted, Tokens
+from .base import LLMService
+from .events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
 
 _WORDS = ("mist", "lantern", "cobbles", "smoke", "river", "shadows", "wind", "bells", "moss", "gulls", "embers", "frost")
 
@@ -80,8 +81,11 @@ class _Job:
         return self.finished.wait(timeout)
 
 
-class ScriptedLLM:
-    """Implements the dispatcher's ``LLMService`` protocol without a model."""
+class ScriptedLLM(LLMService):
+    """An :class:`~engine.llm.base.LLMService` without a model."""
+
+    CAN_PAUSE = True
+    CAN_CANCEL = True
 
     def __init__(self, concurrency: int = 4, token_delay_s: float = 0.0, script: dict | None = None,
                  model_id: str = "scripted", deadline_s: float = 5.0):
@@ -95,19 +99,28 @@ class ScriptedLLM:
         self._ids = itertools.count(1)
         self._paused = threading.Event()
         self._stop = False
-        self.status = "ready"
+        self._status = EngineStatus("ready", model_id)
         self._thread = threading.Thread(target=self._run, name="scripted-llm", daemon=True)
         self._thread.start()
 
     # -- LLMService
-    def ready(self) -> bool:
-        return True
+    @property
+    def status(self) -> EngineStatus:
+        return self._status
 
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        return True
+    def set_status(self, state: str, detail: str = "", progress: float | None = None) -> None:
+        """Test seam: act as loading / failed / ready (listeners hear it, like the real engine's)."""
+        self._status = EngineStatus(state, detail, progress)
+        self._notify_status(self._status)
+
+    def ready(self) -> bool:
+        return self._status.state == "ready"
 
     def unavailable_reason(self) -> str | None:
-        return None
+        st = self._status
+        if st.state == "ready":
+            return None
+        return f"{st.state}: {st.detail}" if st.detail else st.state
 
     def deadline_for(self, budget: int) -> float:
         return self._deadline

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Config
+from .base import LLMService  # noqa: F401 (the interface every service implements; see engine.llm.base)
 from .events import EngineStatus
 from .generator import GenerationEngine
 
@@ -60,8 +61,12 @@ def start_service(
         if on_status is not None:
             on_status(st)
 
+    def load_log(msg: str) -> None:  # a loading step: logged, and shown as the status detail
+        log(msg)
+        engine.report_loading(msg)
+
     engine = GenerationEngine(
-        _loader(cfg, log) if cfg.enabled else None,
+        _loader(cfg, load_log) if cfg.enabled else None,
         concurrency=cfg.concurrency,
         on_status=status,
     )

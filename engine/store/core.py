@@ -50,14 +50,11 @@ except ImportError:  # pragma: no cover
 
 import sqlite_utils
 
+from ..errors import StoreError  # noqa: F401 (defined in the one exception tree; re-exported here)
 from ..world import Place
 from .queries import StoreQueries
 from .service_queries import ServiceQueries
 from .workbench_migrations import migrate_workbench
-
-
-class StoreError(Exception):
-    """The database cannot be used (unreadable, read-only, full disk, not a database)."""
 
 
 class StoreWriteError(StoreError, sqlite3.OperationalError):
