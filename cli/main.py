@@ -15,9 +15,7 @@ import time
 from pathlib import Path
 
 from engine import locations
-from engine.config import ConfigError
-from engine.errors import UsageError
-from engine.store import StoreError
+from engine.errors import TextureError, UsageError
 
 from . import common
 from .common import add_common, add_llm, config, prompts, report_world_errors, start_llm, world
@@ -418,8 +416,6 @@ def main(argv: list[str] | None = None) -> int:
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
-    from engine.prompts import PromptError
-    from engine.world import WorldError
 
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
                 "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
@@ -436,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
             pass  # reported by `texture doctor`; generation still works on the stock path
     try:
         return handlers[args.cmd](args) or 0
-    except (ConfigError, WorldError, StoreError, UsageError, PromptError) as exc:
+    except TextureError as exc:  # every operator-facing error (engine.errors): config, world, store,
+        # usage, prompts, models (import, pull, load), the cluster
         print(f"texture {args.cmd}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -446,9 +443,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # last resort: never a traceback for the user, but keep the detail
         name = type(exc).__name__
-        if name in ("ModelError", "ModelLoadError", "GGUFImportError", "ModelPullError", "ClusterError"):
-            print(f"texture {args.cmd}: error: {exc}", file=sys.stderr)
-            return 2
         if os.environ.get("TEXTURE_DEBUG"):
             raise
         print(f"texture {args.cmd}: unexpected error: {name}: {exc} (set TEXTURE_DEBUG=1 for the traceback)", file=sys.stderr)

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.errors import TextureError
 from engine.prompts import DEFAULT_PROMPT
 
 from . import common
@@ -326,11 +327,6 @@ _ACTIONS = {"history": _history, "diff": _diff, "restore": _restore, "compare": 
 
 def handle(args) -> int:
     """Run ``texture prompts ACTION``; user errors are one line on stderr and exit status 2."""
-    from engine.config import ConfigError
-    from engine.prompts import PromptError
-    from engine.store import StoreError
-    from engine.workbench import WorkbenchError
-    from engine.world import WorldError
 
     action = getattr(args, "prompts_cmd", None)
     if action not in _ACTIONS:
@@ -338,11 +334,6 @@ def handle(args) -> int:
         return 2
     try:
         return _ACTIONS[action](args) or 0
-    except (WorkbenchError, ConfigError, StoreError, WorldError, PromptError) as exc:
+    except TextureError as exc:  # workbench, config, store, world, prompts, usage, models (engine.errors)
         print(f"texture prompts {action}: error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        if type(exc).__name__ == "UsageError" or type(exc).__name__.startswith("Model"):
-            print(f"texture prompts {action}: error: {exc}", file=sys.stderr)
-            return 2
-        raise

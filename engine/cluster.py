@@ -52,6 +52,7 @@ from typing import Any, Callable
 
 from .llm.base import LLMService
 from .llm.events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+from .errors import TextureError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ INSTALL_HINT = "python3 -m pip install -e '.[cluster]'"
 LOCAL_ADDRESSES = ("", "auto", "local")
 
 
-class ClusterError(Exception):
+class ClusterError(TextureError):
     """The cluster cannot run this batch (Ray missing, no reachable cluster, no usable worker)."""
 
 

@@ -15,11 +15,12 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
+from .errors import TextureError
 
 TIERS = ("template", "light", "full", "premium")
 
 
-class ConfigError(ValueError):
+class ConfigError(TextureError, ValueError):
     pass
 
 

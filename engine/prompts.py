@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .templates import render_template
 from .world import Place
+from .errors import TextureError
 
 DEFAULTS_DIR = Path(__file__).parent / "prompts"
 DEFAULT_PROMPT = "texture"
@@ -47,7 +48,7 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _BINARY = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class PromptError(Exception):
+class PromptError(TextureError):
     def __init__(self, file: str, line: int, message: str):
         super().__init__(f"{file}:{line}: {message}")
         self.file, self.line, self.message = file, line, message

@@ -96,6 +96,7 @@ from .store import Store, WorkbenchStore, now
 from .templates import render_template
 from .validate import clean_output, validate_output
 from .world import Place, base_hash, parse_place
+from .errors import TextureError
 
 RATINGS = ("good", "bad")
 EXPORT_FORMATS = ("jsonl", "csv")
@@ -105,7 +106,7 @@ EXPORT_FIELDS = ("id", "created_at", "rating", "note", "urn", "state_hash", "see
 TIER_ORDER = ("premium", "full", "light", "template")
 
 
-class WorkbenchError(Exception):
+class WorkbenchError(TextureError):
     """A user error with a one-line message (unknown version, unknown pinned set, ...)."""
 
 

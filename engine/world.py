@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .seeds import hash_state, seed_from_hash
+from .errors import TextureError
 
 TERMS = ("immediate", "short", "medium", "long", "permanent")
 MAX_BASE = 2000
@@ -23,7 +24,7 @@ MAX_ITEMS = 32
 URN_PREFIX = "urn:flux:place:"
 
 
-class WorldError(Exception):
+class WorldError(TextureError):
     """The world cannot be used at all (missing file, nothing valid in it)."""
 
 

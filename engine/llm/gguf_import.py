@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from ..errors import ModelError
 
 __all__ = [
     "GGUFImportError",
@@ -77,7 +78,7 @@ CHATML_TEMPLATE = (
 Progress = Callable[[str, float], None]
 
 
-class GGUFImportError(Exception):
+class GGUFImportError(ModelError):
     """A GGUF file could not be imported; the message says why."""
 
 
