@@ -177,7 +177,8 @@ def test_killed_actor_places_are_requeued_once_and_stored_once(local_ray, tmp_pa
     requeued = [e.key for e in rec.of(PlaceStarted) if e.key in on_victim and e.worker != victim.label]
     assert len(requeued) == m["requeued"] and len(set(requeued)) == len(requeued)  # each exactly once
     assert all(by_key[k].worker != victim.label for k in requeued)
-    texts = {p.urn: scripted_text("", p.seed) for p in places}
+    prompt = PromptLibrary(tmp_path / "prompts").get()  # the default prompt, as the batch rendered it
+    texts = {p.urn: scripted_text(prompt.render(p), p.seed) for p in places}
     assert {r["urn"]: r["llm_text"] for r in rows} == texts  # same text wherever it ran
     assert size_after == {"nodes": 1, "workers": 2, "streams": 4, "lost": 1}
 
