@@ -45,7 +45,7 @@ from .quality import QualityReport, parse_quality_json
 from .world import Place
 
 DEFAULT_SAMPLE = 48
-SEED_PROMPT = "texture"
+SEED_PROMPT = "seed"
 
 PRESETS: dict[str, dict[str, str]] = {
     "before": {"prompt": SEED_PROMPT, "FLUX_LLM_STOP_SENTENCES": "0", "FLUX_LLM_REPETITION_PENALTY": "1",

@@ -1,8 +1,10 @@
 """Prompt templates are files.
 
 A prompt file is plain text with ``${field}`` placeholders (``$$`` is a literal ``$``). The
-default, ``texture.prompt``, is the seed document's "Enhance this location description with
-current conditions…" prompt. Defaults ship with the engine and are copied into a user-editable
+default, ``texture.prompt`` (a fixed file name), is a rewrite prompt built for small models: it
+gives the template's own description as the facts to keep. ``seed.prompt`` is the seed document's
+"Enhance this location description with current conditions…" prompt, shipped as the alternative
+the workbench and ``texture eval --compare before`` measure against. Defaults ship with the engine and are copied into a user-editable
 prompts folder on first run. Every distinct text gets a version id (a content hash) that is
 recorded with every result. A file with an error (syntax, unknown field, unreadable, empty,
 binary) reports file, line and message; the last good version of that file stays active.
@@ -227,8 +229,8 @@ class PromptLibrary:
             return st
 
     def status(self) -> list[PromptStatus]:
-        with self._lock:
-            return sorted(self._status.values(), key=lambda s: s.name)
+        with self._lock:  # the default prompt first (what the console selects and edits), then by name
+            return sorted(self._status.values(), key=lambda s: (s.name != DEFAULT_PROMPT, s.name))
 
     def get(self, name: str = DEFAULT_PROMPT) -> Prompt | None:
         with self._lock:

@@ -336,7 +336,7 @@ async def test_diff_shows_texts_and_fallback_reason(home):
         assert app.selected_urn == ELIGIBLE_12[0]
         await diff_settled(pilot, app)
         llm_text = diff.query_one("#diff-llm").render()
-        assert "The " in llm_text.plain and llm_text.spans  # highlighted words
+        assert len(llm_text.plain) > 40 and llm_text.spans  # the model text, highlighted words (any prompt)
         state = rendered_text(diff.query_one("#diff-state"))
         assert "weather" in state and "resources" in state and "events" in state
 

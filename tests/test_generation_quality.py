@@ -65,6 +65,30 @@ def test_complete_sentences_counts_only_ends_followed_by_something():
     assert clean_output(text) == "One. Two! Three?"
 
 
+def _stop_after(chunks, n):
+    """Feed ``chunks`` to the sentence stop one at a time -> the text when it fired (or None)."""
+    from types import SimpleNamespace
+
+    from engine.llm.generator import _done_sentences
+
+    st = SimpleNamespace(detok=SimpleNamespace(text=""), checked=0, req=SimpleNamespace(stop_sentences=n))
+    for c in chunks:
+        st.detok.text += c
+        if _done_sentences(st):
+            return st.detok.text
+    return None
+
+
+def test_sentence_stop_ends_at_the_count_or_at_a_line_break_after_a_sentence():
+    # (it fires on the token after the third end: only then is that sentence known complete)
+    assert _stop_after(["One.", " Two.", " Three.", " Four."], 3) == "One. Two. Three. Four."
+    # A line break after a complete sentence ends the description (a "Rewrite:" block follows).
+    assert _stop_after(["One.", " Two.", "\n", "Rewrite:", " Again."], 3) == "One. Two.\n"
+    # A line break before any complete sentence does not.
+    assert _stop_after(["Rewrite:", "\n", "One.", " Two.", " Three.", " x"], 3) == "Rewrite:\nOne. Two. Three. x"
+    assert clean_output("One. Two.\n") == "One. Two."
+
+
 # --- repetition penalty --------------------------------------------------------------------
 
 def test_repetition_penalty_rows_are_independent_of_the_batch():

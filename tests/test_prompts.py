@@ -25,6 +25,7 @@ from engine.prompts import (
     summarize_weather,
     version_of,
 )
+from engine.templates import render_template
 from engine.world import Event, Resource, make_place
 
 PLACE = make_place(
@@ -45,9 +46,8 @@ def _write(path, text: str | bytes):
 
 # --- rendering --------------------------------------------------------------------------------
 
-def test_default_prompt_is_the_seed_documents_prompt():
-    p = default_prompt()
-    assert p.name == DEFAULT_PROMPT
+def test_seed_prompt_is_the_seed_documents_prompt():
+    p = read_prompt_file(DEFAULTS_DIR / "seed.prompt")
     assert {"base", "weather", "resources", "events"} <= p.fields
     out = p.render(PLACE, "premium")
     assert out.startswith("Enhance this location description with current conditions:")
@@ -56,6 +56,22 @@ def test_default_prompt_is_the_seed_documents_prompt():
     assert "- Resources: abundant: timber, scarce: fresh water" in out
     assert out.rstrip().endswith("Enhanced description:")
     assert "${" not in out
+
+
+def test_default_prompt_is_a_rewrite_of_the_template():
+    p = default_prompt()
+    assert p.name == DEFAULT_PROMPT
+    assert "template" in p.fields
+    out = p.render(PLACE, "premium")
+    assert render_template(PLACE) in out and "${" not in out
+
+
+def test_default_prompt_is_listed_first(tmp_path):
+    lib = PromptLibrary(tmp_path / "prompts")
+    (lib.folder / "aaa.prompt").write_text("Describe ${name}.", encoding="utf-8")
+    lib.reload_all()
+    names = [s.name for s in lib.status()]
+    assert names[0] == DEFAULT_PROMPT and {"seed", "aaa"} <= set(names)
 
 
 def test_summaries_follow_the_seed_document():

@@ -58,7 +58,8 @@ def scripted_text(prompt: str, seed: int) -> str:
             if first.strip():
                 out.append(f"Everyone says so: {first.strip()[0].lower()}{first.strip()[1:].rstrip('.')}.")
         return " ".join(out)
-    d = _DESC_LINE.search(prompt)
+    descs = list(_DESC_LINE.finditer(prompt))
+    d = descs[-1] if descs else None  # the last one: a worked example's description comes first
     if d is not None and d["d"].strip():
         body = d["d"].strip()
         return _LEADS[seed % len(_LEADS)] + body[0].lower() + body[1:]
