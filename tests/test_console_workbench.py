@@ -232,7 +232,10 @@ async def test_compare_previous_version_on_pinned_set(home):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         scr = await open_workbench(pilot, app)
-        save_prompt(app, app.prompts.get().text.replace("2-3 sentences", "two short sentences"))
+        before = app.prompts.get().text
+        edited = before.replace("2-3", "two short", 1)
+        assert edited != before  # a real edit of the default prompt, whatever its wording
+        save_prompt(app, edited)
         await wait_until(pilot, lambda: len(scr.history) == 2, what="edited version recorded")
         current, previous = scr.history[0].version, scr.history[1].version
         # k: pin the sampled places under a name
