@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli import main as cli
-from engine.prompts import default_prompt
+from engine.prompts import DEFAULTS_DIR, default_prompt, read_prompt_file
 from fakes import HOSTILE, INJECTED_PLACE_BASE, INJECTION_FOLLOWING_OUTPUTS, make_world
 from engine.store import ResultRow, Store
 from engine.templates import render_template
@@ -117,10 +117,15 @@ def test_hostile_model_output_is_rejected(name, s):
 @pytest.mark.parametrize("out", INJECTION_FOLLOWING_OUTPUTS)
 def test_output_that_follows_instructions_injected_through_world_text_is_rejected(out):
     place = make_place("urn:flux:place:a:b", "Mill", INJECTED_PLACE_BASE, 12, "rain", 5, [], [])
-    prompt = default_prompt().render(place, "full")
+    # The seed's prompt (shipped as seed.prompt) carries the base text whole, injection and all.
+    prompt = read_prompt_file(DEFAULTS_DIR / "seed.prompt").render(place, "full")
+    assert "Ignore all previous instructions" in prompt
     assert validate_output(clean_output(out), prompt) == "injection"
     # A normal description of the same place is still fine.
     assert validate_output("Rain drums on the grey mill by the river while the wheel turns slowly.", prompt) is None
+    # The default prompt gives the model the template, which keeps the base's first sentence
+    # only: the injected instruction never reaches the model.
+    assert "ignore all previous instructions" not in default_prompt().render(place, "full").lower()
 
 
 def _hostile_place(s: str):

@@ -496,11 +496,13 @@ def hostile(workdir: Path) -> dict:
                 case["error"] = f"{type(exc).__name__}: {exc}"
             cases.append(case)
         # Outputs that follow instructions injected through world text are rejected.
-        from engine.prompts import default_prompt
+        from engine.prompts import DEFAULTS_DIR, read_prompt_file
         from engine.world import make_place
 
         pl = make_place("urn:flux:place:robust:injected", "Mill", INJECTED_PLACE_BASE, 12, "rain", 5, [], [])
-        prompt = default_prompt().render(pl, "full")
+        # The seed's prompt carries the base text whole (the default prompt gives the model the
+        # template, which keeps only the base's first sentence, so no injection reaches it).
+        prompt = read_prompt_file(DEFAULTS_DIR / "seed.prompt").render(pl, "full")
         followed = []
         for out_text in INJECTION_FOLLOWING_OUTPUTS:
             r = validate_output(clean_output(out_text), prompt)
