@@ -150,3 +150,17 @@ def small_places() -> list:
     from engine.world import parse_place
 
     return [parse_place(d) for d in small_world_dicts()]
+
+
+# Shared by the console test modules: async tests run on asyncio (anyio's pytest plugin), each in
+# its own data folder. A module may still define its own fixture of the same name.
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    from fakes import isolate
+
+    return isolate(tmp_path, monkeypatch)

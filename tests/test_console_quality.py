@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input
 
 from console.live import LiveMetrics
 from console.model import QueueRow, sort_rows
-from fakes import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
+from fakes import Factory, diff_settled, finish_batch, make_app, ready, rendered_text, wait_until
 from console.widgets import MetricsPanel
 from engine.builtin_world import builtin_world
 from engine.config import Config
@@ -24,16 +24,6 @@ pytestmark = pytest.mark.anyio
 
 WORLD_12 = builtin_world(12)
 ELIGIBLE = [p.urn for p in WORLD_12 if decide(p, Config()).eligible]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 def _glance(app) -> str:

@@ -9,23 +9,11 @@ import re
 import pytest
 from textual.widgets import DataTable
 
-from fakes import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
+from fakes import Factory, diff_settled, finish_batch, make_app, ready, rendered_text, wait_until
 from engine.builtin_world import builtin_world
 from engine.store import Store
 
-pytest.importorskip("engine.quality")
-
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 def _current(home) -> dict:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from console.auto import CyclesChart
-from fakes import Factory, isolate, make_app, ready, rendered_text, wait_until
+from fakes import Factory, make_app, ready, rendered_text, wait_until
 from engine.builtin_world import builtin_world
 from engine.store import Store
 
@@ -15,16 +15,6 @@ pytestmark = pytest.mark.anyio
 
 ELIGIBLE_12 = ["urn:flux:place:northreach:thistleford-mill-0000", "urn:flux:place:corsair:willowgate-mill-0008",
                "urn:flux:place:ironholt:hollowwatch-shrine-0009"]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 def write_world(path, places):
