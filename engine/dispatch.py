@@ -42,6 +42,7 @@ from .policy import Decision, decide
 from .prompts import Prompt, PromptError, PromptLibrary, DEFAULT_PROMPT, compile_prompt
 from .quality import QualityReport, gate, quality_json, score_text
 from .store import ResultRow, Store, StoreError
+from .compose import compose, judge_sentence, sentence_budget, sentence_key, sentence_seed, split_sentence_key
 from .templates import render_template
 from .validate import clean_output, validate_output
 from .world import Place, base_hash, parse_place  # noqa: F401 (base_hash: also engine.dispatch.base_hash)
@@ -164,14 +165,22 @@ class _Pending:
     prompt_text: str
     deadline_s: float
     prompt_version: str
+    # A per-sentence prompt (engine.compose): (template sentence, its prompt text) per sentence.
+    sentences: tuple[tuple[str, str], ...] | None = None
+
+    def parts(self) -> int:
+        return len(self.sentences) if self.sentences else 1
 
 
-def _set_quality(row: ResultRow, template_q: QualityReport, llm_q: QualityReport | None) -> None:
-    """Fill the row's quality fields (engine.quality; store migration 7)."""
+def _set_quality(row: ResultRow, template_q: QualityReport, llm_q: QualityReport | None,
+                 raw_q: QualityReport | None = None, sentences: tuple[int, int] | None = None) -> None:
+    """Fill the row's quality fields (engine.quality; store migration 7). A per-sentence place
+    (engine.compose) also keeps the report of the model's own sentences (``raw_q``) and how many
+    of its sentences the model wrote (``sentences``: (model, of))."""
     row.template_quality = template_q.total
     row.llm_quality = llm_q.total if llm_q is not None else None
     row.quality = llm_q.total if (row.source == "llm" and llm_q is not None) else template_q.total
-    row.quality_json = quality_json(template_q, llm_q, row.source)
+    row.quality_json = quality_json(template_q, llm_q, row.source, raw_q, sentences)
 
 
 class BatchRunner:
@@ -393,7 +402,8 @@ class BatchRunner:
                         reason = "deferred"  # over this cycle's model cap: the template now, the model later
                     else:
                         deadline = (cfg.timeout_ms / 1000.0) if cfg.timeout_ms else self.llm.deadline_for(d.budget)
-                        pending[p.urn] = _Pending(p, d, prompt.render(p, d.tier), deadline, prompt.version)
+                        sents = tuple(prompt.render_sentences(p, d.tier)) if prompt.per_sentence else None
+                        pending[p.urn] = _Pending(p, d, prompt.render(p, d.tier), deadline, prompt.version, sents)
             items.append(PlannedItem(p.urn, p.name, d.tier, d.budget, p.urn in pending, reason, deadline))
         deadline_label = "auto" if cfg.timeout_ms is None else f"{cfg.timeout_ms} ms (FLUX_LLM_TIMEOUT)"
         if pending:
@@ -407,12 +417,22 @@ class BatchRunner:
         if pending:
             # Best of N (issue #13): candidate k of a place has key candidate_key(urn, k) and seed
             # candidate_seed(seed, k); candidate 0 is the place's own request (key urn, its seed).
-            reqs = [
-                {"key": candidate_key(urn, k), "prompt": pp.prompt_text, "seed": candidate_seed(pp.place.seed, k),
-                 "max_tokens": pp.decision.budget, "temperature": cfg.temperature, "deadline_s": pp.deadline_s,
-                 "stop_sentences": cfg.stop_sentences, "repetition_penalty": cfg.repetition_penalty}
-                for urn, pp in pending.items() for k in range(cfg.candidates)
-            ]
+            # A per-sentence prompt (engine.compose): sentence j of candidate k has key
+            # sentence_key(candidate_key(urn, k), j) and seed sentence_seed(candidate seed, j).
+            reqs = []
+            for urn, pp in pending.items():
+                for k in range(cfg.candidates):
+                    seed = candidate_seed(pp.place.seed, k)
+                    common = {"temperature": cfg.temperature, "deadline_s": pp.deadline_s,
+                              "repetition_penalty": cfg.repetition_penalty}
+                    if pp.sentences is None:
+                        reqs.append({"key": candidate_key(urn, k), "prompt": pp.prompt_text, "seed": seed,
+                                     "max_tokens": pp.decision.budget, "stop_sentences": cfg.stop_sentences, **common})
+                        continue
+                    per = sentence_budget(pp.decision.budget, len(pp.sentences))
+                    for j, (_, text) in enumerate(pp.sentences):
+                        reqs.append({"key": sentence_key(candidate_key(urn, k), j), "prompt": text,
+                                     "seed": sentence_seed(seed, j), "max_tokens": per, "stop_sentences": 1, **common})
             job = self.llm.submit(reqs, events.put)
 
         # 3. render every template while the model works; store what needs no model
@@ -479,16 +499,21 @@ class BatchRunner:
             except queue.Empty:
                 continue
             kind = type(ev).__name__
-            urn, k = split_candidate_key(getattr(ev, "key", None))
-            # Observers see every candidate as its place (the console's lanes show the place).
-            self._emit(ev if k == 0 or not hasattr(ev, "key") else dataclasses.replace(ev, key=urn))
+            key = getattr(ev, "key", None)
+            head, j = split_sentence_key(key)
+            urn, k = split_candidate_key(head)
+            # Observers see every candidate and sentence as its place (the console's lanes show the place).
+            self._emit(ev if key == urn or not hasattr(ev, "key") else dataclasses.replace(ev, key=urn))
             if kind == "BatchFinished":
                 batch_metrics = dict(getattr(ev, "metrics", {}) or {})
                 # Anything the engine never reported is an error, never silently lost.
                 for urn in sorted(remaining):
                     cands = got.get(urn, {})
+                    pp = pending[urn]
                     for kk in range(n_cand):
-                        cands.setdefault(kk, _Candidate(kk, None, "error", "engine finished without a result", None, None, None))
+                        for part in ([kk] if pp.sentences is None else [(kk, jj) for jj in range(pp.parts())]):
+                            cands.setdefault(part, _Candidate(kk, None, "error", "engine finished without a result",
+                                                              None, None, None))
                     self._finish(batch_id, pending[urn], templates[urn], cands, counts, reasons)
                     remaining.discard(urn)
                 break
@@ -502,10 +527,11 @@ class BatchRunner:
                 ttfts.append(ev.ttft_s)
             tokens_total += ntok or 0
             cands = got.setdefault(urn, {})
-            cands[k] = _Candidate(k, getattr(ev, "text", None), getattr(ev, "reason", None), getattr(ev, "detail", None),
-                                  lat, ntok, getattr(ev, "stream", None),
-                                  getattr(ev, "worker", None))
-            if len(cands) < n_cand:
+            part = k if pending[urn].sentences is None else (k, j if j is not None else 0)
+            cands[part] = _Candidate(k, getattr(ev, "text", None), getattr(ev, "reason", None), getattr(ev, "detail", None),
+                                     lat, ntok, getattr(ev, "stream", None),
+                                     getattr(ev, "worker", None))
+            if len(cands) < n_cand * pending[urn].parts():
                 continue
             remaining.discard(urn)
             self._finish(batch_id, pending[urn], templates[urn], cands, counts, reasons)
@@ -614,8 +640,27 @@ class BatchRunner:
                 reason = f"invalid:{bad}"
         return reason, detail, llm_text, lq
 
+    def _compose(self, pp: _Pending, cands: dict) -> tuple:
+        """A per-sentence place: (reason, detail, text, raw text, quality report, the candidate
+        that stands for it) from its judged sentences (engine.compose) and the merge gate."""
+        p = pp.place
+        sentences = tuple(s for s, _ in pp.sentences)
+        judged = {(j, k): judge_sentence(p, sentences[j], c.text, c.reason, pp.sentences[j][1], c.detail)
+                  for (k, j), c in cands.items()}
+        comp = compose(p, sentences, judged)
+        lq = score_text(p, comp.text) if comp.model_sentences else score_text(p, comp.raw)
+        reason, detail, text = comp.reason, comp.detail, comp.text
+        if reason is None and self.cfg.quality_gate:
+            g = gate(p, lq, self.cfg.min_quality)
+            if not g.ok:
+                reason, detail = g.reason, f"{g.detail}; {comp.detail}"
+        first = cands[min(cands)]
+        return reason, detail, (text if reason is None else None), comp, lq, first
+
     def _finish(self, batch_id, pp: _Pending, template: str, cands: "dict[int, _Candidate]", counts, reasons):
         p, d = pp.place, pp.decision
+        if pp.sentences is not None:
+            return self._finish_sentences(batch_id, pp, template, cands, counts, reasons)
         judged = [(k, cands[k], *self._judge(pp, cands[k])) for k in sorted(cands)]
         # The best-scoring valid candidate, ties by k; if none is valid, the best-scoring one says
         # why (ties by k again): same candidates -> same choice, alone or in any batch.
@@ -638,9 +683,27 @@ class BatchRunner:
                         round(lat * 1000, 1) if lat is not None else None, ntok, stream, base_hash(p),
                         worker=c.worker, seen_at=self._seen.get(p.urn))
         _set_quality(row, score_text(p, template), lq)
+        self._store_finished(batch_id, row, counts, reasons)
+
+    def _store_finished(self, batch_id, row: ResultRow, counts, reasons) -> None:
         rid = self._store_rows([row])[0]
-        counts[source] += 1
-        if reason:
-            reasons[reason] += 1
-        self._emit(ResultStored(batch_id, rid, p.urn, d.tier, source, reason, detail, row.latency_ms, ntok, stream))
+        counts[row.source] += 1
+        if row.reason:
+            reasons[row.reason] += 1
+        self._emit(ResultStored(batch_id, rid, row.urn, row.tier, row.source, row.reason, row.detail, row.latency_ms,
+                                row.tokens, row.stream))
+
+    def _finish_sentences(self, batch_id, pp: _Pending, template: str, cands: dict, counts, reasons) -> None:
+        p, d = pp.place, pp.decision
+        reason, detail, final, comp, lq, first = self._compose(pp, cands)
+        toks = [c.tokens for c in cands.values() if c.tokens is not None]
+        lats = [c.latency_s for c in cands.values() if c.latency_s is not None]
+        source = "llm" if reason is None else "template"
+        row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, source, final if source == "llm" else template, template,
+                        comp.raw or None, reason, detail, pp.prompt_version, self.llm.model_id if self.llm else None,
+                        p.seed, d.budget, round(max(lats) * 1000, 1) if lats else None, sum(toks) if toks else None,
+                        first.stream, base_hash(p), worker=first.worker, seen_at=self._seen.get(p.urn))
+        raw_q = score_text(p, comp.raw) if comp.raw else None
+        _set_quality(row, score_text(p, template), lq, raw_q, (len(comp.model_sentences), comp.n_sentences))
+        self._store_finished(batch_id, row, counts, reasons)
 

@@ -16,7 +16,9 @@ texts with a repeated word 4-gram), ``invented_names_rate``, ``sentences_2_3_rat
 ``mean_length`` (characters). Per run: ``acceptance_rate`` (LLM text kept / eligible places),
 ``fallback_reasons``, ``tokens_per_description`` (tokens generated per eligible place, every
 candidate counted), ``descriptions_per_s`` (eligible places / wall time of the batch),
-``config`` (what differs from the defaults).
+``model_sentence_share`` (of the accepted texts' sentences, the share the model wrote: a
+per-sentence prompt keeps the template's sentence wherever the rewrite failed), ``config`` (what
+differs from the defaults).
 
 ``--compare A B``: the same sample under two configurations, one after the other in one process
 (one model load, one warm-up). A configuration is ``name:KEY=VALUE,KEY=VALUE`` (the name is
@@ -148,15 +150,18 @@ def summarize(rows: list[dict], eligible: int, wall_s: float) -> dict:
     template, raw, accepted = [], [], []
     reasons: Counter = Counter()
     tokens = 0
+    model_sent = all_sent = 0
     for r in rows:
         q = parse_quality_json(r.get("quality_json"))
         if q is None:
             continue
         template.append(q["template"])
-        if q["llm"] is not None:
-            raw.append(q["llm"])
+        if (q.get("raw") or q["llm"]) is not None:
+            raw.append(q.get("raw") or q["llm"])
         if r["source"] == "llm" and q["llm"] is not None:
             accepted.append(q["llm"])
+            m, n = q.get("sentences") or (1, 1)
+            model_sent, all_sent = model_sent + m, all_sent + n
         elif r.get("reason"):
             reasons[r["reason"]] += 1
         tokens += r.get("tokens") or 0
@@ -167,6 +172,9 @@ def summarize(rows: list[dict], eligible: int, wall_s: float) -> dict:
         "llm_raw": _block(raw),
         "llm_accepted": _block(accepted),
         "acceptance_rate": round(len(accepted) / eligible, 4) if eligible else None,
+        # Of the accepted texts' sentences, the share the model wrote (a per-sentence prompt keeps
+        # the template's sentence wherever the model's rewrite failed; a whole-text prompt: 1.0).
+        "model_sentence_share": round(model_sent / all_sent, 4) if all_sent else None,
         "fallback_reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         "tokens_per_description": round(tokens / eligible, 1) if eligible else None,
         "descriptions_per_s": round(eligible / wall_s, 3) if wall_s > 0 else None,
@@ -252,7 +260,8 @@ def format_report(rep: dict) -> str:
         for label, key, fmt in _ROWS:
             lines.append(f"  {label:22}" + "".join(f"{_fmt(fmt, run[b][key]):>{w}}" for b, w in
                                                    (("template", 12), ("llm_raw", 12), ("llm_accepted", 14))))
-        lines.append(f"  acceptance rate: {_fmt('{:.1%}', run.get('acceptance_rate'))}   "
+        lines.append(f"  acceptance rate: {_fmt('{:.1%}', run.get('acceptance_rate'))} "
+                     f"(model wrote {_fmt('{:.0%}', run.get('model_sentence_share'))} of their sentences)   "
                      f"tokens/description: {run.get('tokens_per_description')}   "
                      f"descriptions/s: {run.get('descriptions_per_s')}   wall {run.get('wall_s')} s")
         if run.get("fallback_reasons"):

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .templates import render_template
+from .templates import render_template, template_sentences
 from .world import Place
 from .errors import TextureError
 
@@ -42,6 +42,8 @@ FIELDS = {
     "wind_speed": "wind speed in mph",
     "tier": "the enhancement tier (light, full, premium)",
     "template": "the place's template description (engine.templates): the facts, already in words",
+    "sentence": "one sentence of the template: a prompt that uses it is sent once per sentence, and the "
+                "text is the template with each well-rewritten sentence in its place (engine.compose)",
 }
 
 _TOKEN = re.compile(r"\$(?:\$|\{([^}\n]*)\}|\{|)")
@@ -98,6 +100,7 @@ def place_fields(p: Place, tier: str = "") -> dict[str, str]:
         "wind_speed": js_number(p.wind_speed),
         "tier": tier,
         "template": render_template(p),
+        "sentence": render_template(p),  # a per-sentence prompt's preview: see Prompt.render_sentences
     }
 
 
@@ -111,9 +114,25 @@ class Prompt:
     parts: tuple  # str literal or ("field",)
     fields: frozenset
 
-    def render(self, place: Place, tier: str = "") -> str:
+    @property
+    def per_sentence(self) -> bool:
+        """Whether this prompt rewrites the template one sentence at a time (it uses ``${sentence}``)."""
+        return "sentence" in self.fields
+
+    def render(self, place: Place, tier: str = "", sentence: str | None = None) -> str:
         values = place_fields(place, tier)
+        if sentence is not None:
+            values["sentence"] = sentence
         return "".join(values[p[0]] if isinstance(p, tuple) else p for p in self.parts).strip()
+
+    def render_sentences(self, place: Place, tier: str = "") -> list[tuple[str, str]]:
+        """(template sentence, prompt text) for each sentence of the place's template."""
+        values = place_fields(place, tier)
+        out = []
+        for s in template_sentences(place):
+            values["sentence"] = s
+            out.append((s, "".join(values[p[0]] if isinstance(p, tuple) else p for p in self.parts).strip()))
+        return out
 
 
 def compile_prompt(text: str, file: str = "<prompt>", name: str = DEFAULT_PROMPT) -> Prompt:
@@ -179,13 +198,25 @@ def read_prompt_file(path: Path) -> Prompt:
     return compile_prompt(text, file, path.stem)
 
 
+# Versions earlier releases shipped as a default prompt: a user file still at one of them was
+# never edited, so it follows the shipped default when that changes (an edited file never does).
+PAST_DEFAULTS = {"texture": frozenset({"4b6f91c251cd", "d19ea6c6caec", "fe68fe21edf7"})}
+
+
 def ensure_prompts_dir(path: Path) -> Path:
-    """Create the user prompts folder and copy in any missing default prompt files."""
+    """Create the user prompts folder and copy in any missing default prompt files (and update a
+    default the user never edited: see :data:`PAST_DEFAULTS`)."""
     path.mkdir(parents=True, exist_ok=True)
     for src in DEFAULTS_DIR.glob("*" + SUFFIX):
         dst = path / src.name
         if not dst.exists():
             shutil.copyfile(src, dst)
+        elif src.stem in PAST_DEFAULTS:
+            try:
+                if version_of(dst.read_text(encoding="utf-8")) in PAST_DEFAULTS[src.stem]:
+                    shutil.copyfile(src, dst)
+            except (OSError, UnicodeDecodeError):
+                pass  # an unreadable file is reported when it is loaded, never overwritten here
     return path
 
 

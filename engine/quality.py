@@ -43,6 +43,8 @@ Stored with every result (see ``engine.store`` migration 7 ``quality``):
        "invented_names": ["Ashwood Tower"], "sentence_count": 3, "chars": 212,
        "scaffolding_found": []}
 
+  A per-sentence place (:mod:`engine.compose`) adds ``"raw"`` (the report of the model's own
+  sentences joined: ``llm`` is then the composed text's) and ``"sentences": {"model": m, "of": n}``.
   ``QualityReport.from_dict`` reads it back. The batch metrics carry ``average_quality`` (mean
   ``quality`` of the batch's stored results: the seed's ``averageQuality``) plus
   ``llm_average_quality`` and ``template_average_quality``.
@@ -386,10 +388,18 @@ def gate(place: Place, report: QualityReport, min_quality: float) -> GateResult:
 
 # --- storage helpers --------------------------------------------------------------------------
 
-def quality_json(template: QualityReport, llm: QualityReport | None, chosen: str) -> str:
-    """The ``results.quality_json`` text (see the module doc)."""
-    return json.dumps({"version": VERSION, "chosen": chosen, "template": template.as_dict(),
-                       "llm": llm.as_dict() if llm is not None else None}, ensure_ascii=False, sort_keys=True)
+def quality_json(template: QualityReport, llm: QualityReport | None, chosen: str,
+                 raw: QualityReport | None = None, sentences: tuple[int, int] | None = None) -> str:
+    """The ``results.quality_json`` text (see the module doc). A per-sentence place
+    (engine.compose) adds ``"raw"`` (the report of the model's own sentences, joined) and
+    ``"sentences": {"model": m, "of": n}`` (how many of the text's sentences the model wrote)."""
+    d = {"version": VERSION, "chosen": chosen, "template": template.as_dict(),
+         "llm": llm.as_dict() if llm is not None else None}
+    if raw is not None:
+        d["raw"] = raw.as_dict()
+    if sentences is not None:
+        d["sentences"] = {"model": int(sentences[0]), "of": int(sentences[1])}
+    return json.dumps(d, ensure_ascii=False, sort_keys=True)
 
 
 def parse_quality_json(raw: str | None) -> dict | None:
@@ -398,8 +408,11 @@ def parse_quality_json(raw: str | None) -> dict | None:
         return None
     try:
         d = json.loads(raw)
+        sent = d.get("sentences")
         return {"chosen": d.get("chosen"), "template": QualityReport.from_dict(d["template"]),
-                "llm": QualityReport.from_dict(d["llm"]) if d.get("llm") else None}
+                "llm": QualityReport.from_dict(d["llm"]) if d.get("llm") else None,
+                "raw": QualityReport.from_dict(d["raw"]) if d.get("raw") else None,
+                "sentences": (int(sent["model"]), int(sent["of"])) if isinstance(sent, dict) else None}
     except Exception:
         return None
 

@@ -207,3 +207,23 @@ def render_template(place: Place) -> str:
     if kind == 2:
         return f"{head}{temp}{mid}{wind}{tail}{rt[2][(s >> 6) % 4]}{_JOIN[(s >> 8) % 4]}{rt[4][(s >> 10) % 4]}{joined}"
     return f"{head}{temp}{mid}{wind}{tail}{rt[2][((s >> 6) if kind == 1 else (s >> 10)) % 4]}{joined}"
+
+
+def template_sentences(place: Place) -> tuple[str, ...]:
+    """The template of ``place`` as its sentences: the base's opening, the weather, and (when
+    there is something to say) resources and the deciding event. ``" ".join(...)`` is exactly
+    :func:`render_template`'s text. A per-sentence prompt (``${sentence}``) rewrites each one."""
+    text = render_template(place)
+    first = _first_sentence(place.base)
+    table = _TABLES.get((place.base, place.name, place.conditions)) or _place_table(place.base, place.name, place.conditions)
+    s = place.seed
+    head, mid, tail = table[(s >> 4) % 4]
+    i = bisect_right(_TEMP_BOUNDS, place.temperature)
+    temp = _TEMP_WORDS[i if i <= _LAST_TEMP else _LAST_TEMP][s % 3]
+    i = bisect_right(_WIND_BOUNDS, place.wind_speed)
+    wind = _WIND_WORDS[i if i <= _LAST_WIND else _LAST_WIND][(s >> 2) % 3]
+    weather = f"{head[len(first) + 1:]}{temp}{mid}{wind}{tail}"
+    if not text.startswith(f"{first} {weather}"):  # never expected: the whole text, one sentence
+        return (text,)
+    rest = text[len(first) + 1 + len(weather):].strip()
+    return (first, weather, rest) if rest else (first, weather)

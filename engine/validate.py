@@ -89,7 +89,7 @@ def follows_injection(text: str, prompt: str) -> bool:
 
 
 _SENTENCE_END = re.compile(r"[.!?…](?:[\"'’”)\]]*)(?=\s|$)")
-_LABEL = re.compile(r"^\s*(enhanced description|description|output)\s*:\s*", re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(enhanced description|description|output|rewrite)\s*:\s*", re.IGNORECASE)
 
 
 def complete_sentences(text: str) -> int:

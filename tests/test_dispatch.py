@@ -70,8 +70,14 @@ class CountingLLM:
         return self.inner.submit(requests, on_event)
 
 
+# These tests script whole texts per place, so they run the whole-text rewrite prompt (a shipped
+# alternative); the per-sentence default (engine.compose) is tested in tests/test_compose.py.
+WHOLE = "rewrite"
+
+
 def run(store, cfg, prompts, llm, places, events=None):
-    runner = BatchRunner(store, cfg, prompts, llm, observer=(events.append if events is not None else None))
+    runner = BatchRunner(store, cfg, prompts, llm, observer=(events.append if events is not None else None),
+                         prompt_name=WHOLE)
     summary = runner.run(places)
     rows = {r["urn"]: r for r in store.batch_results(summary.batch_id)}
     return summary, rows
@@ -89,7 +95,7 @@ def test_llm_results_are_stored_with_everything_to_reproduce_them(store, prompts
     assert summary.by_tier == {"template": 1, "light": 2, "full": 1, "premium": 2}
     assert summary.notice == ""
 
-    prompt = prompts.get()
+    prompt = prompts.get(WHOLE)
     by_urn = {p.urn: p for p in small_places}
     for urn in ELIGIBLE:
         r, p = rows[urn], by_urn[urn]
@@ -215,14 +221,14 @@ def test_a_broken_observer_never_loses_a_batch(store, prompts, llms, small_place
     def observer(ev):
         raise RuntimeError("observer bug")
 
-    summary = BatchRunner(store, Config(), prompts, llms(), observer=observer).run(small_places)
+    summary = BatchRunner(store, Config(), prompts, llms(), observer=observer, prompt_name=WHOLE).run(small_places)
     assert summary.status == "done" and summary.by_source == {"llm": 3, "template": 3}
 
 
 def test_cancel_keeps_finished_results_and_marks_the_rest(store, prompts, llms, small_places):
     llm = llms()
     llm.pause()  # nothing is generated until the cancel is seen
-    runner = BatchRunner(store, Config(), prompts, llm)
+    runner = BatchRunner(store, Config(), prompts, llm, prompt_name=WHOLE)
     runner.observer = lambda ev: runner.cancel() if isinstance(ev, BatchPlanned) else None
     summary = runner.run(small_places)
     rows = {r["urn"]: r for r in store.batch_results(summary.batch_id)}
@@ -261,7 +267,7 @@ def test_cache_misses_when_the_key_changes(store, prompts, llms, small_places, t
     assert llm.submitted == [U + "full-long"]
     llm.submitted.clear()
     # Another prompt version: everything eligible goes back to the model.
-    (prompts.folder / "texture.prompt").write_text("Describe ${name}: ${base} ${weather}.", encoding="utf-8")
+    (prompts.folder / f"{WHOLE}.prompt").write_text("Describe ${name}: ${base} ${weather}.", encoding="utf-8")
     prompts.reload_all()
     run(store, Config(), prompts, llm, small_places)
     assert sorted(llm.submitted) == sorted(ELIGIBLE)

@@ -12,6 +12,7 @@ from engine.prompts import (
     DEFAULTS_DIR,
     FIELDS,
     MAX_PROMPT_BYTES,
+    PAST_DEFAULTS,
     SUFFIX,
     PromptError,
     PromptLibrary,
@@ -25,7 +26,7 @@ from engine.prompts import (
     summarize_weather,
     version_of,
 )
-from engine.templates import render_template
+from engine.templates import render_template, template_sentences
 from engine.world import Event, Resource, make_place
 
 PLACE = make_place(
@@ -58,12 +59,37 @@ def test_seed_prompt_is_the_seed_documents_prompt():
     assert "${" not in out
 
 
-def test_default_prompt_is_a_rewrite_of_the_template():
+def test_default_prompt_rewrites_the_template_sentence_by_sentence():
     p = default_prompt()
     assert p.name == DEFAULT_PROMPT
-    assert "template" in p.fields
+    assert p.per_sentence and "sentence" in p.fields
+    parts = p.render_sentences(PLACE, "premium")
+    assert [s for s, _ in parts] == list(template_sentences(PLACE))
+    assert " ".join(s for s, _ in parts) == render_template(PLACE)
+    for s, text in parts:
+        assert text.rstrip().endswith(f"Sentence: {s}\nRewrite:") and "${" not in text
+    # The preview of a per-sentence prompt shows it for the whole template.
+    assert render_template(PLACE) in p.render(PLACE, "premium")
+
+
+def test_whole_text_rewrite_prompt_ships_as_an_alternative():
+    p = read_prompt_file(DEFAULTS_DIR / "rewrite.prompt")
+    assert "template" in p.fields and not p.per_sentence
     out = p.render(PLACE, "premium")
     assert render_template(PLACE) in out and "${" not in out
+
+
+def test_an_unedited_past_default_follows_the_shipped_one_and_an_edited_one_never_does(tmp_path):
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    old = (DEFAULTS_DIR / "rewrite.prompt").read_text(encoding="utf-8")  # last release's texture.prompt
+    assert version_of(old) in PAST_DEFAULTS["texture"]
+    (folder / "texture.prompt").write_text(old, encoding="utf-8")
+    ensure_prompts_dir(folder)
+    assert (folder / "texture.prompt").read_text(encoding="utf-8") == (DEFAULTS_DIR / "texture.prompt").read_text(encoding="utf-8")
+    (folder / "texture.prompt").write_text(old + "\nMy own line.\n", encoding="utf-8")
+    ensure_prompts_dir(folder)
+    assert (folder / "texture.prompt").read_text(encoding="utf-8").endswith("My own line.\n")
 
 
 def test_default_prompt_is_listed_first(tmp_path):

@@ -18,6 +18,10 @@ from engine.store import MIGRATIONS, Store
 from engine.templates import render_template
 from engine.world import parse_place
 
+# Tests that script whole texts per place run the whole-text rewrite prompt (a shipped
+# alternative); the per-sentence default (engine.compose) is tested in tests/test_compose.py.
+WHOLE = "rewrite"
+
 U = "urn:flux:place:testland:"
 
 
@@ -171,7 +175,7 @@ def test_batch_stores_quality_and_gate_reasons(runner_parts, small_places):
     store, prompts, llm = runner_parts
     bad = "The town basks in warm sunlight under a cloudless sky, and nobody remembers anything."
     svc = llm(script={U + "full-long": {"text": bad}})
-    summary = BatchRunner(store, Config(), prompts, svc).run(small_places)
+    summary = BatchRunner(store, Config(), prompts, svc, prompt_name=WHOLE).run(small_places)
     rows = {r["urn"]: r for r in store.batch_results(summary.batch_id)}
     for r in rows.values():
         q = parse_quality_json(r["quality_json"])
@@ -185,7 +189,7 @@ def test_batch_stores_quality_and_gate_reasons(runner_parts, small_places):
     assert m["average_quality"] is not None and 0 < m["average_quality"] <= 1
     assert m["llm_average_quality"] is not None and m["template_average_quality"] is not None
     # The gate off: validation only, as before issue #13.
-    s2 = BatchRunner(store, Config(quality_gate=False), prompts, svc).run(small_places)
+    s2 = BatchRunner(store, Config(quality_gate=False), prompts, svc, prompt_name=WHOLE).run(small_places)
     r2 = {r["urn"]: r for r in store.batch_results(s2.batch_id)}
     assert r2[U + "full-long"]["source"] == "llm"
 
@@ -203,8 +207,8 @@ def test_best_of_n_same_winner_alone_and_in_a_batch(tmp_path, runner_parts, smal
     cfg = Config(candidates=3)
     target = small_places[3]  # premium-permanent
     a, b = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
-    sa = BatchRunner(a, cfg, prompts, llm(concurrency=1)).run([target])
-    sb = BatchRunner(b, cfg, prompts, llm(concurrency=4)).run(small_places[::-1])
+    sa = BatchRunner(a, cfg, prompts, llm(concurrency=1), prompt_name=WHOLE).run([target])
+    sb = BatchRunner(b, cfg, prompts, llm(concurrency=4), prompt_name=WHOLE).run(small_places[::-1])
     ra = {r["urn"]: r for r in a.batch_results(sa.batch_id)}[target.urn]
     rb = {r["urn"]: r for r in b.batch_results(sb.batch_id)}[target.urn]
     assert ra["text"] == rb["text"] and ra["detail"] == rb["detail"] and "of 3" in ra["detail"]
@@ -214,7 +218,7 @@ def test_best_of_n_same_winner_alone_and_in_a_batch(tmp_path, runner_parts, smal
     from engine.quality import score_text as st
     from engine.validate import clean_output
 
-    prompt = prompts.get().render(target, ra["tier"])
+    prompt = prompts.get(WHOLE).render(target, ra["tier"])
     scores = [st(target, clean_output(scripted_text(prompt, candidate_seed(target.seed, k)))).total for k in range(3)]
     best = max(range(3), key=lambda k: (scores[k], -k))
     assert ra["detail"].startswith(f"candidate {best} of 3")
@@ -225,9 +229,9 @@ def test_cached_result_is_gated_again(runner_parts, small_places):
     store, prompts, llm = runner_parts
     bad = "The town basks in warm sunlight under a cloudless sky, and nobody remembers anything."
     svc = llm(script={U + "full-long": {"text": bad}})
-    s1 = BatchRunner(store, Config(quality_gate=False), prompts, svc).run(small_places)
+    s1 = BatchRunner(store, Config(quality_gate=False), prompts, svc, prompt_name=WHOLE).run(small_places)
     assert {r["urn"]: r for r in store.batch_results(s1.batch_id)}[U + "full-long"]["source"] == "llm"
-    s = BatchRunner(store, Config(), prompts, svc).run(small_places)
+    s = BatchRunner(store, Config(), prompts, svc, prompt_name=WHOLE).run(small_places)
     r = {r["urn"]: r for r in store.batch_results(s.batch_id)}[U + "full-long"]
     assert r["source"] == "template" and r["reason"] == "invalid:facts" and "cached result" in r["detail"]
 

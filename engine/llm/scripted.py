@@ -28,14 +28,14 @@ _NEUTRAL = ("lantern", "cobbles", "river", "shadows", "bells", "moss", "gulls", 
 _WEATHER_LINE = re.compile(r"Weather: (?P<t>-?[\d.]+)°C, (?P<c>[^\n]+?), (?P<w>[\d.]+)mph winds")
 _RES_LINE = re.compile(r"^- Resources: abundant: (?P<a>.*), scarce: (?P<s>.*?)\s*$", re.MULTILINE)
 _EVENTS_LINE = re.compile(r"(?:Recent events|Events): (?P<e>[^\n]+?)\.?\s*$", re.MULTILINE)
-_DESC_LINE = re.compile(r"^(?:Description|Facts to keep|Original): (?P<d>.+?)\s*$", re.MULTILINE)
+_DESC_LINE = re.compile(r"^(?:Description|Sentence|Facts to keep|Original): (?P<d>.+?)\s*$", re.MULTILINE)
 _LEADS = ("Even now, ", "Today, ", "At this hour, ", "For now, ")
 
 
 def scripted_text(prompt: str, seed: int) -> str:
     """Deterministic text from (prompt, seed). Like a small model that copies well: with the seed
     prompt's fact lines it writes the weather, resources and the first event into its text; with
-    a rewrite prompt ("Description: ...") it retells that description; otherwise filler words."""
+    a rewrite prompt ("Description: ..." or "Sentence: ...") it retells that text; otherwise filler words."""
     w = [_WORDS[(seed >> (3 * i)) % len(_WORDS)] for i in range(6)]
     m = _WEATHER_LINE.search(prompt)
     if m is not None:
@@ -65,6 +65,27 @@ def scripted_text(prompt: str, seed: int) -> str:
         return _LEADS[seed % len(_LEADS)] + body[0].lower() + body[1:]
     return (f"The {w[0]} gathers over the old stones while {w[1]} and {w[2]} mark the hour. "
             f"Travellers speak of {w[3]} on the road and {w[4]} by the {w[5]}.")
+
+
+_SENT_KEY = re.compile(r"^(?P<head>.+)#s(?P<j>\d+)$")
+_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def _script_entry(script: dict, key: str) -> dict:
+    """The script of a request: its own key's, else (a per-sentence request, ``<key>#s<j>``, see
+    engine.compose) the place's: its error and delay, and sentence j of its text."""
+    if key in script:
+        return script[key]
+    m = _SENT_KEY.match(key)
+    if m is None or m["head"] not in script:
+        return {}
+    entry = dict(script[m["head"]])
+    if "text" in entry:
+        parts = [x for x in _SENT_SPLIT.split(entry["text"]) if x]
+        j = int(m["j"])
+        entry["text"] = parts[j] if j < len(parts) else None
+        entry["silent"] = j >= len(parts)  # the scripted text has no sentence j: the model says nothing
+    return entry
 
 
 @dataclass
@@ -177,12 +198,13 @@ class ScriptedLLM(LLMService):
             while waiting and len(lanes) < self.concurrency:
                 req = waiting.pop(0)
                 lane = min(set(range(self.concurrency)) - set(lanes))
-                words = self.script.get(req["key"], {}).get("text") or scripted_text(req["prompt"], req["seed"])
+                sc = _script_entry(self.script, req["key"])
+                words = sc.get("text") or ("" if sc.get("silent") else scripted_text(req["prompt"], req["seed"]))
                 lanes[lane] = {"req": req, "words": words.split(" "), "n": 0, "t0": time.perf_counter(), "text": ""}
                 self._emit(job, PlaceStarted(req["key"], lane, req.get("deadline_s")))
             for lane, st in list(lanes.items()):
                 req, key = st["req"], st["req"]["key"]
-                sc = self.script.get(key, {})
+                sc = _script_entry(self.script, key)
                 elapsed = time.perf_counter() - st["t0"]
                 if "error" in sc:
                     self._emit(job, PlaceFinished(key, lane, None, "error", st["n"], elapsed, None, sc["error"]))
@@ -204,7 +226,8 @@ class ScriptedLLM(LLMService):
                 else:
                     self._emit(job, PlaceFinished(key, lane, st["text"], None, st["n"], elapsed, st.get("ttft"), ""))
                     del lanes[lane]
-            delay = max([self.script.get(st["req"]["key"], {}).get("delay", self.token_delay_s) for st in lanes.values()] or [0])
+            delay = max([_script_entry(self.script, st["req"]["key"]).get("delay", self.token_delay_s)
+                         for st in lanes.values()] or [0])
             if delay:
                 time.sleep(delay)
         elapsed = time.perf_counter() - t_job
