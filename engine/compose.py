@@ -49,10 +49,10 @@ MIN_SENTENCE_TOKENS = 32
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _ENDS = re.compile(r"[.!?…][\"'’”)\]]*$")
-# When a place keeps its template, the reason its sentences share most; ties in this order.
-_REASON_ORDER = ("invalid:facts", "invalid:invented_names", "invalid:repetition", "invalid:scaffolding",
-                 "invalid:quality", "invalid:prompt_echo", "invalid:injection", "invalid:markup",
-                 "invalid:control_chars", "invalid:blocked_content", "invalid:too_short", "invalid:too_long",
+# When a place keeps its template, the most serious reason among its sentences, in this order.
+_REASON_ORDER = ("invalid:injection", "invalid:control_chars", "invalid:markup", "invalid:blocked_content",
+                 "invalid:facts", "invalid:invented_names", "invalid:repetition", "invalid:scaffolding",
+                 "invalid:prompt_echo", "invalid:quality", "invalid:too_long", "invalid:too_short",
                  "invalid:empty", "invalid:unchanged", "timeout", "cancelled", "error")
 
 
@@ -169,7 +169,7 @@ class Composition:
     raw: str  # the model's own sentences (cleaned, first candidate of each), joined
     model_sentences: tuple[int, ...]  # indices of the sentences the model wrote (0-based)
     n_sentences: int
-    reason: str | None  # when no sentence was kept: why (the sentences' most common reason)
+    reason: str | None  # when no sentence was kept: why (the most serious reason among its sentences)
     detail: str  # per-sentence account, for the diff and the queue
     chosen_k: tuple[int | None, ...]  # per sentence: the candidate kept (None = the template's)
 
@@ -201,7 +201,7 @@ def compose(place: Place, sentences: tuple[str, ...],
     n = len(sentences)
     reason = None
     if not model:
-        reason = min(reasons, key=lambda r: (-reasons[r], _REASON_ORDER.index(r) if r in _REASON_ORDER else 99, r))
+        reason = min(reasons, key=lambda r: (_REASON_ORDER.index(r) if r in _REASON_ORDER else 99, -reasons[r], r))
     firsts = [judged.get((j, ks[0])) for j in range(n)] if ks else []
     if not model and firsts and all(f is not None for f in firsts) and len({(f.reason, f.detail) for f in firsts}) == 1:
         # Every sentence failed the same way (the engine's error, a timeout): say it once.

@@ -36,6 +36,14 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_kee
     slow = ELIGIBLE_12[2]
     # Every place ~25 tokens (~5 s); the slow one 80 tokens (~16 s): auto mode goes off between.
     long_text = " ".join(["The lanterns sway over wet cobbles while the river runs high and cold."] * 7)
+    # A user's own whole-text prompt (one request per place): the timing above is per place.
+    from engine import locations
+    from engine.prompts import DEFAULTS_DIR
+
+    folder = locations.default_prompts_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "texture.prompt").write_text((DEFAULTS_DIR / "rewrite.prompt").read_text(encoding="utf-8") + "\n",
+                                           encoding="utf-8")
     factory = Factory(delay=0.2, deadline_s=120, script={slow: {"text": long_text}})
     app = make_app(home, places=places, factory=factory, world_path=world)
     async with app.run_test(size=(120, 40)) as pilot:
