@@ -113,9 +113,10 @@ class SentenceJudgement:
 
 
 def judge_sentence(place: Place, sentence: str, raw: str | None, engine_reason: str | None,
-                   prompt_text: str = "", engine_detail: str | None = None) -> SentenceJudgement:
+                   prompt_text: str = "", engine_detail: str | None = None, gate: bool = True) -> SentenceJudgement:
     """Whether the model's rewrite ``raw`` of the template sentence ``sentence`` is kept (see the
-    module doc for the rules); pure and deterministic."""
+    module doc for the rules); pure and deterministic. ``gate=False`` (``FLUX_LLM_QUALITY_GATE``
+    off) keeps any valid, finished, changed sentence: validation only, as for whole texts."""
     if engine_reason is not None:
         return SentenceJudgement(engine_reason, engine_detail, None)
     out = clean_output(raw or "", max_sentences=1)
@@ -131,6 +132,8 @@ def judge_sentence(place: Place, sentence: str, raw: str | None, engine_reason: 
         return SentenceJudgement("invalid:prompt_echo", "from the prompt's example: " + "; ".join(f"'{g}'" for g in echo[:3]), out)
     if not _ENDS.search(out):
         return SentenceJudgement("invalid:quality", "an unfinished sentence", out)
+    if not gate:
+        return SentenceJudgement(None, None, out)
     mine = check_facts(place, out)
     need = [i for i in check_facts(place, sentence).items if i.status == "kept"]
     kept = {(i.kind, i.fact) for i in mine.items if i.status == "kept"}

@@ -645,7 +645,8 @@ class BatchRunner:
         that stands for it) from its judged sentences (engine.compose) and the merge gate."""
         p = pp.place
         sentences = tuple(s for s, _ in pp.sentences)
-        judged = {(j, k): judge_sentence(p, sentences[j], c.text, c.reason, pp.sentences[j][1], c.detail)
+        judged = {(j, k): judge_sentence(p, sentences[j], c.text, c.reason, pp.sentences[j][1], c.detail,
+                                         gate=self.cfg.quality_gate)
                   for (k, j), c in cands.items()}
         comp = compose(p, sentences, judged)
         lq = score_text(p, comp.text) if comp.model_sentences else score_text(p, comp.raw)
