@@ -103,7 +103,7 @@ def test_compose_keeps_the_template_where_a_rewrite_failed_and_says_why():
     c2 = compose(PLACE, S, judged)
     assert c2.chosen_k == (0, 1, None) and c2.model_sentences == (0, 1)
     # Nothing kept: the most serious reason; one engine error said once.
-    none = compose(PLACE, S, {(0, 0): judge(0, "x <b>markup</b> here and more words."), (1, 0): judge(1, S[1]),
+    none = compose(PLACE, S, {(0, 0): judge(0, "A mill of [bold]grey stone[/bold] beside a slow river."), (1, 0): judge(1, S[1]),
                               (2, 0): judge(2, S[2])})
     assert none.reason == "invalid:markup" and none.model_sentences == ()
     err = compose(PLACE, S, {(j, 0): judge_sentence(PLACE, S[j], None, "error", "", "boom") for j in range(3)})
