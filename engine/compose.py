@@ -82,6 +82,18 @@ def sentence_budget(budget: int, n_sentences: int) -> int:
     return max(1, min(budget, max(MIN_SENTENCE_TOKENS, -(-budget // n))))
 
 
+def keep_words(place: Place, sentence: str) -> tuple[str, ...]:
+    """The words of ``sentence`` that carry the place's facts (the evidence spans of the facts it
+    keeps): what the keep bias (``FLUX_LLM_KEEP_BIAS``) nudges the model toward."""
+    out = []
+    for it in check_facts(place, sentence).items:
+        if it.status == "kept" and it.span is not None:
+            w = sentence[it.span[0]:it.span[1]].strip()
+            if w and w.lower() not in out:
+                out.append(w.lower())
+    return tuple(out)
+
+
 def content_words(text: str) -> set[str]:
     return {stem(w.lower()) for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in STOP_WORDS}
 

@@ -49,6 +49,7 @@ class Config:
     candidates: int = 1  # FLUX_LLM_CANDIDATES: best of N seeded candidates per place
     repetition_penalty: float = 1.1  # FLUX_LLM_REPETITION_PENALTY over the request's own tokens (1 = off)
     stop_sentences: int = 3  # FLUX_LLM_STOP_SENTENCES: end a request after this many sentences (0 = budget only)
+    keep_bias: float = 2.0  # FLUX_LLM_KEEP_BIAS: logit bias toward a sentence's fact words (engine.compose; 0 = off)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +135,7 @@ _VARS = {
     "FLUX_LLM_CANDIDATES": ("candidates", lambda n, v: _int(n, v, 1, 8)),
     "FLUX_LLM_REPETITION_PENALTY": ("repetition_penalty", lambda n, v: _float(n, v, 1.0, 2.0)),
     "FLUX_LLM_STOP_SENTENCES": ("stop_sentences", lambda n, v: _int(n, v, 0, 10)),
+    "FLUX_LLM_KEEP_BIAS": ("keep_bias", lambda n, v: _float(n, v, 0.0, 10.0)),
 }
 
 

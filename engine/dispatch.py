@@ -42,7 +42,7 @@ from .policy import Decision, decide
 from .prompts import Prompt, PromptError, PromptLibrary, DEFAULT_PROMPT, compile_prompt
 from .quality import QualityReport, gate, quality_json, score_text
 from .store import ResultRow, Store, StoreError
-from .compose import compose, judge_sentence, sentence_budget, sentence_key, sentence_seed, split_sentence_key
+from .compose import compose, judge_sentence, keep_words, sentence_budget, sentence_key, sentence_seed, split_sentence_key
 from .templates import render_template
 from .validate import clean_output, validate_output
 from .world import Place, base_hash, parse_place  # noqa: F401 (base_hash: also engine.dispatch.base_hash)
@@ -430,9 +430,11 @@ class BatchRunner:
                                      "max_tokens": pp.decision.budget, "stop_sentences": cfg.stop_sentences, **common})
                         continue
                     per = sentence_budget(pp.decision.budget, len(pp.sentences))
-                    for j, (_, text) in enumerate(pp.sentences):
+                    for j, (sentence, text) in enumerate(pp.sentences):
+                        keep = keep_words(pp.place, sentence) if cfg.keep_bias else ()
                         reqs.append({"key": sentence_key(candidate_key(urn, k), j), "prompt": text,
-                                     "seed": sentence_seed(seed, j), "max_tokens": per, "stop_sentences": 1, **common})
+                                     "seed": sentence_seed(seed, j), "max_tokens": per, "stop_sentences": 1,
+                                     "keep": keep, "keep_bias": cfg.keep_bias if keep else 0.0, **common})
             job = self.llm.submit(reqs, events.put)
 
         # 3. render every template while the model works; store what needs no model

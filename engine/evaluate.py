@@ -199,7 +199,7 @@ def run_config(places: list[Place], cfg: Config, prompts, llm, prompt_name: str,
         out["notice"] = summary.notice
         out["metrics"] = {k: summary.metrics.get(k) for k in ("average_quality", "llm_fact_coverage",
                                                               "template_fact_coverage", "tokens_per_s")}
-        out["samples"] = [{"urn": r["urn"], "source": r["source"], "reason": r["reason"], "text": r["text"],
+        out["samples"] = [{"urn": r["urn"], "source": r["source"], "reason": r["reason"], "detail": r["detail"], "text": r["text"],
                            "llm_text": r["llm_text"], "quality": r["quality"], "llm_quality": r["llm_quality"]}
                           for r in rows]
         return out

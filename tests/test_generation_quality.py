@@ -125,6 +125,37 @@ def test_tiny_model_penalty_and_stop_same_alone_and_in_a_batch():
     assert plain != alone  # the penalty changed the tokens
 
 
+def test_keep_bias_rows_are_independent_of_the_batch_and_drop_once_generated():
+    logits = mx.random.normal((5, 300), key=mx.random.key(4)) * 2
+    keeps = [(7, 50), (), (120,), (7, 9, 11), (299,)]
+
+    def draw(rows, steps=10):
+        samplers = {i: SeededSampler(70 + i, 0.8, 1.0, keeps[i], 3.0) for i in rows}
+        out = {i: [] for i in rows}
+        for _ in range(steps):
+            for i, t in zip(rows, sample_rows(logits[mx.array(rows)], [samplers[i] for i in rows]).tolist()):
+                out[i].append(t)
+        return out
+
+    alone = {i: draw([i])[i] for i in range(5)}
+    assert draw(list(range(5))) == alone and draw([3, 0])[0] == alone[0]
+    # Greedy on a row where the kept token trails the best by less than the bias: taken once, then
+    # its bias is gone and the best token comes back.
+    row = mx.zeros((1, 300))
+    row[0, 5] = 1.0
+    g = SeededSampler(1, 0.0, 1.0, (200,), 2.0)
+    assert [sample_rows(row, [g]).item() for _ in range(3)] == [200, 5, 5]
+
+
+def test_tiny_model_keep_bias_same_alone_and_in_a_batch():
+    base = [GenRequest(f"urn:k:{i}", PROMPTS[i], 900 + 7 * i, 24, 0.8, None, 1, 1.1) for i in range(4)]
+    reqs = [GenRequest(r.key, r.prompt, r.seed, r.max_tokens, r.temperature, None, 1, 1.1,
+                       ("fog water", "market rain"), 4.0) for r in base]
+    alone = run_tokens(tiny_loader(), reqs, 1)[0]
+    assert run_tokens(tiny_loader(), list(reversed(reqs)), 4)[0] == alone
+    assert run_tokens(tiny_loader(), base, 4)[0] != alone  # the bias changed the tokens
+
+
 # --- the real model ------------------------------------------------------------------------
 
 @pytest.mark.model

@@ -104,6 +104,10 @@ class GenRequest:
     # a repetition penalty over this request's own generated tokens (1.0 = off). Both per request.
     stop_sentences: int = 0
     repetition_penalty: float = 1.0
+    # Words this request should keep (the facts of its sentence, engine.compose) and the logit
+    # bias toward their first tokens until generated (0 = off; engine.llm.sampling).
+    keep: tuple[str, ...] = ()
+    keep_bias: float = 0.0
 
     @classmethod
     def coerce(cls, obj: "GenRequest | Mapping[str, Any]") -> "GenRequest":
@@ -118,6 +122,8 @@ class GenRequest:
             deadline_s=None if obj.get("deadline_s") is None else float(obj["deadline_s"]),
             stop_sentences=int(obj.get("stop_sentences") or 0),
             repetition_penalty=float(obj.get("repetition_penalty") or 1.0),
+            keep=tuple(str(w) for w in (obj.get("keep") or ())),
+            keep_bias=float(obj.get("keep_bias") or 0.0),
         )
 
 
@@ -742,6 +748,21 @@ class GenerationEngine(LLMService):
             out.append(c)
         return out, hit
 
+    def _keep_ids(self, req: GenRequest) -> tuple[int, ...]:
+        """The first token of each word of ``req.keep``, as the model writes it after a space and
+        at the start of a sentence (capitalised): the ids the keep bias nudges toward."""
+        if not req.keep or not req.keep_bias:
+            return ()
+        ids: set[int] = set()
+        for phrase in req.keep:
+            for w in phrase.split():
+                for form in (" " + w, " " + w[:1].upper() + w[1:], w[:1].upper() + w[1:]):
+                    toks = self.tokenizer.encode(form, add_special_tokens=False) if hasattr(
+                        self.tokenizer, "encode") else []
+                    if toks:
+                        ids.add(int(toks[0]))
+        return tuple(sorted(ids))
+
     def _insert(self, st: _Active) -> bool:
         """Insert one request into the batch generator; on failure finish it "error"."""
         from .sampling import make_request_sampler
@@ -752,7 +773,8 @@ class GenerationEngine(LLMService):
                 raise ValueError(f"max_tokens must be >= 1 (got {req.max_tokens})")
             ids = self._tokenize(req)
             sampler = (self._sampler_factory(req) if self._sampler_factory is not None
-                       else make_request_sampler(req.seed, req.temperature, req.repetition_penalty))
+                       else make_request_sampler(req.seed, req.temperature, req.repetition_penalty,
+                                                 self._keep_ids(req), req.keep_bias))
             head = self._split_point(req, ids)
             caches, hit = self._prefix_caches(tuple(ids[:head])) if head else (None, False)
             if self._bg is None:

@@ -31,6 +31,11 @@ Repetition control (issue #13): a sampler made with ``repetition_penalty > 1`` d
 negative logit, multiplies) the logit of every token its own request generated before, as
 mlx-lm's ``make_repetition_penalty`` does over a context, but over the request's whole output and
 per row: what other rows of the batch generated never matters.
+
+Keeping the facts (issue #13): a sampler made with ``keep_ids`` and ``keep_bias > 0`` adds
+``keep_bias`` to the logit of each of those tokens (the first tokens of the words of the facts
+its sentence must keep, :mod:`engine.compose`) until the request itself has generated it — a
+nudge toward copying the facts, which small models do well. Row-wise like the penalty.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ def sample_rows(logits: mx.array, samplers: "list[SeededSampler]") -> mx.array:
     keys = [s.next_key() for s in samplers]
     if any(s.penalty != 1.0 and s.seen is not None for s in samplers):
         logits = _penalize(logits, samplers)
+    if any(s.keep_bias and s.keep_ids for s in samplers):
+        logits = _boost(logits, samplers)
     if all(t <= 0 for t in temps):
         tokens = mx.argmax(logits, axis=-1).astype(mx.uint32)
         _remember(tokens, samplers, logits.shape[-1])
@@ -100,25 +107,49 @@ def _penalize(logits: mx.array, samplers: "list[SeededSampler]") -> mx.array:
     return mx.concatenate(rows) if len(rows) > 1 else rows[0]
 
 
+def _boost(logits: mx.array, samplers: "list[SeededSampler]") -> mx.array:
+    """The keep bias, row by row: each row adds its own request's (1, vocab) bias (built on first
+    use from ``keep_ids``; a token's bias is dropped once the row generated it)."""
+    vocab = logits.shape[-1]
+    rows = []
+    for i, s in enumerate(samplers):
+        row = logits[i:i + 1]
+        if s.keep_bias and s.keep_ids:
+            if s.boost is None:
+                ids = [t for t in s.keep_ids if 0 <= t < vocab]
+                b = mx.zeros((1, vocab), dtype=row.dtype)
+                if ids:
+                    b[0, mx.array(ids, dtype=mx.uint32)] = s.keep_bias
+                s.boost = b
+            row = row + s.boost.astype(row.dtype)
+        rows.append(row)
+    return mx.concatenate(rows) if len(rows) > 1 else rows[0]
+
+
 def _remember(tokens: mx.array, samplers: "list[SeededSampler]", vocab: int) -> None:
-    """Add each row's sampled token to its request's ``seen`` mask (lazy: no host sync)."""
+    """Add each row's sampled token to its request's ``seen`` mask, and drop its keep bias for
+    that token (lazy: no host sync)."""
     ids = None
     for i, s in enumerate(samplers):
-        if s.penalty == 1.0:
+        if s.penalty == 1.0 and s.boost is None:
             continue
         if ids is None:
             ids = mx.arange(vocab, dtype=mx.uint32)[None]
         hit = ids == tokens[i]
-        s.seen = hit if s.seen is None else mx.logical_or(s.seen, hit)
+        if s.penalty != 1.0:
+            s.seen = hit if s.seen is None else mx.logical_or(s.seen, hit)
+        if s.boost is not None:
+            s.boost = mx.where(hit, mx.zeros_like(s.boost), s.boost)
 
 
 class SeededSampler:
     """A stateful sampler for one request: a ``(1, vocab)`` row of logits (or log-probabilities:
     the same distribution) -> ``(1,)`` token ids."""
 
-    __slots__ = ("seed", "temperature", "steps", "penalty", "seen")
+    __slots__ = ("seed", "temperature", "steps", "penalty", "seen", "keep_ids", "keep_bias", "boost")
 
-    def __init__(self, seed: int, temperature: float, repetition_penalty: float = 1.0) -> None:
+    def __init__(self, seed: int, temperature: float, repetition_penalty: float = 1.0,
+                 keep_ids: "tuple[int, ...]" = (), keep_bias: float = 0.0) -> None:
         self.seed = normalize_seed(seed)
         self.temperature = float(temperature)
         self.steps = 0
@@ -126,6 +157,9 @@ class SeededSampler:
         # a (1, vocab) bool mask of the tokens it sampled so far, kept as a lazy MLX array.
         self.penalty = float(repetition_penalty) if repetition_penalty else 1.0
         self.seen: mx.array | None = None
+        self.keep_ids = tuple(sorted(set(int(t) for t in keep_ids)))
+        self.keep_bias = float(keep_bias or 0.0)
+        self.boost: mx.array | None = None
 
     def next_key(self) -> mx.array:
         key = mx.array(step_key(self.seed, self.steps), dtype=mx.uint32)
@@ -136,6 +170,7 @@ class SeededSampler:
         return sample_rows(logits, [self])
 
 
-def make_request_sampler(seed: int, temperature: float, repetition_penalty: float = 1.0) -> SeededSampler:
+def make_request_sampler(seed: int, temperature: float, repetition_penalty: float = 1.0,
+                         keep_ids: "tuple[int, ...]" = (), keep_bias: float = 0.0) -> SeededSampler:
     """A fresh sampler for one request (see the module doc)."""
-    return SeededSampler(seed, temperature, repetition_penalty)
+    return SeededSampler(seed, temperature, repetition_penalty, keep_ids, keep_bias)
