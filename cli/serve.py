@@ -57,7 +57,8 @@ def run_report(cycles: list[dict], seed_budget_s: float = 135.0) -> dict:
         "to_model": to_model,
         "fallback_reasons": {k: v for k, v in reasons.items()
                              if k not in ("tier", "deferred", "disabled") and not k.startswith("rule:")},
-        "deferred_by_cap": reasons.get("deferred", 0),
+        "deferred_by_cap": reasons.get("deferred", 0) - sum(c.get("drained") or 0 for c in cycles),
+        "deferred_by_drain": sum(c.get("drained") or 0 for c in cycles),  # the stop's drain (SIGTERM)
         "policy_reasons": {k: v for k, v in reasons.items() if k == "tier" or k.startswith("rule:")},
         "llm_per_cycle": [c["llm"] for c in cycles],
         "seed_llm_per_cycle_min": 20,

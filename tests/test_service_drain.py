@@ -101,6 +101,11 @@ def test_a_drain_finishes_in_flight_starts_none_defers_the_rest_and_a_restart_ru
         batch = store.batch(rep.batch_id)
         assert batch["status"] == "drained"
         assert not list(store.db.query("SELECT 1 FROM batch_items WHERE status='queued'"))
+        # The run's report tells the drain's templates from the cap's.
+        from cli.serve import run_report
+
+        figures = run_report([rep.as_dict()])
+        assert figures["deferred_by_drain"] == 8 and figures["deferred_by_cap"] == 0
         line = svc.stop_summary()
         assert "cycle 1 drained: 2 place(s) the model had started finished" in line
         assert "8 not started got their template" in line and "8 place(s) wait for the next start" in line
