@@ -5,8 +5,9 @@ cycle starts. SIGTERM or Ctrl-C: the model finishes the places it is decoding an
 the running cycle's other places get their template now (reason ``deferred``) and stay waiting for
 the model, the cycle is stored and handed back, and the process exits 0 with a line saying how many
 finished and how many wait for the restart (which picks them up). A second signal cancels the
-places in flight at once (finished results are kept; the rest wait for the model as well). ``--report FILE`` writes the run's
-figures (latency p50/p95, backlog per cycle, LLM share, fallback reasons, cycle budget).
+places in flight at once (finished results are kept; the rest wait for the model as well).
+``--report FILE`` writes the run's figures (latency p50/p95, backlog per cycle, LLM share,
+fallback reasons, cycle budget).
 """
 
 from __future__ import annotations
