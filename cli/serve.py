@@ -1,10 +1,13 @@
 """``texture serve``: the texture service headless (see :mod:`engine.service`).
 
-One log line per cycle on stderr (``--json``: one JSON object per cycle on stdout). SIGTERM or
-Ctrl-C: the running cycle finishes (its places are stored and handed back), then the service
-stops; a second one cancels the cycle's model work at once (finished results are kept, the rest
-got their templates and wait for the model after a restart). ``--report FILE`` writes the run's
-figures (latency p50/p95, backlog per cycle, LLM share, fallback reasons, cycle budget).
+One log line per cycle on stderr (``--json``: one JSON object per cycle on stdout), and one when a
+cycle starts. SIGTERM or Ctrl-C: the model finishes the places it is decoding and starts no more;
+the running cycle's other places get their template now (reason ``deferred``) and stay waiting for
+the model, the cycle is stored and handed back, and the process exits 0 with a line saying how many
+finished and how many wait for the restart (which picks them up). A second signal cancels the
+places in flight at once (finished results are kept; the rest wait for the model as well).
+``--report FILE`` writes the run's figures (latency p50/p95, backlog per cycle, LLM share,
+fallback reasons, cycle budget).
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def run_report(cycles: list[dict], seed_budget_s: float = 135.0) -> dict:
         "to_model": to_model,
         "fallback_reasons": {k: v for k, v in reasons.items()
                              if k not in ("tier", "deferred", "disabled") and not k.startswith("rule:")},
-        "deferred_by_cap": reasons.get("deferred", 0),
+        "deferred_by_cap": reasons.get("deferred", 0) - sum(c.get("drained") or 0 for c in cycles),
+        "deferred_by_drain": sum(c.get("drained") or 0 for c in cycles),  # the stop's drain (SIGTERM)
         "policy_reasons": {k: v for k, v in reasons.items() if k == "tier" or k.startswith("rule:")},
         "llm_per_cycle": [c["llm"] for c in cycles],
         "seed_llm_per_cycle_min": 20,
@@ -75,7 +79,7 @@ def run_report(cycles: list[dict], seed_budget_s: float = 135.0) -> dict:
 
 
 def cmd_serve(args, config, start_llm, prompts_for, report_world_errors) -> int:
-    from engine.service import FileChanges, TextureService
+    from engine.service import CycleStarted, FileChanges, TextureService
     from engine.store import Store
     from engine import locations
 
@@ -94,16 +98,23 @@ def cmd_serve(args, config, start_llm, prompts_for, report_world_errors) -> int:
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     llm = start_llm(cfg) if cfg.enabled else None
     changes = FileChanges(args.world)
-    svc = TextureService(store, cfg, prompts_for(cfg), llm, args.world, changes=changes, log=log, outbox=args.outbox)
+
+    def on_event(ev) -> None:
+        if isinstance(ev, CycleStarted):
+            log(ev.line())
+
+    svc = TextureService(store, cfg, prompts_for(cfg), llm, args.world, changes=changes, log=log, outbox=args.outbox,
+                         observer=on_event)
     signals = {"n": 0}
 
     def on_signal(signum, frame):
         signals["n"] += 1
         if signals["n"] == 1:
-            log(f"{signal.Signals(signum).name}: finishing the running cycle, then stopping (again to cancel it now)")
-            svc.stop()
+            log(f"{signal.Signals(signum).name}: finishing the places in flight, starting no more, then stopping "
+                "(again to cancel them now)")
+            svc.stop(drain=True)
         else:
-            log("cancelling the running cycle: finished results are kept")
+            log("cancelling the places in flight: finished results are kept")
             svc.stop(cancel=True)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -136,5 +147,7 @@ def cmd_serve(args, config, start_llm, prompts_for, report_world_errors) -> int:
         rep["cycle_reports"] = cycles
         args.report.write_text(json.dumps(rep, indent=2, default=str) + "\n", encoding="utf-8")
         log(f"report written to {args.report}")
+    if signals["n"]:
+        log(f"stopped by signal: {svc.stop_summary()}")
     log(f"stopped after {len(cycles)} cycle(s)")
     return 0

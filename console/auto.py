@@ -4,8 +4,11 @@
 :class:`~engine.service.TextureService` on the console's world file with its own Store, the
 console's model and the console's event buffer, so each cycle shows in the queue and the streams
 like a batch started by hand. The header shows "auto: next cycle in 42 s, 17 changes waiting".
-Off (also mid-cycle): the cycle's model work is cancelled; every result it finished is already
-stored, the cancelled places got their templates and wait for the model.
+Off (also mid-cycle) drains the running cycle, as ``texture serve``'s first SIGTERM does: the
+places the model is decoding finish and are stored, no new one starts, the cycle's other places
+get their template and wait for the model (the next time auto mode is on, they go first in line
+with the rest). ``g`` again while it is stopping cancels the places in flight at once (finished
+results are kept either way).
 
 :class:`CyclesChart` is the metrics panel's small chart of the service's cycles over time (from
 the ``service_cycles`` table, so a ``texture serve`` on the same database shows there too).
@@ -39,7 +42,17 @@ class AutoMode:
         self._wake = threading.Event()
 
     def toggle(self) -> None:
-        self.stop() if self.on else self.start()
+        if self.on:
+            self.stop()
+        elif self.stopping:
+            self.cancel_now()
+        else:
+            self.start()
+
+    @property
+    def stopping(self) -> bool:
+        """Off, but the worker still finishes the places in flight (the drain)."""
+        return not self.on and self.worker is not None and not self.worker.is_finished
 
     def start(self) -> None:
         app = self.app
@@ -66,12 +79,25 @@ class AutoMode:
         self.on = False
         self._wake.set()
         svc = self.svc
+        running = svc is not None and svc.status().running_cycle
+        if svc is not None:
+            svc.stop(drain=True)
+        self.app.notify("Auto mode off: the places in flight finish, the cycle's others keep their template and wait "
+                        "for the model (g again: cancel them now)." if running else "Auto mode off.",
+                        markup=False, timeout=4)
+        self.app._update_status()
+
+    def cancel_now(self) -> None:
+        svc = self.svc
         if svc is not None:
             svc.stop(cancel=True)
-        self.app.notify("Auto mode off: the running cycle's finished results are kept.", markup=False, timeout=4)
+        self.app.notify("Auto mode: cancelling the places in flight; finished results are kept.", markup=False,
+                        timeout=4)
         self.app._update_status()
 
     def label(self) -> str | None:
+        if self.stopping and self.svc is not None:
+            return "auto: stopping, finishing the places in flight"
         if not self.on:
             return None
         svc = self.svc

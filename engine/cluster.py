@@ -27,6 +27,9 @@ Shape:
   finishes ``error`` (the template stays). With no worker left, the rest finish ``error``. Every
   place gets exactly one ``PlaceFinished`` (the job drops a late duplicate), and the driver stays
   the only writer of the SQLite store, so nothing is stored twice.
+* Drain (``job.drain()``): the driver sends no new place to any actor; the calls in flight finish
+  as usual and the places not sent finish ``drained`` at once. A place re-queued after its actor
+  died is not sent again once the job is drained: it finishes ``drained`` too.
 * Determinism: a request carries everything that decides its text (prompt, seed, budget,
   temperature), and the engine's text for a request does not depend on what else it decodes, so a
   place's text from the cluster is byte-identical to the same place run locally with the same model.
@@ -51,7 +54,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .llm.base import LLMService
-from .llm.events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+from .llm.events import DRAINED_DETAIL, BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
 from .errors import TextureError
 
 log = logging.getLogger(__name__)
@@ -284,11 +287,20 @@ class ClusterJob:
         self.metrics: dict = {}
         self.requeued: list[str] = []
         self._cancelled = threading.Event()
+        self._drained = threading.Event()
         self._finished = threading.Event()
 
     @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
+
+    @property
+    def drained(self) -> bool:
+        return self._drained.is_set()
+
+    def drain(self) -> None:
+        """Send no more places to the workers; the ones in flight finish, the rest finish "drained"."""
+        self._drained.set()
 
     @property
     def done(self) -> bool:
@@ -325,6 +337,7 @@ class ClusterLLM(LLMService):
 
     CAN_PAUSE = True
     CAN_CANCEL = True
+    CAN_DRAIN = True
 
     def __init__(self, specs: WorkerSpec | list[WorkerSpec], address: str | None = "auto", workers: int | None = None,
                  *, cpus_per_worker: float | None = None, ready_timeout_s: float = 600.0,
@@ -555,6 +568,10 @@ class ClusterLLM(LLMService):
                     while waiting:
                         r = waiting.popleft()
                         job._emit(PlaceFinished(r["key"], -1, None, "cancelled", 0, None, None, "cancelled before it started"))
+                elif job.drained:
+                    while waiting:
+                        r = waiting.popleft()
+                        job._emit(PlaceFinished(r["key"], -1, None, "drained", 0, None, None, DRAINED_DETAIL))
                 live = [w for w in self.workers if w.alive]
                 if not live:
                     for r in list(waiting) + [v[0] for v in inflight.values()]:
@@ -563,7 +580,7 @@ class ClusterLLM(LLMService):
                     waiting.clear()
                     inflight.clear()
                     break
-                while waiting and not self._paused.is_set() and not job.cancelled:
+                while waiting and not self._paused.is_set() and not job.cancelled and not job.drained:
                     w = max(live, key=lambda x: len(x.free))
                     if not w.free:
                         break

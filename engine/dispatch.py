@@ -197,6 +197,7 @@ class BatchRunner:
         self.observer = observer or (lambda ev: None)
         self.prompt_name = prompt_name
         self.cancel_event = threading.Event()
+        self.drain_event = threading.Event()
         self.lock_wait_s = 2.0  # how long to wait for another batch on the same database
         self.unsaved: list[ResultRow] = []  # rows that could not be written yet (full disk, read-only)
         self.write_error: str | None = None
@@ -204,6 +205,12 @@ class BatchRunner:
 
     def cancel(self) -> None:
         self.cancel_event.set()
+
+    def drain(self) -> None:
+        """Let the model finish the places it is decoding and start no more: the places it had not
+        started are stored with their template and reason ``deferred`` (they wait for the model,
+        as over the service's cap). A service without ``CAN_DRAIN`` is cancelled instead."""
+        self.drain_event.set()
 
     def _emit(self, ev: Any) -> None:
         try:
@@ -491,11 +498,19 @@ class BatchRunner:
         remaining = set(pending)
         n_cand = cfg.candidates
         got: dict[str, dict[int, _Candidate]] = {}
-        cancel_sent = False
+        cancel_sent = drain_sent = False
+        drained_n = 0
         while remaining:
             if self.cancel_event.is_set() and job is not None and not cancel_sent:
                 job.cancel()
                 cancel_sent = True
+            if self.drain_event.is_set() and job is not None and not (drain_sent or cancel_sent):
+                drain_sent = True
+                if self.llm.CAN_DRAIN:
+                    self.llm.drain(job)
+                else:  # no drain in this service: cancel (finished results are kept all the same)
+                    job.cancel()
+                    cancel_sent = True
             try:
                 ev = events.get(timeout=0.1)
             except queue.Empty:
@@ -523,7 +538,8 @@ class BatchRunner:
                 continue
             lat = getattr(ev, "latency_s", None)
             ntok = getattr(ev, "n_tokens", None)
-            if lat is not None:
+            ran = getattr(ev, "reason", None) != "drained"  # a drained request never started
+            if lat is not None and ran:
                 latencies.append(lat)
             if getattr(ev, "ttft_s", None) is not None:
                 ttfts.append(ev.ttft_s)
@@ -536,6 +552,13 @@ class BatchRunner:
             if len(cands) < n_cand * pending[urn].parts():
                 continue
             remaining.discard(urn)
+            if any(c.reason == "drained" for c in cands.values()):
+                # Not (wholly) run before the drain: the place waits for the model as a whole (a
+                # best of N over some of its candidates would not be the text it gets alone).
+                drained_n += 1
+                cands = {0: _Candidate(0, None, "deferred", "the model had not started it when the batch was "
+                                       "drained (the service stopping): the model describes it after a restart",
+                                       None, None, None)}
             self._finish(batch_id, pending[urn], templates[urn], cands, counts, reasons)
             done += 1
             if progress:
@@ -552,12 +575,17 @@ class BatchRunner:
                 if isinstance(ev, BatchFinished):
                     batch_metrics = dict(getattr(ev, "metrics", {}) or {})
                     break
-        if self.cancel_event.is_set():
+        if self.cancel_event.is_set() or cancel_sent:
             status = "cancelled"
+        elif drained_n:
+            status = "drained"
+            ran_n = len(pending) - drained_n
+            notice = (f"{notice} Drained: {ran_n} model place(s) started before the drain finished; {drained_n} not "
+                      f"started got their template and wait for the model (reason deferred).").strip()
 
         elapsed = time.perf_counter() - t0
         llm_elapsed = time.perf_counter() - llm_t0 if pending else 0.0
-        eligible_n = len(pending)
+        eligible_n = len(pending) - drained_n  # the places the model ran (drained ones wait for it)
         fell_back = sum(v for k, v in reasons.items() if k not in ("tier", "deferred") and not k.startswith("rule:"))
         llm_fallbacks = eligible_n - counts.get("llm", 0) + len(cached) if eligible_n else 0
         try:
@@ -576,6 +604,7 @@ class BatchRunner:
             "ttft_ms": round(1000 * sum(ttfts) / len(ttfts), 1) if ttfts else None,
             "engine": batch_metrics,
             "fell_back": fell_back,
+            "drained": drained_n,
         }
         try:
             # Fact coverage of what this batch stored (engine.factcheck): shown per batch in metrics.

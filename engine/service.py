@@ -25,6 +25,12 @@
 - **Newest state wins**: a cycle plans each place's newest known state; the store replaces a
   current description only by a result whose state was observed no earlier (``seen_at``), so a
   result for a stale state is history, never current.
+- **Stopping** (:meth:`TextureService.stop`): ``drain=True`` (the first SIGTERM / Ctrl-C, auto
+  mode switched off) lets the model finish the places it is decoding and start no more
+  (:meth:`~engine.dispatch.BatchRunner.drain`); the cycle's places it had not started are stored
+  with their template and reason ``deferred``, so they stay waiting for the model and the next
+  start picks them up (nothing lost, nothing run twice). ``cancel=True`` (the second signal)
+  stops the model work at once. :meth:`TextureService.stop_summary` says what was left.
 - **Hand-back**: :func:`export_since` (``texture export --since CURSOR``) and an outbox file
   (JSON Lines, appended and fsynced after each cycle). Exactly once across crashes: every line
   carries its ``cursor`` (the result id); the high-water mark is stored in SQLite after the
@@ -273,6 +279,7 @@ class CycleReport:
     elapsed_s: float
     next_in_s: float | None = None
     notice: str = ""
+    drained: int = 0  # of ``deferred``: not started by the model because the cycle was drained (stopping)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -282,7 +289,8 @@ class CycleReport:
         fb = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1])
                        if k not in ("tier", "deferred") and not k.startswith("rule:")) or "none"
         return (f"cycle {self.cycle} [batch {self.batch_id}] {self.status}: {self.changed} places "
-                f"({self.waiting_before} waiting), {self.to_model} to the model -> {self.llm} llm, {self.deferred} deferred; "
+                f"({self.waiting_before} waiting), {self.to_model} to the model -> {self.llm} llm, {self.deferred} deferred"
+                + (f" ({self.drained} by the drain)" if self.drained else "") + "; "
                 f"backlog {self.backlog}; latency p50 {f(self.latency_p50_s, '.1f')} s p95 {f(self.latency_p95_s, '.1f')} s; "
                 f"fallback {f(self.fallback_pct, '.1f')}% ({fb}); {f(self.throughput_per_min, '.1f')} desc/min; "
                 f"memory {f(self.memory_mb, '.0f')} MiB; quality {f(self.quality, '.2f')}; "
@@ -308,6 +316,19 @@ class ServiceStatus:
         if self.next_in_s is None:
             return f"auto: idle, {self.waiting} changes waiting"
         return f"auto: next cycle in {max(0, round(self.next_in_s))} s, {self.waiting} changes waiting"
+
+
+@dataclass(frozen=True)
+class CycleStarted:
+    """Observer event when a cycle starts (``texture serve`` logs it: a cycle on the real model
+    can take minutes)."""
+
+    cycle: int
+    places: int
+    to_model: int
+
+    def line(self) -> str:
+        return f"starting cycle {self.cycle}: {self.places} place(s), {self.to_model} to the model"
 
 
 @dataclass(frozen=True)
@@ -343,6 +364,8 @@ class TextureService:
         self.cycle_no = 0
         self._stop = threading.Event()
         self._cancel = threading.Event()
+        self._drain = threading.Event()
+        self._stopped_cycle: CycleReport | None = None  # the cycle a drain or cancel stopped, once stored
         self._runner: BatchRunner | None = None
         self._running = False
         self._vanished = False
@@ -352,14 +375,23 @@ class TextureService:
         self.notice = ""
 
     # -- control (any thread)
-    def stop(self, cancel: bool = False) -> None:
-        """Stop after the running cycle; ``cancel``: also cancel its model work now (finished
-        results are kept; cancelled places got their template and wait for the model)."""
+    def stop(self, cancel: bool = False, drain: bool = False) -> None:
+        """Stop after the running cycle. ``drain``: the model finishes the places it is decoding
+        and starts no more; the cycle's other places keep their template and wait for the model
+        (reason ``deferred``; the next start runs them). ``cancel``: stop its model work now
+        (finished results are kept; cancelled places got their template and wait for the model)."""
         self._stop.set()
+        # The flag first, then the runner: run_cycle sets the runner, then reads the flags, so
+        # one of the two sides always sees the other.
+        if drain:
+            self._drain.set()
         if cancel:
             self._cancel.set()
-            r = self._runner
-            if r is not None:
+        r = self._runner
+        if r is not None:
+            if drain:
+                r.drain()
+            if cancel:
                 r.cancel()
 
     @property
@@ -545,10 +577,13 @@ class TextureService:
 
         runner = BatchRunner(self.store, self.cfg, self.prompts, self.llm, observer=observe, prompt_name=self.prompt_name)
         self._runner = runner
+        if self._drain.is_set():
+            runner.drain()
         if self._cancel.is_set():
             runner.cancel()
         seen = {p.urn: self.seen_wall[p.urn] for p in places}
         planned = {p.urn: _key(p) for p in places}
+        self.observer(CycleStarted(n, len(places), len(to_model & set(planned))))
         try:
             summary = runner.run(places, f"service cycle {n}", llm_only={u for u in to_model if u in planned},
                                  seen_at=seen)
@@ -600,8 +635,10 @@ class TextureService:
             fallback_pct=m.get("fallback_pct"), throughput_per_min=round(60.0 * len(rows) / elapsed, 1),
             llm_per_min=m.get("throughput_per_min"), memory_mb=m.get("memory_mb"),
             quality=m.get("quality"), fact_coverage=m.get("fact_coverage"), outbox_lines=out_n,
-            elapsed_s=round(summary.elapsed_s, 3), notice=summary.notice,
+            elapsed_s=round(summary.elapsed_s, 3), notice=summary.notice, drained=m.get("drained") or 0,
         )
+        if self._drain.is_set() or self._cancel.is_set():
+            self._stopped_cycle = rep
         due = self.due_at()
         rep.next_in_s = None if due is None else round(max(0.0, due - self.clock()), 1)
         self.cycles.append(rep)
@@ -639,6 +676,20 @@ class TextureService:
                 self.reload()
             elif self.changes.wait(timeout):
                 self.reload()
+
+    def stop_summary(self) -> str:
+        """One line after a stop: what the stopped cycle finished and what waits for the next start."""
+        left = len(self.work())
+        rep = self._stopped_cycle
+        if rep is None:
+            return f"no cycle was running; {left} place(s) wait for the next start"
+        if rep.status == "cancelled":
+            return (f"cycle {rep.cycle} cancelled: {rep.llm} place(s) the model had finished kept, "
+                    f"{rep.reasons.get('cancelled', 0)} cancelled got their template and wait for the model; "
+                    f"{left} place(s) wait for the next start")
+        return (f"cycle {rep.cycle} drained: {rep.to_model} place(s) the model had started finished "
+                f"({rep.llm} stored as model text), {rep.drained} not started got their template and wait for the "
+                f"model; {left} place(s) wait for the next start")
 
     def close(self) -> None:
         if self.changes is not None:

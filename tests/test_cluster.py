@@ -212,6 +212,34 @@ def test_cancel_finishes_every_place(local_ray):
         llm.shutdown()
 
 
+def test_drain_sends_no_new_place_and_the_places_in_flight_finish(local_ray):
+    llm = scripted(2, delay=0.02, concurrency=2)
+    try:
+        rec = Recorder()
+        reqs = requests(10)
+        holder: dict = {}
+        assert llm.CAN_DRAIN
+
+        def on(ev):
+            rec(ev)
+            # On the scheduler's thread as it sends the 4th place (every slot busy): drain.
+            if isinstance(ev, PlaceStarted) and len(rec.of(PlaceStarted)) == 4:
+                llm.drain(holder["job"])
+
+        llm.pause()  # so the job cannot start before ``holder`` knows it
+        job = holder["job"] = llm.submit(reqs, on)
+        llm.resume()
+        assert job.wait(60)
+        started = [e.key for e in rec.of(PlaceStarted)]
+        fin = {e.key: e for e in rec.of(PlaceFinished)}
+        assert len(started) == 4 and sorted(fin) == sorted(r["key"] for r in reqs)
+        assert all(fin[k].reason is None and fin[k].text for k in started)  # in flight: finished
+        assert {fin[k].reason for k in fin if k not in started} == {"drained"}
+        assert isinstance(rec.events[-1], BatchFinished)
+    finally:
+        llm.shutdown()
+
+
 def test_worker_without_the_model_or_with_another_model_is_refused_before_the_batch(local_ray, tmp_path):
     ok = WorkerSpec("scripted", concurrency=2, scripted={"model_id": "scripted"})
     other = WorkerSpec("scripted", concurrency=2, scripted={"model_id": "another-model"})

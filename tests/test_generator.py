@@ -545,6 +545,58 @@ def test_cancel_running_job(make_engine):
     assert job2.results["after"].reason is None
 
 
+def test_drain_finishes_the_running_requests_and_starts_no_more(make_engine):
+    """Job.drain(): the requests decoding finish as usual (the same tokens as without a drain),
+    the queued ones finish "drained" without ever starting, and run later with the same tokens."""
+    eng = make_engine(tiny_loader(before=slow(0.002)), concurrency=2, token_interval_s=0.0)
+    reqs = [GenRequest(f"r{i}", PROMPTS[i], 20 + i, 24, 0.0) for i in range(5)]
+    ref = run(eng, reqs)
+    assert all(ref.results[r.key].reason is None for r in reqs)
+    started: list[str] = []
+    holder: dict = {}
+
+    def on_event(ev):
+        # On the engine thread, while both lanes decode (r0 and r1 start together): drain.
+        if isinstance(ev, PlaceStarted):
+            started.append(ev.key)
+        if isinstance(ev, Tokens) and ev.key == "r1" and not holder["job"].drained:
+            holder["job"].drain()
+
+    eng.pause()  # so the job cannot start before ``holder`` knows it
+    job = eng.submit(reqs, on_event)
+    holder["job"] = job
+    eng.resume()
+    assert job.wait(30)
+    res = job.results
+    assert started == ["r0", "r1"]  # nothing started after the drain
+    for k in ("r0", "r1"):  # in flight: finished, token for token as without the drain
+        assert res[k].reason is None and job.token_ids[k] == ref.token_ids[k]
+    for k in ("r2", "r3", "r4"):
+        assert res[k].reason == "drained" and res[k].stream == -1 and res[k].n_tokens == 0
+        assert "drained" in res[k].detail
+    assert job.metrics["fallbacks"] == {"drained": 3}
+    later = run(eng, reqs[2:])  # what a restart does: the drained requests, the same tokens
+    assert {k: later.token_ids[k] for k in ("r2", "r3", "r4")} == {k: ref.token_ids[k] for k in ("r2", "r3", "r4")}
+
+
+def test_cancel_after_drain_stops_the_requests_in_flight(make_engine):
+    eng = make_engine(tiny_loader(before=slow(0.005)), concurrency=1)
+    holder: dict = {}
+
+    def on_event(ev):
+        if isinstance(ev, Tokens) and ev.key == "long0":
+            holder["job"].drain()
+            holder["job"].cancel()  # the second signal: the running request stops too
+
+    eng.pause()
+    job = eng.submit([GenRequest(f"long{i}", PROMPTS[i], 5 + i, 400, 0.0) for i in range(3)], on_event)
+    holder["job"] = job
+    eng.resume()
+    assert job.wait(20)
+    assert job.results["long0"].reason == "cancelled"
+    assert {job.results[k].reason for k in ("long1", "long2")} <= {"drained", "cancelled"}
+
+
 def test_pause_and_resume(make_engine):
     eng = make_engine(concurrency=2)
     assert eng.wait_ready(30)
@@ -634,6 +686,56 @@ def _real_child(path: str) -> None:
     print(json.dumps(out))
 
 
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_model_drain_finishes_in_flight_with_the_same_tokens():
+    """Drain on the imported SmolLM2 (the real fast path, in a fresh process): the request
+    decoding when the job is drained finishes with the tokens it gets alone; the others never
+    start, and run afterwards with their own tokens."""
+    if not (REAL_MODEL / "config.json").exists():
+        pytest.skip(f"real model not imported yet ({REAL_MODEL})")
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--real-child", str(REAL_MODEL), "drain"],
+                         capture_output=True, text=True, timeout=300, cwd=str(ROOT),
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["started"] == ["urn:real:0"]
+    assert got["reasons"] == {"urn:real:0": None, "urn:real:1": "drained", "urn:real:2": "drained"}
+    assert got["drained_ids"]["urn:real:0"] == got["alone_ids"]["urn:real:0"] and got["alone_ids"]["urn:real:0"]
+    assert got["later_reasons"] == [None, None]
+
+
+def _real_drain_child(path: str) -> None:
+    from engine.llm.models import load_model
+
+    reqs = [GenRequest(f"urn:real:{i}", PROMPTS[i], 77 + 13 * i, 12, 0.7) for i in range(3)]
+    eng = GenerationEngine(lambda: load_model(path), concurrency=1)
+    eng.start()
+    try:
+        assert eng.wait_ready(240), eng.unavailable_reason()
+        alone = run(eng, reqs[:1], timeout=240)
+        started: list[str] = []
+        holder: dict = {}
+
+        def on_event(ev):
+            if isinstance(ev, PlaceStarted):
+                started.append(ev.key)
+                holder["job"].drain()  # on the engine thread, as the first request starts
+
+        eng.pause()
+        job = eng.submit(reqs, on_event)
+        holder["job"] = job
+        eng.resume()
+        assert job.wait(240)
+        later = run(eng, reqs[1:], timeout=240)
+    finally:
+        eng.shutdown()
+    print(json.dumps({"started": started, "reasons": {k: f.reason for k, f in job.results.items()},
+                      "drained_ids": {k: list(v) for k, v in job.token_ids.items()},
+                      "alone_ids": {k: list(v) for k, v in alone.token_ids.items()},
+                      "later_reasons": [later.results[r.key].reason for r in reqs[1:]]}))
+
+
 # ----------------------------------------------------------------------------- child process
 def _child(payload: str) -> None:
     reqs = [GenRequest(**d) for d in json.loads(payload)]
@@ -643,5 +745,7 @@ def _child(payload: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--child":
         _child(sys.argv[2])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "--real-child" and sys.argv[3] == "drain":
+        _real_drain_child(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "--real-child":
         _real_child(sys.argv[2])

@@ -15,9 +15,9 @@ from engine.llm.scripted import ScriptedLLM
 
 
 @pytest.mark.parametrize("cls", [GenerationEngine, ScriptedLLM, ClusterLLM])
-def test_every_service_is_an_llmservice_that_can_pause_and_cancel(cls):
+def test_every_service_is_an_llmservice_that_can_pause_cancel_and_drain(cls):
     assert issubclass(cls, LLMService)
-    assert cls.CAN_PAUSE is True and cls.CAN_CANCEL is True
+    assert cls.CAN_PAUSE is True and cls.CAN_CANCEL is True and cls.CAN_DRAIN is True
     assert not getattr(cls, "__abstractmethods__", None)
 
 
@@ -43,6 +43,9 @@ def test_the_base_class_refuses_what_it_cannot_do():
         m.pause()
     with pytest.raises(NotImplementedError, match="CAN_CANCEL"):
         m.cancel(object())
+    assert m.CAN_DRAIN is False
+    with pytest.raises(NotImplementedError, match="CAN_DRAIN"):
+        m.drain(object())
     with pytest.raises(TypeError):
         LLMService()  # abstract
 

@@ -29,7 +29,8 @@ def db_rows(home, sql, args=()):
         s.close()
 
 
-async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_keeps_finished_results(home, tmp_path):
+async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_twice_mid_cycle_cancels_keeping_finished_results(
+        home, tmp_path):
     places = builtin_world(12)
     world = tmp_path / "world.jsonl"
     write_world(world, places)
@@ -53,9 +54,14 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_kee
                          what="a running cycle")
         app._update_status()
         assert "auto: cycle 1 running" in rendered_text(app.query_one("#status"))
-        # The two quick places finish; the slow one is still generating when auto mode goes off.
+        # The two quick places finish; the slow one is still generating when auto mode goes off
+        # (a drain: the slow one would finish) and g again cancels it at once.
         await wait_until(pilot, lambda: len(db_rows(home, "SELECT 1 FROM results WHERE source='llm'")) >= 2,
                          timeout=30, what="two model results")
+        await pilot.press("g")
+        assert not app.auto.on and app.auto.stopping
+        app._update_status()
+        assert "auto: stopping, finishing the places in flight" in rendered_text(app.query_one("#status"))
         await pilot.press("g")
         await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
         await pilot.pause()
@@ -91,6 +97,42 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_mid_cycle_kee
         app._update_status()
         assert "1 changes waiting" in rendered_text(app.query_one("#status"))
         assert "auto: next cycle in" in rendered_text(app.query_one("#status"))
+        await pilot.press("g")
+        await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
+
+
+async def test_switching_auto_mode_off_mid_cycle_drains_it(home, tmp_path):
+    """One lane: the place decoding when auto mode goes off finishes by the model, the one not
+    started keeps its template and waits; on again, the model describes it."""
+    from dataclasses import replace
+
+    from engine.config import Config
+
+    places = builtin_world(12)
+    world = tmp_path / "world.jsonl"
+    write_world(world, places)
+    factory = Factory(delay=0.1, deadline_s=120)
+    app = make_app(home, places=places, factory=factory, world_path=world, cfg=replace(Config(), concurrency=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("g")
+        # The first model place is stored: the second is decoding now (one lane, continuous refill).
+        await wait_until(pilot, lambda: len(db_rows(home, "SELECT 1 FROM results WHERE source='llm'")) >= 1,
+                         timeout=30, what="the first model result")
+        await pilot.press("g")
+        await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
+        batch = db_rows(home, "SELECT * FROM batches WHERE selection LIKE 'service cycle%'")
+        assert len(batch) == 1 and batch[0]["status"] == "drained"
+        rows = {r["urn"]: r for r in db_rows(home, "SELECT * FROM results WHERE batch_id=?", [batch[0]["id"]])}
+        assert set(rows) == {p.urn for p in places}
+        model = {u for u in ELIGIBLE_12 if rows[u]["source"] == "llm"}
+        left = {u for u in ELIGIBLE_12 if rows[u]["reason"] == "deferred"}
+        assert len(model) == 2 and len(left) == 1  # in flight: finished; not started: waits
+        assert not db_rows(home, "SELECT 1 FROM batch_items WHERE status='queued'")
+        await pilot.press("g")  # on again: the place left is the only work, by the model now
+        await wait_until(pilot, lambda: db_rows(home, "SELECT source FROM current WHERE urn=?", list(left))[0]["source"]
+                         == "llm", timeout=30, what="the place left by the model")
+        assert len(db_rows(home, "SELECT 1 FROM results WHERE source='llm'")) == 3  # none run twice
         await pilot.press("g")
         await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
 

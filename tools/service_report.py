@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{fmt(c['memory_mb'], 0):>5}")
     print(f"described {rep['places_described']} places, {rep['llm_descriptions']} by the model "
           f"(LLM share {fmt(rep['llm_share_pct'], 1, '%')}); {rep['to_model']} sent to the model; "
-          f"{rep.get('deferred_by_cap', 0)} templates deferred by the cap")
+          f"{rep.get('deferred_by_cap', 0)} templates deferred by the cap"
+          + (f", {rep['deferred_by_drain']} by the stop's drain" if rep.get("deferred_by_drain") else ""))
     print(f"fallback reasons: {rep['fallback_reasons'] or 'none'}; policy: {rep['policy_reasons']}")
     print(f"latency change->description: p50 of cycle p50s {fmt(rep['latency_p50_s_median'])} s, "
           f"max cycle p95 {fmt(rep['latency_p95_s_max'])} s, max model p95 {fmt(rep['llm_latency_p95_s_max'])} s")

@@ -3,7 +3,7 @@
 :class:`LLMService` is the base class the real engine (:class:`~engine.llm.generator.GenerationEngine`),
 the scripted test seam (:class:`~engine.llm.scripted.ScriptedLLM`) and the cluster
 (:class:`~engine.cluster.ClusterLLM`) all derive from. Callers ask the capability flags
-(``CAN_PAUSE``, ``CAN_CANCEL``; as harlequin's adapters do) instead of ``hasattr``; ``ready()`` is a
+(``CAN_PAUSE``, ``CAN_CANCEL``, ``CAN_DRAIN``; as harlequin's adapters do) instead of ``hasattr``; ``ready()`` is a
 plain method returning a bool; ``status`` is always an :class:`~engine.llm.events.EngineStatus`.
 
 Status observers subscribe with :meth:`LLMService.add_status_listener`: the listener gets the
@@ -33,6 +33,10 @@ class LLMService(ABC):
     CAN_PAUSE: bool = False
     #: ``cancel(job)`` (and ``job.cancel()``) stops a submitted job; its places finish "cancelled".
     CAN_CANCEL: bool = False
+    #: ``drain(job)`` (and ``job.drain()``) stops *starting* a job's requests: the ones already
+    #: decoding finish as usual, the ones not started finish at once with reason "drained"
+    #: (the texture service's first SIGTERM). A caller without it falls back to ``cancel``.
+    CAN_DRAIN: bool = False
 
     model_id: str | None = None
 
@@ -68,6 +72,11 @@ class LLMService(ABC):
         if not self.CAN_CANCEL:
             raise NotImplementedError(f"{type(self).__name__} cannot cancel (CAN_CANCEL is False)")
         job.cancel()
+
+    def drain(self, job: Any) -> None:
+        if not self.CAN_DRAIN:
+            raise NotImplementedError(f"{type(self).__name__} cannot drain (CAN_DRAIN is False)")
+        job.drain()
 
     def shutdown(self, timeout: float | None = 10.0) -> None:
         """Stop serving (idempotent); the default has nothing to stop."""

@@ -2,12 +2,17 @@
 
 A job reports, per request (``key`` = the place urn): :class:`PlaceStarted` on a stream (lane),
 zero or more :class:`Tokens`, then exactly one :class:`PlaceFinished` (text, or a fallback
-reason: timeout, error, cancelled, model_unavailable); then one :class:`BatchFinished`.
+reason: timeout, error, cancelled, model_unavailable, drained); then one :class:`BatchFinished`.
+A request that never started carries no PlaceStarted (``stream`` -1 in its PlaceFinished):
+"drained" means the job was drained before the request's turn (see ``LLMService.CAN_DRAIN``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+# The detail of a "drained" PlaceFinished (every service words it the same).
+DRAINED_DETAIL = "not started: the job was drained (its requests already decoding finished)"
 
 
 @dataclass(frozen=True, slots=True)

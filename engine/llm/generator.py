@@ -21,6 +21,9 @@ decode step runs on the engine thread. Other threads talk to it through a comman
   requests that were in it are re-run one at a time; the one(s) that fail alone finish "error",
   the rest finish normally (their streamed text is not repeated: generation is deterministic, so
   the re-run's prefix is skipped).
+* :meth:`Job.drain` stops *starting* a job's requests: the ones decoding finish as usual (the
+  same tokens as without the drain), the ones still queued finish at once "drained". The
+  texture service's first SIGTERM drains its cycle; :meth:`Job.cancel` (a second one) stops all.
 * A load failure (or no loader) makes the engine "failed"/"disabled": every request of every
   submit then finishes at once with reason "model_unavailable".
 
@@ -42,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from .base import LLMService
-from .events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+from .events import DRAINED_DETAIL, BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,7 @@ class Job:
         self.metrics: dict = {}
         self._engine = engine
         self._cancelled = threading.Event()
+        self._drained = threading.Event()
         self._finished = threading.Event()
         # engine-thread bookkeeping
         self._remaining = len(requests)
@@ -154,12 +158,23 @@ class Job:
         return self._cancelled.is_set()
 
     @property
+    def drained(self) -> bool:
+        return self._drained.is_set()
+
+    @property
     def done(self) -> bool:
         return self._finished.is_set()
 
     def cancel(self) -> None:
         """Stop this job: running requests stop within a step, unfinished ones finish "cancelled"."""
         self._cancelled.set()
+        if self._engine is not None:
+            self._engine._wake()
+
+    def drain(self) -> None:
+        """Start none of this job's requests from now on: the running ones finish as usual, the
+        queued ones finish "drained" within a step. A later :meth:`cancel` still stops the rest."""
+        self._drained.set()
         if self._engine is not None:
             self._engine._wake()
 
@@ -215,6 +230,7 @@ class GenerationEngine(LLMService):
 
     CAN_PAUSE = True
     CAN_CANCEL = True
+    CAN_DRAIN = True
 
     def __init__(
         self,
@@ -625,6 +641,7 @@ class GenerationEngine(LLMService):
             except queue.Empty:
                 pass
             self._handle_cancels()
+            self._handle_drains()
             if self._paused.is_set():
                 if pause_started is None:
                     pause_started = time.perf_counter()
@@ -674,6 +691,20 @@ class GenerationEngine(LLMService):
         for job, req in self._waiting:
             if job.cancelled:
                 self._finish_place(None, job, req, -1, None, "cancelled", "cancelled before it started", 0, now)
+            else:
+                keep.append((job, req))
+        self._waiting = keep
+
+    def _handle_drains(self) -> None:
+        """Queued requests of drained jobs finish "drained" now (also while paused: they will not
+        start); the requests of those jobs already in the batch go on decoding."""
+        if not self._waiting or not any(j.drained for j in self._jobs.values()):
+            return
+        now = time.perf_counter()
+        keep: deque = deque()
+        for job, req in self._waiting:
+            if job.drained and not job.cancelled:
+                self._finish_place(None, job, req, -1, None, "drained", DRAINED_DETAIL, 0, now)
             else:
                 keep.append((job, req))
         self._waiting = keep
@@ -805,6 +836,9 @@ class GenerationEngine(LLMService):
             return
         while self._waiting and len(self._active) < self.concurrency:
             job, req = self._waiting.popleft()
+            if job.drained and not job.cancelled:  # drained since _handle_drains looked
+                self._finish_place(None, job, req, -1, None, "drained", DRAINED_DETAIL, 0)
+                continue
             lane = min(set(range(self.concurrency)) - {s.lane for s in self._active.values()})
             now = time.perf_counter()
             st = _Active(job, req, lane, now, last_flush=now)

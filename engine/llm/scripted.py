@@ -1,7 +1,7 @@
 """A scripted model: the test seam for everything above the model (like llm's MockModel).
 
 It behaves like the real service (one worker thread, ``concurrency`` lanes with continuous refill,
-per-request deadlines counted from the start of decoding, pause/resume/cancel) but writes
+per-request deadlines counted from the start of decoding, pause/resume/cancel/drain) but writes
 deterministic text from the request's seed instead of running a network. Tests script special
 behaviour per key: a fixed text, a failure, a slow place. It is never used in place of the real
 model by the product; the console uses it only when started with ``--scripted``.
@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .base import LLMService
-from .events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+from .events import DRAINED_DETAIL, BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+
 
 _WORDS = ("mist", "lantern", "cobbles", "smoke", "river", "shadows", "wind", "bells", "moss", "gulls", "embers", "frost")
 
@@ -94,10 +95,15 @@ class _Job:
     requests: list
     on_event: Callable
     cancelled: threading.Event = field(default_factory=threading.Event)
+    drained: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
 
     def cancel(self) -> None:
         self.cancelled.set()
+
+    def drain(self) -> None:
+        """Start no more requests; the running ones finish, the queued ones finish "drained"."""
+        self.drained.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)
@@ -108,6 +114,7 @@ class ScriptedLLM(LLMService):
 
     CAN_PAUSE = True
     CAN_CANCEL = True
+    CAN_DRAIN = True
 
     def __init__(self, concurrency: int = 4, token_delay_s: float = 0.0, script: dict | None = None,
                  model_id: str = "scripted", deadline_s: float = 5.0):
@@ -188,6 +195,11 @@ class ScriptedLLM(LLMService):
                 for req in waiting:
                     self._emit(job, PlaceFinished(req["key"], -1, None, "cancelled", 0, None, None, "cancelled before it started"))
                 break
+            if job.drained.is_set() and waiting:
+                # As the real engine: nothing new starts; the lanes decoding go on to their end.
+                for req in waiting:
+                    self._emit(job, PlaceFinished(req["key"], -1, None, "drained", 0, None, None, DRAINED_DETAIL))
+                waiting = []
             if self._paused.is_set():
                 t_pause = time.perf_counter()
                 time.sleep(0.01)
