@@ -556,9 +556,11 @@ class BatchRunner:
                 # Not (wholly) run before the drain: the place waits for the model as a whole (a
                 # best of N over some of its candidates would not be the text it gets alone).
                 drained_n += 1
-                cands = {0: _Candidate(0, None, "deferred", "the model had not started it when the batch was "
-                                       "drained (the service stopping): the model describes it after a restart",
-                                       None, None, None)}
+                why = _Candidate(0, None, "deferred", "the model had not started it when the batch was "
+                                 "drained (the service stopping): the model describes it after a restart",
+                                 None, None, None)
+                pp = pending[urn]
+                cands = {0: why} if pp.sentences is None else {(0, jj): why for jj in range(pp.parts())}
             self._finish(batch_id, pending[urn], templates[urn], cands, counts, reasons)
             done += 1
             if progress:

@@ -45,12 +45,17 @@ def a_world(n_model: int, n_template: int) -> list[dict]:
     return [mk(i, 0.9) for i in range(n_model)] + [mk(100 + i, None) for i in range(n_template)]
 
 
-def service(store, llm, path, tmp_path, clock=None, observer=None, **cfg_over):
+# These tests count model requests as places: the whole-text prompt (one request a place). The
+# per-sentence default (engine.compose) is drained in the last scripted test below.
+WHOLE = "rewrite"
+
+
+def service(store, llm, path, tmp_path, clock=None, observer=None, prompt_name=WHOLE, **cfg_over):
     cfg = replace(Config(), **{"cycle_min_s": 30.0, "cycle_max_s": 300.0, "cycle_max_llm": 50, **cfg_over})
     clock = clock or FakeClock()
     logs: list[str] = []
     svc = TextureService(store, cfg, PromptLibrary(tmp_path / "prompts"), llm, path, clock=clock,
-                         changes=SteppedChanges(clock), log=logs.append, observer=observer)
+                         changes=SteppedChanges(clock), log=logs.append, observer=observer, prompt_name=prompt_name)
     svc.logs = logs
     return svc
 
@@ -192,11 +197,49 @@ def test_a_place_whose_candidates_were_partly_drained_waits_whole_and_later_gets
         alone_store = Store(tmp_path / "alone.db")
         try:
             b_place = read_world(path).places[b]
-            BatchRunner(alone_store, svc2.cfg, svc2.prompts, llm).run([b_place], "alone")
+            BatchRunner(alone_store, svc2.cfg, svc2.prompts, llm, prompt_name=WHOLE).run([b_place], "alone")
             alone = {r["urn"]: r for r in alone_store.db.query("SELECT urn, text, source FROM current")}
         finally:
             alone_store.close()
         assert alone[b]["source"] == "llm" and got[b] == alone[b]["text"]
+    finally:
+        llm.shutdown()
+        store.close()
+
+
+def test_a_place_whose_sentences_were_partly_drained_waits_whole_and_later_gets_its_own_text(tmp_path):
+    """The per-sentence default: two of a place's three sentence requests were decoding, the third
+    was drained: the place waits for the model as a whole, and its later text is its own."""
+    items = a_world(3, 0)
+    path = tmp_path / "world.jsonl"
+    write_jsonl(path, items)
+    store = Store(tmp_path / "t.db")
+    llm = ScriptedLLM(concurrency=2, token_delay_s=0.05)
+    started: list[str] = []
+    box: dict = {}
+    try:
+        svc = box["svc"] = service(store, llm, path, tmp_path, observer=drain_on_start(2, box, started),
+                                   prompt_name="texture")
+        assert svc.prompts.get("texture").per_sentence
+        svc.start()
+        svc.run_forever()
+        rep = svc.cycles[0]
+        a = started[0]
+        assert started == [a, a]  # sentences 1 and 2 of one place were decoding
+        rows = {r["urn"]: r for r in store.batch_results(rep.batch_id)}
+        assert all(r["source"] == "template" and r["reason"] == "deferred" for r in rows.values())
+        assert "drained" in rows[a]["detail"] and rep.drained == 3 and a in svc.deferred
+        svc2 = service(store, llm, path, tmp_path, prompt_name="texture")
+        svc2.start()
+        svc2.run_cycle()
+        got = {r["urn"]: r["text"] for r in store.db.query("SELECT urn, text FROM current")}
+        alone_store = Store(tmp_path / "alone.db")
+        try:
+            BatchRunner(alone_store, svc2.cfg, svc2.prompts, llm).run([read_world(path).places[a]], "alone")
+            alone = {r["urn"]: r for r in alone_store.db.query("SELECT urn, text, source FROM current")}
+        finally:
+            alone_store.close()
+        assert alone[a]["source"] == "llm" and got[a] == alone[a]["text"]
     finally:
         llm.shutdown()
         store.close()
