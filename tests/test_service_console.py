@@ -29,6 +29,18 @@ def db_rows(home, sql, args=()):
         s.close()
 
 
+def whole_text_prompt() -> None:
+    """A user's own whole-text prompt as the default (one request per place; these tests count
+    and time model requests as places)."""
+    from engine import locations
+    from engine.prompts import DEFAULTS_DIR
+
+    folder = locations.default_prompts_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "texture.prompt").write_text((DEFAULTS_DIR / "rewrite.prompt").read_text(encoding="utf-8") + "\n",
+                                           encoding="utf-8")
+
+
 async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_twice_mid_cycle_cancels_keeping_finished_results(
         home, tmp_path):
     places = builtin_world(12)
@@ -37,14 +49,7 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_twice_mid_cyc
     slow = ELIGIBLE_12[2]
     # Every place ~25 tokens (~5 s); the slow one 80 tokens (~16 s): auto mode goes off between.
     long_text = " ".join(["The lanterns sway over wet cobbles while the river runs high and cold."] * 7)
-    # A user's own whole-text prompt (one request per place): the timing above is per place.
-    from engine import locations
-    from engine.prompts import DEFAULTS_DIR
-
-    folder = locations.default_prompts_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "texture.prompt").write_text((DEFAULTS_DIR / "rewrite.prompt").read_text(encoding="utf-8") + "\n",
-                                           encoding="utf-8")
+    whole_text_prompt()  # the timing above is per place
     factory = Factory(delay=0.2, deadline_s=120, script={slow: {"text": long_text}})
     app = make_app(home, places=places, factory=factory, world_path=world)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -112,6 +117,7 @@ async def test_switching_auto_mode_off_mid_cycle_drains_it(home, tmp_path):
     world = tmp_path / "world.jsonl"
     write_world(world, places)
     factory = Factory(delay=0.1, deadline_s=120)
+    whole_text_prompt()
     app = make_app(home, places=places, factory=factory, world_path=world, cfg=replace(Config(), concurrency=1))
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
