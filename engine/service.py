@@ -273,7 +273,7 @@ class CycleReport:
     throughput_per_min: float | None  # descriptions stored per minute of the cycle
     llm_per_min: float | None
     memory_mb: float | None
-    quality: float | None  # hook: a quality score per cycle once engine has one (None today)
+    quality: float | None  # the batch's average_quality (engine.quality: the seed's averageQuality)
     fact_coverage: float | None
     outbox_lines: int
     elapsed_s: float
@@ -634,7 +634,7 @@ class TextureService:
             llm_latency_p50_s=_r(_pct(llm_lat, 0.5)), llm_latency_p95_s=_r(_pct(llm_lat, 0.95)),
             fallback_pct=m.get("fallback_pct"), throughput_per_min=round(60.0 * len(rows) / elapsed, 1),
             llm_per_min=m.get("throughput_per_min"), memory_mb=m.get("memory_mb"),
-            quality=m.get("quality"), fact_coverage=m.get("fact_coverage"), outbox_lines=out_n,
+            quality=m.get("average_quality"), fact_coverage=m.get("fact_coverage"), outbox_lines=out_n,
             elapsed_s=round(summary.elapsed_s, 3), notice=summary.notice, drained=m.get("drained") or 0,
         )
         if self._drain.is_set() or self._cancel.is_set():

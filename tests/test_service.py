@@ -210,6 +210,9 @@ def test_the_cap_holds_the_most_significant_go_first_and_every_place_gets_its_te
     rep = svc.run_cycle()
     assert rep.to_model == 3 and rep.llm == 3
     rows = {r["urn"]: r for r in store.batch_results(rep.batch_id)}
+    # The cycle's quality figure is the batch's average_quality (the seed's averageQuality).
+    assert rep.quality is not None and rep.quality == round(sum(r["quality"] for r in rows.values()) / len(rows), 4)
+    assert f"quality {rep.quality:.2f}" in rep.line()
     assert len(rows) == len(items)  # every changed place described in the same cycle
     llm_urns = {u for u, r in rows.items() if r["source"] == "llm"}
     assert llm_urns == {items[i]["urn"] for i in (5, 6, 7)}  # the three premium places
