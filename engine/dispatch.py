@@ -733,8 +733,11 @@ class BatchRunner:
         toks = [c.tokens for c in cands.values() if c.tokens is not None]
         lats = [c.latency_s for c in cands.values() if c.latency_s is not None]
         source = "llm" if reason is None else "template"
+        # The model's text as the diff shows it: the composition when the model wrote any of it
+        # (the rejected sentences' own words are in the detail and in quality_json "raw").
+        shown = comp.text if comp.model_sentences else (comp.raw or None)
         row = ResultRow(batch_id, p.urn, p.state_hash, d.tier, source, final if source == "llm" else template, template,
-                        comp.raw or None, reason, detail, pp.prompt_version, self.llm.model_id if self.llm else None,
+                        shown, reason, detail, pp.prompt_version, self.llm.model_id if self.llm else None,
                         p.seed, d.budget, round(max(lats) * 1000, 1) if lats else None, sum(toks) if toks else None,
                         first.stream, base_hash(p), worker=first.worker, seen_at=self._seen.get(p.urn))
         raw_q = score_text(p, comp.raw) if comp.raw else None
