@@ -35,6 +35,7 @@ from engine.llm.events import BatchFinished, EngineStatus, PlaceFinished, PlaceS
 from engine.llm.generator import GenerationEngine, GenRequest  # noqa: E402
 from engine.llm.sampling import SeededSampler, make_request_sampler  # noqa: E402
 from fakes import tiny_model, tiny_tokenizer  # noqa: E402
+from tools.bench.raw import raw_batch_generate_on  # noqa: E402
 
 REAL_MODEL = ROOT / "models" / "smollm2-135m-instruct"
 
@@ -584,8 +585,10 @@ def test_load_failure_gives_model_unavailable(make_engine):
 def test_ready_and_metrics_and_raw_bench(make_engine):
     eng = make_engine(concurrency=4)
     assert eng.wait_ready(30) and eng.ready() is True and eng.model_id == "tiny-random-llama"
-    raw = eng.raw_batch_generate(PROMPTS[:4], max_tokens=8, temperature=0.7)
+    raw = raw_batch_generate_on(eng, PROMPTS[:4], max_tokens=8, temperature=0.7)
     assert raw["metrics"]["tokens"] > 0 and len(raw["texts"]) == 4
+    # the load-time speed probe ran (engine.llm.probe on the engine thread): deadlines start from it
+    assert set(eng.calibration) == {"prefill_s", "step_s"} and eng.calibration["step_s"] > 0
     assert eng.deadline_for(100) >= 2.0
 
 

@@ -33,7 +33,6 @@ import atexit
 import itertools
 import logging
 import queue
-import resource
 import threading
 import time
 import weakref
@@ -43,6 +42,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .base import LLMService
 from .events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+from .probe import CALIBRATION_PROMPT, peak_rss_mb, raw_batch_generate
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,6 @@ def _shutdown_live_engines() -> None:
             eng.shutdown(timeout=5.0)
         except Exception:  # pragma: no cover
             pass
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MiB (Linux reports KiB, macOS bytes)."""
-    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    import sys
-
-    return ru / (1024 * 1024) if sys.platform == "darwin" else ru / 1024
 
 
 @dataclass(frozen=True)
@@ -359,20 +351,18 @@ class GenerationEngine(LLMService):
         if t is not None and t is not threading.current_thread():
             t.join(timeout)
 
-    def raw_batch_generate(self, prompts: list[str], max_tokens: int, temperature: float = 0.7,
-                           concurrency: int | None = None, timeout: float | None = None) -> dict:
-        """Run the prompts through a plain mlx-lm ``BatchGenerator`` on the engine thread (bench).
+    def call_on_engine_thread(self, fn: Callable[[Any, Any, Any, int], Any], timeout: float | None = None) -> Any:
+        """Run ``fn(model, tokenizer, stream, prefill_step_size)`` on the engine thread, between decode
+        steps, and return its result (or raise its exception).
 
-        One shared sampler, ``completion_batch_size = concurrency``, all prompts inserted at once
-        (mlx-lm refills itself). Returns ``{"texts", "token_ids", "metrics"}``; compare
-        ``metrics["tokens_per_s"]`` with a job's ``BatchFinished`` metrics.
+        The engine thread owns every MLX call, so code that drives the model directly (the raw
+        ``BatchGenerator`` reference in ``tools/bench/raw.py``) runs through here.
         """
         box: dict = {}
         done = threading.Event()
-        self._cmds.put(("raw", (list(prompts), int(max_tokens), float(temperature),
-                                int(concurrency or self.concurrency), box, done)))
+        self._cmds.put(("call", (fn, box, done)))
         if not done.wait(timeout):
-            raise TimeoutError("raw_batch_generate did not finish")
+            raise TimeoutError("the call on the engine thread did not finish")
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -564,7 +554,7 @@ class GenerationEngine(LLMService):
         """Time one prompt alone (prefill + 8 decode steps) so the first batch's deadlines fit."""
         self._set_status("loading", "measuring decode speed", 0.95)
         try:
-            m = raw_batch_generate(self.model, self.tokenizer, bench_prompts(1), 9, 0.0, 1,
+            m = raw_batch_generate(self.model, self.tokenizer, [CALIBRATION_PROMPT], 9, 0.0, 1,
                                    stream=self._stream, prefill_step_size=self._prefill_step_size)["metrics"]
             prefill = float(m.get("ttft_first_s") or 0.0)
             steps = max(1, int(m["tokens"]) - 1)
@@ -598,8 +588,8 @@ class GenerationEngine(LLMService):
                 self._finish_job(job)
             for r in job.requests:
                 self._waiting.append((job, r))
-        elif kind == "raw":
-            self._run_raw(*arg)
+        elif kind == "call":
+            self._run_call(*arg)
         return True
 
     def _loop(self) -> None:
@@ -876,167 +866,11 @@ class GenerationEngine(LLMService):
             st.pending_delta = ""
             self._solo.append(st)
 
-    # ------------------------------------------------------------------ raw bench
-    def _run_raw(self, prompts: list[str], max_tokens: int, temperature: float, concurrency: int,
-                 box: dict, done: threading.Event) -> None:
+    # ------------------------------------------------------------------ calls on this thread
+    def _run_call(self, fn: Callable[[Any, Any, Any, int], Any], box: dict, done: threading.Event) -> None:
         try:
-            box["result"] = raw_batch_generate(self.model, self.tokenizer, prompts, max_tokens, temperature,
-                                               concurrency, stream=self._stream,
-                                               prefill_step_size=self._prefill_step_size)
+            box["result"] = fn(self.model, self.tokenizer, self._stream, self._prefill_step_size)
         except Exception as e:
             box["error"] = e
         finally:
             done.set()
-
-
-def raw_batch_generate(model: Any, tokenizer: Any, prompts: list[str], max_tokens: int,
-                       temperature: float = 0.7, concurrency: int = 4, *, stream: Any = None,
-                       prefill_step_size: int = 2048) -> dict:
-    """Plain mlx-lm ``BatchGenerator`` over chat-templated prompts: the throughput reference.
-
-    Must run on the thread that owns ``stream`` (use :meth:`GenerationEngine.raw_batch_generate`
-    when an engine owns the model).
-    """
-    from mlx_lm.generate import BatchGenerator
-    from mlx_lm.sample_utils import make_sampler
-
-    toks = [tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True)
-            for p in prompts]
-    eos = sorted(getattr(tokenizer, "eos_token_ids", None) or [tokenizer.eos_token_id])
-    kw = {"stream": stream} if stream is not None else {}
-    t0 = time.perf_counter()
-    bg = BatchGenerator(model, max_tokens=max_tokens, stop_tokens=[[t] for t in eos],
-                        sampler=make_sampler(temp=temperature), completion_batch_size=concurrency,
-                        prefill_batch_size=concurrency, prefill_step_size=prefill_step_size, **kw)
-    uids = bg.insert(toks, max_tokens=[max_tokens] * len(toks))
-    out: dict[int, list[int]] = {u: [] for u in uids}
-    first: dict[int, float] = {}
-    while responses := bg.next_generated():
-        now = time.perf_counter()
-        for r in responses:
-            first.setdefault(r.uid, now - t0)
-            if r.finish_reason != "stop":
-                out[r.uid].append(r.token)
-    elapsed = time.perf_counter() - t0
-    bg.close()
-    ids = [out[u] for u in uids]
-    tokens = sum(len(x) for x in ids)
-    return {
-        "texts": [tokenizer.decode(x) for x in ids],
-        "token_ids": ids,
-        "metrics": {
-            "places": len(prompts),
-            "tokens": tokens,
-            "elapsed_s": elapsed,
-            "tokens_per_s": tokens / elapsed,
-            "descriptions_per_s": len(prompts) / elapsed,
-            "ttft_first_s": min(first.values()) if first else None,
-            "peak_rss_mb": peak_rss_mb(),
-            "concurrency": concurrency,
-        },
-    }
-
-
-# ---------------------------------------------------------------------------------- bench / CLI
-_BENCH_PLACES = [
-    ("The Salt Harbour", "A crescent of grey stone quays where fishing boats crowd at dawn and gulls quarrel over nets.",
-     "cold drizzle, 6 C, wind 30 km/h", "fish (abundant), salt (scarce)", "a storm wrecked two boats"),
-    ("Millbrook Market", "A cobbled square ringed by timber houses, its fountain dry for a generation.",
-     "clear and warm, 21 C, wind 5 km/h", "grain (plentiful), wool (moderate)", "a travelling circus arrived"),
-    ("The Ashen Pass", "A narrow mountain road between black cliffs, marked by cairns of the fallen.",
-     "heavy snow, -8 C, wind 55 km/h", "iron ore (rich), firewood (scarce)", "bandits sighted near the shrine"),
-    ("Old Lantern Library", "A leaning tower of books whose upper windows have been broken for years.",
-     "overcast, 12 C, wind 12 km/h", "paper (scarce), candles (moderate)", "a scholar vanished last week"),
-]
-
-
-def bench_prompts(n: int) -> list[str]:
-    """~100-token place prompts in the product's texture-prompt shape."""
-    out = []
-    for i in range(n):
-        name, base, weather, res, ev = _BENCH_PLACES[i % len(_BENCH_PLACES)]
-        out.append(
-            f"Enhance this location description with current conditions:\n\nBase: {name} (ward {i + 1}). {base}\n\n"
-            f"Current conditions:\n- Weather: {weather}\n- Resources: {res}\n- Recent events: {ev}\n\n"
-            "Generate 2-3 sentences that naturally integrate these conditions into the scene. Focus on "
-            "atmospheric details and environmental storytelling. Maintain the existing tone and style.\n\n"
-            "Enhanced description:"
-        )
-    return out
-
-
-def _bench_main(argv: list[str] | None = None) -> int:
-    import argparse
-    import json
-    import os
-    import sys
-
-    ap = argparse.ArgumentParser(prog="python -m engine.llm.generator",
-                                 description="Measure the generation engine (and raw BatchGenerator) on a model.")
-    ap.add_argument("model", help="mlx-lm model folder (or name known to engine.llm.models)")
-    ap.add_argument("--streams", default="1,4,8", help="comma-separated concurrency values")
-    ap.add_argument("--prompts", type=int, default=16)
-    ap.add_argument("--max-tokens", type=int, default=150)
-    ap.add_argument("--temperature", type=float, default=0.7)
-    ap.add_argument("--no-raw", action="store_true", help="skip the raw BatchGenerator comparison")
-    ap.add_argument("--check", action="store_true", help="also check token ids equal across stream counts")
-    ap.add_argument("--json", action="store_true", help="print one JSON line per measurement")
-    a = ap.parse_args(argv)
-
-    from .fastpath import prepare_backend  # before anything imports mlx.core
-
-    backend = prepare_backend()
-    from .models import load_model
-
-    def loader():
-        return load_model(a.model)
-
-    prompts = bench_prompts(a.prompts)
-    reqs = [GenRequest(f"bench:{i}", p, 1000 + 7919 * i, a.max_tokens, a.temperature) for i, p in enumerate(prompts)]
-    print(f"backend: {backend.blas} dtype={backend.dtype} threads={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}",
-          file=sys.stderr)
-    results = []
-    ids_by_streams: dict[int, dict] = {}
-    for c in [int(x) for x in a.streams.split(",")]:
-        eng = GenerationEngine(loader, concurrency=c)
-        eng.start()
-        if not eng.wait_ready(600):
-            print(f"model failed: {eng.unavailable_reason()}", file=sys.stderr)
-            return 2
-        # warm-up (first call compiles/allocates)
-        eng.submit([GenRequest("warm", prompts[0], 1, 8, a.temperature)]).wait(600)
-        job = eng.submit(reqs)
-        job.wait()
-        m = dict(job.metrics)
-        ids_by_streams[c] = dict(job.token_ids)
-        row = {"streams": c, "engine": {k: m[k] for k in ("places", "tokens", "elapsed_s", "tokens_per_s",
-                                                         "descriptions_per_s", "avg_latency_s", "ttft_avg_s",
-                                                         "peak_rss_mb", "fallbacks")}}
-        if not a.no_raw:
-            raw = eng.raw_batch_generate(prompts, a.max_tokens, a.temperature, concurrency=c)["metrics"]
-            row["raw"] = {k: raw[k] for k in ("tokens", "elapsed_s", "tokens_per_s", "descriptions_per_s", "ttft_first_s")}
-            row["engine_vs_raw_tokens_per_s"] = m["tokens_per_s"] / raw["tokens_per_s"]
-        eng.shutdown()
-        results.append(row)
-        if a.json:
-            print(json.dumps(row))
-        else:
-            e = row["engine"]
-            line = (f"streams={c}: {e['descriptions_per_s']:.3f} desc/s, {e['tokens_per_s']:.1f} tok/s, "
-                    f"{e['tokens']} tokens in {e['elapsed_s']:.1f} s, ttft avg {e['ttft_avg_s']:.3f} s, "
-                    f"latency avg {e['avg_latency_s']:.2f} s, peak RSS {e['peak_rss_mb']:.0f} MB")
-            if "raw" in row:
-                line += (f" | raw {row['raw']['tokens_per_s']:.1f} tok/s -> engine/raw = "
-                         f"{row['engine_vs_raw_tokens_per_s']:.3f}")
-            print(line, flush=True)
-    if a.check and len(ids_by_streams) > 1:
-        base_c = min(ids_by_streams)
-        base = ids_by_streams[base_c]
-        for c, ids in ids_by_streams.items():
-            same = sum(ids[k] == base[k] for k in base)
-            print(f"determinism: streams={c} vs streams={base_c}: {same}/{len(base)} identical token sequences")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_bench_main())
