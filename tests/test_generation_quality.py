@@ -69,7 +69,7 @@ def _stop_after(chunks, n):
     """Feed ``chunks`` to the sentence stop one at a time -> the text when it fired (or None)."""
     from types import SimpleNamespace
 
-    from engine.llm.generator import _done_sentences
+    from engine.llm.jobs import _done_sentences
 
     st = SimpleNamespace(detok=SimpleNamespace(text=""), checked=0, req=SimpleNamespace(stop_sentences=n))
     for c in chunks:

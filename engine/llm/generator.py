@@ -24,7 +24,10 @@ decode step runs on the engine thread. Other threads talk to it through a comman
 * A load failure (or no loader) makes the engine "failed"/"disabled": every request of every
   submit then finishes at once with reason "model_unavailable".
 
-This module never imports textual, rich or console.
+The engine is in four modules: this one (the public API, emission of events and metrics, the
+thread's command loop, loading and the load-time speed probe), :mod:`engine.llm.jobs` (requests
+and jobs), :mod:`engine.llm.lanes` (the decode lanes: tokenize, prefill, admit, step) and
+:mod:`engine.llm.probe` (a stock mlx-lm run, timed). None imports textual, rich or console.
 """
 
 from __future__ import annotations
@@ -37,11 +40,12 @@ import threading
 import time
 import weakref
 from collections import Counter, OrderedDict, deque
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from .base import LLMService
 from .events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+from .jobs import GenRequest, Job, _Active
+from .lanes import DecodeLanes
 from .probe import CALIBRATION_PROMPT, peak_rss_mb, raw_batch_generate
 
 log = logging.getLogger(__name__)
@@ -54,8 +58,6 @@ MAX_CONCURRENCY = 8
 # Generation recipe: bump when a change alters the tokens a (model, prompt, seed) produces, so
 # cached results from an older recipe are not taken for this one's (it is part of model_id).
 RECIPE = "g4"  # g4: issue #13 defaults (temperature 0.5, repetition penalty 1.1, sentence stop 3)
-PREFIX_CACHE_ENTRIES = 8  # distinct prompt heads kept (a few MB each for a 7B model)
-MIN_PREFIX_TOKENS = 8
 
 __all__ = [
     "BatchFinished",
@@ -84,119 +86,7 @@ def _shutdown_live_engines() -> None:
             pass
 
 
-@dataclass(frozen=True)
-class GenRequest:
-    key: str  # the place urn
-    prompt: str  # rendered user prompt; the engine applies the chat template
-    seed: int
-    max_tokens: int
-    temperature: float = 0.7
-    deadline_s: float | None = None  # from the moment this request starts decoding
-    # Issue #13: end once this many sentences are complete (0 = at EOS or the budget only), and
-    # a repetition penalty over this request's own generated tokens (1.0 = off). Both per request.
-    stop_sentences: int = 0
-    repetition_penalty: float = 1.0
-
-    @classmethod
-    def coerce(cls, obj: "GenRequest | Mapping[str, Any]") -> "GenRequest":
-        if isinstance(obj, GenRequest):
-            return obj
-        return cls(
-            key=str(obj["key"]),
-            prompt=str(obj["prompt"]),
-            seed=int(obj["seed"]),
-            max_tokens=int(obj["max_tokens"]),
-            temperature=float(obj.get("temperature", 0.7) if obj.get("temperature") is not None else 0.7),
-            deadline_s=None if obj.get("deadline_s") is None else float(obj["deadline_s"]),
-            stop_sentences=int(obj.get("stop_sentences") or 0),
-            repetition_penalty=float(obj.get("repetition_penalty") or 1.0),
-        )
-
-
-class Job:
-    """A submitted list of requests. Thread-safe to read ``results`` after :meth:`wait`."""
-
-    def __init__(self, job_id: int, requests: list[GenRequest], on_event: Callable[[Any], None] | None,
-                 engine: "GenerationEngine | None") -> None:
-        self.id = job_id
-        self.requests = requests
-        self.on_event = on_event
-        self.events: queue.Queue = queue.Queue()
-        self.results: dict[str, PlaceFinished] = {}
-        self.token_ids: dict[str, list[int]] = {}
-        self.metrics: dict = {}
-        self._engine = engine
-        self._cancelled = threading.Event()
-        self._finished = threading.Event()
-        # engine-thread bookkeeping
-        self._remaining = len(requests)
-        self._t_submit = time.perf_counter()
-        self._t_first_start: float | None = None
-        self._callback_errors = 0
-        self._prefix_tokens = 0  # prompt tokens taken from the shared-head KV cache
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    @property
-    def done(self) -> bool:
-        return self._finished.is_set()
-
-    def cancel(self) -> None:
-        """Stop this job: running requests stop within a step, unfinished ones finish "cancelled"."""
-        self._cancelled.set()
-        if self._engine is not None:
-            self._engine._wake()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._finished.wait(timeout)
-
-    def iter_events(self, timeout: float | None = None) -> Iterable[Any]:
-        """Yield events until (and including) ``BatchFinished``."""
-        while True:
-            ev = self.events.get(timeout=timeout)
-            yield ev
-            if isinstance(ev, BatchFinished):
-                return
-
-
-@dataclass
-class _Active:
-    job: Job
-    req: GenRequest
-    lane: int
-    t0: float  # start of decoding (insert into the batch); shifted forward by paused time
-    uid: int = -1
-    n: int = 0
-    ids: list = field(default_factory=list)
-    detok: Any = None
-    ttft: float | None = None
-    emitted: int = 0  # characters of text already sent in Tokens events
-    pending_delta: str = ""
-    last_flush: float = 0.0
-    solo: bool = False  # re-running alone after a batched failure
-    checked: int = 0  # characters of text the sentence stop has looked at
-
-
-def _done_sentences(st: "_Active") -> bool:
-    """Whether the request has completed ``stop_sentences`` sentences (see
-    ``engine.validate.complete_sentences``). Looked at only when new text brought whitespace: a
-    sentence counts as complete once something follows its end."""
-    from ..validate import complete_sentences
-
-    text = st.detok.text
-    new = text[st.checked:]
-    st.checked = len(text)
-    if not any(c.isspace() for c in new):
-        return False
-    done = complete_sentences(text)
-    # A description is one paragraph: a line break after a complete sentence ends it too (what
-    # follows is a small model's next "Rewrite:"/"Note:" block, never the description).
-    return done >= st.req.stop_sentences or (done >= 1 and "\n" in new and "\n" in text.lstrip())
-
-
-class GenerationEngine(LLMService):
+class GenerationEngine(DecodeLanes, LLMService):
     """One thread, one model, ``concurrency`` decode lanes. See the module doc."""
 
     CAN_PAUSE = True
@@ -388,16 +278,7 @@ class GenerationEngine(LLMService):
 
     @staticmethod
     def _emit(job: Job, ev: Any) -> None:
-        job.events.put(ev)
-        cb = job.on_event
-        if cb is None:
-            return
-        try:
-            cb(ev)
-        except Exception:  # the user's callback never kills the engine
-            job._callback_errors += 1
-            if job._callback_errors == 1:
-                log.exception("on_event callback raised (job %s); further errors not logged", job.id)
+        job._deliver(ev)  # the user's callback never kills the engine
 
     def _finish_unavailable(self, job: Job, reason: str) -> None:
         for r in job.requests:
@@ -661,210 +542,6 @@ class GenerationEngine(LLMService):
             else:
                 keep.append((job, req))
         self._waiting = keep
-
-    def _tokenize(self, req: GenRequest) -> list[int]:
-        tok = self.tokenizer
-        msgs = [{"role": "user", "content": req.prompt}]
-        if getattr(tok, "has_chat_template", False) or getattr(tok, "chat_template", None):
-            ids = tok.apply_chat_template(msgs, add_generation_prompt=True)
-            if isinstance(ids, dict) or hasattr(ids, "keys"):
-                ids = ids["input_ids"]
-        else:
-            ids = tok.encode(req.prompt)
-        ids = [int(t) for t in ids]
-        if not ids:
-            raise ValueError("empty prompt after tokenization")
-        return ids
-
-    def _tokenize_text(self, text: str) -> list[int]:
-        return self._tokenize(GenRequest("", text, 0, 1))
-
-    def _split_point(self, req: GenRequest, ids: list[int]) -> int:
-        """How many leading prompt tokens are prefilled on their own (and shared between requests).
-
-        The head is the chat scaffolding plus the user prompt's first line: with the seed's
-        prompt, "<system prompt> ... Enhance this location description with current
-        conditions:" is the same for every place, so its KV cache is computed once and reused
-        (:meth:`_prefix_caches`). The split is a function of the prompt text alone, never of
-        what happens to be cached, so a prompt is always computed the same way: alone or in a
-        batch, first or hundredth, in this process or another.
-        """
-        if not self._prefix_ok:
-            return 0
-        nl = req.prompt.find("\n")
-        if nl < 0 or not req.prompt[nl + 1:].strip():
-            return 0
-        head = self._tokenize_text(req.prompt[:nl + 1])
-        n = 0
-        for a, b in zip(head, ids):
-            if a != b:
-                break
-            n += 1
-        n = min(n, len(ids) - 2)  # the rest keeps at least two tokens (the last one starts decoding)
-        return n if n >= MIN_PREFIX_TOKENS else 0
-
-    def _prefix_caches(self, prefix: tuple[int, ...]) -> tuple[list, bool]:
-        """Fresh per-request KV caches holding ``prefix`` (computed once, then copied from an LRU),
-        and whether it came from the LRU."""
-        import mlx.core as mx
-        from mlx_lm.models.cache import KVCache, make_prompt_cache
-
-        states = self._prefixes.get(prefix)
-        hit = states is not None
-        if states is None:
-            cache = make_prompt_cache(self.model)
-            with mx.stream(self._stream):
-                self.model(mx.array([list(prefix)]), cache=cache)
-                states = [(c.keys[..., :c.offset, :], c.values[..., :c.offset, :]) for c in cache]
-                mx.eval(states)
-            self._prefixes[prefix] = states
-            self._prefix_stats["computed"] += 1
-            while len(self._prefixes) > PREFIX_CACHE_ENTRIES:
-                self._prefixes.popitem(last=False)
-        else:
-            self._prefixes.move_to_end(prefix)
-            self._prefix_stats["reused"] += 1
-        out = []
-        for k, v in states:
-            c = KVCache()
-            # Exactly full: the first write reallocates, so the shared arrays are never written.
-            c.keys, c.values, c.offset = k, v, k.shape[2]
-            out.append(c)
-        return out, hit
-
-    def _insert(self, st: _Active) -> bool:
-        """Insert one request into the batch generator; on failure finish it "error"."""
-        from .sampling import make_request_sampler
-
-        req = st.req
-        try:
-            if req.max_tokens < 1:
-                raise ValueError(f"max_tokens must be >= 1 (got {req.max_tokens})")
-            ids = self._tokenize(req)
-            sampler = (self._sampler_factory(req) if self._sampler_factory is not None
-                       else make_request_sampler(req.seed, req.temperature, req.repetition_penalty))
-            head = self._split_point(req, ids)
-            caches, hit = self._prefix_caches(tuple(ids[:head])) if head else (None, False)
-            if self._bg is None:
-                self._bg = self._new_bg()
-            # Each prompt is prefilled alone (its shared head from a cache computed the same
-            # way), ending in its first sampled token: the same shapes as when it runs alone.
-            uid = self._bg.add(ids[head:], max_tokens=req.max_tokens, sampler=sampler, cache=caches,
-                               prefix=ids[:head])
-            if hit:
-                st.job._prefix_tokens += head
-        except Exception as e:
-            self._finish_place(st, st.job, req, st.lane, None, "error", f"{type(e).__name__}: {e}", 0)
-            return False
-        st.uid = uid
-        st.n = 0
-        st.ids = []
-        st.detok = self.tokenizer.detokenizer
-        st.pending_delta = ""
-        st.checked = 0
-        self._active[uid] = st
-        return True
-
-    def _admit(self) -> None:
-        if self._solo:
-            # isolation mode after a batched failure: one request at a time, nothing new
-            while not self._active and self._solo:
-                self._insert(self._solo.popleft())
-            return
-        while self._waiting and len(self._active) < self.concurrency:
-            job, req = self._waiting.popleft()
-            lane = min(set(range(self.concurrency)) - {s.lane for s in self._active.values()})
-            now = time.perf_counter()
-            st = _Active(job, req, lane, now, last_flush=now)
-            if job._t_first_start is None:
-                job._t_first_start = now
-            self._emit(job, PlaceStarted(req.key, lane, req.deadline_s))
-            self._insert(st)
-
-    def _check_deadlines(self) -> None:
-        now = time.perf_counter()
-        late = [uid for uid, st in self._active.items()
-                if st.req.deadline_s is not None and now - st.t0 > st.req.deadline_s]
-        if not late:
-            return
-        self._bg.remove(late)
-        for uid in late:
-            st = self._active.pop(uid)
-            el = now - st.t0
-            self._finish_place(st, st.job, st.req, st.lane, None, "timeout",
-                               f"timeout after {el:.2f} s at {st.n}/{st.req.max_tokens} tokens "
-                               f"(deadline {st.req.deadline_s:.2f} s)", st.n, now)
-
-    def _step(self) -> None:
-        bg = self._bg
-        tic = time.perf_counter()
-        try:
-            _, responses = bg.next()
-        except Exception as e:
-            self._on_step_error(e)
-            return
-        now = time.perf_counter()
-        if responses:
-            dt = (now - tic)
-            self._step_s_ema = dt if self._step_s_ema is None else 0.9 * self._step_s_ema + 0.1 * dt
-        active = self._active
-        flush_after = self._token_interval_s
-        done_early: list[int] = []
-        for r in responses:
-            st = active.get(r.uid)
-            if st is None:
-                continue
-            fr = r.finish_reason
-            if fr != "stop":  # "stop" = the EOS token itself, not part of the text
-                st.ids.append(r.token)
-                st.n += 1
-                st.detok.add_token(r.token)
-                if st.ttft is None:
-                    st.ttft = now - st.t0
-                # The sentence stop: the description is done once its last sentence is complete
-                # (a function of this request's own tokens only: batch-invariant).
-                if fr is None and st.req.stop_sentences > 0 and _done_sentences(st):
-                    fr = "sentences"
-                    done_early.append(r.uid)
-            if fr is not None:
-                del active[r.uid]
-                st.detok.finalize()
-                text = st.detok.text
-                if not st.solo:
-                    st.pending_delta += st.detok.last_segment
-                self._finish_place(st, st.job, st.req, st.lane, text, None, "", st.n, now)
-                continue
-            if st.solo:
-                continue  # re-run after a failure: its text was streamed already; finish sends the rest
-            seg = st.detok.last_segment
-            if seg:
-                st.pending_delta += seg
-                if now - st.last_flush >= flush_after:
-                    self._emit(st.job, Tokens(st.req.key, st.lane, st.pending_delta, st.n))
-                    st.emitted += len(st.pending_delta)
-                    st.pending_delta = ""
-                    st.last_flush = now
-        if done_early:
-            try:
-                bg.remove(done_early)
-            except Exception as e:  # the batch's state is unknown: rebuild it as after a failed step
-                self._on_step_error(e)
-
-    def _on_step_error(self, e: Exception) -> None:
-        detail = f"{type(e).__name__}: {e}"
-        log.warning("generation step failed: %s", detail)
-        self._bg = None  # its state is unknown after an exception: rebuild
-        victims = sorted(self._active.values(), key=lambda s: s.lane)
-        self._active.clear()
-        if len(victims) == 1:
-            st = victims[0]
-            self._finish_place(st, st.job, st.req, st.lane, None, "error", detail, st.n)
-            return
-        for st in victims:
-            # re-run alone (deterministic: the same tokens come again; already-sent text is skipped)
-            st.solo = True
-            st.pending_delta = ""
-            self._solo.append(st)
 
     # ------------------------------------------------------------------ calls on this thread
     def _run_call(self, fn: Callable[[Any, Any, Any, int], Any], box: dict, done: threading.Event) -> None:
