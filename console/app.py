@@ -17,7 +17,7 @@ Keys (every action is also in the command palette, ctrl+p):
   t switch theme (remembered)   x export JSONL to the data folder   s save an SVG screenshot
   1-5 focus (and show) queue, streams, diff, metrics, prompts   m maximise/restore
   h hide the focused panel   a show all panels   q quit (cancels a running batch first)
-  w the prompt workbench (console/workbench.py)   + / - rate the selected place's current result
+  w the prompt workbench (console/workbench/)   + / - rate the selected place's current result
   good / bad   n rate it with a note
   v the queue lists every place with its current text (source, reason, quality, age) / the batches
   o sort the queue (quality worst/best first, oldest, reason)   k mark the first N rows shown

@@ -1,4 +1,4 @@
-"""Pilot tests of the prompt workbench screen (console/workbench.py) against ScriptedLLM.
+"""Pilot tests of the prompt workbench screen (console/workbench/) against ScriptedLLM.
 
 Each designer workflow from the keyboard: edit a prompt, preview it on 8 places (production
 untouched), compare it with the previous version on a pinned set (fact coverage, fallback rate,
