@@ -282,7 +282,7 @@ def pull_repo(
 ) -> Path:
     """Fetch a model from the hub (or the local hub cache) and return its local folder."""
     from .gguf_import import GGUFImportError, default_name_for, import_gguf
-    from ..locations import models_dir
+    from ..locations import models_dir, prepare_models_dir
     from .folders import ModelPullError, is_model_folder
 
     parsed = parse_repo_ref(ref)
@@ -353,5 +353,7 @@ def pull_repo(
                              provenance={"hub": {"repo": repo, "file": choice, "revision": revision or "main"}})
     except GGUFImportError as e:
         raise ModelPullError(f"could not import {repo}/{choice}: {e}") from None
+    if dest_root is None:  # the models folder's README beside the model
+        prepare_models_dir()
     _say(progress, f"model ready at {folder}")
     return folder

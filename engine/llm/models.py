@@ -254,6 +254,10 @@ def pull_default(
             import_gguf(gguf_path, root, DEFAULT_MODEL, on_import)
         except GGUFImportError as e:
             raise ModelPullError(f"could not import {gguf_path.name}: {e}") from None
+    if dest_root is None:  # the models folder's first model: its README beside it
+        from .. import locations
+
+        locations.prepare_models_dir()
     _say(progress, f"model ready at {target}")
     return target
 
