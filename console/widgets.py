@@ -229,6 +229,17 @@ def fmt_age(seconds: float | None) -> str:
     return f"{int(s)}s"
 
 
+def cursor_row_key(table: DataTable) -> str | None:
+    """The key of the row under ``table``'s cursor (None for an empty table or no cursor row)."""
+    if table.row_count == 0:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except Exception:
+        return None
+
+
+
 class QueuePanel(Panel):
     PANEL_TITLE = "1 Batch queue"
     FOCUS_TARGET = "#queue-table"
@@ -314,13 +325,7 @@ class QueuePanel(Panel):
                 table.update_cell(r.key, col, cell)
 
     def highlighted_key(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
-            return None
+        return cursor_row_key(self.query_one(DataTable))
 
 
 # --- 2. live streams ------------------------------------------------------------------------
@@ -820,13 +825,7 @@ class PromptsPanel(Panel):
         err.display = bool(errors.plain)
 
     def selected_name(self) -> str | None:
-        t = self.query_one(DataTable)
-        if t.row_count == 0:
-            return None
-        try:
-            return t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
-        except Exception:
-            return None
+        return cursor_row_key(self.query_one(DataTable))
 
     def show_preview(self, title: Text, body: Text) -> None:
         set_text(self.query_one("#prompt-preview", Static), Text("\n").join([title, body]))

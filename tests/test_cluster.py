@@ -269,11 +269,6 @@ def test_real_model_on_two_actors_is_byte_identical_to_the_local_engine(local_ra
     assert len({e.worker for e in rec.of(PlaceFinished)}) == 2  # both actors described places
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_console_batch_on_the_cluster_shows_workers_and_stores_them(local_ray, tmp_path, monkeypatch):
     from fakes import finish_batch, isolate, make_app, ready, rendered_text, wait_until

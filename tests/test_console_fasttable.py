@@ -19,11 +19,6 @@ from console.widgets import FastTable
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 class TableApp(App):
     def compose(self) -> ComposeResult:
         yield FastTable(id="fast", cursor_type="row", zebra_stripes=True)

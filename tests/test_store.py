@@ -207,3 +207,20 @@ def test_readonly_open_does_not_migrate_or_write(db_path):
     with pytest.raises(sqlite3.OperationalError):
         ro.record_prompt("x", "v", "t")
     ro.close()
+
+
+def test_quality_scores_read_the_results_columns_once_per_store(st):
+    # The console asks for the scores on every flush of engine events: no PRAGMA each time.
+    b = _batch(st)
+    st.add_results([row(b), row(b, urn="urn:flux:place:a:c")])
+    ids = [r["id"] for r in st.batch_results(b)]
+    seen: list[str] = []
+    st.db.conn.set_trace_callback(seen.append)
+    try:
+        for _ in range(5):
+            assert [r["id"] for r in st.quality_scores(ids)] == ids
+        st.current_overview()
+    finally:
+        st.db.conn.set_trace_callback(None)
+    assert sum("PRAGMA table_info(results)" in s for s in seen) <= 1, seen
+    assert sum(s.startswith("SELECT id, quality") for s in seen) == 5

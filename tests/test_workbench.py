@@ -14,7 +14,6 @@ import pytest
 from engine.builtin_world import builtin_world
 from engine.config import load_config
 from engine.dispatch import BatchRunner
-from engine.llm.scripted import ScriptedLLM
 from engine.policy import decide
 from engine.prompts import PromptLibrary, compile_prompt, version_of
 from engine.store import WORKBENCH_MIGRATIONS, Store, applied_workbench_migrations
@@ -27,13 +26,6 @@ ALT_PROMPT = "Describe ${name} briefly.\n\nWeather: ${weather}\n\nDescription:\n
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "t.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def library(tmp_path):
     return PromptLibrary(tmp_path / "prompts")
 
@@ -41,21 +33,6 @@ def library(tmp_path):
 @pytest.fixture
 def cfg():
     return load_config(env={})
-
-
-@pytest.fixture
-def llms():
-    made = []
-
-    def make(**kw):
-        m = ScriptedLLM(**kw)
-        made.append(m)
-        return m
-
-    yield make
-    for m in made:
-        m.resume()
-        m.shutdown()
 
 
 def table_counts(store) -> dict:
