@@ -17,6 +17,10 @@ class ModelPullError(ModelError):
     pass
 
 
+class GGUFImportError(ModelError):
+    """A GGUF file could not be imported; the message says why."""
+
+
 def is_model_folder(path: Path) -> bool:
     """An mlx-lm model folder: a config.json and at least one model*.safetensors."""
     path = Path(path)
