@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from engine.store import core as store_mod
+from engine.store import migrations as store_migrations
 from engine.store import MIGRATIONS, ResultRow, Store, StoreError
 
 
@@ -70,7 +70,7 @@ def test_old_db_at_migration_1_gets_only_2_without_losing_data(db_path):
     db_path.parent.mkdir(parents=True)
     old = sqlite_utils.Database(db_path)
     old["migrations"].create({"id": int, "name": str, "applied_at": float}, pk="id")
-    store_mod._m1_initial(old)
+    store_migrations._m1_initial(old)
     old["migrations"].insert({"id": 1, "name": "initial", "applied_at": 1000.0})
     old["batches"].insert({"id": 1, "started_at": 1.0, "status": "done", "selection": "all", "places": 1})
     old["results"].insert({"id": 1, "batch_id": 1, "urn": "urn:flux:place:a:b", "state_hash": "h", "tier": "full",
