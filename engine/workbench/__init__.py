@@ -75,9 +75,10 @@ Modules (this package re-exports every public name, so ``from engine.workbench i
 ``engine.workbench.X`` work as before the split)
 ----------------------------------------------------------------------------------------------
 ``common`` (constants, :class:`WorkbenchError`), ``versions``, ``pinned`` (pinned sets, the sample),
-``generate`` (variants, keys, one job on the model service), ``compare`` (and stored runs),
-``preview``, ``ratings`` (and the golden set, the export), ``coverage`` (a batch's fact coverage);
-:class:`Workbench` below bundles them for the console.
+``generate`` (variants, keys, one job on the model service), ``comparison`` (compare, and
+stored runs), ``previews``, ``ratings`` (and the golden set, the export), ``coverage`` (a batch's
+fact coverage); :class:`Workbench` below bundles them for the console. (Not ``compare.py`` or
+``preview.py``: the re-exported functions ``compare`` and ``preview`` would hide such modules.)
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ from .common import EXPORT_FIELDS, EXPORT_FORMATS, RATINGS, TIER_ORDER, Workbenc
 from .versions import diff_versions, history, prompt_text, PromptVersion, record_library, resolve_prompt, resolve_version, restore_version
 from .pinned import get_pinned, pin_set, pinned_sets, PinnedSet, places_for, stratified_sample, unpin_set
 from .generate import budget_for, cell_key, output_key, parse_cell_key, Variant
-from .compare import Cell, compare, CompareResult, load_run, runs_list, VariantSummary
-from .preview import preview, PreviewRow
+from .comparison import Cell, compare, CompareResult, load_run, runs_list, VariantSummary
+from .previews import preview, PreviewRow
 from .ratings import export_ratings, golden_set, GoldenItem, rate, ratings_list
 from .coverage import batch_fact_coverage
 

@@ -13,7 +13,7 @@ from ..prompts import DEFAULT_PROMPT, Prompt, PromptError, compile_prompt, read_
 from ..store import Store
 from ..world import Place
 from .common import WorkbenchError
-from .compare import compare
+from .comparison import compare
 from .generate import Variant
 
 
