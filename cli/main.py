@@ -334,7 +334,10 @@ def cmd_models(args) -> int:
                 last[0] = int(frac * 10)
                 print(f"importing: {int(frac * 100)}% {msg}", file=sys.stderr, flush=True)
 
+        from engine import locations
+
         path = import_gguf(args.file, models.models_dir(), args.name, progress)
+        locations.prepare_models_dir()  # the models folder's README beside the model
         print(f"imported {args.file} -> {path}")
         return 0
     if getattr(args, "model", None):

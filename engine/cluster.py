@@ -42,10 +42,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import os
-import queue
 import threading
 import time
 from collections import Counter, deque
@@ -55,6 +53,7 @@ from typing import Any, Callable
 
 from .llm.base import LLMService
 from .llm.events import DRAINED_DETAIL, BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+from .llm.jobs import JobBase
 from .errors import TextureError
 
 log = logging.getLogger(__name__)
@@ -275,54 +274,20 @@ class WorkerState:
         return self.info.get("label", f"w{self.index}")
 
 
-class ClusterJob:
-    """A submitted list of requests on the cluster (the shape of ``engine.llm.generator.Job``)."""
+class ClusterJob(JobBase):
+    """A submitted list of requests on the cluster (an ``engine.llm.jobs.JobBase``, as the engine's
+    ``Job`` is): also the keys handed to another worker after one was lost."""
 
     def __init__(self, job_id: int, requests: list[dict], on_event: Callable | None) -> None:
-        self.id = job_id
-        self.requests = requests
-        self.on_event = on_event
-        self.events: queue.Queue = queue.Queue()
-        self.results: dict[str, PlaceFinished] = {}
-        self.metrics: dict = {}
+        super().__init__(job_id, requests, on_event)
         self.requeued: list[str] = []
-        self._cancelled = threading.Event()
-        self._drained = threading.Event()
-        self._finished = threading.Event()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    @property
-    def drained(self) -> bool:
-        return self._drained.is_set()
-
-    def drain(self) -> None:
-        """Send no more places to the workers; the ones in flight finish, the rest finish "drained"."""
-        self._drained.set()
-
-    @property
-    def done(self) -> bool:
-        return self._finished.is_set()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._finished.wait(timeout)
 
     def _emit(self, ev: Any) -> None:
         if isinstance(ev, PlaceFinished):
             if ev.key in self.results:  # exactly one result per place, whatever happened
                 return
             self.results[ev.key] = ev
-        self.events.put(ev)
-        if self.on_event is not None:
-            try:
-                self.on_event(ev)
-            except Exception:  # an observer's bug never stops the batch
-                log.exception("on_event callback raised")
+        self._deliver(ev)  # an observer's bug never stops the batch
 
 
 class ClusterLLM(LLMService):

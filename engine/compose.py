@@ -163,7 +163,8 @@ def judge_sentence(place: Place, sentence: str, raw: str | None, engine_reason: 
                                  "not in the place's data: " + ", ".join(f"'{n}'" for n in names[:5]), out)
     grams, loop = repeated_ngrams(out)
     if grams or loop:
-        return SentenceJudgement("invalid:repetition", "repeated: " + "; ".join(f"'{g}'" for g in grams[:3]), out)
+        what = "repeated: " + "; ".join(f"'{g}'" for g in grams[:3]) if grams else "a phrase repeats three times or more"
+        return SentenceJudgement("invalid:repetition", what, out)
     scaff = scaffolding_found(out)
     if scaff:
         return SentenceJudgement("invalid:scaffolding", "leftover: " + "; ".join(f"'{s}'" for s in scaff[:3]), out)

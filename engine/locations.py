@@ -88,6 +88,28 @@ def models_dir() -> Path:
     return data_dir() / "models"
 
 
+MODELS_README = Path(__file__).resolve().parent / "MODELS.md"  # package data; a checkout's models/README.md links to it
+
+
+def prepare_models_dir() -> Path:
+    """The models folder (:func:`models_dir`), created, with the models README in it.
+
+    In a checkout ``models/README.md`` is committed (a link to ``engine/MODELS.md``); a wheel ships
+    the file as package data, and a model pulled or imported into ``<data folder>/models`` puts a
+    copy beside it (called after the import succeeded, so a failed pull leaves nothing), so the
+    folder documents itself there too. An existing README is kept.
+    """
+    root = models_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    readme = root / "README.md"
+    if not readme.exists() and not readme.is_symlink():
+        try:
+            readme.write_text(MODELS_README.read_text(encoding="utf-8"), encoding="utf-8")
+        except OSError:  # a read-only or odd folder: the models matter, the README does not
+            pass
+    return root
+
+
 def repo_root() -> Path:
     """The folder that holds the ``engine`` package: a checkout's root, or site-packages."""
     return Path(__file__).resolve().parent.parent

@@ -372,7 +372,9 @@ def gate(place: Place, report: QualityReport, min_quality: float) -> GateResult:
     if problems:
         return GateResult(False, "invalid:facts", "; ".join(problems))
     if report.loop or report.repeated_4grams:
-        return GateResult(False, "invalid:repetition", "repeated: " + "; ".join(f"'{g}'" for g in report.repeated_4grams[:3]))
+        what = ("repeated: " + "; ".join(f"'{g}'" for g in report.repeated_4grams[:3]) if report.repeated_4grams
+                else "a phrase repeats three times or more")
+        return GateResult(False, "invalid:repetition", what)
     if report.invented_names:
         return GateResult(False, "invalid:invented_names",
                           "not in the place's data: " + ", ".join(f"'{n}'" for n in report.invented_names[:5]))

@@ -42,6 +42,10 @@ with ``wait(timeout) -> bool`` and ``close()``), so tests need no sleeps. The en
 the UI; the console drives the same class from a worker thread.
 """
 
+# Length (~650 lines, a little over the ~600 the redesign aims at), on purpose: tolerant world
+# reading, file-change detection, the outbox and the cycle report exist only for TextureService
+# and are read in the order it runs them (read, diff, batch, hand back). (docs/architecture.md)
+
 from __future__ import annotations
 
 import json

@@ -164,3 +164,32 @@ def home(tmp_path, monkeypatch):
     from fakes import isolate
 
     return isolate(tmp_path, monkeypatch)
+
+
+# Shared by the dispatcher and workbench tests (a module may still define its own).
+@pytest.fixture
+def store(tmp_path):
+    """A fresh Store in the test's folder, closed after the test."""
+    from engine.store import Store
+
+    s = Store(tmp_path / "t.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def llms():
+    """``llms(**kw)`` -> a ScriptedLLM that is shut down (resumed first) after the test."""
+    from engine.llm.scripted import ScriptedLLM
+
+    made = []
+
+    def make(**kw):
+        m = ScriptedLLM(**kw)
+        made.append(m)
+        return m
+
+    yield make
+    for m in made:
+        m.resume()
+        m.shutdown()

@@ -426,3 +426,39 @@ def write_qwen25_q4_k_m(path: Path, n_layers: int = 4, seed: int = 5) -> Synthet
         meta={"name": "Qwen2.5 0.5B Instruct", "context_length": 32768, "rms_eps": 1e-6,
               "rope_base": 1000000.0, "pre": "qwen2", "file_type": 15},  # 15 = MOSTLY_Q4_K_M
     )
+
+
+# --- shared by the kernel and sampler tests -------------------------------------------------
+
+def skinny_or_skip():
+    """The skinny decode-step kernel library (engine/llm/skinny.c), or skip where it cannot load."""
+    import pytest
+
+    from engine.llm import skinny
+
+    lib = skinny.load()
+    if lib is None:
+        pytest.skip(f"skinny kernel unavailable here: {skinny.status()}")
+    return lib
+
+
+def random_xw(m: int, n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """An (m, k) input and an (n, k) weight matrix, float32 standard normal, from ``seed``."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((n, k), dtype=np.float32)
+
+
+def draw_rows(logits, sampler_for: Callable[[int], object], rows: list[int], steps: int) -> dict[int, list[int]]:
+    """``steps`` tokens for each of ``rows`` of ``logits``, sampled together by
+    ``engine.llm.sampling.sample_rows`` with one sampler per row (``sampler_for(row)``)."""
+    import mlx.core as mx
+
+    from engine.llm.sampling import sample_rows
+
+    samplers = {i: sampler_for(i) for i in rows}
+    out: dict[int, list[int]] = {i: [] for i in rows}
+    for _ in range(steps):
+        toks = sample_rows(logits[mx.array(rows)], [samplers[i] for i in rows]).tolist()
+        for i, t in zip(rows, toks):
+            out[i].append(t)
+    return out

@@ -123,7 +123,8 @@ def test_batch_on_the_cluster_stores_the_same_results_as_a_local_batch(local_ray
         s = BatchRunner(Store(tmp_path / "cluster.db"), cfg, lib, llm).run(places, "cluster")
     finally:
         llm.shutdown()
-    assert s.status == "done" and s.by_source == {"llm": 10}
+    # (the scripted model's leads can repeat across a place's sentences: the gate refuses a loop)
+    assert s.status == "done" and s.by_source.get("llm", 0) >= 8 and sum(s.by_source.values()) == 10
     here = {r["urn"]: (r["source"], r["text"]) for r in _stored(tmp_path / "local2.db")}
     there = _stored(tmp_path / "cluster.db")
     assert len(there) == 10 and {r["urn"]: (r["source"], r["text"]) for r in there} == here
@@ -149,7 +150,8 @@ def test_killed_actor_places_are_requeued_once_and_stored_once(local_ray, tmp_pa
     box = {}
 
     def run():  # a store's connection belongs to the thread that opened it
-        runner = BatchRunner(Store(store_path), cfg, PromptLibrary(tmp_path / "prompts"), llm, observer=observer)
+        runner = BatchRunner(Store(store_path), cfg, PromptLibrary(tmp_path / "prompts"), llm, observer=observer,
+                             prompt_name="rewrite")  # one request a place: the test counts them
         box["s"] = runner.run(places, "kill")
 
     t = threading.Thread(target=run)
@@ -181,7 +183,7 @@ def test_killed_actor_places_are_requeued_once_and_stored_once(local_ray, tmp_pa
     from engine.prompts import PromptLibrary
 
     BatchRunner(Store(tmp_path / "local.db"), cfg, PromptLibrary(tmp_path / "prompts"),
-                ScriptedLLM(concurrency=2)).run(places, "local")
+                ScriptedLLM(concurrency=2), prompt_name="rewrite").run(places, "local")
     texts = {r["urn"]: r["llm_text"] for r in _stored(tmp_path / "local.db")}
     assert len(texts) == 18 and all(texts.values())
     assert {r["urn"]: r["llm_text"] for r in rows} == texts  # same text wherever it ran
@@ -295,11 +297,6 @@ def test_real_model_on_two_actors_is_byte_identical_to_the_local_engine(local_ra
         assert b[urn]["llm_text"] == a[urn]["llm_text"], urn  # byte-identical raw model output
         assert (b[urn]["source"], b[urn]["text"], b[urn]["model_id"]) == (a[urn]["source"], a[urn]["text"], a[urn]["model_id"])
     assert len({e.worker for e in rec.of(PlaceFinished)}) == 2  # both actors described places
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 
 @pytest.mark.anyio

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, OptionList
 
 from console.app import TextureApp, default_llm_factory
 from console.model import EventBuffer
-from fakes import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
+from fakes import Factory, diff_settled, finish_batch, make_app, ready, rendered_text, wait_until
 from console.widgets import DiffPanel, MetricsPanel, QueuePanel
 from engine import locations
 from engine.builtin_world import builtin_world
@@ -26,16 +26,6 @@ ELIGIBLE_12 = ["urn:flux:place:northreach:thistleford-mill-0000", "urn:flux:plac
 
 # Async tests run on asyncio through anyio's pytest plugin (installed with anyio).
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 def stored(home, batch_id=None):

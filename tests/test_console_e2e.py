@@ -15,11 +15,6 @@ from engine.store import Store
 pytestmark = [pytest.mark.anyio, pytest.mark.model, pytest.mark.slow]
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 async def test_console_runs_a_batch_with_the_real_model(tmp_path, monkeypatch):
     if real_model_path() is None:
         pytest.skip("default model not imported (texture models pull failed or TEXTURE_TEST_NO_PULL set)")

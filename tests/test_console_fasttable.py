@@ -1,4 +1,4 @@
-"""The console's cheap-repaint widgets (console/widgets.py) show the same thing as Textual's own.
+"""The console's cheap-repaint widgets (console/widgets/) show the same thing as Textual's own.
 
 FastTable keeps its render caches across cell updates, focus changes and resizes; Panel.show_focus
 lights the focused panel's title without a :focus-within rule. These tests check nothing stale is
@@ -17,11 +17,6 @@ from fakes import isolate, make_app, ready
 from console.widgets import FastTable
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 
 class TableApp(App):

@@ -13,11 +13,6 @@ from engine.store import Store
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 async def _save_until(pilot, path, text, cond, tries=3, per_try=3.0) -> float:
     """Write ``text`` (again, in case the watcher was still starting) until ``cond()``; return seconds taken."""
     for i in range(tries):

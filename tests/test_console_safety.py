@@ -16,11 +16,6 @@ HOSTILE_URN = "urn:flux:place:test:hostile"
 HOSTILE_OUTPUT = "The [link=x]square[/link] fills with smoke \x1b[2J while bells ring out over the town tonight."
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def hostile_place():
     return make_place(HOSTILE_URN, HOSTILE_NAME, "A base [i]description[/i] with \x1b[31mred\x1b[0m in it. Second.",
                       10.0, "clear [blink]", 5.0, [Resource("ore [b]", 0.9)],

@@ -1,4 +1,4 @@
-"""Pilot tests of the prompt workbench screen (console/workbench.py) against ScriptedLLM.
+"""Pilot tests of the prompt workbench screen (console/workbench/) against ScriptedLLM.
 
 Each designer workflow from the keyboard: edit a prompt, preview it on 8 places (production
 untouched), compare it with the previous version on a pinned set (fact coverage, fallback rate,
@@ -19,7 +19,7 @@ from rich.console import Console
 from textual.widgets import DataTable, OptionList
 
 from console.app import TextureApp
-from fakes import Factory, diff_settled, finish_batch, isolate, make_app, ready, rendered_text, wait_until
+from fakes import Factory, diff_settled, finish_batch, make_app, ready, rendered_text, wait_until
 from console.workbench import CompareDialog, ConfirmDialog, NameDialog, NoteDialog, WorkbenchScreen
 from engine import locations
 from engine import workbench as wb
@@ -30,16 +30,6 @@ from engine.store import Store
 pytestmark = pytest.mark.anyio
 
 SIZE = (120, 40)
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    return isolate(tmp_path, monkeypatch)
 
 
 def db(home) -> Store:

@@ -10,7 +10,7 @@ import pytest
 from cli import main as cli
 from engine.config import Config, load_config
 from engine.dispatch import BatchDone, BatchPlanned, BatchRunner, ResultStored, base_hash
-from engine.llm.scripted import ScriptedLLM, scripted_text
+from engine.llm.scripted import scripted_text
 from engine.policy import decide
 from engine.prompts import PromptLibrary
 from engine.store import Store
@@ -21,31 +21,8 @@ ELIGIBLE = [U + "light-medium", U + "full-long", U + "premium-permanent"]
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "t.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def prompts(tmp_path):
     return PromptLibrary(tmp_path / "prompts")
-
-
-@pytest.fixture
-def llms():
-    """``llms(**kw)`` -> a ScriptedLLM that is shut down after the test."""
-    made = []
-
-    def make(**kw):
-        m = ScriptedLLM(**kw)
-        made.append(m)
-        return m
-
-    yield make
-    for m in made:
-        m.resume()
-        m.shutdown()
 
 
 class CountingLLM:

@@ -28,6 +28,7 @@ import mlx.core as mx  # noqa: E402
 
 from engine.llm.generator import GenerationEngine, GenRequest  # noqa: E402
 from engine.llm.sampling import SeededSampler, sample_rows  # noqa: E402
+from conftest_llm import draw_rows  # noqa: E402
 from fakes import tiny_model, tiny_tokenizer  # noqa: E402
 from engine.validate import clean_output, complete_sentences  # noqa: E402
 
@@ -69,7 +70,7 @@ def _stop_after(chunks, n):
     """Feed ``chunks`` to the sentence stop one at a time -> the text when it fired (or None)."""
     from types import SimpleNamespace
 
-    from engine.llm.generator import _done_sentences
+    from engine.llm.jobs import _done_sentences
 
     st = SimpleNamespace(detok=SimpleNamespace(text=""), checked=0, req=SimpleNamespace(stop_sentences=n))
     for c in chunks:
@@ -96,13 +97,7 @@ def test_repetition_penalty_rows_are_independent_of_the_batch():
     pens = [1.3, 1.0, 1.5, 1.3, 1.1, 2.0]
 
     def draw(rows, steps=12):
-        samplers = {i: SeededSampler(500 + i, 0.8, pens[i]) for i in rows}
-        out = {i: [] for i in rows}
-        for _ in range(steps):
-            toks = sample_rows(logits[mx.array(rows)], [samplers[i] for i in rows]).tolist()
-            for i, t in zip(rows, toks):
-                out[i].append(t)
-        return out
+        return draw_rows(logits, lambda i: SeededSampler(500 + i, 0.8, pens[i]), rows, steps)
 
     together = draw(list(range(6)))
     alone = {i: draw([i])[i] for i in range(6)}

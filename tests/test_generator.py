@@ -34,7 +34,9 @@ import mlx.core as mx  # noqa: E402
 from engine.llm.events import BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens  # noqa: E402
 from engine.llm.generator import GenerationEngine, GenRequest  # noqa: E402
 from engine.llm.sampling import SeededSampler, make_request_sampler  # noqa: E402
+from conftest_llm import draw_rows  # noqa: E402
 from fakes import tiny_model, tiny_tokenizer  # noqa: E402
+from tools.bench.raw import raw_batch_generate_on  # noqa: E402
 
 REAL_MODEL = ROOT / "models" / "smollm2-135m-instruct"
 
@@ -277,19 +279,11 @@ def test_sampled_tokens_match_single_sequence_reference(make_engine):
 def test_batch_sampler_rows_are_independent_of_the_batch():
     """sample_rows: a row's token depends only on its own logits and sampler, never on the
     batch size, its position, or the other rows (temperatures mixed, greedy included)."""
-    from engine.llm.sampling import sample_rows
-
     logits = mx.random.normal((8, 5000), key=mx.random.key(3)) * 4
     temps = [0.7, 1.0, 0.0, 0.3, 0.7, 1.5, 0.7, 0.0]
 
     def draw(rows, steps=6):
-        samplers = {i: SeededSampler(100 + i, temps[i]) for i in rows}
-        out = {i: [] for i in rows}
-        for _ in range(steps):
-            toks = sample_rows(logits[mx.array(rows)], [samplers[i] for i in rows]).tolist()
-            for i, t in zip(rows, toks):
-                out[i].append(t)
-        return out
+        return draw_rows(logits, lambda i: SeededSampler(100 + i, temps[i]), rows, steps)
 
     together = draw(list(range(8)))
     alone = {i: draw([i])[i] for i in range(8)}
@@ -636,8 +630,10 @@ def test_load_failure_gives_model_unavailable(make_engine):
 def test_ready_and_metrics_and_raw_bench(make_engine):
     eng = make_engine(concurrency=4)
     assert eng.wait_ready(30) and eng.ready() is True and eng.model_id == "tiny-random-llama"
-    raw = eng.raw_batch_generate(PROMPTS[:4], max_tokens=8, temperature=0.7)
+    raw = raw_batch_generate_on(eng, PROMPTS[:4], max_tokens=8, temperature=0.7)
     assert raw["metrics"]["tokens"] > 0 and len(raw["texts"]) == 4
+    # the load-time speed probe ran (engine.llm.probe on the engine thread): deadlines start from it
+    assert set(eng.calibration) == {"prefill_s", "step_s"} and eng.calibration["step_s"] > 0
     assert eng.deadline_for(100) >= 2.0
 
 

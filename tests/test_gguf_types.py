@@ -17,7 +17,8 @@ import conftest_llm as C  # noqa: E402
 import gguf  # noqa: E402
 from gguf import GGMLQuantizationType as QT  # noqa: E402
 
-from engine.llm.gguf_import import SUPPORTED_TENSOR_TYPES, _legacy_to_affine, import_gguf, inspect_gguf  # noqa: E402
+from engine.llm.gguf_import import import_gguf, inspect_gguf  # noqa: E402
+from engine.llm.gguf_tensors import SUPPORTED_TENSOR_TYPES, _legacy_to_affine  # noqa: E402
 
 mx = pytest.importorskip("mlx.core")
 mlx_lm = pytest.importorskip("mlx_lm")

@@ -36,6 +36,21 @@ def test_an_installed_package_keeps_models_in_the_data_folder(monkeypatch, tmp_p
     assert "site-packages" not in str(locations.models_dir())
 
 
+def test_preparing_the_models_folder_puts_the_readme_there_and_keeps_one_that_exists(monkeypatch, tmp_path):
+    monkeypatch.setattr(locations, "source_checkout", lambda: None)
+    monkeypatch.setenv("TEXTURE_HOME", str(tmp_path / "home"))
+    root = locations.prepare_models_dir()
+    assert root == tmp_path / "home" / "models" and root.is_dir()
+    shipped = locations.MODELS_README.read_text(encoding="utf-8")
+    assert (root / "README.md").read_text(encoding="utf-8") == shipped
+    # the checkout's models/README.md is that same file (a link to engine/MODELS.md)
+    checkout = Path(locations.__file__).resolve().parent.parent
+    assert (checkout / "models" / "README.md").read_text(encoding="utf-8") == shipped
+    (root / "README.md").write_text("my notes\n", encoding="utf-8")
+    locations.prepare_models_dir()
+    assert (root / "README.md").read_text(encoding="utf-8") == "my notes\n"
+
+
 def test_source_checkout_needs_this_projects_pyproject(monkeypatch, tmp_path):
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "something-else"\n', encoding="utf-8")
     monkeypatch.setattr(locations, "repo_root", lambda: tmp_path)

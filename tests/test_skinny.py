@@ -7,6 +7,7 @@ import multiprocessing as mp
 import numpy as np
 import pytest
 
+from conftest_llm import random_xw, skinny_or_skip
 from engine.llm import skinny
 
 
@@ -19,24 +20,12 @@ def fresh_skinny(monkeypatch):
     skinny.reset_for_tests()
 
 
-def _lib():
-    lib = skinny.load()
-    if lib is None:
-        pytest.skip(f"skinny kernel unavailable here: {skinny.status()}")
-    return lib
-
-
-def _data(m, n, k, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((n, k), dtype=np.float32)
-
-
 @pytest.mark.parametrize("k", [576, 577, 5, 1536])
 @pytest.mark.parametrize("n", [7, 1536])  # 7 x k: the caller's thread alone; 1536 x k: two threads
 def test_matches_numpy_for_every_row_count(n, k):
-    _lib()
+    skinny_or_skip()
     for m in range(1, skinny.MAX_ROWS + 1):
-        x, w = _data(m, n, k, seed=m)
+        x, w = random_xw(m, n, k, seed=m)
         got = skinny.matmul_np(x, w)
         ref = (x.astype(np.float64) @ w.astype(np.float64).T)
         assert got.shape == (m, n) and got.dtype == np.float32
@@ -45,8 +34,8 @@ def test_matches_numpy_for_every_row_count(n, k):
 
 def test_a_rows_result_does_not_depend_on_the_other_rows_or_threads():
     """What makes a place's text the same at 1, 4 and 8 streams: bit-identical rows."""
-    lib = _lib()
-    x, w = _data(8, 1536, 577, seed=3)
+    lib = skinny_or_skip()
+    x, w = random_xw(8, 1536, 577, seed=3)
     eight = skinny.matmul_np(x, w)
     for m in range(1, 9):
         part = skinny.matmul_np(np.ascontiguousarray(x[8 - m:]), w)  # the last m rows
@@ -59,8 +48,8 @@ def test_a_rows_result_does_not_depend_on_the_other_rows_or_threads():
 
 
 def test_rejects_shapes_it_does_not_cover():
-    lib = _lib()
-    x, w = _data(9, 16, 8)
+    lib = skinny_or_skip()
+    x, w = random_xw(9, 16, 8)
     with pytest.raises(ValueError, match="not a skinny product"):
         skinny.matmul_np(x, w)
     with pytest.raises(ValueError):
@@ -71,14 +60,14 @@ def test_rejects_shapes_it_does_not_cover():
 
 
 def _child(q):
-    x, w = _data(4, 1536, 576, seed=9)
+    x, w = random_xw(4, 1536, 576, seed=9)
     q.put(skinny.matmul_np(x, w))
 
 
 def test_a_forked_child_gets_its_own_helper_thread():
     """The helper thread does not survive fork(); a child that used it would wait forever."""
-    _lib()
-    x, w = _data(4, 1536, 576, seed=9)
+    skinny_or_skip()
+    x, w = random_xw(4, 1536, 576, seed=9)
     parent = skinny.matmul_np(x, w)  # starts the helper in this process
     ctx = mp.get_context("fork")
     q = ctx.Queue()
@@ -93,7 +82,7 @@ def test_off_switch_and_missing_compiler_fall_back_with_a_reason(fresh_skinny, t
     fresh_skinny.setenv("FLUX_SKINNY", "0")
     assert skinny.load() is None and "FLUX_SKINNY=0" in skinny.status()
     with pytest.raises(RuntimeError, match="unavailable"):
-        skinny.matmul_np(*_data(1, 4, 4))
+        skinny.matmul_np(*random_xw(1, 4, 4))
 
     skinny.reset_for_tests()
     fresh_skinny.delenv("FLUX_SKINNY")
@@ -124,7 +113,7 @@ def test_build_is_cached_per_source_and_cpu(fresh_skinny, tmp_path):
 def test_installed_model_uses_it_for_decode_rows_only(monkeypatch):
     """A tiny llama model: steps of up to 8 rows go through the kernel, a prefill does not, and
     the outputs match mlx-lm's (float32 decode weights; tests/test_skinny_q8.py covers q8)."""
-    _lib()
+    skinny_or_skip()
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "f32")
     import mlx.core as mx
 

@@ -8,23 +8,12 @@ import math
 import numpy as np
 import pytest
 
+from conftest_llm import random_xw, skinny_or_skip
 from engine.llm import skinny
 
 
-def _lib():
-    lib = skinny.load()
-    if lib is None:
-        pytest.skip(f"skinny kernel unavailable here: {skinny.status()}")
-    return lib
-
-
-def _data(m, n, k, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((n, k), dtype=np.float32)
-
-
 def test_quantize_round_trip_is_within_half_a_step():
-    _, w = _data(1, 64, 96)
+    _, w = random_xw(1, 64, 96)
     w[3, :32] = 0.0  # an all-zero group: scale 0, no division by zero
     w[5, :32] = 0.25 * np.arange(32) % 4 - 1.5  # 16 evenly spaced levels, as a 4-bit group has
     q, s = skinny.quantize_q8(w)
@@ -41,9 +30,9 @@ def test_quantize_round_trip_is_within_half_a_step():
 @pytest.mark.parametrize("k", [32, 576, 1536])
 @pytest.mark.parametrize("n", [7, 1536])  # 7 x k: the caller alone; 1536 x k: two threads
 def test_q8_products_match_the_dequantized_weights(n, k):
-    _lib()
+    skinny_or_skip()
     for m in range(1, skinny.MAX_ROWS + 1):
-        x, w = _data(m, n, k, seed=m)
+        x, w = random_xw(m, n, k, seed=m)
         q, s = skinny.quantize_q8(w)
         got = skinny.matmul_q8_np(x, q, s)
         ref = x.astype(np.float64) @ skinny.dequantize_q8(q, s).astype(np.float64).T
@@ -52,8 +41,8 @@ def test_q8_products_match_the_dequantized_weights(n, k):
 
 
 def test_a_rows_q8_result_does_not_depend_on_the_other_rows_or_threads():
-    lib = _lib()
-    x, w = _data(8, 3000, 576, seed=5)
+    lib = skinny_or_skip()
+    x, w = random_xw(8, 3000, 576, seed=5)
     q, s = skinny.quantize_q8(w)
     eight = skinny.matmul_q8_np(x, q, s, threads=2)
     for m in range(1, 9):
@@ -70,8 +59,8 @@ def test_a_rows_q8_result_does_not_depend_on_the_other_rows_or_threads():
 
 
 def test_q8_rejects_shapes_it_does_not_cover():
-    lib = _lib()
-    x, w = _data(2, 16, 64)
+    lib = skinny_or_skip()
+    x, w = random_xw(2, 16, 64)
     q, s = skinny.quantize_q8(w)
     with pytest.raises(ValueError, match="not a skinny q8 product"):
         skinny.matmul_q8_np(np.zeros((9, 64), np.float32), q, s)
@@ -84,7 +73,7 @@ def test_q8_rejects_shapes_it_does_not_cover():
 def test_installed_tiny_model_decodes_on_int8_rows_independently(monkeypatch):
     """A tiny llama model with q8 decode weights: each layer whose K is a multiple of 32 keeps an
     int8 copy, decode rows use it, one row alone equals the same row in a 4-row step bit for bit."""
-    _lib()
+    skinny_or_skip()
     import mlx.core as mx
 
     from engine.llm import cpu_kernels
@@ -131,7 +120,7 @@ def _teacher_forced(lm, ids):
 def test_quality_guard_q8_against_float32(monkeypatch):
     """Teacher-forced top-1 agreement with the float32 path >= 0.97, and perplexity on the
     importer's fixed paragraph within 2 % of float32's, on the real default model."""
-    _lib()
+    skinny_or_skip()
     from engine.llm import cpu_kernels, models
 
     from test_gguf_import import PARAGRAPH

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from engine.store import core as store_mod
+from engine.store import migrations as store_migrations
 from engine.store import MIGRATIONS, ResultRow, Store, StoreError
 
 
@@ -70,7 +70,7 @@ def test_old_db_at_migration_1_gets_only_2_without_losing_data(db_path):
     db_path.parent.mkdir(parents=True)
     old = sqlite_utils.Database(db_path)
     old["migrations"].create({"id": int, "name": str, "applied_at": float}, pk="id")
-    store_mod._m1_initial(old)
+    store_migrations._m1_initial(old)
     old["migrations"].insert({"id": 1, "name": "initial", "applied_at": 1000.0})
     old["batches"].insert({"id": 1, "started_at": 1.0, "status": "done", "selection": "all", "places": 1})
     old["results"].insert({"id": 1, "batch_id": 1, "urn": "urn:flux:place:a:b", "state_hash": "h", "tier": "full",
@@ -207,3 +207,20 @@ def test_readonly_open_does_not_migrate_or_write(db_path):
     with pytest.raises(sqlite3.OperationalError):
         ro.record_prompt("x", "v", "t")
     ro.close()
+
+
+def test_quality_scores_read_the_results_columns_once_per_store(st):
+    # The console asks for the scores on every flush of engine events: no PRAGMA each time.
+    b = _batch(st)
+    st.add_results([row(b), row(b, urn="urn:flux:place:a:c")])
+    ids = [r["id"] for r in st.batch_results(b)]
+    seen: list[str] = []
+    st.db.conn.set_trace_callback(seen.append)
+    try:
+        for _ in range(5):
+            assert [r["id"] for r in st.quality_scores(ids)] == ids
+        st.current_overview()
+    finally:
+        st.db.conn.set_trace_callback(None)
+    assert sum("PRAGMA table_info(results)" in s for s in seen) <= 1, seen
+    assert sum(s.startswith("SELECT id, quality") for s in seen) == 5

@@ -88,6 +88,20 @@ def test_the_wheel_runs_a_batch_outside_the_checkout_with_models_in_the_data_fol
     assert not (run / "models").exists() and not any(Path(site).rglob("site-packages/models"))
 
 
+def test_the_wheel_carries_the_models_readme_and_puts_it_in_the_data_folders_models(installed, tmp_path):
+    # models/ is not a package: its README ships as engine/MODELS.md (the checkout's
+    # models/README.md links to it), and preparing <data folder>/models copies it there.
+    home = tmp_path / "home"
+    code = ("import json; from engine import locations; root = locations.prepare_models_dir(); "
+            "print(json.dumps([str(locations.MODELS_README), str(root), (root / 'README.md').read_text(encoding='utf-8')]))")
+    r = subprocess.run([str(installed / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                       cwd=str(tmp_path), env=_env(home), timeout=120)
+    assert r.returncode == 0, r.stderr
+    shipped, root, text = json.loads(r.stdout)
+    assert shipped.startswith(str(installed)) and root == str(home / "models")
+    assert text == (ROOT / "models" / "README.md").read_text(encoding="utf-8") and "# models/" in text
+
+
 def test_the_wheel_carries_the_themes_and_the_console_loads_them(installed, tmp_path):
     # The built-in themes are the top-level `themes` package, found through importlib.resources.
     code = ("import json; from console import themes; found, errors = themes.load_themes(); "

@@ -938,87 +938,91 @@ def run_robustness(*, kills: int = 30, fuzz_n: int = 2000, memory_batches: int =
     return rep
 
 
+def _report_kills(k: dict, add: Callable[[str], None]) -> None:
+    add(f"Kills (SIGKILL during `texture batch`): {k['tried']} tried ({k['scripted_kills']} with the scripted model): "
+        f"{k['killed_mid_batch']} mid-batch, {k['killed_outside_a_batch']} during start-up/recovery/exit, "
+        f"{k['finished_before_kill']} finished first (full batch: {k['batch_seconds']} s)")
+    add(f"  -> {k['interrupted_batches']} batches interrupted, {k['requeued_places']} unfinished places re-queued "
+        f"in {k['resume_batches']} resume batches; {k['results']} results stored")
+    add(f"  -> {k['places_with_description']}/{k['world_places']} places have a description; integrity "
+        f"{k['integrity']}; lost {k['lost']}, duplicated {k['duplicated']}, unhandled {k['unhandled']}")
+    for v in k["violations"][:10]:
+        add(f"  !! {v}")
+
+
+def _report_fuzz(f: dict, add: Callable[[str], None]) -> None:
+    add(f"Fuzz (world loader + templates): {f['inputs']} inputs -> {f['valid_places']} valid places, "
+        f"{f['line_errors']} per-line errors, {f['empty_templates']} empty templates, {f['unhandled']} unhandled; "
+        f"as one file: {f['file_places']} places, {f['file_line_errors']} line errors")
+    for x in f.get("failures", [])[:5]:
+        add(f"  !! {x}")
+
+
+def _report_hostile(h: dict, add: Callable[[str], None]) -> None:
+    add(f"Hostile strings: {h['strings']} strings; interpreted {h['interpreted']}, "
+        f"accepted as model output {h['accepted_hostile_outputs']}, unhandled {h['unhandled']}")
+    add(f"  {'string':22} {'as model output':17} {'as world text':34} {'export':17} console")
+    for c in h["cases"]:
+        add(f"  {c['name']:22} {str(c.get('as_output')):17} {str(c.get('as_world_text'))[:34]:34} "
+            f"{str(c.get('export', '-')):17} {c.get('console', c.get('error'))}")
+    for c in h["injection_following"]:
+        add(f"  output following an injection -> {c['reason']}: {c['output'][:60]}...")
+
+
+def _report_prompt_faults(p: dict, add: Callable[[str], None]) -> None:
+    add(f"Prompt faults during a batch: {p['ok']}/{p['faults']} kept the last good version and showed the error")
+    for c in p["cases"]:
+        err = (c.get("error_shown") or c.get("error") or "")
+        err = err.rsplit(".prompt:", 1)[-1]
+        add(f"  {'ok ' if c['ok'] else 'BAD'} {c['fault']:22} batch {c.get('batch')}, error: {err[:70]}")
+
+
+def _report_model_faults(m: dict, add: Callable[[str], None]) -> None:
+    add(f"Model faults: {m['ok']}/{m['faults']} fell back with the right reason, a notice, and completed")
+    for c in m["cases"]:
+        add(f"  {'ok ' if c['ok'] else 'BAD'} {c['fault']:42} {c.get('model_reasons', c.get('error'))} "
+            f"({c.get('seconds')} s)")
+        if c.get("notice"):
+            add(f"      notice: {c['notice'][:150]}")
+
+
+def _report_write_faults(w: dict, add: Callable[[str], None]) -> None:
+    add(f"Write faults: {w['ok']}/{w['faults']} handled")
+    for c in w["cases"]:
+        add(f"  {'ok ' if c['ok'] else 'BAD'} {c['fault']:24} "
+            + (f"status {c['status']}, {c['unsaved']} kept -> spill file, {c['imported_next_start']} imported "
+               f"on next start, lost {c['lost']}" if "unsaved" in c else f"error: {str(c.get('error'))[:110]}"))
+
+
+def _report_memory(m: dict, add: Callable[[str], None]) -> None:
+    add(f"Memory: {m['batches']} batches x {m.get('places_per_batch')} places ({m['model']}): RSS after batch 1 "
+        f"{m.get('rss_first_mb')} MiB, peak {m.get('rss_peak_mb')} MiB, growth {m.get('growth_pct')}% "
+        f"({'ok' if m.get('ok') else 'OVER 10%'})")
+
+
+_REPORT_SECTIONS = (  # (key in the report, title when it crashed, formatter), in report order
+    ("kills", "KILLS", _report_kills),
+    ("fuzz", "FUZZ", _report_fuzz),
+    ("hostile", "HOSTILE", _report_hostile),
+    ("prompt_faults", "PROMPT FAULTS", _report_prompt_faults),
+    ("model_faults", "MODEL FAULTS", _report_model_faults),
+    ("write_faults", "WRITE FAULTS", _report_write_faults),
+    ("memory", "MEMORY", _report_memory),
+)
+
+
 def format_report(rep: dict) -> str:
     L: list[str] = []
     add = L.append
     add(f"Robustness report ({rep.get('started_at')}, seed {rep.get('seed')}, {rep.get('seconds')} s)")
     add("")
-    if "kills" in rep:
-        k = rep["kills"]
-        if "error" in k:
-            add(f"KILLS: section crashed: {k['error']}")
-        else:
-            add(f"Kills (SIGKILL during `texture batch`): {k['tried']} tried ({k['scripted_kills']} with the scripted model): "
-                f"{k['killed_mid_batch']} mid-batch, {k['killed_outside_a_batch']} during start-up/recovery/exit, "
-                f"{k['finished_before_kill']} finished first (full batch: {k['batch_seconds']} s)")
-            add(f"  -> {k['interrupted_batches']} batches interrupted, {k['requeued_places']} unfinished places re-queued "
-                f"in {k['resume_batches']} resume batches; {k['results']} results stored")
-            add(f"  -> {k['places_with_description']}/{k['world_places']} places have a description; integrity "
-                f"{k['integrity']}; lost {k['lost']}, duplicated {k['duplicated']}, unhandled {k['unhandled']}")
-            for v in k["violations"][:10]:
-                add(f"  !! {v}")
-    if "fuzz" in rep:
-        f = rep["fuzz"]
-        if "error" in f:
-            add(f"FUZZ: section crashed: {f['error']}")
-        else:
-            add(f"Fuzz (world loader + templates): {f['inputs']} inputs -> {f['valid_places']} valid places, "
-                f"{f['line_errors']} per-line errors, {f['empty_templates']} empty templates, {f['unhandled']} unhandled; "
-                f"as one file: {f['file_places']} places, {f['file_line_errors']} line errors")
-            for x in f.get("failures", [])[:5]:
-                add(f"  !! {x}")
-    if "hostile" in rep:
-        h = rep["hostile"]
-        if "error" in h:
-            add(f"HOSTILE: section crashed: {h['error']}")
-        else:
-            add(f"Hostile strings: {h['strings']} strings; interpreted {h['interpreted']}, "
-                f"accepted as model output {h['accepted_hostile_outputs']}, unhandled {h['unhandled']}")
-            add(f"  {'string':22} {'as model output':17} {'as world text':34} {'export':17} console")
-            for c in h["cases"]:
-                add(f"  {c['name']:22} {str(c.get('as_output')):17} {str(c.get('as_world_text'))[:34]:34} "
-                    f"{str(c.get('export', '-')):17} {c.get('console', c.get('error'))}")
-            for c in h["injection_following"]:
-                add(f"  output following an injection -> {c['reason']}: {c['output'][:60]}...")
-    if "prompt_faults" in rep:
-        p = rep["prompt_faults"]
-        if "error" in p:
-            add(f"PROMPT FAULTS: section crashed: {p['error']}")
-        else:
-            add(f"Prompt faults during a batch: {p['ok']}/{p['faults']} kept the last good version and showed the error")
-            for c in p["cases"]:
-                err = (c.get("error_shown") or c.get("error") or "")
-                err = err.rsplit(".prompt:", 1)[-1]
-                add(f"  {'ok ' if c['ok'] else 'BAD'} {c['fault']:22} batch {c.get('batch')}, error: {err[:70]}")
-    if "model_faults" in rep:
-        m = rep["model_faults"]
-        if "error" in m:
-            add(f"MODEL FAULTS: section crashed: {m['error']}")
-        else:
-            add(f"Model faults: {m['ok']}/{m['faults']} fell back with the right reason, a notice, and completed")
-            for c in m["cases"]:
-                add(f"  {'ok ' if c['ok'] else 'BAD'} {c['fault']:42} {c.get('model_reasons', c.get('error'))} "
-                    f"({c.get('seconds')} s)")
-                if c.get("notice"):
-                    add(f"      notice: {c['notice'][:150]}")
-    if "write_faults" in rep:
-        w = rep["write_faults"]
-        if "error" in w:
-            add(f"WRITE FAULTS: section crashed: {w['error']}")
-        else:
-            add(f"Write faults: {w['ok']}/{w['faults']} handled")
-            for c in w["cases"]:
-                add(f"  {'ok ' if c['ok'] else 'BAD'} {c['fault']:24} "
-                    + (f"status {c['status']}, {c['unsaved']} kept -> spill file, {c['imported_next_start']} imported "
-                       f"on next start, lost {c['lost']}" if "unsaved" in c else f"error: {str(c.get('error'))[:110]}"))
-    if "memory" in rep:
-        m = rep["memory"]
-        if "error" in m:
-            add(f"MEMORY: section crashed: {m['error']}")
-        else:
-            add(f"Memory: {m['batches']} batches x {m.get('places_per_batch')} places ({m['model']}): RSS after batch 1 "
-                f"{m.get('rss_first_mb')} MiB, peak {m.get('rss_peak_mb')} MiB, growth {m.get('growth_pct')}% "
-                f"({'ok' if m.get('ok') else 'OVER 10%'})")
+    for key, title, report in _REPORT_SECTIONS:  # a section that crashed says so, in its place
+        if key in rep:
+            sec = rep[key]
+            if "error" in sec:
+                add(f"{title}: section crashed: {sec['error']}")
+            else:
+                report(sec, add)
     t = rep.get("totals", {})
     add("")
     add("Totals: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items()))

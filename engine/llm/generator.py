@@ -27,7 +27,10 @@ decode step runs on the engine thread. Other threads talk to it through a comman
 * A load failure (or no loader) makes the engine "failed"/"disabled": every request of every
   submit then finishes at once with reason "model_unavailable".
 
-This module never imports textual, rich or console.
+The engine is in four modules: this one (the public API, emission of events and metrics, the
+thread's command loop, loading and the load-time speed probe), :mod:`engine.llm.jobs` (requests
+and jobs), :mod:`engine.llm.lanes` (the decode lanes: tokenize, prefill, admit, step) and
+:mod:`engine.llm.probe` (a stock mlx-lm run, timed). None imports textual, rich or console.
 """
 
 from __future__ import annotations
@@ -36,16 +39,17 @@ import atexit
 import itertools
 import logging
 import queue
-import resource
 import threading
 import time
 import weakref
 from collections import Counter, OrderedDict, deque
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from .base import LLMService
 from .events import DRAINED_DETAIL, BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
+from .jobs import GenRequest, Job, _Active
+from .lanes import DecodeLanes
+from .probe import CALIBRATION_PROMPT, peak_rss_mb, raw_batch_generate
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +61,6 @@ MAX_CONCURRENCY = 8
 # Generation recipe: bump when a change alters the tokens a (model, prompt, seed) produces, so
 # cached results from an older recipe are not taken for this one's (it is part of model_id).
 RECIPE = "g4"  # g4: issue #13 defaults (temperature 0.5, repetition penalty 1.1, sentence stop 3)
-PREFIX_CACHE_ENTRIES = 8  # distinct prompt heads kept (a few MB each for a 7B model)
-MIN_PREFIX_TOKENS = 8
 
 __all__ = [
     "BatchFinished",
@@ -87,145 +89,7 @@ def _shutdown_live_engines() -> None:
             pass
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MiB (Linux reports KiB, macOS bytes)."""
-    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    import sys
-
-    return ru / (1024 * 1024) if sys.platform == "darwin" else ru / 1024
-
-
-@dataclass(frozen=True)
-class GenRequest:
-    key: str  # the place urn
-    prompt: str  # rendered user prompt; the engine applies the chat template
-    seed: int
-    max_tokens: int
-    temperature: float = 0.7
-    deadline_s: float | None = None  # from the moment this request starts decoding
-    # Issue #13: end once this many sentences are complete (0 = at EOS or the budget only), and
-    # a repetition penalty over this request's own generated tokens (1.0 = off). Both per request.
-    stop_sentences: int = 0
-    repetition_penalty: float = 1.0
-    # Words this request should keep (the facts of its sentence, engine.compose) and the logit
-    # bias toward their first tokens until generated (0 = off; engine.llm.sampling).
-    keep: tuple[str, ...] = ()
-    keep_bias: float = 0.0
-
-    @classmethod
-    def coerce(cls, obj: "GenRequest | Mapping[str, Any]") -> "GenRequest":
-        if isinstance(obj, GenRequest):
-            return obj
-        return cls(
-            key=str(obj["key"]),
-            prompt=str(obj["prompt"]),
-            seed=int(obj["seed"]),
-            max_tokens=int(obj["max_tokens"]),
-            temperature=float(obj.get("temperature", 0.7) if obj.get("temperature") is not None else 0.7),
-            deadline_s=None if obj.get("deadline_s") is None else float(obj["deadline_s"]),
-            stop_sentences=int(obj.get("stop_sentences") or 0),
-            repetition_penalty=float(obj.get("repetition_penalty") or 1.0),
-            keep=tuple(str(w) for w in (obj.get("keep") or ())),
-            keep_bias=float(obj.get("keep_bias") or 0.0),
-        )
-
-
-class Job:
-    """A submitted list of requests. Thread-safe to read ``results`` after :meth:`wait`."""
-
-    def __init__(self, job_id: int, requests: list[GenRequest], on_event: Callable[[Any], None] | None,
-                 engine: "GenerationEngine | None") -> None:
-        self.id = job_id
-        self.requests = requests
-        self.on_event = on_event
-        self.events: queue.Queue = queue.Queue()
-        self.results: dict[str, PlaceFinished] = {}
-        self.token_ids: dict[str, list[int]] = {}
-        self.metrics: dict = {}
-        self._engine = engine
-        self._cancelled = threading.Event()
-        self._drained = threading.Event()
-        self._finished = threading.Event()
-        # engine-thread bookkeeping
-        self._remaining = len(requests)
-        self._t_submit = time.perf_counter()
-        self._t_first_start: float | None = None
-        self._callback_errors = 0
-        self._prefix_tokens = 0  # prompt tokens taken from the shared-head KV cache
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    @property
-    def drained(self) -> bool:
-        return self._drained.is_set()
-
-    @property
-    def done(self) -> bool:
-        return self._finished.is_set()
-
-    def cancel(self) -> None:
-        """Stop this job: running requests stop within a step, unfinished ones finish "cancelled"."""
-        self._cancelled.set()
-        if self._engine is not None:
-            self._engine._wake()
-
-    def drain(self) -> None:
-        """Start none of this job's requests from now on: the running ones finish as usual, the
-        queued ones finish "drained" within a step. A later :meth:`cancel` still stops the rest."""
-        self._drained.set()
-        if self._engine is not None:
-            self._engine._wake()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._finished.wait(timeout)
-
-    def iter_events(self, timeout: float | None = None) -> Iterable[Any]:
-        """Yield events until (and including) ``BatchFinished``."""
-        while True:
-            ev = self.events.get(timeout=timeout)
-            yield ev
-            if isinstance(ev, BatchFinished):
-                return
-
-
-@dataclass
-class _Active:
-    job: Job
-    req: GenRequest
-    lane: int
-    t0: float  # start of decoding (insert into the batch); shifted forward by paused time
-    uid: int = -1
-    n: int = 0
-    ids: list = field(default_factory=list)
-    detok: Any = None
-    ttft: float | None = None
-    emitted: int = 0  # characters of text already sent in Tokens events
-    pending_delta: str = ""
-    last_flush: float = 0.0
-    solo: bool = False  # re-running alone after a batched failure
-    checked: int = 0  # characters of text the sentence stop has looked at
-
-
-def _done_sentences(st: "_Active") -> bool:
-    """Whether the request has completed ``stop_sentences`` sentences (see
-    ``engine.validate.complete_sentences``). Looked at only when new text brought whitespace: a
-    sentence counts as complete once something follows its end."""
-    from ..validate import complete_sentences
-
-    text = st.detok.text
-    new = text[st.checked:]
-    st.checked = len(text)
-    if not any(c.isspace() for c in new):
-        return False
-    done = complete_sentences(text)
-    # A description is one paragraph: a line break after a complete sentence ends it too (what
-    # follows is a small model's next "Rewrite:"/"Note:" block, never the description).
-    return done >= st.req.stop_sentences or (done >= 1 and "\n" in new and "\n" in text.lstrip())
-
-
-class GenerationEngine(LLMService):
+class GenerationEngine(DecodeLanes, LLMService):
     """One thread, one model, ``concurrency`` decode lanes. See the module doc."""
 
     CAN_PAUSE = True
@@ -381,20 +245,18 @@ class GenerationEngine(LLMService):
         if t is not None and t is not threading.current_thread():
             t.join(timeout)
 
-    def raw_batch_generate(self, prompts: list[str], max_tokens: int, temperature: float = 0.7,
-                           concurrency: int | None = None, timeout: float | None = None) -> dict:
-        """Run the prompts through a plain mlx-lm ``BatchGenerator`` on the engine thread (bench).
+    def call_on_engine_thread(self, fn: Callable[[Any, Any, Any, int], Any], timeout: float | None = None) -> Any:
+        """Run ``fn(model, tokenizer, stream, prefill_step_size)`` on the engine thread, between decode
+        steps, and return its result (or raise its exception).
 
-        One shared sampler, ``completion_batch_size = concurrency``, all prompts inserted at once
-        (mlx-lm refills itself). Returns ``{"texts", "token_ids", "metrics"}``; compare
-        ``metrics["tokens_per_s"]`` with a job's ``BatchFinished`` metrics.
+        The engine thread owns every MLX call, so code that drives the model directly (the raw
+        ``BatchGenerator`` reference in ``tools/bench/raw.py``) runs through here.
         """
         box: dict = {}
         done = threading.Event()
-        self._cmds.put(("raw", (list(prompts), int(max_tokens), float(temperature),
-                                int(concurrency or self.concurrency), box, done)))
+        self._cmds.put(("call", (fn, box, done)))
         if not done.wait(timeout):
-            raise TimeoutError("raw_batch_generate did not finish")
+            raise TimeoutError("the call on the engine thread did not finish")
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -420,16 +282,7 @@ class GenerationEngine(LLMService):
 
     @staticmethod
     def _emit(job: Job, ev: Any) -> None:
-        job.events.put(ev)
-        cb = job.on_event
-        if cb is None:
-            return
-        try:
-            cb(ev)
-        except Exception:  # the user's callback never kills the engine
-            job._callback_errors += 1
-            if job._callback_errors == 1:
-                log.exception("on_event callback raised (job %s); further errors not logged", job.id)
+        job._deliver(ev)  # the user's callback never kills the engine
 
     def _finish_unavailable(self, job: Job, reason: str) -> None:
         for r in job.requests:
@@ -586,7 +439,7 @@ class GenerationEngine(LLMService):
         """Time one prompt alone (prefill + 8 decode steps) so the first batch's deadlines fit."""
         self._set_status("loading", "measuring decode speed", 0.95)
         try:
-            m = raw_batch_generate(self.model, self.tokenizer, bench_prompts(1), 9, 0.0, 1,
+            m = raw_batch_generate(self.model, self.tokenizer, [CALIBRATION_PROMPT], 9, 0.0, 1,
                                    stream=self._stream, prefill_step_size=self._prefill_step_size)["metrics"]
             prefill = float(m.get("ttft_first_s") or 0.0)
             steps = max(1, int(m["tokens"]) - 1)
@@ -620,9 +473,23 @@ class GenerationEngine(LLMService):
                 self._finish_job(job)
             for r in job.requests:
                 self._waiting.append((job, r))
-        elif kind == "raw":
-            self._run_raw(*arg)
+        elif kind == "call":
+            self._run_call(*arg)
         return True
+
+    def _handle_drains(self) -> None:
+        """Queued requests of drained jobs finish "drained" now (also while paused: they will not
+        start); the requests of those jobs already in the batch go on decoding."""
+        if not self._waiting or not any(j.drained for j in self._jobs.values()):
+            return
+        now = time.perf_counter()
+        keep: deque = deque()
+        for job, req in self._waiting:
+            if job.drained and not job.cancelled:
+                self._finish_place(None, job, req, -1, None, "drained", DRAINED_DETAIL, 0, now)
+            else:
+                keep.append((job, req))
+        self._waiting = keep
 
     def _loop(self) -> None:
         pause_started: float | None = None
@@ -695,404 +562,11 @@ class GenerationEngine(LLMService):
                 keep.append((job, req))
         self._waiting = keep
 
-    def _handle_drains(self) -> None:
-        """Queued requests of drained jobs finish "drained" now (also while paused: they will not
-        start); the requests of those jobs already in the batch go on decoding."""
-        if not self._waiting or not any(j.drained for j in self._jobs.values()):
-            return
-        now = time.perf_counter()
-        keep: deque = deque()
-        for job, req in self._waiting:
-            if job.drained and not job.cancelled:
-                self._finish_place(None, job, req, -1, None, "drained", DRAINED_DETAIL, 0, now)
-            else:
-                keep.append((job, req))
-        self._waiting = keep
-
-    def _tokenize(self, req: GenRequest) -> list[int]:
-        tok = self.tokenizer
-        msgs = [{"role": "user", "content": req.prompt}]
-        if getattr(tok, "has_chat_template", False) or getattr(tok, "chat_template", None):
-            ids = tok.apply_chat_template(msgs, add_generation_prompt=True)
-            if isinstance(ids, dict) or hasattr(ids, "keys"):
-                ids = ids["input_ids"]
-        else:
-            ids = tok.encode(req.prompt)
-        ids = [int(t) for t in ids]
-        if not ids:
-            raise ValueError("empty prompt after tokenization")
-        return ids
-
-    def _tokenize_text(self, text: str) -> list[int]:
-        return self._tokenize(GenRequest("", text, 0, 1))
-
-    def _split_point(self, req: GenRequest, ids: list[int]) -> int:
-        """How many leading prompt tokens are prefilled on their own (and shared between requests).
-
-        The head is the chat scaffolding plus the user prompt's first line: with the seed's
-        prompt, "<system prompt> ... Enhance this location description with current
-        conditions:" is the same for every place, so its KV cache is computed once and reused
-        (:meth:`_prefix_caches`). The split is a function of the prompt text alone, never of
-        what happens to be cached, so a prompt is always computed the same way: alone or in a
-        batch, first or hundredth, in this process or another.
-        """
-        if not self._prefix_ok:
-            return 0
-        nl = req.prompt.find("\n")
-        if nl < 0 or not req.prompt[nl + 1:].strip():
-            return 0
-        head = self._tokenize_text(req.prompt[:nl + 1])
-        n = 0
-        for a, b in zip(head, ids):
-            if a != b:
-                break
-            n += 1
-        n = min(n, len(ids) - 2)  # the rest keeps at least two tokens (the last one starts decoding)
-        return n if n >= MIN_PREFIX_TOKENS else 0
-
-    def _prefix_caches(self, prefix: tuple[int, ...]) -> tuple[list, bool]:
-        """Fresh per-request KV caches holding ``prefix`` (computed once, then copied from an LRU),
-        and whether it came from the LRU."""
-        import mlx.core as mx
-        from mlx_lm.models.cache import KVCache, make_prompt_cache
-
-        states = self._prefixes.get(prefix)
-        hit = states is not None
-        if states is None:
-            cache = make_prompt_cache(self.model)
-            with mx.stream(self._stream):
-                self.model(mx.array([list(prefix)]), cache=cache)
-                states = [(c.keys[..., :c.offset, :], c.values[..., :c.offset, :]) for c in cache]
-                mx.eval(states)
-            self._prefixes[prefix] = states
-            self._prefix_stats["computed"] += 1
-            while len(self._prefixes) > PREFIX_CACHE_ENTRIES:
-                self._prefixes.popitem(last=False)
-        else:
-            self._prefixes.move_to_end(prefix)
-            self._prefix_stats["reused"] += 1
-        out = []
-        for k, v in states:
-            c = KVCache()
-            # Exactly full: the first write reallocates, so the shared arrays are never written.
-            c.keys, c.values, c.offset = k, v, k.shape[2]
-            out.append(c)
-        return out, hit
-
-    def _keep_ids(self, req: GenRequest) -> tuple[int, ...]:
-        """The first token of each word of ``req.keep``, as the model writes it after a space and
-        at the start of a sentence (capitalised): the ids the keep bias nudges toward."""
-        if not req.keep or not req.keep_bias:
-            return ()
-        ids: set[int] = set()
-        for phrase in req.keep:
-            for w in phrase.split():
-                for form in (" " + w, " " + w[:1].upper() + w[1:], w[:1].upper() + w[1:]):
-                    toks = self.tokenizer.encode(form, add_special_tokens=False) if hasattr(
-                        self.tokenizer, "encode") else []
-                    if toks:
-                        ids.add(int(toks[0]))
-        return tuple(sorted(ids))
-
-    def _insert(self, st: _Active) -> bool:
-        """Insert one request into the batch generator; on failure finish it "error"."""
-        from .sampling import make_request_sampler
-
-        req = st.req
+    # ------------------------------------------------------------------ calls on this thread
+    def _run_call(self, fn: Callable[[Any, Any, Any, int], Any], box: dict, done: threading.Event) -> None:
         try:
-            if req.max_tokens < 1:
-                raise ValueError(f"max_tokens must be >= 1 (got {req.max_tokens})")
-            ids = self._tokenize(req)
-            sampler = (self._sampler_factory(req) if self._sampler_factory is not None
-                       else make_request_sampler(req.seed, req.temperature, req.repetition_penalty,
-                                                 self._keep_ids(req), req.keep_bias))
-            head = self._split_point(req, ids)
-            caches, hit = self._prefix_caches(tuple(ids[:head])) if head else (None, False)
-            if self._bg is None:
-                self._bg = self._new_bg()
-            # Each prompt is prefilled alone (its shared head from a cache computed the same
-            # way), ending in its first sampled token: the same shapes as when it runs alone.
-            uid = self._bg.add(ids[head:], max_tokens=req.max_tokens, sampler=sampler, cache=caches,
-                               prefix=ids[:head])
-            if hit:
-                st.job._prefix_tokens += head
-        except Exception as e:
-            self._finish_place(st, st.job, req, st.lane, None, "error", f"{type(e).__name__}: {e}", 0)
-            return False
-        st.uid = uid
-        st.n = 0
-        st.ids = []
-        st.detok = self.tokenizer.detokenizer
-        st.pending_delta = ""
-        st.checked = 0
-        self._active[uid] = st
-        return True
-
-    def _admit(self) -> None:
-        if self._solo:
-            # isolation mode after a batched failure: one request at a time, nothing new
-            while not self._active and self._solo:
-                self._insert(self._solo.popleft())
-            return
-        while self._waiting and len(self._active) < self.concurrency:
-            job, req = self._waiting.popleft()
-            if job.drained and not job.cancelled:  # drained since _handle_drains looked
-                self._finish_place(None, job, req, -1, None, "drained", DRAINED_DETAIL, 0)
-                continue
-            lane = min(set(range(self.concurrency)) - {s.lane for s in self._active.values()})
-            now = time.perf_counter()
-            st = _Active(job, req, lane, now, last_flush=now)
-            if job._t_first_start is None:
-                job._t_first_start = now
-            self._emit(job, PlaceStarted(req.key, lane, req.deadline_s))
-            self._insert(st)
-
-    def _check_deadlines(self) -> None:
-        now = time.perf_counter()
-        late = [uid for uid, st in self._active.items()
-                if st.req.deadline_s is not None and now - st.t0 > st.req.deadline_s]
-        if not late:
-            return
-        self._bg.remove(late)
-        for uid in late:
-            st = self._active.pop(uid)
-            el = now - st.t0
-            self._finish_place(st, st.job, st.req, st.lane, None, "timeout",
-                               f"timeout after {el:.2f} s at {st.n}/{st.req.max_tokens} tokens "
-                               f"(deadline {st.req.deadline_s:.2f} s)", st.n, now)
-
-    def _step(self) -> None:
-        bg = self._bg
-        tic = time.perf_counter()
-        try:
-            _, responses = bg.next()
-        except Exception as e:
-            self._on_step_error(e)
-            return
-        now = time.perf_counter()
-        if responses:
-            dt = (now - tic)
-            self._step_s_ema = dt if self._step_s_ema is None else 0.9 * self._step_s_ema + 0.1 * dt
-        active = self._active
-        flush_after = self._token_interval_s
-        done_early: list[int] = []
-        for r in responses:
-            st = active.get(r.uid)
-            if st is None:
-                continue
-            fr = r.finish_reason
-            if fr != "stop":  # "stop" = the EOS token itself, not part of the text
-                st.ids.append(r.token)
-                st.n += 1
-                st.detok.add_token(r.token)
-                if st.ttft is None:
-                    st.ttft = now - st.t0
-                # The sentence stop: the description is done once its last sentence is complete
-                # (a function of this request's own tokens only: batch-invariant).
-                if fr is None and st.req.stop_sentences > 0 and _done_sentences(st):
-                    fr = "sentences"
-                    done_early.append(r.uid)
-            if fr is not None:
-                del active[r.uid]
-                st.detok.finalize()
-                text = st.detok.text
-                if not st.solo:
-                    st.pending_delta += st.detok.last_segment
-                self._finish_place(st, st.job, st.req, st.lane, text, None, "", st.n, now)
-                continue
-            if st.solo:
-                continue  # re-run after a failure: its text was streamed already; finish sends the rest
-            seg = st.detok.last_segment
-            if seg:
-                st.pending_delta += seg
-                if now - st.last_flush >= flush_after:
-                    self._emit(st.job, Tokens(st.req.key, st.lane, st.pending_delta, st.n))
-                    st.emitted += len(st.pending_delta)
-                    st.pending_delta = ""
-                    st.last_flush = now
-        if done_early:
-            try:
-                bg.remove(done_early)
-            except Exception as e:  # the batch's state is unknown: rebuild it as after a failed step
-                self._on_step_error(e)
-
-    def _on_step_error(self, e: Exception) -> None:
-        detail = f"{type(e).__name__}: {e}"
-        log.warning("generation step failed: %s", detail)
-        self._bg = None  # its state is unknown after an exception: rebuild
-        victims = sorted(self._active.values(), key=lambda s: s.lane)
-        self._active.clear()
-        if len(victims) == 1:
-            st = victims[0]
-            self._finish_place(st, st.job, st.req, st.lane, None, "error", detail, st.n)
-            return
-        for st in victims:
-            # re-run alone (deterministic: the same tokens come again; already-sent text is skipped)
-            st.solo = True
-            st.pending_delta = ""
-            self._solo.append(st)
-
-    # ------------------------------------------------------------------ raw bench
-    def _run_raw(self, prompts: list[str], max_tokens: int, temperature: float, concurrency: int,
-                 box: dict, done: threading.Event) -> None:
-        try:
-            box["result"] = raw_batch_generate(self.model, self.tokenizer, prompts, max_tokens, temperature,
-                                               concurrency, stream=self._stream,
-                                               prefill_step_size=self._prefill_step_size)
+            box["result"] = fn(self.model, self.tokenizer, self._stream, self._prefill_step_size)
         except Exception as e:
             box["error"] = e
         finally:
             done.set()
-
-
-def raw_batch_generate(model: Any, tokenizer: Any, prompts: list[str], max_tokens: int,
-                       temperature: float = 0.7, concurrency: int = 4, *, stream: Any = None,
-                       prefill_step_size: int = 2048) -> dict:
-    """Plain mlx-lm ``BatchGenerator`` over chat-templated prompts: the throughput reference.
-
-    Must run on the thread that owns ``stream`` (use :meth:`GenerationEngine.raw_batch_generate`
-    when an engine owns the model).
-    """
-    from mlx_lm.generate import BatchGenerator
-    from mlx_lm.sample_utils import make_sampler
-
-    toks = [tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True)
-            for p in prompts]
-    eos = sorted(getattr(tokenizer, "eos_token_ids", None) or [tokenizer.eos_token_id])
-    kw = {"stream": stream} if stream is not None else {}
-    t0 = time.perf_counter()
-    bg = BatchGenerator(model, max_tokens=max_tokens, stop_tokens=[[t] for t in eos],
-                        sampler=make_sampler(temp=temperature), completion_batch_size=concurrency,
-                        prefill_batch_size=concurrency, prefill_step_size=prefill_step_size, **kw)
-    uids = bg.insert(toks, max_tokens=[max_tokens] * len(toks))
-    out: dict[int, list[int]] = {u: [] for u in uids}
-    first: dict[int, float] = {}
-    while responses := bg.next_generated():
-        now = time.perf_counter()
-        for r in responses:
-            first.setdefault(r.uid, now - t0)
-            if r.finish_reason != "stop":
-                out[r.uid].append(r.token)
-    elapsed = time.perf_counter() - t0
-    bg.close()
-    ids = [out[u] for u in uids]
-    tokens = sum(len(x) for x in ids)
-    return {
-        "texts": [tokenizer.decode(x) for x in ids],
-        "token_ids": ids,
-        "metrics": {
-            "places": len(prompts),
-            "tokens": tokens,
-            "elapsed_s": elapsed,
-            "tokens_per_s": tokens / elapsed,
-            "descriptions_per_s": len(prompts) / elapsed,
-            "ttft_first_s": min(first.values()) if first else None,
-            "peak_rss_mb": peak_rss_mb(),
-            "concurrency": concurrency,
-        },
-    }
-
-
-# ---------------------------------------------------------------------------------- bench / CLI
-_BENCH_PLACES = [
-    ("The Salt Harbour", "A crescent of grey stone quays where fishing boats crowd at dawn and gulls quarrel over nets.",
-     "cold drizzle, 6 C, wind 30 km/h", "fish (abundant), salt (scarce)", "a storm wrecked two boats"),
-    ("Millbrook Market", "A cobbled square ringed by timber houses, its fountain dry for a generation.",
-     "clear and warm, 21 C, wind 5 km/h", "grain (plentiful), wool (moderate)", "a travelling circus arrived"),
-    ("The Ashen Pass", "A narrow mountain road between black cliffs, marked by cairns of the fallen.",
-     "heavy snow, -8 C, wind 55 km/h", "iron ore (rich), firewood (scarce)", "bandits sighted near the shrine"),
-    ("Old Lantern Library", "A leaning tower of books whose upper windows have been broken for years.",
-     "overcast, 12 C, wind 12 km/h", "paper (scarce), candles (moderate)", "a scholar vanished last week"),
-]
-
-
-def bench_prompts(n: int) -> list[str]:
-    """~100-token place prompts in the product's texture-prompt shape."""
-    out = []
-    for i in range(n):
-        name, base, weather, res, ev = _BENCH_PLACES[i % len(_BENCH_PLACES)]
-        out.append(
-            f"Enhance this location description with current conditions:\n\nBase: {name} (ward {i + 1}). {base}\n\n"
-            f"Current conditions:\n- Weather: {weather}\n- Resources: {res}\n- Recent events: {ev}\n\n"
-            "Generate 2-3 sentences that naturally integrate these conditions into the scene. Focus on "
-            "atmospheric details and environmental storytelling. Maintain the existing tone and style.\n\n"
-            "Enhanced description:"
-        )
-    return out
-
-
-def _bench_main(argv: list[str] | None = None) -> int:
-    import argparse
-    import json
-    import os
-    import sys
-
-    ap = argparse.ArgumentParser(prog="python -m engine.llm.generator",
-                                 description="Measure the generation engine (and raw BatchGenerator) on a model.")
-    ap.add_argument("model", help="mlx-lm model folder (or name known to engine.llm.models)")
-    ap.add_argument("--streams", default="1,4,8", help="comma-separated concurrency values")
-    ap.add_argument("--prompts", type=int, default=16)
-    ap.add_argument("--max-tokens", type=int, default=150)
-    ap.add_argument("--temperature", type=float, default=0.7)
-    ap.add_argument("--no-raw", action="store_true", help="skip the raw BatchGenerator comparison")
-    ap.add_argument("--check", action="store_true", help="also check token ids equal across stream counts")
-    ap.add_argument("--json", action="store_true", help="print one JSON line per measurement")
-    a = ap.parse_args(argv)
-
-    from .fastpath import prepare_backend  # before anything imports mlx.core
-
-    backend = prepare_backend()
-    from .models import load_model
-
-    def loader():
-        return load_model(a.model)
-
-    prompts = bench_prompts(a.prompts)
-    reqs = [GenRequest(f"bench:{i}", p, 1000 + 7919 * i, a.max_tokens, a.temperature) for i, p in enumerate(prompts)]
-    print(f"backend: {backend.blas} dtype={backend.dtype} threads={os.environ.get('OPENBLAS_NUM_THREADS', 'default')}",
-          file=sys.stderr)
-    results = []
-    ids_by_streams: dict[int, dict] = {}
-    for c in [int(x) for x in a.streams.split(",")]:
-        eng = GenerationEngine(loader, concurrency=c)
-        eng.start()
-        if not eng.wait_ready(600):
-            print(f"model failed: {eng.unavailable_reason()}", file=sys.stderr)
-            return 2
-        # warm-up (first call compiles/allocates)
-        eng.submit([GenRequest("warm", prompts[0], 1, 8, a.temperature)]).wait(600)
-        job = eng.submit(reqs)
-        job.wait()
-        m = dict(job.metrics)
-        ids_by_streams[c] = dict(job.token_ids)
-        row = {"streams": c, "engine": {k: m[k] for k in ("places", "tokens", "elapsed_s", "tokens_per_s",
-                                                         "descriptions_per_s", "avg_latency_s", "ttft_avg_s",
-                                                         "peak_rss_mb", "fallbacks")}}
-        if not a.no_raw:
-            raw = eng.raw_batch_generate(prompts, a.max_tokens, a.temperature, concurrency=c)["metrics"]
-            row["raw"] = {k: raw[k] for k in ("tokens", "elapsed_s", "tokens_per_s", "descriptions_per_s", "ttft_first_s")}
-            row["engine_vs_raw_tokens_per_s"] = m["tokens_per_s"] / raw["tokens_per_s"]
-        eng.shutdown()
-        results.append(row)
-        if a.json:
-            print(json.dumps(row))
-        else:
-            e = row["engine"]
-            line = (f"streams={c}: {e['descriptions_per_s']:.3f} desc/s, {e['tokens_per_s']:.1f} tok/s, "
-                    f"{e['tokens']} tokens in {e['elapsed_s']:.1f} s, ttft avg {e['ttft_avg_s']:.3f} s, "
-                    f"latency avg {e['avg_latency_s']:.2f} s, peak RSS {e['peak_rss_mb']:.0f} MB")
-            if "raw" in row:
-                line += (f" | raw {row['raw']['tokens_per_s']:.1f} tok/s -> engine/raw = "
-                         f"{row['engine_vs_raw_tokens_per_s']:.3f}")
-            print(line, flush=True)
-    if a.check and len(ids_by_streams) > 1:
-        base_c = min(ids_by_streams)
-        base = ids_by_streams[base_c]
-        for c, ids in ids_by_streams.items():
-            same = sum(ids[k] == base[k] for k in base)
-            print(f"determinism: streams={c} vs streams={base_c}: {same}/{len(base)} identical token sequences")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_bench_main())

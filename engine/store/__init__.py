@@ -1,7 +1,10 @@
 """The data layer: every SQL statement of the product lives in this package.
 
 - :mod:`engine.store.core` — :class:`Store` (SQLite through sqlite-utils, WAL, one write
-  transaction per change, the batch lock, recovery and spill files) and the core migrations.
+  transaction per change, the batch lock, batches, results, ratings).
+- :mod:`engine.store.recovery` — interrupted batches, resume batches and spill files (a mixin
+  of :class:`Store`); :mod:`engine.store.rows` — its plain types (``ResultRow``, the reports).
+- :mod:`engine.store.migrations` — the store's numbered migrations.
 - :mod:`engine.store.queries` — the read queries of the console, the dispatcher and doctor
   (a mixin of :class:`Store`).
 - :mod:`engine.store.workbench_migrations` — the prompt workbench's own migration set
@@ -15,19 +18,13 @@ from .core import (
     BUSY_RETRY_DELAYS,
     BUSY_TIMEOUT_MS,
     FULL_RETRY_DELAYS,
-    MIGRATIONS,
-    SPILL_GLOB,
-    BatchBusyError,
-    Recovered,
-    RecoveryReport,
-    ResultRow,
     Store,
     StoreError,
     StoreWriteError,
-    ensure_batch_items,
     error_kind,
-    now,
 )
+from .migrations import MIGRATIONS, ensure_batch_items
+from .rows import SPILL_GLOB, BatchBusyError, Recovered, RecoveryReport, ResultRow, now
 from .workbench import WorkbenchStore
 from .workbench_migrations import WORKBENCH_MIGRATIONS, applied_workbench_migrations, migrate_workbench
 

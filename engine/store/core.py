@@ -32,14 +32,11 @@ Reliability (see ``Store.batch_lock``, ``Store.recover_interrupted``):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import socket
 import sqlite3
-import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -53,7 +50,10 @@ import sqlite_utils
 from ..errors import StoreError  # noqa: F401 (defined in the one exception tree; re-exported here)
 from ..world import Place
 from .queries import StoreQueries
+from .rows import BatchBusyError, ResultRow, now
+from .recovery import StoreRecovery
 from .service_queries import ServiceQueries
+from .migrations import MIGRATIONS
 from .workbench_migrations import migrate_workbench
 
 
@@ -69,209 +69,14 @@ class StoreWriteError(StoreError, sqlite3.OperationalError):
         self.kind = kind
 
 
-class BatchBusyError(StoreError):
-    """Another live process (or thread) is running a batch on this database."""
-
-
 BUSY_TIMEOUT_MS = 10_000
 # Extra attempts after SQLite's own busy handler gave up (SQLITE_BUSY / "database is locked").
 BUSY_RETRY_DELAYS = (0.1, 0.5, 1.0)
 # A full disk or an I/O error may be transient (space freed, NFS hiccup): retry a little.
 FULL_RETRY_DELAYS = (0.1, 0.3)
-SPILL_GLOB = ".spill-*.jsonl"
-
-
-def now() -> float:
-    return round(time.time(), 3)
-
-
-# --- migrations -----------------------------------------------------------------------------
-
-def _m1_initial(db: sqlite_utils.Database) -> None:
-    db["places"].create(
-        {"urn": str, "name": str, "region": str, "state_hash": str, "seed": int, "tier": str, "data": str, "updated_at": float},
-        pk="urn", if_not_exists=True,
-    )
-    db["batches"].create(
-        {"id": int, "started_at": float, "finished_at": float, "status": str, "selection": str, "places": int,
-         "by_tier": str, "by_source": str, "reasons": str, "elapsed_s": float, "model_id": str, "prompt_version": str,
-         "config": str, "notice": str},
-        pk="id", if_not_exists=True,
-    )
-    db["results"].create(
-        {"id": int, "batch_id": int, "urn": str, "state_hash": str, "tier": str, "source": str, "text": str,
-         "template_text": str, "llm_text": str, "reason": str, "detail": str, "prompt_version": str, "model_id": str,
-         "seed": int, "budget": int, "latency_ms": float, "tokens": int, "stream": int, "base_hash": str,
-         "created_at": float},
-        pk="id", foreign_keys=[("batch_id", "batches", "id")], if_not_exists=True,
-    )
-    db["results"].create_index(["urn", "id"], if_not_exists=True)
-    db["results"].create_index(["batch_id"], if_not_exists=True)
-    db["results"].create_index(["state_hash", "base_hash", "prompt_version", "model_id", "budget"], if_not_exists=True)
-    db["current"].create(
-        {"urn": str, "result_id": int, "text": str, "source": str, "state_hash": str, "updated_at": float},
-        pk="urn", if_not_exists=True,
-    )
-    db["prompt_versions"].create(
-        {"version": str, "name": str, "text": str, "first_seen": float, "last_seen": float},
-        pk="version", if_not_exists=True,
-    )
-    db["batch_metrics"].create(
-        {"batch_id": int, "avg_latency_ms": float, "fallback_pct": float, "throughput_per_min": float,
-         "tokens_per_s": float, "memory_mb": float, "llm_places": int, "ttft_ms": float, "metrics": str},
-        pk="batch_id", if_not_exists=True,
-    )
-
-
-def _m2_ratings(db: sqlite_utils.Database) -> None:
-    db["ratings"].create(
-        {"id": int, "result_id": int, "urn": str, "rating": str, "note": str, "text": str, "state_hash": str,
-         "prompt_version": str, "model_id": str, "seed": int, "budget": int, "created_at": float},
-        pk="id", if_not_exists=True,
-    )
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
-    (1, "initial", _m1_initial),
-    (2, "ratings", _m2_ratings),
-]
-
-
-def ensure_batch_items(db: sqlite_utils.Database) -> None:
-    """Migration 3: the ``batch_items`` table (idempotent).
-
-    One row per place planned in a batch, so a batch killed mid-way can be resumed exactly once.
-    ``planned`` is the place as planned (world-file JSON), cleared once the item is done.
-    """
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS batch_items ("
-        " batch_id INTEGER NOT NULL REFERENCES batches(id), urn TEXT NOT NULL, state_hash TEXT, tier TEXT,"
-        " planned TEXT, status TEXT NOT NULL DEFAULT 'queued', result_id INTEGER, requeued_to INTEGER,"
-        " updated_at FLOAT, PRIMARY KEY (batch_id, urn))"
-    )
-    db.execute("CREATE INDEX IF NOT EXISTS idx_batch_items_status ON batch_items(status, batch_id)")
-
-
-MIGRATIONS.append((3, "batch_items", ensure_batch_items))
-
-
-def _m4_workbench(db: sqlite_utils.Database) -> None:
-    """Migration 4: the prompt workbench's own migration set (pinned sets, runs, outputs, prompt
-    events; rating columns), see :mod:`engine.store.workbench_migrations`."""
-    migrate_workbench(db)
-
-
-MIGRATIONS.append((4, "workbench", _m4_workbench))
-
-
-def _m_cluster_worker(db: sqlite_utils.Database) -> None:
-    """Migration 5 (cluster): ``results.worker``, the Ray worker a place ran on (NULL: this process)."""
-    if "worker" not in db["results"].columns_dict:
-        db.execute("ALTER TABLE results ADD COLUMN worker TEXT")
-
-
-MIGRATIONS.append((5, "cluster_worker", _m_cluster_worker))
-
-
-def ensure_service_schema(db: sqlite_utils.Database) -> None:
-    """Migration 6: the texture service (engine.service). Idempotent.
-
-    ``seen_at`` on results, current and batch items: when the described state was first observed
-    (wall time). A result replaces the current description only if its state is not older than
-    the current one's, so a result for a stale state is kept as history but never wins.
-    ``service_cycles`` holds one row per service cycle; ``service_state`` small key/values (the
-    outbox high-water marks).
-    """
-    for table in ("results", "current", "batch_items"):
-        cols = {r[1] for r in db.execute(f"PRAGMA table_info({table})").fetchall()}
-        if "seen_at" not in cols:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN seen_at FLOAT")
-    db.execute("CREATE INDEX IF NOT EXISTS idx_current_result ON current(result_id)")
-    db.execute("CREATE TABLE IF NOT EXISTS service_state (key TEXT PRIMARY KEY, value TEXT, updated_at FLOAT)")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS service_cycles (id INTEGER PRIMARY KEY, batch_id INTEGER, started_at FLOAT,"
-        " finished_at FLOAT, status TEXT, changed INTEGER, llm INTEGER, deferred INTEGER, backlog INTEGER,"
-        " metrics TEXT)")
-
-
-MIGRATIONS.append((6, "service", ensure_service_schema))
-
-
-def _m7_quality(db: sqlite_utils.Database) -> None:
-    """Migration 7 (issue #13): quality scores on results (see ``engine.quality``).
-
-    ``quality`` REAL (the stored text's total), ``template_quality`` REAL, ``llm_quality`` REAL
-    (NULL without an LLM text), ``quality_json`` TEXT (both reports' components). Older rows keep
-    NULL. Idempotent."""
-    have = {c.name for c in db["results"].columns}
-    for col, typ in (("quality", float), ("template_quality", float), ("llm_quality", float), ("quality_json", str)):
-        if col not in have:
-            db["results"].add_column(col, typ)
-
-
-MIGRATIONS.append((7, "quality", _m7_quality))
 
 
 # --- the store --------------------------------------------------------------------------------
-
-@dataclass
-class ResultRow:
-    batch_id: int
-    urn: str
-    state_hash: str
-    tier: str
-    source: str  # "llm" | "template"
-    text: str
-    template_text: str
-    llm_text: str | None = None
-    reason: str | None = None
-    detail: str | None = None
-    prompt_version: str | None = None
-    model_id: str | None = None
-    seed: int = 0
-    budget: int = 0
-    latency_ms: float | None = None
-    tokens: int | None = None
-    stream: int | None = None
-    base_hash: str | None = None
-    worker: str | None = None  # the cluster worker that ran it (engine.cluster); None = this process
-    seen_at: float | None = None  # when the described state was first observed (see migration 6)
-    # Quality (engine.quality, migration 7): the stored text's total, the template's, the raw LLM
-    # text's (None without one), and quality_json(template report, llm report, chosen).
-    quality: float | None = None
-    template_quality: float | None = None
-    llm_quality: float | None = None
-    quality_json: str | None = None
-
-    def as_row(self) -> dict:
-        d = dict(self.__dict__)
-        d["created_at"] = now()
-        return d
-
-    @classmethod
-    def from_row(cls, d: dict) -> "ResultRow":
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-
-@dataclass
-class Recovered:
-    """A queued batch that re-runs the unfinished places of an interrupted one."""
-
-    batch_id: int  # the resume batch (status 'queued' until a runner starts it)
-    from_batch: int | None  # the interrupted batch it came from
-    urns: list[str] = field(default_factory=list)
-    selection: str = ""
-
-
-@dataclass
-class RecoveryReport:
-    interrupted: list[int] = field(default_factory=list)  # batches marked interrupted just now
-    pending: list[Recovered] = field(default_factory=list)  # queued resume batches (new and older)
-    spill_imported: int = 0  # result rows imported from spill files
-    spill_skipped: int = 0  # spill rows already stored or superseded by a re-run
-    spill_files: list[str] = field(default_factory=list)
-
 
 _PRIMARY_KIND = {5: "busy", 6: "busy", 8: "readonly", 10: "io", 11: "corrupt", 13: "full", 14: "cantopen", 26: "corrupt"}
 
@@ -380,7 +185,7 @@ class _FileLock:
             os.close(fd)
 
 
-class Store(StoreQueries, ServiceQueries):
+class Store(StoreRecovery, StoreQueries, ServiceQueries):
     def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
@@ -565,83 +370,6 @@ class Store(StoreQueries, ServiceQueries):
         return list(self.db.query("SELECT * FROM batch_items WHERE batch_id=? AND status=? ORDER BY rowid",
                                   [batch_id, status]))
 
-    def mark_interrupted_batches(self) -> int:
-        """Batches left 'running' by a process that died: mark them interrupted and re-queue their
-        unfinished places (see :meth:`recover_interrupted`). Does nothing while a live batch holds
-        the lock (its 'running' batch is not interrupted). Returns how many were marked."""
-        try:
-            with self.batch_lock(wait_s=0.0, what="recovery"):
-                return len(self.recover_interrupted().interrupted)
-        except BatchBusyError:
-            return 0
-
-    def recover_interrupted(self) -> RecoveryReport:
-        """Import spill files, then turn every batch left 'running' by a dead process into
-        'interrupted' and re-queue its unfinished places exactly once as a new queued batch
-        "resume of #N" (the old items become 'requeued', so a second recovery finds nothing).
-
-        Must be called while holding :meth:`batch_lock` (it takes it, reentrantly, waiting up to
-        2 s): only then is every 'running' batch certainly orphaned. Returns the report, whose
-        ``pending`` lists every queued resume batch, new or left from an earlier recovery.
-        """
-        rep = RecoveryReport()
-        with self.batch_lock(wait_s=2.0, what="recovery"):
-            self._import_spills(rep)
-            t = now()
-
-            def write() -> list[int]:
-                conn = self.db.conn
-                marked = []
-                for b in list(self.db.query("SELECT * FROM batches WHERE status='running' ORDER BY id")):
-                    bid = b["id"]
-                    queued = list(self.db.query(
-                        "SELECT urn, state_hash, tier, planned, seen_at FROM batch_items WHERE batch_id=? AND status='queued' "
-                        "ORDER BY rowid", [bid]))
-                    note = "interrupted: the process stopped before the batch finished"
-                    if queued:
-                        cur = conn.execute(
-                            "INSERT INTO batches(started_at, status, selection, places, model_id, prompt_version, config, notice) "
-                            "VALUES (?,?,?,?,?,?,?,?)",
-                            [t, "queued", f"resume of #{bid}", len(queued), b["model_id"], b["prompt_version"], b["config"],
-                             f"re-queued {len(queued)} unfinished place(s) of interrupted batch #{bid}"])
-                        new = cur.lastrowid
-                        conn.executemany(
-                            "INSERT INTO batch_items(batch_id, urn, state_hash, tier, planned, status, updated_at, seen_at) "
-                            "VALUES (?,?,?,?,?,'queued',?,?)",
-                            [(new, q["urn"], q["state_hash"], q["tier"], q["planned"], t, q["seen_at"]) for q in queued])
-                        conn.execute("UPDATE batch_items SET status='requeued', requeued_to=?, updated_at=? "
-                                     "WHERE batch_id=? AND status='queued'", [new, t, bid])
-                        note += f"; {len(queued)} unfinished place(s) re-queued as batch #{new}"
-                    conn.execute("UPDATE batches SET status='interrupted', finished_at=?, "
-                                 "notice=trim(coalesce(notice, '') || ' ' || ?) WHERE id=?", [t, note, bid])
-                    marked.append(bid)
-                return marked
-
-            rep.interrupted = self._tx(write, "recovery")
-            rep.pending = self.pending_batches()
-        return rep
-
-    def pending_batches(self) -> list[Recovered]:
-        out = []
-        for b in self.db.query("SELECT id, selection FROM batches WHERE status='queued' ORDER BY id"):
-            urns = [r["urn"] for r in self.db.query(
-                "SELECT urn FROM batch_items WHERE batch_id=? AND status='queued' ORDER BY rowid", [b["id"]])]
-            sel = b["selection"] or ""
-            src = int(sel.rsplit("#", 1)[1]) if sel.startswith("resume of #") and sel.rsplit("#", 1)[1].isdigit() else None
-            out.append(Recovered(b["id"], src, urns, sel))
-        return out
-
-    def planned_places(self, batch_id: int) -> list[tuple[str, dict | None]]:
-        """(urn, planned place JSON or None) of the queued items of a batch."""
-        out = []
-        for r in self.db.query("SELECT urn, planned FROM batch_items WHERE batch_id=? AND status='queued' ORDER BY rowid",
-                               [batch_id]):
-            try:
-                out.append((r["urn"], json.loads(r["planned"]) if r["planned"] else None))
-            except ValueError:
-                out.append((r["urn"], None))
-        return out
-
     def cancel_items(self, batch_id: int, urns: Iterable[str], why: str = "") -> None:
         t = now()
         self._tx(lambda: self.db.conn.executemany(
@@ -692,67 +420,6 @@ class Store(StoreQueries, ServiceQueries):
                 "WHERE batch_id=? AND urn=? AND status='queued'", [rid, row["created_at"], r.batch_id, r.urn])
         return ids
 
-    # -- spill files: results that could not be written when they were produced
-    def spill_candidates(self) -> list[Path]:
-        here = sorted(self.path.parent.glob(self.path.name + SPILL_GLOB))
-        there = sorted(Path(tempfile.gettempdir()).glob(f"texture-{self._path_tag()}{SPILL_GLOB}"))
-        return here + there
-
-    def _path_tag(self) -> str:
-        return hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:10]
-
-    def write_spill(self, batch_id: int, rows: list[ResultRow]) -> Path:
-        """Write rows that could not be stored to a JSONL spill file (next to the database, or in
-        the temp folder if that fails). Atomic: a temp name, fsync, rename. Raises OSError."""
-        stamp = f"{batch_id}-{os.getpid()}-{int(time.time() * 1000)}"
-        last: OSError | None = None
-        for folder, name in ((self.path.parent, f"{self.path.name}.spill-{stamp}.jsonl"),
-                             (Path(tempfile.gettempdir()), f"texture-{self._path_tag()}.spill-{stamp}.jsonl")):
-            dest = folder / name
-            tmp = folder / (name + ".part")
-            try:
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    for r in rows:
-                        fh.write(json.dumps({"db": str(self.path), **r.as_row()}, ensure_ascii=True) + "\n")
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, dest)
-                return dest
-            except OSError as exc:
-                last = exc
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-        assert last is not None
-        raise last
-
-    def _import_spills(self, rep: RecoveryReport) -> None:
-        for path in self.spill_candidates():
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-                rows = [json.loads(x) for x in lines if x.strip()]
-            except (OSError, ValueError):
-                continue  # unreadable now: left in place, doctor reports it
-
-            def write() -> tuple[int, int]:
-                done = skipped = 0
-                for d in rows:
-                    r = ResultRow.from_row(d)
-                    item = list(self.db.query("SELECT status FROM batch_items WHERE batch_id=? AND urn=?", [r.batch_id, r.urn]))
-                    have = list(self.db.query("SELECT 1 FROM results WHERE batch_id=? AND urn=? LIMIT 1", [r.batch_id, r.urn]))
-                    if have or (item and item[0]["status"] != "queued"):
-                        skipped += 1  # stored meanwhile, or re-run elsewhere: never a duplicate
-                        continue
-                    self._write_results([r])
-                    done += 1
-                return done, skipped
-
-            n, k = self._tx(write, f"import {path.name}")
-            rep.spill_imported += n
-            rep.spill_skipped += k
-            rep.spill_files.append(str(path))
-            with contextlib.suppress(OSError):
-                path.rename(path.with_name(path.name + ".imported"))
-
     def cached_llm(self, state_hash: str, base_hash: str, prompt_version: str, model_id: str, budget: int) -> dict | None:
         """An accepted LLM result for exactly this (state, base text, prompt, model, budget)."""
         rows = list(self.db.query(
@@ -774,8 +441,7 @@ class Store(StoreQueries, ServiceQueries):
         """urn -> its current description's result: source, reason, detail, tier, batch, state hash,
         when it was stored (``updated_at``) and its quality columns when the store has them. For the
         console's world view (issue #13): one indexed join, no texts."""
-        cols = {r[1] for r in self.db.execute("PRAGMA table_info(results)").fetchall()}
-        extra = [c for c in ("quality",) if c in cols]
+        extra = [c for c in ("quality",) if c in self._results_columns()]
         sql = ("SELECT c.urn, c.result_id, c.source, c.state_hash, c.updated_at, r.reason, r.detail, r.tier, "
                "r.batch_id, r.stream, r.tokens, r.latency_ms" + "".join(f", r.{c}" for c in extra) +
                " FROM current c JOIN results r ON r.id = c.result_id")

@@ -22,8 +22,22 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+QUALITY_COLUMNS = frozenset({"quality", "llm_quality", "template_quality", "quality_json"})  # migration 7
+
+
 class StoreQueries:
     db: sqlite_utils.Database
+
+    def _results_columns(self) -> set[str]:
+        """The ``results`` table's columns, read once per store once they hold the quality columns
+        (columns are only ever added; before migration 7, e.g. an old file opened read-only, they
+        are read again each time, so a migration by another process is seen)."""
+        cols = getattr(self, "_results_cols", None)
+        if cols is None:
+            cols = {r[1] for r in self.db.execute("PRAGMA table_info(results)").fetchall()}
+            if QUALITY_COLUMNS <= cols:
+                self._results_cols = cols
+        return cols
 
     def latest_rating(self, result_id: int) -> tuple | None:
         """``(rating, note)`` of the newest rating of production result ``result_id``, or None."""
@@ -66,8 +80,7 @@ class StoreQueries:
     def quality_scores(self, ids: list[int]) -> list[dict]:
         """``id, quality, llm_quality, template_quality, quality_json`` of results ``ids`` (one
         read per 500 ids); [] on a database without the quality columns (before migration 7)."""
-        cols = {r[1] for r in self.db.execute("PRAGMA table_info(results)").fetchall()}
-        if not {"quality", "llm_quality", "template_quality", "quality_json"} <= cols:
+        if not QUALITY_COLUMNS <= self._results_columns():  # no PRAGMA per console flush
             return []
         out: list[dict] = []
         for chunk in chunks(list(ids)):

@@ -1,7 +1,7 @@
 """The texture service's statements (a mixin of :class:`~engine.store.Store`): the hand-back
 cursor, the outbox high-water marks, the cycle log, and the places still waiting for the model.
 
-Migration 6 (``ensure_service_schema`` in :mod:`engine.store.core`) makes the tables. Every method
+Migration 6 (``ensure_service_schema`` in :mod:`engine.store.migrations`) makes the tables. Every method
 runs on the thread that opened the store, like the rest of it.
 """
 

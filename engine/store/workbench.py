@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .core import Store
-from .core import now as _now
+from .rows import now as _now
 from .queries import chunks, marks
 
 

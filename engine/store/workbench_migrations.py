@@ -3,7 +3,7 @@
 The workbench subsystem owns these migrations, as llm's ``embeddings_migrations`` owns the
 embeddings tables: they are numbered in their own sequence and recorded in their own table,
 ``wb_migrations``, so a new workbench migration never takes a number from the core list in
-:mod:`engine.store.core`. The store applies them (``Store.migrate``): first as core migration 4
+:mod:`engine.store.migrations`. The store applies them (``Store.migrate``): first as core migration 4
 (so a core migration after it may rely on the workbench tables), then after every core migration
 on each open, so a database that already had migration 4 still gets any newer workbench one.
 Every body is idempotent (``IF NOT EXISTS``, columns added only when missing).

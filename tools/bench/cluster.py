@@ -18,7 +18,7 @@ import time
 
 def run_cluster_bench(args) -> int:
     from engine.cluster import ClusterError, ClusterLLM, WorkerSpec, import_ray
-    from engine.llm.generator import bench_prompts
+    from tools.bench.raw import bench_prompts
 
     counts_raw = getattr(args, "workers", None) or "1,2"
     try:

@@ -144,6 +144,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
               production_places: int = 200, against_llamacpp: bool = False) -> dict:
     log = log or (lambda m: None)
     from engine.llm.fastpath import prepare_backend
+    from tools.bench.raw import raw_batch_generate_on
 
     backend = prepare_backend()
     reqs = _eligible_requests(sample)
@@ -164,7 +165,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
                 budget = 100
                 same = [dict(r, max_tokens=budget) for r in reqs]
                 eng_m = _run_job(eng, same, None, log, "engine, 4 streams, 100 tokens")
-                raw_m = eng.raw_batch_generate([r["prompt"] for r in same], budget, 0.7, 4)["metrics"]
+                raw_m = raw_batch_generate_on(eng, [r["prompt"] for r in same], budget, 0.7, 4)["metrics"]
                 raw = {"engine_tokens_per_s": round(eng_m["tokens_per_s"], 2),
                        "raw_tokens_per_s": round(raw_m["tokens_per_s"], 2),
                        "ratio": round(eng_m["tokens_per_s"] / raw_m["tokens_per_s"], 3),
