@@ -94,6 +94,33 @@ def keep_words(place: Place, sentence: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def sentence_requests(place: Place, parts: "tuple[tuple[str, str], ...] | list[tuple[str, str]]", key: str, seed: int,
+                      budget: int, *, temperature: float, deadline_s: float | None, repetition_penalty: float,
+                      keep_bias: float) -> list[dict]:
+    """The requests of one place (or one of its candidates) under a per-sentence prompt: one per
+    (template sentence, prompt text) of ``parts`` (:meth:`engine.prompts.Prompt.render_sentences`),
+    with the key :func:`sentence_key`, the seed :func:`sentence_seed`, the budget
+    :func:`sentence_budget`, a stop at the first sentence and the keep words. The batch and the
+    workbench build them here, so a comparison reproduces a batch's texts."""
+    per = sentence_budget(budget, len(parts))
+    out = []
+    for j, (sentence, text) in enumerate(parts):
+        keep = keep_words(place, sentence) if keep_bias else ()
+        out.append({"key": sentence_key(key, j), "prompt": text, "seed": sentence_seed(seed, j), "max_tokens": per,
+                    "stop_sentences": 1, "keep": keep, "keep_bias": keep_bias if keep else 0.0,
+                    "temperature": temperature, "deadline_s": deadline_s, "repetition_penalty": repetition_penalty})
+    return out
+
+
+def compose_results(place: Place, parts, results: "dict[tuple[int, int], tuple]", gate: bool = True) -> Composition:
+    """Judge and compose ``results`` ``{(j, k): (text, reason, detail)}`` of a place's sentence
+    requests (candidate k of sentence j) against its ``parts``."""
+    sentences = tuple(s for s, _ in parts)
+    judged = {(j, k): judge_sentence(place, sentences[j], text, reason, parts[j][1], detail, gate=gate)
+              for (j, k), (text, reason, detail) in results.items()}
+    return compose(place, sentences, judged)
+
+
 def content_words(text: str) -> set[str]:
     return {stem(w.lower()) for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in STOP_WORDS}
 

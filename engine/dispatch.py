@@ -42,7 +42,7 @@ from .policy import Decision, decide
 from .prompts import Prompt, PromptError, PromptLibrary, DEFAULT_PROMPT, compile_prompt
 from .quality import QualityReport, gate, quality_json, score_text
 from .store import ResultRow, Store, StoreError
-from .compose import compose, judge_sentence, keep_words, sentence_budget, sentence_key, sentence_seed, split_sentence_key
+from .compose import compose_results, sentence_requests, split_sentence_key
 from .templates import render_template
 from .validate import clean_output, validate_output
 from .world import Place, base_hash, parse_place  # noqa: F401 (base_hash: also engine.dispatch.base_hash)
@@ -436,12 +436,8 @@ class BatchRunner:
                         reqs.append({"key": candidate_key(urn, k), "prompt": pp.prompt_text, "seed": seed,
                                      "max_tokens": pp.decision.budget, "stop_sentences": cfg.stop_sentences, **common})
                         continue
-                    per = sentence_budget(pp.decision.budget, len(pp.sentences))
-                    for j, (sentence, text) in enumerate(pp.sentences):
-                        keep = keep_words(pp.place, sentence) if cfg.keep_bias else ()
-                        reqs.append({"key": sentence_key(candidate_key(urn, k), j), "prompt": text,
-                                     "seed": sentence_seed(seed, j), "max_tokens": per, "stop_sentences": 1,
-                                     "keep": keep, "keep_bias": cfg.keep_bias if keep else 0.0, **common})
+                    reqs += sentence_requests(pp.place, pp.sentences, candidate_key(urn, k), seed, pp.decision.budget,
+                                              keep_bias=cfg.keep_bias, **common)
             job = self.llm.submit(reqs, events.put)
 
         # 3. render every template while the model works; store what needs no model
@@ -677,11 +673,8 @@ class BatchRunner:
         """A per-sentence place: (reason, detail, text, raw text, quality report, the candidate
         that stands for it) from its judged sentences (engine.compose) and the merge gate."""
         p = pp.place
-        sentences = tuple(s for s, _ in pp.sentences)
-        judged = {(j, k): judge_sentence(p, sentences[j], c.text, c.reason, pp.sentences[j][1], c.detail,
-                                         gate=self.cfg.quality_gate)
-                  for (k, j), c in cands.items()}
-        comp = compose(p, sentences, judged)
+        comp = compose_results(p, pp.sentences, {(j, k): (c.text, c.reason, c.detail) for (k, j), c in cands.items()},
+                               gate=self.cfg.quality_gate)
         lq = score_text(p, comp.text) if comp.model_sentences else score_text(p, comp.raw)
         reason, detail, text = comp.reason, comp.detail, comp.text
         if reason is None and self.cfg.quality_gate:

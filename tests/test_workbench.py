@@ -273,11 +273,30 @@ def scripted_ab(places, good_a=True):
     return script
 
 
+def test_compare_of_the_per_sentence_default_reproduces_the_batch(store, library, cfg, llms, small_places):
+    from engine.dispatch import BatchRunner
+
+    chosen = [p for p in small_places if p.urn in ELIGIBLE]
+    assert library.get().per_sentence
+    seen_keys = []
+    res = wb.compare(chosen, [Variant("A", library.get())], llms(), cfg, store,
+                     on_event=lambda ev: seen_keys.append(ev.key) if hasattr(ev, "key") else None)
+    assert {wb.parse_cell_key(k)[1:] for k in seen_keys} == {(0, u) for u in ELIGIBLE}
+    s = BatchRunner(store, cfg, library, llms()).run(chosen)
+    rows = {r["urn"]: r for r in store.batch_results(s.batch_id)}
+    for u in ELIGIBLE:
+        c = res.cell("A", u)
+        assert rows[u]["source"] == "llm" and c.reason is None
+        assert c.text == rows[u]["text"] and c.tokens == rows[u]["tokens"] and "model wrote" in c.detail
+
+
 def test_compare_matrix_and_summaries(store, library, cfg, llms, small_places):
     chosen = [p for p in small_places if p.urn in ELIGIBLE]
     llm = llms(script=scripted_ab(chosen))
     alt = compile_prompt(ALT_PROMPT, name="texture")
-    variants = [Variant("A", library.get()), Variant("B", alt, temperature=0.2, budget_override=40)]
+    # Whole texts scripted per cell: the whole-text rewrite prompt (the per-sentence default's
+    # comparison reproduces a batch: test_compare_of_the_per_sentence_default_reproduces_the_batch).
+    variants = [Variant("A", library.get("rewrite")), Variant("B", alt, temperature=0.2, budget_override=40)]
     seen_keys = []
     res = wb.compare(chosen, variants, llm, cfg, store, on_event=lambda ev: seen_keys.append(ev.key)
                      if hasattr(ev, "key") else None)

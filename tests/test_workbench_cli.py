@@ -127,7 +127,7 @@ def test_pins_diff_restore_and_export(run, texture_home, tmp_path):
     original = lib_file.read_text(encoding="utf-8")
     lib_file.write_text(ALT, encoding="utf-8")
     code, out, _ = run("diff", "previous", "current")
-    assert code == 0 and "+ Describe ${name} briefly." in out and "- Rewrite a place description" in out
+    assert code == 0 and "+ Describe ${name} briefly." in out and "- Rewrite the sentence in more vivid words" in out
     code, out, _ = run("restore", version_of(original)[:8])
     assert code == 0 and lib_file.read_text(encoding="utf-8") == original
 

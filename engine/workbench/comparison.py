@@ -18,7 +18,8 @@ from ..templates import render_template
 from ..validate import clean_output, validate_output
 from ..world import Place, base_hash
 from .common import RATINGS, WorkbenchError, _mean, _norm, _wb
-from .generate import Variant, _generate, budget_for, cell_key, output_key
+from ..compose import compose_results, sentence_key, sentence_requests
+from .generate import Variant, _Fin, _generate, budget_for, cell_key, output_key
 from .versions import prompt_text
 
 
@@ -209,11 +210,14 @@ def compare(places: list[Place], variants: list[Variant], llm: Any, cfg: Config,
         _wb(store).keep_prompt_texts([(v.prompt.version, v.prompt.name, v.prompt.text) for v in variants])
 
     plans = []  # (vi, variant, place, prompt_text, temperature, budget)
+    parts: dict = {}  # (vi, urn) -> a per-sentence prompt's (sentence, prompt text) pairs
     for vi, v in enumerate(variants):
         temp = float(cfg.temperature if v.temperature is None else v.temperature)
         for p in places:
             d = decisions[p.urn]
             plans.append((vi, v, p, v.prompt.render(p, d.tier), temp, budget_for(p, cfg, v.budget_override)))
+            if v.prompt.per_sentence:
+                parts[(vi, p.urn)] = tuple(v.prompt.render_sentences(p, d.tier))
 
     def deadline(budget: int) -> float | None:
         if deadline_s == "auto":
@@ -225,15 +229,26 @@ def compare(places: list[Place], variants: list[Variant], llm: Any, cfg: Config,
     all_cells: dict[int, dict] = {}
     status = "done"
     for run_no in range(1, runs + 1):
-        reqs = [{"key": cell_key(run_no, vi, p.urn), "prompt": text, "seed": p.seed, "max_tokens": budget,
-                 "temperature": temp, "deadline_s": deadline(budget)}
-                for vi, v, p, text, temp, budget in plans]
+        reqs = []
+        for vi, v, p, text, temp, budget in plans:
+            key = cell_key(run_no, vi, p.urn)
+            if v.prompt.per_sentence:  # the batch's own requests (engine.compose): same texts as a batch
+                reqs += sentence_requests(p, parts[(vi, p.urn)], key, p.seed, budget, temperature=temp,
+                                          deadline_s=deadline(budget), repetition_penalty=cfg.repetition_penalty,
+                                          keep_bias=cfg.keep_bias)
+            else:
+                reqs.append({"key": key, "prompt": text, "seed": p.seed, "max_tokens": budget,
+                             "temperature": temp, "deadline_s": deadline(budget)})
         fins = _generate(llm, reqs, on_event, cancel, timeout_s)
         cells = {}
         for vi, v, p, text, temp, budget in plans:
-            f = fins[cell_key(run_no, vi, p.urn)]
-            reason, detail, cleaned = f.reason, f.detail, None
-            if f.text is not None:
+            if v.prompt.per_sentence:
+                f = _composed(p, parts[(vi, p.urn)], cell_key(run_no, vi, p.urn), fins, cfg)
+                reason, detail, cleaned = f.reason, f.detail, (f.text if f.reason is None else None)
+            else:
+                f = fins[cell_key(run_no, vi, p.urn)]
+                reason, detail, cleaned = f.reason, f.detail, None
+            if f.text is not None and not v.prompt.per_sentence:
                 cleaned = clean_output(f.text)
                 if reason is None:
                     bad = validate_output(cleaned, text)
@@ -277,6 +292,20 @@ def compare(places: list[Place], variants: list[Variant], llm: Any, cfg: Config,
     if record:
         result.run_id = _store_run(store, result, cfg, label)
     return result
+
+
+def _composed(p: Place, parts, key: str, fins: dict, cfg: Config) -> "_Fin":
+    """One cell of a per-sentence prompt: its sentence results judged and composed as a batch
+    composes them (engine.compose); the text is the composition when the model wrote any of it."""
+    got = {j: fins[sentence_key(key, j)] for j in range(len(parts))}
+    comp = compose_results(p, parts, {(j, 0): (f.text, f.reason, f.detail) for j, f in got.items()},
+                           gate=cfg.quality_gate)
+    lats = [f.latency_s for f in got.values() if f.latency_s is not None]
+    # text: the composition when the model wrote any of it (the cell's text; None otherwise, with
+    # the reason); the raw text the cell keeps: that composition, or the model's own sentences.
+    text = comp.text if comp.model_sentences else (comp.raw or None)
+    return _Fin(text, comp.reason, sum(int(f.n_tokens or 0) for f in got.values()),
+                max(lats) if lats else None, comp.detail)
 
 
 def _summarise(v: Variant, cells: list[Cell], cfg: Config, golden: dict, by_urn: dict, reran: bool) -> VariantSummary:

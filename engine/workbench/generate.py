@@ -38,10 +38,14 @@ def cell_key(run_no: int, variant_index: int, urn: str) -> str:
 
 
 def parse_cell_key(key: str) -> tuple[int, int, str]:
-    """``(run_no, variant_index, urn)`` from :func:`cell_key`; raises ValueError otherwise."""
+    """``(run_no, variant_index, urn)`` from :func:`cell_key` (or a per-sentence request's key,
+    ``<cell key>#s<j>``); raises ValueError otherwise."""
     r, v, urn = key.split("|", 2)
     if not (r.startswith("r") and v.startswith("v")):
         raise ValueError(f"not a workbench cell key: {key!r}")
+    from ..compose import split_sentence_key
+
+    urn = split_sentence_key(urn)[0] or urn  # a per-sentence request's key names its cell
     return int(r[1:]), int(v[1:]), urn
 
 
