@@ -110,7 +110,17 @@ class PanelsMixin:
             panel.show_preview(title, Text("select a place to render this prompt for it", style=self._styles.dim))
             return
         title.append_text(safe(f"{name} v{prompt.version} for {place.name}", self._styles.dim))
-        panel.show_preview(title, safe(prompt.render(place, decide(place, self.cfg).tier)))
+        tier = decide(place, self.cfg).tier
+        if prompt.per_sentence:  # one request per template sentence (engine.compose): show each
+            parts = prompt.render_sentences(place, tier)
+            body = Text()
+            for j, (_, text) in enumerate(parts):
+                body.append(f"── request {j + 1} of {len(parts)} (sentence {j + 1}) ──\n", style=self._styles.dim)
+                body.append_text(safe(text))
+                body.append("\n\n")
+            panel.show_preview(title, body)
+            return
+        panel.show_preview(title, safe(prompt.render(place, tier)))
 
     def _refresh_diff(self) -> None:
         urn = self.selected_urn
