@@ -223,7 +223,7 @@ async def test_compare_previous_version_on_pinned_set(home):
         await ready(pilot, app)
         scr = await open_workbench(pilot, app)
         before = app.prompts.get().text
-        edited = before.replace("2-3", "two short", 1)
+        edited = "Be brief. " + before
         assert edited != before  # a real edit of the default prompt, whatever its wording
         save_prompt(app, edited)
         await wait_until(pilot, lambda: len(scr.history) == 2, what="edited version recorded")
