@@ -123,7 +123,7 @@ def test_simulated_disk_full_on_some_writes_retries_and_loses_nothing(tmp_path, 
         return real(self, results)
 
     monkeypatch.setattr(Store, "_write_results", flaky)
-    monkeypatch.setattr("engine.dispatch.UNSAVED_RETRY_S", 0.0)
+    monkeypatch.setattr("engine.batch.runner.UNSAVED_RETRY_S", 0.0)
     monkeypatch.setattr("engine.store.core.FULL_RETRY_DELAYS", ())
     llm = ScriptedLLM(concurrency=2)
     try:

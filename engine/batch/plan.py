@@ -1,0 +1,143 @@
+"""Planning a batch: which model, which prompt, each place's tier, budget and deadline, what the
+cache already has, and what goes to the model (:class:`PlanMixin`, a part of
+:class:`engine.batch.runner.BatchRunner`). The plan is written with the batch (one transaction),
+so a batch killed at any moment is resumed exactly once."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from ..policy import Decision, decide
+from ..prompts import Prompt
+from ..store import Store
+from ..world import Place, base_hash
+from .events import BatchPlanned, PlannedItem
+from .merge import _Pending
+
+
+def changed_places(store: Store, places: Iterable[Place]) -> list[Place]:
+    """Places whose state or base text differs from their current stored description
+    (the "changed" selection of the CLI and the console)."""
+    current = store.current_keys()
+    return [p for p in places if current.get(p.urn) != (p.state_hash, base_hash(p))]
+
+
+@dataclass
+class BatchRun:
+    """One batch's working state, handed from phase to phase (plan -> generate -> merge -> metrics)."""
+
+    batch_id: int
+    places: list[Place]
+    decisions: dict[str, Decision]
+    pending: dict[str, _Pending]
+    cached: dict[str, dict]
+    prompt: Prompt | None
+    model_id: str | None
+    unavailable: str | None
+    notice: str
+    deadline_label: str
+    seen: dict[str, float | None]
+    llm_only: set[str] | None
+    progress: Callable[[int, int], None] | None
+    t0: float
+    templates: dict[str, str] = field(default_factory=dict)
+    counts: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    done: int = 0
+    # the meeting's figures (engine.batch.generate)
+    job: Any = None
+    llm_t0: float = 0.0
+    latencies: list = field(default_factory=list)
+    ttfts: list = field(default_factory=list)
+    tokens_total: int = 0
+    engine_metrics: dict = field(default_factory=dict)
+    drained_n: int = 0
+    cancel_sent: bool = False
+
+    @property
+    def total(self) -> int:
+        return len(self.places)
+
+
+class PlanMixin:
+    """The plan step of :class:`~engine.batch.runner.BatchRunner`."""
+
+    def _plan(self, places: list[Place], selection: str, progress, batch_id: int | None) -> BatchRun:
+        t0 = time.perf_counter()
+        cfg, store = self.cfg, self.store
+        self._batch_id = None
+        # One result per place per batch: a place listed twice runs once.
+        seen: set[str] = set()
+        places = [p for p in places if not (p.urn in seen or seen.add(p.urn))]
+        llm_on = cfg.enabled and self.llm is not None and self.llm.ready()
+        if not cfg.enabled:
+            unavailable, notice = "disabled", "LLM disabled (FLUX_LLM_ENABLED=false): template-only batch."
+        elif self.llm is None or not self.llm.ready():
+            why = self.llm.unavailable_reason() if self.llm is not None else "no model loaded"
+            unavailable, notice = "model_unavailable", f"LLM unavailable ({why}): template-only batch."
+        else:
+            unavailable, notice = None, ""
+        model_id = self.llm.model_id if llm_on else None
+
+        prompt, prompt_notice = self._prompt_for_batch()
+        if llm_on and prompt is None:
+            st = self.prompts.status_of(self.prompt_name) if self.prompts else None
+            err = st.error if st and st.error else f"prompt {self.prompt_name!r} not found"
+            notice = f"No usable prompt ({err}): template-only batch."
+            unavailable = "prompt_error"
+            llm_on = False
+        elif llm_on and prompt_notice:
+            notice = f"{notice} {prompt_notice}".strip()
+        if prompt is not None:
+            store.record_prompt(prompt.name, prompt.version, prompt.text)
+
+        decisions = {p.urn: decide(p, cfg) for p in places}
+        # When each state was first seen (the service passes it): such a result never replaces a
+        # current description of a state seen later. Without it (a batch started by hand) the
+        # result is the newest, as it always was.
+        given = getattr(self, "_seen_in", None) or {}
+        self._seen = seen_at = {p.urn: given.get(p.urn) for p in places}
+        llm_only = getattr(self, "_llm_only", None)
+        store.sync_places(places, lambda p: decisions[p.urn].tier)
+        if batch_id is None:
+            rows = [(p.urn, p.state_hash, decisions[p.urn].tier, json.dumps(p.to_json(), ensure_ascii=False),
+                     seen_at[p.urn]) for p in places]
+            batch_id = store.start_batch(selection, len(places), model_id, prompt.version if prompt else None,
+                                         cfg.as_dict(), items=rows)
+        else:
+            store.begin_queued_batch(batch_id, model_id, prompt.version if prompt else None, cfg.as_dict())
+        self._batch_id = batch_id
+
+        pending: dict[str, _Pending] = {}
+        cached: dict[str, dict] = {}
+        items = []
+        for p in places:
+            d = decisions[p.urn]
+            reason = d.reason
+            deadline = None
+            if d.eligible:
+                if not llm_on:
+                    reason = unavailable
+                else:
+                    hit = store.cached_llm(p.state_hash, base_hash(p), prompt.version, model_id, d.budget)
+                    if hit is not None:
+                        cached[p.urn] = hit
+                        reason = "cached"
+                    elif llm_only is not None and p.urn not in llm_only:
+                        reason = "deferred"  # over this cycle's model cap: the template now, the model later
+                    else:
+                        deadline = (cfg.timeout_ms / 1000.0) if cfg.timeout_ms else self.llm.deadline_for(d.budget)
+                        sents = tuple(prompt.render_sentences(p, d.tier)) if prompt.per_sentence else None
+                        pending[p.urn] = _Pending(p, d, prompt.render(p, d.tier), deadline, prompt.version, sents)
+            items.append(PlannedItem(p.urn, p.name, d.tier, d.budget, p.urn in pending, reason, deadline))
+        deadline_label = "auto" if cfg.timeout_ms is None else f"{cfg.timeout_ms} ms (FLUX_LLM_TIMEOUT)"
+        if pending:
+            per_tier = sorted({(it.tier, it.deadline_s) for it in items if it.eligible})
+            deadline_label += " — " + ", ".join(f"{t} {s:.1f}s" for t, s in per_tier)
+        self._emit(BatchPlanned(batch_id, tuple(items), deadline_label, model_id, prompt.version if prompt else None))
+        return BatchRun(batch_id, places, decisions, pending, cached, prompt, model_id, unavailable, notice,
+                        deadline_label, seen_at, llm_only, progress, t0)
