@@ -170,6 +170,21 @@ def test_installed_tiny_model_decodes_on_q8i_rows_independently(monkeypatch):
     assert cpu_kernels.q8_layers(model) == 0
 
 
+def test_q8_is_the_default_and_q8i_is_opt_in(monkeypatch):
+    from engine.llm import cpu_kernels
+
+    _lib()
+    monkeypatch.delenv("FLUX_DECODE_WEIGHTS", raising=False)
+    monkeypatch.delenv("FLUX_LLM_DTYPE", raising=False)
+    monkeypatch.setattr(skinny, "q8i_support", lambda: (True, "the CPU has AVX512-VNNI"))
+    assert cpu_kernels.decode_weights_wanted() == "q8"
+    assert "opt-in: FLUX_DECODE_WEIGHTS=q8i" in cpu_kernels.decode_choice()
+    monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8i")
+    assert cpu_kernels.decode_weights_wanted() == "q8i"
+    monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "f32")
+    assert cpu_kernels.decode_weights_wanted() == "f32"
+
+
 def test_q8i_asked_for_where_it_cannot_run_falls_back_to_q8(monkeypatch):
     from engine.llm import cpu_kernels
 

@@ -174,11 +174,15 @@ _decode_choice = {"weights": None, "why": "no model loaded yet"}
 def decode_weights_wanted() -> str:
     """"q8i", "q8" or "f32": the weights (and products) a decode step reads.
 
-    * ``q8i`` (the default where the CPU has AVX512-VNNI): int8 weights, one scale and offset
-      per 32 values, times int8 activations (each row quantized per 32 values with its own
-      scale) on ``vpdpbusd``;
-    * ``q8``: the same int8 weights dequantized in registers to float32 FMAs (the default
-      elsewhere, and ``FLUX_DECODE_WEIGHTS=q8``);
+    * ``q8`` (the default): int8 weights, one scale and offset per 32 values, dequantized in
+      registers to float32 FMAs;
+    * ``q8i`` (opt-in, ``FLUX_DECODE_WEIGHTS=q8i``, where the CPU has AVX512-VNNI): the same
+      int8 weights times int8 activations (each row quantized per 32 values with its own scale)
+      on ``vpdpbusd``. Not the default: 1.1-1.2x faster products in the kernel bench, no gain
+      seen end to end, and the int8 rounding turns last-bit differences in a decode step's
+      inputs between batch shapes (present upstream of the products, absorbed by q8) into other
+      tokens: 4 of 8 places differed between 1 and 4 streams (``python -m tools.bench.kernels
+      streams``);
     * ``f32``: ``FLUX_LLM_DTYPE=float32`` or ``FLUX_DECODE_WEIGHTS=f32``.
 
     Prefills use the float32 copy either way. The reason for the choice is in
@@ -194,14 +198,18 @@ def decode_weights_wanted() -> str:
         _decode_choice.update(weights="q8", why="q8: int8 weights dequantized to float32 FMAs (FLUX_DECODE_WEIGHTS=q8)")
         return "q8"
     ok, reason = skinny.q8i_support()
-    if ok:
-        how = "FLUX_DECODE_WEIGHTS=q8i" if forced == "q8i" else "the default"
+    if forced == "q8i" and ok:
         _decode_choice.update(weights="q8i", why=f"q8i: int8 weights x int8 activations on AVX512-VNNI vpdpbusd "
-                                                f"({how}; {reason})")
+                                                f"(FLUX_DECODE_WEIGHTS=q8i; {reason})")
         return "q8i"
-    asked = " although FLUX_DECODE_WEIGHTS=q8i" if forced == "q8i" else ""
-    _decode_choice.update(weights="q8", why=f"q8: int8 weights dequantized to float32 FMAs{asked} (q8i not "
-                                            f"available: {reason})")
+    if forced == "q8i":
+        why = f"q8: int8 weights dequantized to float32 FMAs although FLUX_DECODE_WEIGHTS=q8i (q8i not available: {reason})"
+    elif ok:
+        why = (f"q8: int8 weights dequantized to float32 FMAs (the default; q8i, int8 activations on AVX512-VNNI, "
+               f"runs here but is opt-in: FLUX_DECODE_WEIGHTS=q8i)")
+    else:
+        why = f"q8: int8 weights dequantized to float32 FMAs (the default; q8i not available: {reason})"
+    _decode_choice.update(weights="q8", why=why)
     return "q8"
 
 
