@@ -372,6 +372,11 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
 
     # The skinny decode products sum in another order than BLAS: another recipe for the cache.
     recipe = RECIPE + ("s" if skinny_layers(model) else "")
+    from .cpu_kernels import active as cpu_kernels_active
+
+    # Decode attention row by row over each row's own keys (cpu_kernels): other bits than
+    # attention over the padded batch, so another recipe again.
+    recipe += "a" if cpu_kernels_active(model) else ""
     # Decode steps on int8 weights give other tokens than float32 ones: another id, "@q8.";
     # int8 activations too (the q8i products) give others again: "@q8i.".
     weights_label = ("q8i" if q8i_layers(model) else "q8") if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
