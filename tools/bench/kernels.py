@@ -4,7 +4,7 @@
     python -m tools.bench.kernels decode    # a decode step's products: the skinny kernel vs MLX
     python -m tools.bench.kernels q8        # a decode step's products on int8 weights: q8 vs q8i
     python -m tools.bench.kernels streams [N]  # N places (default 8) at 1 and 4 streams, end to end:
-                                            # the default decode weights vs FLUX_DECODE_WEIGHTS=q8
+                                            # the default decode weights (q8) vs q8i
 
 Both use the real default model (``texture models pull``) and print figures measured side by side.
 """
@@ -174,8 +174,9 @@ def q8_main() -> int:
 
 def streams_main(n: int = 8) -> int:
     """The bench's streams measurement in small (N places of the built-in world, their budgets):
-    1 and 4 streams on the default decode weights, then on ``FLUX_DECODE_WEIGHTS=q8``, and whether
-    each place got the same tokens at 1 and 4 streams."""
+    1 and 4 streams on the default decode weights (or ``FLUX_DECODE_WEIGHTS`` as set), then on
+    the other int8 variant (q8i after q8, q8 after anything else), and whether each place got
+    the same tokens at 1 and 4 streams."""
     import gc
     import os
 
@@ -184,7 +185,8 @@ def streams_main(n: int = 8) -> int:
     reqs = _eligible_requests(n)
     old = os.environ.get("FLUX_DECODE_WEIGHTS")
     try:
-        for weights in (old or "", "q8"):
+        # the default (or FLUX_DECODE_WEIGHTS as set), then the other int8 variant
+        for weights in (old or "", "q8i" if (old or "q8") == "q8" else "q8"):
             if weights:
                 os.environ["FLUX_DECODE_WEIGHTS"] = weights
             else:
