@@ -128,7 +128,9 @@ def run_doctor(args) -> int:
 
                 if skinny.status() == "on":
                     _check(results, OK, "decode kernel", f"skinny products built in {skinny.cache_dir()}, decode weights "
-                                                         f"{info.get('decode_weights')} (FLUX_DECODE_WEIGHTS=f32|q8 to choose)")
+                                                         f"{info.get('decode_weights')} (FLUX_DECODE_WEIGHTS=f32|q8|q8i to choose)")
+                    _check(results, OK, "decode kernel variant", str(info.get("decode_kernel")),
+                           "FLUX_DECODE_WEIGHTS=q8i: the integer dots (opt-in), =q8 the float32 FMAs")
                     _check(results, OK, "decode thread split", str(info.get("thread_split")),
                            "FLUX_SKINNY_CALIBRATE=force measures again")
                 else:

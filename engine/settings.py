@@ -7,7 +7,8 @@ returns the value stripped (and lower-cased where the value is a word).
 
 - ``FLUX_OPENBLAS``: the OpenBLAS library to load, or ``none`` for the stock build;
 - ``FLUX_LLM_DTYPE``: ``quantized`` or ``float32`` (the model's weights on the CPU fast path);
-- ``FLUX_DECODE_WEIGHTS``: ``f32`` or ``q8`` (the weights a decode step's products read);
+- ``FLUX_DECODE_WEIGHTS``: ``f32``, ``q8`` or ``q8i`` (the weights, and products, a decode step reads:
+  q8i, opt-in, is int8 weights times int8 activations on AVX512-VNNI; q8 is the default);
 - ``FLUX_SKINNY``: ``0`` turns the C decode kernel off;
 - ``FLUX_SKINNY_CALIBRATE``: ``0`` skips the kernel's thread calibration, ``force`` redoes it.
 

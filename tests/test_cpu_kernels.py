@@ -108,3 +108,71 @@ def test_install_is_per_model_and_remove_restores():
         cpu_kernels._state.depth = 0
     cpu_kernels.remove(a)
     assert not cpu_kernels.active(a) and mx.array_equal(a(x), ref).item()
+
+
+def _padded_batch_vs_alone(model):
+    """Two prompts of different lengths prefilled alone, merged into a left-padded batch cache,
+    three decode steps: each row's logits in the batch and alone (its own cache, one row)."""
+    from mlx_lm.models.cache import make_prompt_cache
+
+    from engine.llm.mlx_lm_compat import merge_caches
+
+    prompts = [list(range(20, 57)), list(range(60, 69))]
+    caches = []
+    for p in prompts:
+        c = make_prompt_cache(model)
+        mx.eval(model(mx.array([p]), cache=c))
+        caches.append(c)
+    batch = merge_caches(caches)
+    alone = []
+    for p in prompts:
+        c = make_prompt_cache(model)
+        mx.eval(model(mx.array([p]), cache=c))
+        alone.append(merge_caches([c]))  # one row: the engine's batch of one
+    same = True
+    for t in (5, 6, 7):
+        got = model(mx.array([[t], [t + 1]]), cache=batch)
+        for r in range(2):
+            one = model(mx.array([[t + r]]), cache=alone[r])
+            same = same and mx.array_equal(got[r:r + 1], one).item()
+    return same
+
+
+def test_a_decode_rows_attention_does_not_depend_on_the_padded_batch():
+    """A decode step's attention runs row by row over each row's own keys: a row's logits in a
+    left-padded batch equal its logits alone, bit for bit (over the padded, masked batch they
+    did not, which the int8 rounding of q8i turned into other tokens)."""
+    from fakes import tiny_model
+
+    model = tiny_model(300, 0)
+    cpu_kernels.install(model)
+    try:
+        assert _padded_batch_vs_alone(model)
+    finally:
+        cpu_kernels.remove(model)
+
+
+def test_decode_attention_per_row_equals_the_row_alone_where_the_padded_batch_does_not():
+    """SmolLM2's attention shape (9 query heads, 3 KV heads, 64 wide), rows of 150 and 40 keys:
+    mlx's fused attention over the left-padded, masked batch gives row 2 other bits than row 2
+    alone; the engine's dispatcher (row by row over each row's keys) gives the same bits."""
+    import mlx_lm.models.llama as llama
+    from mlx_lm.models.cache import BatchKVCache, create_causal_mask
+
+    cpu_kernels._patch_modules()
+    q = mx.random.normal((2, 9, 1, 64), key=mx.random.key(1))
+    k = mx.random.normal((2, 3, 150, 64), key=mx.random.key(2))
+    v = mx.random.normal((2, 3, 150, 64), key=mx.random.key(3))
+    cache = BatchKVCache([0, 110])
+    mask = create_causal_mask(1, offset=149, left_padding=cache.left_padding)
+    alone = mx.fast.scaled_dot_product_attention(q[1:], k[1:, :, 110:], v[1:, :, 110:], scale=0.125, mask=None)
+    fused = mx.fast.scaled_dot_product_attention(q, k, v, scale=0.125, mask=mask)
+    assert not mx.array_equal(fused[1:], alone).item()  # what the row-wise step fixes
+    assert mx.allclose(fused[1:], alone, atol=1e-5).item()
+    cpu_kernels._state.depth = 1
+    try:
+        got = llama.scaled_dot_product_attention(q, k, v, cache, 0.125, mask)
+    finally:
+        cpu_kernels._state.depth = 0
+    assert mx.array_equal(got[1:], alone).item()
+    assert mx.array_equal(got[:1], mx.fast.scaled_dot_product_attention(q[:1], k[:1], v[:1], scale=0.125)).item()

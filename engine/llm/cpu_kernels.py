@@ -101,8 +101,25 @@ def _make_swiglu(original):
     return swiglu
 
 
+def _decode_attention_per_row(original, queries, keys, values, cache, scale, mask):
+    """A decode step's attention over a left-padded batch cache, row by row over exactly that
+    row's keys and with no mask: what the row gets alone. Over the padded batch (a masked,
+    longer key axis, the row's keys at another offset) the sums run in another order: 69 of
+    150 attention outputs of SmolLM2's first layer differed in their last bits between 1 and 4
+    streams, which q8i's int8 rounding of the next product's input turned into other tokens.
+    ``mask`` (the batch's padding mask) is not needed: each row's slice has no padding."""
+    pads = cache.left_padding.tolist()
+    rows = [original(queries[b:b + 1], keys[b:b + 1, :, p:], values[b:b + 1, :, p:], cache=None, scale=scale,
+                     mask=None) for b, p in enumerate(pads)]
+    return rows[0] if len(rows) == 1 else mx.concatenate(rows, axis=0)
+
+
 def _make_sdpa(original):
     def scaled_dot_product_attention(queries, keys, values, cache, scale, mask, sinks=None):
+        if (_on() and queries.shape[2] == 1 and sinks is None and not hasattr(cache, "bits")
+                and isinstance(getattr(cache, "left_padding", None), mx.array)
+                and cache.left_padding.shape == (queries.shape[0],) and keys.shape[0] == queries.shape[0]):
+            return _decode_attention_per_row(original, queries, keys, values, cache, scale, mask)
         if (not _on() or queries.shape[2] == 1 or sinks is not None or hasattr(cache, "bits")
                 or queries.dtype != mx.float32 or queries.shape[1] % keys.shape[1]):
             return original(queries, keys, values, cache=cache, scale=scale, mask=mask, sinks=sinks)
@@ -141,7 +158,7 @@ def _skinny_product(layer: Any, x: mx.array, w: mx.array) -> mx.array | None:
         return None
     q8 = layer.__dict__.get("_texture_q8")
     if q8 is not None and q8[0] is w and q8[1][0].shape[1] == k:
-        return skinny.matmul(x, q8[1])
+        return skinny.matmul(x, q8[1], int_dot=q8[2])
     wn = _weight_view(layer, w)
     if wn is None or wn.shape[1] != k:
         return None
@@ -168,38 +185,80 @@ def _skinny_embedding_class(base: type) -> type:
                                                          "__module__": base.__module__})
 
 
+_decode_choice = {"weights": None, "why": "no model loaded yet"}
+
+
 def decode_weights_wanted() -> str:
-    """"q8" (the default) or "f32": the weights a decode step's products read. ``FLUX_LLM_DTYPE=float32``
-    (or ``FLUX_DECODE_WEIGHTS=f32``) keeps float32; prefills use the float32 copy either way."""
+    """"q8i", "q8" or "f32": the weights (and products) a decode step reads.
+
+    * ``q8`` (the default): int8 weights, one scale and offset per 32 values, dequantized in
+      registers to float32 FMAs;
+    * ``q8i`` (opt-in, ``FLUX_DECODE_WEIGHTS=q8i``, where the CPU has AVX512-VNNI): the same
+      int8 weights times int8 activations (each row quantized per 32 values with its own scale)
+      on ``vpdpbusd``. Not the default: 1.1-1.2x faster products in the kernel bench, no gain
+      seen end to end, and the int8 rounding turns last-bit differences in a decode step's
+      inputs between batch shapes (present upstream of the products, absorbed by q8) into other
+      tokens: 4 of 8 places differed between 1 and 4 streams (``python -m tools.bench.kernels
+      streams``);
+    * ``f32``: ``FLUX_LLM_DTYPE=float32`` or ``FLUX_DECODE_WEIGHTS=f32``.
+
+    Prefills use the float32 copy either way. The reason for the choice is in
+    :func:`decode_choice`."""
     from .. import settings
 
     forced = settings.decode_weights()
-    if forced in ("f32", "float32"):
+    if forced in ("f32", "float32") or (not forced and settings.llm_dtype() == "float32"):
+        why = "FLUX_DECODE_WEIGHTS=f32" if forced else "FLUX_LLM_DTYPE=float32"
+        _decode_choice.update(weights="f32", why=f"float32 weights ({why})")
         return "f32"
     if forced == "q8":
+        _decode_choice.update(weights="q8", why="q8: int8 weights dequantized to float32 FMAs (FLUX_DECODE_WEIGHTS=q8)")
         return "q8"
-    return "f32" if settings.llm_dtype() == "float32" else "q8"
+    ok, reason = skinny.q8i_support()
+    if forced == "q8i" and ok:
+        _decode_choice.update(weights="q8i", why=f"q8i: int8 weights x int8 activations on AVX512-VNNI vpdpbusd "
+                                                f"(FLUX_DECODE_WEIGHTS=q8i; {reason})")
+        return "q8i"
+    if forced == "q8i":
+        why = f"q8: int8 weights dequantized to float32 FMAs although FLUX_DECODE_WEIGHTS=q8i (q8i not available: {reason})"
+    elif ok:
+        why = (f"q8: int8 weights dequantized to float32 FMAs (the default; q8i, int8 activations on AVX512-VNNI, "
+               f"runs here but is opt-in: FLUX_DECODE_WEIGHTS=q8i)")
+    else:
+        why = f"q8: int8 weights dequantized to float32 FMAs (the default; q8i not available: {reason})"
+    _decode_choice.update(weights="q8", why=why)
+    return "q8"
+
+
+def decode_choice() -> str:
+    """Which decode kernel variant the last loaded model got, and why (doctor, bench)."""
+    return str(_decode_choice["why"])
 
 
 def _install_skinny(model: Any, weights: str | None = None) -> int:
     """Give ``model``'s float32 Linear layers and embedding the skinny products; how many.
-    With ``weights="q8"`` each layer whose K is a multiple of 32 also keeps an int8 copy (one
-    scale per 32 values) that its decode products read instead of the float32 weight."""
+    With ``weights="q8"`` or ``"q8i"`` each layer whose K is a multiple of 32 also keeps an int8
+    copy (one scale and offset per 32 values) that its decode products read instead of the
+    float32 weight: ``_texture_q8 = (weight, (q, sb), int_dot)``."""
     import mlx.nn as nn
 
     if mx.default_device() != mx.cpu or skinny.load() is None:
         return 0
     weights = weights or decode_weights_wanted()
     n = 0
-    for _, m in model.named_modules():
+    for name, m in model.named_modules():
         cls = type(m)
         if cls in (nn.Linear, nn.Embedding) and getattr(m, "weight", None) is not None \
                 and m.weight.dtype == mx.float32:
             m.__class__ = (_skinny_linear_class if cls is nn.Linear else _skinny_embedding_class)(cls)
             n += 1
             view = _weight_view(m, m.weight)
-            if weights == "q8" and view is not None and view.shape[1] % skinny.Q8_GROUP == 0:
-                object.__setattr__(m, "_texture_q8", (m.weight, skinny.quantize_q8(view)))
+            if weights in ("q8", "q8i") and view is not None and view.shape[1] % skinny.Q8_GROUP == 0:
+                # q8i: the output projection (a tied embedding, or lm_head) keeps float32
+                # activations: with int8 ones there too, SmolLM2's teacher-forced top-1 agreement
+                # with float32 fell to 0.957 (the guard asks 0.97), without them it is 0.971.
+                int_dot = weights == "q8i" and cls is nn.Linear and not name.endswith("lm_head")
+                object.__setattr__(m, "_texture_q8", (m.weight, skinny.quantize_q8(view), int_dot))
     return n
 
 
@@ -216,10 +275,16 @@ def q8_layers(model: Any) -> int:
                if getattr(type(m), "_texture_skinny", False) and "_texture_q8" in m.__dict__)
 
 
+def q8i_layers(model: Any) -> int:
+    """How many of those multiply them with int8 activations (the q8i products)."""
+    return sum(1 for _, m in model.named_modules()
+               if getattr(type(m), "_texture_skinny", False) and m.__dict__.get("_texture_q8", (0, 0, False))[2])
+
+
 def q8_bytes(model: Any) -> int:
     """Bytes of the int8 copies (weights and scales) kept besides the float32 weights."""
     return sum(q.nbytes + s.nbytes for _, m in model.named_modules()
-               for q, s in [m.__dict__.get("_texture_q8", (None, (None, None)))[1]] if q is not None)
+               for q, s in [m.__dict__.get("_texture_q8", (None, (None, None), False))[1]] if q is not None)
 
 
 def skinny_layers(model: Any) -> int:
@@ -279,6 +344,9 @@ def description(model: Any) -> str:
         return "mlx-lm"
     n = skinny_layers(model)
     nq = q8_layers(model)
+    if nq and q8i_layers(model):
+        return (f"{NAME}; {skinny.NAME} on {n} layers, 8-bit weights (groups of {skinny.Q8_GROUP}) times 8-bit "
+                f"activations on AVX512-VNNI (q8i) on {nq}")
     if nq:
         return f"{NAME}; {skinny.NAME} on {n} layers, 8-bit weights (q8, groups of {skinny.Q8_GROUP}) on {nq}"
     return f"{NAME}; {skinny.NAME} on {n} layers" if n else NAME

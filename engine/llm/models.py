@@ -361,13 +361,19 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         from .cpu_kernels import install
 
         kernels = install(model) or kernels
-    from .cpu_kernels import q8_bytes, q8_layers, skinny_layers
+    from .cpu_kernels import decode_choice, q8_bytes, q8_layers, q8i_layers, skinny_layers
     from .generator import RECIPE
 
     # The skinny decode products sum in another order than BLAS: another recipe for the cache.
     recipe = RECIPE + ("s" if skinny_layers(model) else "")
-    # Decode steps on int8 weights give other tokens than float32 ones: another id, "@q8.".
-    weights_label = "q8" if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
+    from .cpu_kernels import active as cpu_kernels_active
+
+    # Decode attention row by row over each row's own keys (cpu_kernels): other bits than
+    # attention over the padded batch, so another recipe again.
+    recipe += "a" if cpu_kernels_active(model) else ""
+    # Decode steps on int8 weights give other tokens than float32 ones: another id, "@q8.";
+    # int8 activations too (the q8i products) give others again: "@q8i.".
+    weights_label = ("q8i" if q8i_layers(model) else "q8") if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
     calibration = None
     if skinny_layers(model):
         from .calibrate import apply
@@ -386,6 +392,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "model_id": f"{folder.name}@{weights_label}.{recipe}",
         "decode_weights": weights_label,
         "q8_bytes": q8_bytes(model),
+        "decode_kernel": decode_choice() if skinny_layers(model) else None,
         "thread_split": calibration,
         "params": params,
         "weights_bytes": weights_bytes,

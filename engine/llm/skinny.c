@@ -15,6 +15,15 @@
  *    third of the memory traffic of float32. A 4-bit or 8-bit affine source (the imported
  *    GGUF's weights) is represented exactly when its group spans a divisor of 255 levels.
  *
+ *  - q8i: the same q8 weights, multiplied with int8 activations on the CPU's integer dot
+ *    products (AVX512-VNNI vpdpbusd: uint8 weights x int8 activations -> int32). Each row of x
+ *    is quantized per 32 values with its own scale (xs = max|x| / 127, per row and group, so a
+ *    row's result never depends on the other rows): x[k] ~ qx[k] * xs[g]. Then per group
+ *    sum_k w x = xs * (s * dot(q, qx) + b * sum(qx)): the dot is exact in int32, the scales
+ *    are applied per group in float, the offset term is one more float dot over the groups.
+ *    Built with a target attribute and used only when cpuid says the CPU has AVX512-VNNI
+ *    (skinny_q8i_supported); otherwise the caller uses q8.
+ *
  * Determinism: each output is a dot product accumulated in a fixed order (lanes over k, then a
  * fixed tree), so a row's result does not depend on M, on the other rows, or on which thread
  * computed which rows of w.
@@ -29,10 +38,12 @@
  * a count of them bounds nothing. engine/llm/calibrate.py picks the time on the machine at hand. One caller at a time uses the helper;
  * a concurrent caller computes its product alone.
  */
-#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 #include <pthread.h>
+#include <math.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -126,6 +137,96 @@ typedef void (*rows_fn)(const float *, const void *, const float *, int, float *
 static const rows_fn ROWS[MAXM + 1] = {0, rows_1, rows_2, rows_3, rows_4, rows_5, rows_6, rows_7, rows_8};
 static const rows_fn Q8ROWS[MAXM + 1] = {0, q8rows_1, q8rows_2, q8rows_3, q8rows_4, q8rows_5, q8rows_6,
                                          q8rows_7, q8rows_8};
+
+/* ------------------------------------------------------------------ q8i: int8 activations */
+/* The activations of one call, quantized per row and 32-value group (quant_rows):
+ *   aq[m][k]        int8, x[m][k] ~ aq * xs[m][k / 32];
+ *   axs[m][j]       xs[m][j / 8] for j < K / 4 (one per int32 lane of vpdpbusd), zero padding
+ *                   up to XS (a multiple of 16);
+ *   add[m][2g + 1]  xs[m][g] * sum of the group's aq, add[m][2g] = 0: laid out as the weights'
+ *                   sb[n][2g], sb[n][2g + 1], so the offset term is one contiguous float dot. */
+typedef struct { const int8_t *aq; const float *axs, *add; int XS; } qact;
+
+static void quant_rows(const float *x, int M, int K, int8_t *aq, float *axs, float *add, int XS) {
+    const int G = K / QG;
+    for (int m = 0; m < M; m++) {
+        const float *xr = x + (size_t)m * K;
+        for (int j = 0; j < XS; j++) axs[(size_t)m * XS + j] = 0.0f;
+        for (int g = 0; g < G; g++) {
+            float amax = 0.0f;
+            for (int k = g * QG; k < (g + 1) * QG; k++) { float a = fabsf(xr[k]); amax = a > amax ? a : amax; }
+            const float xs = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            int sum = 0;
+            for (int k = g * QG; k < (g + 1) * QG; k++) {
+                long v = lrintf(xr[k] * inv);
+                v = v > 127 ? 127 : (v < -127 ? -127 : v);
+                aq[(size_t)m * K + k] = (int8_t)v;
+                sum += (int)v;
+            }
+            add[(size_t)m * 2 * G + 2 * g] = 0.0f;
+            add[(size_t)m * 2 * G + 2 * g + 1] = xs * (float)sum;
+            for (int j = 0; j < QG / 4; j++) axs[(size_t)m * XS + g * (QG / 4) + j] = xs;
+        }
+    }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__clang__) || __GNUC__ >= 9)
+#define HAVE_Q8I 1
+#define Q8I_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/* Per output: acc = the offset term (a float dot of sb with add), then per 64 k (two groups)
+ * one vpdpbusd, its int32 lanes to float, times s * xs per lane, added; a tail group of 32 in
+ * the low half. One horizontal sum at the end: a fixed order whatever M and the thread split. */
+static inline __attribute__((always_inline)) Q8I_TARGET void dot_rows_q8i(const qact *restrict a,
+        const int M, const uint8_t *restrict q, const float *restrict sb, const int K, float *restrict y,
+        const int N, int n0, int n1) {
+    const int G2 = 2 * (K / QG), B = K / 64, tail = (K % 64) != 0, XS = a->XS;
+    const __m512i pick_s = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *qr = q + (size_t)n * K;
+        const float *sr = sb + (size_t)n * G2;
+        __m512 acc[MAXM];
+        for (int m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
+        for (int j = 0; j < G2; j += 16) {
+            const __mmask16 mk = G2 - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (G2 - j)) - 1);
+            const __m512 sv = _mm512_maskz_loadu_ps(mk, sr + j);
+            for (int m = 0; m < M; m++)
+                acc[m] = _mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(mk, a->add + (size_t)m * G2 + j), acc[m]);
+        }
+        for (int b = 0; b < B; b++) {
+            const __m512 sv = _mm512_permutexvar_ps(pick_s, _mm512_broadcast_f32x4(_mm_loadu_ps(sr + 4 * b)));
+            const __m512i wv = _mm512_loadu_si512((const void *)(qr + 64 * b));
+            for (int m = 0; m < M; m++) {
+                const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv,
+                        _mm512_loadu_si512((const void *)(a->aq + (size_t)m * K + 64 * b)));
+                const __m512 sc = _mm512_mul_ps(sv, _mm512_loadu_ps(a->axs + (size_t)m * XS + 16 * b));
+                acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sc, acc[m]);
+            }
+        }
+        if (tail) {  /* the last group of 32: the low 8 lanes (axs is zero above them) */
+            const __m512 sv = _mm512_set1_ps(sr[2 * (2 * B)]);
+            const __m512i wv = _mm512_zextsi256_si512(_mm256_loadu_si256((const void *)(qr + 64 * B)));
+            for (int m = 0; m < M; m++) {
+                const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv,
+                        _mm512_zextsi256_si512(_mm256_loadu_si256((const void *)(a->aq + (size_t)m * K + 64 * B))));
+                const __m512 sc = _mm512_mul_ps(sv, _mm512_loadu_ps(a->axs + (size_t)m * XS + 16 * B));
+                acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), sc, acc[m]);
+            }
+        }
+        for (int m = 0; m < M; m++) {
+            v16 v; memcpy(&v, &acc[m], sizeof v);
+            y[(size_t)m * N + n] = hsum16(v);
+        }
+    }
+}
+
+#define SPECI(MM) \
+    static Q8I_TARGET void q8irows_##MM(const float *x, const void *w, const float *s, int K, float *y, int N, int n0, int n1) \
+        { dot_rows_q8i((const qact *)(const void *)x, MM, (const uint8_t *)w, s, K, y, N, n0, n1); }
+SPECI(1) SPECI(2) SPECI(3) SPECI(4) SPECI(5) SPECI(6) SPECI(7) SPECI(8)
+static const rows_fn Q8IROWS[MAXM + 1] = {0, q8irows_1, q8irows_2, q8irows_3, q8irows_4, q8irows_5,
+                                          q8irows_6, q8irows_7, q8irows_8};
+#endif
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -254,4 +355,39 @@ int skinny_matmul_q8(const float *x, int M, const uint8_t *q, const float *s, in
                      int threads) {
     if (M < 1 || M > MAXM || K < QG || K % QG || N < 1) return -1;
     return run(Q8ROWS[M], x, M, q, s, K, y, N, threads);
+}
+
+/* 1 when q8i can run here: built with the VNNI target (the compiler accepts it) and the CPU
+ * reports AVX512-VNNI (cpuid, with the OS saving the AVX-512 state); 0 otherwise. */
+int skinny_q8i_supported(void) {
+#ifdef HAVE_Q8I
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
+/* q8i: the q8 weights (as skinny_matmul_q8) times x quantized to int8 per row and group.
+ * Returns -1 (nothing written) for shapes out of range, -2 where q8i cannot run. */
+int skinny_matmul_q8i(const float *x, int M, const uint8_t *q, const float *s, int K, float *y, int N,
+                      int threads) {
+    if (M < 1 || M > MAXM || K < QG || K % QG || N < 1) return -1;
+#ifdef HAVE_Q8I
+    if (!skinny_q8i_supported()) return -2;
+    const int G = K / QG, XS = ((K / 4 + 15) / 16) * 16;
+    char *buf = malloc((size_t)M * K + sizeof(float) * ((size_t)M * XS + (size_t)M * 2 * G) + 64);
+    if (!buf) return -3;
+    float *axs = (float *)(void *)buf, *add = axs + (size_t)M * XS;
+    int8_t *aq = (int8_t *)(add + (size_t)M * 2 * G);
+    quant_rows(x, M, K, aq, axs, add, XS);
+    qact a = {aq, axs, add, XS};
+    int r = run(Q8IROWS[M], (const float *)(const void *)&a, M, q, s, K, y, N, threads);
+    free(buf);
+    return r;
+#else
+    (void)x; (void)q; (void)s; (void)y; (void)threads;
+    return -2;
+#endif
 }

@@ -122,6 +122,9 @@ def load() -> Any:
             lib.skinny_matmul_q8.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                              ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
             lib.skinny_matmul_q8.restype = ctypes.c_int
+            lib.skinny_matmul_q8i.argtypes = lib.skinny_matmul_q8.argtypes
+            lib.skinny_matmul_q8i.restype = ctypes.c_int
+            lib.skinny_q8i_supported.restype = ctypes.c_int
             lib.skinny_set_spin.argtypes = [ctypes.c_long]
             lib.skinny_helper_chunks.argtypes = [ctypes.c_int]
             lib.skinny_helper_chunks.restype = ctypes.c_long
@@ -205,6 +208,37 @@ def matmul_q8_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | Non
     return y
 
 
+def q8i_support() -> tuple[bool, str]:
+    """Whether the q8i products (int8 activations on AVX512-VNNI ``vpdpbusd``) run here, and why."""
+    lib = _lib if _lib is not None else load()
+    if lib is None:
+        return False, f"skinny kernel unavailable: {_status}"
+    if lib.skinny_q8i_supported():
+        return True, "the CPU has AVX512-VNNI (cpuid) and the kernel was built with it"
+    machine = platform.machine().lower()
+    if machine not in ("x86_64", "amd64", "i386", "i686"):
+        return False, f"no integer dot-product variant for {machine}"
+    return False, "the CPU does not report AVX512-VNNI (or the compiler lacks the target)"
+
+
+def matmul_q8i_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """``x @ dequantize_q8(q, s).T`` with x quantized to int8 per row and 32-value group (each
+    row with its own scales) and the dots on AVX512-VNNI. Raises where q8i cannot run."""
+    lib = _lib if _lib is not None else load()
+    if lib is None:
+        raise RuntimeError(f"skinny kernel unavailable: {_status}")
+    m, k = x.shape
+    n = q.shape[0]
+    if q.shape[1] != k or s.shape != (n, k // Q8_GROUP, 2) or not 1 <= m <= MAX_ROWS or k % Q8_GROUP:
+        raise ValueError(f"shapes {x.shape} x q8 {q.shape}.T are not a skinny q8 product")
+    y = np.empty((m, n), np.float32)
+    t = threads if threads is not None else threads_for[min(m, 2)]
+    r = lib.skinny_matmul_q8i(x.ctypes.data, m, q.ctypes.data, s.ctypes.data, k, y.ctypes.data, n, t)
+    if r != 0:
+        raise RuntimeError("q8i products unavailable on this CPU" if r == -2 else f"skinny_matmul_q8i failed ({r})")
+    return y
+
+
 def matmul_np(x: np.ndarray, w: np.ndarray, threads: int | None = None) -> np.ndarray:
     """``x @ w.T`` for x (M <= 8, K) and w (N, K), both float32 and C-contiguous."""
     lib = _lib if _lib is not None else load()  # no lock on the hot path once loaded
@@ -220,9 +254,10 @@ def matmul_np(x: np.ndarray, w: np.ndarray, threads: int | None = None) -> np.nd
     return y
 
 
-def matmul(x: Any, w: np.ndarray | tuple[np.ndarray, np.ndarray]) -> Any:
+def matmul(x: Any, w: np.ndarray | tuple[np.ndarray, np.ndarray], int_dot: bool = False) -> Any:
     """``x @ w.T`` for an MLX array x (..., K) with at most 8 rows; evaluates x. ``w`` is a
-    float32 (N, K) array or a q8 pair from :func:`quantize_q8`."""
+    float32 (N, K) array or a q8 pair from :func:`quantize_q8`; ``int_dot`` (q8 only) uses the
+    q8i products (int8 activations, :func:`matmul_q8i_np`)."""
     import mlx.core as mx
 
     q8 = isinstance(w, tuple)
@@ -233,5 +268,5 @@ def matmul(x: Any, w: np.ndarray | tuple[np.ndarray, np.ndarray]) -> Any:
         xn = xn.astype(np.float32)
     if not xn.flags.c_contiguous:
         xn = np.ascontiguousarray(xn)
-    y = matmul_q8_np(xn, *w) if q8 else matmul_np(xn, w)
+    y = (matmul_q8i_np(xn, *w) if int_dot else matmul_q8_np(xn, *w)) if q8 else matmul_np(xn, w)
     return mx.array(y).reshape(*lead, y.shape[1])

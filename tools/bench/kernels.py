@@ -2,6 +2,9 @@
 
     python -m tools.bench.kernels prefill   # prefill of 170 tokens: mlx-lm's kernels vs cpu_kernels
     python -m tools.bench.kernels decode    # a decode step's products: the skinny kernel vs MLX
+    python -m tools.bench.kernels q8        # a decode step's products on int8 weights: q8 vs q8i
+    python -m tools.bench.kernels streams [N]  # N places (default 8) at 1 and 4 streams, end to end:
+                                            # the default decode weights (q8) vs q8i
 
 Both use the real default model (``texture models pull``) and print figures measured side by side.
 """
@@ -124,17 +127,107 @@ def decode_main() -> int:
     return 0
 
 
+def q8_main() -> int:
+    """A decode step's products on the model's int8 weights, 1 and 4 rows: the q8 products
+    (float32 FMAs) against q8i (int8 activations on AVX512-VNNI), alternating, medians."""
+    import statistics
+    import time
+
+    import numpy as np
+
+    from engine.llm import calibrate, skinny
+    from engine.llm.models import load_model
+
+    lm = load_model()
+    layers = [(n, m.__dict__["_texture_q8"]) for n, m in lm.model.named_modules() if "_texture_q8" in m.__dict__]
+    if not layers:
+        print(f"no int8 decode weights on this model ({lm.info.get('decode_weights')}): {skinny.status()}")
+        return 1
+    ok, why = skinny.q8i_support()
+    print(f"{lm.info['name']}: {len(layers)} int8 weight matrices "
+          f"({sum(q.nbytes + s.nbytes for _, (_, (q, s), _) in layers) / 2**20:.0f} MiB with scales); "
+          f"q8i here: {'yes' if ok else 'no'} ({why}); chosen for the model: {lm.info.get('decode_kernel')}")
+    print(f"thread split: {calibrate.status()}")
+    if not ok:
+        return 1
+    rng = np.random.default_rng(0)
+    print(f"{'rows':>4}  {'q8 ms':>7}  {'q8i ms':>7}  {'q8i, head on q8 ms':>18}  {'q8 / q8i':>8}   "
+          "(a step's products: every matrix once; median of 9 alternating rounds)")
+    for m in (1, 4):
+        xs = {k: rng.standard_normal((m, k), dtype=np.float32) for k in {q.shape[1] for _, (_, (q, _), _) in layers}}
+
+        def step(variant):
+            for _, (_, (q, s), int_dot) in layers:
+                use = variant == "q8i" or (variant == "default" and int_dot)
+                (skinny.matmul_q8i_np if use else skinny.matmul_q8_np)(xs[q.shape[1]], q, s)
+
+        times: dict[str, list[float]] = {"q8": [], "q8i": [], "default": []}
+        for _ in range(9):
+            for v in times:
+                t = time.perf_counter()
+                step(v)
+                times[v].append((time.perf_counter() - t) * 1e3)
+        a, b, c = (statistics.median(times[v]) for v in ("q8", "q8i", "default"))
+        print(f"{m:>4}  {a:>7.1f}  {b:>7.1f}  {c:>18.1f}  {a / c:>7.2f}x")
+    return 0
+
+
+def streams_main(n: int = 8) -> int:
+    """The bench's streams measurement in small (N places of the built-in world, their budgets):
+    1 and 4 streams on the default decode weights (or ``FLUX_DECODE_WEIGHTS`` as set), then on
+    the other int8 variant (q8i after q8, q8 after anything else), and whether each place got
+    the same tokens at 1 and 4 streams."""
+    import gc
+    import os
+
+    from tools.bench.llm import _engine, _eligible_requests, _run_job
+
+    reqs = _eligible_requests(n)
+    old = os.environ.get("FLUX_DECODE_WEIGHTS")
+    try:
+        # the default (or FLUX_DECODE_WEIGHTS as set), then the other int8 variant
+        for weights in (old or "", "q8i" if (old or "q8") == "q8" else "q8"):
+            if weights:
+                os.environ["FLUX_DECODE_WEIGHTS"] = weights
+            else:
+                os.environ.pop("FLUX_DECODE_WEIGHTS", None)
+            ids: dict[int, dict] = {}
+            tps = {}
+            for c in (1, 4):
+                eng = _engine(c)
+                try:
+                    ids[c] = {}
+                    tps[c] = _run_job(eng, reqs, ids[c])["tokens_per_s"]
+                    info = eng.info
+                finally:
+                    eng.shutdown()
+                    gc.collect()
+            same = sum(1 for k, v in ids[1].items() if ids[4].get(k) == v)
+            print(f"FLUX_DECODE_WEIGHTS={weights or '(default)'}: {info.get('model_id')}, {len(reqs)} places: "
+                  f"1 stream {tps[1]:.1f} tok/s, 4 streams {tps[4]:.1f} tok/s ({tps[4] / tps[1]:.2f}x); "
+                  f"same tokens at 1 and 4 streams {same}/{len(ids[1])}; kernel: {info.get('decode_kernel')}",
+                  flush=True)
+    finally:
+        if old is None:
+            os.environ.pop("FLUX_DECODE_WEIGHTS", None)
+        else:
+            os.environ["FLUX_DECODE_WEIGHTS"] = old
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     which = argv[0] if argv else ""
-    if which not in ("prefill", "decode"):
-        print("usage: python -m tools.bench.kernels prefill|decode", file=sys.stderr)
+    if which not in ("prefill", "decode", "q8", "streams"):
+        print("usage: python -m tools.bench.kernels prefill|decode|q8|streams [N]", file=sys.stderr)
         return 2
     # OpenBLAS must be loaded before anything imports mlx.core (the CPU fast path).
     from engine.llm.fastpath import prepare_backend
 
     prepare_backend()
-    return prefill_main() if which == "prefill" else decode_main()
+    if which == "streams":
+        return streams_main(int(argv[1]) if len(argv) > 1 else 8)
+    return {"prefill": prefill_main, "decode": decode_main, "q8": q8_main}[which]()
 
 
 if __name__ == "__main__":

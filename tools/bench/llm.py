@@ -175,6 +175,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             res["model_id"] = eng.info.get("model_id")
             res["decode_weights"] = eng.info.get("decode_weights")
             res["thread_split"] = eng.info.get("thread_split")
+            res["decode_kernel"] = eng.info.get("decode_kernel")
         finally:
             eng.shutdown()
             # Let this engine's weights go before the next one loads: the peak RSS is the
@@ -182,7 +183,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             gc.collect()
     res["streams"] = streams
     res["engine_vs_raw"] = raw
-    if res.get("decode_weights") == "q8":  # the same 4-stream job on float32 decode weights
+    if res.get("decode_weights") in ("q8", "q8i"):  # the same 4-stream job on float32 decode weights
         from tools.bench.quant import f32_at_4_streams
 
         log("  4 streams with float32 decode weights (FLUX_DECODE_WEIGHTS=f32) ...")
@@ -218,8 +219,10 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
         ("8 streams", f"{s8['descriptions_per_s']:.3f} desc/s, {s8['tokens_per_s']:.1f} tok/s ({res['speedup_8_vs_1']}x 1 stream)"),
     ]
     if res.get("f32_4_streams"):
-        table.append(("4 streams, float32 decode weights", f"{res['f32_4_streams']['tokens_per_s']} tok/s: q8 is "
+        table.append(("4 streams, float32 decode weights", f"{res['f32_4_streams']['tokens_per_s']} tok/s: {res['decode_weights']} is "
                                                            f"{res['quantized_vs_f32_4_streams']}x"))
+    if res.get("decode_kernel"):
+        table.append(("decode kernel variant", res["decode_kernel"]))
     if res.get("thread_split"):
         table.append(("decode thread split", res["thread_split"]))
     same = res["same_tokens_across_streams"]
