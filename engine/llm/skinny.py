@@ -193,8 +193,8 @@ def dequantize_q8(q: np.ndarray, sb: np.ndarray) -> np.ndarray:
     return (g * sb[..., 0:1] + sb[..., 1:2]).reshape(n, k)
 
 
-def matmul_q8_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | None = None) -> np.ndarray:
-    """``x @ dequantize_q8(q, s).T`` for x (M <= 8, K) float32, q uint8 (N, K), s (N, K/32, 2)."""
+def _q8_call(fn_name: str, x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | None) -> tuple[np.ndarray, int]:
+    """Check the shapes of a q8 product, run the kernel's ``fn_name`` on them: (y, its return code)."""
     lib = _lib if _lib is not None else load()
     if lib is None:
         raise RuntimeError(f"skinny kernel unavailable: {_status}")
@@ -204,8 +204,12 @@ def matmul_q8_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | Non
         raise ValueError(f"shapes {x.shape} x q8 {q.shape}.T are not a skinny q8 product")
     y = np.empty((m, n), np.float32)
     t = threads if threads is not None else threads_for[min(m, 2)]
-    lib.skinny_matmul_q8(x.ctypes.data, m, q.ctypes.data, s.ctypes.data, k, y.ctypes.data, n, t)
-    return y
+    return y, getattr(lib, fn_name)(x.ctypes.data, m, q.ctypes.data, s.ctypes.data, k, y.ctypes.data, n, t)
+
+
+def matmul_q8_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """``x @ dequantize_q8(q, s).T`` for x (M <= 8, K) float32, q uint8 (N, K), s (N, K/32, 2)."""
+    return _q8_call("skinny_matmul_q8", x, q, s, threads)[0]
 
 
 def q8i_support() -> tuple[bool, str]:
@@ -224,16 +228,7 @@ def q8i_support() -> tuple[bool, str]:
 def matmul_q8i_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | None = None) -> np.ndarray:
     """``x @ dequantize_q8(q, s).T`` with x quantized to int8 per row and 32-value group (each
     row with its own scales) and the dots on AVX512-VNNI. Raises where q8i cannot run."""
-    lib = _lib if _lib is not None else load()
-    if lib is None:
-        raise RuntimeError(f"skinny kernel unavailable: {_status}")
-    m, k = x.shape
-    n = q.shape[0]
-    if q.shape[1] != k or s.shape != (n, k // Q8_GROUP, 2) or not 1 <= m <= MAX_ROWS or k % Q8_GROUP:
-        raise ValueError(f"shapes {x.shape} x q8 {q.shape}.T are not a skinny q8 product")
-    y = np.empty((m, n), np.float32)
-    t = threads if threads is not None else threads_for[min(m, 2)]
-    r = lib.skinny_matmul_q8i(x.ctypes.data, m, q.ctypes.data, s.ctypes.data, k, y.ctypes.data, n, t)
+    y, r = _q8_call("skinny_matmul_q8i", x, q, s, threads)
     if r != 0:
         raise RuntimeError("q8i products unavailable on this CPU" if r == -2 else f"skinny_matmul_q8i failed ({r})")
     return y
