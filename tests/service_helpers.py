@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -40,3 +41,39 @@ def write_jsonl(path: Path, items: list[dict]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(json.dumps(d) + "\n" for d in items), encoding="utf-8")
     tmp.replace(path)
+
+
+class StderrLines:
+    """A child's stderr lines through a queue, so every wait for a line has an upper bound;
+    :meth:`rest` waits for the end and returns every line read."""
+
+    def __init__(self, proc):
+        import queue
+
+        self.q: "queue.Queue[str | None]" = queue.Queue()
+        self.seen: list[str] = []
+
+        def pump():
+            for line in proc.stderr:
+                self.q.put(line)
+            self.q.put(None)
+
+        self.t = threading.Thread(target=pump, daemon=True)
+        self.t.start()
+
+    def until(self, pred, timeout: float = 120.0) -> str:
+        while True:
+            line = self.q.get(timeout=timeout)
+            if line is None:
+                raise AssertionError("the process ended before the expected line:\n" + "".join(self.seen))
+            self.seen.append(line)
+            if pred(line):
+                return line
+
+    def rest(self) -> str:
+        self.t.join(timeout=60)
+        while not self.q.empty():
+            x = self.q.get()
+            if x is not None:
+                self.seen.append(x)
+        return "".join(self.seen)

@@ -23,7 +23,7 @@ from engine.prompts import PromptLibrary
 from engine.service import Outbox, TextureService, export_since, read_world
 from engine.store import ResultRow, Store
 from conftest import _valid_place, event
-from service_helpers import FakeClock, SteppedChanges, write_jsonl
+from service_helpers import FakeClock, StderrLines, SteppedChanges, write_jsonl
 from tools.worldsim import mutate, read_places
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -459,42 +459,6 @@ def test_the_outbox_recovers_a_torn_line_and_a_mark_the_crash_did_not_record(env
     assert ob.flush() == 0  # nothing to repeat
 
 
-class LineReader:
-    """A child's stderr lines through a queue, so a wait for a line has an upper bound."""
-
-    def __init__(self, proc):
-        import queue
-
-        self.q: "queue.Queue[str | None]" = queue.Queue()
-        self.seen: list[str] = []
-
-        def pump():
-            for line in proc.stderr:
-                self.q.put(line)
-            self.q.put(None)
-
-        self.t = threading.Thread(target=pump, daemon=True)
-        self.t.start()
-
-    def until(self, pred, timeout: float = 120.0) -> str:
-        while True:
-            line = self.q.get(timeout=timeout)
-            if line is None:
-                raise AssertionError("the process ended before the expected line:\n" + "".join(self.seen))
-            self.seen.append(line)
-            if pred(line):
-                return line
-
-    def rest(self) -> str:
-        self.t.join(timeout=60)
-        out = []
-        while not self.q.empty():
-            x = self.q.get()
-            if x is not None:
-                out.append(x)
-        return "".join(out)
-
-
 def test_outbox_exactly_once_across_sigkill_mid_cycle(tmp_path):
     """Real processes: `texture serve` with the scripted model, SIGKILLed mid-cycle again and
     again while the world changes; every outbox line once, the newest of every place present."""
@@ -510,7 +474,7 @@ def test_outbox_exactly_once_across_sigkill_mid_cycle(tmp_path):
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         # The deferred backlog (cap 6) keeps cycles coming back to back: after the first or second
         # cycle's line the next cycle is running (or flushing its outbox) when the kill lands.
-        lines = LineReader(proc)
+        lines = StderrLines(proc)
         for _ in range(rng.randint(0, 1)):
             lines.until(lambda x: x.startswith("cycle "))
         lines.until(lambda x: x.startswith(("cycle ", "serving ")))
@@ -523,7 +487,7 @@ def test_outbox_exactly_once_across_sigkill_mid_cycle(tmp_path):
                         "--every", "0", "--seed", str(round_), "--quiet"], cwd=ROOT, check=True, timeout=120)
     # A last run, stopped cleanly with SIGTERM after a cycle.
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    lines = LineReader(proc)
+    lines = StderrLines(proc)
     lines.until(lambda x: x.startswith("cycle "))
     proc.terminate()
     assert proc.wait(timeout=120) == 0

@@ -28,7 +28,7 @@ from engine.prompts import PromptLibrary
 from engine.service import TextureService, read_world
 from engine.store import Store
 from conftest import _valid_place, event
-from service_helpers import FakeClock, SteppedChanges, write_jsonl
+from service_helpers import FakeClock, StderrLines, SteppedChanges, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -265,41 +265,6 @@ def test_stop_with_drain_before_a_cycle_starts_runs_no_cycle(tmp_path):
 
 # --- the real command ---------------------------------------------------------------------------
 
-class Lines:
-    """A child's stderr lines through a queue, so every wait for a line has an upper bound."""
-
-    def __init__(self, proc):
-        import queue
-
-        self.q: "queue.Queue[str | None]" = queue.Queue()
-        self.seen: list[str] = []
-
-        def pump():
-            for line in proc.stderr:
-                self.q.put(line)
-            self.q.put(None)
-
-        self.t = threading.Thread(target=pump, daemon=True)
-        self.t.start()
-
-    def until(self, pred, timeout: float = 120.0) -> str:
-        while True:
-            line = self.q.get(timeout=timeout)
-            if line is None:
-                raise AssertionError("the process ended before the expected line:\n" + "".join(self.seen))
-            self.seen.append(line)
-            if pred(line):
-                return line
-
-    def rest(self) -> str:
-        self.t.join(timeout=60)
-        while not self.q.empty():
-            x = self.q.get()
-            if x is not None:
-                self.seen.append(x)
-        return "".join(self.seen)
-
-
 def first_model_result(db: Path, stop: threading.Event, timeout: float = 120.0) -> bool:
     """Wait (bounded) until the service's database holds a model result: a place has finished, the
     others of the first lanes are decoding. Reads through its own read-only connection."""
@@ -331,7 +296,7 @@ def test_sigterm_drains_the_running_cycle_exits_0_and_the_restart_runs_the_rest_
     cmd = [sys.executable, "-m", "cli", "serve", "--db", str(db), "--world", str(path), "--outbox", str(box),
            "--min-s", "0", "--max-s", "0", "--max-llm", "100"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    lines = Lines(proc)
+    lines = StderrLines(proc)
     try:
         lines.until(lambda x: x.startswith("starting cycle 1: 32 place(s), 24 to the model"))
         assert first_model_result(db, threading.Event()), "no model result within the bound"
