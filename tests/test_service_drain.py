@@ -50,6 +50,14 @@ def a_world(n_model: int, n_template: int) -> list[dict]:
 WHOLE = "rewrite"
 
 
+def a_world_on_disk(tmp_path, n_model: int, n_template: int) -> tuple[list[dict], Path, Store]:
+    """A world file of ``n_model`` model places and ``n_template`` template places, and a store."""
+    items = a_world(n_model, n_template)
+    path = tmp_path / "world.jsonl"
+    write_jsonl(path, items)
+    return items, path, Store(tmp_path / "t.db")
+
+
 def service(store, llm, path, tmp_path, clock=None, observer=None, prompt_name=WHOLE, **cfg_over):
     cfg = replace(Config(), **{"cycle_min_s": 30.0, "cycle_max_s": 300.0, "cycle_max_llm": 50, **cfg_over})
     clock = clock or FakeClock()
@@ -78,10 +86,7 @@ def llm_counts(store: Store) -> Counter:
 
 
 def test_a_drain_finishes_in_flight_starts_none_defers_the_rest_and_a_restart_runs_each_once(tmp_path):
-    items = a_world(10, 3)
-    path = tmp_path / "world.jsonl"
-    write_jsonl(path, items)
-    store = Store(tmp_path / "t.db")
+    items, path, store = a_world_on_disk(tmp_path, 10, 3)
     # ~30 words a place at 0.05 s a word: a lane is busy ~1.5 s, far longer than the drain takes.
     llm = ScriptedLLM(concurrency=2, token_delay_s=0.05)
     started: list[str] = []
@@ -144,10 +149,7 @@ class NoDrainLLM(ScriptedLLM):
 
 
 def test_a_service_that_cannot_drain_is_cancelled_instead_and_its_places_still_wait(tmp_path):
-    items = a_world(6, 0)
-    path = tmp_path / "world.jsonl"
-    write_jsonl(path, items)
-    store = Store(tmp_path / "t.db")
+    items, path, store = a_world_on_disk(tmp_path, 6, 0)
     llm = NoDrainLLM(concurrency=2, token_delay_s=0.05)
     started: list[str] = []
     box: dict = {}
@@ -170,10 +172,7 @@ def test_a_place_whose_candidates_were_partly_drained_waits_whole_and_later_gets
     """Best of 2: place A's two candidates ran, place B's first ran and its second was drained. B
     waits for the model as a whole (a best of 1 would not be the text B gets alone) and its later
     text is the one B gets in a batch of its own."""
-    items = a_world(4, 0)
-    path = tmp_path / "world.jsonl"
-    write_jsonl(path, items)
-    store = Store(tmp_path / "t.db")
+    items, path, store = a_world_on_disk(tmp_path, 4, 0)
     llm = ScriptedLLM(concurrency=3, token_delay_s=0.05)
     started: list[str] = []
     box: dict = {}
@@ -210,10 +209,7 @@ def test_a_place_whose_candidates_were_partly_drained_waits_whole_and_later_gets
 def test_a_place_whose_sentences_were_partly_drained_waits_whole_and_later_gets_its_own_text(tmp_path):
     """The per-sentence default: two of a place's three sentence requests were decoding, the third
     was drained: the place waits for the model as a whole, and its later text is its own."""
-    items = a_world(3, 0)
-    path = tmp_path / "world.jsonl"
-    write_jsonl(path, items)
-    store = Store(tmp_path / "t.db")
+    items, path, store = a_world_on_disk(tmp_path, 3, 0)
     llm = ScriptedLLM(concurrency=2, token_delay_s=0.05)
     started: list[str] = []
     box: dict = {}
@@ -246,10 +242,7 @@ def test_a_place_whose_sentences_were_partly_drained_waits_whole_and_later_gets_
 
 
 def test_stop_with_drain_before_a_cycle_starts_runs_no_cycle(tmp_path):
-    items = a_world(3, 1)
-    path = tmp_path / "world.jsonl"
-    write_jsonl(path, items)
-    store = Store(tmp_path / "t.db")
+    items, path, store = a_world_on_disk(tmp_path, 3, 1)
     llm = ScriptedLLM(concurrency=2)
     try:
         svc = service(store, llm, path, tmp_path)
