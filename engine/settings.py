@@ -10,6 +10,8 @@ returns the value stripped (and lower-cased where the value is a word).
 - ``FLUX_DECODE_WEIGHTS``: ``f32``, ``q8`` or ``q8i`` (the weights, and products, a decode step reads:
   q8i, opt-in, is int8 weights times int8 activations on AVX512-VNNI; q8 is the default);
 - ``FLUX_SKINNY``: ``0`` turns the C decode kernel off;
+- ``FLUX_NATIVE_DECODE``: ``0`` runs decode steps through MLX (with the C products) instead of
+  the whole step in C (:mod:`engine.llm.native`);
 - ``FLUX_SKINNY_CALIBRATE``: ``0`` skips the kernel's thread calibration, ``force`` redoes it.
 
 Folders (``FLUX_MODELS_DIR``, ``TEXTURE_HOME``, ``TEXTURE_CACHE``) are in :mod:`engine.locations`.
@@ -45,6 +47,10 @@ def decode_weights() -> str:
 
 def skinny_off() -> bool:
     return _word("FLUX_SKINNY") in _OFF
+
+
+def native_decode_off() -> bool:
+    return _word("FLUX_NATIVE_DECODE") in _OFF
 
 
 def skinny_calibrate() -> str:

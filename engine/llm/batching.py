@@ -30,7 +30,7 @@ import mlx.core as mx
 # mlx-lm internals, isolated (and checked by a test) in one adapter module:
 from .mlx_lm_compat import BatchGenerator, GenerationBatch, StopSequences, TokenBuffer, merge_caches
 
-from . import cpu_kernels
+from . import cpu_kernels, native
 from .sampling import SeededSampler, sample_rows
 
 
@@ -140,7 +140,11 @@ class SeededBatchGenerator(BatchGenerator):
 
     def __init__(self, model: Any, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
-        self._generation_batch = SeededGenerationBatch.empty(self.model, self.sampler)
+        # The whole decode step in C where the model has one (engine.llm.native): the batch's
+        # model is then a NativeForward, and each row's cache a RowKV inside one NativeRows.
+        self._native = native.decoder_for(model)
+        self._step_model = model if self._native is None else native.NativeForward(model, self._native)
+        self._generation_batch = SeededGenerationBatch.empty(self._step_model, self.sampler)
 
     def add(self, prompt: Sequence[int], *, max_tokens: int, sampler: Any, cache: list | None = None,
             prefix: Sequence[int] = ()) -> int:
@@ -159,8 +163,13 @@ class SeededBatchGenerator(BatchGenerator):
             logits = prefill_last_logits(self.model, prompt, cache, self.prefill_step_size)
             first = _sample_one(logits, sampler)
             mx.eval(first, [c.state for c in cache])
+            if self._native is not None:  # room for the whole budget: the row never reallocates
+                n = len(prefix) + len(prompt)
+                batch_cache = [native.NativeRows([self._native.new_row(cache, n + int(max_tokens) + 1)])]
+            else:
+                batch_cache = merge_caches([cache])
             row = SeededGenerationBatch.from_prefill(
-                self.model, self._uid_count, first, logits, merge_caches([cache]),
+                self._step_model, self._uid_count, first, logits, batch_cache,
                 list(prefix) + list(prompt), sampler, self._default_stop_sequences, int(max_tokens),
                 self.sampler)
             self._generation_batch.extend(row)

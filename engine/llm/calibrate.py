@@ -80,24 +80,39 @@ def _measure(model: Any) -> dict:
     import mlx.core as mx
     from mlx_lm.models.cache import make_prompt_cache
 
+    import numpy as np
+
+    from . import native
+
     lib = skinny.load()
+    dec = native.decoder_for(model)  # the whole step in C, when the model has it: time that
     times: dict[str, dict[str, list[float]]] = {"1": {}, "4": {}}
     helper_share: dict[str, float] = {}
     for rows in (1, 4):
         cache = make_prompt_cache(model)
-        tok = mx.array([[11 + r] * 4 for r in range(rows)])
+        tok = mx.array([[11 + r] * 4 for r in range(rows if dec is None else 1)])
         mx.eval(model(tok, cache=cache))  # a short prefill, so steps attend to something
-        step = mx.array([[7 + r] for r in range(rows)])
+        if dec is None:
+            step_in = mx.array([[7 + r] for r in range(rows)])
+
+            def one_step():
+                mx.eval(model(step_in, cache=cache))
+        else:
+            kv = [dec.new_row(cache, 4 + ROUNDS * len(CANDIDATES) * (STEPS + 1) + 1) for _ in range(rows)]
+            ids = np.arange(7, 7 + rows)
+
+            def one_step():
+                dec.step_np(ids, kv)
         for _ in range(ROUNDS):
             for label, threads, spin in CANDIDATES:
                 skinny.threads_for[1] = skinny.threads_for[2] = threads
                 lib.skinny_set_spin(spin)
                 lib.skinny_helper_chunks(1)
                 lib.skinny_caller_chunks(1)
-                mx.eval(model(step, cache=cache))  # one untimed step with this setting
+                one_step()  # one untimed step with this setting
                 t = time.perf_counter()
                 for _ in range(STEPS):
-                    mx.eval(model(step, cache=cache))
+                    one_step()
                 times[str(rows)].setdefault(label, []).append((time.perf_counter() - t) / STEPS * 1e3)
                 h, c = lib.skinny_helper_chunks(1), lib.skinny_caller_chunks(1)
                 if threads == 2 and h + c:

@@ -358,6 +358,9 @@ def remove(model: Any) -> None:
     if getattr(cls, "_texture_cpu_kernels", False):
         model.__class__ = cls.__mro__[1]
         _remove_skinny(model)
+        from . import native
+
+        native.detach(model)
 
 
 def active(model: Any) -> bool:

@@ -371,6 +371,11 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     # Decode attention row by row over each row's own keys (cpu_kernels): other bits than
     # attention over the padded batch, so another recipe again.
     recipe += "a" if cpu_kernels_active(model) else ""
+    # The whole decode step in C (engine.llm.native): other last bits than MLX's step again.
+    from . import native
+
+    decoder = native.attach(model) if cpu_kernels_active(model) and skinny_layers(model) else None
+    recipe += native.RECIPE if decoder is not None else ""
     # Decode steps on int8 weights give other tokens than float32 ones: another id, "@q8.";
     # int8 activations too (the q8i products) give others again: "@q8i.".
     weights_label = ("q8i" if q8i_layers(model) else "q8") if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
@@ -378,7 +383,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     if skinny_layers(model):
         from .calibrate import apply
 
-        calibration = apply(model, weights_label)  # the thread split, measured here (cached)
+        calibration = apply(model, weights_label + (".native" if decoder is not None else ""))  # the thread split, measured here (cached)
     info = {
         "name": folder.name,
         "path": str(folder),
@@ -393,6 +398,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "decode_weights": weights_label,
         "q8_bytes": q8_bytes(model),
         "decode_kernel": decode_choice() if skinny_layers(model) else None,
+        "decode_step": native.status() if skinny_layers(model) else None,
         "thread_split": calibration,
         "params": params,
         "weights_bytes": weights_bytes,

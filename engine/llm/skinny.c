@@ -306,10 +306,12 @@ void skinny_set_spin(long microseconds) { spin_ns = microseconds < 0 ? 0 : micro
 long skinny_helper_chunks(int reset) { long n = helper_chunks; if (reset) helper_chunks = 0; return n; }
 long skinny_caller_chunks(int reset) { long n = caller_chunks; if (reset) caller_chunks = 0; return n; }
 
-static int run(rows_fn fn, const float *x, int M, const void *w, const float *s, int K, float *y, int N,
-               int threads) {
-    (void)M;
-    if (threads < 2 || (long)N * K < 65536 || pthread_mutex_trylock(&call_mu) != 0) {
+/* fn over rows [0, N) of w, cut into chunks of `chunk` rows (0: about 32 chunks of at least 8) and
+ * shared with the helper thread; alone when threads < 2, when the product is small (unless
+ * `chunk` is given: decode.c's attention units are few but not small) or the helper is busy. */
+static int run_chunks(rows_fn fn, const float *x, const void *w, const float *s, int K, float *y, int N,
+                      int threads, int chunk) {
+    if (threads < 2 || (chunk == 0 && (long)N * K < 65536) || N < 2 || pthread_mutex_trylock(&call_mu) != 0) {
         fn(x, w, s, K, y, N, 0, N);
         return 0;
     }
@@ -323,8 +325,10 @@ static int run(rows_fn fn, const float *x, int M, const void *w, const float *s,
         pthread_detach(helper);
         started = 1;
     }
-    int chunk = (N + 31) / 32;  /* 32 chunks: fine enough to balance, coarse enough to be cheap */
-    if (chunk < 8) chunk = 8;
+    if (chunk <= 0) {
+        chunk = (N + 31) / 32;  /* 32 chunks: fine enough to balance, coarse enough to be cheap */
+        if (chunk < 8) chunk = 8;
+    }
     job.fn = fn; job.x = x; job.w = w; job.s = s; job.y = y; job.K = K; job.N = N;
     job.chunk = chunk; job.nchunks = (N + chunk - 1) / chunk;
     __atomic_store_n(&completed, 0, __ATOMIC_RELAXED);
@@ -340,6 +344,12 @@ static int run(rows_fn fn, const float *x, int M, const void *w, const float *s,
     }
     pthread_mutex_unlock(&call_mu);
     return 0;
+}
+
+static int run(rows_fn fn, const float *x, int M, const void *w, const float *s, int K, float *y, int N,
+               int threads) {
+    (void)M;
+    return run_chunks(fn, x, w, s, K, y, N, threads, 0);
 }
 
 /* threads: 1 = the calling thread alone; 2 = with the helper thread. Returns 0, or -1 for an

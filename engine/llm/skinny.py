@@ -37,6 +37,9 @@ import numpy as np
 from .. import locations, settings
 
 SOURCE = Path(__file__).with_name("skinny.c")
+# The library is built from decode.c (the whole decode step, engine.llm.native), which includes
+# skinny.c: one library, one helper thread for both.
+BUILD_SOURCE = Path(__file__).with_name("decode.c")
 MAX_ROWS = 8
 Q8_GROUP = 32  # k values per scale in the q8 format (skinny.c's QG)
 FLAGS = ["-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-pthread"]
@@ -75,7 +78,7 @@ def _compiler() -> str | None:
 
 
 def _build_key(cc: str) -> str:
-    src = SOURCE.read_bytes()
+    src = SOURCE.read_bytes() + BUILD_SOURCE.read_bytes()
     return hashlib.sha256(src + " ".join([cc, *FLAGS, _cpu_signature(), sys.platform]).encode()).hexdigest()[:16]
 
 
@@ -88,7 +91,7 @@ def _build(cc: str) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".skinny-", suffix=".so", dir=out.parent)
     os.close(fd)
     try:
-        proc = subprocess.run([*cc.split(), *FLAGS, "-o", tmp, str(SOURCE)], capture_output=True,
+        proc = subprocess.run([*cc.split(), *FLAGS, "-o", tmp, str(BUILD_SOURCE)], capture_output=True,
                               text=True, timeout=120)
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["no output"])[0]
@@ -130,6 +133,9 @@ def load() -> Any:
             lib.skinny_helper_chunks.restype = ctypes.c_long
             lib.skinny_caller_chunks.argtypes = [ctypes.c_int]
             lib.skinny_caller_chunks.restype = ctypes.c_long
+            lib.dec_step.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+            lib.dec_step.restype = ctypes.c_int
             if lib.skinny_max_rows() != MAX_ROWS or lib.skinny_q8_group() != Q8_GROUP:
                 raise RuntimeError("kernel and module disagree on the row limit")
         except (OSError, RuntimeError, subprocess.SubprocessError) as e:

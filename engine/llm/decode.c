@@ -1,0 +1,270 @@
+/* A whole decode step of a llama / qwen2 model in C: M rows (one token each, one per stream)
+ * through every layer to the logits, on the skinny products of skinny.c.
+ *
+ * Part of World Texture Console (engine/llm/native.py builds the model description and calls
+ * it; engine/llm/skinny.py compiles this file, which includes skinny.c, into one library).
+ *
+ * Why: run through MLX, a decode step of SmolLM2-135M on a 2-vCPU KVM guest cost 44 ms for one
+ * row and 52 ms for four, of which the products themselves (skinny.c, 211 of them) were 12 and
+ * 16 ms: the rest was MLX building and evaluating a graph of about a thousand small operations,
+ * the products breaking it into 211 synchronous pieces, and the copies between MLX and numpy at
+ * each. Here a step is the products plus a few thousand floating-point operations per row, with
+ * no graph, no copies and no allocation beyond one scratch buffer.
+ *
+ * What a layer does, per row (as mlx-lm's llama.py / qwen2.py do it):
+ *   xn = rms_norm(x) * w_in; q, k, v = xn @ Wq.T (+ bq), xn @ Wk.T (+ bk), xn @ Wv.T (+ bv);
+ *   rope(q), rope(k) at the row's position; k, v appended to the row's cache;
+ *   a = softmax(q . K / sqrt(d)) V per head (grouped-query: n_heads / n_kv query heads per kv head);
+ *   x += a @ Wo.T; xn = rms_norm(x) * w_post; x += (silu(xn @ Wg.T) * (xn @ Wu.T)) @ Wd.T.
+ * Then logits = rms_norm(x) * w_final @ Whead.T.
+ *
+ * Determinism: every value of a row is computed from that row's own inputs in a fixed order (the
+ * products as in skinny.c; norms, softmax and the exp below in fixed vector lanes, then a fixed
+ * tree; attention of one (row, kv head) by one thread), so a row's logits are bit-identical
+ * whatever M, the other rows, or the thread split. They are not bit-identical to MLX's step (other
+ * summation orders), which is why the model id names this recipe.
+ *
+ * The KV cache of a row is one float32 block owned by the caller: [layer][k|v][kv head][cap][d].
+ */
+#include "skinny.c"
+
+/* A weight matrix: fmt 0 = float32 (N, K); 1 = q8 (uint8 (N, K) + sb (N, K/32, 2)). */
+typedef struct { int fmt, N, K; const void *w; const float *s; const float *bias; } dmat;
+
+typedef struct {
+    int n_layers, hidden, inter, n_heads, n_kv, head_dim, vocab, rope_dims, rope_trad;
+    float eps, attn_scale, rope_scale;
+    const float *inv_freq;   /* rope_dims / 2 */
+    const float *embed;      /* vocab x hidden, float32 */
+    const float *final_norm; /* hidden */
+    const float *const *norms; /* 2 per layer: input, post-attention */
+    const dmat *mats;        /* 7 per layer: q, k, v, o, gate, up, down */
+    dmat head;
+} dmodel;
+
+/* ---------------------------------------------------------------- vector helpers */
+/* exp(x) for 16 lanes: 2^(x log2 e) as 2^n * p(f), p a degree-6 polynomial on [-0.5, 0.5]
+ * (relative error ~2e-7). Pure lane-wise arithmetic: the same inputs give the same bits. */
+/* lane-wise m ? a : b for a compare's mask m (all ones or all zeros per lane) */
+static inline v16 sel16(i16v m, v16 a, v16 b) { return (v16)(((i16v)a & m) | ((i16v)b & ~m)); }
+
+static inline v16 vexp16(v16 x) {
+    const v16 lo = (v16){0} - 87.0f, hi = (v16){0} + 88.0f;
+    x = sel16(x < lo, lo, x);
+    x = sel16(x > hi, hi, x);
+    v16 y = x * 1.4426950408889634f;
+    const v16 magic = (v16){0} + 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    v16 t = y + magic;
+    v16 n = t - magic;
+    v16 f = y - n;
+    v16 p = (v16){0} + 1.535336188319500e-4f;
+    p = p * f + 1.339887440266574e-3f;
+    p = p * f + 9.618437357674640e-3f;
+    p = p * f + 5.550332471162809e-2f;
+    p = p * f + 2.402264791363012e-1f;
+    p = p * f + 6.931472028550421e-1f;
+    p = p * f + 1.0f;
+    i16v ni = __builtin_convertvector(n, i16v);
+    i16v bits = (ni + 127) << 23;
+    v16 scale; memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* sum of squares of x[0..n), n a multiple of 16, in a fixed order. */
+static inline float sumsq(const float *x, int n) {
+    v16 a = (v16){0};
+    for (int i = 0; i < n; i += 16) { v16 v = ld16(x + i); a += v * v; }
+    return hsum16(a);
+}
+
+static void rms_norm(const float *x, const float *w, float *y, int n, float eps) {
+    float r = 1.0f / sqrtf(sumsq(x, n) / (float)n + eps);
+    for (int i = 0; i < n; i++) y[i] = (x[i] * r) * w[i];
+}
+
+/* ---------------------------------------------------------------- products of several matrices */
+/* One job over up to 3 matrices that share the input rows (q, k, v; gate, up): the rows of the
+ * matrices are numbered one after the other and cut into chunks as one product. */
+typedef struct { int nseg, M; const dmat *m[3]; const float *x; float *y[3]; int start[4]; } segjob;
+
+static void seg_rows(const float *x, const void *w, const float *s, int K, float *y, int N, int n0, int n1) {
+    (void)w; (void)s; (void)K; (void)y; (void)N;
+    const segjob *j = (const segjob *)(const void *)x;
+    for (int g = 0; g < j->nseg; g++) {
+        int a = n0 > j->start[g] ? n0 : j->start[g], b = n1 < j->start[g + 1] ? n1 : j->start[g + 1];
+        if (a >= b) continue;
+        const dmat *m = j->m[g];
+        int o = j->start[g];
+        if (m->fmt == 1) Q8ROWS[j->M](j->x, m->w, m->s, m->K, j->y[g], m->N, a - o, b - o);
+        else ROWS[j->M](j->x, m->w, 0, m->K, j->y[g], m->N, a - o, b - o);
+    }
+}
+
+static void products(int M, const float *x, int nseg, const dmat *const *ms, float *const *ys, int threads) {
+    segjob j;
+    j.nseg = nseg; j.M = M; j.x = x; j.start[0] = 0;
+    for (int g = 0; g < nseg; g++) { j.m[g] = ms[g]; j.y[g] = ys[g]; j.start[g + 1] = j.start[g] + ms[g]->N; }
+    run(seg_rows, (const float *)(const void *)&j, M, 0, 0, ms[0]->K, 0, j.start[nseg], threads);
+    for (int g = 0; g < nseg; g++) {
+        const float *b = ms[g]->bias;
+        if (!b) continue;
+        for (int r = 0; r < M; r++)
+            for (int n = 0; n < ms[g]->N; n++) ys[g][(size_t)r * ms[g]->N + n] += b[n];
+    }
+}
+
+/* ---------------------------------------------------------------- attention */
+typedef struct {
+    const dmodel *md; int layer, M; const float *q; float *out;
+    float *const *kv; const int *len, *cap;
+} attjob;
+
+static float *kv_at(const dmodel *md, float *base, int cap, int layer, int which, int g) {
+    return base + ((((size_t)layer * 2 + which) * md->n_kv + g) * (size_t)cap) * md->head_dim;
+}
+
+/* Units are (row, kv head) pairs; each is computed whole by one thread. */
+static void att_units(const float *x, const void *w, const float *s, int K, float *y, int N, int u0, int u1) {
+    (void)w; (void)s; (void)K; (void)y; (void)N;
+    const attjob *j = (const attjob *)(const void *)x;
+    const dmodel *md = j->md;
+    const int D = md->head_dim, Hkv = md->n_kv, rep = md->n_heads / md->n_kv, HD = md->n_heads * D;
+    for (int u = u0; u < u1; u++) {
+        const int r = u / Hkv, g = u % Hkv, T = j->len[r] + 1;  /* keys 0..len (this token's included) */
+        const float *Kc = kv_at(md, j->kv[r], j->cap[r], j->layer, 0, g);
+        const float *Vc = kv_at(md, j->kv[r], j->cap[r], j->layer, 1, g);
+        const int Tp = (T + 15) & ~15;
+        float stackbuf[4096];
+        float *sc = Tp <= 4096 ? stackbuf : malloc(sizeof(float) * (size_t)Tp);
+        if (!sc) continue;
+        for (int h = g * rep; h < (g + 1) * rep; h++) {
+            const float *q = j->q + (size_t)r * HD + (size_t)h * D;
+            float *o = j->out + (size_t)r * HD + (size_t)h * D;
+            float mx = -INFINITY;
+            for (int t = 0; t < T; t++) {
+                const float *kr = Kc + (size_t)t * D;
+                v16 a = (v16){0};
+                for (int d = 0; d < D; d += 16) a += ld16(q + d) * ld16(kr + d);
+                float v = hsum16(a) * md->attn_scale;
+                sc[t] = v;
+                mx = v > mx ? v : mx;
+            }
+            for (int t = T; t < Tp; t++) sc[t] = -INFINITY;
+            v16 tot = (v16){0};
+            for (int t = 0; t < Tp; t += 16) {
+                const v16 st = ld16(sc + t);
+                v16 e = sel16(st == (v16){0} - INFINITY, (v16){0}, vexp16(st - mx));
+                memcpy(sc + t, &e, sizeof e);
+                tot += e;
+            }
+            const float inv = 1.0f / hsum16(tot);
+            for (int d = 0; d < D; d++) o[d] = 0.0f;
+            for (int t = 0; t < T; t++) {
+                const float p = sc[t];
+                const float *vr = Vc + (size_t)t * D;
+                for (int d = 0; d < D; d += 16) {
+                    v16 acc = ld16(o + d) + ld16(vr + d) * p;
+                    memcpy(o + d, &acc, sizeof acc);
+                }
+            }
+            for (int d = 0; d < D; d++) o[d] *= inv;
+        }
+        if (sc != stackbuf) free(sc);
+    }
+}
+
+/* ---------------------------------------------------------------- rope */
+static void rope(const dmodel *md, float *v, int pos) {
+    const int half = md->rope_dims / 2;
+    const float p = (float)pos * md->rope_scale;
+    for (int i = 0; i < half; i++) {
+        const float th = p * md->inv_freq[i];
+        const float c = cosf(th), s = sinf(th);
+        const int a = md->rope_trad ? 2 * i : i, b = md->rope_trad ? 2 * i + 1 : i + half;
+        const float x0 = v[a], x1 = v[b];
+        v[a] = x0 * c - x1 * s;
+        v[b] = x0 * s + x1 * c;
+    }
+}
+
+/* ---------------------------------------------------------------- the step */
+int dec_max_rows(void) { return MAXM; }
+
+/* M rows (1..8): tokens[M]; kv[M] each row's cache block, len[M] the tokens already in it (this
+ * step's token goes at position len[r]; the caller adds 1 afterwards), cap[M] its capacity.
+ * logits: M x vocab. Returns 0; -1 for bad arguments; -2 when out of memory; -3 for a full cache. */
+int dec_step(const dmodel *md, int M, const int *tokens, float *const *kv, const int *len, const int *cap,
+             float *logits, int threads) {
+    if (!md || M < 1 || M > MAXM) return -1;
+    const int Hd = md->hidden, I = md->inter, D = md->head_dim;
+    const int QD = md->n_heads * D, KD = md->n_kv * D;
+    if (Hd % 16 || I % 16 || D % 16) return -1;
+    for (int r = 0; r < M; r++) {
+        if (tokens[r] < 0 || tokens[r] >= md->vocab) return -1;
+        if (len[r] < 0 || len[r] >= cap[r]) return -3;
+    }
+    size_t nf = (size_t)M * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd);
+    float *buf = malloc(sizeof(float) * nf);
+    if (!buf) return -2;
+    float *x = buf, *xn = x + (size_t)M * Hd, *q = xn + (size_t)M * Hd, *k = q + (size_t)M * QD,
+          *v = k + (size_t)M * KD, *att = v + (size_t)M * KD, *gt = att + (size_t)M * QD,
+          *up = gt + (size_t)M * I, *tmp = up + (size_t)M * I;
+    for (int r = 0; r < M; r++) memcpy(x + (size_t)r * Hd, md->embed + (size_t)tokens[r] * Hd, sizeof(float) * Hd);
+
+    for (int l = 0; l < md->n_layers; l++) {
+        const dmat *mt = md->mats + (size_t)l * 7;
+        for (int r = 0; r < M; r++)
+            rms_norm(x + (size_t)r * Hd, md->norms[2 * l], xn + (size_t)r * Hd, Hd, md->eps);
+        {
+            const dmat *ms[3] = {&mt[0], &mt[1], &mt[2]};
+            float *ys[3] = {q, k, v};
+            products(M, xn, 3, ms, ys, threads);
+        }
+        for (int r = 0; r < M; r++) {
+            for (int h = 0; h < md->n_heads; h++) rope(md, q + (size_t)r * QD + (size_t)h * D, len[r]);
+            for (int g = 0; g < md->n_kv; g++) {
+                float *kr = k + (size_t)r * KD + (size_t)g * D;
+                rope(md, kr, len[r]);
+                memcpy(kv_at(md, kv[r], cap[r], l, 0, g) + (size_t)len[r] * D, kr, sizeof(float) * D);
+                memcpy(kv_at(md, kv[r], cap[r], l, 1, g) + (size_t)len[r] * D, v + (size_t)r * KD + (size_t)g * D,
+                       sizeof(float) * D);
+            }
+        }
+        {
+            attjob aj = {md, l, M, q, att, kv, len, cap};
+            run_chunks(att_units, (const float *)(const void *)&aj, 0, 0, 0, 0, M * md->n_kv, threads, 1);
+        }
+        {
+            const dmat *ms[1] = {&mt[3]};
+            float *ys[1] = {tmp};
+            products(M, att, 1, ms, ys, threads);
+            for (size_t i = 0; i < (size_t)M * Hd; i++) x[i] += tmp[i];
+        }
+        for (int r = 0; r < M; r++)
+            rms_norm(x + (size_t)r * Hd, md->norms[2 * l + 1], xn + (size_t)r * Hd, Hd, md->eps);
+        {
+            const dmat *ms[2] = {&mt[4], &mt[5]};
+            float *ys[2] = {gt, up};
+            products(M, xn, 2, ms, ys, threads);
+        }
+        for (size_t i = 0; i < (size_t)M * I; i += 16) {  /* silu(g) * u */
+            v16 g = ld16(gt + i), u = ld16(up + i);
+            v16 a = g / (1.0f + vexp16(-g)) * u;
+            memcpy(gt + i, &a, sizeof a);
+        }
+        {
+            const dmat *ms[1] = {&mt[6]};
+            float *ys[1] = {tmp};
+            products(M, gt, 1, ms, ys, threads);
+            for (size_t i = 0; i < (size_t)M * Hd; i++) x[i] += tmp[i];
+        }
+    }
+    for (int r = 0; r < M; r++) rms_norm(x + (size_t)r * Hd, md->final_norm, xn + (size_t)r * Hd, Hd, md->eps);
+    {
+        const dmat *ms[1] = {&md->head};
+        float *ys[1] = {logits};
+        products(M, xn, 1, ms, ys, threads);
+    }
+    free(buf);
+    return 0;
+}
