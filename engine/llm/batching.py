@@ -148,8 +148,9 @@ class SeededBatchGenerator(BatchGenerator):
 
     def add(self, prompt: Sequence[int], *, max_tokens: int, sampler: Any, cache: list | None = None,
             prefix: Sequence[int] = ()) -> int:
-        """Prefill ``prompt`` (after ``prefix``, already in ``cache``), sample its first token with
-        ``sampler``, and put the row in the running batch. Returns its uid; its tokens come out of
+        """Prefill ``prompt`` (after ``prefix``, already in ``cache``: mlx-lm's per-layer caches, or
+        a :class:`~engine.llm.native.RowKV` where prompts are prefilled in C), sample its first
+        token with ``sampler``, and put the row in the running batch. Returns its uid; its tokens come out of
         :meth:`next` like any other row's (the first one on the next step)."""
         from mlx_lm.models.cache import make_prompt_cache
 
@@ -157,17 +158,24 @@ class SeededBatchGenerator(BatchGenerator):
             raise ValueError("empty prompt")
         if max_tokens <= 0:
             raise ValueError(f"max_tokens must be > 0 (got {max_tokens})")
-        if cache is None:
-            cache = make_prompt_cache(self.model, self.max_kv_size)
+        dec = self._native
+        capacity = len(prefix) + len(prompt) + int(max_tokens) + 1  # the whole budget: no reallocation
         with mx.stream(self._stream):
-            logits = prefill_last_logits(self.model, prompt, cache, self.prefill_step_size)
-            first = _sample_one(logits, sampler)
-            mx.eval(first, [c.state for c in cache])
-            if self._native is not None:  # room for the whole budget: the row never reallocates
-                n = len(prefix) + len(prompt)
-                batch_cache = [native.NativeRows([self._native.new_row(cache, n + int(max_tokens) + 1)])]
+            if dec is not None and dec.can_prefill and (cache is None or isinstance(cache, native.RowKV)):
+                # The prompt in C too, after a copy of its cached head (a RowKV) if it has one.
+                row = dec.row_from(cache, capacity)
+                logits = mx.array(dec.prefill(row, prompt))[None]
+                first = _sample_one(logits, sampler)
+                mx.eval(first)
+                batch_cache = [native.NativeRows([row])]
             else:
-                batch_cache = merge_caches([cache])
+                if cache is None:
+                    cache = make_prompt_cache(self.model, self.max_kv_size)
+                logits = prefill_last_logits(self.model, prompt, cache, self.prefill_step_size)
+                first = _sample_one(logits, sampler)
+                mx.eval(first, [c.state for c in cache])
+                batch_cache = ([native.NativeRows([dec.new_row(cache, capacity)])] if dec is not None
+                               else merge_caches([cache]))
             row = SeededGenerationBatch.from_prefill(
                 self._step_model, self._uid_count, first, logits, batch_cache,
                 list(prefix) + list(prompt), sampler, self._default_stop_sequences, int(max_tokens),

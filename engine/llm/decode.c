@@ -28,8 +28,9 @@
  */
 #include "skinny.c"
 
-/* A weight matrix: fmt 0 = float32 (N, K); 1 = q8 (uint8 (N, K) + sb (N, K/32, 2)). */
-typedef struct { int fmt, N, K; const void *w; const float *s; const float *bias; } dmat;
+/* A weight matrix: fmt 0 = float32 (N, K); 1 = q8 (uint8 (N, K) + sb (N, K/32, 2)), what decode
+ * steps read; wf the float32 weights (N, K) prefill's BLAS products read. */
+typedef struct { int fmt, N, K; const void *w; const float *s; const float *bias; const float *wf; } dmat;
 
 typedef struct {
     int n_layers, hidden, inter, n_heads, n_kv, head_dim, vocab, rope_dims, rope_trad;
@@ -174,16 +175,38 @@ static void att_units(const float *x, const void *w, const float *s, int K, floa
 }
 
 /* ---------------------------------------------------------------- rope */
-static void rope(const dmodel *md, float *v, int pos) {
+/* cos and sin of each rotated pair's angle at position pos: cs[0..half) cos, cs[half..2 half) sin */
+static void rope_table(const dmodel *md, int pos, float *cs) {
     const int half = md->rope_dims / 2;
     const float p = (float)pos * md->rope_scale;
     for (int i = 0; i < half; i++) {
         const float th = p * md->inv_freq[i];
-        const float c = cosf(th), s = sinf(th);
+        cs[i] = cosf(th);
+        cs[half + i] = sinf(th);
+    }
+}
+
+static void rope(const dmodel *md, float *v, const float *cs) {
+    const int half = md->rope_dims / 2;
+    for (int i = 0; i < half; i++) {
+        const float c = cs[i], s = cs[half + i];
         const int a = md->rope_trad ? 2 * i : i, b = md->rope_trad ? 2 * i + 1 : i + half;
         const float x0 = v[a], x1 = v[b];
         v[a] = x0 * c - x1 * s;
         v[b] = x0 * s + x1 * c;
+    }
+}
+
+/* rope on one row's q and k at pos, and its k and v into the cache at pos */
+static void rope_and_store(const dmodel *md, int l, float *q, float *k, const float *v, float *kvb, int cap,
+                           int pos, const float *cs) {
+    const int D = md->head_dim;
+    for (int h = 0; h < md->n_heads; h++) rope(md, q + (size_t)h * D, cs);
+    for (int g = 0; g < md->n_kv; g++) {
+        float *kr = k + (size_t)g * D;
+        rope(md, kr, cs);
+        memcpy(kv_at(md, kvb, cap, l, 0, g) + (size_t)pos * D, kr, sizeof(float) * D);
+        memcpy(kv_at(md, kvb, cap, l, 1, g) + (size_t)pos * D, v + (size_t)g * D, sizeof(float) * D);
     }
 }
 
@@ -203,13 +226,16 @@ int dec_step(const dmodel *md, int M, const int *tokens, float *const *kv, const
         if (tokens[r] < 0 || tokens[r] >= md->vocab) return -1;
         if (len[r] < 0 || len[r] >= cap[r]) return -3;
     }
-    size_t nf = (size_t)M * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd);
+    size_t nf = (size_t)M * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd + md->rope_dims);
     float *buf = malloc(sizeof(float) * nf);
     if (!buf) return -2;
     float *x = buf, *xn = x + (size_t)M * Hd, *q = xn + (size_t)M * Hd, *k = q + (size_t)M * QD,
           *v = k + (size_t)M * KD, *att = v + (size_t)M * KD, *gt = att + (size_t)M * QD,
-          *up = gt + (size_t)M * I, *tmp = up + (size_t)M * I;
-    for (int r = 0; r < M; r++) memcpy(x + (size_t)r * Hd, md->embed + (size_t)tokens[r] * Hd, sizeof(float) * Hd);
+          *up = gt + (size_t)M * I, *tmp = up + (size_t)M * I, *cs = tmp + (size_t)M * Hd;
+    for (int r = 0; r < M; r++) {
+        memcpy(x + (size_t)r * Hd, md->embed + (size_t)tokens[r] * Hd, sizeof(float) * Hd);
+        rope_table(md, len[r], cs + (size_t)r * md->rope_dims);
+    }
 
     for (int l = 0; l < md->n_layers; l++) {
         const dmat *mt = md->mats + (size_t)l * 7;
@@ -220,16 +246,9 @@ int dec_step(const dmodel *md, int M, const int *tokens, float *const *kv, const
             float *ys[3] = {q, k, v};
             products(M, xn, 3, ms, ys, threads);
         }
-        for (int r = 0; r < M; r++) {
-            for (int h = 0; h < md->n_heads; h++) rope(md, q + (size_t)r * QD + (size_t)h * D, len[r]);
-            for (int g = 0; g < md->n_kv; g++) {
-                float *kr = k + (size_t)r * KD + (size_t)g * D;
-                rope(md, kr, len[r]);
-                memcpy(kv_at(md, kv[r], cap[r], l, 0, g) + (size_t)len[r] * D, kr, sizeof(float) * D);
-                memcpy(kv_at(md, kv[r], cap[r], l, 1, g) + (size_t)len[r] * D, v + (size_t)r * KD + (size_t)g * D,
-                       sizeof(float) * D);
-            }
-        }
+        for (int r = 0; r < M; r++)
+            rope_and_store(md, l, q + (size_t)r * QD, k + (size_t)r * KD, v + (size_t)r * KD, kv[r], cap[r], len[r],
+                           cs + (size_t)r * md->rope_dims);
         {
             attjob aj = {md, l, M, q, att, kv, len, cap};
             run_chunks(att_units, (const float *)(const void *)&aj, 0, 0, 0, 0, M * md->n_kv, threads, 1);
@@ -266,5 +285,90 @@ int dec_step(const dmodel *md, int M, const int *tokens, float *const *kv, const
         products(M, xn, 1, ms, ys, threads);
     }
     free(buf);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- prefill */
+/* A prompt's tokens through every layer into its row's cache, on BLAS float32 products
+ * (cblas_sgemm, handed over by the caller: the OpenBLAS the process already loaded) and the
+ * causal attention of att_units, one (token, kv head) per unit. Chunks of at most PCHUNK tokens
+ * bound the scratch memory. The same prompt always runs the same chunks and shapes, so its
+ * cache and logits are the same bits every time, alone or while other rows wait. */
+typedef void (*sgemm_fn)(int order, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                         const float *B, int ldb, float beta, float *C, int ldc);
+static sgemm_fn g_sgemm = 0;
+#define PCHUNK 256
+
+void dec_set_sgemm(void *fn) { g_sgemm = (sgemm_fn)fn; }
+int dec_has_sgemm(void) { return g_sgemm != 0; }
+
+static void gemm(int T, const float *x, const dmat *m, float *y) {
+    g_sgemm(101 /* row-major */, 111 /* x as is */, 112 /* w transposed */, T, m->N, m->K, 1.0f, x, m->K, m->wf,
+            m->K, 0.0f, y, m->N);
+    if (m->bias)
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < m->N; n++) y[(size_t)t * m->N + n] += m->bias[n];
+}
+
+/* T tokens at positions len..len+T-1 of one row (kv, cap). logits (vocab floats, may be NULL):
+ * the last token's. Returns 0; -1 bad arguments; -2 out of memory; -3 the cache is too small;
+ * -4 no BLAS was handed over. */
+int dec_prefill(const dmodel *md, int T, const int *tokens, float *kv, int len, int cap, float *logits, int threads) {
+    if (!md || T < 1 || len < 0) return -1;
+    if (!g_sgemm) return -4;
+    if (len + T > cap) return -3;
+    const int Hd = md->hidden, I = md->inter, D = md->head_dim, QD = md->n_heads * D, KD = md->n_kv * D;
+    if (Hd % 16 || I % 16 || D % 16) return -1;
+    for (int t = 0; t < T; t++) if (tokens[t] < 0 || tokens[t] >= md->vocab) return -1;
+    const int C = T < PCHUNK ? T : PCHUNK;
+    size_t nf = (size_t)C * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd + md->rope_dims);
+    float *buf = malloc(sizeof(float) * nf);
+    float **kvs = malloc(sizeof(float *) * (size_t)C);
+    int *lens = malloc(sizeof(int) * (size_t)C), *caps = malloc(sizeof(int) * (size_t)C);
+    if (!buf || !kvs || !lens || !caps) { free(buf); free(kvs); free(lens); free(caps); return -2; }
+    float *x = buf, *xn = x + (size_t)C * Hd, *q = xn + (size_t)C * Hd, *k = q + (size_t)C * QD,
+          *v = k + (size_t)C * KD, *att = v + (size_t)C * KD, *gt = att + (size_t)C * QD,
+          *up = gt + (size_t)C * I, *tmp = up + (size_t)C * I, *cs = tmp + (size_t)C * Hd;
+    for (int t0 = 0; t0 < T; t0 += C) {
+        const int n = T - t0 < C ? T - t0 : C;
+        for (int t = 0; t < n; t++) {
+            memcpy(x + (size_t)t * Hd, md->embed + (size_t)tokens[t0 + t] * Hd, sizeof(float) * Hd);
+            rope_table(md, len + t0 + t, cs + (size_t)t * md->rope_dims);
+            kvs[t] = kv; lens[t] = len + t0 + t; caps[t] = cap;
+        }
+        for (int l = 0; l < md->n_layers; l++) {
+            const dmat *mt = md->mats + (size_t)l * 7;
+            for (int t = 0; t < n; t++)
+                rms_norm(x + (size_t)t * Hd, md->norms[2 * l], xn + (size_t)t * Hd, Hd, md->eps);
+            gemm(n, xn, &mt[0], q);
+            gemm(n, xn, &mt[1], k);
+            gemm(n, xn, &mt[2], v);
+            for (int t = 0; t < n; t++)
+                rope_and_store(md, l, q + (size_t)t * QD, k + (size_t)t * KD, v + (size_t)t * KD, kv, cap, len + t0 + t,
+                               cs + (size_t)t * md->rope_dims);
+            attjob aj = {md, l, n, q, att, kvs, lens, caps};
+            run_chunks(att_units, (const float *)(const void *)&aj, 0, 0, 0, 0, n * md->n_kv, threads, 1);
+            gemm(n, att, &mt[3], tmp);
+            for (size_t i = 0; i < (size_t)n * Hd; i++) x[i] += tmp[i];
+            for (int t = 0; t < n; t++)
+                rms_norm(x + (size_t)t * Hd, md->norms[2 * l + 1], xn + (size_t)t * Hd, Hd, md->eps);
+            gemm(n, xn, &mt[4], gt);
+            gemm(n, xn, &mt[5], up);
+            for (size_t i = 0; i < (size_t)n * I; i += 16) {
+                v16 g = ld16(gt + i), u = ld16(up + i);
+                v16 a = g / (1.0f + vexp16(-g)) * u;
+                memcpy(gt + i, &a, sizeof a);
+            }
+            gemm(n, gt, &mt[6], tmp);
+            for (size_t i = 0; i < (size_t)n * Hd; i++) x[i] += tmp[i];
+        }
+        if (t0 + n == T && logits) {
+            rms_norm(x + (size_t)(n - 1) * Hd, md->final_norm, xn, Hd, md->eps);
+            const dmat *ms[1] = {&md->head};
+            float *ys[1] = {logits};
+            products(1, xn, 1, ms, ys, threads);
+        }
+    }
+    free(buf); free(kvs); free(lens); free(caps);
     return 0;
 }

@@ -193,6 +193,19 @@ def _detect() -> BackendInfo:
     )
 
 
+def sgemm_address() -> int | None:
+    """The address of ``cblas_sgemm`` in the OpenBLAS this process loaded for MLX (the fast
+    path), for the C prefill (:mod:`engine.llm.native`); None without it."""
+    info = _cached
+    if info is None or not info.fast:
+        return None
+    try:
+        lib = _openblas_handle if _openblas_handle is not None else ctypes.CDLL(info.blas.split("(", 1)[1].rstrip(")"))
+        return ctypes.cast(lib.cblas_sgemm, ctypes.c_void_p).value
+    except (OSError, AttributeError, IndexError):
+        return None
+
+
 def _maps_contain(fragment: str) -> bool:
     try:
         with open("/proc/self/maps", "r") as fh:

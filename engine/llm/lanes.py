@@ -68,10 +68,28 @@ class DecodeLanes:
 
     def _prefix_caches(self, prefix: tuple[int, ...]) -> tuple[list, bool]:
         """Fresh per-request KV caches holding ``prefix`` (computed once, then copied from an LRU),
-        and whether it came from the LRU."""
+        and whether it came from the LRU. Where prompts are prefilled in C (engine.llm.native),
+        the LRU's :class:`~engine.llm.native.RowKV` itself, which each request copies."""
         import mlx.core as mx
         from mlx_lm.models.cache import KVCache, make_prompt_cache
 
+        from . import native
+
+        dec = native.decoder_for(self.model)
+        if dec is not None and dec.can_prefill:  # prompts are prefilled in C: the head is a RowKV
+            head = self._prefixes.get(prefix)
+            hit = head is not None
+            if head is None:
+                head = dec.row_from(None, len(prefix))
+                dec.prefill(head, prefix, logits=False)
+                self._prefixes[prefix] = head  # never written again: each request copies it
+                self._prefix_stats["computed"] += 1
+                while len(self._prefixes) > PREFIX_CACHE_ENTRIES:
+                    self._prefixes.popitem(last=False)
+            else:
+                self._prefixes.move_to_end(prefix)
+                self._prefix_stats["reused"] += 1
+            return head, hit
         states = self._prefixes.get(prefix)
         hit = states is not None
         if states is None:

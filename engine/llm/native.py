@@ -44,7 +44,8 @@ RECIPE = "n"
 
 class _DMat(ctypes.Structure):
     _fields_ = [("fmt", ctypes.c_int), ("N", ctypes.c_int), ("K", ctypes.c_int),
-                ("w", ctypes.c_void_p), ("s", ctypes.c_void_p), ("bias", ctypes.c_void_p)]
+                ("w", ctypes.c_void_p), ("s", ctypes.c_void_p), ("bias", ctypes.c_void_p),
+                ("wf", ctypes.c_void_p)]
 
 
 class _DModel(ctypes.Structure):
@@ -140,6 +141,40 @@ class NativeDecoder:
             kv[i, 1, :, :n] = np.array(c.values[0, :, :n, :])
         return RowKV(kv, n)
 
+    @property
+    def can_prefill(self) -> bool:
+        """Whether prompts are prefilled here too (BLAS float32 products: needs the process's
+        OpenBLAS, see :func:`attach`)."""
+        lib = skinny.load()
+        return lib is not None and bool(lib.dec_has_sgemm())
+
+    def row_from(self, head: RowKV | None, capacity: int) -> RowKV:
+        """A new row of ``capacity`` positions holding a copy of ``head``'s (a cached prompt
+        head's) keys and values, or empty."""
+        n = 0 if head is None else head.length
+        kv = np.zeros((self.n_layers, 2, self.n_kv, max(capacity, n + 1), self.head_dim), np.float32)
+        if head is not None:
+            kv[:, :, :, :n] = head.kv[:, :, :, :n]
+        return RowKV(kv, n)
+
+    def prefill(self, row: RowKV, ids: Any, logits: bool = True, threads: int | None = None) -> np.ndarray | None:
+        """Run the prompt ``ids`` into ``row`` (after what it holds); the last position's logits
+        (vocab,) when ``logits``."""
+        lib = skinny.load()
+        toks = np.ascontiguousarray(np.asarray(ids, dtype=np.int32).reshape(-1))
+        if toks.shape[0] < 1:
+            raise ValueError("empty prompt")
+        if row.length + toks.shape[0] > row.capacity:
+            row.grow(row.length + toks.shape[0] - row.capacity + 1)
+        out = np.empty(self.vocab, np.float32) if logits else None
+        t = threads if threads is not None else skinny.threads_for[2]
+        rc = lib.dec_prefill(ctypes.addressof(self.md), int(toks.shape[0]), toks.ctypes.data, row.kv.ctypes.data,
+                             int(row.length), int(row.capacity), None if out is None else out.ctypes.data, int(t))
+        if rc != 0:
+            raise RuntimeError(f"dec_prefill failed ({rc})")
+        row.length += int(toks.shape[0])
+        return out
+
     def step_np(self, tokens: np.ndarray, rows: list[RowKV], threads: int | None = None) -> np.ndarray:
         """Logits (M, vocab) of one decode step: ``tokens[i]`` is the next input of ``rows[i]``,
         whose cache gets its keys and values."""
@@ -208,7 +243,7 @@ def _rope(rope: Any, head_dim: int) -> tuple[int, int, float, np.ndarray]:
     raise Unsupported(f"RoPE variant {type(rope).__name__}")
 
 
-def _mat(mod: Any, what: str, keep: list, bias_ok: bool) -> tuple[int, int, int, int, int, int]:
+def _mat(mod: Any, what: str, keep: list, bias_ok: bool) -> tuple[int, int, int, int, int, int, int]:
     q8 = mod.__dict__.get("_texture_q8")
     w = mod["weight"]
     bias = None
@@ -218,17 +253,17 @@ def _mat(mod: Any, what: str, keep: list, bias_ok: bool) -> tuple[int, int, int,
         bias = _np(mod["bias"], f"{what}.bias")
         keep.append(bias)
     n, k = int(w.shape[0]), int(w.shape[1])
+    view = skinny.weight_view(w)
+    if view is None:
+        raise Unsupported(f"{what} is not a float32 matrix")
+    keep.append(view)
     if q8 is not None and q8[0] is w:
         if q8[2]:
             raise Unsupported("int8 activations (q8i)")
         q, sb = q8[1]
         keep.extend((q, sb))
-        return (1, n, k, q.ctypes.data, sb.ctypes.data, 0 if bias is None else bias.ctypes.data)
-    view = skinny.weight_view(w)
-    if view is None:
-        raise Unsupported(f"{what} is not a float32 matrix")
-    keep.append(view)
-    return (0, n, k, view.ctypes.data, 0, 0 if bias is None else bias.ctypes.data)
+        return (1, n, k, q.ctypes.data, sb.ctypes.data, 0 if bias is None else bias.ctypes.data, view.ctypes.data)
+    return (0, n, k, view.ctypes.data, 0, 0 if bias is None else bias.ctypes.data, view.ctypes.data)
 
 
 def build(model: Any) -> NativeDecoder:
@@ -310,7 +345,13 @@ def attach(model: Any) -> NativeDecoder | None:
         _why["status"] = f"not used: {e} (decode steps run through MLX)"
         return None
     object.__setattr__(model, "_texture_native", dec)
-    _why["status"] = f"on: {NAME}, {dec.weights} weights"
+    from .fastpath import sgemm_address
+
+    lib = skinny.load()
+    lib.dec_set_sgemm(sgemm_address())
+    prefill = ("prompts prefilled here too, on OpenBLAS float32 products" if dec.can_prefill
+               else "prompts prefilled through MLX (no OpenBLAS in the process)")
+    _why["status"] = f"on: {NAME}, {dec.weights} weights; {prefill}"
     return dec
 
 

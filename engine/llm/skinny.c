@@ -243,6 +243,7 @@ static pthread_t helper;
 static struct { rows_fn fn; const float *x, *s; const void *w; float *y; int K, N, chunk, nchunks; } job;
 /* ticket = (generation << 32) | next chunk; a chunk is taken by a compare-and-swap on it. */
 static uint64_t ticket = 0;
+#define CLOSED 0xFFFFFFFFu  /* the chunk number of a generation whose job is being replaced */
 static int completed = 0, sleeping = 0, started = 0;
 static long spin_ns = 2000000;  /* how long the helper polls before it sleeps */
 static long helper_chunks = 0, caller_chunks = 0;
@@ -259,7 +260,7 @@ static long work(uint32_t g) {
         uint64_t t = __atomic_load_n(&ticket, __ATOMIC_ACQUIRE);
         if ((uint32_t)(t >> 32) != g) return taken;
         uint32_t c = (uint32_t)t;
-        if ((int)c >= job.nchunks) return taken;
+        if (c >= (uint32_t)job.nchunks) return taken;  /* also a closed generation (c = CLOSED) */
         if (!__atomic_compare_exchange_n(&ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
         int n0 = (int)c * job.chunk, n1 = n0 + job.chunk;
         if (n1 > job.N) n1 = job.N;
@@ -329,6 +330,14 @@ static int run_chunks(rows_fn fn, const float *x, const void *w, const float *s,
         chunk = (N + 31) / 32;  /* 32 chunks: fine enough to balance, coarse enough to be cheap */
         if (chunk < 8) chunk = 8;
     }
+    /* Close the last generation before the job's fields change: a helper still in work() with
+     * a ticket of it (its chunks all taken) must not read this job's nchunks, find its stale
+     * chunk number below it and take that chunk by a compare-and-swap on the unchanged ticket
+     * (it did: a chunk computed on half-written fields and counted into the next job, whose
+     * caller then waited for ever). A closed ticket fails that compare-and-swap, and its chunk
+     * number is above any job's count. */
+    uint64_t cur = __atomic_load_n(&ticket, __ATOMIC_RELAXED);
+    __atomic_store_n(&ticket, (cur & ~(uint64_t)0xFFFFFFFFu) | CLOSED, __ATOMIC_SEQ_CST);
     job.fn = fn; job.x = x; job.w = w; job.s = s; job.y = y; job.K = K; job.N = N;
     job.chunk = chunk; job.nchunks = (N + chunk - 1) / chunk;
     __atomic_store_n(&completed, 0, __ATOMIC_RELAXED);

@@ -1,0 +1,249 @@
+"""The whole decode step in C (engine/llm/native.py, decode.c): the same logits as mlx-lm's step
+to float rounding, a row's logits bit-identical whatever the other rows and the thread split,
+the batch plumbing (NativeRows), the quality guard on the real model, and the fallbacks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest_llm import skinny_or_skip
+
+
+def _installed_tiny(monkeypatch, weights="q8"):
+    """A tiny llama model with the CPU kernels installed and the native decoder attached."""
+    skinny_or_skip()
+    from engine.llm import cpu_kernels, native
+    from fakes import tiny_model
+
+    monkeypatch.setenv("FLUX_DECODE_WEIGHTS", weights)
+    monkeypatch.delenv("FLUX_NATIVE_DECODE", raising=False)
+    model = tiny_model(300, 0)
+    cpu_kernels.install(model)
+    dec = native.attach(model)
+    return model, dec
+
+
+def _prefilled(model, ids):
+    import mlx.core as mx
+    from mlx_lm.models.cache import make_prompt_cache
+
+    from engine.llm import cpu_kernels
+
+    cache = make_prompt_cache(model)
+    with cpu_kernels.engaged(model):
+        model(mx.array([ids]), cache=cache)
+    mx.eval([c.state for c in cache])
+    return cache
+
+
+@pytest.mark.parametrize("weights", ["q8", "f32"])
+def test_native_step_matches_mlx_lms_step(monkeypatch, weights):
+    import mlx.core as mx
+
+    from engine.llm import cpu_kernels
+
+    model, dec = _installed_tiny(monkeypatch, weights)
+    try:
+        assert dec is not None and dec.weights == weights
+        cache = _prefilled(model, [3, 17, 42, 5, 99, 7])
+        row = dec.new_row(cache, 32)
+        assert row.length == 6 and row.capacity == 32
+        for tok in (11, 250, 4, 4, 60):
+            with cpu_kernels.engaged(model):
+                ref = np.array(model(mx.array([[tok]]), cache=cache)[0, -1])
+            got = dec.step_np(np.array([tok]), [row])[0]
+            assert got.shape == ref.shape and np.isfinite(got).all()
+            np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(ref).max())))
+        assert row.length == 11
+    finally:
+        cpu_kernels.remove(model)
+
+
+def test_a_rows_logits_do_not_depend_on_the_other_rows_or_the_thread_split(monkeypatch):
+    from engine.llm import cpu_kernels
+
+    model, dec = _installed_tiny(monkeypatch)
+    try:
+        cache_a = _prefilled(model, [3, 17, 42, 5])
+        cache_b = _prefilled(model, [8, 8, 1, 2, 3, 4, 5, 6, 7, 9, 10])  # another length
+        alone = dec.step_np(np.array([21]), [dec.new_row(cache_a, 16)], threads=1)[0]
+        for m in (2, 4, 8, 11):  # 11: two calls of at most 8 rows
+            rows = [dec.new_row(cache_a if i % 3 == 0 else cache_b, 16) for i in range(m)]
+            toks = np.array([21 if i % 3 == 0 else 30 + i for i in range(m)])
+            for threads in (1, 2):
+                for r in rows:
+                    r.length = int(r.length - (1 if threads == 2 else 0))  # step the same position again
+                out = dec.step_np(toks, rows, threads=threads)
+                for i in range(0, m, 3):
+                    assert np.array_equal(out[i], alone), (m, threads, i)
+    finally:
+        cpu_kernels.remove(model)
+
+
+def test_the_cache_grows_when_a_row_outlives_its_capacity(monkeypatch):
+    from engine.llm import cpu_kernels
+
+    model, dec = _installed_tiny(monkeypatch)
+    try:
+        cache = _prefilled(model, [3, 17, 42])
+        small, big = dec.new_row(cache, 4), dec.new_row(cache, 64)
+        for t in (5, 6, 7, 8, 9):
+            a = dec.step_np(np.array([t]), [small])
+            b = dec.step_np(np.array([t]), [big])
+            assert np.array_equal(a, b)
+        assert small.length == big.length == 8 and small.capacity > 4
+    finally:
+        cpu_kernels.remove(model)
+
+
+def test_native_rows_follow_the_batch(monkeypatch):
+    """extend / filter / extract as mlx-lm's batch caches do, and the forward dispatch."""
+    import mlx.core as mx
+
+    from engine.llm import cpu_kernels, native
+
+    model, dec = _installed_tiny(monkeypatch)
+    try:
+        cache = _prefilled(model, [3, 17, 42])
+        rows = native.NativeRows([dec.new_row(cache, 8)])
+        rows.extend(native.NativeRows([dec.new_row(cache, 8), dec.new_row(cache, 8)]))
+        assert len(rows) == 3 and rows.nbytes == 3 * rows.rows[0].kv.nbytes
+        third = rows.rows[2]
+        rows.filter([2, 0])
+        assert rows.extract(0) is third and len(rows) == 2
+        fwd = native.NativeForward(model, dec)
+        out = fwd(mx.array([[5], [6]]), cache=[rows])
+        assert out.shape == (2, 1, dec.vocab) and third.length == 4
+        # anything else goes to the model itself
+        assert fwd(mx.array([[5]])).shape == (1, 1, dec.vocab)
+        assert fwd.args is model.args
+    finally:
+        cpu_kernels.remove(model)
+    assert native.decoder_for(model) is None
+
+
+def test_off_switch_and_what_is_not_covered(monkeypatch):
+    from engine.llm import cpu_kernels, native
+    from fakes import tiny_model
+
+    skinny_or_skip()
+    monkeypatch.setenv("FLUX_NATIVE_DECODE", "0")
+    model = tiny_model(300, 0)
+    cpu_kernels.install(model)
+    try:
+        assert native.attach(model) is None and "FLUX_NATIVE_DECODE=0" in native.status()
+        monkeypatch.delenv("FLUX_NATIVE_DECODE")
+        model.model.layers[1].use_sliding = True
+        assert native.attach(model) is None
+        assert native.status().startswith("not used: sliding-window attention")
+        model.model.layers[1].use_sliding = False
+        model.model.layers[0].self_attn.rope = object()
+        assert native.attach(model) is None and "RoPE variant object" in native.status()
+    finally:
+        cpu_kernels.remove(model)
+    with pytest.raises(native.Unsupported, match="architecture"):
+        native.build(object())
+
+
+def test_the_generator_decodes_natively_and_the_same_alone_as_in_a_batch(monkeypatch):
+    """SeededBatchGenerator on the native step: rows admitted at different times give the
+    tokens they give alone."""
+    from engine.llm import cpu_kernels
+    from engine.llm.batching import SeededBatchGenerator
+    from engine.llm.sampling import SeededSampler
+
+    model, dec = _installed_tiny(monkeypatch)
+    try:
+        prompts = [[3, 17, 42, 5], [8, 1, 2], [9, 9, 9, 9, 9, 1], [100, 7]]
+
+        def run(which):
+            bg = SeededBatchGenerator(model, max_tokens=1, completion_batch_size=8, prefill_batch_size=1)
+            assert bg._native is dec
+            out: dict[int, list[int]] = {}
+            uids = {}
+            pending = list(which)
+            steps = 0
+            while pending or uids:
+                if pending and (steps % 2 == 0):  # admit one every other step
+                    i = pending.pop(0)
+                    uids[bg.add(prompts[i], max_tokens=12, sampler=SeededSampler(1000 + i, 0.8))] = i
+                _, resp = bg.next()
+                steps += 1
+                for r in resp:
+                    out.setdefault(uids[r.uid], []).append(r.token)
+                    if r.finish_reason is not None:
+                        del uids[r.uid]
+            return out
+
+        alone = {i: run([i])[i] for i in range(4)}
+        together = run([0, 1, 2, 3])
+        assert together == alone
+        assert all(len(v) == 12 for v in alone.values())
+    finally:
+        cpu_kernels.remove(model)
+
+
+# --------------------------------------------------------------------------- the real model
+
+
+def _teacher_forced_native(dec, cache, ids, start):
+    top, lps = [], []
+    row = dec.new_row(cache, len(ids) + 1)
+    for i in range(start, len(ids) - 1):
+        logits = dec.step_np(np.array([ids[i]]), [row])[0].astype(np.float64)
+        lp = logits - (logits.max() + math.log(np.exp(logits - logits.max()).sum()))
+        top.append(int(np.argmax(lp)))
+        lps.append(float(lp[ids[i + 1]]))
+    return top, lps
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_model_decodes_natively_within_the_quality_guard(monkeypatch):
+    """The default model loads with the native step (recipe n in the model id); teacher-forced
+    through it (q8 weights) against mlx-lm's float32 step: top-1 agreement >= 0.97 and
+    perplexity on the importer's fixed paragraph within 2 %."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import make_prompt_cache
+
+    from engine.llm import cpu_kernels, models, native
+    from test_gguf_import import PARAGRAPH
+
+    skinny_or_skip()
+    if models.resolve_model(None) is None:
+        pytest.skip("default model not imported (texture models pull)")
+    monkeypatch.delenv("FLUX_LLM_DTYPE", raising=False)
+    monkeypatch.delenv("FLUX_DECODE_WEIGHTS", raising=False)
+    monkeypatch.delenv("FLUX_NATIVE_DECODE", raising=False)
+    lm = models.load_model(None)
+    if lm.info["device"] != "cpu":
+        pytest.skip("not the CPU path")
+    dec = native.decoder_for(lm.model)
+    assert dec is not None and dec.weights == "q8", lm.info["decode_step"]
+    assert lm.info["model_id"].endswith(native.RECIPE) and lm.info["decode_step"].startswith("on:")
+    ids = lm.tokenizer.encode(PARAGRAPH)
+    start = 1
+    cache = make_prompt_cache(lm.model)
+    with cpu_kernels.engaged(lm.model):
+        lm.model(mx.array([ids[:start]]), cache=cache)
+    mx.eval([c.state for c in cache])
+    n_top, n_lp = _teacher_forced_native(dec, cache, ids, start)
+    # float32 reference: mlx-lm's own step with float32 weights (no int8 copies)
+    stash = {id(m): m.__dict__.pop("_texture_q8") for _, m in lm.model.named_modules() if "_texture_q8" in m.__dict__}
+    assert stash
+    f_top, f_lp = [], []
+    for i in range(start, len(ids) - 1):
+        logits = lm.model(mx.array([[ids[i]]]), cache=cache)[0, -1].astype(mx.float32)
+        lp = logits - mx.logsumexp(logits)
+        mx.eval(lp)
+        f_top.append(int(mx.argmax(lp).item()))
+        f_lp.append(float(lp[ids[i + 1]].item()))
+    agree = sum(a == b for a, b in zip(n_top, f_top)) / len(f_top)
+    ppl_n, ppl_f = math.exp(-sum(n_lp) / len(n_lp)), math.exp(-sum(f_lp) / len(f_lp))
+    print(f"\nnative q8, {len(f_top)} positions: top-1 agreement {agree:.3f}; perplexity {ppl_n:.3f}, "
+          f"float32 {ppl_f:.3f} ({(ppl_n / ppl_f - 1) * 100:+.2f} %)")
+    assert agree >= 0.97
+    assert abs(ppl_n / ppl_f - 1) <= 0.02
