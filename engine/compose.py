@@ -94,21 +94,28 @@ def keep_words(place: Place, sentence: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def shared_head(head: str, text: str) -> int:
+    """How many leading characters of the prompt ``text`` are its prompt file's static ``head``."""
+    return len(head) if head and text.startswith(head) and text[len(head):].strip() else 0
+
+
 def sentence_requests(place: Place, parts: "tuple[tuple[str, str], ...] | list[tuple[str, str]]", key: str, seed: int,
                       budget: int, *, temperature: float, deadline_s: float | None, repetition_penalty: float,
-                      keep_bias: float) -> list[dict]:
+                      keep_bias: float, head: str = "") -> list[dict]:
     """The requests of one place (or one of its candidates) under a per-sentence prompt: one per
     (template sentence, prompt text) of ``parts`` (:meth:`engine.prompts.Prompt.render_sentences`),
     with the key :func:`sentence_key`, the seed :func:`sentence_seed`, the budget
     :func:`sentence_budget`, a stop at the first sentence and the keep words. The batch and the
-    workbench build them here, so a comparison reproduces a batch's texts."""
+    workbench build them here, so a comparison reproduces a batch's texts. ``head``: the prompt's
+    static head (:attr:`engine.prompts.Prompt.head`), which the engine prefills once for all."""
     per = sentence_budget(budget, len(parts))
     out = []
     for j, (sentence, text) in enumerate(parts):
         keep = keep_words(place, sentence) if keep_bias else ()
         out.append({"key": sentence_key(key, j), "prompt": text, "seed": sentence_seed(seed, j), "max_tokens": per,
                     "stop_sentences": 1, "keep": keep, "keep_bias": keep_bias if keep else 0.0,
-                    "temperature": temperature, "deadline_s": deadline_s, "repetition_penalty": repetition_penalty})
+                    "temperature": temperature, "deadline_s": deadline_s, "repetition_penalty": repetition_penalty,
+                    "head": shared_head(head, text)})
     return out
 
 

@@ -119,6 +119,16 @@ class Prompt:
         """Whether this prompt rewrites the template one sentence at a time (it uses ``${sentence}``)."""
         return "sentence" in self.fields
 
+    @property
+    def head(self) -> str:
+        """The text every rendering of this prompt starts with: the literal text before the first
+        field, up to and including its last line break (the instructions and worked example of the
+        default prompt). The engine prefills it once and reuses its cache for every request."""
+        first = self.parts[0] if self.parts and isinstance(self.parts[0], str) else ""
+        first = first.lstrip()
+        cut = first.rfind("\n")
+        return first[:cut + 1] if cut >= 0 else ""
+
     def render(self, place: Place, tier: str = "", sentence: str | None = None) -> str:
         values = place_fields(place, tier)
         if sentence is not None:

@@ -10,7 +10,7 @@ import dataclasses
 import queue
 import time
 
-from ..compose import sentence_requests, split_sentence_key
+from ..compose import sentence_requests, shared_head, split_sentence_key
 from ..config import Config
 from ..llm.events import BatchFinished
 from .merge import _Candidate, _Pending, candidate_key, candidate_seed, split_candidate_key
@@ -29,10 +29,11 @@ def requests_for(pending: dict[str, _Pending], cfg: Config) -> list[dict]:
                       "repetition_penalty": cfg.repetition_penalty}
             if pp.sentences is None:
                 reqs.append({"key": candidate_key(urn, k), "prompt": pp.prompt_text, "seed": seed,
-                             "max_tokens": pp.decision.budget, "stop_sentences": cfg.stop_sentences, **common})
+                             "max_tokens": pp.decision.budget, "stop_sentences": cfg.stop_sentences,
+                             "head": shared_head(pp.head, pp.prompt_text), **common})
                 continue
             reqs += sentence_requests(pp.place, pp.sentences, candidate_key(urn, k), seed, pp.decision.budget,
-                                      keep_bias=cfg.keep_bias, **common)
+                                      keep_bias=cfg.keep_bias, head=pp.head, **common)
     return reqs
 
 

@@ -65,6 +65,7 @@ class _Pending:
     prompt_version: str
     # A per-sentence prompt (engine.compose): (template sentence, its prompt text) per sentence.
     sentences: tuple[tuple[str, str], ...] | None = None
+    head: str = ""  # the prompt's static head (engine.prompts.Prompt.head)
 
     def parts(self) -> int:
         return len(self.sentences) if self.sentences else 1

@@ -132,7 +132,8 @@ class PlanMixin:
                     else:
                         deadline = (cfg.timeout_ms / 1000.0) if cfg.timeout_ms else self.llm.deadline_for(d.budget)
                         sents = tuple(prompt.render_sentences(p, d.tier)) if prompt.per_sentence else None
-                        pending[p.urn] = _Pending(p, d, prompt.render(p, d.tier), deadline, prompt.version, sents)
+                        pending[p.urn] = _Pending(p, d, prompt.render(p, d.tier), deadline, prompt.version, sents,
+                                                  prompt.head)
             items.append(PlannedItem(p.urn, p.name, d.tier, d.budget, p.urn in pending, reason, deadline))
         deadline_label = "auto" if cfg.timeout_ms is None else f"{cfg.timeout_ms} ms (FLUX_LLM_TIMEOUT)"
         if pending:

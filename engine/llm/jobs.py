@@ -35,6 +35,10 @@ class GenRequest:
     # bias toward their first tokens until generated (0 = off; engine.llm.sampling).
     keep: tuple[str, ...] = ()
     keep_bias: float = 0.0
+    # How many leading characters of ``prompt`` every request of its prompt file shares (the
+    # file's static head, engine.prompts.Prompt.head): prefilled once, its cache reused. 0: the
+    # first line is taken as the shared head.
+    head: int = 0
 
     @classmethod
     def coerce(cls, obj: "GenRequest | Mapping[str, Any]") -> "GenRequest":
@@ -51,6 +55,7 @@ class GenRequest:
             repetition_penalty=float(obj.get("repetition_penalty") or 1.0),
             keep=tuple(str(w) for w in (obj.get("keep") or ())),
             keep_bias=float(obj.get("keep_bias") or 0.0),
+            head=int(obj.get("head") or 0),
         )
 
 

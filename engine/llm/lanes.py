@@ -45,19 +45,24 @@ class DecodeLanes:
     def _split_point(self, req: GenRequest, ids: list[int]) -> int:
         """How many leading prompt tokens are prefilled on their own (and shared between requests).
 
-        The head is the chat scaffolding plus the user prompt's first line: with the seed's
-        prompt, "<system prompt> ... Enhance this location description with current
-        conditions:" is the same for every place, so its KV cache is computed once and reused
-        (:meth:`_prefix_caches`). The split is a function of the prompt text alone, never of
+        The head is the chat scaffolding plus the prompt file's static head (``req.head``
+        characters, :attr:`engine.prompts.Prompt.head`: the default prompt's instructions and
+        worked example), or without one the user prompt's first line: with the seed's prompt,
+        "<system prompt> ... Enhance this location description with current conditions:". It
+        is the same for every place, so its KV cache is computed once and reused
+        (:meth:`_prefix_caches`). The split is a function of the request alone, never of
         what happens to be cached, so a prompt is always computed the same way: alone or in a
         batch, first or hundredth, in this process or another.
         """
         if not self._prefix_ok:
             return 0
-        nl = req.prompt.find("\n")
-        if nl < 0 or not req.prompt[nl + 1:].strip():
-            return 0
-        head = self._tokenize_text(req.prompt[:nl + 1])
+        if 0 < req.head < len(req.prompt) and req.prompt[req.head:].strip():
+            cut = req.head  # the prompt file's static head (GenRequest.head)
+        else:
+            cut = req.prompt.find("\n") + 1
+            if cut <= 0 or not req.prompt[cut:].strip():
+                return 0
+        head = self._tokenize_text(req.prompt[:cut])
         n = 0
         for a, b in zip(head, ids):
             if a != b:

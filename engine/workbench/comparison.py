@@ -18,7 +18,7 @@ from ..templates import render_template
 from ..validate import clean_output, validate_output
 from ..world import Place, base_hash
 from .common import RATINGS, WorkbenchError, _mean, _norm, _wb
-from ..compose import compose_results, sentence_key, sentence_requests
+from ..compose import compose_results, sentence_key, sentence_requests, shared_head
 from .generate import Variant, _Fin, _generate, budget_for, cell_key, output_key
 from .versions import prompt_text
 
@@ -235,10 +235,11 @@ def compare(places: list[Place], variants: list[Variant], llm: Any, cfg: Config,
             if v.prompt.per_sentence:  # the batch's own requests (engine.compose): same texts as a batch
                 reqs += sentence_requests(p, parts[(vi, p.urn)], key, p.seed, budget, temperature=temp,
                                           deadline_s=deadline(budget), repetition_penalty=cfg.repetition_penalty,
-                                          keep_bias=cfg.keep_bias)
+                                          keep_bias=cfg.keep_bias, head=v.prompt.head)
             else:
                 reqs.append({"key": key, "prompt": text, "seed": p.seed, "max_tokens": budget,
-                             "temperature": temp, "deadline_s": deadline(budget)})
+                             "temperature": temp, "deadline_s": deadline(budget),
+                             "head": shared_head(v.prompt.head, text)})
         fins = _generate(llm, reqs, on_event, cancel, timeout_s)
         cells = {}
         for vi, v, p, text, temp, budget in plans:

@@ -27,6 +27,7 @@ def _eligible_requests(n: int, budget_override: int | None = None):
     from engine.builtin_world import builtin_world
     from engine.config import load_config
     from engine.policy import decide
+    from engine.compose import shared_head
     from engine.prompts import default_prompt
 
     cfg = load_config(env={})
@@ -35,7 +36,8 @@ def _eligible_requests(n: int, budget_override: int | None = None):
     for p in builtin_world():
         d = decide(p, cfg)
         if d.eligible:
-            out.append({"key": p.urn, "prompt": prompt.render(p, d.tier), "seed": p.seed,
+            text = prompt.render(p, d.tier)
+            out.append({"key": p.urn, "prompt": text, "seed": p.seed, "head": shared_head(prompt.head, text),
                         "max_tokens": budget_override or d.budget, "temperature": cfg.temperature, "deadline_s": None})
         if len(out) >= n:
             break
