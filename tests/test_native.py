@@ -247,3 +247,73 @@ def test_real_model_decodes_natively_within_the_quality_guard(monkeypatch):
           f"float32 {ppl_f:.3f} ({(ppl_n / ppl_f - 1) * 100:+.2f} %)")
     assert agree >= 0.97
     assert abs(ppl_n / ppl_f - 1) <= 0.02
+
+
+# --------------------------------------------------------------------------- through the engine
+
+
+def _native_loader():
+    """The engine's loader for the tiny model with the CPU kernels and the native decoder on, as
+    load_model gives the real one."""
+    from engine.llm import cpu_kernels, native
+    from fakes import tiny_model, tiny_tokenizer
+
+    def load():
+        tok = tiny_tokenizer()[0]
+        model = tiny_model(len(tok), 0)
+        cpu_kernels.install(model)
+        assert native.attach(model) is not None, native.status()
+        return model, tok, {"model_id": "tiny-random-llama@q8.n"}
+
+    return load
+
+
+HEAD = "Rewrite the sentence in more vivid words.\n\nSentence: The mill is old.\nRewrite: An old mill.\n\n"
+BODIES = ["Sentence: The rain falls on the quay.\nRewrite:", "Sentence: Wind bends the reeds.\nRewrite:",
+          "Sentence: Fog hides the tower.\nRewrite:", "Sentence: Snow covers the pass.\nRewrite:",
+          "Sentence: The market is loud today.\nRewrite:"]
+
+
+def test_engine_decodes_natively_with_the_static_head_shared_and_the_same_tokens_alone_or_batched(monkeypatch):
+    """The engine on the native path: the prompt file's static head (GenRequest.head) is
+    prefilled once (a RowKV in the LRU) and copied by every request; each request gives the same
+    tokens alone on a fresh engine as in a batch of 4 that admits them as lanes free up."""
+    from engine.llm.generator import GenerationEngine
+    from engine.llm.jobs import GenRequest
+
+    skinny_or_skip()
+    monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8")
+    monkeypatch.delenv("FLUX_NATIVE_DECODE", raising=False)
+    reqs = [GenRequest(f"r{i}", HEAD + b, 40 + i, 10 + 3 * i, 0.8, head=len(HEAD)) for i, b in enumerate(BODIES)]
+
+    def run(eng, rs):
+        job = eng.submit(rs)
+        assert job.wait(120)
+        assert all(f.reason is None for f in job.results.values()), {k: f.reason for k, f in job.results.items()}
+        return job
+
+    engines = []
+    try:
+        alone = {}
+        for r in reqs:
+            eng = GenerationEngine(_native_loader(), concurrency=1)
+            eng.start()
+            engines.append(eng)
+            alone.update(run(eng, [r]).token_ids)
+        eng = GenerationEngine(_native_loader(), concurrency=4)
+        eng.start()
+        engines.append(eng)
+        job = run(eng, list(reversed(reqs)))
+        assert job.token_ids == alone
+        assert eng._bg is not None and eng._bg._native is not None  # decoded in C
+        from engine.llm.native import RowKV
+
+        heads = list(eng._prefixes.values())
+        assert len(heads) == 1 and isinstance(heads[0], RowKV)
+        # the head covers the instructions and the worked example, not only the first line
+        assert heads[0].length > len(HEAD.split("\n")[0]) + 10
+        assert eng._prefix_stats == {"computed": 1, "reused": len(reqs) - 1}
+        assert job.metrics["prefix_tokens_reused"] == (len(reqs) - 1) * heads[0].length
+    finally:
+        for e in engines:
+            e.shutdown()

@@ -74,6 +74,25 @@ def _steps_ms(model: Any, rows: int, steps: int = 4) -> float:
     return statistics.median(ts)
 
 
+def _native_steps_ms(dec: Any, rows: int, steps: int = 4) -> float:
+    """The same measurement on the whole decode step in C (engine.llm.native), rows prefilled there."""
+    import numpy as np
+
+    kv = []
+    for r in range(rows):
+        row = dec.row_from(None, 8 + steps + 2)
+        dec.prefill(row, [100 + r] * 8, logits=False)
+        kv.append(row)
+    ids = np.arange(7, 7 + rows)
+    dec.step_np(ids, kv)
+    ts = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        dec.step_np(ids, kv)
+        ts.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(ts)
+
+
 def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ...] = tuple(SHAPES),
                   rounds: int = 3) -> dict:
     """Decode tok/s at 1 and 4 rows, float32 vs q8 decode weights, per model shape."""
@@ -83,12 +102,15 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
     backend = prepare_backend()
     import mlx.core as mx
 
-    from engine.llm import cpu_kernels, skinny
+    from engine.llm import cpu_kernels, native, skinny
+    from engine.llm.fastpath import sgemm_address
 
     if backend.device != "cpu" or skinny.load() is None:
         return {"error": f"not the CPU path with the skinny kernel ({backend.device}, {skinny.status()})"}
+    skinny.load().dec_set_sgemm(sgemm_address())
+    how = "the whole step in C (engine.llm.native)" if skinny.load().dec_has_sgemm() else "MLX with the C products"
     out: dict = {"method": f"decode steps of a randomly initialised model (float32 weights, q8 copies for decode), "
-                           f"median of {rounds} alternating rounds of 4 steps; tok/s = rows / step time"}
+                           f"{how}, median of {rounds} alternating rounds of 4 steps; tok/s = rows / step time"}
     for name in names:
         log(f"  {name} shape, random weights: float32 vs q8 decode at 1 and 4 rows ...")
         model = _random_model(SHAPES[name])
@@ -113,8 +135,14 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
                             object.__setattr__(m, "_texture_q8", q8[id(m)])
                         else:
                             m.__dict__.pop("_texture_q8", None)
+                    try:
+                        dec = native.build(model) if skinny.load().dec_has_sgemm() else None
+                    except native.Unsupported:
+                        dec = None
                     for rows in (1, 4):
-                        times.setdefault(f"{weights}:{rows}", []).append(_steps_ms(model, rows))
+                        ms = _steps_ms(model, rows) if dec is None else _native_steps_ms(dec, rows)
+                        times.setdefault(f"{weights}:{rows}", []).append(ms)
+                    del dec
         finally:
             cpu_kernels.remove(model)
         med = {k: statistics.median(v) for k, v in times.items()}
