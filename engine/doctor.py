@@ -133,6 +133,9 @@ def run_doctor(args) -> int:
                            "FLUX_DECODE_WEIGHTS=q8i: the integer dots (opt-in), =q8 the float32 FMAs")
                     _check(results, OK, "decode thread split", str(info.get("thread_split")),
                            "FLUX_SKINNY_CALIBRATE=force measures again")
+                    step = str(info.get("decode_step"))
+                    _check(results, OK if step.startswith(("on:", "off")) else WARN, "decode step", step,
+                           "FLUX_NATIVE_DECODE=0 runs decode steps through MLX instead")
                 else:
                     _check(results, WARN, "decode kernel", f"skinny products not in use: {skinny.status()}",
                            "apt-get install gcc (or set CC); FLUX_SKINNY=0 turns them off on purpose")

@@ -178,6 +178,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             res["decode_weights"] = eng.info.get("decode_weights")
             res["thread_split"] = eng.info.get("thread_split")
             res["decode_kernel"] = eng.info.get("decode_kernel")
+            res["decode_step"] = eng.info.get("decode_step")
         finally:
             eng.shutdown()
             # Let this engine's weights go before the next one loads: the peak RSS is the
@@ -223,6 +224,8 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
     if res.get("f32_4_streams"):
         table.append(("4 streams, float32 decode weights", f"{res['f32_4_streams']['tokens_per_s']} tok/s: {res['decode_weights']} is "
                                                            f"{res['quantized_vs_f32_4_streams']}x"))
+    if res.get("decode_step"):
+        table.append(("decode step", res["decode_step"]))
     if res.get("decode_kernel"):
         table.append(("decode kernel variant", res["decode_kernel"]))
     if res.get("thread_split"):
