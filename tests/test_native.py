@@ -317,3 +317,59 @@ def test_engine_decodes_natively_with_the_static_head_shared_and_the_same_tokens
     finally:
         for e in engines:
             e.shutdown()
+
+
+# --------------------------------------------------------------------------- the C sampler
+
+
+def test_c_sampler_draws_the_inverse_cdf_at_the_rows_uniform():
+    """dec_sample: the first index whose running softmax mass exceeds u; greedy at T <= 0."""
+    from engine.llm import skinny
+
+    skinny_or_skip()
+    lib = skinny.load()
+    logits = np.log(np.array([[0.1, 0.2, 0.3, 0.4]] * 5, np.float32))
+    inv = np.array([1.0, 1.0, 1.0, 1.0, 0.0], np.float32)
+    us = np.array([0.05, 0.15, 0.55, 0.95, 0.5], np.float64)  # cumulative 0.1, 0.3, 0.6, 1.0
+    out = np.empty(5, np.int32)
+    assert lib.dec_sample(logits.ctypes.data, 5, 4, inv.ctypes.data, us.ctypes.data, out.ctypes.data) == 0
+    assert out.tolist() == [0, 1, 2, 3, 3]
+    # a low temperature sharpens toward the largest logit
+    inv[:] = 50.0
+    lib.dec_sample(logits.ctypes.data, 5, 4, inv.ctypes.data, us.ctypes.data, out.ctypes.data)
+    assert out.tolist()[:4] == [3, 3, 3, 3]
+
+
+def test_native_sample_applies_penalty_and_keep_bias_per_row_and_is_batch_invariant():
+    from engine.llm import native
+    from engine.llm.sampling import SeededSampler
+
+    skinny_or_skip()
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((1, 300)).astype(np.float32)
+
+    def draws(sampler, steps, others=0):
+        got = []
+        for step in range(steps):
+            rows = [base.copy()] + [rng.standard_normal((1, 300)).astype(np.float32) for _ in range(others)]
+            mates = [SeededSampler(900 + j, 0.9, 1.3, (5, 6), 2.0) for j in range(others)]
+            got.append(int(native.sample(np.concatenate(rows), [sampler] + mates)[0]))
+        return got
+
+    alone = draws(SeededSampler(7, 0.8, 1.2, (11, 12), 3.0), 30)
+    batched = draws(SeededSampler(7, 0.8, 1.2, (11, 12), 3.0), 30, others=3)
+    assert alone == batched
+    s = SeededSampler(7, 0.8, 1.2, (11, 12), 3.0)
+    draws(s, 30)
+    assert s.steps == 30 and s.seen_ids == set(alone) and s.keep_left == {11, 12} - set(alone)
+    # greedy with a keep bias: the boosted id wins until it has been generated, then never again
+    flat = np.zeros((1, 300), np.float32)
+    flat[0, 40] = 1.0
+    g = SeededSampler(1, 0.0, 1.0, (77,), 5.0)
+    assert int(native.sample(flat.copy(), [g])[0]) == 77
+    assert int(native.sample(flat.copy(), [g])[0]) == 40
+    # the repetition penalty divides a generated token's positive logit
+    p = SeededSampler(1, 0.0, 4.0)
+    two = np.zeros((1, 300), np.float32)
+    two[0, 3], two[0, 4] = 2.0, 1.0
+    assert [int(native.sample(two.copy(), [p])[0]) for _ in range(2)] == [3, 4]

@@ -111,8 +111,38 @@ class SeededGenerationBatch(GenerationBatch):
         b._matchers = [stop.matcher()]
         return b
 
+    def _native_step(self, rows: "native.NativeRows"):
+        """The whole step in C: the C decode step's logits (numpy) sampled by the C sampler
+        (:func:`engine.llm.native.sample`), no MLX graph at all. The "logprobs" are None: the
+        engine never reads them."""
+        import numpy as np
+
+        self._current_tokens = self._next_tokens
+        self._current_logprobs = self._next_logprobs
+        ids = np.array(self._current_tokens).reshape(-1)
+        logits = self.model.decoder.step_np(ids, rows.rows)
+        samplers = self.samplers
+        if _all_seeded(samplers):
+            self._next_tokens = mx.array(native.sample(logits, samplers), dtype=mx.uint32)
+        else:  # a row with another sampler (a test's): the seeded rows still in C, as alone
+            seeded = [i for i, s in enumerate(samplers) if type(s) is SeededSampler]
+            picks = dict(zip(seeded, native.sample(logits[seeded], [samplers[i] for i in seeded]).tolist())) \
+                if seeded else {}
+            self._next_tokens = mx.concatenate([
+                mx.array([picks[i]], dtype=mx.uint32) if i in picks else _sample_one(mx.array(logits[i:i + 1]), s)
+                for i, s in enumerate(samplers)])
+        self._next_logprobs = [None] * len(ids)
+        inputs = ids.tolist()
+        for sti, ti in zip(self.tokens, inputs):
+            sti.append(ti)
+        return inputs, self._current_logprobs
+
     def _step(self):
         samplers = self.samplers
+        cache = self.prompt_cache
+        if (samplers and not any(self.logits_processors) and len(cache) == 1
+                and isinstance(cache[0], native.NativeRows) and isinstance(self.model, native.NativeForward)):
+            return self._native_step(cache[0])
         if any(self.logits_processors) or not samplers:
             return super()._step()
         self._current_tokens = self._next_tokens
@@ -164,8 +194,13 @@ class SeededBatchGenerator(BatchGenerator):
             if dec is not None and dec.can_prefill and (cache is None or isinstance(cache, native.RowKV)):
                 # The prompt in C too, after a copy of its cached head (a RowKV) if it has one.
                 row = dec.row_from(cache, capacity)
-                logits = mx.array(dec.prefill(row, prompt))[None]
-                first = _sample_one(logits, sampler)
+                out = dec.prefill(row, prompt)[None]
+                if type(sampler) is SeededSampler:  # its every token from the C sampler
+                    first = mx.array(native.sample(out, [sampler]), dtype=mx.uint32)
+                    logits = [None]
+                else:
+                    logits = mx.array(out)
+                    first = _sample_one(logits, sampler)
                 mx.eval(first)
                 batch_cache = [native.NativeRows([row])]
             else:

@@ -372,3 +372,39 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, float *kv, int len, 
     free(buf); free(kvs); free(lens); free(caps);
     return 0;
 }
+
+/* ---------------------------------------------------------------- sampling */
+/* One token per row of logits (M x V): with inv_t[r] <= 0 the first largest logit; otherwise
+ * the inverse-CDF draw from softmax(logits * inv_t[r]) at u[r] in [0, 1): the exponentials
+ * (vexp16) summed in index order in double, then the first index whose running sum exceeds
+ * u * total. A row's token depends on its own logits and u alone. Returns 0; -2 out of memory. */
+int dec_sample(const float *logits, int M, int V, const float *inv_t, const double *u, int *out) {
+    const int Vp = (V + 15) & ~15;
+    float *e = malloc(sizeof(float) * (size_t)Vp);
+    if (!e) return -2;
+    for (int r = 0; r < M; r++) {
+        const float *l = logits + (size_t)r * V;
+        int best = 0;
+        for (int i = 1; i < V; i++) if (l[i] > l[best]) best = i;
+        if (!(inv_t[r] > 0.0f)) { out[r] = best; continue; }
+        const float it = inv_t[r], top = l[best] * it;
+        for (int i = 0; i < V; i++) e[i] = l[i] * it - top;
+        for (int i = V; i < Vp; i++) e[i] = -INFINITY;
+        for (int i = 0; i < Vp; i += 16) {
+            v16 z = vexp16(ld16(e + i));
+            memcpy(e + i, &z, sizeof z);
+        }
+        double tot = 0.0;
+        for (int i = 0; i < V; i++) tot += (double)e[i];
+        const double target = u[r] * tot;
+        double c = 0.0;
+        int pick = best;
+        for (int i = 0; i < V; i++) {
+            c += (double)e[i];
+            if (c > target) { pick = i; break; }
+        }
+        out[r] = pick;
+    }
+    free(e);
+    return 0;
+}

@@ -146,7 +146,8 @@ class SeededSampler:
     """A stateful sampler for one request: a ``(1, vocab)`` row of logits (or log-probabilities:
     the same distribution) -> ``(1,)`` token ids."""
 
-    __slots__ = ("seed", "temperature", "steps", "penalty", "seen", "keep_ids", "keep_bias", "boost")
+    __slots__ = ("seed", "temperature", "steps", "penalty", "seen", "keep_ids", "keep_bias", "boost", "seen_ids",
+                 "keep_left")
 
     def __init__(self, seed: int, temperature: float, repetition_penalty: float = 1.0,
                  keep_ids: "tuple[int, ...]" = (), keep_bias: float = 0.0) -> None:
@@ -160,6 +161,17 @@ class SeededSampler:
         self.keep_ids = tuple(sorted(set(int(t) for t in keep_ids)))
         self.keep_bias = float(keep_bias or 0.0)
         self.boost: mx.array | None = None
+        # The same state as host-side sets, for the C sampler of the native decode step
+        # (engine.llm.native.sample): tokens generated so far, keep ids not generated yet.
+        self.seen_ids: set[int] = set()
+        self.keep_left: set[int] = set(self.keep_ids)
+
+    def next_uniform(self) -> float:
+        """This step's uniform in [0, 1) from the same per-step key :meth:`next_key` gives (53 bits
+        of it), advancing the step: the native sampler's draw."""
+        hi, lo = step_key(self.seed, self.steps)
+        self.steps += 1
+        return float((((hi << 32) | lo) >> 11) * (1.0 / (1 << 53)))
 
     def next_key(self) -> mx.array:
         key = mx.array(step_key(self.seed, self.steps), dtype=mx.uint32)

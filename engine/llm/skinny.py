@@ -140,6 +140,9 @@ def load() -> Any:
                                         ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
             lib.dec_prefill.restype = ctypes.c_int
             lib.dec_set_sgemm.argtypes = [ctypes.c_void_p]
+            lib.dec_sample.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                       ctypes.c_void_p]
+            lib.dec_sample.restype = ctypes.c_int
             lib.dec_has_sgemm.restype = ctypes.c_int
             if lib.skinny_max_rows() != MAX_ROWS or lib.skinny_q8_group() != Q8_GROUP:
                 raise RuntimeError("kernel and module disagree on the row limit")
