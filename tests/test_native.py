@@ -1,5 +1,5 @@
 """The whole decode step in C (engine/llm/native.py, decode.c): the same logits as mlx-lm's step
-to float rounding, a row's logits bit-identical whatever the other rows and the thread split,
+to float rounding (and the float16 KV cache's), a row's logits bit-identical whatever the other rows and the thread split,
 the batch plumbing (NativeRows), the quality guard on the real model, and the fallbacks."""
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def test_native_step_matches_mlx_lms_step(monkeypatch, weights):
                 ref = np.array(model(mx.array([[tok]]), cache=cache)[0, -1])
             got = dec.step_np(np.array([tok]), [row])[0]
             assert got.shape == ref.shape and np.isfinite(got).all()
-            np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(ref).max())))
+            # float16 KV cache (decode.c): agreement to about 1e-3 of the logits' scale
+            np.testing.assert_allclose(got, ref, rtol=2e-3, atol=2e-3 * max(1.0, float(np.abs(ref).max())))
         assert row.length == 11
     finally:
         cpu_kernels.remove(model)

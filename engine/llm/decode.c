@@ -24,9 +24,35 @@
  * whatever M, the other rows, or the thread split. They are not bit-identical to MLX's step (other
  * summation orders), which is why the model id names this recipe.
  *
- * The KV cache of a row is one float32 block owned by the caller: [layer][k|v][kv head][cap][d].
+ * The KV cache of a row is one float16 block owned by the caller: [layer][k|v][kv head][cap][d]
+ * (as llama.cpp keeps it by default). A step reads every row's whole cache: at 200 positions
+ * SmolLM2's is 9 MB a row in float32, a fifth of what the weights cost to read at 4 rows.
  */
 #include "skinny.c"
+
+#if defined(__AVX512F__) || defined(__F16C__)  /* float16 <-> float32 in one instruction */
+typedef uint16_t kvt;  /* a KV cache element: float16 bits */
+static inline v16 ldkv16(const kvt *p) {
+#if defined(__AVX512F__)
+    __m512 f = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+    v16 v; memcpy(&v, &f, sizeof v); return v;
+#else
+    __m256 lo = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+    __m256 hi = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p + 8)));
+    v16 v; memcpy(&v, &lo, 32); memcpy((char *)&v + 32, &hi, 32); return v;
+#endif
+}
+static inline void stkv(kvt *dst, const float *src, int n) {  /* n a multiple of 16 */
+    for (int i = 0; i < n; i += 8) {
+        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), h);
+    }
+}
+#else                 /* otherwise float32 (dec_kv_bytes tells the caller) */
+typedef float kvt;
+static inline v16 ldkv16(const kvt *p) { return ld16(p); }
+static inline void stkv(kvt *dst, const float *src, int n) { memcpy(dst, src, sizeof(float) * (size_t)n); }
+#endif
 
 /* A weight matrix: fmt 0 = float32 (N, K); 1 = q8 (uint8 (N, K) + sb (N, K/32, 2)), what decode
  * steps read; wf the float32 weights (N, K) prefill's BLAS products read. */
@@ -117,10 +143,10 @@ static void products(int M, const float *x, int nseg, const dmat *const *ms, flo
 /* ---------------------------------------------------------------- attention */
 typedef struct {
     const dmodel *md; int layer, M; const float *q; float *out;
-    float *const *kv; const int *len, *cap;
+    kvt *const *kv; const int *len, *cap;
 } attjob;
 
-static float *kv_at(const dmodel *md, float *base, int cap, int layer, int which, int g) {
+static kvt *kv_at(const dmodel *md, kvt *base, int cap, int layer, int which, int g) {
     return base + ((((size_t)layer * 2 + which) * md->n_kv + g) * (size_t)cap) * md->head_dim;
 }
 
@@ -132,8 +158,8 @@ static void att_units(const float *x, const void *w, const float *s, int K, floa
     const int D = md->head_dim, Hkv = md->n_kv, rep = md->n_heads / md->n_kv, HD = md->n_heads * D;
     for (int u = u0; u < u1; u++) {
         const int r = u / Hkv, g = u % Hkv, T = j->len[r] + 1;  /* keys 0..len (this token's included) */
-        const float *Kc = kv_at(md, j->kv[r], j->cap[r], j->layer, 0, g);
-        const float *Vc = kv_at(md, j->kv[r], j->cap[r], j->layer, 1, g);
+        const kvt *Kc = kv_at(md, j->kv[r], j->cap[r], j->layer, 0, g);
+        const kvt *Vc = kv_at(md, j->kv[r], j->cap[r], j->layer, 1, g);
         const int Tp = (T + 15) & ~15;
         float stackbuf[4096];
         float *sc = Tp <= 4096 ? stackbuf : malloc(sizeof(float) * (size_t)Tp);
@@ -143,9 +169,9 @@ static void att_units(const float *x, const void *w, const float *s, int K, floa
             float *o = j->out + (size_t)r * HD + (size_t)h * D;
             float mx = -INFINITY;
             for (int t = 0; t < T; t++) {
-                const float *kr = Kc + (size_t)t * D;
+                const kvt *kr = Kc + (size_t)t * D;
                 v16 a = (v16){0};
-                for (int d = 0; d < D; d += 16) a += ld16(q + d) * ld16(kr + d);
+                for (int d = 0; d < D; d += 16) a += ld16(q + d) * ldkv16(kr + d);
                 float v = hsum16(a) * md->attn_scale;
                 sc[t] = v;
                 mx = v > mx ? v : mx;
@@ -159,16 +185,19 @@ static void att_units(const float *x, const void *w, const float *s, int K, floa
                 tot += e;
             }
             const float inv = 1.0f / hsum16(tot);
-            for (int d = 0; d < D; d++) o[d] = 0.0f;
-            for (int t = 0; t < T; t++) {
-                const float p = sc[t];
-                const float *vr = Vc + (size_t)t * D;
-                for (int d = 0; d < D; d += 16) {
-                    v16 acc = ld16(o + d) + ld16(vr + d) * p;
-                    memcpy(o + d, &acc, sizeof acc);
+            /* out = sum_t p_t V_t, 16 dims at a time in a register (not through memory: a
+             * store-to-load chain per key was most of a step's attention time) */
+            for (int d = 0; d < D; d += 16) {
+                v16 a0 = (v16){0}, a1 = (v16){0};
+                int t = 0;
+                for (; t + 1 < T; t += 2) {
+                    a0 += ldkv16(Vc + (size_t)t * D + d) * sc[t];
+                    a1 += ldkv16(Vc + (size_t)(t + 1) * D + d) * sc[t + 1];
                 }
+                if (t < T) a0 += ldkv16(Vc + (size_t)t * D + d) * sc[t];
+                v16 r = (a0 + a1) * inv;
+                memcpy(o + d, &r, sizeof r);
             }
-            for (int d = 0; d < D; d++) o[d] *= inv;
         }
         if (sc != stackbuf) free(sc);
     }
@@ -198,25 +227,26 @@ static void rope(const dmodel *md, float *v, const float *cs) {
 }
 
 /* rope on one row's q and k at pos, and its k and v into the cache at pos */
-static void rope_and_store(const dmodel *md, int l, float *q, float *k, const float *v, float *kvb, int cap,
+static void rope_and_store(const dmodel *md, int l, float *q, float *k, const float *v, kvt *kvb, int cap,
                            int pos, const float *cs) {
     const int D = md->head_dim;
     for (int h = 0; h < md->n_heads; h++) rope(md, q + (size_t)h * D, cs);
     for (int g = 0; g < md->n_kv; g++) {
         float *kr = k + (size_t)g * D;
         rope(md, kr, cs);
-        memcpy(kv_at(md, kvb, cap, l, 0, g) + (size_t)pos * D, kr, sizeof(float) * D);
-        memcpy(kv_at(md, kvb, cap, l, 1, g) + (size_t)pos * D, v + (size_t)g * D, sizeof(float) * D);
+        stkv(kv_at(md, kvb, cap, l, 0, g) + (size_t)pos * D, kr, D);
+        stkv(kv_at(md, kvb, cap, l, 1, g) + (size_t)pos * D, v + (size_t)g * D, D);
     }
 }
 
 /* ---------------------------------------------------------------- the step */
 int dec_max_rows(void) { return MAXM; }
+int dec_kv_bytes(void) { return (int)sizeof(kvt); }  /* the caller's cache element size (2) */
 
 /* M rows (1..8): tokens[M]; kv[M] each row's cache block, len[M] the tokens already in it (this
  * step's token goes at position len[r]; the caller adds 1 afterwards), cap[M] its capacity.
  * logits: M x vocab. Returns 0; -1 for bad arguments; -2 when out of memory; -3 for a full cache. */
-int dec_step(const dmodel *md, int M, const int *tokens, float *const *kv, const int *len, const int *cap,
+int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const int *len, const int *cap,
              float *logits, int threads) {
     if (!md || M < 1 || M > MAXM) return -1;
     const int Hd = md->hidden, I = md->inter, D = md->head_dim;
@@ -313,7 +343,7 @@ static void gemm(int T, const float *x, const dmat *m, float *y) {
 /* T tokens at positions len..len+T-1 of one row (kv, cap). logits (vocab floats, may be NULL):
  * the last token's. Returns 0; -1 bad arguments; -2 out of memory; -3 the cache is too small;
  * -4 no BLAS was handed over. */
-int dec_prefill(const dmodel *md, int T, const int *tokens, float *kv, int len, int cap, float *logits, int threads) {
+int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, int cap, float *logits, int threads) {
     if (!md || T < 1 || len < 0) return -1;
     if (!g_sgemm) return -4;
     if (len + T > cap) return -3;
@@ -323,7 +353,7 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, float *kv, int len, 
     const int C = T < PCHUNK ? T : PCHUNK;
     size_t nf = (size_t)C * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd + md->rope_dims);
     float *buf = malloc(sizeof(float) * nf);
-    float **kvs = malloc(sizeof(float *) * (size_t)C);
+    kvt **kvs = malloc(sizeof(kvt *) * (size_t)C);
     int *lens = malloc(sizeof(int) * (size_t)C), *caps = malloc(sizeof(int) * (size_t)C);
     if (!buf || !kvs || !lens || !caps) { free(buf); free(kvs); free(lens); free(caps); return -2; }
     float *x = buf, *xn = x + (size_t)C * Hd, *q = xn + (size_t)C * Hd, *k = q + (size_t)C * QD,

@@ -14,7 +14,7 @@ this does not cover. :func:`decoder_for` says why a model is not covered (anothe
 sliding-window layers, a RoPE variant other than the plain or precomputed-frequency ones, biases
 on the output or MLP products, int8 activations); such a model decodes through MLX as before.
 
-A row's KV cache is one float32 block, ``[layer][k|v][kv head][capacity][head dim]``
+A row's KV cache is one float16 block (float32 where the compiler has no ``_Float16``), ``[layer][k|v][kv head][capacity][head dim]``
 (:class:`RowKV`), filled from the prefill's MLX cache once and appended to by each step; its
 capacity is the prompt plus the request's token budget, so it never grows in the common case.
 :class:`NativeRows` stands in for mlx-lm's per-layer batch caches in a ``GenerationBatch``
@@ -40,6 +40,7 @@ from . import skinny
 ARCHITECTURES = ("llama", "qwen2")
 NAME = "whole decode step in C"
 RECIPE = "n"
+KV_DTYPE = np.float16  # decode.c's kvt: the KV cache in float16, as llama.cpp keeps it (see build)
 
 
 class _DMat(ctypes.Structure):
@@ -71,7 +72,8 @@ def _np(a: Any, what: str) -> np.ndarray:
 
 @dataclass
 class RowKV:
-    """One row's KV cache: ``kv[layer, 0 | 1, kv head, position, d]`` and how many positions are filled."""
+    """One row's KV cache: ``kv[layer, 0 | 1, kv head, position, d]`` (float16) and how many
+    positions are filled."""
 
     kv: np.ndarray
     length: int
@@ -83,7 +85,7 @@ class RowKV:
     def grow(self, extra: int) -> None:
         shape = list(self.kv.shape)
         shape[3] += max(extra, 16)
-        kv = np.zeros(shape, np.float32)
+        kv = np.zeros(shape, KV_DTYPE)
         kv[:, :, :, :self.length] = self.kv[:, :, :, :self.length]
         self.kv = kv
 
@@ -133,7 +135,7 @@ class NativeDecoder:
         if len(caches) != self.n_layers:
             raise ValueError(f"{len(caches)} caches for {self.n_layers} layers")
         n = int(caches[0].offset)
-        kv = np.zeros((self.n_layers, 2, self.n_kv, max(capacity, n + 1), self.head_dim), np.float32)
+        kv = np.zeros((self.n_layers, 2, self.n_kv, max(capacity, n + 1), self.head_dim), KV_DTYPE)
         for i, c in enumerate(caches):
             if int(c.offset) != n:
                 raise ValueError("layers of one prompt cache hold different lengths")
@@ -152,7 +154,7 @@ class NativeDecoder:
         """A new row of ``capacity`` positions holding a copy of ``head``'s (a cached prompt
         head's) keys and values, or empty."""
         n = 0 if head is None else head.length
-        kv = np.zeros((self.n_layers, 2, self.n_kv, max(capacity, n + 1), self.head_dim), np.float32)
+        kv = np.zeros((self.n_layers, 2, self.n_kv, max(capacity, n + 1), self.head_dim), KV_DTYPE)
         if head is not None:
             kv[:, :, :, :n] = head.kv[:, :, :, :n]
         return RowKV(kv, n)
@@ -355,6 +357,8 @@ def build(model: Any) -> NativeDecoder:
     inter = int(layers[0].mlp.gate_proj["weight"].shape[0])
     if hidden % 16 or inter % 16 or head_dim % 16 or dims > head_dim or dims % 2:
         raise Unsupported(f"shapes (hidden {hidden}, intermediate {inter}, head {head_dim}) not multiples of 16")
+    global KV_DTYPE
+    KV_DTYPE = np.float16 if skinny.load().dec_kv_bytes() == 2 else np.float32
     keep.extend((mats, norms))
     md = _DModel(len(layers), hidden, inter, n_heads, n_kv, head_dim, vocab, dims, trad, eps, float(first.scale),
                  rscale, inv.ctypes.data, embed.ctypes.data, final.ctypes.data, ctypes.addressof(norms),

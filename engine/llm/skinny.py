@@ -140,6 +140,7 @@ def load() -> Any:
                                         ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
             lib.dec_prefill.restype = ctypes.c_int
             lib.dec_set_sgemm.argtypes = [ctypes.c_void_p]
+            lib.dec_kv_bytes.restype = ctypes.c_int
             lib.dec_sample.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                        ctypes.c_void_p]
             lib.dec_sample.restype = ctypes.c_int
