@@ -296,6 +296,9 @@ static pthread_t helper;
 static struct { rows_fn fn; const float *x, *s; const void *w; float *y; int K, N, chunk, nchunks; } job;
 /* ticket = (generation << 32) | next chunk; a chunk is taken by a compare-and-swap on it. */
 static uint64_t ticket = 0;
+#ifndef WAIT_SPINS
+#define WAIT_SPINS 256
+#endif
 #define CLOSED 0xFFFFFFFFu  /* the chunk number of a generation whose job is being replaced */
 static int completed = 0, sleeping = 0, started = 0;
 static long spin_ns = 2000000;  /* how long the helper polls before it sleeps */
@@ -402,7 +405,7 @@ static int run_chunks(rows_fn fn, const float *x, const void *w, const float *s,
     caller_chunks += work(g);
     long spins = 0;
     while (__atomic_load_n(&completed, __ATOMIC_ACQUIRE) != job.nchunks) {
-        if (++spins < 256) cpu_relax(); else sched_yield();  /* the helper may share our core */
+        if (++spins < WAIT_SPINS) cpu_relax(); else sched_yield();  /* the helper may share our core */
     }
     pthread_mutex_unlock(&call_mu);
     return 0;
