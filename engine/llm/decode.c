@@ -151,52 +151,78 @@ static kvt *kv_at(const dmodel *md, kvt *base, int cap, int layer, int which, in
 }
 
 /* Units are (row, kv head) pairs; each is computed whole by one thread. */
+/* Units are (row, kv head) pairs; each is computed whole by one thread. The query heads of a kv
+ * head (grouped-query attention) share each key and value as it is read and converted: keys
+ * through a float buffer, values four heads at a time. Per head the arithmetic is the same
+ * as computing that head alone (scores in d order, the weighted values summed over even and
+ * odd positions apart), so the grouping changes no bit. */
+#define HB 4   /* query heads per pass over the values */
+#define MAX_HEAD_DIM 256
+#define MAX_GROUP 64  /* query heads per kv head */
 static void att_units(const float *x, const void *w, const float *s, int K, float *y, int N, int u0, int u1) {
     (void)w; (void)s; (void)K; (void)y; (void)N;
     const attjob *j = (const attjob *)(const void *)x;
     const dmodel *md = j->md;
     const int D = md->head_dim, Hkv = md->n_kv, rep = md->n_heads / md->n_kv, HD = md->n_heads * D;
+    float kbuf[MAX_HEAD_DIM];
     for (int u = u0; u < u1; u++) {
         const int r = u / Hkv, g = u % Hkv, T = j->len[r] + 1;  /* keys 0..len (this token's included) */
         const kvt *Kc = kv_at(md, j->kv[r], j->cap[r], j->layer, 0, g);
         const kvt *Vc = kv_at(md, j->kv[r], j->cap[r], j->layer, 1, g);
         const int Tp = (T + 15) & ~15;
-        float stackbuf[4096];
-        float *sc = Tp <= 4096 ? stackbuf : malloc(sizeof(float) * (size_t)Tp);
+        float stackbuf[8192];
+        float *sc = (size_t)rep * Tp <= 8192 ? stackbuf : malloc(sizeof(float) * (size_t)rep * Tp);
         if (!sc) continue;
-        for (int h = g * rep; h < (g + 1) * rep; h++) {
-            const float *q = j->q + (size_t)r * HD + (size_t)h * D;
-            float *o = j->out + (size_t)r * HD + (size_t)h * D;
-            float mx = -INFINITY;
-            for (int t = 0; t < T; t++) {
-                const kvt *kr = Kc + (size_t)t * D;
+        const float *q0 = j->q + (size_t)r * HD + (size_t)g * rep * D;
+        float mx[MAX_GROUP];
+        for (int h = 0; h < rep; h++) mx[h] = -INFINITY;
+        for (int t = 0; t < T; t++) {
+            const kvt *kr = Kc + (size_t)t * D;
+            for (int d = 0; d < D; d += 16) { v16 kv16 = ldkv16(kr + d); memcpy(kbuf + d, &kv16, sizeof kv16); }
+            for (int h = 0; h < rep; h++) {
+                const float *q = q0 + (size_t)h * D;
                 v16 a = (v16){0};
-                for (int d = 0; d < D; d += 16) a += ld16(q + d) * ldkv16(kr + d);
-                float v = hsum16(a) * md->attn_scale;
-                sc[t] = v;
-                mx = v > mx ? v : mx;
+                for (int d = 0; d < D; d += 16) a += ld16(q + d) * ld16(kbuf + d);
+                const float v = hsum16(a) * md->attn_scale;
+                sc[(size_t)h * Tp + t] = v;
+                mx[h] = v > mx[h] ? v : mx[h];
             }
-            for (int t = T; t < Tp; t++) sc[t] = -INFINITY;
+        }
+        float inv[MAX_GROUP];
+        for (int h = 0; h < rep; h++) {
+            float *sh = sc + (size_t)h * Tp;
+            for (int t = T; t < Tp; t++) sh[t] = -INFINITY;
             v16 tot = (v16){0};
             for (int t = 0; t < Tp; t += 16) {
-                const v16 st = ld16(sc + t);
-                v16 e = sel16(st == (v16){0} - INFINITY, (v16){0}, vexp16(st - mx));
-                memcpy(sc + t, &e, sizeof e);
+                const v16 st = ld16(sh + t);
+                v16 e = sel16(st == (v16){0} - INFINITY, (v16){0}, vexp16(st - mx[h]));
+                memcpy(sh + t, &e, sizeof e);
                 tot += e;
             }
-            const float inv = 1.0f / hsum16(tot);
-            /* out = sum_t p_t V_t, 16 dims at a time in a register (not through memory: a
-             * store-to-load chain per key was most of a step's attention time) */
+            inv[h] = 1.0f / hsum16(tot);
+        }
+        /* out_h = sum_t p_ht V_t, 16 dims at a time in registers, up to HB heads per value read */
+        for (int h0 = 0; h0 < rep; h0 += HB) {
+            const int nh = rep - h0 < HB ? rep - h0 : HB;
             for (int d = 0; d < D; d += 16) {
-                v16 a0 = (v16){0}, a1 = (v16){0};
+                v16 a0[HB], a1[HB];
+                for (int h = 0; h < nh; h++) a0[h] = a1[h] = (v16){0};
                 int t = 0;
                 for (; t + 1 < T; t += 2) {
-                    a0 += ldkv16(Vc + (size_t)t * D + d) * sc[t];
-                    a1 += ldkv16(Vc + (size_t)(t + 1) * D + d) * sc[t + 1];
+                    const v16 v0 = ldkv16(Vc + (size_t)t * D + d), v1 = ldkv16(Vc + (size_t)(t + 1) * D + d);
+                    for (int h = 0; h < nh; h++) {
+                        a0[h] += v0 * sc[(size_t)(h0 + h) * Tp + t];
+                        a1[h] += v1 * sc[(size_t)(h0 + h) * Tp + t + 1];
+                    }
                 }
-                if (t < T) a0 += ldkv16(Vc + (size_t)t * D + d) * sc[t];
-                v16 r = (a0 + a1) * inv;
-                memcpy(o + d, &r, sizeof r);
+                if (t < T) {
+                    const v16 v0 = ldkv16(Vc + (size_t)t * D + d);
+                    for (int h = 0; h < nh; h++) a0[h] += v0 * sc[(size_t)(h0 + h) * Tp + t];
+                }
+                for (int h = 0; h < nh; h++) {
+                    v16 o = (a0[h] + a1[h]) * inv[h0 + h];
+                    memcpy(j->out + (size_t)r * HD + (size_t)(g * rep + h0 + h) * D + d, &o, sizeof o);
+                }
             }
         }
         if (sc != stackbuf) free(sc);
@@ -251,7 +277,7 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
     if (!md || M < 1 || M > MAXM) return -1;
     const int Hd = md->hidden, I = md->inter, D = md->head_dim;
     const int QD = md->n_heads * D, KD = md->n_kv * D;
-    if (Hd % 16 || I % 16 || D % 16) return -1;
+    if (Hd % 16 || I % 16 || D % 16 || D > MAX_HEAD_DIM || md->n_heads / md->n_kv > MAX_GROUP) return -1;
     for (int r = 0; r < M; r++) {
         if (tokens[r] < 0 || tokens[r] >= md->vocab) return -1;
         if (len[r] < 0 || len[r] >= cap[r]) return -3;
@@ -348,7 +374,7 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
     if (!g_sgemm) return -4;
     if (len + T > cap) return -3;
     const int Hd = md->hidden, I = md->inter, D = md->head_dim, QD = md->n_heads * D, KD = md->n_kv * D;
-    if (Hd % 16 || I % 16 || D % 16) return -1;
+    if (Hd % 16 || I % 16 || D % 16 || D > MAX_HEAD_DIM || md->n_heads / md->n_kv > MAX_GROUP) return -1;
     for (int t = 0; t < T; t++) if (tokens[t] < 0 || tokens[t] >= md->vocab) return -1;
     const int C = T < PCHUNK ? T : PCHUNK;
     size_t nf = (size_t)C * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd + md->rope_dims);
