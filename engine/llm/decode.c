@@ -376,17 +376,23 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
     const int Hd = md->hidden, I = md->inter, D = md->head_dim, QD = md->n_heads * D, KD = md->n_kv * D;
     if (Hd % 16 || I % 16 || D % 16 || D > MAX_HEAD_DIM || md->n_heads / md->n_kv > MAX_GROUP) return -1;
     for (int t = 0; t < T; t++) if (tokens[t] < 0 || tokens[t] >= md->vocab) return -1;
-    const int C = T < PCHUNK ? T : PCHUNK;
-    size_t nf = (size_t)C * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd + md->rope_dims);
+    const int C = T < PCHUNK ? T : PCHUNK, Cp = (C + 15) & ~15;
+    size_t nf = (size_t)Cp * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd + md->rope_dims);
     float *buf = malloc(sizeof(float) * nf);
     kvt **kvs = malloc(sizeof(kvt *) * (size_t)C);
     int *lens = malloc(sizeof(int) * (size_t)C), *caps = malloc(sizeof(int) * (size_t)C);
     if (!buf || !kvs || !lens || !caps) { free(buf); free(kvs); free(lens); free(caps); return -2; }
-    float *x = buf, *xn = x + (size_t)C * Hd, *q = xn + (size_t)C * Hd, *k = q + (size_t)C * QD,
-          *v = k + (size_t)C * KD, *att = v + (size_t)C * KD, *gt = att + (size_t)C * QD,
-          *up = gt + (size_t)C * I, *tmp = up + (size_t)C * I, *cs = tmp + (size_t)C * Hd;
+    float *x = buf, *xn = x + (size_t)Cp * Hd, *q = xn + (size_t)Cp * Hd, *k = q + (size_t)Cp * QD,
+          *v = k + (size_t)Cp * KD, *att = v + (size_t)Cp * KD, *gt = att + (size_t)Cp * QD,
+          *up = gt + (size_t)Cp * I, *tmp = up + (size_t)Cp * I, *cs = tmp + (size_t)Cp * Hd;
     for (int t0 = 0; t0 < T; t0 += C) {
         const int n = T - t0 < C ? T - t0 : C;
+        /* The products run on np rows, n rounded up to 16, the padding rows zero: OpenBLAS's
+         * sgemm was 23 % faster on 96 rows than on 91 (its edge kernels). A prompt's chunks, and
+         * so its padding, depend on its length alone. */
+        const int np = (n + 15) & ~15;
+        memset(xn + (size_t)n * Hd, 0, sizeof(float) * (size_t)(np - n) * Hd);
+        memset(att + (size_t)n * QD, 0, sizeof(float) * (size_t)(np - n) * QD);
         for (int t = 0; t < n; t++) {
             memcpy(x + (size_t)t * Hd, md->embed + (size_t)tokens[t0 + t] * Hd, sizeof(float) * Hd);
             rope_table(md, len + t0 + t, cs + (size_t)t * md->rope_dims);
@@ -396,26 +402,26 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
             const dmat *mt = md->mats + (size_t)l * 7;
             for (int t = 0; t < n; t++)
                 rms_norm(x + (size_t)t * Hd, md->norms[2 * l], xn + (size_t)t * Hd, Hd, md->eps);
-            gemm(n, xn, &mt[0], q);
-            gemm(n, xn, &mt[1], k);
-            gemm(n, xn, &mt[2], v);
+            gemm(np, xn, &mt[0], q);
+            gemm(np, xn, &mt[1], k);
+            gemm(np, xn, &mt[2], v);
             for (int t = 0; t < n; t++)
                 rope_and_store(md, l, q + (size_t)t * QD, k + (size_t)t * KD, v + (size_t)t * KD, kv, cap, len + t0 + t,
                                cs + (size_t)t * md->rope_dims);
             attjob aj = {md, l, n, q, att, kvs, lens, caps};
             run_chunks(att_units, (const float *)(const void *)&aj, 0, 0, 0, 0, n * md->n_kv, threads, 1);
-            gemm(n, att, &mt[3], tmp);
+            gemm(np, att, &mt[3], tmp);
             for (size_t i = 0; i < (size_t)n * Hd; i++) x[i] += tmp[i];
             for (int t = 0; t < n; t++)
                 rms_norm(x + (size_t)t * Hd, md->norms[2 * l + 1], xn + (size_t)t * Hd, Hd, md->eps);
-            gemm(n, xn, &mt[4], gt);
-            gemm(n, xn, &mt[5], up);
-            for (size_t i = 0; i < (size_t)n * I; i += 16) {
+            gemm(np, xn, &mt[4], gt);
+            gemm(np, xn, &mt[5], up);
+            for (size_t i = 0; i < (size_t)np * I; i += 16) {  /* padding rows: silu(0) * 0 = 0 */
                 v16 g = ld16(gt + i), u = ld16(up + i);
                 v16 a = g / (1.0f + vexp16(-g)) * u;
                 memcpy(gt + i, &a, sizeof a);
             }
-            gemm(n, gt, &mt[6], tmp);
+            gemm(np, gt, &mt[6], tmp);
             for (size_t i = 0; i < (size_t)n * Hd; i++) x[i] += tmp[i];
         }
         if (t0 + n == T && logits) {
