@@ -462,3 +462,37 @@ def draw_rows(logits, sampler_for: Callable[[int], object], rows: list[int], ste
         for i, t in zip(rows, toks):
             out[i].append(t)
     return out
+
+
+# --------------------------------------------------------------------------- the quality guard
+
+
+def teacher_forced(lm, ids):
+    """Per position: the argmax token and the log-probability of the true next token, from
+    one-token decode steps of mlx-lm's model (whatever products it was given)."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import make_prompt_cache
+
+    cache = make_prompt_cache(lm.model)
+    top, lps = [], []
+    for i in range(len(ids) - 1):
+        logits = lm.model(mx.array([[ids[i]]]), cache=cache)[0, -1].astype(mx.float32)
+        lp = logits - mx.logsumexp(logits)
+        mx.eval(lp)
+        top.append(int(mx.argmax(lp).item()))
+        lps.append(float(lp[ids[i + 1]].item()))
+    return top, lps
+
+
+def assert_quality_guard(label: str, got: tuple[list, list], ref: tuple[list, list]) -> None:
+    """Issue #14's guard: teacher-forced top-1 agreement with the float32 reference >= 0.97 and
+    perplexity within 2 % of it; ``got`` and ``ref`` are (argmax tokens, true-token log-probs)."""
+    import math
+
+    (g_top, g_lp), (r_top, r_lp) = got, ref
+    agree = sum(a == b for a, b in zip(g_top, r_top)) / len(r_top)
+    ppl, ppl_ref = math.exp(-sum(g_lp) / len(g_lp)), math.exp(-sum(r_lp) / len(r_lp))
+    print(f"\n{label}, {len(r_top)} positions: top-1 agreement {agree:.3f}; perplexity {ppl:.3f}, "
+          f"float32 {ppl_ref:.3f} ({(ppl / ppl_ref - 1) * 100:+.2f} %)")
+    assert agree >= 0.97
+    assert abs(ppl / ppl_ref - 1) <= 0.02

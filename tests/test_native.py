@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest_llm import skinny_or_skip
+from conftest_llm import assert_quality_guard, skinny_or_skip, teacher_forced
 
 
 def _installed_tiny(monkeypatch, weights="q8"):
@@ -190,10 +190,10 @@ def test_the_generator_decodes_natively_and_the_same_alone_as_in_a_batch(monkeyp
 # --------------------------------------------------------------------------- the real model
 
 
-def _teacher_forced_native(dec, cache, ids, start):
+def _teacher_forced_native(dec, ids):
     top, lps = [], []
-    row = dec.new_row(cache, len(ids) + 1)
-    for i in range(start, len(ids) - 1):
+    row = dec.row_from(None, len(ids) + 1)
+    for i in range(len(ids) - 1):
         logits = dec.step_np(np.array([ids[i]]), [row])[0].astype(np.float64)
         lp = logits - (logits.max() + math.log(np.exp(logits - logits.max()).sum()))
         top.append(int(np.argmax(lp)))
@@ -205,12 +205,9 @@ def _teacher_forced_native(dec, cache, ids, start):
 @pytest.mark.slow
 def test_real_model_decodes_natively_within_the_quality_guard(monkeypatch):
     """The default model loads with the native step (recipe n in the model id); teacher-forced
-    through it (q8 weights) against mlx-lm's float32 step: top-1 agreement >= 0.97 and
-    perplexity on the importer's fixed paragraph within 2 %."""
-    import mlx.core as mx
-    from mlx_lm.models.cache import make_prompt_cache
-
-    from engine.llm import cpu_kernels, models, native
+    through it (q8 weights, float16 cache) against mlx-lm's float32 step: top-1 agreement >= 0.97
+    and perplexity on the importer's fixed paragraph within 2 %."""
+    from engine.llm import models, native
     from test_gguf_import import PARAGRAPH
 
     skinny_or_skip()
@@ -226,28 +223,11 @@ def test_real_model_decodes_natively_within_the_quality_guard(monkeypatch):
     assert dec is not None and dec.weights == "q8", lm.info["decode_step"]
     assert lm.info["model_id"].endswith(native.RECIPE) and lm.info["decode_step"].startswith("on:")
     ids = lm.tokenizer.encode(PARAGRAPH)
-    start = 1
-    cache = make_prompt_cache(lm.model)
-    with cpu_kernels.engaged(lm.model):
-        lm.model(mx.array([ids[:start]]), cache=cache)
-    mx.eval([c.state for c in cache])
-    n_top, n_lp = _teacher_forced_native(dec, cache, ids, start)
-    # float32 reference: mlx-lm's own step with float32 weights (no int8 copies)
+    got = _teacher_forced_native(dec, ids)
+    # the reference: mlx-lm's own step on the float32 weights (no int8 copies)
     stash = {id(m): m.__dict__.pop("_texture_q8") for _, m in lm.model.named_modules() if "_texture_q8" in m.__dict__}
     assert stash
-    f_top, f_lp = [], []
-    for i in range(start, len(ids) - 1):
-        logits = lm.model(mx.array([[ids[i]]]), cache=cache)[0, -1].astype(mx.float32)
-        lp = logits - mx.logsumexp(logits)
-        mx.eval(lp)
-        f_top.append(int(mx.argmax(lp).item()))
-        f_lp.append(float(lp[ids[i + 1]].item()))
-    agree = sum(a == b for a, b in zip(n_top, f_top)) / len(f_top)
-    ppl_n, ppl_f = math.exp(-sum(n_lp) / len(n_lp)), math.exp(-sum(f_lp) / len(f_lp))
-    print(f"\nnative q8, {len(f_top)} positions: top-1 agreement {agree:.3f}; perplexity {ppl_n:.3f}, "
-          f"float32 {ppl_f:.3f} ({(ppl_n / ppl_f - 1) * 100:+.2f} %)")
-    assert agree >= 0.97
-    assert abs(ppl_n / ppl_f - 1) <= 0.02
+    assert_quality_guard("native q8", got, teacher_forced(lm, ids))
 
 
 # --------------------------------------------------------------------------- through the engine

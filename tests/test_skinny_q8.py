@@ -3,12 +3,11 @@ and close enough to float32 on the real model (the quality guard)."""
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
 
-from conftest_llm import random_xw, skinny_or_skip
+from conftest_llm import assert_quality_guard, random_xw, skinny_or_skip, teacher_forced
 from engine.llm import skinny
 
 
@@ -216,23 +215,6 @@ def test_installed_tiny_model_decodes_on_int8_rows_independently(monkeypatch):
 
 # --------------------------------------------------------------------------- the quality guard
 
-def _teacher_forced(lm, ids):
-    """Per position: the argmax token and the log-probability of the true next token, from
-    one-token decode steps (the path the q8 products serve)."""
-    import mlx.core as mx
-    from mlx_lm.models.cache import make_prompt_cache
-
-    cache = make_prompt_cache(lm.model)
-    top, lps = [], []
-    for i in range(len(ids) - 1):
-        logits = lm.model(mx.array([[ids[i]]]), cache=cache)[0, -1].astype(mx.float32)
-        lp = logits - mx.logsumexp(logits)
-        mx.eval(lp)
-        top.append(int(mx.argmax(lp).item()))
-        lps.append(float(lp[ids[i + 1]].item()))
-    return top, lps
-
-
 @pytest.mark.model
 @pytest.mark.slow
 @pytest.mark.parametrize("weights", ["q8", "q8i"])
@@ -255,13 +237,8 @@ def test_quality_guard_q8_against_float32(monkeypatch, weights):
     assert lm.info["model_id"].split("@")[1].startswith(weights + ".")
     assert lm.info["decode_weights"] == weights and lm.info["decode_kernel"].startswith(weights + ":")
     ids = lm.tokenizer.encode(PARAGRAPH)
-    q8_top, q8_lp = _teacher_forced(lm, ids)
+    q8_top, q8_lp = teacher_forced(lm, ids)
     stash = {id(m): m.__dict__.pop("_texture_q8") for _, m in lm.model.named_modules() if "_texture_q8" in m.__dict__}
     assert stash and cpu_kernels.q8_layers(lm.model) == 0  # now the float32 skinny products
-    f_top, f_lp = _teacher_forced(lm, ids)
-    agree = sum(a == b for a, b in zip(q8_top, f_top)) / len(f_top)
-    ppl_q8, ppl_f = math.exp(-sum(q8_lp) / len(q8_lp)), math.exp(-sum(f_lp) / len(f_lp))
-    print(f"\n{weights}, {len(f_top)} positions: top-1 agreement {agree:.3f}; perplexity {ppl_q8:.3f}, "
-          f"float32 {ppl_f:.3f} ({(ppl_q8 / ppl_f - 1) * 100:+.2f} %)")
-    assert agree >= 0.97
-    assert abs(ppl_q8 / ppl_f - 1) <= 0.02
+    f_top, f_lp = teacher_forced(lm, ids)
+    assert_quality_guard(weights, (q8_top, q8_lp), (f_top, f_lp))

@@ -82,34 +82,22 @@ class DecodeLanes:
 
         dec = native.decoder_for(self.model)
         if dec is not None and dec.can_prefill:  # prompts are prefilled in C: the head is a RowKV
-            head = self._prefixes.get(prefix)
-            hit = head is not None
-            if head is None:
+            def compute_row():
                 head = dec.row_from(None, len(prefix))
                 dec.prefill(head, prefix, logits=False)
-                self._prefixes[prefix] = head  # never written again: each request copies it
-                self._prefix_stats["computed"] += 1
-                while len(self._prefixes) > PREFIX_CACHE_ENTRIES:
-                    self._prefixes.popitem(last=False)
-            else:
-                self._prefixes.move_to_end(prefix)
-                self._prefix_stats["reused"] += 1
-            return head, hit
-        states = self._prefixes.get(prefix)
-        hit = states is not None
-        if states is None:
+                return head  # never written again: each request copies it
+
+            return self._cached_head(prefix, compute_row)
+
+        def compute_states():
             cache = make_prompt_cache(self.model)
             with mx.stream(self._stream):
                 self.model(mx.array([list(prefix)]), cache=cache)
                 states = [(c.keys[..., :c.offset, :], c.values[..., :c.offset, :]) for c in cache]
                 mx.eval(states)
-            self._prefixes[prefix] = states
-            self._prefix_stats["computed"] += 1
-            while len(self._prefixes) > PREFIX_CACHE_ENTRIES:
-                self._prefixes.popitem(last=False)
-        else:
-            self._prefixes.move_to_end(prefix)
-            self._prefix_stats["reused"] += 1
+            return states
+
+        states, hit = self._cached_head(prefix, compute_states)
         out = []
         for k, v in states:
             c = KVCache()
@@ -117,6 +105,20 @@ class DecodeLanes:
             c.keys, c.values, c.offset = k, v, k.shape[2]
             out.append(c)
         return out, hit
+
+    def _cached_head(self, prefix: tuple[int, ...], compute) -> tuple[object, bool]:
+        """The LRU of prompt heads: ``prefix``'s entry (``compute()`` it on a miss, evicting the
+        oldest past PREFIX_CACHE_ENTRIES), and whether it was there."""
+        entry = self._prefixes.get(prefix)
+        if entry is None:
+            entry = self._prefixes[prefix] = compute()
+            self._prefix_stats["computed"] += 1
+            while len(self._prefixes) > PREFIX_CACHE_ENTRIES:
+                self._prefixes.popitem(last=False)
+            return entry, False
+        self._prefixes.move_to_end(prefix)
+        self._prefix_stats["reused"] += 1
+        return entry, True
 
     def _keep_ids(self, req: GenRequest) -> tuple[int, ...]:
         """The first token of each word of ``req.keep``, as the model writes it after a space and
