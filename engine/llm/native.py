@@ -130,12 +130,16 @@ class NativeDecoder:
     weights: str  # "q8" | "f32"
     keep: list = field(default_factory=list, repr=False)
 
+    def _block(self, capacity: int) -> np.ndarray:
+        """An empty KV cache block of ``capacity`` positions, in decode.c's layout and element type."""
+        return np.zeros((self.n_layers, 2, self.n_kv, capacity, self.head_dim), KV_DTYPE)
+
     def new_row(self, caches: list, capacity: int) -> RowKV:
         """A :class:`RowKV` holding what the prefill left in mlx-lm's per-layer ``caches`` (evaluated)."""
         if len(caches) != self.n_layers:
             raise ValueError(f"{len(caches)} caches for {self.n_layers} layers")
         n = int(caches[0].offset)
-        kv = np.zeros((self.n_layers, 2, self.n_kv, max(capacity, n + 1), self.head_dim), KV_DTYPE)
+        kv = self._block(max(capacity, n + 1))
         for i, c in enumerate(caches):
             if int(c.offset) != n:
                 raise ValueError("layers of one prompt cache hold different lengths")
@@ -154,7 +158,7 @@ class NativeDecoder:
         """A new row of ``capacity`` positions holding a copy of ``head``'s (a cached prompt
         head's) keys and values, or empty."""
         n = 0 if head is None else head.length
-        kv = np.zeros((self.n_layers, 2, self.n_kv, max(capacity, n + 1), self.head_dim), KV_DTYPE)
+        kv = self._block(max(capacity, n + 1))
         if head is not None:
             kv[:, :, :, :n] = head.kv[:, :, :, :n]
         return RowKV(kv, n)
@@ -370,6 +374,18 @@ def build(model: Any) -> NativeDecoder:
 _why: dict[str, str] = {"status": "no model loaded yet"}
 
 
+def enable_prefill() -> bool:
+    """Hand the kernel the ``cblas_sgemm`` of the OpenBLAS this process loaded for MLX, so that
+    prompts are prefilled in C; whether it now can (no OpenBLAS: no)."""
+    from .fastpath import sgemm_address
+
+    lib = skinny.load()
+    if lib is None:
+        return False
+    lib.dec_set_sgemm(sgemm_address())
+    return bool(lib.dec_has_sgemm())
+
+
 def attach(model: Any) -> NativeDecoder | None:
     """Build and attach the decoder to ``model`` (``FLUX_NATIVE_DECODE=0``: never); None, with the
     reason in :func:`status`, when the model is not covered or the kernel did not build."""
@@ -386,11 +402,7 @@ def attach(model: Any) -> NativeDecoder | None:
         _why["status"] = f"not used: {e} (decode steps run through MLX)"
         return None
     object.__setattr__(model, "_texture_native", dec)
-    from .fastpath import sgemm_address
-
-    lib = skinny.load()
-    lib.dec_set_sgemm(sgemm_address())
-    prefill = ("prompts prefilled here too, on OpenBLAS float32 products" if dec.can_prefill
+    prefill = ("prompts prefilled here too, on OpenBLAS float32 products" if enable_prefill()
                else "prompts prefilled through MLX (no OpenBLAS in the process)")
     _why["status"] = f"on: {NAME}, {dec.weights} weights; {prefill}"
     return dec

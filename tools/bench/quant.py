@@ -65,13 +65,7 @@ def _steps_ms(model: Any, rows: int, steps: int = 4) -> float:
     cache = make_prompt_cache(model)
     mx.eval(model(mx.array([[100 + r] * 8 for r in range(rows)]), cache=cache))
     step = mx.array([[7 + r] for r in range(rows)])
-    mx.eval(model(step, cache=cache))
-    ts = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        mx.eval(model(step, cache=cache))
-        ts.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(ts)
+    return _median_ms(lambda: mx.eval(model(step, cache=cache)), steps)
 
 
 def _native_steps_ms(dec: Any, rows: int, steps: int = 4) -> float:
@@ -84,11 +78,16 @@ def _native_steps_ms(dec: Any, rows: int, steps: int = 4) -> float:
         dec.prefill(row, [100 + r] * 8, logits=False)
         kv.append(row)
     ids = np.arange(7, 7 + rows)
-    dec.step_np(ids, kv)
+    return _median_ms(lambda: dec.step_np(ids, kv), steps)
+
+
+def _median_ms(step: Callable[[], Any], steps: int) -> float:
+    """One untimed ``step()``, then the median of ``steps`` timed ones, in ms."""
+    step()
     ts = []
     for _ in range(steps):
         t = time.perf_counter()
-        dec.step_np(ids, kv)
+        step()
         ts.append((time.perf_counter() - t) * 1e3)
     return statistics.median(ts)
 
@@ -103,12 +102,11 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
     import mlx.core as mx
 
     from engine.llm import cpu_kernels, native, skinny
-    from engine.llm.fastpath import sgemm_address
 
     if backend.device != "cpu" or skinny.load() is None:
         return {"error": f"not the CPU path with the skinny kernel ({backend.device}, {skinny.status()})"}
-    skinny.load().dec_set_sgemm(sgemm_address())
-    how = "the whole step in C (engine.llm.native)" if skinny.load().dec_has_sgemm() else "MLX with the C products"
+    in_c = native.enable_prefill()
+    how = "the whole step in C (engine.llm.native)" if in_c else "MLX with the C products"
     out: dict = {"method": f"decode steps of a randomly initialised model (float32 weights, q8 copies for decode), "
                            f"{how}, median of {rounds} alternating rounds of 4 steps; tok/s = rows / step time"}
     for name in names:
@@ -136,7 +134,7 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
                         else:
                             m.__dict__.pop("_texture_q8", None)
                     try:
-                        dec = native.build(model) if skinny.load().dec_has_sgemm() else None
+                        dec = native.build(model) if in_c else None
                     except native.Unsupported:
                         dec = None
                     for rows in (1, 4):
