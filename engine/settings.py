@@ -53,5 +53,9 @@ def native_decode_off() -> bool:
     return _word("FLUX_NATIVE_DECODE") in _OFF
 
 
+def amx_off() -> bool:
+    return _word("FLUX_AMX") in _OFF
+
+
 def skinny_calibrate() -> str:
     return _word("FLUX_SKINNY_CALIBRATE")

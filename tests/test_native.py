@@ -221,7 +221,7 @@ def test_real_model_decodes_natively_within_the_quality_guard(monkeypatch):
         pytest.skip("not the CPU path")
     dec = native.decoder_for(lm.model)
     assert dec is not None and dec.weights == "q8", lm.info["decode_step"]
-    assert lm.info["model_id"].endswith(native.RECIPE) and lm.info["decode_step"].startswith("on:")
+    assert lm.info["model_id"].endswith(dec.recipe) and lm.info["decode_step"].startswith("on:")
     ids = lm.tokenizer.encode(PARAGRAPH)
     got = _teacher_forced_native(dec, ids)
     # the reference: mlx-lm's own step on the float32 weights (no int8 copies)
@@ -354,3 +354,116 @@ def test_native_sample_applies_penalty_and_keep_bias_per_row_and_is_batch_invari
     two = np.zeros((1, 300), np.float32)
     two[0, 3], two[0, 4] = 2.0, 1.0
     assert [int(native.sample(two.copy(), [p])[0]) for _ in range(2)] == [3, 4]
+
+
+# --------------------------------------------------------------------------- AMX prompt products
+
+
+def _amx_or_skip(dec):
+    from engine.llm import native
+
+    if dec is None or dec.prompt_products != "amx-bf16":
+        pytest.skip(f"prompts are not prefilled on AMX here: {native.status()}")
+
+
+def test_bf16_packing_rounds_to_nearest_even_in_the_tile_pair_layout():
+    """dec_pack_bf16: bfloat16 by round-to-nearest-even (ties to even), laid out as the tile unit
+    reads B: per 16 outputs x 32 inputs a 16 x 64-byte tile whose row p holds inputs 2p, 2p+1 of
+    each output; other shapes refused."""
+    from engine.llm import skinny
+
+    skinny_or_skip()
+    lib = skinny.load()
+    rng = np.random.default_rng(0)
+    N, K = 32, 64
+    w = rng.standard_normal((N, K)).astype(np.float32)
+    w[0, :3] = [1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8 + 2**-20)]  # a tie down, a tie up, just above a tie
+    out = np.empty(N * K, np.uint16)
+    assert lib.dec_pack_bf16(w.ctypes.data, N, K, out.ctypes.data) == 0
+    u = w.view(np.uint32).astype(np.uint64)
+    ref = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    tiles = ref.reshape(N // 16, 16, K // 32, 16, 2).transpose(0, 2, 3, 1, 4).reshape(-1)
+    np.testing.assert_array_equal(out, tiles)
+    assert out[:2].tolist() == [0x3F80, 0x3F82]  # W[0][0] (1 + 2^-8 -> 1.0) and W[0][1] (-> 1 + 2^-6)
+    assert ref[0, :3].tolist() == [0x3F80, 0x3F82, 0xBF81]
+    assert lib.dec_pack_bf16(w.ctypes.data, 24, K, out.ctypes.data) == -1
+    assert lib.dec_pack_bf16(w.ctypes.data, N, 48, out.ctypes.data) == -1
+
+
+def test_amx_prompt_products_repeat_bit_for_bit_and_agree_with_float32_blas(monkeypatch):
+    """On a CPU with AMX the prompt's products run in bfloat16 on the tile unit: the same prompt
+    gives the same logits and cache bits on one thread or two, and agrees with the float32 BLAS
+    products to bfloat16 rounding (same top token), without being the same bits."""
+    from engine.llm import native
+
+    model, dec = _installed_tiny(monkeypatch)
+    if dec is None or not dec.can_prefill:
+        pytest.skip(f"no C prefill here: {native.status()}")
+    _amx_or_skip(dec)
+    assert dec.recipe == native.RECIPE + "b" and all(m.wb for m in dec.mats)
+    ids = [3 + (7 * i) % 250 for i in range(45)]  # 45 rows: padded to 48 for the tiles
+
+    def pre(threads):
+        row = dec.row_from(None, 64)
+        return dec.prefill(row, ids, threads=threads), row.kv.copy()
+
+    a2, kv2 = pre(2)
+    a1, kv1 = pre(1)
+    again, _ = pre(2)
+    assert np.array_equal(a2, a1) and np.array_equal(kv2, kv1) and np.array_equal(a2, again)
+    saved = [m.wb for m in dec.mats]
+    for m in dec.mats:
+        m.wb = None
+    try:
+        b, kvb = pre(2)
+    finally:
+        for m, wb in zip(dec.mats, saved):
+            m.wb = wb
+    assert not np.array_equal(a2, b)
+    np.testing.assert_allclose(a2, b, rtol=0, atol=0.03 * max(1.0, float(np.abs(b).max())))
+    np.testing.assert_allclose(kv2.astype(np.float32), kvb.astype(np.float32), rtol=0,
+                               atol=0.03 * max(1.0, float(np.abs(kvb.astype(np.float32)).max())))
+    assert int(np.argmax(a2)) == int(np.argmax(b))
+
+
+def test_flux_amx_off_keeps_float32_blas_prompt_products_and_the_plain_recipe(monkeypatch):
+    from engine.llm import native
+
+    monkeypatch.setenv("FLUX_AMX", "0")
+    model, dec = _installed_tiny(monkeypatch)
+    assert dec is not None
+    assert dec.prompt_products == "blas-f32" and dec.recipe == native.RECIPE
+    assert not any(m.wb for m in dec.mats)
+    if dec.can_prefill:
+        assert "FLUX_AMX=0" in native.status()
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_model_prompts_prefilled_on_amx_within_the_quality_guard(monkeypatch):
+    """Teacher-forced through the AMX prompt products: the logits after each prefix of the
+    importer's fixed paragraph, that prefix prefilled on the tile unit (bfloat16 products, float16
+    cache, q8 output projection), against mlx-lm's float32 step: top-1 agreement >= 0.97 and
+    perplexity within 2 %."""
+    from engine.llm import models, native
+    from test_gguf_import import PARAGRAPH
+
+    skinny_or_skip()
+    if models.resolve_model(None) is None:
+        pytest.skip("default model not imported (texture models pull)")
+    for var in ("FLUX_LLM_DTYPE", "FLUX_DECODE_WEIGHTS", "FLUX_NATIVE_DECODE", "FLUX_AMX"):
+        monkeypatch.delenv(var, raising=False)
+    lm = models.load_model(None)
+    dec = native.decoder_for(lm.model)
+    _amx_or_skip(dec)
+    assert lm.info["model_id"].endswith(native.RECIPE + "b") and lm.info["prompt_products"] == "amx-bf16"
+    ids = lm.tokenizer.encode(PARAGRAPH)
+    top, lps = [], []
+    for i in range(1, len(ids)):
+        logits = dec.prefill(dec.row_from(None, i + 1), ids[:i]).astype(np.float64)
+        lp = logits - (logits.max() + math.log(np.exp(logits - logits.max()).sum()))
+        top.append(int(np.argmax(lp)))
+        lps.append(float(lp[ids[i]]))
+    for _, m in lm.model.named_modules():
+        m.__dict__.pop("_texture_q8", None)
+    assert_quality_guard("AMX prompt products", (top, lps), teacher_forced(lm, ids))

@@ -375,7 +375,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     from . import native
 
     decoder = native.attach(model) if cpu_kernels_active(model) and skinny_layers(model) else None
-    recipe += native.RECIPE if decoder is not None else ""
+    recipe += decoder.recipe if decoder is not None else ""
     # Decode steps on int8 weights give other tokens than float32 ones: another id, "@q8.";
     # int8 activations too (the q8i products) give others again: "@q8i.".
     weights_label = ("q8i" if q8i_layers(model) else "q8") if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
@@ -399,6 +399,8 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "q8_bytes": q8_bytes(model),
         "decode_kernel": decode_choice() if skinny_layers(model) else None,
         "decode_step": native.status() if skinny_layers(model) else None,
+        # where prompts' products run on the C path: "amx-bf16" | "blas-f32" (None: through MLX)
+        "prompt_products": decoder.prompt_products if decoder is not None and decoder.can_prefill else None,
         "thread_split": calibration,
         "params": params,
         "weights_bytes": weights_bytes,

@@ -39,14 +39,14 @@ from . import skinny
 
 ARCHITECTURES = ("llama", "qwen2")
 NAME = "whole decode step in C"
-RECIPE = "n"
+RECIPE = "n2"  # n2: attention scores 16 keys at a time (other last bits than "n")
 KV_DTYPE = np.float16  # decode.c's kvt: the KV cache in float16, as llama.cpp keeps it (see build)
 
 
 class _DMat(ctypes.Structure):
     _fields_ = [("fmt", ctypes.c_int), ("N", ctypes.c_int), ("K", ctypes.c_int),
                 ("w", ctypes.c_void_p), ("s", ctypes.c_void_p), ("bias", ctypes.c_void_p),
-                ("wf", ctypes.c_void_p)]
+                ("wf", ctypes.c_void_p), ("wb", ctypes.c_void_p)]
 
 
 class _DModel(ctypes.Structure):
@@ -129,6 +129,13 @@ class NativeDecoder:
     vocab: int
     weights: str  # "q8" | "f32"
     keep: list = field(default_factory=list, repr=False)
+    mats: Any = field(default=None, repr=False)  # the _DMat array decode.c reads
+    prompt_products: str = "blas-f32"  # "amx-bf16": prompts' products on the AMX tile unit (pack_amx)
+
+    @property
+    def recipe(self) -> str:
+        """What this path adds to the model id: bfloat16 prompt products give other bits."""
+        return RECIPE + ("b" if self.prompt_products == "amx-bf16" else "")
 
     def _block(self, capacity: int) -> np.ndarray:
         """An empty KV cache block of ``capacity`` positions, in decode.c's layout and element type."""
@@ -368,7 +375,42 @@ def build(model: Any) -> NativeDecoder:
                  rscale, inv.ctypes.data, embed.ctypes.data, final.ctypes.data, ctypes.addressof(norms),
                  ctypes.addressof(mats), head)
     weights = "q8" if mats[0].fmt == 1 else "f32"
-    return NativeDecoder(md, len(layers), n_kv, head_dim, vocab, weights, keep)
+    return NativeDecoder(md, len(layers), n_kv, head_dim, vocab, weights, keep, mats)
+
+
+def _aligned(n: int, dtype: Any, align: int = 64) -> np.ndarray:
+    """An empty array of n elements whose data starts on an ``align``-byte boundary (AMX tile
+    loads that cross cache lines cost ~1.4x)."""
+    item = np.dtype(dtype).itemsize
+    raw = np.empty(n * item + align, np.uint8)
+    off = (-raw.ctypes.data) % align
+    return raw[off:off + n * item].view(dtype)
+
+
+def pack_amx(dec: NativeDecoder) -> str:
+    """Pack every layer's weights in bfloat16 for the AMX tile unit, so that prompts' products run
+    there (2 bytes a weight more memory); what was done, or why not."""
+    lib = skinny.load()
+    if settings.amx_off():
+        return "AMX off (FLUX_AMX=0)"
+    if lib is None or not lib.dec_amx_compiled():
+        return "no AMX-BF16 on this CPU"
+    if not lib.dec_amx_enable(1):
+        return "the OS did not grant the AMX tile state"
+    packed = 0
+    for m in dec.mats:
+        if m.N % 32 or m.K % 32 or not m.wf:
+            continue
+        out = _aligned(m.N * m.K, np.uint16)
+        if lib.dec_pack_bf16(m.wf, m.N, m.K, out.ctypes.data) != 0:
+            continue
+        dec.keep.append(out)
+        m.wb = out.ctypes.data
+        packed += out.nbytes
+    if not packed:
+        return "no matrix of AMX-sized shapes"
+    dec.prompt_products = "amx-bf16"
+    return f"AMX bfloat16 ({packed / 2**20:.0f} MiB packed)"
 
 
 _why: dict[str, str] = {"status": "no model loaded yet"}
@@ -402,8 +444,12 @@ def attach(model: Any) -> NativeDecoder | None:
         _why["status"] = f"not used: {e} (decode steps run through MLX)"
         return None
     object.__setattr__(model, "_texture_native", dec)
-    prefill = ("prompts prefilled here too, on OpenBLAS float32 products" if enable_prefill()
-               else "prompts prefilled through MLX (no OpenBLAS in the process)")
+    if enable_prefill():
+        amx = pack_amx(dec)
+        prefill = ("prompts prefilled here too, on " + amx + " products" if dec.prompt_products == "amx-bf16"
+                   else f"prompts prefilled here too, on OpenBLAS float32 products ({amx})")
+    else:
+        prefill = "prompts prefilled through MLX (no OpenBLAS in the process)"
     _why["status"] = f"on: {NAME}, {dec.weights} weights; {prefill}"
     return dec
 

@@ -179,6 +179,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             res["thread_split"] = eng.info.get("thread_split")
             res["decode_kernel"] = eng.info.get("decode_kernel")
             res["decode_step"] = eng.info.get("decode_step")
+            res["prompt_products"] = eng.info.get("prompt_products")
         finally:
             eng.shutdown()
             # Let this engine's weights go before the next one loads: the peak RSS is the
