@@ -59,6 +59,8 @@ static inline void stkv(kvt *dst, const float *src, int n) { memcpy(dst, src, si
 typedef struct {
     int fmt, N, K; const void *w; const float *s; const float *bias; const float *wf;
     const uint16_t *wb; /* the weights in bfloat16 packed for AMX tiles (dec_pack_bf16), or NULL */
+    const uint8_t *qp;  /* q8 weights reordered for AMX decode steps (dec_pack_q8), or NULL */
+    const float *sp;    /* their scales and offsets, 16 rows at a time */
 } dmat;
 
 typedef struct {
@@ -112,10 +114,154 @@ static void rms_norm(const float *x, const float *w, float *y, int n, float eps)
     for (int i = 0; i < n; i++) y[i] = (x[i] * r) * w[i];
 }
 
+/* ---------------------------------------------------------------- AMX bfloat16 prefill products
+ * On a CPU with AMX (Sapphire Rapids and later) a prompt's products run on the tile unit in
+ * bfloat16 with float32 sums: the weights are packed once (dec_pack_bf16), the activations
+ * rounded to bfloat16 per product. Each output is the tile unit's sum over K in 32-wide steps in
+ * a fixed order, and depends on its own row and column alone: the same prompt gives the same
+ * bits whatever the padding rows or the thread split (not the same bits as the float32 BLAS
+ * products: the model id names the recipe). The OS must grant the tile state (Linux 5.16+,
+ * arch_prctl); dec_amx_enable says whether it did. */
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__linux__)
+#define HAVE_AMX 1
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+static int g_amx = 0;
+
+/* float32 -> bfloat16, round to nearest even (NaN kept a NaN) */
+static inline uint16_t f2bf(float f) {
+    uint32_t u; memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* w (N x K float32, row-major) into out (N*K): for each block of 16 output rows and 32 inputs, a
+ * 16 x 64-byte tile whose row p holds, for each of the 16 outputs, inputs 2p and 2p+1 (the tile
+ * unit's pair layout). Returns 0; -1 unless N % 16 == 0 and K % 32 == 0. */
+int dec_pack_bf16(const float *w, int N, int K, uint16_t *out) {
+    if (N % 16 || K % 32 || N < 16 || K < 32) return -1;
+    const int KB = K / 32;
+    for (int nb = 0; nb < N / 16; nb++)
+        for (int kb = 0; kb < KB; kb++) {
+            uint16_t *t = out + ((size_t)nb * KB + kb) * 512;
+            for (int p = 0; p < 16; p++)
+                for (int n = 0; n < 16; n++)
+                    for (int e = 0; e < 2; e++)
+                        t[p * 32 + n * 2 + e] = f2bf(w[(size_t)(nb * 16 + n) * K + kb * 32 + 2 * p + e]);
+        }
+    return 0;
+}
+
+/* 1 when the tile unit is used from now on (on: 1 asks for it, 0 turns it off). */
+int dec_amx_enable(int on) {
+#ifdef HAVE_AMX
+    static int granted = -1;
+    if (on && granted < 0) granted = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+    g_amx = on && granted == 1;
+#else
+    (void)on;
+    g_amx = 0;
+#endif
+    return g_amx;
+}
+int dec_amx_compiled(void) {
+#ifdef HAVE_AMX
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+#ifdef HAVE_AMX
+typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
+static __thread int t_cfg = -1;  /* the tile configuration this thread has loaded (its A rows), -1 none */
+
+/* tiles 0-3 and 6-7: 16 rows of 64 bytes; 4-5 (A) and, with rows < 16, 0-3 (C): `rows` rows */
+static void amx_config(int rows) {
+    if (t_cfg == rows) return;
+    tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
+    for (int t = 0; t < 6; t++) cfg.rows[t] = (uint8_t)rows;  /* C (0-3) and A (4-5) */
+    _tile_loadconfig(&cfg);
+    t_cfg = rows;
+}
+#endif
+
+/* q8 weights (uint8 q (N, K), sb (N, K/32, 2): w = s q + b per group of 32) reordered for decode
+ * steps on the tile unit: per block of 16 rows and group kb, qp holds 16 rows p of 32 bytes, row p
+ * the pair (2p, 2p+1) of each of the 16 outputs (the tile unit's B layout, still uint8); sp the
+ * group's 16 scales then 16 offsets. Returns 0; -1 unless N % 16 == 0 and K % 32 == 0. */
+int dec_pack_q8(const uint8_t *q, const float *sb, int N, int K, uint8_t *qp, float *sp) {
+    if (N % 16 || K % 32 || N < 16 || K < 32) return -1;
+    const int KB = K / 32;
+    for (int nb = 0; nb < N / 16; nb++)
+        for (int kb = 0; kb < KB; kb++) {
+            uint8_t *t = qp + ((size_t)nb * KB + kb) * 512;
+            float *f = sp + ((size_t)nb * KB + kb) * 32;
+            for (int n = 0; n < 16; n++) {
+                const size_t row = (size_t)(nb * 16 + n);
+                for (int p = 0; p < 16; p++)
+                    for (int e = 0; e < 2; e++) t[p * 32 + n * 2 + e] = q[row * K + kb * 32 + 2 * p + e];
+                f[n] = sb[(row * KB + kb) * 2];
+                f[16 + n] = sb[(row * KB + kb) * 2 + 1];
+            }
+        }
+    return 0;
+}
+
+#ifdef HAVE_AMX
+/* Rows [n0, n1) (multiples of 16) of y (M x N) = xb (M x K bfloat16) @ W.T, W the q8 matrix m: per
+ * block of 16 outputs and group of 32 inputs the group's weights dequantized (s q + b in float32,
+ * then rounded to bfloat16) into a B tile in L1, and one tile product into the block's float32
+ * sums. Every output is summed over the groups in order by the tile unit, from its own row of xb
+ * and its own weights: the same bits whatever M, the other rows or the thread split. */
+#ifndef AMX_PF
+#define AMX_PF 4
+#endif
+static void amx_q8_rows(const uint16_t *xb, int M, const dmat *m, float *y, int n0, int n1) {
+    amx_config(M);
+    const int K = m->K, N = m->N, KB = K / 32;
+    const __m512i lo_i = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __m512i hi_i = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+    _Alignas(64) uint16_t bt[2][512];  /* two B tiles: one is built while the other is multiplied */
+    for (int nb = n0 / 16; nb < n1 / 16; nb++) {
+        const uint8_t *qb = m->qp + (size_t)nb * KB * 512;
+        const float *fb = m->sp + (size_t)nb * KB * 32;
+        _tile_zero(0);
+        for (int kb = 0; kb < KB; kb++) {
+            const uint8_t *qt = qb + (size_t)kb * 512;
+            for (int o = 0; o < 512; o += 64) __builtin_prefetch(qt + AMX_PF * 512 + o, 0, 3);
+            __builtin_prefetch(fb + (size_t)(kb + AMX_PF) * 32, 0, 3);
+            __builtin_prefetch(fb + (size_t)(kb + AMX_PF) * 32 + 16, 0, 3);
+            const __m512 s16 = _mm512_loadu_ps(fb + (size_t)kb * 32), b16 = _mm512_loadu_ps(fb + (size_t)kb * 32 + 16);
+            const __m512 slo = _mm512_permutexvar_ps(lo_i, s16), shi = _mm512_permutexvar_ps(hi_i, s16);
+            const __m512 blo = _mm512_permutexvar_ps(lo_i, b16), bhi = _mm512_permutexvar_ps(hi_i, b16);
+            uint16_t *t = bt[kb & 1];
+            for (int p = 0; p < 16; p++) {
+                const __m512 wl = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(qt + p * 32))));
+                const __m512 wh = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(qt + p * 32 + 16))));
+                const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_fmadd_ps(wh, shi, bhi), _mm512_fmadd_ps(wl, slo, blo));
+                _mm512_store_si512((void *)(t + p * 32), (__m512i)h);
+            }
+            _tile_loadd(6, t, 64);
+            _tile_loadd(4, xb + (size_t)kb * 32, K * 2);
+            _tile_loadd(5, xb + (size_t)M * K + (size_t)kb * 32, K * 2);
+            _tile_dpbf16ps(0, 4, 6);  /* the activations' bfloat16 part, then what it left */
+            _tile_dpbf16ps(0, 5, 6);
+        }
+        _tile_stored(0, y + (size_t)nb * 16, N * 4);
+    }
+}
+#endif
+
 /* ---------------------------------------------------------------- products of several matrices */
 /* One job over up to 3 matrices that share the input rows (q, k, v; gate, up): the rows of the
  * matrices are numbered one after the other and cut into chunks as one product. */
-typedef struct { int nseg, M; const dmat *m[3]; const float *x; float *y[3]; int start[4]; } segjob;
+typedef struct { int nseg, M; const dmat *m[3]; const float *x; float *y[3]; int start[4]; const uint16_t *xb; } segjob;
 
 static void seg_rows(const float *x, const void *w, const float *s, int K, float *y, int N, int n0, int n1) {
     (void)w; (void)s; (void)K; (void)y; (void)N;
@@ -125,15 +271,64 @@ static void seg_rows(const float *x, const void *w, const float *s, int K, float
         if (a >= b) continue;
         const dmat *m = j->m[g];
         int o = j->start[g];
+#ifdef HAVE_AMX
+        if (j->xb) { amx_q8_rows(j->xb, j->M, m, j->y[g], a - o, b - o); continue; }
+#endif
         if (m->fmt == 1) Q8ROWS[j->M](j->x, m->w, m->s, m->K, j->y[g], m->N, a - o, b - o);
         else ROWS[j->M](j->x, m->w, 0, m->K, j->y[g], m->N, a - o, b - o);
     }
 }
 
+#ifdef HAVE_AMX
+/* x as two bfloat16 parts: hi = bf16(x), lo = bf16(x - hi) (the tile unit's A rows: a step's
+ * activations to about 16 bits, where bf16 alone cost the quality guard's top-1 agreement) */
+static void to_bf16_split(const float *x, size_t n, uint16_t *hi, uint16_t *lo) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+        const __m512bh h = _mm512_cvtne2ps_pbh(b, a);
+        const __m512i hw = (__m512i)h;
+        const __m512 ah = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(hw)), 16));
+        const __m512 bh = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hw, 1)), 16));
+        _mm512_storeu_si512((void *)(hi + i), hw);
+        _mm512_storeu_si512((void *)(lo + i), (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(b, bh), _mm512_sub_ps(a, ah)));
+    }
+    for (; i < n; i++) {
+        hi[i] = f2bf(x[i]);
+        uint32_t u = (uint32_t)hi[i] << 16;
+        float h; memcpy(&h, &u, sizeof h);
+        lo[i] = f2bf(x[i] - h);
+    }
+}
+#endif
+
+/* With every matrix packed for the tile unit (dec_pack_q8) and AMX granted, the rows run there
+ * (in chunks of whole 16-row blocks); otherwise on the q8 / float32 kernels of skinny.c. */
 static void products(int M, const float *x, int nseg, const dmat *const *ms, float *const *ys, int threads) {
-       segjob j;
-    j.nseg = nseg; j.M = M; j.x = x; j.start[0] = 0;
-    for (int g = 0; g < nseg; g++) { j.m[g] = ms[g]; j.y[g] = ys[g]; j.start[g + 1] = j.start[g] + ms[g]->N; }
+    segjob j;
+    j.nseg = nseg; j.M = M; j.x = x; j.start[0] = 0; j.xb = 0;
+    int tiles = g_amx && M <= 16;
+    for (int g = 0; g < nseg; g++) {
+        j.m[g] = ms[g]; j.y[g] = ys[g]; j.start[g + 1] = j.start[g] + ms[g]->N;
+        tiles = tiles && ms[g]->qp;
+    }
+#ifdef HAVE_AMX
+    _Alignas(64) uint16_t xb_stack[2 * 8 * 1536];
+    uint16_t *xb = 0;
+    if (tiles) {
+        const size_t n = (size_t)M * ms[0]->K;
+        xb = 2 * n <= sizeof xb_stack / sizeof xb_stack[0] ? xb_stack : aligned_alloc(64, ((n * 4 + 63) / 64) * 64);
+        if (xb) to_bf16_split(x, n, xb, xb + n);
+    }
+    if (xb) {
+        j.xb = xb;
+        const int blocks = j.start[nseg] / 16, per = (blocks + 31) / 32;  /* about 32 chunks of whole blocks */
+        run_chunks(seg_rows, (const float *)(const void *)&j, 0, 0, ms[0]->K, 0, j.start[nseg], threads, 16 * per);
+        if (xb != xb_stack) free(xb);
+    } else
+#else
+    (void)tiles;
+#endif
     run(seg_rows, (const float *)(const void *)&j, M, 0, 0, ms[0]->K, 0, j.start[nseg], threads);
     for (int g = 0; g < nseg; g++) {
         const float *b = ms[g]->bias;
@@ -402,79 +597,14 @@ static sgemm_fn g_sgemm = 0;
 void dec_set_sgemm(void *fn) { g_sgemm = (sgemm_fn)fn; }
 int dec_has_sgemm(void) { return g_sgemm != 0; }
 
-/* ---------------------------------------------------------------- AMX bfloat16 prefill products
- * On a CPU with AMX (Sapphire Rapids and later) a prompt's products run on the tile unit in
- * bfloat16 with float32 sums: the weights are packed once (dec_pack_bf16), the activations
- * rounded to bfloat16 per product. Each output is the tile unit's sum over K in 32-wide steps in
- * a fixed order, and depends on its own row and column alone: the same prompt gives the same
- * bits whatever the padding rows or the thread split (not the same bits as the float32 BLAS
- * products: the model id names the recipe). The OS must grant the tile state (Linux 5.16+,
- * arch_prctl); dec_amx_enable says whether it did. */
-#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__linux__)
-#define HAVE_AMX 1
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-static int g_amx = 0;
-
-/* float32 -> bfloat16, round to nearest even (NaN kept a NaN) */
-static inline uint16_t f2bf(float f) {
-    uint32_t u; memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-/* w (N x K float32, row-major) into out (N*K): for each block of 16 output rows and 32 inputs, a
- * 16 x 64-byte tile whose row p holds, for each of the 16 outputs, inputs 2p and 2p+1 (the tile
- * unit's pair layout). Returns 0; -1 unless N % 16 == 0 and K % 32 == 0. */
-int dec_pack_bf16(const float *w, int N, int K, uint16_t *out) {
-    if (N % 16 || K % 32 || N < 16 || K < 32) return -1;
-    const int KB = K / 32;
-    for (int nb = 0; nb < N / 16; nb++)
-        for (int kb = 0; kb < KB; kb++) {
-            uint16_t *t = out + ((size_t)nb * KB + kb) * 512;
-            for (int p = 0; p < 16; p++)
-                for (int n = 0; n < 16; n++)
-                    for (int e = 0; e < 2; e++)
-                        t[p * 32 + n * 2 + e] = f2bf(w[(size_t)(nb * 16 + n) * K + kb * 32 + 2 * p + e]);
-        }
-    return 0;
-}
-
-/* 1 when the tile unit is used from now on (on: 1 asks for it, 0 turns it off). */
-int dec_amx_enable(int on) {
 #ifdef HAVE_AMX
-    static int granted = -1;
-    if (on && granted < 0) granted = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
-    g_amx = on && granted == 1;
-#else
-    (void)on;
-    g_amx = 0;
-#endif
-    return g_amx;
-}
-int dec_amx_compiled(void) {
-#ifdef HAVE_AMX
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-#ifdef HAVE_AMX
-typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
 typedef struct { const uint16_t *a, *b; float *y; int M, N, K; } amxjob;
 
 /* Units are blocks of 32 outputs (two B tiles); each runs over all rows, 32 at a time. */
 static void amx_units(const float *x, const void *w, const float *s, int K_, float *y_, int N_, int u0, int u1) {
     (void)w; (void)s; (void)K_; (void)y_; (void)N_;
     const amxjob *j = (const amxjob *)(const void *)x;
-    tilecfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
-    _tile_loadconfig(&cfg);
+    amx_config(16);
     const int K = j->K, N = j->N, KB = K / 32, MB = j->M / 16;
     for (int u = u0; u < u1; u++) {
         const uint16_t *b0 = j->b + (size_t)(2 * u) * KB * 512, *b1 = b0 + (size_t)KB * 512;
@@ -515,6 +645,7 @@ static void amx_units(const float *x, const void *w, const float *s, int K_, flo
         }
     }
     _tile_release();
+    t_cfg = -1;
 }
 
 /* x (T x K float32) rounded to bfloat16 into xb */

@@ -46,7 +46,8 @@ KV_DTYPE = np.float16  # decode.c's kvt: the KV cache in float16, as llama.cpp k
 class _DMat(ctypes.Structure):
     _fields_ = [("fmt", ctypes.c_int), ("N", ctypes.c_int), ("K", ctypes.c_int),
                 ("w", ctypes.c_void_p), ("s", ctypes.c_void_p), ("bias", ctypes.c_void_p),
-                ("wf", ctypes.c_void_p), ("wb", ctypes.c_void_p)]
+                ("wf", ctypes.c_void_p), ("wb", ctypes.c_void_p), ("qp", ctypes.c_void_p),
+                ("sp", ctypes.c_void_p)]
 
 
 class _DModel(ctypes.Structure):
@@ -131,11 +132,14 @@ class NativeDecoder:
     keep: list = field(default_factory=list, repr=False)
     mats: Any = field(default=None, repr=False)  # the _DMat array decode.c reads
     prompt_products: str = "blas-f32"  # "amx-bf16": prompts' products on the AMX tile unit (pack_amx)
+    step_products: str = "skinny"  # "amx-bf16": decode steps' products on the tile unit too
 
     @property
     def recipe(self) -> str:
-        """What this path adds to the model id: bfloat16 prompt products give other bits."""
-        return RECIPE + ("b" if self.prompt_products == "amx-bf16" else "")
+        """What this path adds to the model id: bfloat16 products (prompts: b, steps: t) give
+        other bits."""
+        return (RECIPE + ("b" if self.prompt_products == "amx-bf16" else "")
+                + ("t" if self.step_products == "amx-bf16" else ""))
 
     def _block(self, capacity: int) -> np.ndarray:
         """An empty KV cache block of ``capacity`` positions, in decode.c's layout and element type."""
@@ -410,7 +414,22 @@ def pack_amx(dec: NativeDecoder) -> str:
     if not packed:
         return "no matrix of AMX-sized shapes"
     dec.prompt_products = "amx-bf16"
-    return f"AMX bfloat16 ({packed / 2**20:.0f} MiB packed)"
+    said = f"AMX bfloat16 ({packed / 2**20:.0f} MiB packed)"
+    # Decode steps too, from the q8 weights dequantized into tiles as they are read: only when
+    # every matrix, the output projection included, can (a step is all on one kernel or the other).
+    allm = list(dec.mats) + [dec.md.head]
+    if all(m.fmt == 1 and m.N % 16 == 0 and m.K % 32 == 0 for m in allm):
+        reordered = 0
+        for m in allm:
+            qp, sp = _aligned(m.N * m.K, np.uint8), _aligned(m.N * m.K // 16, np.float32)
+            if lib.dec_pack_q8(m.w, m.s, m.N, m.K, qp.ctypes.data, sp.ctypes.data) != 0:
+                raise RuntimeError("dec_pack_q8 refused a matrix it was checked for")
+            dec.keep.extend((qp, sp))
+            m.qp, m.sp = qp.ctypes.data, sp.ctypes.data
+            reordered += qp.nbytes + sp.nbytes
+        dec.step_products = "amx-bf16"
+        said += f"; decode steps on the tile unit too ({reordered / 2**20:.0f} MiB of q8 reordered)"
+    return said
 
 
 _why: dict[str, str] = {"status": "no model loaded yet"}

@@ -150,6 +150,9 @@ def load() -> Any:
             lib.dec_amx_enable.argtypes = [ctypes.c_int]
             lib.dec_amx_enable.restype = ctypes.c_int
             lib.dec_amx_compiled.restype = ctypes.c_int
+            lib.dec_pack_q8.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                                        ctypes.c_void_p]
+            lib.dec_pack_q8.restype = ctypes.c_int
             if lib.skinny_max_rows() != MAX_ROWS or lib.skinny_q8_group() != Q8_GROUP:
                 raise RuntimeError("kernel and module disagree on the row limit")
         except (OSError, RuntimeError, subprocess.SubprocessError) as e:
