@@ -12,15 +12,16 @@ import pytest
 from conftest_llm import assert_quality_guard, skinny_or_skip, teacher_forced
 
 
-def _installed_tiny(monkeypatch, weights="q8"):
-    """A tiny llama model with the CPU kernels installed and the native decoder attached."""
+def _installed_tiny(monkeypatch, weights="q8", vocab=300):
+    """A tiny llama model with the CPU kernels installed and the native decoder attached (a vocab
+    of a multiple of 16 lets decode steps run on the AMX tile unit where there is one)."""
     skinny_or_skip()
     from engine.llm import cpu_kernels, native
     from fakes import tiny_model
 
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", weights)
     monkeypatch.delenv("FLUX_NATIVE_DECODE", raising=False)
-    model = tiny_model(300, 0)
+    model = tiny_model(vocab, 0)
     cpu_kernels.install(model)
     dec = native.attach(model)
     return model, dec
@@ -63,10 +64,11 @@ def test_native_step_matches_mlx_lms_step(monkeypatch, weights):
         cpu_kernels.remove(model)
 
 
-def test_a_rows_logits_do_not_depend_on_the_other_rows_or_the_thread_split(monkeypatch):
+@pytest.mark.parametrize("vocab", [300, 320])  # 320: on the AMX tile unit where there is one
+def test_a_rows_logits_do_not_depend_on_the_other_rows_or_the_thread_split(monkeypatch, vocab):
     from engine.llm import cpu_kernels
 
-    model, dec = _installed_tiny(monkeypatch)
+    model, dec = _installed_tiny(monkeypatch, vocab=vocab)
     try:
         cache_a = _prefilled(model, [3, 17, 42, 5])
         cache_b = _prefilled(model, [8, 8, 1, 2, 3, 4, 5, 6, 7, 9, 10])  # another length
@@ -426,14 +428,43 @@ def test_amx_prompt_products_repeat_bit_for_bit_and_agree_with_float32_blas(monk
     assert int(np.argmax(a2)) == int(np.argmax(b))
 
 
+def test_decode_steps_on_the_tile_unit_agree_with_the_q8_kernel(monkeypatch):
+    """Where every matrix fits the tiles (the output projection too), decode steps run on the tile
+    unit (recipe t): q8 weights dequantized into bfloat16 tiles, activations as two bfloat16
+    parts; their logits agree with skinny.c's float32-activation q8 kernel to bfloat16 rounding."""
+    from engine.llm import cpu_kernels, native
+
+    model, dec = _installed_tiny(monkeypatch, vocab=320)
+    try:
+        _amx_or_skip(dec)
+        assert dec.step_products == "amx-bf16" and dec.recipe == native.RECIPE + "bt"
+        cache = _prefilled(model, [3, 17, 42, 5, 99, 7])
+        tiles_row, plain_row = dec.new_row(cache, 32), dec.new_row(cache, 32)
+        allm = list(dec.mats) + [dec.md.head]
+        qps = [m.qp for m in allm]
+        for tok in (11, 250, 4):
+            a = dec.step_np(np.array([tok]), [tiles_row])[0]
+            for m in allm:
+                m.qp = None
+            try:
+                b = dec.step_np(np.array([tok]), [plain_row])[0]
+            finally:
+                for m, q in zip(allm, qps):
+                    m.qp = q
+            assert not np.array_equal(a, b)
+            np.testing.assert_allclose(a, b, rtol=0, atol=0.02 * max(1.0, float(np.abs(b).max())))
+    finally:
+        cpu_kernels.remove(model)
+
+
 def test_flux_amx_off_keeps_float32_blas_prompt_products_and_the_plain_recipe(monkeypatch):
     from engine.llm import native
 
     monkeypatch.setenv("FLUX_AMX", "0")
-    model, dec = _installed_tiny(monkeypatch)
+    model, dec = _installed_tiny(monkeypatch, vocab=320)
     assert dec is not None
-    assert dec.prompt_products == "blas-f32" and dec.recipe == native.RECIPE
-    assert not any(m.wb for m in dec.mats)
+    assert dec.prompt_products == "blas-f32" and dec.step_products == "skinny" and dec.recipe == native.RECIPE
+    assert not any(m.wb or m.qp for m in dec.mats)
     if dec.can_prefill:
         assert "FLUX_AMX=0" in native.status()
 

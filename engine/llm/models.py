@@ -383,7 +383,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     if skinny_layers(model):
         from .calibrate import apply
 
-        calibration = apply(model, weights_label + (".native" if decoder is not None else ""))  # the thread split, measured here (cached)
+        calibration = apply(model, weights_label + ("." + decoder.recipe if decoder is not None else ""))  # the thread split, measured here (cached)
     info = {
         "name": folder.name,
         "path": str(folder),

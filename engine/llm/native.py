@@ -9,8 +9,17 @@ over the row's own cache, the output product, SwiGLU MLP, the final norm and the
 projection) on the same weights -- the q8 or float32 copies the skinny products read -- with no
 graph and no copies.
 
-What stays in MLX: prefill (BLAS, float32), sampling (on the logits this returns), and anything
-this does not cover. :func:`decoder_for` says why a model is not covered (another architecture,
+Prompts are prefilled here too (``dec_prefill``): on the OpenBLAS ``sgemm`` the process loaded
+for MLX, in float32; or, on a CPU with AMX (Sapphire Rapids and later) whose OS grants the tile
+state, on the tile unit in bfloat16, the weights packed once at load (:func:`pack_amx`; 2 bytes a
+weight). There decode steps' products run on the tile unit too, when every matrix fits its tiles:
+the q8 weights (reordered once, the same bytes) dequantized into bfloat16 tiles as they are read,
+the activations as two bfloat16 parts (hi + lo, about 16 bits: bfloat16 alone cost the quality
+guard's top-1 agreement, 0.942). A step then costs about the same at 1 and at 4 rows: the
+products are the tile unit's, the dequantization is shared by the rows. ``FLUX_AMX=0`` keeps
+OpenBLAS and skinny.c. Sampling runs here too (``dec_sample``).
+
+:func:`decoder_for` says why a model is not covered (another architecture,
 sliding-window layers, a RoPE variant other than the plain or precomputed-frequency ones, biases
 on the output or MLP products, int8 activations); such a model decodes through MLX as before.
 
@@ -23,7 +32,8 @@ model: a call with a :class:`NativeRows` cache runs the C step.
 
 Determinism: a row's logits depend on that row alone, bit for bit, whatever the other rows or
 the thread split (see ``decode.c``). They differ from MLX's decode step in the last bits (other
-summation orders), so a model decoding here has its own recipe in the model id (``n``).
+summation orders), so a model decoding here has its own recipe in the model id (``n2``; ``b``
+with bfloat16 prompt products, ``t`` with decode steps on the tile unit).
 """
 
 from __future__ import annotations
@@ -414,7 +424,7 @@ def pack_amx(dec: NativeDecoder) -> str:
     if not packed:
         return "no matrix of AMX-sized shapes"
     dec.prompt_products = "amx-bf16"
-    said = f"AMX bfloat16 ({packed / 2**20:.0f} MiB packed)"
+    said = f"prompts' products on AMX in bfloat16 ({packed / 2**20:.0f} MiB packed)"
     # Decode steps too, from the q8 weights dequantized into tiles as they are read: only when
     # every matrix, the output projection included, can (a step is all on one kernel or the other).
     allm = list(dec.mats) + [dec.md.head]
@@ -428,7 +438,9 @@ def pack_amx(dec: NativeDecoder) -> str:
             m.qp, m.sp = qp.ctypes.data, sp.ctypes.data
             reordered += qp.nbytes + sp.nbytes
         dec.step_products = "amx-bf16"
-        said += f"; decode steps on the tile unit too ({reordered / 2**20:.0f} MiB of q8 reordered)"
+        said += f", decode steps' too (q8 dequantized into bfloat16 tiles; {reordered / 2**20:.0f} MiB reordered)"
+    else:
+        said += ", decode steps' on the q8 kernel (a matrix does not fit the tiles)"
     return said
 
 
@@ -465,7 +477,7 @@ def attach(model: Any) -> NativeDecoder | None:
     object.__setattr__(model, "_texture_native", dec)
     if enable_prefill():
         amx = pack_amx(dec)
-        prefill = ("prompts prefilled here too, on " + amx + " products" if dec.prompt_products == "amx-bf16"
+        prefill = ("prompts prefilled here too; " + amx if dec.prompt_products == "amx-bf16"
                    else f"prompts prefilled here too, on OpenBLAS float32 products ({amx})")
     else:
         prefill = "prompts prefilled through MLX (no OpenBLAS in the process)"
