@@ -106,7 +106,8 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
     if backend.device != "cpu" or skinny.load() is None:
         return {"error": f"not the CPU path with the skinny kernel ({backend.device}, {skinny.status()})"}
     in_c = native.enable_prefill()
-    how = "the whole step in C (engine.llm.native)" if in_c else "MLX with the C products"
+    how = ("the whole step in C (engine.llm.native); q8_tiles: the same with the q8 weights dequantized "
+           "into bfloat16 AMX tiles, the default path on a CPU with AMX") if in_c else "MLX with the C products"
     out: dict = {"method": f"decode steps of a randomly initialised model (float32 weights, q8 copies for decode), "
                            f"{how}, median of {rounds} alternating rounds of 4 steps; tok/s = rows / step time"}
     for name in names:
@@ -140,6 +141,13 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
                     for rows in (1, 4):
                         ms = _steps_ms(model, rows) if dec is None else _native_steps_ms(dec, rows)
                         times.setdefault(f"{weights}:{rows}", []).append(ms)
+                    if weights == "q8" and dec is not None:
+                        # and as the default path runs them on a CPU with AMX: the q8 weights
+                        # dequantized into bfloat16 tiles (engine.llm.native.pack_amx)
+                        native.pack_amx(dec)
+                        if dec.step_products == "amx-bf16":
+                            for rows in (1, 4):
+                                times.setdefault(f"q8t:{rows}", []).append(_native_steps_ms(dec, rows))
                     del dec
         finally:
             cpu_kernels.remove(model)
@@ -149,7 +157,8 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
             "params": params,
             "f32_mib": round(params * 4 / 2**20),
             "q8_mib": round(sum(q.nbytes + s.nbytes for q, s in (v[1] for v in q8.values())) / 2**20),
-            "tokens_per_s": {"f32": {"1": tps["f32:1"], "4": tps["f32:4"]}, "q8": {"1": tps["q8:1"], "4": tps["q8:4"]}},
+            "tokens_per_s": {"f32": {"1": tps["f32:1"], "4": tps["f32:4"]}, "q8": {"1": tps["q8:1"], "4": tps["q8:4"]},
+                             **({"q8_tiles": {"1": tps["q8t:1"], "4": tps["q8t:4"]}} if "q8t:1" in tps else {})},
             "step_ms": {k: round(v, 1) for k, v in med.items()},
             "q8_vs_f32_4_streams": round(tps["q8:4"] / tps["f32:4"], 2),
         }
@@ -171,7 +180,8 @@ def table_rows(sizes: dict) -> list[tuple[str, str]]:
         rows.append((f"{name} shape (random weights)",
                      f"decode tok/s f32 {t['f32']['1']} (1 row) / {t['f32']['4']} (4 rows); q8 {t['q8']['1']} / "
                      f"{t['q8']['4']}; q8 vs f32 at 4 rows {r['q8_vs_f32_4_streams']}x; "
-                     f"{r['f32_mib']:,} MiB f32 + {r['q8_mib']:,} MiB q8"))
+                     f"{r['f32_mib']:,} MiB f32 + {r['q8_mib']:,} MiB q8"
+                     + (f"; q8 on AMX tiles {t['q8_tiles']['1']} / {t['q8_tiles']['4']}" if "q8_tiles" in t else "")))
     return rows
 
 
