@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import Config, ConfigError, _VARS, _apply
+from .errors import TextureError
 from .policy import decide
 from .quality import QualityReport, parse_quality_json
 from .world import Place
@@ -268,6 +269,12 @@ def format_report(rep: dict) -> str:
             lines.append("  fallback reasons: " + ", ".join(f"{k} {v}" for k, v in run["fallback_reasons"].items()))
         if run.get("notice"):
             lines.append(f"  notice: {run['notice']}")
+    if rep.get("reviews") is not None:
+        from .review import format_stats
+
+        lines.append("")
+        lines.append(format_stats(rep["reviews"]) if "error" not in rep["reviews"]
+                     else f"reviews: {rep['reviews']['error']}")
     return "\n".join(lines)
 
 
@@ -318,6 +325,13 @@ def cmd_eval(args, config_fn, world_fn, start_llm) -> int:
             run.pop("samples", None)
     if errors:
         rep["skipped_lines"] = len(errors)
+    # What people said (engine.review): the reviews stored in the database, not this scratch run.
+    from .review import stats_for_db
+
+    try:
+        rep["reviews"] = stats_for_db(args.db or locations.default_db())
+    except TextureError as exc:  # an unreadable database must not cost the run's figures
+        rep["reviews"] = {"error": f"cannot read the reviews: {exc}"}
     text = json.dumps(rep, ensure_ascii=True, default=str)
     if args.output:
         try:

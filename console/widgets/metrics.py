@@ -58,6 +58,7 @@ class MetricsPanel(Panel):
                 yield Chart(id="chart-facts", classes="chart")
 
     _stored: tuple | None = None  # the last stored figures shown: (metrics, batches, latencies, deadlines)
+    reviewed: str = ""  # one line of what reviewers said (engine.review.stats_line); empty: no review yet
 
     def show(self, metrics: list[dict], batches: list[dict], latencies: list[float], deadlines: list[float],
              styles: Styles, deterministic: bool, live: dict | None = None) -> None:
@@ -85,8 +86,17 @@ class MetricsPanel(Panel):
                 figures = [(k, v if k in ("fallback", "facts", "quality") else DASH) for k, v in figures]
             glance.append(f"batch {m['batch_id']}  ", style=styles.label)
             glance.append_text(self._pack(figures, styles, first=glance.cell_len))
+        self._append_reviewed(glance, styles)
         self.query_one("#glance", Static).update(glance)
         self._charts(metrics, batches, latencies, deadlines, deterministic)
+
+    def _append_reviewed(self, glance: Text, styles: Styles) -> None:
+        """The reviewers' line under the figures (only once something was reviewed)."""
+        if self.reviewed:
+            glance.append("\n")
+            head, _, rest = self.reviewed.partition(":")
+            glance.append(head + ":", style=styles.label)
+            glance.append(rest, style=styles.dim)
 
     def _pack(self, figures: list, styles: Styles, first: int = 0) -> Text:
         """``name value`` pairs, two spaces apart, on lines of the glance's width: a line never
@@ -124,6 +134,7 @@ class MetricsPanel(Panel):
         if deterministic:
             figures = [(k, v if k in ("fallback", "facts", "quality", "llm quality") else DASH) for k, v in figures]
         glance.append_text(self._pack(figures, styles))
+        self._append_reviewed(glance, styles)
         set_text(self.query_one("#glance", Static), glance)
         if charts and self._stored is not None:
             metrics, batches, latencies, deadlines = self._stored
