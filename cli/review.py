@@ -3,7 +3,7 @@
 ::
 
     texture review start [--batch ID | --tier T | --worst N | --pinned SET] [--limit N] [--seed S]
-                         [--reviewer NAME]
+                         [--accepted-only] [--reviewer NAME]
     texture review export FILE
     texture review import FILE
     texture review stats [--json]
@@ -50,6 +50,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="the N current LLM texts with the lowest stored quality score")
     g.add_argument("--pinned", default=None, metavar="SET", help="the places of this pinned set (texture prompts pin)")
     a.add_argument("--limit", type=int, default=None, metavar="N", help="at most N places")
+    a.add_argument("--accepted-only", action="store_true",
+                   help="only LLM texts the gate accepted (default: a rejected raw LLM text is reviewed too)")
     a.add_argument("--seed", type=int, default=0, help="the seed of the sample and of the A/B order (default 0)")
     a.add_argument("--reviewer", default=None, help="your name (default: $TEXTURE_REVIEWER or the login name)")
     add_common(a)
@@ -151,7 +153,8 @@ def _start(args) -> int:
         places, errors = common.world(args)
         common.report_world_errors(errors)
     items = rv.build_queue(store, batch=args.batch, tier=args.tier, worst=args.worst, pinned=args.pinned,
-                           limit=args.limit, seed=args.seed, places=places)
+                           limit=args.limit, seed=args.seed, places=places,
+                           accepted_only=args.accepted_only)
     if not items:
         print("nothing to review: no stored result with an LLM text matches (run `texture batch` with the model first)",
               file=sys.stderr)

@@ -25,15 +25,15 @@ LIVE_GLANCE_S = 0.5
 LIVE_CHARTS_S = 2.0
 
 
-def reviewed_line(store) -> str:
-    """What reviewers said, one line for the metrics panel ("" before the first review)."""
+def reviewed_stats(store) -> dict | None:
+    """What reviewers said (engine.review), for the metrics panel; None before the first review."""
     from engine import review as rv
 
     try:
         stats = rv.review_stats(store)  # one small read of the reviews table
     except Exception:  # an old or damaged database must not take the panel down
-        return ""
-    return rv.stats_line(stats) if stats["n"] else ""
+        return None
+    return stats if stats["n"] else None
 
 
 class PanelsMixin:
@@ -76,7 +76,7 @@ class PanelsMixin:
             except Exception:
                 deadlines = []
         live = self.state.live.snapshot() if self.state.live.running else None
-        self.ui.metrics.reviewed = reviewed_line(self.store)
+        self.ui.metrics.reviewed = reviewed_stats(self.store)
         self._live_shown = (self.state.live.batch_id, self.state.live.version)
         self.ui.metrics.show(metrics, batches, latencies, deadlines, self._styles, self.deterministic, live=live)
         refresh_cycles_chart(self)

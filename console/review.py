@@ -7,7 +7,7 @@ template in a seeded order (engine.review) the screen never reveals. Keys:
   tab      switch the active side          shift+1-5 (!@#$%)  score B directly
   a b s    ship A, B or "same"             n  a note (enter keeps it, escape drops it)
   enter →  store the verdict and go on     ←  the previous place
-  escape   back to the console
+  escape q back to the console
 
 Every verdict is stored in a thread worker with its own Store (the UI never waits on the
 database); the queue is built the same way. World and model text is shown through
@@ -54,7 +54,7 @@ class ReviewScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("escape", "close", "Back"),
+        Binding("escape,q", "close", "Back"),
         *[Binding(str(i), f"score({i})", f"Score {i}", show=False) for i in range(1, 6)],
         *[Binding(k, f"score({i}, 'B')", show=False) for i, k in enumerate(_SHIFT_DIGITS, 1)],
         Binding("tab", "switch_side", "Side", show=False, priority=True),
@@ -96,7 +96,7 @@ class ReviewScreen(Screen):
                     id="rv-note")
         yield Static(Text(
             "1-5 score the active side (tab switches; shift+1-5 scores B) · a/b/s ship A, B or same · "
-            "n note · enter/→ store and next · ← previous · escape back"), id="rv-keys", markup=False)
+            "n note · enter/→ store and next · ← previous · escape/q back"), id="rv-keys", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#rv-side-a").border_title = "A"

@@ -66,6 +66,7 @@ class ReviewItem:
     result_id: int | None = None
     tier: str | None = None
     llm_side: str = field(default="A", repr=False)
+    llm_accepted: bool | None = None  # the gate kept the LLM text (False: the raw text it rejected)
     meta: dict = field(default_factory=dict, repr=False, compare=False)  # prompt, model, seed, budget
 
     @property
@@ -120,19 +121,20 @@ def _item(row: dict, seed: int, places: dict | None) -> ReviewItem | None:
     meta = {k: row.get(k) for k in ("prompt_version", "model_id", "seed", "budget", "batch_id", "source")}
     meta["quality"] = row.get("llm_quality") if row.get("llm_quality") is not None else row.get("quality")
     return ReviewItem(row["urn"], row["state_hash"] or "", facts.get("name") or row["urn"], facts, a, b,
-                      row["id"], row.get("tier"), side, meta)
+                      row["id"], row.get("tier"), side, row["source"] == "llm", meta)
 
 
 def build_queue(store: Store, *, batch: int | None = None, tier: str | None = None, worst: int | None = None,
                 pinned: str | None = None, limit: int | None = None, seed: int = 0,
-                places: Iterable[Any] | None = None) -> list[ReviewItem]:
+                places: Iterable[Any] | None = None, accepted_only: bool = False) -> list[ReviewItem]:
     """The review queue of one selection (at most one of ``batch``, ``tier``, ``worst``,
     ``pinned``; none: every place whose current result has an LLM text).
 
     A batch, a tier and "every place" are sampled in a ``seed``-shuffled order (``limit`` of them);
     ``worst`` is the N current LLM texts with the lowest stored quality score (lowest first);
     ``pinned`` keeps the set's order. ``places`` (the world) gives the facts where a place's
-    state is the stored one's; otherwise the store's last synced copy of the place is used."""
+    state is the stored one's; otherwise the store's last synced copy of the place is used.
+    ``accepted_only``: only LLM texts the gate kept (else a rejected raw text is reviewed too)."""
     chosen = [k for k, v in (("batch", batch), ("tier", tier), ("worst", worst), ("pinned", pinned)) if v is not None]
     if len(chosen) > 1:
         raise ReviewError(f"choose one selection, not {' and '.join(chosen)}")
@@ -165,6 +167,8 @@ def build_queue(store: Store, *, batch: int | None = None, tier: str | None = No
             raise ReviewError(f"unknown tier {tier!r} (use {', '.join(TIERS)})")
         rows = [r for r in rs.current_llm_results() if tier is None or r["tier"] == tier]
         rows.sort(key=lambda r: _order_key(seed, r["urn"]))
+    if accepted_only:
+        rows = [r for r in rows if r["source"] == "llm"]
     items = [it for it in (_item(r, seed, by_urn) for r in rows) if it is not None]
     return items[:limit] if limit is not None else items
 
@@ -222,7 +226,7 @@ def record_review(store: Store, item: ReviewItem, score_a: Any, score_b: Any, sh
     row = {"review_key": review_key(item.urn, item.template_text, item.llm_text, reviewer), "urn": item.urn,
            "state_hash": item.state_hash, "result_id": item.result_id, "name": item.name,
            "facts": json.dumps(item.facts, ensure_ascii=False), "text_a": item.text_a, "text_b": item.text_b,
-           "llm_side": item.llm_side, "score_a": sa, "score_b": sb, "ship": side, "note": note,
+           "llm_side": item.llm_side, "llm_accepted": item.llm_accepted, "score_a": sa, "score_b": sb, "ship": side, "note": note,
            "reviewer": reviewer, "origin": origin, "created_at": t, "updated_at": t}
     score_llm = sa if item.llm_side == "A" else sb
     rating = _rating(item.llm_text, item.urn, item.state_hash, score_llm, _ship_source(side, item.llm_side), note,
@@ -263,6 +267,8 @@ def unblind(row: dict) -> dict:
            "score_llm": row["score_a"] if llm_a else row["score_b"],
            "ship": _ship_source(row["ship"], row["llm_side"]),
            "flaw_of_the_other": row.get("note") or ""}
+    if row.get("llm_accepted") is not None:
+        out["llm_accepted"] = bool(row["llm_accepted"])
     if row.get("reviewer"):
         out["reviewer"] = row["reviewer"]
     if row.get("state_hash"):
@@ -339,11 +345,15 @@ def _line_review(obj: Any) -> dict:
     note = text("flaw_of_the_other", required=False) if "flaw_of_the_other" in obj else text("note", required=False)
     reviewer = text("reviewer", required=False).strip()
     state_hash = text("state_hash", required=False)
+    accepted = obj.get("llm_accepted")
+    if accepted is not None and not isinstance(accepted, bool):
+        raise ReviewError("field 'llm_accepted' must be true or false")
     when = obj.get("reviewed_at")
     if when is not None and (isinstance(when, bool) or not isinstance(when, (int, float)) or not math.isfinite(when)):
         raise ReviewError("field 'reviewed_at' must be a number (seconds since the epoch)")
     return {"urn": urn, "template": template, "llm": llm, "facts": facts, "score_template": st, "score_llm": sl,
-            "ship": ship, "note": note, "reviewer": reviewer, "state_hash": state_hash, "when": when}
+            "ship": ship, "note": note, "reviewer": reviewer, "state_hash": state_hash, "when": when,
+            "accepted": accepted}
 
 
 def import_reviews(store: Store, path: str | Path, max_errors: int = 50) -> ImportReport:
@@ -389,7 +399,7 @@ def import_reviews(store: Store, path: str | Path, max_errors: int = 50) -> Impo
                    "state_hash": r["state_hash"] or None, "result_id": None,
                    "name": str(r["facts"].get("name") or "") or None,
                    "facts": json.dumps(r["facts"], ensure_ascii=False), "text_a": a, "text_b": b, "llm_side": side,
-                   "score_a": sa, "score_b": sb, "ship": ship, "note": r["note"], "reviewer": r["reviewer"],
+                   "llm_accepted": r["accepted"], "score_a": sa, "score_b": sb, "ship": ship, "note": r["note"], "reviewer": r["reviewer"],
                    "origin": f"import:{path.name}", "created_at": t, "updated_at": t}
             rating = _rating(r["llm"], r["urn"], r["state_hash"] or None, r["score_llm"], r["ship"], r["note"], None,
                              {}, t)
@@ -431,11 +441,13 @@ def mean_interval(xs: list[int], z: float = Z95) -> tuple[float, float] | None:
     m = sum(xs) / n
     sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
     h = z * sd / math.sqrt(n)
-    return (round(m - h, 3), round(m + h, 3))
+    return (round(max(min(SCORES), m - h), 3), round(min(max(SCORES), m + h), 3))
 
 
-def stats_of(verdicts: Iterable[dict]) -> dict:
-    """The figures of ``llm_side, score_a, score_b, ship`` rows."""
+def stats_of(verdicts: Iterable[dict], breakdown: bool = True) -> dict:
+    """The figures of ``llm_side, score_a, score_b, ship`` rows; with ``breakdown``, also
+    ``accepted`` (the same figures over the LLM texts the gate had accepted, where known)."""
+    verdicts = list(verdicts)
     llm_scores: list[int] = []
     tpl_scores: list[int] = []
     shipped = {"llm": 0, "template": 0, "same": 0}
@@ -453,7 +465,7 @@ def stats_of(verdicts: Iterable[dict]) -> dict:
     def share(k: int) -> float | None:
         return round(k / n, 4) if n else None
 
-    return {
+    out = {
         "n": n,
         "llm_shipped": shipped["llm"],
         "template_shipped": shipped["template"],
@@ -475,6 +487,10 @@ def stats_of(verdicts: Iterable[dict]) -> dict:
             "template_mean": mean_interval(tpl_scores),
         },
     }
+    if breakdown:
+        acc = [v for v in verdicts if v.get("llm_accepted")]
+        out["accepted"] = stats_of(acc, breakdown=False) if acc else None
+    return out
 
 
 def review_stats(store: Store) -> dict:
@@ -532,7 +548,9 @@ def format_stats(s: dict) -> str:
         f"  LLM texts scored ≤ 2    {_pct(s['llm_scored_2_or_less'])} "
         f"({s['llm_scored_2_or_less_count']} of {n}){rng('llm_scored_2_or_less')}",
         f"  intervals: {iv['method']}",
-    ])
+    ] + ([f"  of them, LLM texts the gate had accepted: {a['n']} · shipped LLM {a['llm_shipped']}, same {a['same']}, "
+          f"template {a['template_shipped']} · mean LLM {a['llm_mean']:.2f} / template {a['template_mean']:.2f} · "
+          f"LLM ≤ 2 {_pct(a['llm_scored_2_or_less'])}"] if (a := s.get("accepted")) else []))
 
 
 def format_facts(facts: dict) -> list[str]:

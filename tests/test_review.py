@@ -57,6 +57,8 @@ def test_the_shared_reviewed_set_imports_and_gives_its_figures(store, tmp_path):
     assert s["llm_scored_2_or_less_count"] == 44 and s["llm_scored_2_or_less"] == round(44 / 67, 4)
     lo, hi = s["intervals"]["llm_scored_2_or_less"]
     assert lo < 44 / 67 < hi and 0 <= lo and hi <= 1
+    assert s["accepted"] is None  # the shared file does not say; its LLM texts were the accepted ones
+    assert s["intervals"]["llm_mean"][0] >= 1 and s["intervals"]["template_mean"][1] <= 5
     assert s["intervals"]["llm_shipped_share"][0] == 0.0  # Wilson: 0 of 67 still has a positive upper end
     assert 0 < s["intervals"]["llm_shipped_share"][1] < 0.1
     # Re-import: nothing new, nothing changed.
@@ -195,6 +197,11 @@ def test_a_verdict_is_stored_with_its_key_and_a_second_one_replaces_it(store, ba
     assert shipped["ship"] == ("template" if it.llm_side == "A" else "llm")
     assert shipped["score_llm"] == (2 if it.llm_side == "A" else 5)
     assert rv.stored_verdict(store, it, "ana") == {"score_a": 2, "score_b": 5, "ship": "B", "note": "stiff"}
+    # Whether the gate had accepted the LLM text is kept, and the figures break it out.
+    source = store.db.execute("SELECT source FROM results WHERE id=?", [it.result_id]).fetchone()[0]
+    assert it.llm_accepted == (source == "llm") and shipped["llm_accepted"] == it.llm_accepted
+    acc = rv.review_stats(store)["accepted"]
+    assert (acc["n"] if acc else 0) == (1 if it.llm_accepted else 0)
     assert rv.record_review(store, it, 4, 4, "same", "", reviewer="ana") == rid  # the same reader: replaced
     assert rv.review_stats(store)["same"] == 1 and rv.review_stats(store)["n"] == 1
     assert rv.record_review(store, it, 1, 1, "a", reviewer="bo") != rid  # another reader: another review
