@@ -128,3 +128,29 @@ async def test_an_empty_store_says_there_is_nothing_to_review(home):
         assert scr.saved == 0
         await pilot.press("escape")
         assert not isinstance(app.screen, ReviewScreen)
+
+
+async def test_palette_opens_review_selections_and_a_verdict_survives_closing_at_once(home):
+    app = make_app(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        app.start_batch("all")
+        await finish_batch(pilot, app)
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        for t in ("Review: current LLM texts", "Review: worst 20 by quality", "Review: tier premium"):
+            assert t in titles, t
+        batch_cmd = [t for t in titles if t.startswith("Review: batch ")]
+        assert batch_cmd == [f"Review: batch {app.state.batch.batch_id}"]
+        titles[batch_cmd[0]].callback()
+        await pilot.pause()
+        scr = app.screen
+        assert isinstance(scr, ReviewScreen) and scr.label == f"batch {app.state.batch.batch_id}"
+        await wait_until(pilot, lambda: scr.loaded, what="queue")
+        item = scr.items[0]
+        await pilot.press("2", "5", "b", "enter", "escape")  # closed before the store answers
+        assert not isinstance(app.screen, ReviewScreen)
+        await wait_until(pilot, lambda: scr.saved == 1, what="stored after the screen closed")
+        await wait_until(pilot, lambda: "reviewed: 1" in rendered_text(app.query_one("#glance", Static)),
+                         what="metrics line")
+    (row,) = reviews(home)
+    assert (row["urn"], row["score_a"], row["score_b"], row["ship"]) == (item.urn, 2, 5, "B")
