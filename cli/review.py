@@ -99,6 +99,8 @@ def run_loop(store, items, reviewer: str, input_fn: Callable[[str], str] | None 
     for i, item in enumerate(items, 1):
         print("", file=out)
         print(f"[{i}/{len(items)}] {visible(item.name)}  ({visible(item.urn)})", file=out)
+        if item.meta.get("facts_newer"):
+            print("  (these facts are the place's newer state: the texts were written for an earlier one)", file=out)
         for line in rv.format_facts(item.facts)[1:]:
             print(textwrap.fill(visible(line), width=100, initial_indent="  ", subsequent_indent="      "), file=out)
         print("", file=out)

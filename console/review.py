@@ -78,6 +78,7 @@ class ReviewScreen(Screen):
         # Per item index: the verdict being made (score_a, score_b, ship, note), shown again on ←.
         self.drafts: dict[int, dict] = {}
         self.saved = 0  # verdicts stored (tests wait on it)
+        self.stored: set[int] = set()  # item indexes with a stored verdict of this reviewer
         self.saved_ids: list[int] = []
         self.error: str | None = None
 
@@ -147,6 +148,7 @@ class ReviewScreen(Screen):
     def _loaded(self, result) -> None:
         self.items, prior = result
         self.drafts.update({i: dict(v) for i, v in prior.items() if i not in self.drafts})
+        self.stored.update(prior)
         self.loaded = True
         if self.is_attached:
             self._draw()
@@ -196,6 +198,8 @@ class ReviewScreen(Screen):
         lines = rv.format_facts(it.facts)
         ft = Text()
         ft.append_text(safe(lines[0], "bold"))
+        if it.meta.get("facts_newer"):
+            ft.append("  (the place's newer state: the texts were written for an earlier one)", style="italic")
         for line in lines[1:]:
             ft.append("\n")
             ft.append_text(safe(line))
@@ -219,6 +223,8 @@ class ReviewScreen(Screen):
         t.append("  B "), t.append_text(val(d["score_b"]))
         t.append("  ship "), t.append_text(val(d["ship"]))
         t.append(f"  · scoring {self.side}")
+        if self.index in self.stored:
+            t.append("  · stored (enter stores a change)", style="italic")
         if d["note"]:
             t.append("  · note: ")
             t.append_text(safe(d["note"]))
@@ -295,6 +301,7 @@ class ReviewScreen(Screen):
             self.notify("Still to give: " + ", ".join(missing), severity="warning", timeout=3)
             return
         verdict, reviewer = dict(d), self.reviewer
+        self.stored.add(self.index)
         self._io("save", lambda store: rv.record_review(store, it, verdict["score_a"], verdict["score_b"],
                                                          verdict["ship"], verdict["note"], reviewer,
                                                          origin="review:console"), self._saved)

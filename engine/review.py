@@ -108,9 +108,13 @@ def _item(row: dict, seed: int, places: dict | None) -> ReviewItem | None:
     if not (llm or "").strip() or not template.strip():
         return None
     place = (places or {}).get(row["urn"])
+    stale = False
     if place is not None and place.state_hash == row["state_hash"]:
         facts = facts_of(place.to_json())
     else:
+        # The store keeps the place's last synced state: newer than this text when the world
+        # moved on since (the reader is told).
+        stale = bool(row.get("place_state_hash")) and row.get("place_state_hash") != row["state_hash"]
         try:
             data = json.loads(row["place_data"]) if row.get("place_data") else None
         except ValueError:
@@ -120,6 +124,7 @@ def _item(row: dict, seed: int, places: dict | None) -> ReviewItem | None:
     a, b = (llm, template) if side == "A" else (template, llm)
     meta = {k: row.get(k) for k in ("prompt_version", "model_id", "seed", "budget", "batch_id", "source")}
     meta["quality"] = row.get("llm_quality") if row.get("llm_quality") is not None else row.get("quality")
+    meta["facts_newer"] = stale
     return ReviewItem(row["urn"], row["state_hash"] or "", facts.get("name") or row["urn"], facts, a, b,
                       row["id"], row.get("tier"), side, row["source"] == "llm", meta)
 

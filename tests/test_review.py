@@ -288,3 +288,17 @@ def test_eval_json_carries_the_reviews_block(capsys, monkeypatch, small_world):
     rc, out, err = _texture(capsys, "eval", "--world", str(small_world))
     assert "reviews: 67 places, read blind" in out and "template shipped    64" in out
 
+
+
+def test_facts_of_a_newer_state_are_flagged(store, batch, small_places):
+    from dataclasses import replace
+
+    q = rv.build_queue(store, batch=batch)
+    assert not any(i.meta["facts_newer"] for i in q)
+    moved = [replace(p, conditions="blizzard", state_hash="newer") for p in small_places if p.urn == q[0].urn]
+    store.sync_places(moved, lambda p: "premium")
+    again = {i.urn: i for i in rv.build_queue(store, batch=batch)}
+    assert again[q[0].urn].meta["facts_newer"] and again[q[0].urn].facts["weather"]["conditions"] == "blizzard"
+    # Given the world at the text's own state, those facts are used instead.
+    exact = {i.urn: i for i in rv.build_queue(store, batch=batch, places=small_places)}
+    assert not exact[q[0].urn].meta["facts_newer"] and exact[q[0].urn].facts == q[0].facts
