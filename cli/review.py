@@ -3,14 +3,15 @@
 ::
 
     texture review start [--batch ID | --tier T | --worst N | --pinned SET] [--limit N] [--seed S]
-                         [--accepted-only] [--reviewer NAME]
+                         [--accepted-only] [--reviewer NAME] [--again]
     texture review export FILE
     texture review import FILE
     texture review stats [--json]
 
 ``start`` shows each place's facts and two texts, A and B (the LLM text and the template, in a
 seeded order it never reveals), and asks for a score 1-5 for each, which to ship (a, b or s for
-"same") and an optional note; each verdict is stored at once. ``q`` (or end of input, or Ctrl-C)
+"same") and an optional note; each verdict is stored at once. Pairs the reviewer already reviewed
+are left out unless ``--again``. ``q`` (or end of input, or Ctrl-C)
 stops, ``k`` skips a place. Text from the world and the model is printed with every control
 character made visible (engine.textsafe), never as escape sequences.
 
@@ -54,6 +55,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="only LLM texts the gate accepted (default: a rejected raw LLM text is reviewed too)")
     a.add_argument("--seed", type=int, default=0, help="the seed of the sample and of the A/B order (default 0)")
     a.add_argument("--reviewer", default=None, help="your name (default: $TEXTURE_REVIEWER or the login name)")
+    a.add_argument("--again", action="store_true",
+                   help="also the pairs you reviewed before (shown with your verdict; a new answer replaces it)")
     add_common(a)
 
     a = sub.add_parser("export", help="write every review as JSON Lines (the shared reviewed-set shape)")
@@ -162,6 +165,15 @@ def _start(args) -> int:
               file=sys.stderr)
         return 0
     reviewer = rv.default_reviewer() if args.reviewer is None else args.reviewer.strip()
+    if not args.again:
+        todo = [it for it in items if rv.stored_verdict(store, it, reviewer) is None]
+        if len(todo) < len(items):
+            print(f"{len(items) - len(todo)} place(s) you reviewed before left out (--again shows them)",
+                  file=sys.stderr)
+        items = todo
+        if not items:
+            print("nothing left to review in this selection", file=sys.stderr)
+            return 0
     run_loop(store, items, reviewer)
     return 0
 

@@ -448,6 +448,17 @@ class ActionsMixin:
             for tier in ("premium", "full", "light"):
                 yield SystemCommand(f"Review: tier {tier}", f"Blind review of the {tier} tier's current LLM texts",
                                     lambda tier=tier: self.action_review("tier", tier))
+            try:
+                from engine.workbench import pinned_sets
+
+                sets = [ps.name for ps in pinned_sets(self.store)] if self.store is not None else []
+            except Exception:  # an old or damaged database: no pinned-set entries
+                sets = []
+            for name in sets:
+                # The palette reads titles as markup: brackets of a set's name are shown as parentheses.
+                shown = name.replace("[", "(").replace("]", ")")
+                yield SystemCommand(f"Review: pinned set {shown}", "Blind review of a pinned set's current LLM texts",
+                                    lambda name=name: self.action_review("pinned", name))
             last = self.state.batch.batch_id if getattr(self.state, "batch", None) is not None else None
             if last is not None:
                 yield SystemCommand(f"Review: batch {last}", "Blind review of the last batch's LLM texts",

@@ -149,6 +149,8 @@ class ReviewScreen(Screen):
         self.items, prior = result
         self.drafts.update({i: dict(v) for i, v in prior.items() if i not in self.drafts})
         self.stored.update(prior)
+        # Like an annotation queue: start at the first place this reviewer has not reviewed yet.
+        self.index = next((i for i in range(len(self.items)) if i not in self.stored), 0)
         self.loaded = True
         if self.is_attached:
             self._draw()

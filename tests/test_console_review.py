@@ -75,6 +75,13 @@ async def test_review_a_place_from_the_keyboard(home, monkeypatch):
         assert not isinstance(app.screen, ReviewScreen)
         await pilot.pause()
         assert "reviewed: 2" in rendered_text(app.query_one("#glance", Static))
+        # Opened again, the queue starts at the first place not reviewed yet; the others show the verdict.
+        again = await open_review(pilot, app)
+        assert again.index == 2 and again.stored == {0, 1}
+        await pilot.press("left")
+        assert again.draft() == {"score_a": 1, "score_b": 2, "ship": "same", "note": ""}
+        assert "stored" in rendered_text(again.query_one("#rv-verdict", Static))
+        await pilot.press("escape")
 
     rows = reviews(home)
     assert len(rows) == 2
@@ -139,6 +146,11 @@ async def test_palette_opens_review_selections_and_a_verdict_survives_closing_at
         titles = {c.title: c for c in app.get_system_commands(app.screen)}
         for t in ("Review: current LLM texts", "Review: worst 20 by quality", "Review: tier premium"):
             assert t in titles, t
+        from engine import workbench as wb
+
+        wb.pin_set(app.store, "[b]night[/b]", [app.places[0].urn])
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "Review: pinned set (b)night(/b)" in titles
         batch_cmd = [t for t in titles if t.startswith("Review: batch ")]
         assert batch_cmd == [f"Review: batch {app.state.batch.batch_id}"]
         titles[batch_cmd[0]].callback()

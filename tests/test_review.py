@@ -237,6 +237,15 @@ def test_cli_review_loop_stats_export_import(capsys, monkeypatch, small_world, t
     assert rc == 0 and "exported 2 review(s)" in err
     rows = lines(exported)
     assert {r["reviewer"] for r in rows} == {"ana"} and "too plain" in {r["flaw_of_the_other"] for r in rows}
+    # A second session leaves out what ana reviewed already (--again shows it).
+    answers = iter(["1", "1", "b", "", "q"])
+    rc, out, err = _texture(capsys, "review", "start", "--reviewer", "ana")
+    assert "2 place(s) you reviewed before left out" in err and "[1/1]" in out
+    rc, out, err = _texture(capsys, "review", "start", "--reviewer", "ana")
+    assert "nothing left to review" in err
+    answers = iter(["q"])
+    rc, out, err = _texture(capsys, "review", "start", "--reviewer", "ana", "--again")
+    assert "you reviewed this pair before" in out or "[1/3]" in out
     rc, out, err = _texture(capsys, "review", "import", str(exported), "--db", str(tmp_path / "team.db"))
     assert rc == 0 and "2 review(s) imported" in err
     rc, out, err = _texture(capsys, "review", "import", str(exported), "--db", str(tmp_path / "team.db"))
