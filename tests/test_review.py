@@ -145,6 +145,8 @@ def test_cli_import_reports_bad_lines_without_a_traceback(capsys, tmp_path):
     assert rc == 2 and err.strip() == f"texture review import: error: no such file: {tmp_path / 'nope.jsonl'}"
     rc, out, err = _texture(capsys, "review", "import", str(tmp_path))
     assert rc == 2 and "is a folder" in err
+    rc, out, err = _texture(capsys, "review", "export", str(tmp_path / "no" / "such" / "out.jsonl"))
+    assert rc == 2 and "cannot write" in err and "Traceback" not in err
 
 
 # --- the queue ----------------------------------------------------------------------------------------
