@@ -14,9 +14,9 @@ which is which (the method of Chatbot Arena's blind vote, and of the team's revi
   the same and scored it 3 or more, else bad).
 * :func:`export_reviews` / :func:`import_reviews` — JSON Lines in the shape of the shared
   reviewed sets (``urn, facts, template, llm, score_template, score_llm, ship, flaw_of_the_other``;
-  ``reviewer, state_hash, reviewed_at`` follow when known), so a team reviews on one machine and
-  shares. A bad line is reported (file, line, field), skipped and counted; a re-import changes
-  nothing.
+  ``llm_accepted, model_id, prompt_version, reviewer, state_hash, reviewed_at`` follow when
+  known), so a team reviews on one machine and shares. A bad line is reported (file, line,
+  field), skipped and counted; a re-import changes nothing.
 * :func:`review_stats` / :func:`stats_line` — what people said: LLM shipped / same / template
   shipped, mean scores, the share of LLM texts scored 2 or less, n, with 95 % intervals (Wilson
   score intervals for shares; mean ± 1.96 standard errors for means).
@@ -231,8 +231,9 @@ def record_review(store: Store, item: ReviewItem, score_a: Any, score_b: Any, sh
     row = {"review_key": review_key(item.urn, item.template_text, item.llm_text, reviewer), "urn": item.urn,
            "state_hash": item.state_hash, "result_id": item.result_id, "name": item.name,
            "facts": json.dumps(item.facts, ensure_ascii=False), "text_a": item.text_a, "text_b": item.text_b,
-           "llm_side": item.llm_side, "llm_accepted": item.llm_accepted, "score_a": sa, "score_b": sb, "ship": side, "note": note,
-           "reviewer": reviewer, "origin": origin, "created_at": t, "updated_at": t}
+           "llm_side": item.llm_side, "llm_accepted": item.llm_accepted, "model_id": item.meta.get("model_id"),
+           "prompt_version": item.meta.get("prompt_version"), "score_a": sa, "score_b": sb, "ship": side,
+           "note": note, "reviewer": reviewer, "origin": origin, "created_at": t, "updated_at": t}
     score_llm = sa if item.llm_side == "A" else sb
     rating = _rating(item.llm_text, item.urn, item.state_hash, score_llm, _ship_source(side, item.llm_side), note,
                      item.result_id, item.meta, t)
@@ -274,8 +275,9 @@ def unblind(row: dict) -> dict:
            "flaw_of_the_other": row.get("note") or ""}
     if row.get("llm_accepted") is not None:
         out["llm_accepted"] = bool(row["llm_accepted"])
-    if row.get("reviewer"):
-        out["reviewer"] = row["reviewer"]
+    for k in ("model_id", "prompt_version", "reviewer"):
+        if row.get(k):
+            out[k] = row[k]
     if row.get("state_hash"):
         out["state_hash"] = row["state_hash"]
     if row.get("created_at") is not None:
@@ -349,6 +351,8 @@ def _line_review(obj: Any) -> dict:
         raise ReviewError(f"field 'ship' must be one of {', '.join(FILE_SHIPS)}, not {ship!r}")
     note = text("flaw_of_the_other", required=False) if "flaw_of_the_other" in obj else text("note", required=False)
     reviewer = text("reviewer", required=False).strip()
+    model_id = text("model_id", required=False)
+    prompt_version = text("prompt_version", required=False)
     state_hash = text("state_hash", required=False)
     accepted = obj.get("llm_accepted")
     if accepted is not None and not isinstance(accepted, bool):
@@ -358,7 +362,7 @@ def _line_review(obj: Any) -> dict:
         raise ReviewError("field 'reviewed_at' must be a number (seconds since the epoch)")
     return {"urn": urn, "template": template, "llm": llm, "facts": facts, "score_template": st, "score_llm": sl,
             "ship": ship, "note": note, "reviewer": reviewer, "state_hash": state_hash, "when": when,
-            "accepted": accepted}
+            "accepted": accepted, "model_id": model_id, "prompt_version": prompt_version}
 
 
 def import_reviews(store: Store, path: str | Path, max_errors: int = 50) -> ImportReport:
@@ -404,10 +408,12 @@ def import_reviews(store: Store, path: str | Path, max_errors: int = 50) -> Impo
                    "state_hash": r["state_hash"] or None, "result_id": None,
                    "name": str(r["facts"].get("name") or "") or None,
                    "facts": json.dumps(r["facts"], ensure_ascii=False), "text_a": a, "text_b": b, "llm_side": side,
-                   "llm_accepted": r["accepted"], "score_a": sa, "score_b": sb, "ship": ship, "note": r["note"], "reviewer": r["reviewer"],
-                   "origin": f"import:{path.name}", "created_at": t, "updated_at": t}
+                   "llm_accepted": r["accepted"], "model_id": r["model_id"] or None,
+                   "prompt_version": r["prompt_version"] or None, "score_a": sa, "score_b": sb, "ship": ship,
+                   "note": r["note"], "reviewer": r["reviewer"], "origin": f"import:{path.name}", "created_at": t,
+                   "updated_at": t}
             rating = _rating(r["llm"], r["urn"], r["state_hash"] or None, r["score_llm"], r["ship"], r["note"], None,
-                             {}, t)
+                             {"model_id": r["model_id"] or None, "prompt_version": r["prompt_version"] or None}, t)
             _rid, new = rs.save_review(row, rating, replace=False)
             if new:
                 rep.imported += 1
@@ -495,6 +501,9 @@ def stats_of(verdicts: Iterable[dict], breakdown: bool = True) -> dict:
     if breakdown:
         acc = [v for v in verdicts if v.get("llm_accepted")]
         out["accepted"] = stats_of(acc, breakdown=False) if acc else None
+        models = sorted({v["model_id"] for v in verdicts if v.get("model_id")})
+        out["by_model"] = {m: stats_of([v for v in verdicts if v.get("model_id") == m], breakdown=False)
+                           for m in models}
     return out
 
 
@@ -555,7 +564,10 @@ def format_stats(s: dict) -> str:
         f"  intervals: {iv['method']}",
     ] + ([f"  of them, LLM texts the gate had accepted: {a['n']} · shipped LLM {a['llm_shipped']}, same {a['same']}, "
           f"template {a['template_shipped']} · mean LLM {a['llm_mean']:.2f} / template {a['template_mean']:.2f} · "
-          f"LLM ≤ 2 {_pct(a['llm_scored_2_or_less'])}"] if (a := s.get("accepted")) else []))
+          f"LLM ≤ 2 {_pct(a['llm_scored_2_or_less'])}"] if (a := s.get("accepted")) else [])
+        + [f"  model {m}: {b['n']} · shipped LLM {b['llm_shipped']}, same {b['same']}, template "
+           f"{b['template_shipped']} · mean LLM {b['llm_mean']:.2f} / template {b['template_mean']:.2f} · "
+           f"LLM ≤ 2 {_pct(b['llm_scored_2_or_less'])}" for m, b in (s.get("by_model") or {}).items()])
 
 
 def format_facts(facts: dict) -> list[str]:

@@ -58,6 +58,7 @@ def test_the_shared_reviewed_set_imports_and_gives_its_figures(store, tmp_path):
     lo, hi = s["intervals"]["llm_scored_2_or_less"]
     assert lo < 44 / 67 < hi and 0 <= lo and hi <= 1
     assert s["accepted"] is None  # the shared file does not say; its LLM texts were the accepted ones
+    assert s["by_model"] == {}
     assert s["intervals"]["llm_mean"][0] >= 1 and s["intervals"]["template_mean"][1] <= 5
     assert s["intervals"]["llm_shipped_share"][0] == 0.0  # Wilson: 0 of 67 still has a positive upper end
     assert 0 < s["intervals"]["llm_shipped_share"][1] < 0.1
@@ -204,6 +205,9 @@ def test_a_verdict_is_stored_with_its_key_and_a_second_one_replaces_it(store, ba
     assert it.llm_accepted == (source == "llm") and shipped["llm_accepted"] == it.llm_accepted
     acc = rv.review_stats(store)["accepted"]
     assert (acc["n"] if acc else 0) == (1 if it.llm_accepted else 0)
+    # ... and the model that wrote it: figures per model, and in the export.
+    model = store.db.execute("SELECT model_id FROM results WHERE id=?", [it.result_id]).fetchone()[0]
+    assert model and shipped["model_id"] == model and rv.review_stats(store)["by_model"][model]["n"] == 1
     assert rv.record_review(store, it, 4, 4, "same", "", reviewer="ana") == rid  # the same reader: replaced
     assert rv.review_stats(store)["same"] == 1 and rv.review_stats(store)["n"] == 1
     assert rv.record_review(store, it, 1, 1, "a", reviewer="bo") != rid  # another reader: another review
@@ -250,6 +254,8 @@ def test_cli_review_loop_stats_export_import(capsys, monkeypatch, small_world, t
     assert "you reviewed this pair before" in out or "[1/3]" in out
     rc, out, err = _texture(capsys, "review", "import", str(exported), "--db", str(tmp_path / "team.db"))
     assert rc == 0 and "2 review(s) imported" in err
+    team = json.loads(_texture(capsys, "review", "stats", "--json", "--db", str(tmp_path / "team.db"))[1])
+    assert team["n"] == 2 and team["by_model"] and team["accepted"] == s["accepted"]
     rc, out, err = _texture(capsys, "review", "import", str(exported), "--db", str(tmp_path / "team.db"))
     assert rc == 0 and "0 review(s) imported, 2 already stored" in err
 

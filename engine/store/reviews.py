@@ -15,7 +15,8 @@ from .core import Store
 from .queries import chunks, marks
 
 REVIEW_COLUMNS = ("review_key", "urn", "state_hash", "result_id", "name", "facts", "text_a", "text_b", "llm_side",
-                  "llm_accepted", "score_a", "score_b", "ship", "note", "reviewer", "origin", "created_at", "updated_at")
+                  "llm_accepted", "model_id", "prompt_version", "score_a", "score_b", "ship", "note", "reviewer",
+                  "origin", "created_at", "updated_at")
 
 _LLM_ROWS = ("SELECT r.id, r.batch_id, r.urn, r.state_hash, r.tier, r.source, r.text, r.template_text, r.llm_text, "
              "r.prompt_version, r.model_id, r.seed, r.budget, r.quality, r.llm_quality, r.template_quality, "
@@ -92,7 +93,7 @@ class ReviewStore:
         return list(reversed(self._q("SELECT * FROM wb_reviews ORDER BY id DESC LIMIT ?", [int(limit)])))
 
     def review_verdicts(self) -> list[dict]:
-        """``llm_side, llm_accepted, score_a, score_b, ship`` of every review (what the figures need)."""
+        """``llm_side, llm_accepted, model_id, score_a, score_b, ship`` of every review (what the figures need)."""
         if "wb_reviews" not in self.db.table_names():  # a read-only file from before the migration
             return []
-        return self._q("SELECT llm_side, llm_accepted, score_a, score_b, ship FROM wb_reviews ORDER BY id")
+        return self._q("SELECT llm_side, llm_accepted, model_id, score_a, score_b, ship FROM wb_reviews ORDER BY id")
