@@ -42,14 +42,18 @@ class HoldingLLM(ScriptedLLM):
     test releases it.
 
     Once every other request of the job has finished (with one lane: at once, since then nothing
-    else decodes meanwhile), the worker stops after each of the held place's tokens and waits for a permit: ``holding`` is set while it waits, ``release(n)`` lets n
-    more tokens through (at once, as a burst), ``release_all()`` lets the place run to its end. The
-    held place's deadline keeps counting, so give the Factory a long ``deadline_s``.
+    else decodes meanwhile; with ``alone=False``: at once, the other lanes stopping with it), the
+    worker stops after each of the held place's tokens and waits for a permit: ``holding`` is set
+    while it waits, ``step()`` lets one more token through, ``release(n)`` n more (at once, as a
+    burst), ``release_all()`` lets the place run to its end. The held place's deadline keeps
+    counting, so give the Factory a long ``deadline_s``.
     """
 
-    def __init__(self, hold: str | int, **kw):
-        self.hold = hold
+    def __init__(self, hold: str | int, alone: bool = True, **kw):
+        self.hold, self.alone = hold, alone
         self._started = 0
+        self._lock = threading.Lock()
+        self._waiting = self._stepped = False
         self.holding = threading.Event()
         self._permits = threading.Semaphore(0)
         self._free = threading.Event()
@@ -58,6 +62,16 @@ class HoldingLLM(ScriptedLLM):
 
     def held(self, key: str) -> bool:
         return isinstance(self.hold, str) and (key == self.hold or key.startswith(self.hold + "#"))
+
+    def step(self) -> bool:
+        """One more token, if the worker waits and has not been let on since it began waiting
+        (so polling ``step()`` until a condition holds never overshoots)."""
+        with self._lock:
+            if not self._waiting or self._stepped:
+                return False
+            self._stepped = True
+        self._permits.release()
+        return True
 
     def release(self, n: int = 1) -> None:
         self._permits.release(n)
@@ -75,11 +89,15 @@ class HoldingLLM(ScriptedLLM):
         if isinstance(ev, PlaceFinished):
             self._finished.add(ev.key)
         if (isinstance(ev, Tokens) and self.held(ev.key) and not self._free.is_set()
-                and (self.concurrency == 1
+                and (not self.alone or self.concurrency == 1
                      or all(self.held(r["key"]) or r["key"] in self._finished for r in job.requests))):
+            with self._lock:
+                self._waiting, self._stepped = True, False
             self.holding.set()
             # Bounded, so a test that forgets to release fails on its own wait instead of hanging.
             self._permits.acquire(timeout=120)
+            with self._lock:
+                self._waiting = False
             self.holding.clear()
 
 
@@ -87,13 +105,13 @@ class Factory:
     """An llm_factory that builds a ScriptedLLM (a HoldingLLM with ``hold``) and remembers it."""
 
     def __init__(self, delay: float = 0.0, script: dict | None = None, deadline_s: float = 5.0,
-                 hold: str | int | None = None):
-        self.delay, self.script, self.deadline_s, self.hold = delay, script, deadline_s, hold
+                 hold: str | int | None = None, alone: bool = True):
+        self.delay, self.script, self.deadline_s, self.hold, self.alone = delay, script, deadline_s, hold, alone
         self.llm: ScriptedLLM | None = None
 
     def __call__(self, cfg):
         kw = dict(concurrency=cfg.concurrency, token_delay_s=self.delay, script=self.script, deadline_s=self.deadline_s)
-        self.llm = HoldingLLM(self.hold, **kw) if self.hold is not None else ScriptedLLM(**kw)
+        self.llm = HoldingLLM(self.hold, self.alone, **kw) if self.hold is not None else ScriptedLLM(**kw)
         return self.llm
 
 
