@@ -54,6 +54,8 @@ class HoldingLLM(ScriptedLLM):
         self._started = 0
         self._lock = threading.Lock()
         self._waiting = self._stepped = False
+        self.job = None  # the job the held place belongs to, once it is held
+        self.tokens = 0  # tokens emitted so far, every place's
         self.holding = threading.Event()
         self._permits = threading.Semaphore(0)
         self._free = threading.Event()
@@ -82,6 +84,8 @@ class HoldingLLM(ScriptedLLM):
 
     def _emit(self, job, ev) -> None:
         super()._emit(job, ev)
+        if isinstance(ev, Tokens):
+            self.tokens += 1
         if isinstance(ev, PlaceStarted):
             self._started += 1
             if self._started == self.hold:
@@ -93,6 +97,7 @@ class HoldingLLM(ScriptedLLM):
                      or all(self.held(r["key"]) or r["key"] in self._finished for r in job.requests))):
             with self._lock:
                 self._waiting, self._stepped = True, False
+            self.job = job
             self.holding.set()
             # Bounded, so a test that forgets to release fails on its own wait instead of hanging.
             self._permits.acquire(timeout=120)

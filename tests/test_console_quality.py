@@ -108,9 +108,11 @@ async def test_metrics_panel_fills_during_the_first_batch(home, monkeypatch):
         # the other model places finish; the held one keeps the batch running until released
         await wait_until(pilot, lambda: factory.llm is not None and factory.llm.holding.is_set(), what="held place")
         await wait_until(pilot, lambda: app.state.live.model_finished >= len(ELIGIBLE) - 1, what="other places")
-        # a figure (whatever the gate made of the scripted texts), not a dash
+        # figures (whatever the gate made of the scripted texts), not dashes; tokens/s once the
+        # batch has run for a moment (the glance is redrawn twice a second while it runs)
         await wait_until(pilot, lambda: re.search(r"fallback\s\d+\.\d%", _glance(app))
-                         and f"model {len(ELIGIBLE) - 1}/" in _glance(app), what="running fallback figure")
+                         and re.search(r"tokens/s\s\d", _glance(app))
+                         and f"model {len(ELIGIBLE) - 1}/" in _glance(app), what="running figures")
         glance = _glance(app)
         assert app.batch_running and "batch 1 running" in glance
         assert f"model {len(ELIGIBLE) - 1}/{len(ELIGIBLE)}" in glance

@@ -44,6 +44,12 @@ async def _until(pilot, cond, timeout: float, what: str) -> None:
 
 
 async def _shoot(out: Path, size: tuple[int, int], tier: str, scripted: bool, model_texts: int) -> Path:
+    if not scripted:
+        # As the `texture` command does: OpenBLAS must be loaded before anything imports mlx, or
+        # the model runs on the stock (slow) CPU path.
+        from engine.llm.fastpath import prepare_backend
+
+        prepare_backend()
     from console.app import TextureApp
     from engine.builtin_world import builtin_world
     from engine.config import Config
