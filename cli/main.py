@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: descriptions/s on a Ray cluster with 1, 2, ... workers (no ADDRESS: a local instance)")
     p.add_argument("--workers", default=None, help="with --cluster: worker counts to measure, e.g. 1,2 (default 1,2)")
 
-    from engine import evaluate  # `texture eval` (issue #13)
+    from engine import evaluate  # `texture eval`
 
     from . import review, serve, workbench
 

@@ -24,8 +24,8 @@ differs from the defaults).
 (one model load, one warm-up). A configuration is ``name:KEY=VALUE,KEY=VALUE`` (the name is
 optional) with keys ``FLUX_LLM_*`` variables (or their short forms: ``candidates``,
 ``min_quality``, ``repetition_penalty``, ``stop_sentences``, ``quality_gate``, ``temperature``…)
-and ``prompt=<prompt name>``; or a preset: ``before`` (the generation and merge before issue
-#13: the seed's prompt, no sentence stop, no repetition control, one candidate, no gate) and
+and ``prompt=<prompt name>``; or a preset: ``before`` (the generation and merge before the
+quality gate: the seed's prompt, no sentence stop, no repetition control, one candidate, no gate) and
 ``default`` (the current defaults). The JSON of a compare run has ``runs`` (one block per
 configuration) and, at the top level, the last run's block.
 """

@@ -485,7 +485,7 @@ def teacher_forced(lm, ids):
 
 
 def assert_quality_guard(label: str, got: tuple[list, list], ref: tuple[list, list]) -> None:
-    """Issue #14's guard: teacher-forced top-1 agreement with the float32 reference >= 0.97 and
+    """The quality guard of the CPU paths: teacher-forced top-1 agreement with the float32 reference >= 0.97 and
     perplexity within 2 % of it; ``got`` and ``ref`` are (argmax tokens, true-token log-probs)."""
     import math
 

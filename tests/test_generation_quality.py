@@ -1,4 +1,4 @@
-"""Issue #13's generation features stay inside the determinism contract: the sentence stop and
+"""The fact-keeping generation features stay inside the determinism contract: the sentence stop and
 the repetition penalty are per request, so a request's tokens are the same alone and in a batch
 of 4, on the tiny random model and on the real model (SmolLM2, in a fresh process).
 

@@ -515,20 +515,24 @@ def test_cancel_running_job(make_engine):
     eng = make_engine(tiny_loader(before=slow(0.005)), concurrency=2)
     reqs = [GenRequest("first", PROMPTS[0], 1, 3, 0.0)] + [
         GenRequest(f"long{i}", PROMPTS[i + 1], 2 + i, 400, 0.0) for i in range(5)]
-    t_cancel = []
     holder = {}
+    after_cancel = []  # tokens decoded once the cancel was asked for (on the engine thread)
 
     def on_event(ev):
         if isinstance(ev, PlaceFinished) and ev.key == "first":
-            t_cancel.append(time.perf_counter())
+            holder["cancelled"] = True
             holder["job"].cancel()
+        elif isinstance(ev, Tokens) and holder.get("cancelled"):
+            after_cancel.append(ev.key)
 
+    eng.pause()  # so the job cannot start before ``holder`` knows it
     job = eng.submit(reqs, on_event)
     holder["job"] = job
-    if job.done:  # pragma: no cover - cannot happen, but never wait forever
-        pytest.fail("finished before cancel")
-    assert job.wait(10)
-    assert time.perf_counter() - t_cancel[0] < 1.0
+    eng.resume()
+    assert job.wait(30)
+    # At once: the step under way may finish its rows, no further step runs (counted in events,
+    # not in seconds, so a busy machine cannot make it fail).
+    assert len(after_cancel) <= 2, after_cancel
     res = job.results
     assert res["first"].reason is None and res["first"].text is not None  # finished results kept
     cancelled = [k for k, f in res.items() if f.reason == "cancelled"]

@@ -3,7 +3,7 @@ prompt its sentences) judged, the best valid text chosen, gated against the temp
 (:class:`MergeMixin`, a part of :class:`engine.batch.runner.BatchRunner`); the places that need
 no model stored while it works (:meth:`MergeMixin._store_without_model`).
 
-Best of N (issue #13): candidate k of a place has key :func:`candidate_key` (urn, k) and seed
+Best of N: candidate k of a place has key :func:`candidate_key` (urn, k) and seed
 :func:`candidate_seed` (seed, k); candidate 0 is the place's own request (key urn, its seed).
 """
 

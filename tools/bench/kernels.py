@@ -1,4 +1,4 @@
-"""Kernel micro-benchmarks (moved out of engine/llm/cpu_kernels.py and skinny.py, issue #12):
+"""Kernel micro-benchmarks (kept out of engine/llm/cpu_kernels.py and skinny.py, which the product imports):
 
     python -m tools.bench.kernels prefill   # prefill of 170 tokens: mlx-lm's kernels vs cpu_kernels
     python -m tools.bench.kernels decode    # a decode step's products: the skinny kernel vs MLX
