@@ -82,9 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from engine import evaluate  # `texture eval` (issue #13)
 
-    from . import serve, workbench
+    from . import check, serve, workbench
 
     workbench.add_parser(sub)
+    check.add_parser(sub)
     evaluate.add_parser(sub, add_common, add_llm)
     serve.add_parser(sub, add_common, add_llm)
 
@@ -412,20 +413,26 @@ def cmd_doctor(args) -> int:
     return run_doctor(args)
 
 
+def _check(args) -> int:
+    from .check import handle
+
+    return handle(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "serve", "eval"}
+    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "serve", "eval", "check"}
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
 
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
                 "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
-                "prompts": cmd_prompts, "serve": cmd_serve, "eval": cmd_eval}
+                "prompts": cmd_prompts, "serve": cmd_serve, "eval": cmd_eval, "check": _check}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
-    if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):
+    if args.cmd not in ("export", "check") and not os.environ.get("TEXTURE_NO_FASTPATH"):
         # OpenBLAS must be loaded before anything imports mlx (the CPU fast path); do it first.
         try:
             from engine.llm.fastpath import prepare_backend

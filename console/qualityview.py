@@ -79,7 +79,26 @@ def quality_text(result: dict | None, styles) -> Text:
         if isinstance(rep, dict):
             t.append("  ")
             _report_line(t, rep, styles)
+    _gate_line(t, (q or {}).get("gate"), styles)
     return t
+
+
+def _gate_line(t: Text, verdict, styles) -> None:
+    """The reading gate's verdict on the LLM text (engine.gate), when the batch asked it: its
+    reasons are what a reviewer checks against the text."""
+    if not isinstance(verdict, dict):
+        return
+    reasons = [str(r) for r in verdict.get("reasons") or [] if r] if isinstance(verdict.get("reasons"), list) else []
+    t.append("\n  reading gate: ", style=styles.dim)
+    if verdict.get("accepted") and not reasons:
+        t.append("accepted", style=styles.done)
+        return
+    t.append("refused", style=styles.error)
+    for r in reasons[:4]:
+        t.append("\n    ")
+        t.append_text(safe(clip(r, 120), styles.fell_back))
+    if len(reasons) > 4:
+        t.append(f"\n    +{len(reasons) - 4} more", style=styles.dim)
 
 
 def _report_line(t: Text, rep: dict, styles) -> None:

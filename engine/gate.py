@@ -131,6 +131,10 @@ CLICHES = (
     r"\bmasterpiece\b", r"\bindelible mark\b", r"\bmark of time\b", r"\bfinal resting place\b",
     r"\bbeauty of nature\b", r"\bnature'?s (?:own )?beauty\b", r"\b(?:harsh|relentless) (?:and \w+ )?beauty\b",
     r"\bbeauty that is our world\b", r"\bresilience and beauty\b", r"\bto the point where\b",
+    r"\bstark reminder\b", r"\bnatural wonder\b", r"\bbearing witness to\b", r"\bforgotten memories\b",
+    r"\b(?:ancient|rugged|majestic|timeless|natural|harsh) (?:\w+ )?(?:beauty|grandeur|majesty|splendou?r)\b",
+    r"\b(?:relentless )?(?:force|power|fury) of (?:nature|the weather)\b", r"\bpoignant\b", r"\bunforgettable\b",
+    r"\bpace of life\b",
 )
 _CLICHES = re.compile("|".join(f"(?:{p})" for p in CLICHES), re.IGNORECASE)
 
@@ -150,10 +154,17 @@ _SPELLED_NUMBER = re.compile(
     r"(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|point|and))*)\s+"
     r"(?:degrees?|mph|miles? (?:an|per) hour|kilomet(?:re|er)s? (?:an|per) hour|knots?|per ?cent|percent)\b",
     re.IGNORECASE)
+_REPEAT_OK = frozenset("there their these those which where while other".split())
 _DOUBLED = re.compile(r"\b([a-z]{4,}?)(?:e?s)? of (?:(?:a|an|the|great|many|some|its|their)\s+){0,2}\1(?:e?s)?\b",
                       re.IGNORECASE)
-_SPLICE = re.compile(r"[^,;:]\w,\s+(?:the|its)\s+(?:weather|conditions|day|air|sky)\s+(?:is|are|was|were)\b",
-                     re.IGNORECASE)
+# Two sentences joined by a comma: "..., the weather is clear", "..., their tools have been laid down".
+_SPLICE = re.compile(r"\w,\s+(?:the|its|their)\s+(?:[a-z'’-]+\s+){0,2}?(?:is|are|was|were|has|have|had)\s+"
+                     r"(?!(?:a|an|the)\b)", re.IGNORECASE)
+_OPENERS = frozenset("""as while when whenever though although because since if after before with without under
+    in at on beneath above below beside among amid amidst across through along despite during once today now
+    tonight here there lately still yet""".split())
+# Empty phrases that say nothing about the place.
+_EMPTY = re.compile(r"\bthe only (?:one|exception)\b", re.IGNORECASE)
 _UNDER_WATER = re.compile(r"\b(?:beneath|underneath|under|below)\s+(?:a|an|the)\s+(?:[a-z-]+\s+){0,2}"
                           r"(?:river|lake|sea|ocean|stream|creek|pond|water|waters)\b", re.IGNORECASE)
 _BASE_OF = re.compile(r"\b(?:a|an|the|this|that)\s+((?:[a-z'’-]+\s+){0,3})([a-z]+)\s+of\s+((?:[a-z'’-]+\s+){0,2}[a-z'’-]+)",
@@ -186,7 +197,8 @@ _SKY_ALWAYS = ("moon", "moonlight", "moonlit", "stars", "starlight", "starry", "
                "sunrise", "sunset", "dawn", "dusk", "twilight", "midnight", "morning dew", "morning light",
                "evening light", "soft light")
 _SUNLIGHT = ("sunlight", "sunshine", "sunlit", "sunny", "sunbeams", "sun's rays", "gleaming in the sun",
-             "blue sky", "blue skies", "cloudless", "clear sky", "clear skies")
+             "blue sky", "blue skies", "cloudless", "clear sky", "clear skies", "scorching sun", "blazing sun",
+             "beating sun", "bright sun", "glaring sun")
 
 _STILL_RX, _STORMY_WIND_RX, _SUNNY_RX, _STORMY_SKY_RX = (_alt(x) for x in (_STILL, _STORMY_WIND, _SUNNY, _STORMY_SKY))
 _PRECIP_RX = _alt(_PRECIP)
@@ -376,7 +388,7 @@ def _facts(place: Place, template: str) -> _Facts:
     name_words = tuple(_words(place.name))
     name_rx = None
     if name_words:
-        parts = [re.escape(w) for w in _WORD.findall(place.name)]
+        parts = [re.escape(w) for w in re.findall(r"[^\W_]+(?:['’\-][^\W_]+)*", place.name)]
         name_rx = re.compile(r"\b" + r"[\s-]*".join(parts) + r"(?:['’]s)?\b", re.IGNORECASE)
     events, negs = [], []
     for e in place.events:
@@ -660,9 +672,38 @@ def _garble_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out: 
     if m and not _DOUBLED.search(f.template):
         out.append(f"garbled: {_quote(m.group(0))}")
         return
-    m = _SPLICE.search(text)
-    if m and not _SPLICE.search(f.template):
-        out.append(f"garbled: a comma splice ({_quote(m.group(0)[2:].strip())})")
+    # One word twice in a row or nearly ("weathered and weathered", "sheltered by a sheltered
+    # hollow", "a swampy swamp").
+    ws = _words(bare)
+    for i, w in enumerate(ws):
+        if len(w) < 5 or w in _REPEAT_OK:
+            continue
+        for j in range(i + 1, min(len(ws), i + 4)):
+            v = ws[j]
+            if len(v) >= 5 and (v == w or v.startswith(w[:5]) and (v.startswith(w) or w.startswith(v))):
+                said = " ".join(ws[i:j + 1])
+                if said not in " ".join(_words(f.template.lower())):
+                    out.append(f"garbled: '{said}'")
+                    return
+    # A name of two or more words written all in lower case ("highholme spring").
+    if f.name_rx is not None and len(f.name_words) >= 2:
+        for m in f.name_rx.finditer(text):
+            if m.group(0).islower():
+                out.append(f"garbled: the name written {_quote(m.group(0))}")
+                return
+    m = _EMPTY.search(text)
+    if m:
+        out.append(f"garbled: an empty phrase {_quote(text[m.start(): m.end() + 30])}")
+        return
+    if not _SPLICE.search(f.template):
+        for said in _sentences(text):
+            for m in _SPLICE.finditer(said):
+                # A splice only after a whole clause: not after an opening phrase ("Today, the
+                # day is...", "As the gale howls, the air is...", "In the calm, its walls are...").
+                lead = _words(said[: m.start() + 1])
+                if len(lead) >= 3 and lead[0] not in _OPENERS and _has_verb(lead):
+                    out.append(f"garbled: a comma splice ({_quote(said[m.start() + 1:].strip(' ,'))})")
+                    return
 
 
 def check_text(place: Place, text: str | None, template: str | None = None) -> Verdict:
