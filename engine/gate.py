@@ -54,8 +54,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .factcheck import (CONDITION_FAMILIES, TEMP_WORDS, WIND_WORDS, _CONDITION_KEYS, _band_index, stem)
-from .templates import _TEMP_BANDS, _WIND_BANDS, render_template
+from .factcheck import TEMP_WORDS, _CONDITION_KEYS, _band_index, stem
+from .templates import _TEMP_BANDS, render_template
 from .world import Place
 
 MAX_GATE_CHARS = 20_000
@@ -195,7 +195,7 @@ _PRECIP = {
 }
 _SKY_ALWAYS = ("moon", "moonlight", "moonlit", "stars", "starlight", "starry", "falling star", "shooting star",
                "sunrise", "sunset", "dawn", "dusk", "twilight", "midnight", "morning dew", "morning light",
-               "evening light", "soft light")
+               "evening light")
 _SUNLIGHT = ("sunlight", "sunshine", "sunlit", "sunny", "sunbeams", "sun's rays", "gleaming in the sun",
              "blue sky", "blue skies", "cloudless", "clear sky", "clear skies", "scorching sun", "blazing sun",
              "beating sun", "bright sun", "glaring sun")
@@ -312,7 +312,6 @@ class _Facts:
     words: frozenset[str]  # every word (and stem) of the place's data and its template
     families: frozenset[str]  # weather families of the conditions
     temp_band: int
-    wind_band: int
     name_words: tuple[str, ...]  # lower-case words of the name
     name_rx: re.Pattern | None  # the name (and its words run together), to blank out
     resources: tuple[tuple[str, bool], ...]  # (resource name lower-case, is food)
@@ -403,7 +402,7 @@ def _facts(place: Place, template: str) -> _Facts:
                    "sunny": _found(_SUNNY_RX, tpl), "wet": _found(_STORMY_SKY_RX, tpl),
                    "temps": {p for _b, p in _temp_hits(tpl, "")}, "sun": set(_found(_SUNLIGHT_RX, tpl))}
     return _Facts(subject, mats, frozenset(allowed), frozenset(words), frozenset(fams),
-                  _band_index(place.temperature, _TEMP_BANDS), _band_index(place.wind_speed, _WIND_BANDS),
+                  _band_index(place.temperature, _TEMP_BANDS),
                   name_words, name_rx, tuple((" ".join(_words(r.type)), _is_food(r.type)) for r in place.resources),
                   tuple(events), tuple(negs), is_a, blocked, tpl_weather,
                   " ".join(e.summary.lower() for e in place.events), template)
@@ -466,8 +465,7 @@ def _subject_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out:
             ok = False
             for s in _sentences(text):
                 if f.name_rx is not None and f.name_rx.search(s):
-                    sw = set(_words(s))
-                    if sw & f.allowed_materials:
+                    if set(_words(f.name_rx.sub(" ", s))) & f.allowed_materials:
                         ok = True
             if not ok:
                 said = _first_sentence(text)
