@@ -507,7 +507,7 @@ def _material_rules(place: Place, f: _Facts, bare: str, out: list[str]) -> None:
             out.append(f"material-changed: the base's material ({' and '.join(f.materials)}) is gone")
             return
     m = _UNDER_WATER.search(bare)
-    if m and not _UNDER_WATER.search(f.template):
+    if m and m.group(0).lower() not in f.template.lower():
         out.append(f"setting-impossible: the place is put {_quote(m.group(0))}")
 
 
@@ -666,8 +666,9 @@ def _garble_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out: 
             if len(nw) >= 4 and w.startswith(nw) and w != nw and not w[len(nw):] in ("s", "'s", "es"):
                 out.append(f"garbled: '{w}' (the name is '{place.name}')")
                 return
+    tpl = f.template.lower()
     m = _DOUBLED.search(bare)
-    if m and not _DOUBLED.search(f.template):
+    if m and m.group(0).lower() not in tpl:
         out.append(f"garbled: {_quote(m.group(0))}")
         return
     # One word twice in a row or nearly ("weathered and weathered", "sheltered by a sheltered
@@ -693,15 +694,15 @@ def _garble_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out: 
     if m:
         out.append(f"garbled: an empty phrase {_quote(text[m.start(): m.end() + 30])}")
         return
-    if not _SPLICE.search(f.template):
-        for said in _sentences(text):
-            for m in _SPLICE.finditer(said):
-                # A splice only after a whole clause: not after an opening phrase ("Today, the
-                # day is...", "As the gale howls, the air is...", "In the calm, its walls are...").
-                lead = _words(said[: m.start() + 1])
-                if len(lead) >= 3 and lead[0] not in _OPENERS and _has_verb(lead):
-                    out.append(f"garbled: a comma splice ({_quote(said[m.start() + 1:].strip(' ,'))})")
-                    return
+    for said in _sentences(text):
+        for m in _SPLICE.finditer(said):
+            # A splice only after a whole clause: not after an opening phrase ("Today, the day
+            # is...", "As the gale howls, the air is...", "In the calm, its walls are...").
+            lead = _words(said[: m.start() + 1])
+            if (len(lead) >= 3 and lead[0] not in _OPENERS and _has_verb(lead)
+                    and said[m.start():m.end()].lower() not in tpl):
+                out.append(f"garbled: a comma splice ({_quote(said[m.start() + 1:].strip(' ,'))})")
+                return
 
 
 def check_text(place: Place, text: str | None, template: str | None = None) -> Verdict:

@@ -122,6 +122,17 @@ def test_each_rule_refuses_what_it_names_with_a_readable_reason(text, code, word
     assert reason.startswith(code + ": ") and words in reason, reason
 
 
+def test_a_pattern_the_template_has_excuses_only_the_template_s_own_words():
+    # The template opens a clause after a comma ("Lately, the festival is..."); the text's own
+    # comma splice is still one.
+    template = ("A mill of river clay huddles beside a slow river. It is hot in a steady wind under mist. "
+                "Lately, the harvest festival is loud.")
+    text = ("A mill of river clay huddles beside a slow river. It is hot in a steady wind under mist. "
+            "The workers have been protesting, their tools are laid down.")
+    assert "garbled" in codes(mill(), text, template)
+    assert check_text(mill(), template, template).accepted
+
+
 def test_every_code_is_listed_and_reasons_come_in_rule_order():
     assert len(set(CODES)) == len(CODES)
     v = check_text(mill(), "Escape: A river of clay huddles beside a slow river, a testament to 28 storms.")
