@@ -44,7 +44,8 @@ Stored with every result (see ``engine.store`` migration 7 ``quality``):
        "scaffolding_found": []}
 
   A per-sentence place (:mod:`engine.compose`) adds ``"raw"`` (the report of the model's own
-  sentences joined: ``llm`` is then the composed text's) and ``"sentences": {"model": m, "of": n}``.
+  sentences joined: ``llm`` is then the composed text's) and ``"sentences": {"model": m, "of": n}``;
+  an LLM text the reading gate (:mod:`engine.gate`) read adds ``"gate": {"accepted", "reasons"}``.
   ``QualityReport.from_dict`` reads it back. The batch metrics carry ``average_quality`` (mean
   ``quality`` of the batch's stored results: the seed's ``averageQuality``) plus
   ``llm_average_quality`` and ``template_average_quality``.

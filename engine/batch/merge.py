@@ -1,5 +1,6 @@
 """Meeting on the other side: each place's model results (its candidates, and with a per-sentence
-prompt its sentences) judged, the best valid text chosen, gated against the template, and stored
+prompt its sentences) judged, the best valid text chosen, gated against the template (the quality
+gate, then the reading gate of :mod:`engine.gate`), and stored
 (:class:`MergeMixin`, a part of :class:`engine.batch.runner.BatchRunner`); the places that need
 no model stored while it works (:meth:`MergeMixin._store_without_model`).
 
