@@ -84,15 +84,12 @@ def quality_text(result: dict | None, styles) -> Text:
 
 
 def _gate_line(t: Text, verdict, styles) -> None:
-    """The reading gate's verdict on the LLM text (engine.gate), when the batch asked it: its
-    reasons are what a reviewer checks against the text."""
-    if not isinstance(verdict, dict):
+    """The reading gate's reasons when it refused the LLM text (engine.gate): what a reviewer
+    checks against the text. An accepted text adds nothing."""
+    if not isinstance(verdict, dict) or verdict.get("accepted"):
         return
     reasons = [str(r) for r in verdict.get("reasons") or [] if r] if isinstance(verdict.get("reasons"), list) else []
     t.append("\n  reading gate: ", style=styles.dim)
-    if verdict.get("accepted") and not reasons:
-        t.append("accepted", style=styles.done)
-        return
     t.append("refused", style=styles.error)
     for r in reasons[:4]:
         t.append("\n    ")

@@ -315,6 +315,9 @@ def test_the_diff_panel_shows_the_gate_reasons():
     styles = SimpleNamespace(label="bold", dim="dim", error="red", fell_back="yellow", done="green")
     shown = quality_text(row, styles).plain
     assert "reading gate: refused" in shown and "subject-lost" in shown and "\x1b" not in shown
+    row["quality_json"] = quality_json(score_text(p, GOOD_MILL), score_text(p, GOOD_MILL), "llm",
+                                       gate=check_text(p, GOOD_MILL).as_dict())
+    assert "reading gate" not in quality_text(row, styles).plain  # accepted: nothing added
 
 
 # --- texture check ---------------------------------------------------------------------------------
