@@ -82,10 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from engine import evaluate  # `texture eval`
 
-    from . import review, serve, workbench
+    from . import check, review, serve, workbench
 
     workbench.add_parser(sub)
     review.add_parser(sub)
+    check.add_parser(sub)
     evaluate.add_parser(sub, add_common, add_llm)
     serve.add_parser(sub, add_common, add_llm)
 
@@ -419,11 +420,17 @@ def cmd_doctor(args) -> int:
     return run_doctor(args)
 
 
+def cmd_check(args) -> int:
+    from .check import handle
+
+    return handle(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "serve", "eval",
-                "review"}
+                "review", "check"}
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
@@ -431,10 +438,10 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
                 "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
                 "prompts": cmd_prompts, "serve": cmd_serve, "eval": cmd_eval,
-                "review": cmd_review}
+                "review": cmd_review, "check": cmd_check}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
-    if args.cmd not in ("export", "review") and not os.environ.get("TEXTURE_NO_FASTPATH"):
+    if args.cmd not in ("export", "review", "check") and not os.environ.get("TEXTURE_NO_FASTPATH"):
         # OpenBLAS must be loaded before anything imports mlx (the CPU fast path); do it first.
         try:
             from engine.llm.fastpath import prepare_backend
