@@ -95,7 +95,7 @@ _SCARCE = {
     (WATER, MASS_N): ("{R} is running low", "there is little {r}", "{R} is scarce"),
     (WATER, PLURAL_N): ("{R} are running low", "{R} are nearly dry"),
 }
-_ABUNDANT_MANY = ("{R} are plentiful", "there is no shortage of {r}", "there is plenty of {r}")
+_ABUNDANT_MANY = ("{R} are plentiful", "there is no shortage of {r}", "there {be} plenty of {r}")
 _SCARCE_MANY = ("{R} are scarce", "{R} are running low", "{R} are in short supply")
 
 
@@ -115,7 +115,8 @@ def clauses(names: list[str], abundant: bool) -> tuple[str, ...]:
     else:
         patterns = _ABUNDANT_MANY if abundant else _SCARCE_MANY
     r = join_and(names)
-    return tuple(_fill(p, r) for p in patterns)
+    be = "are" if understand(names[0])[1] == PLURAL_N else "is"  # "there are plenty of mules and dye"
+    return tuple(_fill(p, r).replace("{be}", be) for p in patterns)
 
 
 JOINS = (", but ", ", though ", ", while ", "; ")

@@ -76,8 +76,10 @@ def join_and(items: list[str]) -> str:
 def content_words(text: str) -> frozenset[str]:
     """Lower-cased words of ``text`` minus a plural -s, for "never say the same word twice"."""
     out = set()
-    for w in WORD.findall(text.lower()):
+    for w in WORD.findall(text.lower().replace("-", " ")):
         if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        if len(w) > 4 and w.endswith(("y", "e")):  # "gusty" ~ "gust", "breezy" ~ "breeze"
             w = w[:-1]
         if w not in _FUNCTION:
             out.add(w)

@@ -135,8 +135,8 @@ def phrasings(etype: str, summary: str) -> tuple[str, ...]:
         for lead, tenses, no_time, kinds in _LEADS:
             if t not in tenses or (no_time and has_time) or (kinds is not None and k not in kinds):
                 continue
-            if {w for w in lead.lower().split() if len(w) > 3} & set(low.split()):
-                continue  # "still ... still", "news ... news"
+            if {w for w in lead.lower().split() if len(w) > 3} & set(low.split()) or (t == STATE and "now" in lead.lower() and "still" in low.split()):
+                continue  # "still ... still", "news ... news", "for now ... still"
             out.append(lead + body)
     return tuple(out)
 

@@ -288,6 +288,9 @@ def understand(conditions: str) -> Condition:
             form = ADJ
         return Condition(text, form, kind, frozenset(extra), True)
     form = guess_form(text) if text else MASS
+    head = LEXICON.get(words[-1]) if words else None
+    if head is not None and WORD.fullmatch(words[-1]):
+        form = head[0] if head[0] != COUNT else MASS
     kind, flags = OTHER, set()
     low = text.replace("-", " ")
     for stems, k, flag in _HINTS:
@@ -341,10 +344,12 @@ PLEASANT_WORDS = frozenset({"mild", "balmy", "pleasantly", "pleasant"})
 def _temp_fits(tag: str, c: Condition, band: int, wind: int) -> bool:
     f, k = c.flags, c.kind
     rough = "stormy" in f or "heavy" in f or k in (STORM, BLOW) or wind >= 3
-    if band >= 4 and "cold" in f or band <= 2 and "hot" in f:
+    if band >= 4 and "cold" in f or band <= 3 and "hot" in f:
         return tag == ""  # the world says snow in the heat: say it plainly, add nothing
     if tag == "":
         return True
+    if tag in ("pleasant", "crisp", "fresh") and "hot" in f:
+        return False
     if tag == "pleasant":
         return not rough and wind <= 2 and not f & {"dark", "cold", "dry", "wet"} and k != HANG
     if tag == "humid":
@@ -389,7 +394,7 @@ def wind_words(c: Condition, band: int) -> tuple[list[str], list[str]]:
 
 # kind -> (verb phrases as (singular, plural)); the verbs a condition takes as a subject.
 _VERBS = {
-    FALL: (("falls on", "fall on"), ("comes down on", "come down on"), ("drifts over", "drift over")),
+    FALL: (("falls on", "fall on"), ("comes down on", "come down on"), ("sweeps over", "sweep over")),
     HANG: (("hangs over", "hang over"), ("lies over", "lie over"), ("clings to", "cling to")),
     SKY: (("stretches over", "stretch over"),),
     STORM: (("rolls over", "roll over"), ("sweeps over", "sweep over"), ("rages around", "rage around")),
@@ -399,12 +404,17 @@ _VERBS = {
     WINDY: (("blows over", "blow over"), ("sweeps over", "sweep over")),
     AIR: (("hangs over", "hang over"), ("settles on", "settle on")),
 }
+_HAIL = (("rattles down on", "rattle down on"), ("hammers", "hammer"), ("pelts", "pelt"))
 _HEAVY_FALL = (("lashes", "lash"), ("comes down hard on", "come down hard on"), ("sweeps over", "sweep over"))
 _LIGHT_FALL = (("drifts over", "drift over"), ("falls softly on", "fall softly on"))
 _HOT_SUN = (("beats down on", "beat down on"), ("blazes over", "blaze over"))
 # kind -> the preposition for "<place> lies <temperature> <prep> <condition>" (None: not used).
 _PREP = {FALL: "in", HANG: "in", SKY: "under", STORM: "amid", SUN: "in", BLOW: "in", AIR: "in", GROUND: None,
          WINDY: None, OTHER: None}
+
+
+# Temperature words that do not read as "<place> lies <word>".
+_NOT_AFTER_LIES = frozenset({"crisp", "fresh", "mild", "balmy", "searing", "scorching", "frosty", "crisp and cold"})
 
 
 def noun_phrase(c: Condition) -> str:
@@ -415,7 +425,8 @@ def noun_phrase(c: Condition) -> str:
         return article(t)
     if c.form == ADJ:
         if c.kind == SKY:
-            return "skies " + t if " with " in t else t + " skies"
+            head, _, rest = t.partition(" with ")
+            return head + " skies with " + rest if rest else t + " skies"
         return t + " weather"
     if c.kind == SUN and t.endswith("sun"):
         return "the " + t
@@ -423,6 +434,8 @@ def noun_phrase(c: Condition) -> str:
 
 
 def _verbs(c: Condition) -> tuple[tuple[str, str], ...]:
+    if c.kind == FALL and "stormy" in c.flags:
+        return _HAIL
     if c.kind == FALL and "heavy" in c.flags:
         return _HEAVY_FALL
     if c.kind == FALL and "light" in c.flags:
@@ -443,17 +456,23 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     if c.form == ADJ and c.kind != SKY:
         adj = c.text
         simple = [t for t in temps if " and " not in t] or temps
+        compound = " and " in adj or "," in adj
         for t in simple:
             for w in nouns:
-                out.append(("It is " + adj + " and " + t + " at ", ", with " + w + "."))
+                if compound:
+                    out.append(("It is " + t + " at ", ", " + adj + ", with " + w + "."))
+                else:
+                    out.append(("It is " + adj + " and " + t + " at ", ", with " + w + "."))
             for w in advs:
-                out.append(("", " lies " + adj + " and " + t + " " + w + "."))
+                if not compound and t not in _NOT_AFTER_LIES:
+                    out.append(("", " lies " + adj + " and " + t + " " + w + "."))
         return tuple(out)
     np = noun_phrase(c)
-    plural = c.form == PLURAL or (c.form == ADJ and c.kind == SKY and " with " not in c.text)
+    plural = c.form == PLURAL or (c.form == ADJ and c.kind == SKY)
     for t in temps:
         for w in nouns:
-            out.append(("It is " + t + " at ", ", with " + np + " and " + w + "."))
+            if " with " not in np:  # never "with ... with"
+                out.append(("It is " + t + " at ", ", with " + np + " and " + w + "."))
             out.append((cap(article(t + " day")) + " at ", " brings " + np + " and " + w + "."))
     verbs = _verbs(c)
     for sg, pl in verbs:
@@ -467,6 +486,8 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     prep = _PREP.get(c.kind)
     if prep:
         for t in temps:
+            if t in _NOT_AFTER_LIES:
+                continue
             for w in advs:
                 if w.split(" ", 1)[0] == prep:
                     continue
