@@ -33,6 +33,7 @@ _LAST_WIND = len(WIND_BOUNDS) - 1
 ABUNDANT_ABOVE, SCARCE_BELOW = 0.7, 0.3
 LEADS_AT = 0.8  # news at least this significant opens the third sentence
 MAY_LEAD_AT = 0.5  # from here the seed may choose either order
+MAX_LISTED = 4  # resources named per side (abundant, scarce); a longer list would not read
 _ENDS = frozenset(".!?…\"'")
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")
 _MAX_FLAVOUR = 200
@@ -98,8 +99,8 @@ def _weather_entry(conditions: str, tb: int, wb: int) -> tuple[tuple[str, str], 
 
 def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     """The third sentence: the deciding event and the resources worth mentioning ("" if none)."""
-    abundant = [r.type for r in resources if r.abundance > ABUNDANT_ABOVE][:3]
-    scarce = [r.type for r in resources if r.abundance < SCARCE_BELOW][:3]
+    abundant = [r.type for r in resources if r.abundance > ABUNDANT_ABOVE][:MAX_LISTED]
+    scarce = [r.type for r in resources if r.abundance < SCARCE_BELOW][:MAX_LISTED]
     stock = goods.sentences(abundant, scarce)
     top = None
     for e in events:
