@@ -154,8 +154,8 @@ WIND_WORDS: tuple[tuple[str, ...], ...] = (
      "air hangs still", "calm air", "motionless air", "breathless air", "not a breath of wind"),
     ("breeze", "light breeze", "soft breeze", "gentle wind", "gentle breeze", "light wind", "zephyr", "breezy",
      "soft wind", "faint breeze"),
-    ("brisk wind", "steady wind", "stiff breeze", "fresh wind", "blustery", "windy", "brisk breeze"),
-    ("strong wind", "strong winds", "gust", "gusty", "roaring wind", "buffeting", "hard wind", "high wind",
+    ("brisk wind", "steady wind", "stiff breeze", "fresh wind", "blustery", "windy", "brisk breeze", "brisk, steady"),
+    ("strong wind", "strong winds", "gust", "gusty", "roaring wind", "buffeting", "hard wind", "high wind", "blowing hard",
      "high winds", "battering wind", "whipping wind"),
     ("gale", "howling", "storm-force", "hurricane", "howling wind", "tearing wind", "screaming wind", "gale-force"),
 )

@@ -413,6 +413,16 @@ _PREP = {FALL: "in", HANG: "in", SKY: "under", STORM: "amid", SUN: "in", BLOW: "
          WINDY: None, OTHER: None}
 
 
+# How hard a wind-like condition ("gusty winds", "trade winds") blows, per wind band.
+_HOW_HARD = (
+    ("in otherwise still air",),
+    ("easing to a light breeze", "no stronger than a soft breeze"),
+    ("blowing a stiff breeze", "at a brisk, steady pace"),
+    ("blowing hard", "buffeting everything"),
+    ("at gale force", "rising to a howling gale", "driving storm-force gusts"),
+)
+_TEMP_TAILS = (", and the air is ", ", and the day is ", ", and it is ")
+
 # Temperature words that do not read as "<place> lies <word>".
 _NOT_AFTER_LIES = frozenset({"crisp", "fresh", "mild", "balmy", "searing", "scorching", "frosty", "crisp and cold"})
 
@@ -475,14 +485,29 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
                 out.append(("It is " + t + " at ", ", with " + np + " and " + w + "."))
             out.append((cap(article(t + " day")) + " at ", " brings " + np + " and " + w + "."))
     verbs = _verbs(c)
+    cond_words = c.text.replace("-", " ").split()
+    if c.kind == WINDY:
+        # the condition is the wind: said once, with how hard it blows ("gusty winds blowing hard")
+        cw = content_words(c.text)
+        out = [o for o in out if not (content_words(o[1].replace(np, "")) & cw)]
+        hows = [h for h in _HOW_HARD[wind_band] if not (content_words(h) & cw)] or list(_HOW_HARD[wind_band][-1:])
+        for t in temps:
+            for how in hows:
+                out.append(("It is " + t + " at ", ", with " + np + " " + how + "."))
     for sg, pl in verbs:
         verb = pl if plural else sg
+        stem = verb.split(" ", 1)[0].rstrip("s")[:4]
+        if any(w.startswith(stem) for w in cond_words):
+            continue  # never "blowing sand blows"
         last = verb.rsplit(" ", 1)[-1]
-        for w in advs:
-            if w.split(" ", 1)[0] == last or "air" in w:
+        ways = hows if c.kind == WINDY else advs
+        for w in ways:
+            if w.split(" ", 1)[0] == last or "air" in w or w.startswith(stem):
                 continue
-            for t in temps:
-                out.append((cap(np) + " " + verb + " ", " " + w + ", and the air is " + t + "."))
+            sep = ", " if c.kind == WINDY and not w.startswith(("at ", "in ")) else " "
+            for i, t in enumerate(temps):
+                tail = _TEMP_TAILS[(i + len(w)) % len(_TEMP_TAILS)]
+                out.append((cap(np) + " " + verb + " ", sep + w + tail + t + "."))
     prep = _PREP.get(c.kind)
     if prep:
         for t in temps:
