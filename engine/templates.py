@@ -112,13 +112,17 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     if not stock:
         return _end(told[(seed >> 9) % len(told)])
     stock = [x for x in stock if ";" not in x] or [x.replace(";", ",") for x in stock]  # one semicolon at most
-    after = news.after_resources(top.type, top.summary)
+    mood = "mixed" if abundant and scarce else "good" if abundant else "bad"
+    after = news.after_resources(top.type, top.summary, mood)
     sig = top.significance
     leads = sig >= LEADS_AT or not after or (sig >= MAY_LEAD_AT and (seed >> 13) & 1)
     if leads:
         plain = [t for t in told if ":" not in t]  # no colon lead-in before a semicolon
         return _end(plain[(seed >> 9) % len(plain)] + "; " + stock[(seed >> 7) % len(stock)])
-    return _end(cap(stock[(seed >> 7) % len(stock)]) + "; " + after[(seed >> 9) % len(after)])
+    joint, clause = after[(seed >> 9) % len(after)]
+    if joint == ", but ":  # "Horses are plentiful, but bandits raided the farms": one contrast only
+        stock = [x for x in stock if not any(j in x for j in goods.JOINS)] or stock
+    return _end(cap(stock[(seed >> 7) % len(stock)]) + joint + clause)
 
 
 def _news_entry(resources: tuple, events: tuple, seed: int) -> tuple:

@@ -106,9 +106,10 @@ def _lowerable(summary: str) -> bool:
 
 # Lead-ins: (text, tenses it fits, needs no time word in the summary, kinds it fits or None for all)
 _LEADS = (
-    ("Word has it that ", (PAST, PERFECT, FUTURE), False, None),
-    ("People are still talking about how ", (PAST,), False, (CALAMITY, CELEBRATION, ARRIVAL, DISCOVERY, OTHER)),
-    ("News has come that ", (PERFECT,), False, None),
+    # hearsay and gossip never introduce a calamity: it is told plainly, or as grim news
+    ("Word has it that ", (PAST, PERFECT, FUTURE), False, (CELEBRATION, ARRIVAL, DISCOVERY, OTHER)),
+    ("People are still talking about how ", (PAST,), False, (CELEBRATION, ARRIVAL, DISCOVERY, OTHER)),
+    ("News has come that ", (PERFECT,), False, (CELEBRATION, ARRIVAL, DISCOVERY, OTHER)),
     ("Right now, ", (ONGOING,), True, (CELEBRATION, ARRIVAL, OTHER, CALAMITY)),
     ("For now, ", (STATE,), False, None),
     ("The news is grim: ", (PAST, PERFECT, ONGOING, STATE, FUTURE), False, (CALAMITY,)),
@@ -141,22 +142,28 @@ def phrasings(etype: str, summary: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def after_resources(etype: str, summary: str) -> tuple[str, ...]:
-    """The news as the second half of a sentence that began with the resources (after "; "); ()
-    when its first word may be a name (it then leads instead, where its capital reads right)."""
+def after_resources(etype: str, summary: str, mood: str) -> tuple[tuple[str, str], ...]:
+    """The news as the second half of a sentence that began with the resources, as (joint,
+    clause) pairs: ``mood`` says what came before ("bad": only shortages, "good": only plenty,
+    "mixed"). A calamity after shortages reads "; worse, ...", after plenty ", but ...". ()
+    when the summary's first word may be a name (the news then leads, where its capital reads)."""
     s = clean(summary)
-    if not s.strip(".!?…,;: "):
+    if not s.strip(".!?…,;: ") or not _lowerable(s):
         return ()
-    t = tense(s)
+    t, k = tense(s), kind(etype, s)
     has_time = bool(_TIME.search(s))
-    out = []
-    if _lowerable(s):
-        body = s[0].lower() + s[1:]
-        out.append(body)
-        if t in (ONGOING, PERFECT) and not has_time:
-            out.append("meanwhile, " + body)
-        if t in (PAST, PERFECT, FUTURE):
-            out.append("word has it that " + body)
-        if t == STATE and "still" not in s.lower().split():
-            out.append("for now, " + body)
+    body = s[0].lower() + s[1:]
+    out = [("; ", body)]
+    if k == CALAMITY:
+        if mood == "bad":
+            out.append(("; worse, ", body))
+        elif mood == "good":
+            out = [(", but ", body)]
+        return tuple(out)
+    if t in (ONGOING, PERFECT) and not has_time:
+        out.append(("; meanwhile, ", body))
+    if t in (PAST, PERFECT, FUTURE):
+        out.append(("; word has it that ", body))
+    if t == STATE and "still" not in s.lower().split():
+        out.append(("; for now, ", body))
     return tuple(out)
