@@ -351,7 +351,7 @@ def _temp_fits(tag: str, c: Condition, band: int, wind: int) -> bool:
     if tag in ("pleasant", "crisp", "fresh") and "hot" in f:
         return False
     if tag == "pleasant":
-        return not rough and wind <= 2 and not f & {"dark", "cold", "wet"} and k not in (HANG, BLOW)
+        return not rough and wind <= 2 and not f & {"dark", "cold", "wet", "humid"} and k not in (HANG, BLOW)
     if tag == "humid":
         return bool(f & {"humid", "stormy", "wet"}) and not f & {"dry", "cold"} and wind <= 3 and k != GROUND
     if tag == "close":

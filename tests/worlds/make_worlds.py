@@ -144,6 +144,10 @@ _COLD = ("snow", "sleet", "frost", "freezing", "ice", "rime", "blizzard", "white
 _HOT = ("scorching", "heat", "sandstorm", "dust", "humid", "muggy", "monsoon", "tropical", "sand")
 
 
+_WINDY = ("storm", "squall", "gale", "blizzard", "whiteout", "blowing", "drifting", "gusty", "high winds", "breezy")
+_STILL = ("fog", "mist", "haze", "frost", "rime", "dew", "calm", "muggy", "humid", "diamond")
+
+
 def _plausible(conditions: str, lo: float, hi: float) -> tuple[float, float]:
     """A temperature range that fits the conditions (no frost at 30 °C)."""
     if any(w in conditions for w in _COLD):
@@ -173,8 +177,12 @@ def make(name: str, spec: dict, n: int = 40) -> list[dict]:
         conditions = rng.choice(spec["conditions"])
         lo, hi = _plausible(conditions, lo, hi)
         temperature = round(rng.uniform(lo, hi), 1)
-        wind = round(rng.choice([rng.uniform(0, 3), rng.uniform(3, 12), rng.uniform(12, 25), rng.uniform(25, 45),
-                                 rng.uniform(45, 90)]), 1)
+        bands = [(0, 3), (3, 12), (12, 25), (25, 45), (45, 90)]
+        if any(w in conditions for w in _WINDY):
+            bands = bands[2:]
+        elif any(w in conditions for w in _STILL):
+            bands = bands[:3]
+        wind = round(rng.uniform(*rng.choice(bands)), 1)
         res = [{"type": t, "abundance": round(rng.choice([rng.uniform(0, 0.29), rng.uniform(0.3, 0.7),
                                                             rng.uniform(0.71, 1.0)]), 2)}
                for t in rng.sample(spec["resources"], rng.choice([0, 1, 1, 2, 2, 3, 4]))]
