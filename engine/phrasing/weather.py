@@ -489,7 +489,7 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     if c.kind == WINDY:
         # the condition is the wind: said once, with how hard it blows ("gusty winds blowing hard")
         cw = content_words(c.text)
-        out = [o for o in out if not (content_words(o[1].replace(np, "")) & cw)]
+        out = []  # not "high winds and a soft breeze": one wind, and how hard it blows
         hows = [h for h in _HOW_HARD[wind_band] if not (content_words(h) & cw)] or list(_HOW_HARD[wind_band][-1:])
         for t in temps:
             for how in hows:
@@ -508,6 +508,8 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
             for i, t in enumerate(temps):
                 tail = _TEMP_TAILS[(i + len(w)) % len(_TEMP_TAILS)]
                 out.append((cap(np) + " " + verb + " ", sep + w + tail + t + "."))
+    if not out:  # never expected: every form above yields phrasings
+        out.append(("It is " + temps[0] + " at ", ", with " + np + " and " + nouns[0] + "."))
     prep = _PREP.get(c.kind)
     if prep:
         for t in temps:
