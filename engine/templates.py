@@ -117,7 +117,7 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     sig = top.significance
     leads = sig >= LEADS_AT or not after or (sig >= MAY_LEAD_AT and (seed >> 13) & 1)
     if leads:
-        plain = [t for t in told if ":" not in t]  # no colon lead-in before a semicolon
+        plain = [t for t in told if ":" not in t] or told[:1]  # no colon lead-in before a semicolon
         return _end(plain[(seed >> 9) % len(plain)] + "; " + stock[(seed >> 7) % len(stock)])
     joint, clause = after[(seed >> 9) % len(after)]
     if joint == ", but ":  # "Horses are plentiful, but bandits raided the farms": one contrast only

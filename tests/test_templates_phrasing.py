@@ -306,3 +306,13 @@ def test_template_pairs_tool_hides_the_sides(tmp_path):
     again = tmp_path / "again.jsonl"
     template_pairs.main([str(WORLDS[0]), "--out", str(again), "--key", str(tmp_path / "k2.jsonl"), "--seed", "3"])
     assert again.read_text() == out.read_text()  # seeded: the same file every time
+
+
+@pytest.mark.parametrize("summary", ["Note: the bridge fell.", "Alarm: fire!", ":", "a: b; c", "Smoke rises."])
+def test_odd_summaries_with_resources_never_raise(summary):
+    for sig in (0.1, 0.6, 0.9):
+        for s in range(8):
+            p = place(resources=[Resource("salt", 0.1), Resource("horses", 0.9)], events=[Event("x", sig, "short", summary)],
+                      urn=f"urn:flux:place:v:{s}")
+            t = render_template(p)
+            assert 2 <= sentences(t) <= 4 and " ".join(template_sentences(p)) == t
