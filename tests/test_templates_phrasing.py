@@ -316,3 +316,14 @@ def test_odd_summaries_with_resources_never_raise(summary):
                       urn=f"urn:flux:place:v:{s}")
             t = render_template(p)
             assert 2 <= sentences(t) <= 4 and " ".join(template_sentences(p)) == t
+
+
+def test_inflect_is_imported_without_leaving_a_stub_typeguard_behind():
+    import subprocess
+    import sys
+
+    code = ("import engine.templates, sys; assert 'typeguard' not in sys.modules; "
+            "import typeguard; assert typeguard.typechecked.__module__.startswith('typeguard'); "
+            "from engine.phrasing.grammar import article; assert article('inn') == 'an inn'; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert out.stdout.strip() == "ok", out.stderr

@@ -7,11 +7,38 @@ form guess (adjective, plural noun, mass noun) is simple morphology for words no
 from __future__ import annotations
 
 import re
+import sys
+import types
 from functools import lru_cache
 
-import inflect
 
-_P = inflect.engine()
+def _import_inflect():
+    """``inflect``, imported without ``typeguard``'s run-time instrumentation.
+
+    inflect 7.2+ decorates its methods with ``typeguard.typechecked``, which re-parses the
+    module's source for each of them on import: 1-4 s on this project's machines, paid by every
+    process that renders a template (upstream: jaraco/inflect#212, agronholm/typeguard#468).
+    The checks only validate argument types, and every call here passes plain strings, so a
+    pass-through ``typechecked`` is put in place for that one import and the real module (if
+    any) restored right after. With inflect already imported, that module is used as it is.
+    """
+    if "inflect" in sys.modules:
+        return sys.modules["inflect"]
+    saved = sys.modules.get("typeguard")
+    stub = types.ModuleType("typeguard")
+    stub.typechecked = lambda target=None, **_kw: target if target is not None else (lambda f: f)
+    sys.modules["typeguard"] = stub
+    try:
+        import inflect
+    finally:
+        if saved is not None:
+            sys.modules["typeguard"] = saved
+        else:
+            sys.modules.pop("typeguard", None)
+    return inflect
+
+
+_P = _import_inflect().engine()
 WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 
 ADJ, MASS, PLURAL, COUNT = "adj", "mass", "plural", "count"
