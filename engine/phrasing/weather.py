@@ -413,6 +413,10 @@ _PREP = {FALL: "in", HANG: "in", SKY: "under", STORM: "amid", SUN: "in", BLOW: "
          WINDY: None, OTHER: None}
 
 
+# Temperature words a condition may contain, by band ("hot and humid").
+_NAMED_TEMP = {"frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "chilly": 2, "raw": 2, "cool": 3,
+               "mild": 3, "warm": 4, "balmy": 4, "hot": 5, "sweltering": 5, "scorching": 6, "baking": 6}
+
 # How hard a wind-like condition ("gusty winds", "trade winds") blows, per wind band.
 _HOW_HARD = (
     ("in otherwise still air",),
@@ -467,6 +471,11 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
         adj = c.text
         simple = [t for t in temps if " and " not in t] or temps
         compound = " and " in adj or "," in adj
+        named = [_NAMED_TEMP[w] for w in adj.replace(",", " ").split() if w in _NAMED_TEMP]
+        if compound and named and abs(named[0] - temp_band) <= 1:
+            # "hot and humid" already says how warm it is: said once, as written
+            return tuple(("It is " + adj + " at ", ", with " + w + ".") for w in nouns) + \
+                tuple(("", " lies " + adj + " " + w + ".") for w in advs)
         for t in simple:
             for w in nouns:
                 if compound:
