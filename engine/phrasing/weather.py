@@ -343,7 +343,7 @@ PLEASANT_WORDS = frozenset({"mild", "balmy", "pleasantly", "pleasant"})
 
 def _temp_fits(tag: str, c: Condition, band: int, wind: int) -> bool:
     f, k = c.flags, c.kind
-    rough = "stormy" in f or "heavy" in f or k in (STORM, BLOW) or wind >= 3
+    rough = "stormy" in f or "heavy" in f or k in (STORM, BLOW, WINDY) or wind >= 3
     if band >= 4 and "cold" in f or band <= 3 and "hot" in f:
         return tag == ""  # the world says snow in the heat: say it plainly, add nothing
     if tag == "":
