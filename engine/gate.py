@@ -182,6 +182,9 @@ _SUNNY = ("sunny", "sunshine", "sunlight", "sunlit", "cloudless", "clear sky", "
 _STORMY_SKY = ("thunderstorm", "thunderstorms", "thunder", "lightning", "tempest", "storm", "storms", "rain", "downpour",
                "hail", "sleet", "snow", "blizzard", "fog", "mist", "drizzle", "monsoon", "overcast")
 _HUMID_FAMILIES = {"humid", "rain", "fog", "snow"}
+# Haze, smog, smoke and ash are the fog family to the fact checker, but they are dry air: "a dry
+# day" under an ash haze is no clash.
+_DRY_HAZE = re.compile(r"\b(?:haze|hazy|smog|smoggy|smoke|smoky|ash|dust|dusty)\b")
 _DRY_AIR = re.compile(r"\b(?:dry|arid|parched)\s+(?:air|climate|wind|breeze|heat|weather|day)\b|"
                       r"\b(?:air|climate|wind|breeze|weather) (?:is|was|feels) (?:hot and )?(?:dry|arid)\b", re.IGNORECASE)
 # Weather a text may not add when the place does not have it: word -> the families that allow it.
@@ -535,7 +538,10 @@ def _weather_rules(place: Place, f: _Facts, low: str, out: list[str]) -> None:
     if far:
         out.append(f"weather-clash: '{far[0][1]}' at {place.temperature:g}°C")
         return
-    if f.families & _HUMID_FAMILIES:
+    humid = f.families & _HUMID_FAMILIES
+    if humid == {"fog"} and _DRY_HAZE.search(place.conditions.lower()):
+        humid = set()
+    if humid:
         m = _DRY_AIR.search(low)
         if m:
             out.append(f"weather-clash: {_quote(m.group(0))} in {place.conditions} conditions")
