@@ -24,4 +24,7 @@ from .registry import (
     pull_default,
     resolve_model,
 )
-from .registry import __all__  # noqa: F401  (the same names)
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_WHEEL", "ModelError", "ModelLoadError", "ModelPullError", "ModelInfo", "LoadedModel",
+           "models_dir", "pull_default", "extract_gguf_from_wheel", "list_models", "resolve_model", "is_model_folder",
+           "load_model"]
