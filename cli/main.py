@@ -312,7 +312,7 @@ def cmd_models(args) -> int:
     if args.models_cmd == "pull":
         say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
         if args.repo:
-            from engine.llm.hub import pull_repo
+            from engine.llm.models.hub import pull_repo
 
             path = pull_repo(args.repo, file=args.file, quant=args.quant, revision=args.revision, progress=say)
             print(f"model ready: {path}")
@@ -325,7 +325,7 @@ def cmd_models(args) -> int:
         print(f"default model ready: {path}")
         return 0
     if args.models_cmd == "import":
-        from engine.llm.gguf_import import import_gguf
+        from engine.llm.models.gguf_import import import_gguf
 
         if not args.file.is_file():
             raise UsageError(f"GGUF file not found: {args.file}")
@@ -344,7 +344,7 @@ def cmd_models(args) -> int:
         return 0
     if getattr(args, "model", None):
         os.environ["FLUX_LLM_MODEL_PATH"] = args.model
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
 
     b = prepare_backend()
     rows = models.list_models()
@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd not in ("export", "review", "check") and not os.environ.get("TEXTURE_NO_FASTPATH"):
         # OpenBLAS must be loaded before anything imports mlx (the CPU fast path); do it first.
         try:
-            from engine.llm.fastpath import prepare_backend
+            from engine.llm.cpu.fastpath import prepare_backend
 
             prepare_backend()
         except Exception:

@@ -92,7 +92,7 @@ def run_doctor(args) -> int:
 
     # BLAS / dtype: before anything imports mlx.
     try:
-        from .llm.fastpath import prepare_backend
+        from .llm.cpu.fastpath import prepare_backend
 
         b = prepare_backend()
         fix = ""
@@ -112,7 +112,7 @@ def run_doctor(args) -> int:
         cfg = load_config()
         folder = models.resolve_model(cfg.model_path or None)
         if folder is None:
-            from .llm.hub import is_repo_ref
+            from .llm.models.hub import is_repo_ref
 
             hub_ref = is_repo_ref(cfg.model_path)
             _check(results, FAIL if cfg.enabled else WARN, "model",
@@ -124,7 +124,7 @@ def run_doctor(args) -> int:
             _check(results, OK, "model", f"{folder.name}: {info.get('architecture')}, {info.get('dtype')}, kernels {info.get('kernels') or 'mlx-lm'}, "
                            f"id {info.get('model_id') or folder.name}, loads in {info.get('load_seconds')} s")
             if info.get("device") == "cpu" and info.get("dtype") == "float32":
-                from .llm import skinny
+                from .llm.cpu import skinny
 
                 if skinny.status() == "on":
                     _check(results, OK, "decode kernel", f"skinny products built in {skinny.cache_dir()}, decode weights "

@@ -431,10 +431,10 @@ def write_qwen25_q4_k_m(path: Path, n_layers: int = 4, seed: int = 5) -> Synthet
 # --- shared by the kernel and sampler tests -------------------------------------------------
 
 def skinny_or_skip():
-    """The skinny decode-step kernel library (engine/llm/skinny.c), or skip where it cannot load."""
+    """The skinny decode-step kernel library (engine/llm/cpu/skinny.c), or skip where it cannot load."""
     import pytest
 
-    from engine.llm import skinny
+    from engine.llm.cpu import skinny
 
     lib = skinny.load()
     if lib is None:

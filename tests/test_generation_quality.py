@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 if __name__ == "__main__" and "--real-child" in sys.argv:
-    from engine.llm.fastpath import prepare_backend as _prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend as _prepare_backend
 
     _prepare_backend()  # OpenBLAS before mlx.core
 

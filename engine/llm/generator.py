@@ -49,7 +49,7 @@ from .base import LLMService
 from .events import DRAINED_DETAIL, BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
 from .jobs import GenRequest, Job, _Active
 from .lanes import DecodeLanes
-from .probe import CALIBRATION_PROMPT, peak_rss_mb, raw_batch_generate
+from .cpu.probe import CALIBRATION_PROMPT, peak_rss_mb, raw_batch_generate
 
 log = logging.getLogger(__name__)
 

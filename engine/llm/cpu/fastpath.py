@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import settings
+from ... import settings
 
 __all__ = [
     "BackendInfo",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ModelError  # noqa: F401 (the base class lives in the one exception tree)
+from ...errors import ModelError  # noqa: F401 (the base class lives in the one exception tree)
 
 
 class ModelLoadError(ModelError):

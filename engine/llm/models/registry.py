@@ -76,7 +76,7 @@ class LoadedModel:
 def models_dir() -> Path:
     """The models folder: :func:`engine.locations.models_dir` (``$FLUX_MODELS_DIR``, a checkout's
     ``models/``, else ``<data folder>/models``)."""
-    from .. import locations
+    from ... import locations
 
     return locations.models_dir()
 
@@ -245,7 +245,7 @@ def pull_default(
         except GGUFImportError as e:
             raise ModelPullError(f"could not import {gguf_path.name}: {e}") from None
     if dest_root is None:  # the models folder's first model: its README beside it
-        from .. import locations
+        from ... import locations
 
         locations.prepare_models_dir()
     say(progress, f"model ready at {target}")
@@ -298,7 +298,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     path it dequantizes to float32 when that fits (see ``want_dequantize``).
     Raises :class:`ModelLoadError` with an operator-readable message.
     """
-    from .fastpath import (
+    from ..cpu.fastpath import (
         dequantize_model,
         float32_size_bytes,
         logical_parameter_count,
@@ -358,21 +358,21 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         dtype = "float32"
     kernels = "mlx-lm"
     if backend.device == "cpu" and dtype == "float32":
-        from .cpu_kernels import install
+        from ..cpu.cpu_kernels import install
 
         kernels = install(model) or kernels
-    from .cpu_kernels import decode_choice, q8_bytes, q8_layers, q8i_layers, skinny_layers
-    from .generator import RECIPE
+    from ..cpu.cpu_kernels import decode_choice, q8_bytes, q8_layers, q8i_layers, skinny_layers
+    from ..generator import RECIPE
 
     # The skinny decode products sum in another order than BLAS: another recipe for the cache.
     recipe = RECIPE + ("s" if skinny_layers(model) else "")
-    from .cpu_kernels import active as cpu_kernels_active
+    from ..cpu.cpu_kernels import active as cpu_kernels_active
 
     # Decode attention row by row over each row's own keys (cpu_kernels): other bits than
     # attention over the padded batch, so another recipe again.
     recipe += "a" if cpu_kernels_active(model) else ""
     # The whole decode step in C (engine.llm.native): other last bits than MLX's step again.
-    from . import native
+    from ..cpu import native
 
     decoder = native.attach(model) if cpu_kernels_active(model) and skinny_layers(model) else None
     recipe += decoder.recipe if decoder is not None else ""
@@ -381,7 +381,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     weights_label = ("q8i" if q8i_layers(model) else "q8") if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
     calibration = None
     if skinny_layers(model):
-        from .calibrate import apply
+        from ..cpu.calibrate import apply
 
         calibration = apply(model, weights_label + ("." + decoder.recipe if decoder is not None else ""))  # the thread split, measured here (cached)
     info = {

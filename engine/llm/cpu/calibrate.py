@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import settings
+from ... import settings
 from . import skinny
 
 # (label, threads, helper's polling in microseconds)

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import settings
+from ... import settings
 from . import skinny
 
 ARCHITECTURES = ("llama", "qwen2")

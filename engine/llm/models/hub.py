@@ -243,7 +243,7 @@ def resolve_cached(ref: str, *, models_root: Path | None = None) -> Path | None:
     An MLX repository in the hub cache, or a GGUF import from that repository (the newest one
     matching the ``:QUANT`` / ``:FILE`` selector, if any).
     """
-    from ..locations import models_dir
+    from ...locations import models_dir
     from .folders import is_model_folder
 
     parsed = parse_repo_ref(ref)
@@ -279,7 +279,7 @@ def pull_repo(
 ) -> Path:
     """Fetch a model from the hub (or the local hub cache) and return its local folder."""
     from .gguf_import import GGUFImportError, default_name_for, import_gguf
-    from ..locations import models_dir, prepare_models_dir
+    from ...locations import models_dir, prepare_models_dir
     from .folders import ModelPullError, is_model_folder
 
     parsed = parse_repo_ref(ref)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import locations, settings
+from ... import locations, settings
 
 SOURCE = Path(__file__).with_name("skinny.c")
 # The library is built from decode.c (the whole decode step, engine.llm.native), which includes

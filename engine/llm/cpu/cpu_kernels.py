@@ -204,7 +204,7 @@ def decode_weights_wanted() -> str:
 
     Prefills use the float32 copy either way. The reason for the choice is in
     :func:`decode_choice`."""
-    from .. import settings
+    from ... import settings
 
     forced = settings.decode_weights()
     if forced in ("f32", "float32") or (not forced and settings.llm_dtype() == "float32"):
