@@ -193,8 +193,8 @@ _ABS_ABUNDANT = {
 _ABS_SCARCE = {
     (PEOPLE, PLURAL_N): ("few {r} to be found", "{r} scarce"),
     (PEOPLE, MASS_N): ("little {r} to be had", "{r} scarce"),
-    (None, PLURAL_N): ("few {r}", "{r} scarce", "{r} in short supply"),
-    (None, MASS_N): ("little {r}", "{r} scarce", "{r} running low", "{r} in short supply"),
+    (None, PLURAL_N): ("few {r} left", "{r} scarce", "{r} in short supply"),
+    (None, MASS_N): ("little {r} left", "{r} scarce", "{r} running low", "{r} in short supply"),
 }
 
 

@@ -512,7 +512,7 @@ _WIND_NOUNS = (("still air", "not a breath of wind"), ("a light breeze", "a soft
                ("a howling gale", "storm-force winds", "a tearing gale"))
 _WIND_ADV_T = (("in the windless, {T} air",), ("on a light, {T} breeze", "as a soft, {T} breeze stirs"),
                ("in a steady, {T} wind", "as a brisk, {T} wind blows"), ("in strong, {T} winds", "as hard, {T} gusts sweep through"),
-               ("as a {T} gale tears through", "in a howling, {T} gale"))
+               ("as a {T} gale tears through",))
 _WIND_ADV = (("in the still air", "without a breath of wind"), ("on a light breeze", "as a soft breeze stirs", "in a gentle wind"),
              ("in a steady wind", "as a brisk wind blows", "in a stiff breeze"),
              ("in strong winds", "as hard gusts sweep through", "under a roaring wind"),
@@ -559,6 +559,8 @@ def _verbs(c: Condition) -> tuple[_V, ...]:
         return _VERBS[FALL] + _SNOW_FALL
     if k == SUN and "hot" in f:
         return _HOT_SUN
+    if k == SUN and c.form == PLURAL:  # "sunny spells brighten", never "spells shine"
+        return _VERBS[SUN][1:]
     if k == SKY and "dark" in f:
         return _DARK_SKY
     if k == GROUND and ("frost" in c.text or "rime" in c.text):
@@ -597,22 +599,24 @@ def _later(w: Weather) -> str:
             rest = parse(t[len(lead):])
             np = noun_phrase(rest.main) if rest.main.form != ADJ or rest.main.kind == SKY else rest.main.text + " weather"
             return ", and then " + np + (" follow" if rest.main.form == PLURAL or rest.compound or rest.main.kind == SKY and rest.main.form == ADJ else " follows")
-    if t.startswith(("clearing", "becoming", "brightening", "easing", "dying out")):
+    if t.startswith("clearing"):
         return ", though it should be " + t
+    if t.startswith(("becoming", "brightening", "easing", "dying out", "turning")):
+        return ", though it is " + t
     return ", " + t
 
 
-def _extra(w: Weather) -> str:
+def _extra(w: Weather, joint: str = ", with ") -> str:
     """The "with" part ("cloudy with sunny spells" -> ", with sunny spells breaking through")."""
     e = w.extra
     if e is None:
         return ""
     np = noun_phrase(e)
     if e.kind == SUN:
-        return ", with " + np + " breaking through"
+        return joint + np + " breaking through"
     if "thunder" in e.text:
-        return ", with " + np + " rumbling at times"
-    return ", with " + np + " at times"
+        return joint + np + " rumbling at times"
+    return joint + np + " at times"
 
 
 @lru_cache(maxsize=16384)
@@ -670,7 +674,7 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
         windy = list(w.wind)
         if air:  # "muggy and hot", never "muggy and hot and sticky"
             temps = [t for t in temps if " and " not in t] or [t.split(" and ")[0] for t in temps[:1]]
-        air_t = [", ".join(air + [t]) if len(air) > 1 else (air[0] + " and " + t if air else t) for t in temps] or \
+        air_t = [", ".join(air) + " and " + t if len(air) > 1 else (air[0] + " and " + t if air else t) for t in temps] or \
             ([join_and(air)] if air else [])
         if windy:
             wadj = join_and(windy)
@@ -682,10 +686,11 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
             for d in descs:
                 d = d.replace(", ", " and ", 1) if d.count(", ") == 1 and " and " not in d else d
                 for tl in tails:
+                    more = _extra(w, " and ") if tl.startswith(", with") else tail_extra
                     if sky:
-                        add("It is " + d + " at ", ", under " + sky + tl + tail_extra + end)
+                        add("It is " + d + " at ", ", under " + sky + tl + more + end)
                     else:
-                        add("It is " + d + " at ", tl + tail_extra + end)
+                        add("It is " + d + " at ", tl + more + end)
             if out:
                 return tuple(out)
         if sky:
@@ -700,11 +705,15 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
                 if not lo <= wind_band <= hi:
                     continue
                 for adv in advs:
-                    if air_t:
+                    if air_t and (air or not attrs or yet):
                         for d in air_t:
                             rest = (", and the day is " if "air" in adv else ", and the air is ") + d
                             add(cap(sky) + " " + pl + " ", " " + adv + rest + tail_extra + end)
-                    else:
+                    elif not temps:
+                        add(cap(sky) + " " + pl + " ", " " + adv + tail_extra + end)
+                for tmpl in _WIND_ADV_T[wind_band] if not air and not yet else ():
+                    for a in attrs:
+                        adv = tmpl.replace("a {T}", article(a)).replace("{T}", a)
                         add(cap(sky) + " " + pl + " ", " " + adv + tail_extra + end)
             if out:
                 return tuple(out)
@@ -729,15 +738,17 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
         day = cap(article(t + " day")) + " at "
         for n in (nouns[:1] if wind_band == 0 else nouns):
             if w.compound:
-                add(day, " brings " + np + tail_extra + ", with " + n + end if not tail_extra else " brings " + np + tail_extra + end)
+                for adv in advs:
+                    add(day, " brings " + np + " " + adv + tail_extra + end)
+                break
             else:
                 add(day, " brings " + np + " and " + n + tail_extra + end)
         if not tail_extra and not w.compound:
             for n in nouns:
                 add("It is " + t + " at ", ", with " + np + " and " + n + end)
     verbs = [v for v in _verbs(c) if v[2] <= wind_band <= v[3]]
-    cond_stems = set(_stems(c.text))
-    verbs = [v for v in verbs if not (set(_stems(v[0])) & cond_stems)]
+    cond_words = WORD.findall(c.text.replace("-", " "))
+    verbs = [v for v in verbs if not any(st in cw for st in _stems(v[0]) for cw in cond_words)]  # "sunshine shines"
     if c.kind == WINDY:
         hows = [h for h in _HOW_HARD[wind_band] if not (content_words(h) & content_words(c.text))] or [_HOW_HARD[wind_band][-1]]
         subj = [cap(np)] + [cap(article(a + " " + c.text)) if c.form == COUNT else cap(a + " " + c.text) for a in attrs]
