@@ -114,6 +114,9 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     lead = told[(seed >> 9) % len(told)]
     if not (abundant or scarce):
         return _end(lead)
+    if news.ends_in_role(top.summary):  # "...visit the shrine; salt is scarce", never "the shrine, with salt"
+        stock = goods.sentences(abundant, scarce, gone)
+        return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     folded = goods.absolutes(abundant, scarce, gone)
     return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
 

@@ -58,7 +58,7 @@ BANNED_FRAMES = (
 STORMY = re.compile(r"storm|thunder|squall|gale|blizzard|whiteout|hail|hurricane|tornado|cyclone|typhoon|sand|dust|ash|smoke", re.I)
 DRY_WORDS = ("dry", "baking", "crisp", "frosty")
 DAMP_WORDS = ("damp", "sticky", "close", "muggy")
-SEQUENCE_WORDS = {"then"}  # "fog then drizzle" is told as "..., and then drizzle follows"
+SEQUENCE_WORDS = {"then", "and"}  # "fog then drizzle": "..., and then drizzle follows"; "cloudy and cold": "under cloudy skies ... cold"
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)]*(?=\s|$)")
 WORLDS = sorted((Path(__file__).parent / "worlds").glob("*.jsonl"))
 

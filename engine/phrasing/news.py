@@ -161,3 +161,17 @@ def after_resources(etype: str, summary: str, mood: str) -> tuple[tuple[str, str
     if t == STATE and "still" not in s.lower().split():
         out.append(("; for now, ", body))
     return tuple(out)
+
+
+# A summary ending in what people visit, eat or serve ("Pilgrims gather to visit the shrine"):
+# anything joined after it with a comma would read as more of what they visit or eat.
+_ROLE_TAIL = re.compile(
+    r"\b(?:visit|visits|visiting|worship|worships|pray to|prays to|bless|blesses|feast|feasts|feasting|banquet|"
+    r"meal|meals|dish|dishes|supper|dinner|breakfast|stew|soup|platter|eat|eats|eating|ate|dine|dines|dining|"
+    r"served|serve|serves|tasting|taste of|flavou?red with|has become|have become|becomes|became|turned into|"
+    r"turns into|is now a|are now a)\b(?:\W+[\w'’-]+){0,7}\W*$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def ends_in_role(summary: str) -> bool:
+    return bool(_ROLE_TAIL.search(clean(summary)))

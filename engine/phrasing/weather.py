@@ -480,43 +480,49 @@ _VERBS: dict[str, tuple[_V, ...]] = {
            ("sweeps over", "sweep over", 2, 4), ("drives across", "drive across", 3, 4)),
     HANG: (("hangs over", "hang over", 0, 2), ("lies over", "lie over", 0, 1), ("clings to", "cling to", 0, 2),
            ("drifts over", "drift over", 1, 2), ("streams past", "stream past", 3, 4), ("rolls over", "roll over", 2, 3)),
-    SKY: (("stretches over", "stretch over", 0, 4),),
-    STORM: (("breaks over", "break over", 0, 4), ("rolls over", "roll over", 1, 4), ("sweeps over", "sweep over", 2, 4),
+    SKY: (("stretches over", "stretch over", 0, 4), ("spreads over", "spread over", 0, 4)),
+    STORM: (("bursts over", "burst over", 0, 4), ("rolls over", "roll over", 1, 4), ("sweeps over", "sweep over", 2, 4),
             ("rages around", "rage around", 3, 4)),
     GROUND: (("lies on", "lie on", 0, 4), ("covers", "cover", 0, 4)),
-    SUN: (("shines on", "shine on", 0, 4), ("brightens", "brighten", 0, 4)),
+    SUN: (("shines on", "shine on", 0, 4), ("falls on", "fall on", 0, 4), ("comes and goes over", "come and go over", 0, 4)),
     BLOW: (("hangs over", "hang over", 0, 0), ("settles on", "settle on", 0, 0), ("drifts over", "drift over", 1, 2),
            ("blows across", "blow across", 1, 4), ("sweeps over", "sweep over", 2, 4)),
-    WINDY: (("blows across", "blow across", 0, 4), ("sweeps over", "sweep over", 2, 4), ("buffets", "buffet", 3, 4)),
-    AIR: (("hangs over", "hang over", 0, 2), ("settles on", "settle on", 0, 1), ("grips", "grip", 0, 4)),
+    WINDY: (("blows across", "blow across", 0, 4), ("sweeps over", "sweep over", 2, 4), ("batters", "batter", 3, 4)),
+    AIR: (("hangs over", "hang over", 0, 2), ("settles on", "settle on", 0, 1), ("grips", "grip", 0, 4),
+          ("lies heavy on", "lie heavy on", 0, 2)),
     MIXED: (("take turns over", "take turns over", 0, 4), ("come and go over", "come and go over", 0, 4)),
 }
-_HAIL: tuple[_V, ...] = (("rattles down on", "rattle down on", 0, 4), ("hammers", "hammer", 0, 4), ("pelts", "pelt", 1, 4))
+_HAIL: tuple[_V, ...] = (("rattles down on", "rattle down on", 0, 4), ("pounds", "pound", 0, 4), ("pelts", "pelt", 1, 4))
 _HEAVY_FALL: tuple[_V, ...] = (("falls straight down on", "fall straight down on", 0, 0),
-                               ("pours down on", "pour down on", 0, 1), ("hammers down on", "hammer down on", 0, 2),
+                               ("pours down on", "pour down on", 0, 1), ("pounds", "pound", 0, 2),
                                ("lashes", "lash", 2, 4), ("drives across", "drive across", 3, 4))
-_LIGHT_FALL: tuple[_V, ...] = (("falls softly on", "fall softly on", 0, 1), ("drifts down on", "drift down on", 0, 1),
+_LIGHT_FALL: tuple[_V, ...] = (("falls softly on", "fall softly on", 0, 1), ("falls on", "fall on", 0, 3), ("drifts down on", "drift down on", 0, 1),
                                ("drifts over", "drift over", 1, 2), ("blows across", "blow across", 2, 4),
                                ("sweeps over", "sweep over", 3, 4))
 _SNOW_FALL: tuple[_V, ...] = (("settles on", "settle on", 0, 1),)
 _HOT_SUN: tuple[_V, ...] = (("beats down on", "beat down on", 0, 4), ("blazes over", "blaze over", 0, 4))
-_DARK_SKY: tuple[_V, ...] = (("hangs low over", "hang low over", 0, 1), ("races over", "race over", 3, 4),
+_DARK_SKY: tuple[_V, ...] = (("hangs low over", "hang low over", 0, 1), ("rushes over", "rush over", 3, 4),
                              ("stretches over", "stretch over", 0, 4))
-_FROST: tuple[_V, ...] = (("whitens", "whiten", 0, 4),)
+_FROST: tuple[_V, ...] = ()
 
 # Wind as a noun (after "brings ... and" / "with ... and") and as an adverbial; "{T}" takes an
 # attributive temperature word, so the temperature is part of the scene ("as a freezing gale tears
 # through"), not tacked on after it.
-_WIND_NOUNS = (("still air", "not a breath of wind"), ("a light breeze", "a soft breeze", "a gentle wind"),
-               ("a steady wind", "a brisk wind", "a stiff breeze"), ("strong winds", "hard gusts", "a roaring wind"),
-               ("a howling gale", "storm-force winds", "a tearing gale"))
-_WIND_ADV_T = (("in the windless, {T} air",), ("on a light, {T} breeze", "as a soft, {T} breeze stirs"),
-               ("in a steady, {T} wind", "as a brisk, {T} wind blows"), ("in strong, {T} winds", "as hard, {T} gusts sweep through"),
-               ("as a {T} gale tears through",))
-_WIND_ADV = (("in the still air", "without a breath of wind"), ("on a light breeze", "as a soft breeze stirs", "in a gentle wind"),
-             ("in a steady wind", "as a brisk wind blows", "in a stiff breeze"),
-             ("in strong winds", "as hard gusts sweep through", "under a roaring wind"),
-             ("in a howling gale", "as a gale tears through", "under storm-force winds"))
+_WIND_NOUNS = (("still air", "not a breath of wind", "no wind at all"),
+               ("a light breeze", "a soft breeze", "a gentle wind", "a faint breeze"),
+               ("a steady wind", "a brisk wind", "a stiff breeze", "a blustery wind"),
+               ("strong winds", "hard gusts", "a roaring wind", "high winds"),
+               ("a howling gale", "storm-force winds", "a tearing gale", "gale-force winds"))
+_WIND_ADV_T = (("in the windless, {T} air", "in the {T} stillness"),
+               ("on a light, {T} breeze", "as a soft {T} breeze stirs", "in a gentle {T} breeze"),
+               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery {T} wind"),
+               ("in strong, {T} winds", "as hard {T} gusts sweep through", "in hard {T} gusts"),
+               ("as a {T} gale tears through", "in a {T} gale-force wind"))
+_WIND_ADV = (("in the still air", "without a breath of wind", "in the windless calm"),
+             ("on a light breeze", "as a soft breeze stirs", "in a gentle wind", "in a faint breeze"),
+             ("in a steady wind", "as a brisk wind blows", "in a stiff breeze", "in a blustery wind"),
+             ("in strong winds", "as hard gusts sweep through", "under a roaring wind", "in high winds"),
+             ("in a howling gale", "as a gale tears through", "under storm-force winds", "in gale-force winds"))
 # How hard a wind-like condition ("gusty winds", "a gale") really blows, per wind band: the wind
 # is said once; at a calm the data's two facts are both told, gently.
 _HOW_HARD = (("though the air is still for the moment",), ("though the wind is no more than a light breeze",),
@@ -559,8 +565,10 @@ def _verbs(c: Condition) -> tuple[_V, ...]:
         return _VERBS[FALL] + _SNOW_FALL
     if k == SUN and "hot" in f:
         return _HOT_SUN
-    if k == SUN and c.form == PLURAL:  # "sunny spells brighten", never "spells shine"
-        return _VERBS[SUN][1:]
+    if k == SUN and c.form == PLURAL:  # "sunny spells come and go", never "spells shine"
+        return _VERBS[SUN][2:]
+    if k == SUN:
+        return _VERBS[SUN][:2]
     if k == SKY and "dark" in f:
         return _DARK_SKY
     if k == GROUND and ("frost" in c.text or "rime" in c.text):
@@ -701,6 +709,8 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
             for d in air_t:
                 for n in nouns:
                     add("It is " + d + " at ", ", with " + sky + " and " + n + tail_extra + end)
+                for adv in advs:  # "Under clear skies, Old Mill is warm in a stiff breeze."
+                    add("Under " + sky + ", ", " is " + d + " " + adv + tail_extra + end)
             for sg, pl, lo, hi in _verbs(Condition(c.text, ADJ, SKY, c.flags, True)):
                 if not lo <= wind_band <= hi:
                     continue
@@ -721,6 +731,8 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
         for d in air_t or [c.text]:
             for n in nouns:
                 add("It is " + d + " at ", ", with " + n + tail_extra + end)
+                if c.kind in (AIR, HANG):
+                    add("The air is " + d + " at ", ", with " + n + tail_extra + end)
             if c.kind in (AIR, HANG) and len(d.split()) <= 3:
                 thick = d if c.text in d and " and " in c.text else d.replace(" and ", ", ")
                 if wind_band == 0:
@@ -728,6 +740,11 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
                 elif wind_band <= 2:
                     for n in nouns:
                         add(cap(n) + " stirs the " + thick + " air at ", tail_extra + end)
+                else:  # "a howling gale tears through the humid, hot air"
+                    verb = ("sweep", "sweeps") if wind_band == 3 else ("tear", "tears")
+                    for n in nouns:
+                        v = verb[0] if n.endswith("s") and not n.startswith("a ") else verb[1]
+                        add(cap(n) + " " + v + " through the " + thick + " air at ", tail_extra + end)
         return tuple(out)
     # --- nouns: rain, fog, a blizzard, sunny spells, light rain and snow ---
     np = noun_phrase(c)
@@ -765,6 +782,11 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
             for how in hows:
                 add("It is " + c.text + " at ", " " + how + end if how.startswith(("at ", "in ")) else ", " + how + end)
         return tuple(out)
+    if wind_band >= 3 and (not temps or yet) and not w.compound and not tail_extra and c.kind not in (SKY, SUN):
+        # "dry heat and a howling gale batter the fort": the wind is part of the scene
+        for n in nouns:
+            for v in ("batter", "sweep over") if c.kind != GROUND else ():
+                add(cap(head_np) + " and " + n + " " + v + " ", (yet + temps[0] if yet and temps else "") + end)
     for sg, pl, lo, hi in verbs:
         verb = pl if plural else sg
         if attrs and not yet:
