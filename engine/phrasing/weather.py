@@ -514,9 +514,9 @@ _WIND_NOUNS = (("still air", "not a breath of wind", "no wind at all"),
                ("strong winds", "hard gusts", "a roaring wind", "high winds"),
                ("a howling gale", "storm-force winds", "a tearing gale", "gale-force winds"))
 _WIND_ADV_T = (("in the windless, {T} air", "in the {T} stillness"),
-               ("on a light, {T} breeze", "as a soft {T} breeze stirs", "in a gentle {T} breeze"),
-               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery {T} wind"),
-               ("in strong, {T} winds", "as hard {T} gusts sweep through", "in hard {T} gusts"),
+               ("on a light, {T} breeze", "as a soft {T} breeze stirs", "in a gentle {T} breeze", "in a faint, {T} breeze"),
+               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery {T} wind", "in a stiff, {T} breeze"),
+               ("in strong, {T} winds", "as hard {T} gusts sweep through", "in hard {T} gusts", "under a roaring, {T} wind"),
                ("as a {T} gale tears through", "in a {T} gale-force wind"))
 _WIND_ADV = (("in the still air", "without a breath of wind", "in the windless calm"),
              ("on a light breeze", "as a soft breeze stirs", "in a gentle wind", "in a faint breeze"),
@@ -536,6 +536,23 @@ _ATTRIBUTIVE = {"icy cold": "icy", "raw and cold": "cold", "raw and freezing": "
 _NAMED_TEMP = {"frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "chilly": 2, "cool": 3,
                "mild": 3, "warm": 4, "balmy": 4, "hot": 5, "sweltering": 5, "scorching": 6, "baking": 6,
                "blazing": 6, "searing": 6, "heat": 5}
+
+
+def _intransitive(verb: str) -> str:
+    """"falls softly on" -> "falls softly"; "" for a verb that needs its object ("lashes")."""
+    head, _, prep = verb.rpartition(" ")
+    if prep in ("on", "over", "to", "across", "around", "past") and head and "turns" not in head and "take" not in head:
+        return head
+    return ""
+
+
+def _attr_fits(tmpl: str, word: str) -> bool:
+    """Whether a temperature word reads in this wind phrase: a two-word one ("bitterly cold")
+    only after "a", "the" or a comma, never "hard blisteringly hot gusts"."""
+    if " " not in word:
+        return True
+    before = tmpl.split("{T}", 1)[0].rstrip()
+    return before.endswith(",") or before.split(" ")[-1] in ("a", "the")
 
 
 def noun_phrase(c: Condition) -> str:
@@ -723,6 +740,8 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
                         add(cap(sky) + " " + pl + " ", " " + adv + tail_extra + end)
                 for tmpl in _WIND_ADV_T[wind_band] if not air and not yet else ():
                     for a in attrs:
+                        if not _attr_fits(tmpl, a):
+                            continue
                         adv = tmpl.replace("a {T}", article(a)).replace("{T}", a)
                         add(cap(sky) + " " + pl + " ", " " + adv + tail_extra + end)
             if out:
@@ -792,8 +811,13 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
         if attrs and not yet:
             for tmpl in _WIND_ADV_T[wind_band]:
                 for a in attrs:
+                    if not _attr_fits(tmpl, a):
+                        continue
                     adv = tmpl.replace("a {T}", article(a)).replace("{T}", a)
                     add(cap(head_np) + " " + verb + " ", " " + adv + tail_extra + end)
+                    bare = _intransitive(verb)
+                    if bare and c.kind != SKY:  # "At Old Mill, light rain falls softly in the windless, cool air."
+                        add("At ", ", " + head_np + " " + bare + " " + adv + tail_extra + end)
         elif yet and temps:
             for adv in advs:
                 for t in temps[:2]:
