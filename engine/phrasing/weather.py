@@ -428,7 +428,7 @@ class Weather:
 
 @lru_cache(maxsize=8192)
 def parse(conditions: str) -> Weather:
-    text = " ".join(conditions.split()).lower().strip(" ,.;")
+    text = " ".join(conditions.split()).lower()
     later = ""
     m = _SEQUENCE.match(text)
     if m and m.group("now").strip() and text not in LEXICON:
@@ -541,9 +541,15 @@ _NAMED_TEMP = {"frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "ch
 def _intransitive(verb: str) -> str:
     """"falls softly on" -> "falls softly"; "" for a verb that needs its object ("lashes")."""
     head, _, prep = verb.rpartition(" ")
-    if prep in ("on", "over", "to", "across", "around", "past") and head and "turns" not in head and "take" not in head:
+    if prep in ("on", "over", "across") and head.split(" ")[0] in _BARE_OK:
         return head
     return ""
+
+
+# Verbs that read without their object ("light rain falls softly", "fog hangs"); not "a storm
+# rolls", "fog clings", "skies stretch".
+_BARE_OK = frozenset("falls fall comes come drifts drift pours pour settles settle hangs hang sweeps sweep drives "
+                     "drive blows blow".split())
 
 
 def _attr_fits(tmpl: str, word: str) -> bool:
@@ -682,7 +688,7 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     out: list[tuple[str, str]] = []
 
     def add(pre: str, post: str) -> None:
-        whole = " " + pre + " " + post
+        whole = " " + (pre + " " + post).lower()
         if whole.count(" with ") > 1 or whole.count(" under ") > 1:
             return  # one frame: never "with ..., with ..."
         if not _repeats(pre + " " + post) and (pre, post) not in out:
