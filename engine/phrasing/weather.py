@@ -548,8 +548,7 @@ def _intransitive(verb: str) -> str:
 
 # Verbs that read without their object ("light rain falls softly", "fog hangs"); not "a storm
 # rolls", "fog clings", "skies stretch".
-_BARE_OK = frozenset("falls fall comes come drifts drift pours pour settles settle hangs hang sweeps sweep drives "
-                     "drive blows blow".split())
+_BARE_OK = frozenset("falls fall comes come drifts drift pours pour settles settle hangs hang".split())
 
 
 def _attr_fits(tmpl: str, word: str) -> bool:
@@ -606,10 +605,10 @@ def _stems(text: str) -> list[str]:
     return [w[:4] for w in WORD.findall(text.lower().replace("-", " ")) if w not in _NOT_CONTENT and len(w) > 2]
 
 
-def _repeats(text: str) -> bool:
+def _repeats(text: str, allowed: frozenset[str] = frozenset()) -> bool:
     """Whether a content word (by its first four letters) is said twice ("hard ... hard gusts",
-    "bright sunshine shines", "air ... air")."""
-    st = _stems(text)
+    "bright sunshine shines", "air ... air"); ``allowed`` stems may repeat."""
+    st = [x for x in _stems(text) if x not in allowed]
     return len(st) != len(set(st))
 
 
@@ -686,12 +685,17 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     end = _later(w) + "."
     tail_extra = _extra(w)
     out: list[tuple[str, str]] = []
+    must = [x for x in re.sub(r"[,;]", " ", conditions.lower()).split() if x not in ("and", "then")]
+    cst = _stems(conditions)
+    twice = frozenset(x for x in cst if cst.count(x) > 1)  # "gray gray": the world's own words
 
     def add(pre: str, post: str) -> None:
         whole = " " + (pre + " " + post).lower()
         if whole.count(" with ") > 1 or whole.count(" under ") > 1:
             return  # one frame: never "with ..., with ..."
-        if not _repeats(pre + " " + post) and (pre, post) not in out:
+        if not all(x in whole for x in must):
+            return  # the condition is always said as written
+        if not _repeats(pre + " " + post, twice) and (pre, post) not in out:
             out.append((pre, post))
 
     plural = c.form == PLURAL or w.compound or (c.form == ADJ and c.kind == SKY)
@@ -822,7 +826,7 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
                     adv = tmpl.replace("a {T}", article(a)).replace("{T}", a)
                     add(cap(head_np) + " " + verb + " ", " " + adv + tail_extra + end)
                     bare = _intransitive(verb)
-                    if bare and c.kind != SKY:  # "At Old Mill, light rain falls softly in the windless, cool air."
+                    if bare and c.kind != SKY and not adv.startswith(("on ", "under ")):  # not "falls on a breeze"  # "At Old Mill, light rain falls softly in the windless, cool air."
                         add("At ", ", " + head_np + " " + bare + " " + adv + tail_extra + end)
         elif yet and temps:
             for adv in advs:
