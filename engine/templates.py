@@ -117,8 +117,18 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     if news.ends_in_role(top.summary):  # "...visit the shrine; salt is scarce", never "the shrine, with salt"
         stock = goods.sentences(abundant, scarce, gone)
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
-    folded = goods.absolutes(abundant, scarce, gone)
-    return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
+    if scarce and not abundant and news.kind(top.type, top.summary) == news.CALAMITY:
+        # a shortage after a calamity reads as its consequence: "..., with few horses left"
+        folded = goods.absolutes(abundant, scarce, gone)
+        return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
+    # otherwise a plain second clause, never "twins, with plenty of coffee" (a "with" would
+    # attach the stock to whatever the news ends on)
+    stock = [x.replace(", but ", " but ").replace(", though ", " though ").replace(", while ", " while ")
+             for x in goods.sentences(abundant, scarce, gone) if x.count(", ") <= 1]
+    if not stock:
+        folded = goods.absolutes(abundant, scarce, gone)
+        return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
+    return _end(lead + ", and " + stock[(seed >> 7) % len(stock)])
 
 
 def _news_entry(resources: tuple, events: tuple, seed: int) -> tuple:

@@ -185,6 +185,14 @@ def test_the_news_is_told_plainly_and_leads():
         assert "salt all gone" in third or "little salt" not in third, third
 
 
+def test_stock_is_not_hung_on_the_end_of_unrelated_news():
+    ev = Event("birth", 0.6, "short", "The governor's wife has given birth to twins.")
+    for s in range(40):
+        third = template_sentences(place(resources=[Resource("coffee", 0.9)], events=[ev], urn=f"urn:flux:place:v:{s}"))[2]
+        assert third.startswith("The governor's wife") and ", with" not in third and ";" not in third, third
+        assert "coffee" in third, third
+
+
 def test_unknown_conditions_get_a_phrasing_for_their_form():
     assert understand("glimmerfall").form == "mass"
     assert understand("thunder-snaps").form == "plural"
