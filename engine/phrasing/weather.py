@@ -806,7 +806,7 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
                     add(s_ + " " + (pl if plural else sg) + " ", sep + how + t_tail + end)
         for t in temps:
             for how in hows:
-                add("It is " + t + " at ", ", with " + np + " " + how + end)
+                add("It is " + t + " at ", ", with " + np + (", " if how.startswith("though") else " ") + how + end)
         if not temps:
             for how in hows:
                 add("It is " + c.text + " at ", " " + how + end if how.startswith(("at ", "in ")) else ", " + how + end)
