@@ -514,9 +514,9 @@ _WIND_NOUNS = (("still air", "not a breath of wind", "no wind at all"),
                ("strong winds", "hard gusts", "a roaring wind", "high winds"),
                ("a howling gale", "storm-force winds", "a tearing gale", "gale-force winds"))
 _WIND_ADV_T = (("in the windless, {T} air", "in the {T} stillness"),
-               ("on a light, {T} breeze", "as a soft {T} breeze stirs", "in a gentle {T} breeze", "in a faint, {T} breeze"),
-               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery {T} wind", "in a stiff, {T} breeze"),
-               ("in strong, {T} winds", "as hard {T} gusts sweep through", "in hard {T} gusts", "under a roaring, {T} wind"),
+               ("on a light, {T} breeze", "as a soft {T} breeze stirs", "in a gentle, {T} breeze", "in a faint, {T} breeze"),
+               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery, {T} wind", "in a stiff, {T} breeze"),
+               ("in strong, {T} winds", "as hard {T} gusts sweep through", "in hard, {T} gusts", "under a roaring, {T} wind"),
                ("as a {T} gale tears through", "in a {T} gale-force wind"))
 _WIND_ADV = (("in the still air", "without a breath of wind", "in the windless calm"),
              ("on a light breeze", "as a soft breeze stirs", "in a gentle wind", "in a faint breeze"),
