@@ -5,10 +5,10 @@ Two or three sentences:
 1. the base description's opening sentence (what the place is);
 2. the weather, as one phrase with the place's name: temperature, wind and conditions together,
    each condition said as what it is (``engine.phrasing.weather``);
-3. the news: the most significant event and the resources worth mentioning, phrased by what they
-   are (``engine.phrasing.news``, ``engine.phrasing.goods``); news of significance 0.8 or more
-   opens the sentence. With nothing to tell, the base's own second sentence (its flavour) is kept
-   instead, so the place still sounds like itself.
+3. the news: the most significant event, told as it is and first, then the resources worth
+   mentioning as a plain second clause (or "with few horses left" after a calamity), phrased by
+   what they are (``engine.phrasing.news``, ``engine.phrasing.goods``). With nothing to tell, the
+   base's own second sentence (its flavour) is kept instead, so the place still sounds like itself.
 
 Phrasing is picked from the place's state hash (its seed), so the same state always reads the
 same and neighbouring places do not read alike. Rendering is a few lookups in precomputed tables
@@ -31,7 +31,6 @@ _WIND_BANDS = tuple((b, WINDS[i][0]) for i, b in enumerate(WIND_BOUNDS))
 _LAST_TEMP = len(TEMP_BOUNDS) - 1
 _LAST_WIND = len(WIND_BOUNDS) - 1
 ABUNDANT_ABOVE, SCARCE_BELOW = 0.7, 0.3
-LEADS_AT = 0.0  # news always opens the third sentence; resources follow it
 MAX_LISTED = 4  # resources named per side (abundant, scarce); a longer list would not read
 _ENDS = frozenset(".!?…\"'")
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")

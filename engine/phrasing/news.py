@@ -1,4 +1,4 @@
-"""News: an event's summary with a lead-in that fits what it is and how it is told.
+"""News: an event's summary, told as it is, and what is read from it.
 
 The summary is kept word for word (the fact). What is read from it:
 
@@ -10,7 +10,8 @@ The summary is kept word for word (the fact). What is read from it:
 * its **kind** (a calamity, a celebration, an arrival, a discovery), from the event type and the
   summary's words.
 
-A lead-in is chosen only among those that fit all three; "" (the summary alone) always fits.
+No lead-in is added ("Word has it that", "For now,": announcer filler that turns hard news into
+gossip); the table stays so a lead-in that fits all three can be added for a world that needs one.
 """
 
 from __future__ import annotations
