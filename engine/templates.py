@@ -5,10 +5,10 @@ Two or three sentences:
 1. the base description's opening sentence (what the place is);
 2. the weather, as one phrase with the place's name: temperature, wind and conditions together,
    each condition said as what it is (``engine.phrasing.weather``);
-3. the news: the most significant event and the resources worth mentioning, phrased by what they
-   are (``engine.phrasing.news``, ``engine.phrasing.goods``); news of significance 0.8 or more
-   leads the sentence. With nothing to tell, the base's own second sentence (its flavour) is kept
-   instead, so the place still sounds like itself.
+3. the news: the most significant event, told as it is and first, then the resources worth
+   mentioning as a plain second clause (or "with few horses left" after a calamity), phrased by
+   what they are (``engine.phrasing.news``, ``engine.phrasing.goods``). With nothing to tell, the
+   base's own second sentence (its flavour) is kept instead, so the place still sounds like itself.
 
 Phrasing is picked from the place's state hash (its seed), so the same state always reads the
 same and neighbouring places do not read alike. Rendering is a few lookups in precomputed tables
@@ -31,8 +31,6 @@ _WIND_BANDS = tuple((b, WINDS[i][0]) for i, b in enumerate(WIND_BOUNDS))
 _LAST_TEMP = len(TEMP_BOUNDS) - 1
 _LAST_WIND = len(WIND_BOUNDS) - 1
 ABUNDANT_ABOVE, SCARCE_BELOW = 0.7, 0.3
-LEADS_AT = 0.8  # news at least this significant opens the third sentence
-MAY_LEAD_AT = 0.5  # from here the seed may choose either order
 MAX_LISTED = 4  # resources named per side (abundant, scarce); a longer list would not read
 _ENDS = frozenset(".!?…\"'")
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")
@@ -98,31 +96,38 @@ def _weather_entry(conditions: str, tb: int, wb: int) -> tuple[tuple[str, str], 
 
 
 def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
-    """The third sentence: the deciding event and the resources worth mentioning ("" if none)."""
+    """The third sentence: the deciding event, told plainly and first, with the resources worth
+    mentioning folded in after it ("..., with plenty of peat but little ale"); the resources
+    alone when there is no news ("" if there is nothing to tell)."""
     abundant = [r.type for r in resources if r.abundance > ABUNDANT_ABOVE][:MAX_LISTED]
     scarce = [r.type for r in resources if r.abundance < SCARCE_BELOW][:MAX_LISTED]
-    stock = goods.sentences(abundant, scarce)
+    gone = frozenset(" ".join(r.type.split()) for r in resources if r.abundance < goods.NONE_BELOW)
     top = None
     for e in events:
         if top is None or e.significance > top.significance:
             top = e
     told = news.phrasings(top.type, top.summary) if top is not None else ()
     if not told:
+        stock = goods.sentences(abundant, scarce, gone)
         return _end(cap(stock[(seed >> 7) % len(stock)])) if stock else ""
+    lead = told[(seed >> 9) % len(told)]
+    if not (abundant or scarce):
+        return _end(lead)
+    if news.ends_in_role(top.summary):  # "...visit the shrine; salt is scarce", never "the shrine, with salt"
+        stock = goods.sentences(abundant, scarce, gone)
+        return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
+    if scarce and not abundant and news.kind(top.type, top.summary) == news.CALAMITY:
+        # a shortage after a calamity reads as its consequence: "..., with few horses left"
+        folded = goods.absolutes(abundant, scarce, gone)
+        return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
+    # otherwise a plain second clause, never "twins, with plenty of coffee" (a "with" would
+    # attach the stock to whatever the news ends on)
+    stock = [x.replace(", but ", " but ").replace(", though ", " though ").replace(", while ", " while ")
+             for x in goods.sentences(abundant, scarce, gone) if x.count(", ") <= 1]
     if not stock:
-        return _end(told[(seed >> 9) % len(told)])
-    stock = [x for x in stock if ";" not in x] or [x.replace(";", ",") for x in stock]  # one semicolon at most
-    mood = "mixed" if abundant and scarce else "good" if abundant else "bad"
-    after = news.after_resources(top.type, top.summary, mood)
-    sig = top.significance
-    leads = sig >= LEADS_AT or not after or (sig >= MAY_LEAD_AT and (seed >> 13) & 1)
-    if leads:
-        plain = [t for t in told if ":" not in t] or told[:1]  # no colon lead-in before a semicolon
-        return _end(plain[(seed >> 9) % len(plain)] + "; " + stock[(seed >> 7) % len(stock)])
-    joint, clause = after[(seed >> 9) % len(after)]
-    if joint == ", but ":  # "Horses are plentiful, but bandits raided the farms": one contrast only
-        stock = [x for x in stock if not any(j in x for j in goods.JOINS)] or stock
-    return _end(cap(stock[(seed >> 7) % len(stock)]) + joint + clause)
+        folded = goods.absolutes(abundant, scarce, gone)
+        return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
+    return _end(lead + ", and " + stock[(seed >> 7) % len(stock)])
 
 
 def _news_entry(resources: tuple, events: tuple, seed: int) -> tuple:

@@ -64,22 +64,19 @@ def understand(resource: str) -> tuple[str, str]:
     return GOODS, number
 
 
-# (category, number) -> phrasings; {R} the resource at sentence start, {r} elsewhere.
+# (category, number) -> phrasings; {R} the resource at sentence start, {r} elsewhere. Plain words
+# only: nothing "piled high" or "in the larders" (a reader cannot tell where a world keeps it).
 _ABUNDANT = {
-    (GOODS, MASS_N): ("there is plenty of {r}", "{R} is plentiful", "there is no shortage of {r}",
-                      "{R} is piled high"),
-    (GOODS, PLURAL_N): ("{R} are plentiful", "there is no shortage of {r}", "{R} are piled high",
-                        "there are {r} in plenty"),
-    (FOOD, MASS_N): ("there is plenty of {r}", "{R} is plentiful", "there is no shortage of {r}",
-                     "the larders are full of {r}"),
-    (FOOD, PLURAL_N): ("{R} are plentiful", "there are {r} in plenty", "there is no shortage of {r}",
-                       "baskets are heaped with {r}"),
+    (GOODS, MASS_N): ("there is plenty of {r}", "{R} is plentiful", "there is no shortage of {r}"),
+    (GOODS, PLURAL_N): ("{R} are plentiful", "there is no shortage of {r}", "there are {r} in plenty"),
+    (FOOD, MASS_N): ("there is plenty of {r}", "{R} is plentiful", "there is no shortage of {r}"),
+    (FOOD, PLURAL_N): ("{R} are plentiful", "there are {r} in plenty", "there is no shortage of {r}"),
     (ANIMALS, MASS_N): ("{R} is plentiful", "there is plenty of {r}", "there is no shortage of {r}"),
     (ANIMALS, PLURAL_N): ("{R} are plentiful", "{R} abound", "there is no shortage of {r}",
                           "there are {r} in plenty"),
     (PEOPLE, MASS_N): ("{R} is plentiful", "there is no shortage of {r}", "{R} is cheap and plentiful"),
-    (PEOPLE, PLURAL_N): ("{R} are plentiful", "there is no shortage of {r}", "there are {r} aplenty",
-                         "plenty of {r} are looking for work"),
+    (PEOPLE, PLURAL_N): ("plenty of {r} are looking for work", "there is no shortage of {r}",
+                         "there are {r} aplenty"),
     (WATER, MASS_N): ("{R} is plentiful", "there is plenty of {r}", "there is no shortage of {r}"),
     (WATER, PLURAL_N): ("{R} run full", "{R} are plentiful", "there is no shortage of {r}"),
 }
@@ -90,47 +87,147 @@ _SCARCE = {
     (FOOD, PLURAL_N): ("{R} are scarce", "there are few {r}", "{R} are running short"),
     (ANIMALS, MASS_N): ("there is little {r}", "{R} is scarce"),
     (ANIMALS, PLURAL_N): ("{R} are few", "there are few {r}", "{R} are scarce", "few {r} are left"),
-    (PEOPLE, MASS_N): ("{R} is scarce", "there is little {r} to be had", "{R} is in short supply"),
+    (PEOPLE, MASS_N): ("{R} is scarce", "there is little {r} to be had"),
     (PEOPLE, PLURAL_N): ("there are few {r}", "{R} are scarce", "few {r} can be found"),
     (WATER, MASS_N): ("{R} is running low", "there is little {r}", "{R} is scarce"),
     (WATER, PLURAL_N): ("{R} are running low", "{R} are nearly dry"),
 }
+# Nothing left at all (abundance ~0): "the salt is all gone", not "there is little salt".
+_NONE = {MASS_N: ("the {r} is all gone",), PLURAL_N: ("the {r} are all gone",)}
 _ABUNDANT_MANY = ("{R} are plentiful", "there is no shortage of {r}", "there {be} plenty of {r}")
-_SCARCE_MANY = ("{R} are scarce", "{R} are running low", "{R} are in short supply")
+_SCARCE_MANY = ("{R} are scarce", "{R} are in short supply", "{R} are running low")
+_PEOPLE_SCARCE_MANY = ("{R} are scarce", "few {r} can be found")
+NONE_BELOW = 0.02
 
 
 def _fill(pattern: str, r: str) -> str:
     return pattern.replace("{R}", r).replace("{r}", r)
 
 
-def clauses(names: list[str], abundant: bool) -> tuple[str, ...]:
+def _clean(names) -> list[str]:
+    return [" ".join(n.split()) for n in names if n.strip()]
+
+
+def clauses(names: list[str], abundant: bool, gone: bool = False) -> tuple[str, ...]:
     """Every phrasing of "these resources are plentiful / scarce" (lower-case start unless the
-    resource itself starts it), for one resource by what it is, for several as a list."""
-    names = [" ".join(n.split()) for n in names if n.strip()]
+    resource itself starts it), for one resource by what it is, for several as a list (people
+    are never listed with goods: see :func:`groups`)."""
+    names = _clean(names)
     if not names:
         return ()
     if len(names) == 1:
-        table = _ABUNDANT if abundant else _SCARCE
-        patterns = table[understand(names[0])]
+        cat, number = understand(names[0])
+        if gone and not abundant:
+            patterns = _NONE[number]
+        else:
+            patterns = (_ABUNDANT if abundant else _SCARCE)[(cat, number)]
+    elif abundant:
+        patterns = _ABUNDANT_MANY
     else:
-        patterns = _ABUNDANT_MANY if abundant else _SCARCE_MANY
+        people = all(understand(n)[0] == PEOPLE for n in names)
+        patterns = _PEOPLE_SCARCE_MANY if people else _SCARCE_MANY
     r = join_and(names)
     be = "are" if understand(names[0])[1] == PLURAL_N else "is"  # "there are plenty of mules and dye"
     return tuple(_fill(p, r).replace("{be}", be) for p in patterns)
 
 
-JOINS = (", but ", ", though ", ", while ", "; ")
+def groups(names: list[str]) -> list[list[str]]:
+    """Resources split so people are not listed with things ("few farmhands can be found, and
+    reeds are scarce", never "farmhands and reeds are running low")."""
+    names = _clean(names)
+    people = [n for n in names if understand(n)[0] == PEOPLE]
+    things = [n for n in names if understand(n)[0] != PEOPLE]
+    return [g for g in (things, people) if g]
 
 
-def sentences(abundant: list[str], scarce: list[str]) -> tuple[str, ...]:
-    """Every phrasing of the resources clause (as written: no capital added, no final stop)."""
-    a = clauses(abundant, True)
-    s = clauses(scarce, False)
+def _side(names: list[str], abundant: bool, gone: frozenset[str]) -> tuple[str, ...]:
+    """One side (plenty or shortage) as clauses; two groups are joined with "and"."""
+    parts = []
+    for g in groups(names):
+        parts.append(clauses(g, abundant, gone=len(g) == 1 and g[0] in gone))
+    if not parts:
+        return ()
+    if len(parts) == 1:
+        return parts[0]
+    a, b = parts
+    return _pairs(a, b, ", and ", names)
+
+
+def _pairs(a: tuple[str, ...], b: tuple[str, ...], joint: str, names: list[str]) -> tuple[str, ...]:
+    """Each of ``a`` joined to each of ``b`` where the two halves share no word but the names
+    (never "few reeds and few farmhands", "reeds are scarce, and farmhands are scarce")."""
+    named = {w for n in names for w in n.lower().split()}
+    out = []
+    for x in a:
+        for y in b:
+            if not (set(x.lower().split()) - named) & (set(y.lower().split()) - named - {"are", "is", "there"}):
+                out.append(x + joint + y)
+    return tuple(out) or (a[0] + joint + b[-1],)
+
+
+JOINS = (", but ", ", though ", ", while ")
+
+
+def sentences(abundant: list[str], scarce: list[str], gone: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Every phrasing of the resources clause (as written: no capital added, no final stop).
+    Plenty against shortage is a real contrast ("but", "though", "while"); nothing else is."""
+    a = _side(abundant, True, gone)
+    s = _side(scarce, False, gone)
     if a and s:
         out = []
         for i, x in enumerate(a):
             for j, y in enumerate(s):
+                if ", and " in x and ", and " in y:
+                    continue
                 join = JOINS[(i + j) % len(JOINS)]
                 out.append(x + join + y if (i + j) % 3 else y + join + x)
-        return tuple(out)
+        return tuple(out) or (a[0] + JOINS[0] + s[0],)
+    return a or s
+
+
+# Absolute phrases for "<news>, with <resources>": the stock as a circumstance of the news.
+_ABS_ABUNDANT = {
+    PEOPLE: ("plenty of {r} looking for work", "no shortage of {r}"),
+    None: ("plenty of {r}", "no shortage of {r}", "{r} plentiful"),
+}
+_ABS_SCARCE = {
+    (PEOPLE, PLURAL_N): ("few {r} to be found", "{r} scarce"),
+    (PEOPLE, MASS_N): ("little {r} to be had", "{r} scarce"),
+    (None, PLURAL_N): ("few {r} left", "{r} scarce", "{r} in short supply"),
+    (None, MASS_N): ("little {r} left", "{r} scarce", "{r} running low", "{r} in short supply"),
+}
+
+
+def _abs_side(names: list[str], abundant: bool, gone: frozenset[str]) -> tuple[str, ...]:
+    parts = []
+    for g in groups(names):
+        cat, number = understand(g[0])
+        number = PLURAL_N if len(g) > 1 else number
+        r = join_and(g)
+        if not abundant and len(g) == 1 and g[0] in gone:
+            pats: tuple[str, ...] = ("the {r} all gone",)
+        elif abundant:
+            pats = _ABS_ABUNDANT[PEOPLE if cat == PEOPLE and number == PLURAL_N else None]
+        else:
+            pats = _ABS_SCARCE[(PEOPLE if cat == PEOPLE else None, number)]
+        if len(g) > 1:
+            pats = tuple(p for p in pats if not p.startswith(("little", "few"))) or pats
+        parts.append(tuple(_fill(p, r) for p in pats))
+    if not parts:
+        return ()
+    if len(parts) == 1:
+        return parts[0]
+    a, b = parts  # things, then people: said with different words ("... scarce and few ... to be found")
+    if abundant:
+        b = (join_and(groups(names)[1]) + " aplenty",)
+    return _pairs(a, b, " and ", names)
+
+
+def absolutes(abundant: list[str], scarce: list[str], gone: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Every phrasing of the resources as what follows "with" ("plenty of peat but little ale",
+    "few farmhands to be found")."""
+    a = _abs_side(abundant, True, gone)
+    s = _abs_side(scarce, False, gone)
+    if a and s:
+        return tuple(x + " but " + y for x in a for y in s if not (" and " in x and " and " in y)) or (a[0] + " but " + s[0],)
     return a or s

@@ -21,10 +21,11 @@ are read out; the condition is always said as written (lower-cased), so it is ne
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, content_words, guess_form
+from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, content_words, guess_form, join_and
 
 # Band bounds (the fact checker reads the same bounds): temperature in °C, wind in mph.
 TEMP_BOUNDS = (-20.0, 0.0, 10.0, 18.0, 26.0, 35.0, 999.0)
@@ -74,8 +75,8 @@ ice pellets|p|fall|cold
 graupel|m|fall|cold
 diamond dust|m|fall|cold bright calm
 wintry mix|c|fall|wet cold
-rain and snow|m|fall|wet cold
-sleet and snow|m|fall|wet cold
+rain and snow|p|fall|wet cold
+sleet and snow|p|fall|wet cold
 ash fall|m|fall|dry dark
 ashfall|m|fall|dry dark
 falling ash|m|fall|dry dark
@@ -170,7 +171,6 @@ cloudy|a|sky|dark
 overcast|a|sky|dark
 grey|a|sky|dark
 gray|a|sky|dark
-cloudy with showers|a|sky|wet dark
 sun and cloud|m|sky|
 sunny spells|p|sun|bright
 sunny intervals|p|sun|bright
@@ -321,8 +321,7 @@ TEMPS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("cool", ""), ("mild", "pleasant"), ("fresh", "fresh"), ("cool and damp", "damp"), ("crisp", "crisp")),
     (("warm", ""), ("pleasantly warm", "pleasant"), ("balmy", "pleasant"), ("warm and sticky", "humid"),
      ("warm and dry", "dry")),
-    (("hot", ""), ("sweltering", "swelter"), ("hot and sticky", "humid"), ("close and hot", "close"),
-     ("hot and dry", "dry")),
+    (("hot", ""), ("hot and sticky", "humid"), ("hot and dry", "dry")),
     (("scorching", ""), ("blisteringly hot", ""), ("baking", "dry"), ("searing", "")),
 )
 # Per band: (with-phrases: nouns after "with ... and", adverbials after a clause).
@@ -353,7 +352,7 @@ def _temp_fits(tag: str, c: Condition, band: int, wind: int) -> bool:
     if tag == "pleasant":
         return not rough and wind <= 2 and not f & {"dark", "cold", "wet", "humid"} and k not in (HANG, BLOW)
     if tag == "humid":
-        return bool(f & {"humid", "stormy", "wet"}) and not f & {"dry", "cold"} and wind <= 3 and k != GROUND
+        return "humid" in f and not f & {"dry", "cold"} and wind <= 3 and k != GROUND
     if tag == "close":
         return bool(f & {"humid", "dark"}) and not f & {"dry", "cold"} and wind <= 1
     if tag == "dry":
@@ -390,45 +389,175 @@ def wind_words(c: Condition, band: int) -> tuple[list[str], list[str]]:
     return n, a
 
 
+# --- compound conditions -------------------------------------------------------------------------
+
+# Adjectives of the sky (said as "<adj> skies"), of the wind (they carry the wind) and others that
+# are not in the lexicon but are plain adjectives of the weather ("dry and bright").
+SKY_ADJ = frozenset("cloudy overcast sunny bright clear fair grey gray dull cloudless starry leaden".split())
+WIND_ADJ = frozenset("windy breezy gusty blustery blowy squally".split())
+_PLAIN_ADJ = frozenset("""bright dull fine fair warm hot cold cool mild dry wet damp calm still clear grey gray close
+    raw bitter chilly crisp fresh dreary gloomy murky mild sticky stuffy oppressive pleasant""".split())
+_SEQUENCE = re.compile(r"^(?P<now>.+?)(?:,\s*|\s+)(?P<tail>(?:clearing|becoming|turning|then|followed by|giving way to|"
+                       r"easing|dying out|brightening|later)\b.*)$")
+
+
+def _is_adj(part: str) -> bool:
+    words = part.split()
+    if not words:
+        return False
+    if part in LEXICON:
+        return LEXICON[part][0] == ADJ
+    if all(w in _PLAIN_ADJ or w in SKY_ADJ or w in WIND_ADJ or w in ("mostly", "partly", "very") for w in words):
+        return True
+    return guess_form(part) == ADJ and words[-1] not in LEXICON
+
+
+@dataclass(frozen=True)
+class Weather:
+    """A conditions string taken apart: what is happening now (``main``), a second condition
+    "with" it (``extra``), what comes later (``later``, said as written), and for adjectives,
+    which describe the sky, the air and the wind."""
+    main: Condition
+    extra: Condition | None
+    later: str
+    sky: tuple[str, ...]
+    air: tuple[str, ...]
+    wind: tuple[str, ...]
+    compound: bool  # "light rain and snow": two things at once, a plural subject
+
+
+@lru_cache(maxsize=8192)
+def parse(conditions: str) -> Weather:
+    text = " ".join(conditions.split()).lower()
+    later = ""
+    m = _SEQUENCE.match(text)
+    if m and m.group("now").strip() and text not in LEXICON:
+        text, later = m.group("now").strip(" ,"), m.group("tail").strip()
+    extra = None
+    if " with " in text and text not in LEXICON:
+        head, _, rest = text.partition(" with ")
+        if head.strip() and rest.strip():
+            text, extra = head.strip(), understand(rest.strip())
+    parts = [x.strip() for x in re.split(r",\s*|\s+and\s+", text) if x.strip()]
+    if len(parts) > 1 and text not in LEXICON and all(_is_adj(x) for x in parts):
+        sky = tuple(x for x in parts if x.split()[-1] in SKY_ADJ)
+        wind = tuple(x for x in parts if x in WIND_ADJ)
+        air = tuple(x for x in parts if x not in sky and x not in wind)
+        c = understand(text)
+        flags = set()
+        for x in parts:
+            flags |= understand(x).flags
+        c = Condition(text, ADJ, SKY if sky else AIR, frozenset(flags), True)
+        return Weather(c, extra, later, sky, air, wind, False)
+    c = understand(text)
+    compound = False
+    if len(parts) > 1 and " and " in text and not _is_adj(parts[0]):
+        # "light rain and snow", "fog and drizzle": two things, a plural subject
+        kinds = {understand(x).kind for x in parts}
+        flags = set()
+        for x in parts:
+            flags |= understand(x).flags
+        kind = kinds.pop() if len(kinds) == 1 else MIXED
+        c = Condition(text, PLURAL, kind, frozenset(flags), c.known)
+        compound = True
+    if c.form == ADJ:
+        w = text.split()[-1]
+        sky = (text,) if (c.kind == SKY or w in SKY_ADJ) else ()
+        wind = (text,) if (c.kind == WINDY or w in WIND_ADJ) and not sky else ()
+        air = (text,) if not sky and not wind else ()
+        return Weather(c, extra, later, sky, air, wind, False)
+    return Weather(c, extra, later, (), (), (), compound)
+
+
 # --- the sentence --------------------------------------------------------------------------------
 
-# kind -> (verb phrases as (singular, plural)); the verbs a condition takes as a subject.
-_VERBS = {
-    FALL: (("falls on", "fall on"), ("comes down on", "come down on"), ("sweeps over", "sweep over")),
-    HANG: (("hangs over", "hang over"), ("lies over", "lie over"), ("clings to", "cling to")),
-    SKY: (("stretches over", "stretch over"),),
-    STORM: (("rolls over", "roll over"), ("sweeps over", "sweep over"), ("rages around", "rage around")),
-    GROUND: (("lies on", "lie on"), ("covers", "cover")),
-    SUN: (("shines on", "shine on"),),
-    BLOW: (("blows across", "blow across"), ("sweeps over", "sweep over")),
-    WINDY: (("blows over", "blow over"), ("sweeps over", "sweep over")),
-    AIR: (("hangs over", "hang over"), ("settles on", "settle on")),
+MIXED = "mixed"
+# kind -> verbs as (singular, plural, lowest wind band, highest wind band): verbs of motion need a
+# wind; "softly" never meets a gale.
+_V = tuple[str, str, int, int]
+_VERBS: dict[str, tuple[_V, ...]] = {
+    FALL: (("falls on", "fall on", 0, 4), ("comes down on", "come down on", 0, 2),
+           ("sweeps over", "sweep over", 2, 4), ("drives across", "drive across", 3, 4)),
+    HANG: (("hangs over", "hang over", 0, 2), ("lies over", "lie over", 0, 1), ("clings to", "cling to", 0, 2),
+           ("drifts over", "drift over", 1, 2), ("streams past", "stream past", 3, 4), ("rolls over", "roll over", 2, 3)),
+    SKY: (("stretches over", "stretch over", 0, 4), ("spreads over", "spread over", 0, 4)),
+    STORM: (("bursts over", "burst over", 0, 4), ("rolls over", "roll over", 1, 4), ("sweeps over", "sweep over", 2, 4),
+            ("rages around", "rage around", 3, 4)),
+    GROUND: (("lies on", "lie on", 0, 4), ("covers", "cover", 0, 4)),
+    SUN: (("shines on", "shine on", 0, 4), ("falls on", "fall on", 0, 4), ("comes and goes over", "come and go over", 0, 4)),
+    BLOW: (("hangs over", "hang over", 0, 0), ("settles on", "settle on", 0, 0), ("drifts over", "drift over", 1, 2),
+           ("blows across", "blow across", 1, 4), ("sweeps over", "sweep over", 2, 4)),
+    WINDY: (("blows across", "blow across", 0, 4), ("sweeps over", "sweep over", 2, 4), ("batters", "batter", 3, 4)),
+    AIR: (("hangs over", "hang over", 0, 2), ("settles on", "settle on", 0, 1), ("grips", "grip", 0, 4),
+          ("lies heavy on", "lie heavy on", 0, 2)),
+    MIXED: (("take turns over", "take turns over", 0, 4), ("come and go over", "come and go over", 0, 4)),
 }
-_HAIL = (("rattles down on", "rattle down on"), ("hammers", "hammer"), ("pelts", "pelt"))
-_HEAVY_FALL = (("lashes", "lash"), ("comes down hard on", "come down hard on"), ("sweeps over", "sweep over"))
-_LIGHT_FALL = (("drifts over", "drift over"), ("falls softly on", "fall softly on"))
-_HOT_SUN = (("beats down on", "beat down on"), ("blazes over", "blaze over"))
-# kind -> the preposition for "<place> lies <temperature> <prep> <condition>" (None: not used).
-_PREP = {FALL: "in", HANG: "in", SKY: "under", STORM: "amid", SUN: "in", BLOW: "in", AIR: "in", GROUND: None,
-         WINDY: None, OTHER: None}
+_HAIL: tuple[_V, ...] = (("rattles down on", "rattle down on", 0, 4), ("pounds", "pound", 0, 4), ("pelts", "pelt", 1, 4))
+_HEAVY_FALL: tuple[_V, ...] = (("falls straight down on", "fall straight down on", 0, 0),
+                               ("pours down on", "pour down on", 0, 1), ("pounds", "pound", 0, 2),
+                               ("lashes", "lash", 2, 4), ("drives across", "drive across", 3, 4))
+_LIGHT_FALL: tuple[_V, ...] = (("falls softly on", "fall softly on", 0, 1), ("falls on", "fall on", 0, 3), ("drifts down on", "drift down on", 0, 1),
+                               ("drifts over", "drift over", 1, 2), ("blows across", "blow across", 2, 4),
+                               ("sweeps over", "sweep over", 3, 4))
+_SNOW_FALL: tuple[_V, ...] = (("settles on", "settle on", 0, 1),)
+_HOT_SUN: tuple[_V, ...] = (("beats down on", "beat down on", 0, 4), ("blazes over", "blaze over", 0, 4))
+_DARK_SKY: tuple[_V, ...] = (("hangs low over", "hang low over", 0, 1), ("rushes over", "rush over", 3, 4),
+                             ("stretches over", "stretch over", 0, 4))
+_FROST: tuple[_V, ...] = ()
+
+# Wind as a noun (after "brings ... and" / "with ... and") and as an adverbial; "{T}" takes an
+# attributive temperature word, so the temperature is part of the scene ("as a freezing gale tears
+# through"), not tacked on after it.
+_WIND_NOUNS = (("still air", "not a breath of wind", "no wind at all"),
+               ("a light breeze", "a soft breeze", "a gentle wind", "a faint breeze"),
+               ("a steady wind", "a brisk wind", "a stiff breeze", "a blustery wind"),
+               ("strong winds", "hard gusts", "a roaring wind", "high winds"),
+               ("a howling gale", "storm-force winds", "a tearing gale", "gale-force winds"))
+_WIND_ADV_T = (("in the windless, {T} air", "in the {T} stillness"),
+               ("on a light, {T} breeze", "as a soft {T} breeze stirs", "in a gentle, {T} breeze", "in a faint, {T} breeze"),
+               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery, {T} wind", "in a stiff, {T} breeze"),
+               ("in strong, {T} winds", "as hard {T} gusts sweep through", "in hard, {T} gusts", "under a roaring, {T} wind"),
+               ("as a {T} gale tears through", "in a {T} gale-force wind"))
+_WIND_ADV = (("in the still air", "without a breath of wind", "in the windless calm"),
+             ("on a light breeze", "as a soft breeze stirs", "in a gentle wind", "in a faint breeze"),
+             ("in a steady wind", "as a brisk wind blows", "in a stiff breeze", "in a blustery wind"),
+             ("in strong winds", "as hard gusts sweep through", "under a roaring wind", "in high winds"),
+             ("in a howling gale", "as a gale tears through", "under storm-force winds", "in gale-force winds"))
+# How hard a wind-like condition ("gusty winds", "a gale") really blows, per wind band: the wind
+# is said once; at a calm the data's two facts are both told, gently.
+_HOW_HARD = (("though the air is still for the moment",), ("though the wind is no more than a light breeze",),
+             ("in a stiff breeze",), ("blowing hard", "buffeting everything"),
+             ("at gale force", "rising to a howling gale"))
+# Attributive forms of the temperature words ("a freezing gale", "the still, bitterly cold air").
+_ATTRIBUTIVE = {"icy cold": "icy", "raw and cold": "cold", "raw and freezing": "freezing", "bitterly cold and raw": "bitterly cold",
+                "crisp and cold": "cold"}
+
+# Temperature words a condition may contain, by band ("hot and humid", "scorching sun").
+_NAMED_TEMP = {"frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "chilly": 2, "cool": 3,
+               "mild": 3, "warm": 4, "balmy": 4, "hot": 5, "sweltering": 5, "scorching": 6, "baking": 6,
+               "blazing": 6, "searing": 6, "heat": 5}
 
 
-# Temperature words a condition may contain, by band ("hot and humid").
-_NAMED_TEMP = {"frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "chilly": 2, "raw": 2, "cool": 3,
-               "mild": 3, "warm": 4, "balmy": 4, "hot": 5, "sweltering": 5, "scorching": 6, "baking": 6}
+def _intransitive(verb: str) -> str:
+    """"falls softly on" -> "falls softly"; "" for a verb that needs its object ("lashes")."""
+    head, _, prep = verb.rpartition(" ")
+    if prep in ("on", "over", "across") and head.split(" ")[0] in _BARE_OK:
+        return head
+    return ""
 
-# How hard a wind-like condition ("gusty winds", "trade winds") blows, per wind band.
-_HOW_HARD = (
-    ("in otherwise still air",),
-    ("easing to a light breeze", "no stronger than a soft breeze"),
-    ("blowing a stiff breeze", "at a brisk, steady pace"),
-    ("blowing hard", "buffeting everything"),
-    ("at gale force", "rising to a howling gale", "driving storm-force gusts"),
-)
-_TEMP_TAILS = (", and the air is ", ", and the day is ", ", and it is ")
 
-# Temperature words that do not read as "<place> lies <word>".
-_NOT_AFTER_LIES = frozenset({"crisp", "fresh", "mild", "balmy", "searing", "scorching", "frosty", "crisp and cold"})
+# Verbs that read without their object ("light rain falls softly", "fog hangs"); not "a storm
+# rolls", "fog clings", "skies stretch".
+_BARE_OK = frozenset("falls fall comes come drifts drift pours pour settles settle hangs hang".split())
+
+
+def _attr_fits(tmpl: str, word: str) -> bool:
+    """Whether a temperature word reads in this wind phrase: a two-word one ("bitterly cold")
+    only after "a", "the" or a comma, never "hard blisteringly hot gusts"."""
+    if " " not in word:
+        return True
+    before = tmpl.split("{T}", 1)[0].rstrip()
+    return before.endswith(",") or before.split(" ")[-1] in ("a", "the")
 
 
 def noun_phrase(c: Condition) -> str:
@@ -439,93 +568,278 @@ def noun_phrase(c: Condition) -> str:
         return article(t)
     if c.form == ADJ:
         if c.kind == SKY:
-            head, _, rest = t.partition(" with ")
-            return head + " skies with " + rest if rest else t + " skies"
+            return t + " skies"
         return t + " weather"
     if c.kind == SUN and t.endswith("sun"):
         return "the " + t
     return t
 
 
-def _verbs(c: Condition) -> tuple[tuple[str, str], ...]:
-    if c.kind == FALL and "stormy" in c.flags:
+def _verbs(c: Condition) -> tuple[_V, ...]:
+    f, k = c.flags, c.kind
+    if k == FALL and ("hail" in c.text or "stormy" in f):
         return _HAIL
-    if c.kind == FALL and "heavy" in c.flags:
-        return _HEAVY_FALL
-    if c.kind == FALL and "light" in c.flags:
+    if k == FALL and "heavy" in f:
+        return tuple(v for v in _HEAVY_FALL if "wet" in f or not v[0].startswith("pours"))
+    if k == FALL and "light" in f:
         return _LIGHT_FALL
-    if c.kind == SUN and "hot" in c.flags:
+    if k == FALL and "cold" in f and "wet" not in f:
+        return _VERBS[FALL] + _SNOW_FALL
+    if k == SUN and "hot" in f:
         return _HOT_SUN
-    return _VERBS.get(c.kind, ())
+    if k == SUN and c.form == PLURAL:  # "sunny spells come and go", never "spells shine"
+        return _VERBS[SUN][2:]
+    if k == SUN:
+        return _VERBS[SUN][:2]
+    if k == SKY and "dark" in f:
+        return _DARK_SKY
+    if k == GROUND and ("frost" in c.text or "rime" in c.text):
+        return _VERBS[GROUND] + _FROST
+    return _VERBS.get(k, ())
+
+
+_NOT_CONTENT = frozenset("the a an and of on in at to with as over under by is are it its no not into from".split())
+
+
+def _stems(text: str) -> list[str]:
+    return [w[:4] for w in WORD.findall(text.lower().replace("-", " ")) if w not in _NOT_CONTENT and len(w) > 2]
+
+
+def _repeats(text: str, allowed: frozenset[str] = frozenset()) -> bool:
+    """Whether a content word (by its first four letters) is said twice ("hard ... hard gusts",
+    "bright sunshine shines", "air ... air"); ``allowed`` stems may repeat."""
+    st = [x for x in _stems(text) if x not in allowed]
+    return len(st) != len(set(st))
+
+
+def _named_band(c: Condition) -> int | None:
+    for w in c.text.replace("-", " ").replace(",", " ").split():
+        if w in _NAMED_TEMP:
+            return _NAMED_TEMP[w]
+    return None
+
+
+def _later(w: Weather) -> str:
+    """The tail for what comes later ("clearing later" -> ", though it should be clearing later")."""
+    t = w.later
+    if not t:
+        return ""
+    for lead in ("then ", "followed by ", "giving way to "):
+        if t.startswith(lead):
+            rest = parse(t[len(lead):])
+            np = noun_phrase(rest.main) if rest.main.form != ADJ or rest.main.kind == SKY else rest.main.text + " weather"
+            return ", and then " + np + (" follow" if rest.main.form == PLURAL or rest.compound or rest.main.kind == SKY and rest.main.form == ADJ else " follows")
+    if t.startswith("clearing"):
+        return ", though it should be " + t
+    if t.startswith(("becoming", "brightening", "easing", "dying out", "turning")):
+        return ", though it is " + t
+    return ", " + t
+
+
+def _extra(w: Weather, joint: str = ", with ") -> str:
+    """The "with" part ("cloudy with sunny spells" -> ", with sunny spells breaking through")."""
+    e = w.extra
+    if e is None:
+        return ""
+    np = noun_phrase(e)
+    if e.kind == SUN:
+        return joint + np + " breaking through"
+    if "thunder" in e.text:
+        return joint + np + " rumbling at times"
+    return joint + np + " at times"
 
 
 @lru_cache(maxsize=16384)
 def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic."""
-    c = understand(conditions)
+    out = _frames(conditions, temp_band, wind_band)
+    if out:
+        return out
+    c = understand(conditions)  # never expected: the plainest frame, said as written
+    t = temperature_words(c, temp_band, wind_band)[0]
+    np = noun_phrase(c) if c.form != ADJ else c.text + " weather"
+    return (("It is " + t + " at ", ", with " + np + " and " + _WIND_NOUNS[wind_band][0] + "."),)
+
+
+def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    w = parse(conditions)
+    c = w.main
     temps = temperature_words(c, temp_band, wind_band)
-    nouns, advs = wind_words(c, wind_band)
-    out: list[tuple[str, str]] = []
-    if c.form == ADJ and c.kind != SKY:
-        adj = c.text
-        simple = [t for t in temps if " and " not in t] or temps
-        compound = " and " in adj or "," in adj
-        named = [_NAMED_TEMP[w] for w in adj.replace(",", " ").split() if w in _NAMED_TEMP]
-        if compound and named and abs(named[0] - temp_band) <= 1:
-            # "hot and humid" already says how warm it is: said once, as written
-            return tuple(("It is " + adj + " at ", ", with " + w + ".") for w in nouns) + \
-                tuple(("", " lies " + adj + " " + w + ".") for w in advs)
-        for t in simple:
-            for w in nouns:
-                if compound:
-                    out.append(("It is " + t + " at ", ", " + adj + ", with " + w + "."))
-                else:
-                    out.append(("It is " + adj + " and " + t + " at ", ", with " + w + "."))
-            for w in advs:
-                if not compound and t not in _NOT_AFTER_LIES:
-                    out.append(("", " lies " + adj + " and " + t + " " + w + "."))
-        return tuple(out)
-    np = noun_phrase(c)
-    plural = c.form == PLURAL or (c.form == ADJ and c.kind == SKY)
+    if w.extra is not None:  # "cloudy with showers": the showers' wet and storm rule the words too
+        both = Condition(c.text, c.form, c.kind, c.flags | w.extra.flags, c.known)
+        temps = [t for t in temperature_words(both, temp_band, wind_band) if t in temps] or temps
+    named = _named_band(c)
+    yet = ""
+    if named is not None and abs(named - temp_band) <= 1:
+        temps = []  # "scorching sun", "hot and humid": the condition already says how warm it is
+    elif named is not None:
+        yet = ", yet it is only " if named > temp_band else ", yet it is "
+    attrs = []
     for t in temps:
-        for w in nouns:
-            if " with " not in np:  # never "with ... with"
-                out.append(("It is " + t + " at ", ", with " + np + " and " + w + "."))
-            out.append((cap(article(t + " day")) + " at ", " brings " + np + " and " + w + "."))
-    verbs = _verbs(c)
-    cond_words = c.text.replace("-", " ").split()
+        a = _ATTRIBUTIVE.get(t, t)
+        if " and " not in a and a not in attrs:
+            attrs.append(a)
+    nouns = list(_WIND_NOUNS[wind_band])
+    advs = list(_WIND_ADV[wind_band])
+    end = _later(w) + "."
+    tail_extra = _extra(w)
+    out: list[tuple[str, str]] = []
+    must = [x for x in re.sub(r"[,;]", " ", conditions.lower()).split() if x not in ("and", "then")]
+    cst = _stems(conditions)
+    twice = frozenset(x for x in cst if cst.count(x) > 1)  # "gray gray": the world's own words
+
+    def add(pre: str, post: str) -> None:
+        whole = " " + (pre + " " + post).lower()
+        if whole.count(" with ") > 1 or whole.count(" under ") > 1:
+            return  # one frame: never "with ..., with ..."
+        if not all(x in whole for x in must):
+            return  # the condition is always said as written
+        if not _repeats(pre + " " + post, twice) and (pre, post) not in out:
+            out.append((pre, post))
+
+    plural = c.form == PLURAL or w.compound or (c.form == ADJ and c.kind == SKY)
+    # --- adjectives: the sky, the air and the wind said apart ("dry and bright") ---
+    if c.form == ADJ:
+        if yet and temps:  # "hot and humid" at a freezing reading: both facts, the condition first
+            end = _later(w) + yet + temps[0] + "."
+            temps = []
+        sky = join_and(list(w.sky)) + " skies" if w.sky else ""
+        air = list(w.air)
+        windy = list(w.wind)
+        if air:  # "muggy and hot", never "muggy and hot and sticky"
+            temps = [t for t in temps if " and " not in t] or [t.split(" and ")[0] for t in temps[:1]]
+        air_t = [", ".join(air) + " and " + t if len(air) > 1 else (air[0] + " and " + t if air else t) for t in temps] or \
+            ([join_and(air)] if air else [])
+        if windy:
+            wadj = join_and(windy)
+            how = [n for n in nouns if not (content_words(n) & content_words(wadj))]
+            tails = [", with " + n for n in how] if wind_band else [", " + _HOW_HARD[0][0]]
+            if not tails:
+                tails = [", " + _HOW_HARD[wind_band][0]]
+            descs = [wadj + (", " + a if a else "") for a in (air_t or [""])]
+            for d in descs:
+                d = d.replace(", ", " and ", 1) if d.count(", ") == 1 and " and " not in d else d
+                for tl in tails:
+                    more = _extra(w, " and ") if tl.startswith(", with") else tail_extra
+                    if sky:
+                        add("It is " + d + " at ", ", under " + sky + tl + more + end)
+                    else:
+                        add("It is " + d + " at ", tl + more + end)
+            if out:
+                return tuple(out)
+        if sky:
+            for t in temps:
+                day = ", ".join(air + [t]) if air else t
+                for n in nouns[:1] if wind_band == 0 else nouns:
+                    add(cap(article(day + " day")) + " at ", " brings " + sky + " and " + n + tail_extra + end)
+            for d in air_t:
+                for n in nouns:
+                    add("It is " + d + " at ", ", with " + sky + " and " + n + tail_extra + end)
+                for adv in advs:  # "Under clear skies, Old Mill is warm in a stiff breeze."
+                    add("Under " + sky + ", ", " is " + d + " " + adv + tail_extra + end)
+            for sg, pl, lo, hi in _verbs(Condition(c.text, ADJ, SKY, c.flags, True)):
+                if not lo <= wind_band <= hi:
+                    continue
+                for adv in advs:
+                    if air_t and (air or not attrs or yet):
+                        for d in air_t:
+                            rest = (", and the day is " if "air" in adv else ", and the air is ") + d
+                            add(cap(sky) + " " + pl + " ", " " + adv + rest + tail_extra + end)
+                    elif not temps:
+                        add(cap(sky) + " " + pl + " ", " " + adv + tail_extra + end)
+                for tmpl in _WIND_ADV_T[wind_band] if not air and not yet else ():
+                    for a in attrs:
+                        if not _attr_fits(tmpl, a):
+                            continue
+                        adv = tmpl.replace("a {T}", article(a)).replace("{T}", a)
+                        add(cap(sky) + " " + pl + " ", " " + adv + tail_extra + end)
+            if out:
+                return tuple(out)
+        # the air alone ("muggy", "hot and humid", "misty")
+        for d in air_t or [c.text]:
+            for n in nouns:
+                add("It is " + d + " at ", ", with " + n + tail_extra + end)
+                if c.kind in (AIR, HANG):
+                    add("The air is " + d + " at ", ", with " + n + tail_extra + end)
+            if c.kind in (AIR, HANG) and len(d.split()) <= 3:
+                thick = d if c.text in d and " and " in c.text else d.replace(" and ", ", ")
+                if wind_band == 0:
+                    add("The " + thick + " air hangs still over ", tail_extra + end)
+                elif wind_band <= 2:
+                    for n in nouns:
+                        add(cap(n) + " stirs the " + thick + " air at ", tail_extra + end)
+                else:  # "a howling gale tears through the humid, hot air"
+                    verb = ("sweep", "sweeps") if wind_band == 3 else ("tear", "tears")
+                    for n in nouns:
+                        v = verb[0] if n.endswith("s") and not n.startswith("a ") else verb[1]
+                        add(cap(n) + " " + v + " through the " + thick + " air at ", tail_extra + end)
+        return tuple(out)
+    # --- nouns: rain, fog, a blizzard, sunny spells, light rain and snow ---
+    np = noun_phrase(c)
+    head_np = np
+    for t in temps:
+        if c.kind == WINDY or yet:
+            break
+        day = cap(article(t + " day")) + " at "
+        for n in (nouns[:1] if wind_band == 0 else nouns):
+            if w.compound:
+                for adv in advs:
+                    add(day, " brings " + np + " " + adv + tail_extra + end)
+                break
+            else:
+                add(day, " brings " + np + " and " + n + tail_extra + end)
+        if not tail_extra and not w.compound:
+            for n in nouns:
+                add("It is " + t + " at ", ", with " + np + " and " + n + end)
+    verbs = [v for v in _verbs(c) if v[2] <= wind_band <= v[3]]
+    cond_words = WORD.findall(c.text.replace("-", " "))
+    verbs = [v for v in verbs if not any(st in cw for st in _stems(v[0]) for cw in cond_words)]  # "sunshine shines"
     if c.kind == WINDY:
-        # the condition is the wind: said once, with how hard it blows ("gusty winds blowing hard")
-        cw = content_words(c.text)
-        out = []  # not "high winds and a soft breeze": one wind, and how hard it blows
-        hows = [h for h in _HOW_HARD[wind_band] if not (content_words(h) & cw)] or list(_HOW_HARD[wind_band][-1:])
+        hows = [h for h in _HOW_HARD[wind_band] if not (content_words(h) & content_words(c.text))] or [_HOW_HARD[wind_band][-1]]
+        subj = [cap(np)] + [cap(article(a + " " + c.text)) if c.form == COUNT else cap(a + " " + c.text) for a in attrs]
+        for sg, pl, lo, hi in verbs:
+            for s_ in subj:
+                for how in hows:
+                    t_tail = "" if s_ != cap(np) or not temps else ", and the air is " + temps[0]
+                    sep = ", " if not how.startswith(("at ", "in ")) else " "
+                    add(s_ + " " + (pl if plural else sg) + " ", sep + how + t_tail + end)
         for t in temps:
             for how in hows:
-                out.append(("It is " + t + " at ", ", with " + np + " " + how + "."))
-    for sg, pl in verbs:
+                add("It is " + t + " at ", ", with " + np + (", " if how.startswith("though") else " ") + how + end)
+        if not temps:
+            for how in hows:
+                add("It is " + c.text + " at ", " " + how + end if how.startswith(("at ", "in ")) else ", " + how + end)
+        return tuple(out)
+    if wind_band >= 3 and (not temps or yet) and not w.compound and not tail_extra and c.kind not in (SKY, SUN):
+        # "dry heat and a howling gale batter the fort": the wind is part of the scene
+        for n in nouns:
+            for v in ("batter", "sweep over") if c.kind != GROUND else ():
+                add(cap(head_np) + " and " + n + " " + v + " ", (yet + temps[0] if yet and temps else "") + end)
+    for sg, pl, lo, hi in verbs:
         verb = pl if plural else sg
-        stem = verb.split(" ", 1)[0].rstrip("s")[:4]
-        if any(w.startswith(stem) for w in cond_words):
-            continue  # never "blowing sand blows"
-        last = verb.rsplit(" ", 1)[-1]
-        ways = hows if c.kind == WINDY else advs
-        for w in ways:
-            if w.split(" ", 1)[0] == last or "air" in w or w.startswith(stem):
-                continue
-            sep = ", " if c.kind == WINDY and not w.startswith(("at ", "in ")) else " "
-            for i, t in enumerate(temps):
-                tail = _TEMP_TAILS[(i + len(w)) % len(_TEMP_TAILS)]
-                out.append((cap(np) + " " + verb + " ", sep + w + tail + t + "."))
+        if attrs and not yet:
+            for tmpl in _WIND_ADV_T[wind_band]:
+                for a in attrs:
+                    if not _attr_fits(tmpl, a):
+                        continue
+                    adv = tmpl.replace("a {T}", article(a)).replace("{T}", a)
+                    add(cap(head_np) + " " + verb + " ", " " + adv + tail_extra + end)
+                    bare = _intransitive(verb)
+                    if bare and c.kind != SKY and not adv.startswith(("on ", "under ")):  # not "falls on a breeze"  # "At Old Mill, light rain falls softly in the windless, cool air."
+                        add("At ", ", " + head_np + " " + bare + " " + adv + tail_extra + end)
+        elif yet and temps:
+            for adv in advs:
+                for t in temps[:2]:
+                    add(cap(head_np) + " " + verb + " ", " " + adv + yet + t + tail_extra + end)
+        elif not temps:
+            for adv in advs:
+                add(cap(head_np) + " " + verb + " ", " " + adv + tail_extra + end)
+        else:  # no attributive word fits: the temperature after the scene
+            for adv in advs:
+                for t in temps[:2]:
+                    add(cap(head_np) + " " + verb + " ", " " + adv + (", and the day is " if "air" in adv else ", and the air is ") + t + tail_extra + end)
     if not out:  # never expected: every form above yields phrasings
-        out.append(("It is " + temps[0] + " at ", ", with " + np + " and " + nouns[0] + "."))
-    prep = _PREP.get(c.kind)
-    if prep:
-        for t in temps:
-            if t in _NOT_AFTER_LIES:
-                continue
-            for w in advs:
-                if w.split(" ", 1)[0] == prep:
-                    continue
-                out.append(("", " lies " + t + " " + prep + " " + np + (", " if w.startswith("as ") else " ") + w + "."))
+        t = temps[0] if temps else TEMPS[temp_band][0][0]
+        out.append(("It is " + t + " at ", ", with " + np + " and " + nouns[0] + end))
     return tuple(out)
