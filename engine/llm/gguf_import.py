@@ -159,6 +159,7 @@ class _SplitReader:
     def __init__(self, readers: list[Any]) -> None:
         self.fields = readers[0].fields
         self.tensors = [t for r in readers for t in r.tensors]
+        self.readers = readers
 
 
 def split_parts(src: Path) -> list[Path]:
@@ -308,6 +309,37 @@ def _build_config(reader: Any, arch: str, tensors: dict[str, Any]) -> dict[str, 
 # --------------------------------------------------------------------------- main
 
 
+_BLOCK_VALUES = 1 << 22  # values per row block of a conversion (16 MiB as float32)
+
+
+def _row_blocks(rows: int, cols: int, permute_heads: int | None) -> list[tuple[int, int]]:
+    """Row ranges converted one at a time (all rows at once where the q/k permutation, which
+    moves rows across heads, is undone: those tensors are small)."""
+    if permute_heads:
+        return [(0, rows)]
+    step = max(1, _BLOCK_VALUES // max(1, cols))
+    return [(r, min(rows, r + step)) for r in range(0, rows, step)]
+
+
+def _release(reader: Any, t: Any) -> None:
+    """Let the pages of tensor ``t``'s bytes go from this process's resident memory (the file is
+    mapped, not read: pages touched by a conversion count as resident until given back; the OS
+    keeps them cached)."""
+    import mmap
+
+    for r in getattr(reader, "readers", [reader]):
+        mm = getattr(getattr(r, "data", None), "_mmap", None)
+        if mm is None or not hasattr(mm, "madvise"):
+            continue
+        try:
+            start = int(t.data_offset) & ~(mmap.PAGESIZE - 1)
+            end = int(t.data_offset) + int(t.n_bytes)
+            if end <= len(mm):
+                mm.madvise(mmap.MADV_DONTNEED, start, end - start)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
 def import_gguf(
     src: Path | str,
     dest_root: Path | str,
@@ -405,31 +437,46 @@ def import_gguf(
                         f"tensor {t.name!r}: quantized type {tname} only supported for 2-D weights"
                     )
                 rows, cols = shape
-                wq, sc, bi, bits = _legacy_to_affine(np.asarray(t.data), tname, rows, cols)
-                weights[f"{module}.weight"] = mx.array(fix(wq))
-                weights[f"{module}.scales"] = mx.array(fix(sc))
-                weights[f"{module}.biases"] = mx.array(fix(bi))
+                raw = np.asarray(t.data).reshape(rows, -1)
+                blocks = []  # row blocks: the conversion's temporaries stay small (the rows are independent)
+                for r0, r1 in _row_blocks(rows, cols, permute_heads):
+                    wq, sc, bi, bits = _legacy_to_affine(raw[r0:r1], tname, r1 - r0, cols)
+                    blocks.append(tuple(mx.array(fix(a)) for a in (wq, sc, bi)))
+                    mx.eval(*blocks[-1])
+                for j, what in enumerate(("weight", "scales", "biases")):
+                    weights[f"{module}.{what}"] = blocks[0][j] if len(blocks) == 1 else mx.concatenate([b[j] for b in blocks])
+                del blocks
                 quant_cfg[module] = {"group_size": 32, "bits": bits}
             else:  # K-quants: dequantize with gguf, requantize with MLX
                 import gguf
 
-                arr = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type)
-                arr = fix(np.ascontiguousarray(arr.reshape(shape), dtype=np.float32))
                 if len(shape) == 2 and suffix == "weight":
                     bits = _KQUANT_BITS[tname]
                     gs = 64 if shape[1] % 64 == 0 else 32
-                    wq, sc, bi = mx.quantize(mx.array(arr, dtype=mx.float16), group_size=gs, bits=bits)
-                    weights[f"{module}.weight"] = wq
-                    weights[f"{module}.scales"] = sc
-                    weights[f"{module}.biases"] = bi
+                    rows, cols = shape
+                    raw = np.asarray(t.data).reshape(rows, -1)
+                    blocks = []
+                    for r0, r1 in _row_blocks(rows, cols, permute_heads):
+                        arr = gguf.quants.dequantize(raw[r0:r1], t.tensor_type)
+                        arr = fix(np.ascontiguousarray(arr.reshape(r1 - r0, cols), dtype=np.float32))
+                        blocks.append(mx.quantize(mx.array(arr, dtype=mx.float16), group_size=gs, bits=bits))
+                        mx.eval(*blocks[-1])
+                        del arr
+                    for j, what in enumerate(("weight", "scales", "biases")):
+                        weights[f"{module}.{what}"] = blocks[0][j] if len(blocks) == 1 else mx.concatenate([b[j] for b in blocks])
+                    del blocks
                     quant_cfg[module] = {"group_size": gs, "bits": bits}
                 else:
+                    arr = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type)
+                    arr = fix(np.ascontiguousarray(arr.reshape(shape), dtype=np.float32))
                     weights[key] = mx.array(arr)
         except GGUFImportError:
             raise
         except (ValueError, TypeError, IndexError) as e:
             raise GGUFImportError(f"tensor {t.name!r} ({tname}, shape {shape}): {e}") from None
         mx.eval(*(weights[k] for k in (f"{module}.{suffix}", f"{module}.scales", f"{module}.biases") if k in weights))
+        _release(reader, t)
+        mx.clear_cache()  # MLX keeps freed buffers for reuse: the row blocks' go back to the OS
         progress(f"converting {t.name}", 0.05 + 0.85 * (i + 1) / total)
 
     if config["tie_word_embeddings"]:
