@@ -309,6 +309,78 @@ def _build_config(reader: Any, arch: str, tensors: dict[str, Any]) -> dict[str, 
 # --------------------------------------------------------------------------- main
 
 
+class _SpooledWeights:
+    """The converted tensors, each written to an anonymous file in the destination folder as soon
+    as it is done (the import holds one tensor at a time, not the model), then laid out as
+    ``model.safetensors`` (the safetensors format: an 8-byte header length, a JSON header of
+    names, dtypes, shapes and byte ranges, the bytes)."""
+
+    _DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "uint32": "U32", "int32": "I32",
+               "uint8": "U8", "int8": "I8", "uint16": "U16", "int16": "I16"}
+
+    def __init__(self, folder: Path) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile(dir=folder, prefix=".weights-")
+        self._pending: dict[str, Any] = {}
+        self._written: dict[str, tuple[str, list[int], int, int]] = {}
+        self._end = 0
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._pending[key] = value
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._pending or key in self._written
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        if key in self._pending:
+            return self._pending.pop(key)
+        return self._written.pop(key, default)  # its bytes are left out of model.safetensors
+
+    def flush(self) -> None:
+        """Evaluate the pending tensors and write their bytes."""
+        import mlx.core as mx
+
+        for key, a in self._pending.items():
+            name = str(a.dtype).rsplit(".", 1)[-1]
+            if name not in self._DTYPES:
+                raise GGUFImportError(f"tensor {key}: dtype {name} cannot be stored")
+            data = np.ascontiguousarray(np.array(a.view(mx.uint16) if a.dtype == mx.bfloat16 else a))
+            self._file.write(memoryview(data).cast("B"))
+            self._written[key] = (self._DTYPES[name], [int(d) for d in a.shape], self._end, self._end + data.nbytes)
+            self._end += data.nbytes
+        self._pending.clear()
+
+    def write(self, path: Path, metadata: dict[str, str]) -> None:
+        import struct
+
+        self.flush()
+        header: dict[str, Any] = {"__metadata__": metadata}
+        ranges, off = [], 0
+        for key in sorted(self._written):
+            dtype, shape, start, end = self._written[key]
+            header[key] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + end - start]}
+            ranges.append((start, end))
+            off += end - start
+        head = json.dumps(header, separators=(",", ":")).encode()
+        head += b" " * (-len(head) % 8)
+        with open(path, "wb") as out:
+            out.write(struct.pack("<Q", len(head)))
+            out.write(head)
+            for start, end in ranges:
+                self._file.seek(start)
+                left = end - start
+                while left:
+                    chunk = self._file.read(min(left, 1 << 24))
+                    if not chunk:
+                        raise OSError("the spooled weights file ended early")
+                    out.write(chunk)
+                    left -= len(chunk)
+
+    def close(self) -> None:
+        self._file.close()
+
+
 _BLOCK_VALUES = 1 << 22  # values per row block of a conversion (16 MiB as float32)
 
 
@@ -397,7 +469,8 @@ def import_gguf(
 
     import mlx.core as mx
 
-    weights: dict[str, Any] = {}
+    dest_root.mkdir(parents=True, exist_ok=True)
+    weights = _SpooledWeights(dest_root)  # each converted tensor goes to disk at once
     quant_cfg: dict[str, Any] = {}
     type_counts: dict[str, int] = {}
     total = max(1, len(reader.tensors))
@@ -474,7 +547,7 @@ def import_gguf(
             raise
         except (ValueError, TypeError, IndexError) as e:
             raise GGUFImportError(f"tensor {t.name!r} ({tname}, shape {shape}): {e}") from None
-        mx.eval(*(weights[k] for k in (f"{module}.{suffix}", f"{module}.scales", f"{module}.biases") if k in weights))
+        weights.flush()
         _release(reader, t)
         mx.clear_cache()  # MLX keeps freed buffers for reuse: the row blocks' go back to the OS
         progress(f"converting {t.name}", 0.05 + 0.85 * (i + 1) / total)
@@ -501,7 +574,7 @@ def import_gguf(
     tmp.mkdir()
     try:
         progress("writing model.safetensors", 0.92)
-        mx.save_safetensors(str(tmp / "model.safetensors"), weights, metadata={"format": "mlx"})
+        weights.write(tmp / "model.safetensors", metadata={"format": "mlx"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         tokenizer.save(str(tmp / "tokenizer.json"))
         (tmp / "tokenizer_config.json").write_text(json.dumps(tok_config, indent=2) + "\n")
@@ -532,5 +605,7 @@ def import_gguf(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        weights.close()
     progress("done", 1.0)
     return dest
