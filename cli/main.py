@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stock", action="store_true", help="skip the stock-CPU comparison (slow)")
     p.add_argument("--no-sizes", action="store_true", help="skip decode speed on Qwen2.5-0.5B/1.5B-shaped random models")
     p.add_argument("--against-llamacpp", action="store_true", help="also run llama.cpp (llama-cpp-python, the optional [bench] extra) on the same GGUF, prompts and budgets")
+    p.add_argument("--model", default=None, metavar="NAME", help="the imported model to measure (a name under the models folder, a folder or a hub reference; default: the active model)")
     p.add_argument("--cluster", nargs="?", const="auto", default=None, metavar="ADDRESS",
                    help="instead: descriptions/s on a Ray cluster with 1, 2, ... workers (no ADDRESS: a local instance)")
     p.add_argument("--workers", default=None, help="with --cluster: worker counts to measure, e.g. 1,2 (default 1,2)")

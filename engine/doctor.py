@@ -133,6 +133,7 @@ def run_doctor(args) -> int:
                            "FLUX_DECODE_WEIGHTS=q8i: the integer dots (opt-in), =q8 the float32 FMAs")
                     _check(results, OK, "decode thread split", str(info.get("thread_split")),
                            "FLUX_SKINNY_CALIBRATE=force measures again")
+                    _check(results, OK, "model weights kept", str(info.get("weights_kept")))
                     step = str(info.get("decode_step"))
                     _check(results, OK if step.startswith(("on:", "off")) else WARN, "decode step", step,
                            "FLUX_NATIVE_DECODE=0 runs decode steps through MLX instead")

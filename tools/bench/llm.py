@@ -180,6 +180,8 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
             res["decode_kernel"] = eng.info.get("decode_kernel")
             res["decode_step"] = eng.info.get("decode_step")
             res["prompt_products"] = eng.info.get("prompt_products")
+            res.setdefault("load_s", eng.info.get("load_seconds"))
+            res["model_path"] = eng.info.get("path")
         finally:
             eng.shutdown()
             # Let this engine's weights go before the next one loads: the peak RSS is the
@@ -250,7 +252,10 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
         log("  llama.cpp on the same GGUF, prompts and budgets (--against-llamacpp) ...")
         from tools.bench.llamacpp import bench_llamacpp
 
-        res["vs_llamacpp"] = bench_llamacpp(reqs, streams, log)
+        ours_info = {"load_s": res.get("load_s") or 0.0,
+                     "peak_rss_mb": max(s["peak_rss_mb"] for s in streams.values())}
+        res["vs_llamacpp"] = bench_llamacpp(reqs, streams, log, Path(res["model_path"]) if res.get("model_path") else None,
+                                            ours_info)
         table.extend(res["vs_llamacpp"].pop("table", []))
     res["table"] = table
     return res

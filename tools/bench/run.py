@@ -71,6 +71,19 @@ def run_bench(args, console_bench=None) -> int:
         },
         "command": "texture bench" + (" --quick" if args.quick else ""),
     }
+    model = getattr(args, "model", None)
+    if model:
+        from engine.llm.models import resolve_model
+
+        folder = resolve_model(model)
+        if folder is None:
+            print(f"texture bench: --model {model}: no such imported model (see `texture models list`; "
+                  "import a GGUF file with `texture models import FILE`)", file=sys.stderr)
+            return 2
+        # every engine the bench starts loads this model (load_model(None) reads the variable)
+        os.environ["FLUX_LLM_MODEL_PATH"] = str(folder)
+        out["command"] += f" --model {model}"
+        out["model"] = {"name": folder.name, "path": str(folder)}
     against = bool(getattr(args, "against_llamacpp", False))
     if against:
         out["command"] += " --against-llamacpp"

@@ -152,8 +152,12 @@ def _weight_view(layer: Any, w: mx.array) -> Any:
 
 
 def _skinny_product(layer: Any, x: mx.array, w: mx.array) -> mx.array | None:
-    """``x @ w.T`` with the skinny kernel when the kernels are on and x has at most 8 rows."""
+    """``x @ w.T`` with the skinny kernel when the kernels are on and x has at most 8 rows; from
+    the q8 weights for any x when they are the only copy (:func:`drop_float32`)."""
     k = x.shape[-1] if x.ndim else 0
+    if layer.__dict__.get("_texture_dropped"):
+        q8 = layer.__dict__["_texture_q8"]
+        return skinny.matmul(x, q8[1], int_dot=q8[2]) if k else None
     if not _on() or k == 0 or x.size > skinny.MAX_ROWS * k or x.dtype != mx.float32:
         return None
     q8 = layer.__dict__.get("_texture_q8")
@@ -181,8 +185,20 @@ def _skinny_embedding_class(base: type) -> type:
         y = _skinny_product(self, x, self["weight"])
         return base.as_linear(self, x) if y is None else y
 
-    return type(f"{base.__name__}WithSkinny", (base,), {"as_linear": as_linear, "_texture_skinny": True,
-                                                         "__module__": base.__module__})
+    def __call__(self, x):
+        if not self.__dict__.get("_texture_dropped"):
+            return base.__call__(self, x)
+        # no float32 table: the rows looked up are dequantized from the q8 copy
+        import numpy as np
+
+        q, sb = self.__dict__["_texture_q8"][1]
+        ids = np.array(x, copy=False).astype(np.int64)
+        flat = ids.reshape(-1)
+        rows = skinny.dequantize_q8(q[flat], sb[flat])
+        return mx.array(rows.reshape(*ids.shape, q.shape[1]))
+
+    return type(f"{base.__name__}WithSkinny", (base,), {"as_linear": as_linear, "__call__": __call__,
+                                                         "_texture_skinny": True, "__module__": base.__module__})
 
 
 _decode_choice = {"weights": None, "why": "no model loaded yet"}
@@ -202,8 +218,8 @@ def decode_weights_wanted() -> str:
       streams``);
     * ``f32``: ``FLUX_LLM_DTYPE=float32`` or ``FLUX_DECODE_WEIGHTS=f32``.
 
-    Prefills use the float32 copy either way. The reason for the choice is in
-    :func:`decode_choice`."""
+    Prefills read the same q8 weights (no float32 copy is kept; ``FLUX_KEEP_F32=1`` keeps one,
+    for prefills on BLAS). The reason for the choice is in :func:`decode_choice`."""
     from ... import settings
 
     forced = settings.decode_weights()
@@ -245,21 +261,123 @@ def _install_skinny(model: Any, weights: str | None = None) -> int:
     if mx.default_device() != mx.cpu or skinny.load() is None:
         return 0
     weights = weights or decode_weights_wanted()
-    n = 0
-    for name, m in model.named_modules():
-        cls = type(m)
-        if cls in (nn.Linear, nn.Embedding) and getattr(m, "weight", None) is not None \
-                and m.weight.dtype == mx.float32:
-            m.__class__ = (_skinny_linear_class if cls is nn.Linear else _skinny_embedding_class)(cls)
-            n += 1
-            view = _weight_view(m, m.weight)
-            if weights in ("q8", "q8i") and view is not None and view.shape[1] % skinny.Q8_GROUP == 0:
-                # q8i: the output projection (a tied embedding, or lm_head) keeps float32
-                # activations: with int8 ones there too, SmolLM2's teacher-forced top-1 agreement
-                # with float32 fell to 0.957 (the guard asks 0.97), without them it is 0.971.
-                int_dot = weights == "q8i" and cls is nn.Linear and not name.endswith("lm_head")
-                object.__setattr__(m, "_texture_q8", (m.weight, skinny.quantize_q8(view), int_dot))
+    return sum(1 for name, m in model.named_modules() if _make_skinny(name, m, weights))
+
+
+def _make_skinny(name: str, m: Any, weights: str) -> bool:
+    """Give one float32 Linear or Embedding the skinny products (and its q8 copy); whether it
+    was one."""
+    import mlx.nn as nn
+
+    cls = type(m)
+    if cls not in (nn.Linear, nn.Embedding) or getattr(m, "weight", None) is None or m.weight.dtype != mx.float32:
+        return False
+    m.__class__ = (_skinny_linear_class if cls is nn.Linear else _skinny_embedding_class)(cls)
+    view = _weight_view(m, m.weight)
+    if weights in ("q8", "q8i") and view is not None and view.shape[1] % skinny.Q8_GROUP == 0:
+        # q8i: the output projection (a tied embedding, or lm_head) keeps float32
+        # activations: with int8 ones there too, SmolLM2's teacher-forced top-1 agreement
+        # with float32 fell to 0.957 (the guard asks 0.97), without them it is 0.971.
+        int_dot = weights == "q8i" and cls is nn.Linear and not name.endswith("lm_head")
+        object.__setattr__(m, "_texture_q8", (m.weight, skinny.quantize_q8(view), int_dot))
+    return True
+
+
+def _drop(m: Any) -> int:
+    """Let go of one skinny module's float32 weight when it has a q8 copy; the bytes let go."""
+    q8 = m.__dict__.get("_texture_q8")
+    if q8 is None or m.__dict__.get("_texture_dropped"):
+        return 0
+    n = int(q8[0].nbytes)
+    placeholder = mx.zeros((0,), mx.float32)
+    m.weight = placeholder
+    m.__dict__.pop("_texture_view", None)
+    object.__setattr__(m, "_texture_q8", (placeholder, q8[1], q8[2]))
+    object.__setattr__(m, "_texture_dropped", True)
     return n
+
+
+def drop_float32(model: Any) -> int:
+    """Keep the q8 copies as the only copy of the matrices: every skinny module with one lets go
+    of its float32 weight (products of any number of rows then read the q8 weights, embedding
+    rows are dequantized from them). Returns the bytes let go."""
+    return sum(_drop(m) for _, m in model.named_modules() if getattr(type(m), "_texture_skinny", False))
+
+
+def quantize_model_q8(model: Any, weights: str | None = None) -> int:
+    """Replace every QuantizedLinear / QuantizedEmbedding of a loaded mlx-lm model by a float
+    module whose only weights are the q8 copy (:func:`drop_float32`'s state), made a block of rows
+    at a time: the same bits as dequantizing the whole matrix to float32 and quantizing that
+    (every step is per row), without ever holding a whole float32 matrix. The other float
+    parameters (norms, biases) become float32, as :func:`engine.llm.fastpath.dequantize_model`
+    makes them. Returns the number of modules replaced."""
+    import numpy as np
+    import mlx.nn as nn
+    from mlx.utils import tree_map
+
+    from .fastpath import _set_module
+
+    weights = weights or decode_weights_wanted()
+    todo = [(path, m) for path, m in model.named_modules()
+            if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding))]
+    for i, (path, m) in enumerate(todo):
+        rows = int(m.weight.shape[0])
+        cols = int(m.weight.shape[1]) * 32 // int(m.bits)
+        if cols % skinny.Q8_GROUP:
+            raise ValueError(f"{path}: {cols} columns, not a multiple of {skinny.Q8_GROUP}")
+        q = np.empty((rows, cols), np.uint8)
+        sb = np.empty((rows, cols // skinny.Q8_GROUP, 2), np.float32)
+        step = max(1, (1 << 22) // cols)
+        for r in range(0, rows, step):
+            part = mx.dequantize(m.weight[r:r + step], m.scales[r:r + step],
+                                 None if m.get("biases") is None else m["biases"][r:r + step],
+                                 m.group_size, m.bits, mode=getattr(m, "mode", "affine")).astype(mx.float32)
+            mx.eval(part)
+            q[r:r + step], sb[r:r + step] = skinny.quantize_q8(np.array(part, copy=False))
+            del part
+        placeholder = mx.zeros((0,), mx.float32)
+        if isinstance(m, nn.QuantizedLinear):
+            new = nn.Linear(1, 1, bias="bias" in m)
+            if "bias" in m:
+                new.bias = m.bias.astype(mx.float32)
+            new.__class__ = _skinny_linear_class(nn.Linear)
+            int_dot = weights == "q8i" and not path.endswith("lm_head")
+        else:
+            new = nn.Embedding(1, 1)
+            new.__class__ = _skinny_embedding_class(nn.Embedding)
+            int_dot = False
+        new.weight = placeholder
+        object.__setattr__(new, "_texture_q8", (placeholder, (q, sb), int_dot))
+        object.__setattr__(new, "_texture_dropped", True)
+        _set_module(model, path, new)
+        mx.eval(new.parameters())
+        todo[i] = (path, None)
+        del m
+        mx.clear_cache()
+
+    def cast(a):
+        if isinstance(a, mx.array) and mx.issubdtype(a.dtype, mx.floating) and a.dtype != mx.float32:
+            return a.astype(mx.float32)
+        return a
+
+    model.update(tree_map(cast, model.parameters()))
+    mx.eval(model.parameters())
+    return len(todo)
+
+
+def float32_dropped(model: Any) -> bool:
+    """Whether the model's matrices are kept in q8 alone."""
+    return any(m.__dict__.get("_texture_dropped") for _, m in model.named_modules())
+
+
+def will_drop_float32(model: Any) -> bool:
+    """Whether a model of a covered architecture, loaded on this CPU path, keeps its matrices in
+    q8 alone (the default; ``FLUX_KEEP_F32=1`` keeps the float32 copy beside them)."""
+    from ... import settings
+
+    arch = getattr(getattr(model, "args", None), "model_type", None) or getattr(model, "model_type", None)
+    return (arch in ARCHITECTURES and not settings.keep_float32() and mx.default_device() == mx.cpu
+            and skinny.load() is not None and decode_weights_wanted() in ("q8", "q8i"))
 
 
 def _remove_skinny(model: Any) -> None:
@@ -282,7 +400,8 @@ def q8i_layers(model: Any) -> int:
 
 
 def q8_bytes(model: Any) -> int:
-    """Bytes of the int8 copies (weights and scales) kept besides the float32 weights."""
+    """Bytes of the int8 copies (weights and scales): the only copy of the matrices unless
+    ``FLUX_KEEP_F32=1`` keeps the float32 weights beside them."""
     return sum(q.nbytes + s.nbytes for _, m in model.named_modules()
                for q, s in [m.__dict__.get("_texture_q8", (None, (None, None), False))[1]] if q is not None)
 

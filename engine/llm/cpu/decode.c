@@ -72,7 +72,23 @@ typedef struct {
     const float *const *norms; /* 2 per layer: input, post-attention */
     const dmat *mats;        /* 7 per layer: q, k, v, o, gate, up, down */
     dmat head;
+    /* With embed NULL (no float32 copy kept), a token's embedding row is dequantized from these
+     * q8 bytes and scales (the tied output projection's, or the embedding's own q8 copy). */
+    const uint8_t *embq;
+    const float *embs;
+    int prefill_idot;        /* prompts' q8 products with int8 activations (AVX512-VNNI) when 1 */
 } dmodel;
+
+/* token tok's embedding row into x (hidden floats) */
+static void embed_row(const dmodel *md, int tok, float *x) {
+    const int Hd = md->hidden;
+    if (md->embed) { memcpy(x, md->embed + (size_t)tok * Hd, sizeof(float) * (size_t)Hd); return; }
+    const int G = Hd / QG;
+    const uint8_t *q = md->embq + (size_t)tok * Hd;
+    const float *sb = md->embs + (size_t)tok * 2 * G;
+    for (int g = 0; g < G; g++)
+        for (int k = 0; k < QG; k++) x[g * QG + k] = (float)q[g * QG + k] * sb[2 * g] + sb[2 * g + 1];
+}
 
 /* ---------------------------------------------------------------- vector helpers */
 /* exp(x) for 16 lanes: 2^(x log2 e) as 2^n * p(f), p a degree-6 polynomial on [-0.5, 0.5]
@@ -528,7 +544,7 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
           *v = k + (size_t)M * KD, *att = v + (size_t)M * KD, *gt = att + (size_t)M * QD,
           *up = gt + (size_t)M * I, *tmp = up + (size_t)M * I, *cs = tmp + (size_t)M * Hd;
     for (int r = 0; r < M; r++) {
-        memcpy(x + (size_t)r * Hd, md->embed + (size_t)tokens[r] * Hd, sizeof(float) * Hd);
+        embed_row(md, tokens[r], x + (size_t)r * Hd);
         rope_table(md, len[r], cs + (size_t)r * md->rope_dims);
     }
 
@@ -584,8 +600,10 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
 }
 
 /* ---------------------------------------------------------------- prefill */
-/* A prompt's tokens through every layer into its row's cache, on BLAS float32 products
- * (cblas_sgemm, handed over by the caller: the OpenBLAS the process already loaded) and the
+/* A prompt's tokens through every layer into its row's cache, on the blocked q8 products below
+ * (when no float32 copy of the weights is kept: the default), on the AMX tile unit (weights
+ * packed in bfloat16), or on BLAS float32 products (cblas_sgemm, handed over by the caller: the
+ * OpenBLAS the process already loaded, for float32 weights), and the
  * causal attention of att_units, one (token, kv head) per unit. Chunks of at most PCHUNK tokens
  * bound the scratch memory. The same prompt always runs the same chunks and shapes, so its
  * cache and logits are the same bits every time, alone or while other rows wait. */
@@ -659,6 +677,65 @@ static void to_bf16(const float *x, size_t n, uint16_t *xb) {
 }
 #endif
 
+/* ---------------------------------------------------------------- blocked q8 products
+ * T rows (a prompt's tokens, any number) times a q8 matrix, from the q8 weights alone (no float32
+ * copy): the output rows of w are cut into chunks small enough to stay in the core's L2 (at most
+ * 256 KiB of weights), shared between the threads, and each chunk is used for all T rows, 8 at a
+ * time, on the decode step's own kernels (Q8ROWS; Q8IROWS, int8 activations on AVX512-VNNI
+ * vpdpbusd, when the model asks for it and cpuid says the CPU has it). So the weights come from
+ * memory once per product, and every row's result is what that row gets alone, bit for bit:
+ * those kernels sum each output in a fixed order whatever the rows beside it. */
+typedef struct { int T, XS, G; const float *x; const int8_t *aq; const float *axs, *add; } blkjob;
+
+static void blk_rows(const float *x_, const void *w, const float *s, int K, float *y, int N, int n0, int n1) {
+    const blkjob *j = (const blkjob *)(const void *)x_;
+    for (int r = 0; r < j->T; r += MAXM) {
+        const int m = j->T - r < MAXM ? j->T - r : MAXM;
+#ifdef HAVE_Q8I
+        if (j->aq) {
+            const qact a = {j->aq + (size_t)r * K, j->axs + (size_t)r * j->XS, j->add + (size_t)r * 2 * j->G, j->XS};
+            Q8IROWS[m]((const float *)(const void *)&a, w, s, K, y + (size_t)r * N, N, n0, n1);
+            continue;
+        }
+#endif
+        Q8ROWS[m](j->x + (size_t)r * K, w, s, K, y + (size_t)r * N, N, n0, n1);
+    }
+}
+
+/* y (T x N) = x (T x K) @ dequantize(q, sb).T; idot: int8 activations where the CPU can.
+ * Returns 0; -1 bad shapes; -2 out of memory. */
+static int gemm_q8_rows(int T, const float *x, const uint8_t *q, const float *sb, int K, float *y, int N,
+                        int idot, int threads) {
+    if (T < 1 || K < QG || K % QG || N < 1) return -1;
+    blkjob j = {T, 0, K / QG, x, 0, 0, 0};
+    char *buf = 0;
+#ifdef HAVE_Q8I
+    if (idot && skinny_q8i_supported()) {
+        const int XS = ((K / 4 + 15) / 16) * 16;
+        buf = malloc((size_t)T * K + sizeof(float) * ((size_t)T * XS + (size_t)T * 2 * j.G) + 64);
+        if (!buf) return -2;
+        float *axs = (float *)(void *)buf, *add = axs + (size_t)T * XS;
+        int8_t *aq = (int8_t *)(add + (size_t)T * 2 * j.G);
+        quant_rows(x, T, K, aq, axs, add, XS);
+        j.XS = XS; j.aq = aq; j.axs = axs; j.add = add;
+    }
+#else
+    (void)idot;
+#endif
+    int chunk = (N + 31) / 32, fit = 262144 / K;
+    if (chunk > fit) chunk = fit;
+    if (chunk < 8) chunk = 8;
+    run_chunks(blk_rows, (const float *)(const void *)&j, q, sb, K, y, N, threads, chunk);
+    free(buf);
+    return 0;
+}
+
+/* the same for the caller (MLX's products of more than 8 rows when no float32 copy is kept) */
+int dec_matmul_q8_rows(const float *x, int T, const uint8_t *q, const float *sb, int K, float *y, int N, int idot,
+                       int threads) {
+    return gemm_q8_rows(T, x, q, sb, K, y, N, idot, threads);
+}
+
 /* whether m's prompt products run on the tile unit at T rows */
 static int amx_for(int T, const dmat *m) {
     return g_amx && m->wb && T % 16 == 0 && m->N % 32 == 0 && m->K % 32 == 0;
@@ -675,21 +752,28 @@ static void gemm_amx(int T, const float *x, const dmat *m, float *y, uint16_t *x
 #endif
 }
 
-static void gemm(int T, const float *x, const dmat *m, float *y, uint16_t *xb, int threads) {
+/* T rows of which the first n are real (the rest padding, zero in x): without a float32 copy
+ * (or without BLAS) a q8 matrix runs the blocked q8 kernel on the n real rows, the padding rows
+ * of y set to zero. */
+static void gemm(int T, int n, const dmodel *md, const float *x, const dmat *m, float *y, uint16_t *xb, int threads) {
     if (amx_for(T, m)) gemm_amx(T, x, m, y, xb, threads);
-    else g_sgemm(101 /* row-major */, 111 /* x as is */, 112 /* w transposed */, T, m->N, m->K, 1.0f, x, m->K, m->wf,
+    else if (m->fmt == 1 && (!m->wf || !g_sgemm)) {
+        gemm_q8_rows(n, x, (const uint8_t *)m->w, m->s, m->K, y, m->N, md->prefill_idot, threads);
+        memset(y + (size_t)n * m->N, 0, sizeof(float) * (size_t)(T - n) * m->N);
+    } else g_sgemm(101 /* row-major */, 111 /* x as is */, 112 /* w transposed */, T, m->N, m->K, 1.0f, x, m->K, m->wf,
             m->K, 0.0f, y, m->N);
     if (m->bias)
-        for (int t = 0; t < T; t++)
-            for (int n = 0; n < m->N; n++) y[(size_t)t * m->N + n] += m->bias[n];
+        for (int t = 0; t < n; t++)
+            for (int o = 0; o < m->N; o++) y[(size_t)t * m->N + o] += m->bias[o];
 }
 
 /* T tokens at positions len..len+T-1 of one row (kv, cap). logits (vocab floats, may be NULL):
  * the last token's. Returns 0; -1 bad arguments; -2 out of memory; -3 the cache is too small;
- * -4 no BLAS was handed over. */
+ * -4 a float32 matrix and no BLAS handed over. */
 int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, int cap, float *logits, int threads) {
     if (!md || T < 1 || len < 0) return -1;
-    if (!g_sgemm) return -4;
+    for (int i = 0; i < 7 * md->n_layers; i++)  /* BLAS for a float32 matrix only */
+        if (!g_sgemm && md->mats[i].fmt != 1) return -4;
     if (len + T > cap) return -3;
     const int Hd = md->hidden, I = md->inter, D = md->head_dim, QD = md->n_heads * D, KD = md->n_kv * D;
     if (Hd % 16 || I % 16 || D % 16 || D > MAX_HEAD_DIM || md->n_heads / md->n_kv > MAX_GROUP) return -1;
@@ -715,7 +799,7 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
         memset(xn + (size_t)n * Hd, 0, sizeof(float) * (size_t)(np - n) * Hd);
         memset(att + (size_t)n * QD, 0, sizeof(float) * (size_t)(np - n) * QD);
         for (int t = 0; t < n; t++) {
-            memcpy(x + (size_t)t * Hd, md->embed + (size_t)tokens[t0 + t] * Hd, sizeof(float) * Hd);
+            embed_row(md, tokens[t0 + t], x + (size_t)t * Hd);
             rope_table(md, len + t0 + t, cs + (size_t)t * md->rope_dims);
             kvs[t] = kv; lens[t] = len + t0 + t; caps[t] = cap;
         }
@@ -723,26 +807,26 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
             const dmat *mt = md->mats + (size_t)l * 7;
             for (int t = 0; t < n; t++)
                 rms_norm(x + (size_t)t * Hd, md->norms[2 * l], xn + (size_t)t * Hd, Hd, md->eps);
-            gemm(np, xn, &mt[0], q, xb, threads);
-            gemm(np, xn, &mt[1], k, xb, threads);
-            gemm(np, xn, &mt[2], v, xb, threads);
+            gemm(np, n, md, xn, &mt[0], q, xb, threads);
+            gemm(np, n, md, xn, &mt[1], k, xb, threads);
+            gemm(np, n, md, xn, &mt[2], v, xb, threads);
             for (int t = 0; t < n; t++)
                 rope_and_store(md, l, q + (size_t)t * QD, k + (size_t)t * KD, v + (size_t)t * KD, kv, cap, len + t0 + t,
                                cs + (size_t)t * md->rope_dims);
             attjob aj = {md, l, n, q, att, kvs, lens, caps};
             run_chunks(att_units, (const float *)(const void *)&aj, 0, 0, 0, 0, n * md->n_kv, threads, 1);
-            gemm(np, att, &mt[3], tmp, xb, threads);
+            gemm(np, n, md, att, &mt[3], tmp, xb, threads);
             for (size_t i = 0; i < (size_t)n * Hd; i++) x[i] += tmp[i];
             for (int t = 0; t < n; t++)
                 rms_norm(x + (size_t)t * Hd, md->norms[2 * l + 1], xn + (size_t)t * Hd, Hd, md->eps);
-            gemm(np, xn, &mt[4], gt, xb, threads);
-            gemm(np, xn, &mt[5], up, xb, threads);
+            gemm(np, n, md, xn, &mt[4], gt, xb, threads);
+            gemm(np, n, md, xn, &mt[5], up, xb, threads);
             for (size_t i = 0; i < (size_t)np * I; i += 16) {  /* padding rows: silu(0) * 0 = 0 */
                 v16 g = ld16(gt + i), u = ld16(up + i);
                 v16 a = g / (1.0f + vexp16(-g)) * u;
                 memcpy(gt + i, &a, sizeof a);
             }
-            gemm(np, gt, &mt[6], tmp, xb, threads);
+            gemm(np, n, md, gt, &mt[6], tmp, xb, threads);
             for (size_t i = 0; i < (size_t)n * Hd; i++) x[i] += tmp[i];
         }
         if (t0 + n == T && logits) {

@@ -242,12 +242,14 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def want_dequantize(model_bytes: int, *, float32_bytes: int | None = None) -> bool:
+def want_dequantize(model_bytes: int, *, float32_bytes: int | None = None, blas_needed: bool = True) -> bool:
     """Should a quantized model of ``model_bytes`` be dequantized to float32?
 
     ``FLUX_LLM_DTYPE=quantized|float32`` overrides.  Otherwise: only on the CPU
     fast path, and only when the float32 copy (``float32_bytes``, or an
     estimate of ~7x a 4-bit model) stays under half of the available RAM.
+    ``blas_needed=False``: the matrices go to their q8 copies at once and every product reads
+    those (the C kernels), so OpenBLAS is not needed -- only the CPU.
     """
     forced = settings.llm_dtype()
     if forced == "quantized":
@@ -255,7 +257,7 @@ def want_dequantize(model_bytes: int, *, float32_bytes: int | None = None) -> bo
     if forced == "float32":
         return True
     info = prepare_backend()
-    if not info.fast:
+    if not info.fast and (blas_needed or info.device != "cpu"):
         return False
     need = float32_bytes if float32_bytes is not None else int(model_bytes) * 7
     avail = available_memory_bytes()

@@ -9,6 +9,14 @@ over the row's own cache, the output product, SwiGLU MLP, the final norm and the
 projection) on the same weights -- the q8 or float32 copies the skinny products read -- with no
 graph and no copies.
 
+Weights once: by default a loaded model keeps its matrices in q8 alone (1.25 bytes a weight; see
+:func:`engine.llm.cpu_kernels.quantize_model_q8`): decode steps read them with skinny.c's
+kernels, prompts with decode.c's blocked q8 products (the weights of a chunk of output rows read
+once from memory for all the prompt's rows, 8 rows at a time on the decode step's kernels, so a
+row's result is the bits it gets alone), and a token's embedding row is dequantized from its q8
+copy. ``FLUX_KEEP_F32=1`` keeps a float32 copy beside them (prompts then on OpenBLAS float32,
+where the process has it).
+
 Prompts are prefilled here too (``dec_prefill``): on the OpenBLAS ``sgemm`` the process loaded
 for MLX, in float32; or, on a CPU with AMX (Sapphire Rapids and later) whose OS grants the tile
 state, on the tile unit in bfloat16, the weights packed once at load (:func:`pack_amx`; 2 bytes a
@@ -66,7 +74,8 @@ class _DModel(ctypes.Structure):
                 ("vocab", ctypes.c_int), ("rope_dims", ctypes.c_int), ("rope_trad", ctypes.c_int),
                 ("eps", ctypes.c_float), ("attn_scale", ctypes.c_float), ("rope_scale", ctypes.c_float),
                 ("inv_freq", ctypes.c_void_p), ("embed", ctypes.c_void_p), ("final_norm", ctypes.c_void_p),
-                ("norms", ctypes.c_void_p), ("mats", ctypes.c_void_p), ("head", _DMat)]
+                ("norms", ctypes.c_void_p), ("mats", ctypes.c_void_p), ("head", _DMat),
+                ("embq", ctypes.c_void_p), ("embs", ctypes.c_void_p), ("prefill_idot", ctypes.c_int)]
 
 
 class Unsupported(Exception):
@@ -141,14 +150,19 @@ class NativeDecoder:
     weights: str  # "q8" | "f32"
     keep: list = field(default_factory=list, repr=False)
     mats: Any = field(default=None, repr=False)  # the _DMat array decode.c reads
-    prompt_products: str = "blas-f32"  # "amx-bf16": prompts' products on the AMX tile unit (pack_amx)
+    # "blas-f32": OpenBLAS on the float32 copy; "q8" / "q8i": the blocked q8 products (q8i: int8
+    # activations on AVX512-VNNI); "amx-bf16": on the AMX tile unit (pack_amx)
+    prompt_products: str = "blas-f32"
     step_products: str = "skinny"  # "amx-bf16": decode steps' products on the tile unit too
+    q8_only: bool = False  # no float32 copy: embeddings dequantized from q8, prompts on q8 products
 
     @property
     def recipe(self) -> str:
         """What this path adds to the model id: bfloat16 products (prompts: b, steps: t) give
-        other bits."""
-        return (RECIPE + ("b" if self.prompt_products == "amx-bf16" else "")
+        other bits, and so do prompts on q8 weights (q; i with int8 activations) and embeddings
+        from q8 (the float32 copy let go)."""
+        q = {"q8": "q", "q8i": "i"}.get(self.prompt_products, "")
+        return (RECIPE + ("b" if self.prompt_products == "amx-bf16" else "") + q
                 + ("t" if self.step_products == "amx-bf16" else ""))
 
     def _block(self, capacity: int) -> np.ndarray:
@@ -170,10 +184,10 @@ class NativeDecoder:
 
     @property
     def can_prefill(self) -> bool:
-        """Whether prompts are prefilled here too (BLAS float32 products: needs the process's
-        OpenBLAS, see :func:`attach`)."""
+        """Whether prompts are prefilled here too: on q8 weights always; on float32 ones with the
+        process's OpenBLAS (see :func:`attach`)."""
         lib = skinny.load()
-        return lib is not None and bool(lib.dec_has_sgemm())
+        return lib is not None and (self.weights == "q8" or bool(lib.dec_has_sgemm()))
 
     def row_from(self, head: RowKV | None, capacity: int) -> RowKV:
         """A new row of ``capacity`` positions holding a copy of ``head``'s (a cached prompt
@@ -316,6 +330,13 @@ def _mat(mod: Any, what: str, keep: list, bias_ok: bool) -> tuple[int, int, int,
             raise Unsupported(f"{what} has a bias")
         bias = _np(mod["bias"], f"{what}.bias")
         keep.append(bias)
+    if q8 is not None and q8[0] is w and mod.__dict__.get("_texture_dropped"):  # q8 the only copy
+        if q8[2]:
+            raise Unsupported("int8 activations (q8i)")
+        q, sb = q8[1]
+        keep.extend((q, sb))
+        return (1, int(q.shape[0]), int(q.shape[1]), q.ctypes.data, sb.ctypes.data,
+                0 if bias is None else bias.ctypes.data, 0)
     n, k = int(w.shape[0]), int(w.shape[1])
     view = skinny.weight_view(w)
     if view is None:
@@ -346,7 +367,7 @@ def build(model: Any) -> NativeDecoder:
     norms = (ctypes.c_void_p * (2 * len(layers)))()
     first = layers[0].self_attn
     n_heads, n_kv = int(first.n_heads), int(first.n_kv_heads)
-    head_dim = int(first.q_proj["weight"].shape[0]) // n_heads
+    head_dim = _rows(first.q_proj) // n_heads
     dims, trad, rscale, inv = _rope(first.rope, head_dim)
     keep.append(inv)
     eps = float(layers[0].input_layernorm.eps)
@@ -370,26 +391,47 @@ def build(model: Any) -> NativeDecoder:
             keep.append(w)
             norms[2 * i + j] = w.ctypes.data
     emb = inner.embed_tokens
-    embed = _np(emb.weight, "the embedding")
-    keep.append(embed)
+    q8_only = bool(emb.__dict__.get("_texture_dropped"))
+    if q8_only:  # no float32 table: rows dequantized from the embedding's q8 copy
+        embq, embs = emb.__dict__["_texture_q8"][1]
+        keep.extend((embq, embs))
+        embed = None
+        vocab, hidden = int(embq.shape[0]), int(embq.shape[1])
+    else:
+        embed = _np(emb.weight, "the embedding")
+        keep.append(embed)
+        vocab, hidden = int(embed.shape[0]), int(embed.shape[1])
     final = _np(inner.norm.weight, "the final norm")
     keep.append(final)
     if getattr(args, "tie_word_embeddings", False):
         head = _DMat(*_mat(emb, "the tied output projection", keep, False))
     else:
         head = _DMat(*_mat(model.lm_head, "lm_head", keep, False))
-    hidden, vocab = int(embed.shape[1]), int(embed.shape[0])
-    inter = int(layers[0].mlp.gate_proj["weight"].shape[0])
+    inter = _rows(layers[0].mlp.gate_proj)
     if hidden % 16 or inter % 16 or head_dim % 16 or dims > head_dim or dims % 2:
         raise Unsupported(f"shapes (hidden {hidden}, intermediate {inter}, head {head_dim}) not multiples of 16")
     global KV_DTYPE
     KV_DTYPE = np.float16 if skinny.load().dec_kv_bytes() == 2 else np.float32
     keep.extend((mats, norms))
+    if q8_only and not all(m.fmt == 1 and not m.wf for m in list(mats) + [head]):
+        raise Unsupported("a matrix without its q8 copy")
     md = _DModel(len(layers), hidden, inter, n_heads, n_kv, head_dim, vocab, dims, trad, eps, float(first.scale),
-                 rscale, inv.ctypes.data, embed.ctypes.data, final.ctypes.data, ctypes.addressof(norms),
-                 ctypes.addressof(mats), head)
+                 rscale, inv.ctypes.data, None if embed is None else embed.ctypes.data, final.ctypes.data,
+                 ctypes.addressof(norms), ctypes.addressof(mats), head,
+                 embq.ctypes.data if q8_only else None, embs.ctypes.data if q8_only else None, 0)
     weights = "q8" if mats[0].fmt == 1 else "f32"
-    return NativeDecoder(md, len(layers), n_kv, head_dim, vocab, weights, keep, mats)
+    dec = NativeDecoder(md, len(layers), n_kv, head_dim, vocab, weights, keep, mats, q8_only=q8_only)
+    if q8_only:
+        dec.prompt_products = "q8"
+    return dec
+
+
+def _rows(mod: Any) -> int:
+    """Output rows of a Linear (its q8 copy's where the float32 weight was let go)."""
+    q8 = mod.__dict__.get("_texture_q8")
+    if mod.__dict__.get("_texture_dropped") and q8 is not None:
+        return int(q8[1][0].shape[0])
+    return int(mod["weight"].shape[0])
 
 
 def _aligned(n: int, dtype: Any, align: int = 64) -> np.ndarray:
@@ -413,10 +455,16 @@ def pack_amx(dec: NativeDecoder) -> str:
         return "the OS did not grant the AMX tile state"
     packed = 0
     for m in dec.mats:
-        if m.N % 32 or m.K % 32 or not m.wf:
+        if m.N % 32 or m.K % 32 or not (m.wf or m.fmt == 1):
             continue
         out = _aligned(m.N * m.K, np.uint16)
-        if lib.dec_pack_bf16(m.wf, m.N, m.K, out.ctypes.data) != 0:
+        src = m.wf
+        if not src:  # no float32 copy: this matrix's q8 weights dequantized, one matrix at a time
+            q = np.ctypeslib.as_array((ctypes.c_uint8 * (m.N * m.K)).from_address(m.w)).reshape(m.N, m.K)
+            sb = np.ctypeslib.as_array((ctypes.c_float * (m.N * m.K // 16)).from_address(m.s))
+            tmp = skinny.dequantize_q8(q, sb.reshape(m.N, m.K // skinny.Q8_GROUP, 2))
+            src = tmp.ctypes.data
+        if lib.dec_pack_bf16(src, m.N, m.K, out.ctypes.data) != 0:
             continue
         dec.keep.append(out)
         m.wb = out.ctypes.data
@@ -447,6 +495,17 @@ def pack_amx(dec: NativeDecoder) -> str:
 _why: dict[str, str] = {"status": "no model loaded yet"}
 
 
+def prefill_products_wanted() -> str:
+    """"q8" or "q8i": how prompts' products run on the q8 weights when no float32 copy is kept.
+    ``FLUX_PREFILL_PRODUCTS=q8i`` asks int8 activations (AVX512-VNNI vpdpbusd; each row quantized
+    per 32 values with its own scales, so a row's result still depends on that row alone), where
+    the CPU has it; q8 (float32 FMAs on the dequantized weights) otherwise."""
+    want = settings.prefill_products()
+    if want == "q8i" and skinny.q8i_support()[0]:
+        return "q8i"
+    return "q8"
+
+
 def enable_prefill() -> bool:
     """Hand the kernel the ``cblas_sgemm`` of the OpenBLAS this process loaded for MLX, so that
     prompts are prefilled in C; whether it now can (no OpenBLAS: no)."""
@@ -475,12 +534,24 @@ def attach(model: Any) -> NativeDecoder | None:
         _why["status"] = f"not used: {e} (decode steps run through MLX)"
         return None
     object.__setattr__(model, "_texture_native", dec)
-    if enable_prefill():
+    blas = enable_prefill()
+    if dec.weights == "q8" and (dec.q8_only or not blas):  # prompts on the q8 weights too
+        dec.prompt_products = prefill_products_wanted()
+        dec.md.prefill_idot = int(dec.prompt_products == "q8i")
+    if dec.can_prefill:
         amx = pack_amx(dec)
-        prefill = ("prompts prefilled here too; " + amx if dec.prompt_products == "amx-bf16"
-                   else f"prompts prefilled here too, on OpenBLAS float32 products ({amx})")
+        if dec.prompt_products == "amx-bf16":
+            prefill = "prompts prefilled here too; " + amx
+        elif dec.prompt_products in ("q8", "q8i"):
+            how = ("int8 activations on AVX512-VNNI (q8i)" if dec.prompt_products == "q8i"
+                   else "dequantized in registers to float32 FMAs")
+            prefill = f"prompts prefilled here too, on the blocked q8 products ({how}; {amx})"
+        else:
+            prefill = f"prompts prefilled here too, on OpenBLAS float32 products ({amx})"
     else:
         prefill = "prompts prefilled through MLX (no OpenBLAS in the process)"
+    if dec.q8_only:
+        prefill += "; no float32 copy of the matrices kept (embeddings dequantized from q8)"
     _why["status"] = f"on: {NAME}, {dec.weights} weights; {prefill}"
     return dec
 

@@ -153,6 +153,9 @@ def load() -> Any:
             lib.dec_pack_q8.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
                                         ctypes.c_void_p]
             lib.dec_pack_q8.restype = ctypes.c_int
+            lib.dec_matmul_q8_rows.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                               ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+            lib.dec_matmul_q8_rows.restype = ctypes.c_int
             if lib.skinny_max_rows() != MAX_ROWS or lib.skinny_q8_group() != Q8_GROUP:
                 raise RuntimeError("kernel and module disagree on the row limit")
         except (OSError, RuntimeError, subprocess.SubprocessError) as e:
@@ -201,13 +204,18 @@ def quantize_q8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, k = w.shape
     if k % Q8_GROUP:
         raise ValueError(f"K={k} is not a multiple of {Q8_GROUP}")
-    g = w.reshape(n, k // Q8_GROUP, Q8_GROUP)
-    lo, hi = g.min(axis=2), g.max(axis=2)
-    s = ((hi - lo) / 255.0).astype(np.float32)
-    inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 0)
-    q = np.clip(np.rint((g - lo[..., None]) * inv[..., None]), 0, 255).astype(np.uint8).reshape(n, k)
-    sb = np.ascontiguousarray(np.stack([s, lo.astype(np.float32)], axis=2))
-    return np.ascontiguousarray(q), sb
+    q = np.empty((n, k), np.uint8)
+    sb = np.empty((n, k // Q8_GROUP, 2), np.float32)
+    step = max(1, (1 << 22) // k)  # rows at a time: the float temporaries stay at a few MiB
+    for r in range(0, n, step):
+        g = w[r:r + step].reshape(-1, k // Q8_GROUP, Q8_GROUP)
+        lo, hi = g.min(axis=2), g.max(axis=2)
+        s = ((hi - lo) / 255.0).astype(np.float32)
+        inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 0)
+        q[r:r + step] = np.clip(np.rint((g - lo[..., None]) * inv[..., None]), 0, 255).astype(np.uint8).reshape(-1, k)
+        sb[r:r + step, :, 0] = s
+        sb[r:r + step, :, 1] = lo
+    return q, sb
 
 
 def dequantize_q8(q: np.ndarray, sb: np.ndarray) -> np.ndarray:
@@ -233,6 +241,26 @@ def _q8_call(fn_name: str, x: np.ndarray, q: np.ndarray, s: np.ndarray, threads:
 def matmul_q8_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, threads: int | None = None) -> np.ndarray:
     """``x @ dequantize_q8(q, s).T`` for x (M <= 8, K) float32, q uint8 (N, K), s (N, K/32, 2)."""
     return _q8_call("skinny_matmul_q8", x, q, s, threads)[0]
+
+
+def matmul_q8_rows_np(x: np.ndarray, q: np.ndarray, s: np.ndarray, int_dot: bool = False,
+                      threads: int | None = None) -> np.ndarray:
+    """``x @ dequantize_q8(q, s).T`` for any number of rows (decode.c's blocked q8 products: each
+    row's result is the bits it gets alone); ``int_dot``: int8 activations where the CPU has
+    AVX512-VNNI."""
+    lib = _lib if _lib is not None else load()
+    if lib is None:
+        raise RuntimeError(f"skinny kernel unavailable: {_status}")
+    m, k = x.shape
+    n = q.shape[0]
+    if q.shape[1] != k or s.shape != (n, k // Q8_GROUP, 2) or m < 1 or k % Q8_GROUP:
+        raise ValueError(f"shapes {x.shape} x q8 {q.shape}.T are not a q8 product")
+    y = np.empty((m, n), np.float32)
+    t = threads if threads is not None else threads_for[2]
+    r = lib.dec_matmul_q8_rows(x.ctypes.data, m, q.ctypes.data, s.ctypes.data, k, y.ctypes.data, n, int(int_dot), t)
+    if r != 0:
+        raise RuntimeError(f"dec_matmul_q8_rows failed ({r})")
+    return y
 
 
 def q8i_support() -> tuple[bool, str]:
@@ -273,7 +301,8 @@ def matmul_np(x: np.ndarray, w: np.ndarray, threads: int | None = None) -> np.nd
 
 
 def matmul(x: Any, w: np.ndarray | tuple[np.ndarray, np.ndarray], int_dot: bool = False) -> Any:
-    """``x @ w.T`` for an MLX array x (..., K) with at most 8 rows; evaluates x. ``w`` is a
+    """``x @ w.T`` for an MLX array x (..., K) with at most 8 rows (any number for q8 weights);
+    evaluates x. ``w`` is a
     float32 (N, K) array or a q8 pair from :func:`quantize_q8`; ``int_dot`` (q8 only) uses the
     q8i products (int8 activations, :func:`matmul_q8i_np`)."""
     import mlx.core as mx
@@ -286,5 +315,8 @@ def matmul(x: Any, w: np.ndarray | tuple[np.ndarray, np.ndarray], int_dot: bool 
         xn = xn.astype(np.float32)
     if not xn.flags.c_contiguous:
         xn = np.ascontiguousarray(xn)
-    y = (matmul_q8i_np(xn, *w) if int_dot else matmul_q8_np(xn, *w)) if q8 else matmul_np(xn, w)
+    if q8 and xn.shape[0] > MAX_ROWS:  # no float32 copy to hand to BLAS: the blocked q8 products
+        y = matmul_q8_rows_np(xn, *w, int_dot=int_dot)
+    else:
+        y = (matmul_q8i_np(xn, *w) if int_dot else matmul_q8_np(xn, *w)) if q8 else matmul_np(xn, w)
     return mx.array(y).reshape(*lead, y.shape[1])

@@ -159,6 +159,7 @@ class _SplitReader:
     def __init__(self, readers: list[Any]) -> None:
         self.fields = readers[0].fields
         self.tensors = [t for r in readers for t in r.tensors]
+        self.readers = readers
 
 
 def split_parts(src: Path) -> list[Path]:
@@ -308,6 +309,109 @@ def _build_config(reader: Any, arch: str, tensors: dict[str, Any]) -> dict[str, 
 # --------------------------------------------------------------------------- main
 
 
+class _SpooledWeights:
+    """The converted tensors, each written to an anonymous file in the destination folder as soon
+    as it is done (the import holds one tensor at a time, not the model), then laid out as
+    ``model.safetensors`` (the safetensors format: an 8-byte header length, a JSON header of
+    names, dtypes, shapes and byte ranges, the bytes)."""
+
+    _DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "uint32": "U32", "int32": "I32",
+               "uint8": "U8", "int8": "I8", "uint16": "U16", "int16": "I16"}
+
+    def __init__(self, folder: Path) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile(dir=folder, prefix=".weights-")
+        self._pending: dict[str, Any] = {}
+        self._written: dict[str, tuple[str, list[int], int, int]] = {}
+        self._end = 0
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._pending[key] = value
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._pending or key in self._written
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        if key in self._pending:
+            return self._pending.pop(key)
+        return self._written.pop(key, default)  # its bytes are left out of model.safetensors
+
+    def flush(self) -> None:
+        """Evaluate the pending tensors and write their bytes."""
+        import mlx.core as mx
+
+        for key, a in self._pending.items():
+            name = str(a.dtype).rsplit(".", 1)[-1]
+            if name not in self._DTYPES:
+                raise GGUFImportError(f"tensor {key}: dtype {name} cannot be stored")
+            data = np.ascontiguousarray(np.array(a.view(mx.uint16) if a.dtype == mx.bfloat16 else a))
+            self._file.write(memoryview(data).cast("B"))
+            self._written[key] = (self._DTYPES[name], [int(d) for d in a.shape], self._end, self._end + data.nbytes)
+            self._end += data.nbytes
+        self._pending.clear()
+
+    def write(self, path: Path, metadata: dict[str, str]) -> None:
+        import struct
+
+        self.flush()
+        header: dict[str, Any] = {"__metadata__": metadata}
+        ranges, off = [], 0
+        for key in sorted(self._written):
+            dtype, shape, start, end = self._written[key]
+            header[key] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + end - start]}
+            ranges.append((start, end))
+            off += end - start
+        head = json.dumps(header, separators=(",", ":")).encode()
+        head += b" " * (-len(head) % 8)
+        with open(path, "wb") as out:
+            out.write(struct.pack("<Q", len(head)))
+            out.write(head)
+            for start, end in ranges:
+                self._file.seek(start)
+                left = end - start
+                while left:
+                    chunk = self._file.read(min(left, 1 << 24))
+                    if not chunk:
+                        raise OSError("the spooled weights file ended early")
+                    out.write(chunk)
+                    left -= len(chunk)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+_BLOCK_VALUES = 1 << 22  # values per row block of a conversion (16 MiB as float32)
+
+
+def _row_blocks(rows: int, cols: int, permute_heads: int | None) -> list[tuple[int, int]]:
+    """Row ranges converted one at a time (all rows at once where the q/k permutation, which
+    moves rows across heads, is undone: those tensors are small)."""
+    if permute_heads:
+        return [(0, rows)]
+    step = max(1, _BLOCK_VALUES // max(1, cols))
+    return [(r, min(rows, r + step)) for r in range(0, rows, step)]
+
+
+def _release(reader: Any, t: Any) -> None:
+    """Let the pages of tensor ``t``'s bytes go from this process's resident memory (the file is
+    mapped, not read: pages touched by a conversion count as resident until given back; the OS
+    keeps them cached)."""
+    import mmap
+
+    for r in getattr(reader, "readers", [reader]):
+        mm = getattr(getattr(r, "data", None), "_mmap", None)
+        if mm is None or not hasattr(mm, "madvise"):
+            continue
+        try:
+            start = int(t.data_offset) & ~(mmap.PAGESIZE - 1)
+            end = int(t.data_offset) + int(t.n_bytes)
+            if end <= len(mm):
+                mm.madvise(mmap.MADV_DONTNEED, start, end - start)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
 def import_gguf(
     src: Path | str,
     dest_root: Path | str,
@@ -365,7 +469,8 @@ def import_gguf(
 
     import mlx.core as mx
 
-    weights: dict[str, Any] = {}
+    dest_root.mkdir(parents=True, exist_ok=True)
+    weights = _SpooledWeights(dest_root)  # each converted tensor goes to disk at once
     quant_cfg: dict[str, Any] = {}
     type_counts: dict[str, int] = {}
     total = max(1, len(reader.tensors))
@@ -405,31 +510,46 @@ def import_gguf(
                         f"tensor {t.name!r}: quantized type {tname} only supported for 2-D weights"
                     )
                 rows, cols = shape
-                wq, sc, bi, bits = _legacy_to_affine(np.asarray(t.data), tname, rows, cols)
-                weights[f"{module}.weight"] = mx.array(fix(wq))
-                weights[f"{module}.scales"] = mx.array(fix(sc))
-                weights[f"{module}.biases"] = mx.array(fix(bi))
+                raw = np.asarray(t.data).reshape(rows, -1)
+                blocks = []  # row blocks: the conversion's temporaries stay small (the rows are independent)
+                for r0, r1 in _row_blocks(rows, cols, permute_heads):
+                    wq, sc, bi, bits = _legacy_to_affine(raw[r0:r1], tname, r1 - r0, cols)
+                    blocks.append(tuple(mx.array(fix(a)) for a in (wq, sc, bi)))
+                    mx.eval(*blocks[-1])
+                for j, what in enumerate(("weight", "scales", "biases")):
+                    weights[f"{module}.{what}"] = blocks[0][j] if len(blocks) == 1 else mx.concatenate([b[j] for b in blocks])
+                del blocks
                 quant_cfg[module] = {"group_size": 32, "bits": bits}
             else:  # K-quants: dequantize with gguf, requantize with MLX
                 import gguf
 
-                arr = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type)
-                arr = fix(np.ascontiguousarray(arr.reshape(shape), dtype=np.float32))
                 if len(shape) == 2 and suffix == "weight":
                     bits = _KQUANT_BITS[tname]
                     gs = 64 if shape[1] % 64 == 0 else 32
-                    wq, sc, bi = mx.quantize(mx.array(arr, dtype=mx.float16), group_size=gs, bits=bits)
-                    weights[f"{module}.weight"] = wq
-                    weights[f"{module}.scales"] = sc
-                    weights[f"{module}.biases"] = bi
+                    rows, cols = shape
+                    raw = np.asarray(t.data).reshape(rows, -1)
+                    blocks = []
+                    for r0, r1 in _row_blocks(rows, cols, permute_heads):
+                        arr = gguf.quants.dequantize(raw[r0:r1], t.tensor_type)
+                        arr = fix(np.ascontiguousarray(arr.reshape(r1 - r0, cols), dtype=np.float32))
+                        blocks.append(mx.quantize(mx.array(arr, dtype=mx.float16), group_size=gs, bits=bits))
+                        mx.eval(*blocks[-1])
+                        del arr
+                    for j, what in enumerate(("weight", "scales", "biases")):
+                        weights[f"{module}.{what}"] = blocks[0][j] if len(blocks) == 1 else mx.concatenate([b[j] for b in blocks])
+                    del blocks
                     quant_cfg[module] = {"group_size": gs, "bits": bits}
                 else:
+                    arr = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type)
+                    arr = fix(np.ascontiguousarray(arr.reshape(shape), dtype=np.float32))
                     weights[key] = mx.array(arr)
         except GGUFImportError:
             raise
         except (ValueError, TypeError, IndexError) as e:
             raise GGUFImportError(f"tensor {t.name!r} ({tname}, shape {shape}): {e}") from None
-        mx.eval(*(weights[k] for k in (f"{module}.{suffix}", f"{module}.scales", f"{module}.biases") if k in weights))
+        weights.flush()
+        _release(reader, t)
+        mx.clear_cache()  # MLX keeps freed buffers for reuse: the row blocks' go back to the OS
         progress(f"converting {t.name}", 0.05 + 0.85 * (i + 1) / total)
 
     if config["tie_word_embeddings"]:
@@ -454,7 +574,7 @@ def import_gguf(
     tmp.mkdir()
     try:
         progress("writing model.safetensors", 0.92)
-        mx.save_safetensors(str(tmp / "model.safetensors"), weights, metadata={"format": "mlx"})
+        weights.write(tmp / "model.safetensors", metadata={"format": "mlx"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         tokenizer.save(str(tmp / "tokenizer.json"))
         (tmp / "tokenizer_config.json").write_text(json.dumps(tok_config, indent=2) + "\n")
@@ -485,5 +605,7 @@ def import_gguf(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        weights.close()
     progress("done", 1.0)
     return dest

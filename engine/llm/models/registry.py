@@ -291,6 +291,22 @@ def _folder_for(path: str | os.PathLike[str] | None) -> Path:
     return models_dir() / value
 
 
+def _weights_kept(model: Any, dtype: str, params: int) -> str:
+    """What copies of the matrices a loaded model keeps, and their size (``texture doctor``)."""
+    from ..cpu import cpu_kernels
+
+    mib = 2 ** 20
+    q8 = cpu_kernels.q8_bytes(model) if cpu_kernels.active(model) else 0
+    if q8 and cpu_kernels.float32_dropped(model):
+        return (f"q8 only: {q8 / mib:.0f} MiB (uint8 weights, a float32 scale and offset per 32), no float32 "
+                f"copy (FLUX_KEEP_F32=1 keeps one: {4 * params / mib:.0f} MiB more)")
+    if q8:
+        return f"q8 {q8 / mib:.0f} MiB and a float32 copy {4 * params / mib:.0f} MiB (FLUX_KEEP_F32=1 or q8 not covering every matrix)"
+    if dtype == "float32":
+        return f"float32 {4 * params / mib:.0f} MiB"
+    return f"{dtype} (MLX)"
+
+
 def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     """Load a model folder (or name) for generation.
 
@@ -353,14 +369,23 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     params = logical_parameter_count(model)
     weights_bytes = sum(f.stat().st_size for f in weight_files)
     dtype = "quantized" if "quantization" in cfg else "float16"
-    if dtype == "quantized" and want_dequantize(weights_bytes, float32_bytes=float32_size_bytes(model)):
-        dequantize_model(model, mx.float32)
+    from ..cpu import cpu_kernels
+
+    # On the CPU path the matrices are kept once, in q8 (1.25 bytes a weight): each is turned
+    # into its q8 copy as soon as it is dequantized, and no float32 copy is kept.
+    q8_only = backend.device == "cpu" and cpu_kernels.will_drop_float32(model)
+    need = (float32_size_bytes(model) * 5 // 16) if q8_only else float32_size_bytes(model)
+    if dtype == "quantized" and want_dequantize(weights_bytes, float32_bytes=need, blas_needed=not q8_only):
+        if q8_only:  # each matrix straight into its q8 copy, a block of rows at a time
+            cpu_kernels.quantize_model_q8(model)
+        else:
+            dequantize_model(model, mx.float32)
         dtype = "float32"
     kernels = "mlx-lm"
     if backend.device == "cpu" and dtype == "float32":
-        from ..cpu.cpu_kernels import install
-
-        kernels = install(model) or kernels
+        kernels = cpu_kernels.install(model) or kernels
+        if q8_only:
+            cpu_kernels.drop_float32(model)  # plain float matrices of the file (F16/F32 tensors) too
     from ..cpu.cpu_kernels import decode_choice, q8_bytes, q8_layers, q8i_layers, skinny_layers
     from ..generator import RECIPE
 
@@ -397,6 +422,9 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "model_id": f"{folder.name}@{weights_label}.{recipe}",
         "decode_weights": weights_label,
         "q8_bytes": q8_bytes(model),
+        # whether a float32 copy of the matrices is kept beside the q8 one (FLUX_KEEP_F32=1)
+        "float32_kept": dtype == "float32" and not cpu_kernels.float32_dropped(model),
+        "weights_kept": _weights_kept(model, dtype, params),
         "decode_kernel": decode_choice() if skinny_layers(model) else None,
         "decode_step": native.status() if skinny_layers(model) else None,
         # where prompts' products run on the C path: "amx-bf16" | "blas-f32" (None: through MLX)
