@@ -23,6 +23,7 @@ from bisect import bisect_right
 from .phrasing import goods, news
 from .phrasing.grammar import cap
 from .phrasing.weather import TEMP_BOUNDS, TEMPS, WIND_BOUNDS, WINDS, weather_frames
+from .validate import looks_like_instruction
 from .world import Place
 
 # (upper bound, plain words) per band; the fact checker reads the same bounds.
@@ -56,6 +57,8 @@ def _flavour(base: str, first: str) -> str:
     m = _SENTENCE_END.search(rest + " ")
     second = rest[: m.end() - 1] if m else ""
     if not second or len(second) > _MAX_FLAVOUR or second[-1] not in ".!?\"'’”":
+        return ""
+    if looks_like_instruction(second):  # world text is untrusted: never hand an instruction on
         return ""
     return second
 

@@ -60,6 +60,12 @@ _NGRAM = 4
 _STOP = frozenset("the a an and or of to in on at by for with as is are was be it this that".split())
 
 
+def looks_like_instruction(text: str) -> bool:
+    """True if untrusted text (a world's own words) reads as an instruction to a model: a template
+    never carries such a sentence, so it cannot reach a prompt that gives the model the template."""
+    return bool(_TRIGGER.search(text) or _INJECTION.search(text))
+
+
 def injection_payloads(prompt: str) -> tuple[list[str], set[tuple[str, ...]]]:
     """What injected instructions in ``prompt`` ask for: quoted phrases, and the word 4-grams of
     the text that follows each trigger (up to the end of its paragraph, 300 characters)."""

@@ -123,8 +123,8 @@ def test_output_that_follows_instructions_injected_through_world_text_is_rejecte
     assert validate_output(clean_output(out), prompt) == "injection"
     # A normal description of the same place is still fine.
     assert validate_output("Rain drums on the grey mill by the river while the wheel turns slowly.", prompt) is None
-    # The default prompt gives the model the template, which keeps the base's first sentence
-    # only: the injected instruction never reaches the model.
+    # The default prompt gives the model the template, which never carries a base sentence that
+    # reads as an instruction: the injected instruction never reaches the model.
     assert "ignore all previous instructions" not in default_prompt().render(place, "full").lower()
 
 

@@ -34,8 +34,14 @@ def installed(tmp_path_factory) -> Path:
     # Build from a clean copy: setuptools leaves build/ and *.egg-info beside the sources, and a
     # stale build/lib would put files deleted since into the wheel.
     src = work / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "models", "tests"))
+    skip = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # The checkout's own models/ and tests/ only: engine/llm/models/ is product code.
+        top = {"models", "tests"} & set(names) if Path(folder) == ROOT else set()
+        return set(skip(folder, names)) | top
+
+    shutil.copytree(ROOT, src, ignore=ignore)
     dist = work / "dist"
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(dist)],
                        capture_output=True, text=True, timeout=600, cwd=str(work))
