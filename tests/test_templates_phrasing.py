@@ -400,3 +400,54 @@ def test_inflect_is_imported_without_leaving_a_stub_typeguard_behind():
             "from engine.phrasing.grammar import article; assert article('inn') == 'an inn'; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+# --- adjective-only conditions, a wind said once, band words, one modifier per wind ----------------
+
+ADJECTIVE_CONDITIONS = ["bright but cold", "cool and clear", "sunny and breezy", "bitterly cold", "hot and hazy",
+                        "grey and raw", "unseasonably warm", "dry but dull", "very humid", "crisp and bright"]
+
+
+@pytest.mark.parametrize("conditions", ADJECTIVE_CONDITIONS)
+def test_adjective_only_conditions_are_never_said_as_nouns(conditions):
+    for t in (-25.0, -5.0, 5.0, 14.0, 22.0, 30.0, 40.0):
+        for w in (1.0, 8.0, 18.0, 35.0, 60.0):
+            for s in range(6):
+                ws = weather_sentence(place(conditions, t, w, urn=f"urn:flux:place:v:adj-{s}"))
+                low = ws.lower()
+                assert all(x in low for x in conditions.split() if x != "and"), ws
+                after = low.split(conditions, 1)[1] if conditions in low else ""
+                assert not re.match(r"\s+(and \w+ (winds?|gusts?|gale|breeze|air)\b|batter|sweep|blow|falls?|hang)", after), ws
+                assert not re.search(r"\b(with|brings|under) " + re.escape(conditions) + r"\b(?! (skies|weather|air|day)\b)", low), ws
+                assert not ws.startswith(cap_(conditions) + " and "), ws
+
+
+def cap_(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@pytest.mark.parametrize("conditions", ["gales", "gale", "gusty winds", "high winds", "strong winds", "windy"])
+def test_a_wind_condition_is_said_once_with_its_band(conditions):
+    for w in (8.0, 18.0, 35.0, 60.0):
+        for s in range(12):
+            ws = weather_sentence(place(conditions, 5.0, w, urn=f"urn:flux:place:v:wind-{s}")).lower()
+            assert not re.search(r"\b(gales?|winds?|gusts?)\b.*\band (a|an)? ?\w* ?(gales?|winds|gusts)\b", ws), ws
+            assert len(re.findall(r"\bgales?\b", ws)) <= 1, ws
+            assert not re.search(r"\b(gusty|strong|high) winds \w+ [^,]*, blowing hard", ws), ws
+
+
+def test_wind_words_fit_their_beaufort_band():
+    # ~9 mph is a gentle breeze, ~18 mph moderate, ~28 mph strong: never "faint", "stiff" or "roaring" for them
+    for w, never in ((9.0, ("faint",)), (18.0, ("stiff", "faint", "roaring")), (28.0, ("roaring", "howling", "gale"))):
+        for cond in ("light rain", "overcast", "fog", "sunshine", "snow"):
+            for s in range(16):
+                ws = weather_sentence(place(cond, 8.0, w, urn=f"urn:flux:place:v:bf-{s}")).lower()
+                assert not any(re.search(r"\b" + n + r"\b", ws) for n in never), ws
+
+
+def test_no_clashing_modifiers_on_one_wind():
+    for cond in ("sunshine", "clear skies", "heat haze", "light rain"):
+        for t in (-10.0, 38.0):
+            for s in range(24):
+                ws = weather_sentence(place(cond, t, 8.0, urn=f"urn:flux:place:v:mod-{s}")).lower()
+                assert not re.search(r"\b(soft|gentle|light|faint) (scorching|searing|baking|freezing|icy|bitterly)\b", ws), ws
