@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 
 from .phrasing import goods, news
-from .phrasing.grammar import cap
+from .phrasing.grammar import cap, place_name
 from .phrasing.weather import TEMP_BOUNDS, TEMPS, WIND_BOUNDS, WINDS, weather_frames
 from .world import Place
 
@@ -154,7 +154,7 @@ def render_template(place: Place) -> str:
     if frames is None:
         frames = _weather_entry(conditions, tb, wb)
     pre, post = frames[s % len(frames)]
-    name = place.name.strip() or "this place"
+    name = place_name(place.name.strip()) or "this place"
     if not pre:
         name = name[:1].upper() + name[1:]
     resources, events = place.resources, place.events

@@ -451,3 +451,23 @@ def test_no_clashing_modifiers_on_one_wind():
             for s in range(24):
                 ws = weather_sentence(place(cond, t, 8.0, urn=f"urn:flux:place:v:mod-{s}")).lower()
                 assert not re.search(r"\b(soft|gentle|light|faint) (scorching|searing|baking|freezing|icy|bitterly)\b", ws), ws
+
+
+@pytest.mark.parametrize("name, said", [("Gate of the Eastern Road", "the Gate of the Eastern Road"),
+                                        ("House of Wisdom Library", "the House of Wisdom Library"),
+                                        ("Ribat of Sary-Tash", "the Ribat of Sary-Tash"),
+                                        ("Kess Viaduct", "Kess Viaduct"), ("Yangiqal Orchards", "Yangiqal Orchards"),
+                                        ("The Tower of Bells", "The Tower of Bells")])
+def test_x_of_y_names_take_the_in_running_text(name, said):
+    seen_start = seen_running = False
+    for s in range(40):
+        p = make_place(f"urn:flux:place:v:n{s}", name, "A quiet place stands here.", 12.0, "light rain", 8.0, [], [])
+        ws = template_sentences(p)[1]
+        if ws.startswith(said[:1].upper() + said[1:]):
+            seen_start = True
+        elif said in ws:
+            seen_running = True
+        else:
+            raise AssertionError(ws)
+        assert " the the " not in ws.lower() and not re.search(r"\b(a|an) the\b", ws), ws
+    assert seen_running, name
