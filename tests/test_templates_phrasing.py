@@ -471,3 +471,42 @@ def test_x_of_y_names_take_the_in_running_text(name, said):
             raise AssertionError(ws)
         assert " the the " not in ws.lower() and not re.search(r"\b(a|an) the\b", ws), ws
     assert seen_running, name
+
+
+def test_no_run_on_third_sentence_after_a_summary_joined_with_and():
+    evs = [Event("harvest", 0.6, "short", "The apricot harvest begins this week, and every family is hiring pickers."),
+           Event("fire", 0.7, "short", "A fire destroyed the library two winters ago, and its books were never replaced.")]
+    res = [Resource("scribes", 0.9), Resource("salt", 0.1), Resource("horses", 0.9)]
+    for ev in evs:
+        for s in range(40):
+            third = template_sentences(place(resources=res, events=[ev], urn=f"urn:flux:place:v:ro-{s}"))[2]
+            assert third.count(", and ") <= 1 and ", and " in third.split(";")[0], third
+
+
+def test_grave_news_never_gets_a_supply_note_tacked_on_with_and():
+    ev = Event("drowning", 0.9, "short", "Two ferrymen drowned this morning.")
+    for res in ([Resource("potatoes", 0.1), Resource("timber", 0.9)], [Resource("timber", 0.9)]):
+        for s in range(40):
+            third = template_sentences(place(resources=res, events=[ev], urn=f"urn:flux:place:v:gr-{s}"))[2]
+            assert third.startswith("Two ferrymen drowned this morning") and "morning, and" not in third, third
+
+
+def test_plenty_of_people_is_not_unemployment():
+    for res in ([Resource("scribes", 0.9)], [Resource("mill hands", 0.9), Resource("salt", 0.1)],
+                [Resource("paupers", 0.95), Resource("cloth", 0.9)]):
+        for ev in ([], [Event("fair", 0.4, "short", "The spring fair fills the square.")],
+                   [Event("flood", 0.8, "short", "The river burst its banks.")]):
+            for s in range(24):
+                t = render_template(place(resources=res, events=ev, urn=f"urn:flux:place:v:pp-{s}"))
+                assert "looking for work" not in t and "out of work" not in t, t
+
+
+def test_a_resource_named_in_the_news_is_not_said_again_after_it():
+    cases = [(Event("harvest", 0.6, "short", "The apricot harvest begins this week."), Resource("apricots", 0.9)),
+             (Event("market", 0.5, "short", "Cotton prices have doubled since spring."), Resource("cotton", 0.1))]
+    for ev, r in cases:
+        for s in range(40):
+            third = template_sentences(place(resources=[r], events=[ev], urn=f"urn:flux:place:v:rep-{s}"))[2]
+            low = third.lower()
+            news_at = low.index(ev.summary.lower().rstrip(".")[:12])
+            assert low.index(r.type) < news_at or low.count(r.type[:5]) == 1, third
