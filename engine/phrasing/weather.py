@@ -535,9 +535,9 @@ _WIND_NOUNS = (("still air", "not a breath of wind", "no wind at all"),
                ("a howling gale", "storm-force winds", "a tearing gale", "gale-force winds"))
 _WIND_ADV_T = (("in the windless, {T} air", "in the {T} stillness"),
                ("on a light, {T} breeze", "as a {T} breeze stirs", "in a gentle, {T} breeze"),
-               ("in a steady, {T} wind", "as a brisk, {T} wind blows", "in a blustery, {T} wind",
-                "as a steady, {T} wind blows"),
-               ("in strong, {T} winds", "in hard, {T} gusts", "in high, {T} winds", "as strong, {T} winds blow"),
+               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery, {T} wind",
+                "as a steady {T} wind blows"),
+               ("in strong, {T} winds", "in hard, {T} gusts", "in high, {T} winds", "as strong {T} winds blow"),
                ("as a {T} gale tears through", "in a {T} gale-force wind"))
 _WIND_ADV = (("in the still air", "without a breath of wind", "in the windless calm"),
              ("on a light breeze", "as a soft breeze stirs", "in a gentle wind", "in a gentle breeze"),
