@@ -547,7 +547,7 @@ _WIND_ADV = (("in the still air", "without a breath of wind", "in the windless c
 # How hard a wind-like condition ("gusty winds", "a gale") really blows, per wind band: the wind
 # is said once; at a calm the data's two facts are both told, gently.
 _HOW_HARD = (("though the air is still for the moment",), ("though the wind is no more than a light breeze",),
-             ("though the wind is no more than a brisk breeze",), ("blowing hard", "buffeting everything"),
+             ("though no more than a brisk breeze",), ("blowing hard", "buffeting everything"),
              ("at gale force", "rising to a howling gale", "howling round every wall"))
 # Attributive forms of the temperature words ("a freezing gale", "the still, bitterly cold air").
 _ATTRIBUTIVE = {"icy cold": "icy", "raw and cold": "cold", "raw and freezing": "freezing", "bitterly cold and raw": "bitterly cold",
