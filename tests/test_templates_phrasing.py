@@ -510,3 +510,9 @@ def test_a_resource_named_in_the_news_is_not_said_again_after_it():
             low = third.lower()
             news_at = low.index(ev.summary.lower().rstrip(".")[:12])
             assert low.index(r.type) < news_at or low.count(r.type[:5]) == 1, third
+
+
+def test_plenty_against_shortage_says_there_once():
+    for s in range(40):
+        t = render_template(place(resources=[Resource("pit ponies", 0.1), Resource("coal", 0.9)], urn=f"urn:flux:place:v:th-{s}"))
+        assert t.lower().count("there ") <= 1, t

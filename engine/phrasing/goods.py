@@ -181,7 +181,9 @@ def sentences(abundant: list[str], scarce: list[str], gone: frozenset[str] = fro
                     continue
                 join = JOINS[(i + j) % len(JOINS)]
                 out.append(x + join + y if (i + j) % 3 else y + join + x)
-        return tuple(out) or (a[0] + JOINS[0] + s[0],)
+        # never "there are few pit ponies but there is no shortage of coal": one "there" a sentence
+        plain = [o for o in out if o.count("there ") <= 1]
+        return tuple(plain or out) or (a[0] + JOINS[0] + s[0],)
     return a or s
 
 
