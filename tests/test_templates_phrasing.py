@@ -516,3 +516,14 @@ def test_plenty_against_shortage_says_there_once():
     for s in range(40):
         t = render_template(place(resources=[Resource("pit ponies", 0.1), Resource("coal", 0.9)], urn=f"urn:flux:place:v:th-{s}"))
         assert t.lower().count("there ") <= 1, t
+
+
+def test_compound_calamity_words_read_as_grave_news():
+    from engine.phrasing import news as news_mod
+
+    for w in ("A sandstorm buried the western road.", "The wildfire reached the olive groves.", "A mudslide cut the pass."):
+        assert news_mod.kind("report", w) == news_mod.CALAMITY, w
+        for s in range(20):
+            third = template_sentences(place(resources=[Resource("rope", 0.1), Resource("salt", 0.9)],
+                                             events=[Event("report", 0.7, "short", w)], urn=f"urn:flux:place:v:cw-{s}"))[2]
+            assert ", and rope" not in third and ", and salt" not in third, third
