@@ -607,7 +607,7 @@ def _resource_terms(rtype: str) -> list[tuple[str, ...]]:
     return terms
 
 
-def _cue(ix: _Index, a: int, z: int, window: int = 6) -> tuple[float | None, float | None]:
+def _cue(ix: _Index, a: int, z: int, window: int = 6, named: frozenset[int] = frozenset()) -> tuple[float | None, float | None]:
     """Token distance to the nearest abundance cue and to the nearest scarcity cue around tokens
     a..z (``window`` words either side, same sentence; a negated cue counts as its opposite)."""
     sent = ix.toks[a].sent
@@ -615,8 +615,8 @@ def _cue(ix: _Index, a: int, z: int, window: int = 6) -> tuple[float | None, flo
     near_sc: float | None = None
     for k in range(max(0, a - window), min(len(ix.toks), z + window + 1)):
         t = ix.toks[k]
-        if a <= k <= z or t.sent != sent or (ix.toks[a].start <= t.start < ix.toks[z].end):
-            continue
+        if a <= k <= z or t.sent != sent or (ix.toks[a].start <= t.start < ix.toks[z].end) or k in named:
+            continue  # a word of a resource's own name ("dried fish") is no cue for its neighbour
         is_ab = t.raw in ABUNDANCE_WORDS or t.stem in ABUNDANCE_WORDS
         is_sc = t.raw in SCARCITY_WORDS or t.stem in SCARCITY_WORDS
         if not (is_ab or is_sc):
@@ -637,7 +637,7 @@ def _cue(ix: _Index, a: int, z: int, window: int = 6) -> tuple[float | None, flo
     return near_ab, near_sc
 
 
-def _check_resource(kind: str, rtype: str, ix: _Index) -> FactItem | None:
+def _check_resource(kind: str, rtype: str, ix: _Index, named: frozenset[int] = frozenset()) -> FactItem | None:
     terms = _resource_terms(rtype)
     if not terms:
         return None
@@ -655,7 +655,7 @@ def _check_resource(kind: str, rtype: str, ix: _Index) -> FactItem | None:
     mentions.sort()
     good, bad = [], []
     for a, z in mentions:
-        near_ab, near_sc = _cue(ix, a, z)
+        near_ab, near_sc = _cue(ix, a, z, named=named)
         same, other = (near_ab, near_sc) if kind == "abundant" else (near_sc, near_ab)
         # The nearest cue decides: described the opposite way only if an opposite cue is closer
         # than any cue of the right kind.
@@ -717,11 +717,13 @@ def check_facts(place: Place, text: str) -> FactReport:
         items.append(c)
     items.append(_check_temperature(place, ix, nums))
     items.append(_check_wind(place, ix, nums))
+    named = frozenset(k for r in place.resources for a, z in ix.find(_phrase_tokens(r.type) or ("",))
+                      for k in range(a, z + 1))
     for r in place.resources:
         kind = "abundant" if r.abundance > ABUNDANT_ABOVE else "scarce" if r.abundance < SCARCE_BELOW else None
         if kind is None:
             continue
-        it = _check_resource(kind, r.type, ix)
+        it = _check_resource(kind, r.type, ix, named)
         (items.append(it) if it is not None else unchecked.append(f"{kind}: {r.type}"))
     for ev in place.events:
         it = _check_event(ev, ix)

@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 
 from .phrasing import goods, news
-from .phrasing.grammar import cap
+from .phrasing.grammar import cap, content_words, place_name
 from .phrasing.weather import TEMP_BOUNDS, TEMPS, WIND_BOUNDS, WINDS, weather_frames
 from .validate import looks_like_instruction
 from .world import Place
@@ -116,13 +116,29 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     lead = told[(seed >> 9) % len(told)]
     if not (abundant or scarce):
         return _end(lead)
+    stock = goods.sentences(abundant, scarce, gone)
+    if content_words(lead) & content_words(" ".join(abundant + scarce)) and news.kind(top.type, top.summary) != news.CALAMITY:
+        # the news names the resource ("the apricot harvest begins"): the stock first, as its
+        # cause, never "..., and there are apricots in plenty" after it
+        after = news.after_resources(top.type, top.summary, "")
+        if after:
+            joint, body = after[0]
+            return _end(cap(stock[(seed >> 7) % len(stock)]) + joint + body)
+        first = lead.split(" ", 1)[0]
+        if content_words(first) & content_words(" ".join(abundant + scarce)) and first[1:].islower():
+            # "Cotton prices have doubled": its first word is the resource, a common noun
+            return _end(cap(stock[(seed >> 7) % len(stock)]) + "; " + first.lower() + lead[len(first):])
     if news.ends_in_role(top.summary):  # "...visit the shrine; salt is scarce", never "the shrine, with salt"
-        stock = goods.sentences(abundant, scarce, gone)
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     if scarce and not abundant and news.kind(top.type, top.summary) == news.CALAMITY:
         # a shortage after a calamity reads as its consequence: "..., with few horses left"
         folded = goods.absolutes(abundant, scarce, gone)
         return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
+    if ", and " in lead or news.kind(top.type, top.summary) == news.CALAMITY:
+        # a summary already joined with "and", or grave news: the stock after a semicolon, never
+        # a second "and" nor a supply note tacked onto a death with "and"
+        tail = stock[(seed >> 7) % len(stock)]
+        return _end(lead + "; " + (tail.replace(", and ", " and ") if ", and " in lead else tail))
     # otherwise a plain second clause, never "twins, with plenty of coffee" (a "with" would
     # attach the stock to whatever the news ends on)
     stock = [x.replace(", but ", " but ").replace(", though ", " though ").replace(", while ", " while ")
@@ -157,7 +173,7 @@ def render_template(place: Place) -> str:
     if frames is None:
         frames = _weather_entry(conditions, tb, wb)
     pre, post = frames[s % len(frames)]
-    name = place.name.strip() or "this place"
+    name = place_name(place.name.strip()) or "this place"
     if not pre:
         name = name[:1].upper() + name[1:]
     resources, events = place.resources, place.events

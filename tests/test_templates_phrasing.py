@@ -400,3 +400,130 @@ def test_inflect_is_imported_without_leaving_a_stub_typeguard_behind():
             "from engine.phrasing.grammar import article; assert article('inn') == 'an inn'; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+# --- adjective-only conditions, a wind said once, band words, one modifier per wind ----------------
+
+ADJECTIVE_CONDITIONS = ["bright but cold", "cool and clear", "sunny and breezy", "bitterly cold", "hot and hazy",
+                        "grey and raw", "unseasonably warm", "dry but dull", "very humid", "crisp and bright"]
+
+
+@pytest.mark.parametrize("conditions", ADJECTIVE_CONDITIONS)
+def test_adjective_only_conditions_are_never_said_as_nouns(conditions):
+    for t in (-25.0, -5.0, 5.0, 14.0, 22.0, 30.0, 40.0):
+        for w in (1.0, 8.0, 18.0, 35.0, 60.0):
+            for s in range(6):
+                ws = weather_sentence(place(conditions, t, w, urn=f"urn:flux:place:v:adj-{s}"))
+                low = ws.lower()
+                assert all(x in low for x in conditions.split() if x != "and"), ws
+                after = low.split(conditions, 1)[1] if conditions in low else ""
+                assert not re.match(r"\s+(and \w+ (winds?|gusts?|gale|breeze|air)\b|batter|sweep|blow|falls?|hang)", after), ws
+                assert not re.search(r"\b(with|brings|under) " + re.escape(conditions) + r"\b(?! (skies|weather|air|day)\b)", low), ws
+                assert not ws.startswith(cap_(conditions) + " and "), ws
+
+
+def cap_(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@pytest.mark.parametrize("conditions", ["gales", "gale", "gusty winds", "high winds", "strong winds", "windy"])
+def test_a_wind_condition_is_said_once_with_its_band(conditions):
+    for w in (8.0, 18.0, 35.0, 60.0):
+        for s in range(12):
+            ws = weather_sentence(place(conditions, 5.0, w, urn=f"urn:flux:place:v:wind-{s}")).lower()
+            assert not re.search(r"\b(gales?|winds?|gusts?)\b.*\band (a|an)? ?\w* ?(gales?|winds|gusts)\b", ws), ws
+            assert len(re.findall(r"\bgales?\b", ws)) <= 1, ws
+            assert not re.search(r"\b(gusty|strong|high) winds \w+ [^,]*, blowing hard", ws), ws
+
+
+def test_wind_words_fit_their_beaufort_band():
+    # ~9 mph is a gentle breeze, ~18 mph moderate, ~28 mph strong: never "faint", "stiff" or "roaring" for them
+    for w, never in ((9.0, ("faint",)), (18.0, ("stiff", "faint", "roaring")), (28.0, ("roaring", "howling", "gale"))):
+        for cond in ("light rain", "overcast", "fog", "sunshine", "snow"):
+            for s in range(16):
+                ws = weather_sentence(place(cond, 8.0, w, urn=f"urn:flux:place:v:bf-{s}")).lower()
+                assert not any(re.search(r"\b" + n + r"\b", ws) for n in never), ws
+
+
+def test_no_clashing_modifiers_on_one_wind():
+    for cond in ("sunshine", "clear skies", "heat haze", "light rain"):
+        for t in (-10.0, 38.0):
+            for s in range(24):
+                ws = weather_sentence(place(cond, t, 8.0, urn=f"urn:flux:place:v:mod-{s}")).lower()
+                assert not re.search(r"\b(soft|gentle|light|faint) (scorching|searing|baking|freezing|icy|bitterly)\b", ws), ws
+
+
+@pytest.mark.parametrize("name, said", [("Gate of the Eastern Road", "the Gate of the Eastern Road"),
+                                        ("House of Wisdom Library", "the House of Wisdom Library"),
+                                        ("Ribat of Sary-Tash", "the Ribat of Sary-Tash"),
+                                        ("Kess Viaduct", "Kess Viaduct"), ("Yangiqal Orchards", "Yangiqal Orchards"),
+                                        ("The Tower of Bells", "The Tower of Bells")])
+def test_x_of_y_names_take_the_in_running_text(name, said):
+    seen_start = seen_running = False
+    for s in range(40):
+        p = make_place(f"urn:flux:place:v:n{s}", name, "A quiet place stands here.", 12.0, "light rain", 8.0, [], [])
+        ws = template_sentences(p)[1]
+        if ws.startswith(said[:1].upper() + said[1:]):
+            seen_start = True
+        elif said in ws:
+            seen_running = True
+        else:
+            raise AssertionError(ws)
+        assert " the the " not in ws.lower() and not re.search(r"\b(a|an) the\b", ws), ws
+    assert seen_running, name
+
+
+def test_no_run_on_third_sentence_after_a_summary_joined_with_and():
+    evs = [Event("harvest", 0.6, "short", "The apricot harvest begins this week, and every family is hiring pickers."),
+           Event("fire", 0.7, "short", "A fire destroyed the library two winters ago, and its books were never replaced.")]
+    res = [Resource("scribes", 0.9), Resource("salt", 0.1), Resource("horses", 0.9)]
+    for ev in evs:
+        for s in range(40):
+            third = template_sentences(place(resources=res, events=[ev], urn=f"urn:flux:place:v:ro-{s}"))[2]
+            assert third.count(", and ") <= 1 and ", and " in third.split(";")[0], third
+
+
+def test_grave_news_never_gets_a_supply_note_tacked_on_with_and():
+    ev = Event("drowning", 0.9, "short", "Two ferrymen drowned this morning.")
+    for res in ([Resource("potatoes", 0.1), Resource("timber", 0.9)], [Resource("timber", 0.9)]):
+        for s in range(40):
+            third = template_sentences(place(resources=res, events=[ev], urn=f"urn:flux:place:v:gr-{s}"))[2]
+            assert third.startswith("Two ferrymen drowned this morning") and "morning, and" not in third, third
+
+
+def test_plenty_of_people_is_not_unemployment():
+    for res in ([Resource("scribes", 0.9)], [Resource("mill hands", 0.9), Resource("salt", 0.1)],
+                [Resource("paupers", 0.95), Resource("cloth", 0.9)]):
+        for ev in ([], [Event("fair", 0.4, "short", "The spring fair fills the square.")],
+                   [Event("flood", 0.8, "short", "The river burst its banks.")]):
+            for s in range(24):
+                t = render_template(place(resources=res, events=ev, urn=f"urn:flux:place:v:pp-{s}"))
+                assert "looking for work" not in t and "out of work" not in t, t
+
+
+def test_a_resource_named_in_the_news_is_not_said_again_after_it():
+    cases = [(Event("harvest", 0.6, "short", "The apricot harvest begins this week."), Resource("apricots", 0.9)),
+             (Event("market", 0.5, "short", "Cotton prices have doubled since spring."), Resource("cotton", 0.1))]
+    for ev, r in cases:
+        for s in range(40):
+            third = template_sentences(place(resources=[r], events=[ev], urn=f"urn:flux:place:v:rep-{s}"))[2]
+            low = third.lower()
+            news_at = low.index(ev.summary.lower().rstrip(".")[:12])
+            assert low.index(r.type) < news_at or low.count(r.type[:5]) == 1, third
+
+
+def test_plenty_against_shortage_says_there_once():
+    for s in range(40):
+        t = render_template(place(resources=[Resource("pit ponies", 0.1), Resource("coal", 0.9)], urn=f"urn:flux:place:v:th-{s}"))
+        assert t.lower().count("there ") <= 1, t
+
+
+def test_compound_calamity_words_read_as_grave_news():
+    from engine.phrasing import news as news_mod
+
+    for w in ("A sandstorm buried the western road.", "The wildfire reached the olive groves.", "A mudslide cut the pass."):
+        assert news_mod.kind("report", w) == news_mod.CALAMITY, w
+        for s in range(20):
+            third = template_sentences(place(resources=[Resource("rope", 0.1), Resource("salt", 0.9)],
+                                             events=[Event("report", 0.7, "short", w)], urn=f"urn:flux:place:v:cw-{s}"))[2]
+            assert ", and rope" not in third and ", and salt" not in third, third

@@ -75,8 +75,8 @@ _ABUNDANT = {
     (ANIMALS, PLURAL_N): ("{R} are plentiful", "{R} abound", "there is no shortage of {r}",
                           "there are {r} in plenty"),
     (PEOPLE, MASS_N): ("{R} is plentiful", "there is no shortage of {r}", "{R} is cheap and plentiful"),
-    (PEOPLE, PLURAL_N): ("plenty of {r} are looking for work", "there is no shortage of {r}",
-                         "there are {r} aplenty"),
+    # plenty of people is not unemployment: never "plenty of scribes are looking for work"
+    (PEOPLE, PLURAL_N): ("{R} are easy to find", "there is no shortage of {r}", "there are {r} aplenty"),
     (WATER, MASS_N): ("{R} is plentiful", "there is plenty of {r}", "there is no shortage of {r}"),
     (WATER, PLURAL_N): ("{R} run full", "{R} are plentiful", "there is no shortage of {r}"),
 }
@@ -181,13 +181,15 @@ def sentences(abundant: list[str], scarce: list[str], gone: frozenset[str] = fro
                     continue
                 join = JOINS[(i + j) % len(JOINS)]
                 out.append(x + join + y if (i + j) % 3 else y + join + x)
-        return tuple(out) or (a[0] + JOINS[0] + s[0],)
+        # never "there are few pit ponies but there is no shortage of coal": one "there" a sentence
+        plain = [o for o in out if o.count("there ") <= 1]
+        return tuple(plain or out) or (a[0] + JOINS[0] + s[0],)
     return a or s
 
 
 # Absolute phrases for "<news>, with <resources>": the stock as a circumstance of the news.
 _ABS_ABUNDANT = {
-    PEOPLE: ("plenty of {r} looking for work", "no shortage of {r}"),
+    PEOPLE: ("no shortage of {r}", "{r} aplenty"),
     None: ("plenty of {r}", "no shortage of {r}", "{r} plentiful"),
 }
 _ABS_SCARCE = {

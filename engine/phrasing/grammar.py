@@ -60,6 +60,23 @@ def article(phrase: str) -> str:
         return "a " + phrase
 
 
+_ARTICLES = frozenset(("the", "a", "an"))
+
+
+@lru_cache(maxsize=8192)
+def place_name(name: str) -> str:
+    """A place's name as running text says it: a common-noun phrase of the "X of Y" shape takes
+    "the" ("the Gate of the Eastern Road", "the House of Wisdom Library", "the Ribat of
+    Sary-Tash"), the editorial convention; a proper name does not ("Kess Viaduct", "Yangiqal
+    Orchards"). inflect has no rule for this: it is the name's shape that decides."""
+    words = name.split()
+    if len(words) < 3 or " of " not in f" {name} " or words[0].lower() in _ARTICLES or not words[0][:1].isupper():
+        return name
+    if words[0].lower() == "of" or words[-1] == "of":
+        return name
+    return "the " + name
+
+
 def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 

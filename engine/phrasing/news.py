@@ -37,6 +37,7 @@ _KINDS = {
         ships fleet merchants embassy delegation troupe traders ambassador refugees lodging""",
     DISCOVERY: """discovery discovered uncovered unearthed found vault ruins relic hoard""",
 }
+_CALAMITY_ENDS = ("storm", "storms", "fire", "fires", "quake", "slide", "slides", "flood", "floods")
 _KIND_OF = {w: k for k, ws in _KINDS.items() for w in ws.split()}
 
 _TIME = re.compile(
@@ -87,6 +88,8 @@ def kind(etype: str, summary: str) -> str:
         k = _KIND_OF.get(w) or (_KIND_OF.get(w[:-1]) if w.endswith("s") else None)
         if k:
             return k
+        if len(w) > 6 and w.endswith(_CALAMITY_ENDS):  # "sandstorm", "wildfire", "mudslide"
+            return CALAMITY
     return OTHER
 
 

@@ -308,6 +308,11 @@ def understand(conditions: str) -> Condition:
             flags.add(f)
     if form == MASS and kind == STORM and words and words[-1].endswith("storm"):
         form = COUNT
+    if form != ADJ and words and all(_adj_word(w) for w in words) and words[-1] not in _JOINS:
+        # "bitterly cold", "bright but cold": adjectives only, never said as a noun
+        form = ADJ
+        if kind == OTHER:
+            kind = SKY if words[-1] in SKY_ADJ else (WINDY if words[-1] in WIND_ADJ else AIR)
     return Condition(text, form, kind, frozenset(flags), False)
 
 
@@ -330,10 +335,10 @@ WINDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
      ("in still air", "without a breath of wind", "in the windless calm")),
     (("a light breeze", "a soft breeze", "a gentle wind"),
      ("on a light breeze", "as a soft breeze stirs", "in a gentle wind")),
-    (("a steady wind", "a brisk wind", "a stiff breeze"),
-     ("in a steady wind", "as a brisk wind blows", "in a stiff breeze")),
-    (("strong winds", "hard gusts", "a roaring wind"),
-     ("in strong winds", "as hard gusts sweep through", "under a roaring wind")),
+    (("a steady wind", "a brisk wind", "a brisk breeze"),
+     ("in a steady wind", "as a brisk wind blows", "in a brisk breeze")),
+    (("strong winds", "hard gusts", "a hard wind"),
+     ("in strong winds", "as hard gusts sweep through", "in a hard wind")),
     (("a howling gale", "storm-force winds", "a tearing gale"),
      ("in a howling gale", "as a gale tears through", "under storm-force winds")),
 )
@@ -399,6 +404,21 @@ _PLAIN_ADJ = frozenset("""bright dull fine fair warm hot cold cool mild dry wet 
     raw bitter chilly crisp fresh dreary gloomy murky mild sticky stuffy oppressive pleasant""".split())
 _SEQUENCE = re.compile(r"^(?P<now>.+?)(?:,\s*|\s+)(?P<tail>(?:clearing|becoming|turning|then|followed by|giving way to|"
                        r"easing|dying out|brightening|later)\b.*)$")
+
+
+_JOINS = frozenset(("and", "but", "yet"))
+_DEGREE = frozenset("very mostly partly rather quite fairly somewhat unusually unseasonably so too".split())
+
+
+def _adj_word(w: str) -> bool:
+    """Whether a word of a condition is an adjective, a degree adverb or a joint ("bitterly",
+    "bright", "but"): a condition made only of these is said as an adjective phrase."""
+    if w in _JOINS or w in _DEGREE or w in _PLAIN_ADJ or w in SKY_ADJ or w in WIND_ADJ or w in _NAMED_TEMP:
+        return w != "heat"
+    e = LEXICON.get(w)
+    if e is not None:
+        return e[0] == ADJ
+    return (len(w) > 4 and w.endswith("ly")) or guess_form(w) == ADJ
 
 
 def _is_adj(part: str) -> bool:
@@ -487,7 +507,7 @@ _VERBS: dict[str, tuple[_V, ...]] = {
     SUN: (("shines on", "shine on", 0, 4), ("falls on", "fall on", 0, 4), ("comes and goes over", "come and go over", 0, 4)),
     BLOW: (("hangs over", "hang over", 0, 0), ("settles on", "settle on", 0, 0), ("drifts over", "drift over", 1, 2),
            ("blows across", "blow across", 1, 4), ("sweeps over", "sweep over", 2, 4)),
-    WINDY: (("blows across", "blow across", 0, 4), ("sweeps over", "sweep over", 2, 4), ("batters", "batter", 3, 4)),
+    WINDY: (("blows across", "blow across", 0, 4), ("sweeps over", "sweep over", 2, 4)),
     AIR: (("hangs over", "hang over", 0, 2), ("settles on", "settle on", 0, 1), ("grips", "grip", 0, 4),
           ("lies heavy on", "lie heavy on", 0, 2)),
     MIXED: (("take turns over", "take turns over", 0, 4), ("come and go over", "come and go over", 0, 4)),
@@ -509,31 +529,32 @@ _FROST: tuple[_V, ...] = ()
 # attributive temperature word, so the temperature is part of the scene ("as a freezing gale tears
 # through"), not tacked on after it.
 _WIND_NOUNS = (("still air", "not a breath of wind", "no wind at all"),
-               ("a light breeze", "a soft breeze", "a gentle wind", "a faint breeze"),
-               ("a steady wind", "a brisk wind", "a stiff breeze", "a blustery wind"),
-               ("strong winds", "hard gusts", "a roaring wind", "high winds"),
+               ("a light breeze", "a soft breeze", "a gentle wind", "a gentle breeze"),
+               ("a steady wind", "a brisk wind", "a brisk breeze", "a blustery wind"),
+               ("strong winds", "hard gusts", "a hard wind", "high winds"),
                ("a howling gale", "storm-force winds", "a tearing gale", "gale-force winds"))
 _WIND_ADV_T = (("in the windless, {T} air", "in the {T} stillness"),
-               ("on a light, {T} breeze", "as a soft {T} breeze stirs", "in a gentle, {T} breeze", "in a faint, {T} breeze"),
-               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery, {T} wind", "in a stiff, {T} breeze"),
-               ("in strong, {T} winds", "as hard {T} gusts sweep through", "in hard, {T} gusts", "under a roaring, {T} wind"),
+               ("on a light, {T} breeze", "as a {T} breeze stirs", "in a gentle, {T} breeze"),
+               ("in a steady, {T} wind", "as a brisk {T} wind blows", "in a blustery, {T} wind",
+                "as a steady {T} wind blows"),
+               ("in strong, {T} winds", "in hard, {T} gusts", "in high, {T} winds", "as strong {T} winds blow"),
                ("as a {T} gale tears through", "in a {T} gale-force wind"))
 _WIND_ADV = (("in the still air", "without a breath of wind", "in the windless calm"),
-             ("on a light breeze", "as a soft breeze stirs", "in a gentle wind", "in a faint breeze"),
-             ("in a steady wind", "as a brisk wind blows", "in a stiff breeze", "in a blustery wind"),
-             ("in strong winds", "as hard gusts sweep through", "under a roaring wind", "in high winds"),
+             ("on a light breeze", "as a soft breeze stirs", "in a gentle wind", "in a gentle breeze"),
+             ("in a steady wind", "as a brisk wind blows", "in a brisk breeze", "in a blustery wind"),
+             ("in strong winds", "as hard gusts sweep through", "in a hard wind", "in high winds"),
              ("in a howling gale", "as a gale tears through", "under storm-force winds", "in gale-force winds"))
 # How hard a wind-like condition ("gusty winds", "a gale") really blows, per wind band: the wind
 # is said once; at a calm the data's two facts are both told, gently.
 _HOW_HARD = (("though the air is still for the moment",), ("though the wind is no more than a light breeze",),
-             ("in a stiff breeze",), ("blowing hard", "buffeting everything"),
-             ("at gale force", "rising to a howling gale"))
+             ("though no more than a brisk breeze",), ("blowing hard", "buffeting everything"),
+             ("at gale force", "rising to a howling gale", "howling round every wall"))
 # Attributive forms of the temperature words ("a freezing gale", "the still, bitterly cold air").
 _ATTRIBUTIVE = {"icy cold": "icy", "raw and cold": "cold", "raw and freezing": "freezing", "bitterly cold and raw": "bitterly cold",
                 "crisp and cold": "cold"}
 
 # Temperature words a condition may contain, by band ("hot and humid", "scorching sun").
-_NAMED_TEMP = {"frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "chilly": 2, "cool": 3,
+_NAMED_TEMP = {"bitterly": 0, "bitter": 0, "frigid": 0, "frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "chilly": 2, "cool": 3,
                "mild": 3, "warm": 4, "balmy": 4, "hot": 5, "sweltering": 5, "scorching": 6, "baking": 6,
                "blazing": 6, "searing": 6, "heat": 5}
 
@@ -673,6 +694,8 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     yet = ""
     if named is not None and abs(named - temp_band) <= 1:
         temps = []  # "scorching sun", "hot and humid": the condition already says how warm it is
+    elif named is not None and (temp_band < named <= 2 or temp_band > named >= 4):
+        yet = ", and the air is "  # "bitterly cold" is no contradiction of "cold": said plainly, no "yet"
     elif named is not None:
         yet = ", yet it is only " if named > temp_band else ", yet it is "
     attrs = []
@@ -688,6 +711,8 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     must = [x for x in re.sub(r"[,;]", " ", conditions.lower()).split() if x not in ("and", "then")]
     cst = _stems(conditions)
     twice = frozenset(x for x in cst if cst.count(x) > 1)  # "gray gray": the world's own words
+    if yet.startswith(", and"):  # "cold ..., and the air is bitterly cold": the two facts share a word
+        twice |= frozenset(cst)
 
     def add(pre: str, post: str) -> None:
         whole = " " + (pre + " " + post).lower()
@@ -756,13 +781,14 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
                         add(cap(sky) + " " + pl + " ", " " + adv + tail_extra + end)
             if out:
                 return tuple(out)
-        # the air alone ("muggy", "hot and humid", "misty")
+        # the air alone ("muggy", "hot and humid", "misty"); "bright but cold" is the day's, not the air's
+        day_words = any(x in SKY_ADJ for x in c.text.split())
         for d in air_t or [c.text]:
             for n in nouns:
                 add("It is " + d + " at ", ", with " + n + tail_extra + end)
                 if c.kind in (AIR, HANG):
-                    add("The air is " + d + " at ", ", with " + n + tail_extra + end)
-            if c.kind in (AIR, HANG) and len(d.split()) <= 3:
+                    add(("The day is " if day_words else "The air is ") + d + " at ", ", with " + n + tail_extra + end)
+            if c.kind in (AIR, HANG) and len(d.split()) <= 3 and not day_words:
                 thick = d if c.text in d and " and " in c.text else d.replace(" and ", ", ")
                 if wind_band == 0:
                     add("The " + thick + " air hangs still over ", tail_extra + end)
@@ -797,7 +823,9 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     verbs = [v for v in verbs if not any(st in cw for st in _stems(v[0]) for cw in cond_words)]  # "sunshine shines"
     if c.kind == WINDY:
         hows = [h for h in _HOW_HARD[wind_band] if not (content_words(h) & content_words(c.text))] or [_HOW_HARD[wind_band][-1]]
-        subj = [cap(np)] + [cap(article(a + " " + c.text)) if c.form == COUNT else cap(a + " " + c.text) for a in attrs]
+        if " " in c.text:  # "gusty winds" already say how they blow: never "..., blowing hard"
+            hows = [h for h in hows if h != "blowing hard"] or hows
+        subj = [cap(np)]  # never "chilly gusty winds ..., blowing hard": one modifier, the tail says how hard
         for sg, pl, lo, hi in verbs:
             for s_ in subj:
                 for how in hows:
