@@ -137,7 +137,7 @@ OPPOSING: dict[str, frozenset[str]] = {
 TEMP_BAND_NAMES = ("bitterly cold", "freezing", "cold", "cool", "warm", "hot", "scorching")
 TEMP_WORDS: tuple[tuple[str, ...], ...] = (
     ("bitterly cold", "deathly cold", "frozen hard", "frigid", "arctic", "glacial", "bone-chilling", "bitter cold",
-     "numbing cold", "brutally cold", "polar"),
+     "numbing cold", "brutally cold", "polar", "bitter wind chill"),
     ("freezing", "icy cold", "raw and frozen", "icy", "frost", "frosty", "frozen", "wintry", "sub-zero", "ice-cold",
      "frostbitten", "rime"),
     ("cold", "chilly", "cool and damp", "chill", "nippy", "bleak cold"),
@@ -675,6 +675,13 @@ def _event_words(etype: str, summary: str) -> tuple[list[str], list[str]]:
     return types, list(dict.fromkeys(w for w in content if w not in types))
 
 
+def _of_something_else(ix: _Index, z: int) -> bool:
+    """The negated event word is followed by "of" ("no shortage of copper", "no lack of hands"):
+    a quantity said of something else, not the event denied."""
+    j = ix._next(z)
+    return j is not None and ix.toks[j].raw == "of"
+
+
 def _check_event(ev, ix: _Index) -> FactItem | None:
     summary = " ".join(ev.summary.split())
     short = summary if len(summary) <= 60 else summary[:59].rstrip() + "…"
@@ -685,7 +692,10 @@ def _check_event(ev, ix: _Index) -> FactItem | None:
     pos, neg = [], []
     for w in types:
         for a, z in ix.find((w,)):
-            (neg if ix.negated(a) else pos).append(ix.span(a, z))
+            if not ix.negated(a):
+                pos.append(ix.span(a, z))
+            elif not _of_something_else(ix, z):  # "no shortage of copper" says nothing of the event
+                neg.append(ix.span(a, z))
     if pos:
         return _item(ix, "event", label, "kept", sorted(pos)[0])
     found = []

@@ -81,6 +81,9 @@ def articles_ok(text: str) -> list[str]:
     bad = []
     for m in re.finditer(r"\b([Aa]n?) ([A-Za-z][\w-]*)", text):
         art, word = m.group(1).lower(), m.group(2)
+        before = text[: m.start()].rstrip()
+        if m.group(1)[0] == "A" and word[0].isupper() and before and before[-1] not in ".!?":
+            continue  # a capital "An"/"A" inside a sentence is part of a name ("at An Binh Mill")
         if P.a(word).split(" ", 1)[0] != art:
             bad.append(m.group(0))
     return bad
