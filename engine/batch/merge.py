@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..compose import compose_results
+from ..enrich import judge_enrich
 from ..policy import Decision
 from ..quality import QualityReport, gate, quality_json, score_text
 from ..store import ResultRow
@@ -66,6 +67,7 @@ class _Pending:
     # A per-sentence prompt (engine.compose): (template sentence, its prompt text) per sentence.
     sentences: tuple[tuple[str, str], ...] | None = None
     head: str = ""  # the prompt's static head (engine.prompts.Prompt.head)
+    mode: str = ""  # the prompt's generation mode (engine.prompts.MODES; "enrich": engine.enrich)
 
     def parts(self) -> int:
         return len(self.sentences) if self.sentences else 1
@@ -136,6 +138,8 @@ class MergeMixin:
         worse text)."""
         p = pp.place
         reason, detail, llm_text, lq = c.reason, c.detail, c.text, None
+        if reason is None and pp.mode == "enrich":
+            return judge_enrich(p, c.text, pp.prompt_text, self.cfg)
         if reason is None:
             cleaned = clean_output(c.text or "")
             bad = validate_output(cleaned, pp.prompt_text)

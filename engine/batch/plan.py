@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from ..enhance import batch_prompt, prompt_config
 from ..policy import Decision, decide
 from ..prompts import Prompt
 from ..store import Store
@@ -82,8 +83,13 @@ class PlanMixin:
         else:
             unavailable, notice = None, ""
         model_id = self.llm.model_id if llm_on else None
+        # engine.enhance: the generation mode blind reviews allow for this model (or templates).
+        enh, prompt_name = batch_prompt(self, cfg, model_id) if llm_on else (None, None)
+        if enh is not None and enh.off:
+            unavailable, notice, llm_on, model_id = "enhance_off", enh.sentence, False, None
 
-        prompt, prompt_notice = self._prompt_for_batch()
+        prompt, prompt_notice = self._prompt_for_batch(prompt_name)
+        self.cfg = cfg = prompt_config(self, prompt)  # the prompt file's #temperature / #candidates
         if llm_on and prompt is None:
             st = self.prompts.status_of(self.prompt_name) if self.prompts else None
             err = st.error if st and st.error else f"prompt {self.prompt_name!r} not found"
@@ -133,7 +139,7 @@ class PlanMixin:
                         deadline = (cfg.timeout_ms / 1000.0) if cfg.timeout_ms else self.llm.deadline_for(d.budget)
                         sents = tuple(prompt.render_sentences(p, d.tier)) if prompt.per_sentence else None
                         pending[p.urn] = _Pending(p, d, prompt.render(p, d.tier), deadline, prompt.version, sents,
-                                                  prompt.head)
+                                                  prompt.head, getattr(prompt, "mode", ""))
             items.append(PlannedItem(p.urn, p.name, d.tier, d.budget, p.urn in pending, reason, deadline))
         deadline_label = "auto" if cfg.timeout_ms is None else f"{cfg.timeout_ms} ms (FLUX_LLM_TIMEOUT)"
         if pending:
