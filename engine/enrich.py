@@ -114,7 +114,7 @@ def has_verb(text: str) -> bool:
     in between: "the slow river slaps" has one, "beside grey stone walls" does not)."""
     words = _words(text)
     for i, w in enumerate(words):
-        if w in _AUX:
+        if w in _AUX or w.endswith(("'s", "'re")) and i > 0:
             return True
         if i == 0 or w.endswith("ing") or not is_verb(w):
             continue
@@ -126,8 +126,8 @@ def has_verb(text: str) -> bool:
         if not (w.endswith(("s", "ed")) or prev.endswith("s")):
             continue  # a bare form that is also a noun ("grey sky") heads a predicate only after a plural
         j = i - 1
-        while j >= 0 and words[j] not in _DETS and words[j] not in _PREPS:
-            j -= 1
+        while j >= 0 and words[j] not in _DETS and (words[j] not in _PREPS or words[j] == "of"):
+            j -= 1  # "a village of tarred timber huddles": an of-phrase belongs to its subject
         if j < 0 or words[j] in _DETS:
             return True
     return False

@@ -51,15 +51,17 @@ def facts_of(p) -> dict:
                        for e in p.events]}
 
 
-def sample_places(places, cfg, tier: str | None, n: int, split: str, sample_seed: str):
+def sample_places(places, cfg, tier: str | None, n: int, split: str, sample_seed: str, dev_size: int = 12):
     """Eligible places (of ``tier``), ranked by a hash of (sample seed, urn): ``dev`` is the first
-    ``n``, ``final`` the next ``n`` (so the two never share a place)."""
+    ``n`` (at most ``dev_size``), ``final`` the ``n`` after the first ``dev_size`` (so a final
+    sample never shares a place with a dev sample)."""
     from engine.policy import decide
 
     ok = [p for p in places if decide(p, cfg).eligible and (tier is None or decide(p, cfg).tier == tier)]
     ok.sort(key=lambda p: hashlib.sha256(f"{sample_seed}:{p.urn}".encode()).hexdigest())
-    start = 0 if split == "dev" else n
-    return ok, ok[start:start + n]
+    if split == "dev":
+        return ok, ok[:min(n, dev_size)]
+    return ok, ok[dev_size:dev_size + n]
 
 
 def main(argv=None) -> int:
@@ -70,6 +72,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sample", type=int, default=30)
     ap.add_argument("--split", choices=("dev", "final"), default="final")
     ap.add_argument("--sample-seed", default="pairs-v1")
+    ap.add_argument("--dev-size", type=int, default=12, help="places reserved for dev samples (never in a final one)")
     ap.add_argument("--order-seed", default="ab-v1")
     ap.add_argument("--model", default=None, help="model folder or name (FLUX_LLM_MODEL_PATH)")
     ap.add_argument("--enhance", default=None, help="FLUX_LLM_ENHANCE: sentence, rewrite, enrich (auto: the product's)")
@@ -107,7 +110,7 @@ def main(argv=None) -> int:
             print(f"{len(res.errors)} bad line(s) skipped in {a.world}", file=sys.stderr)
     else:
         places = builtin_world()
-    eligible, sample = sample_places(places, cfg, a.tier, a.sample, a.split, a.sample_seed)
+    eligible, sample = sample_places(places, cfg, a.tier, a.sample, a.split, a.sample_seed, a.dev_size)
     if not sample:
         print("no eligible places in the sample", file=sys.stderr)
         return 1
