@@ -177,8 +177,15 @@ def weather_problems(place: Place, text: str) -> list[str]:
                     continue
                 out.append(f"'{w}' ({opp}) but the weather is {place.conditions}")
     ti = min(bisect_right(_TEMP_BOUNDS, place.temperature), len(TEMP_WORDS) - 1)
+    mid = len(TEMP_WORDS) // 2  # "cool": the cold side below it, the warm side above
+
+    def side(i: int) -> int:
+        return (i > mid) - (i < mid)
+
     for i, band in enumerate(TEMP_WORDS):
-        if abs(i - ti) <= 1:
+        # A word from the other side of mild ("balmy" at freezing, "chilly" when hot), or an
+        # extreme at a mild place, contradicts; "cold" at -21 °C does not.
+        if abs(i - ti) <= 1 or (side(i) == side(ti) != 0) or (side(ti) == 0 and abs(i - ti) < 3):
             continue
         for w in band:
             if w in ("fresh", "heat", "frost", "rime") and abs(i - ti) < 3:
