@@ -84,6 +84,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="/work/gen-data")
     ap.add_argument("--dump", default=None, help="also write every sampled place's outcome here (dev only)")
     a = ap.parse_args(argv)
+    if not os.environ.get("TEXTURE_NO_FASTPATH"):
+        from engine.llm.fastpath import prepare_backend  # OpenBLAS before mlx, as the `texture` command does
+
+        prepare_backend()
 
     from engine.builtin_world import builtin_world
     from engine.config import load_config
