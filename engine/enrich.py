@@ -61,8 +61,13 @@ CLICHES = (
     "melody", "harmony", "heart of", "soul of", "embrace", "embraces", "beckons", "awaits", "journey",
     "adventure", "unforgettable", "lively", "charming", "cozy", "cosy", "quaint", "hint of", "hints of",
     "air of", "aura", "atmosphere", "ambience", "ambiance", "scene", "vivid", "sensory", "sights",
-    "smells and sounds", "sights and sounds",
+    "smells and sounds", "sights and sounds", "creating a", "creating an", "adding to", "adds to",
 )
+# Words that need the sun (wrong under cloud, rain, fog or snow) and words of air at rest (wrong in
+# strong winds: fog does not "blanket" a place in a gale).
+NEEDS_SUN = ("shadow", "shadows", "sunbeam", "sunbeams", "sunlight", "sunshine", "sunlit", "sun-baked")
+AT_REST = ("blanket", "blankets", "blanketing", "hangs", "hang", "hanging", "settles", "settled", "lingers",
+           "lingering", "hovers", "still", "stillness", "motionless", "calm")
 _CLICHE_RE = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in sorted(CLICHES, key=len, reverse=True)) + r")\b",
                         re.IGNORECASE)
 _LABEL = re.compile(r"^\s*[A-Za-z][A-Za-z ]{0,24}:")
@@ -201,8 +206,13 @@ def weather_problems(place: Place, text: str) -> list[str]:
             if _has_phrase(words, w):
                 out.append(f"'{w}' in {place.wind_speed:g} mph winds")
                 break
-    if wi >= 3 and any(w in ("calm", "still", "stillness", "motionless", "windless") for w in words):
-        out.append(f"calm words in {place.wind_speed:g} mph winds")
+    rest = sorted({w for w in words if w in AT_REST or w == "windless"})
+    if wi >= 3 and rest:
+        out.append(f"air at rest ({', '.join(rest)}) in {place.wind_speed:g} mph winds")
+    if fams and "clear" not in fams:
+        sun = sorted({w for w in words if w in NEEDS_SUN})
+        if sun:
+            out.append(f"{', '.join(sun)} but the weather is {place.conditions}")
     for it in check_facts(place, text).contradicted:
         out.append(f"contradicts {it.kind} '{it.fact}'")
     return out

@@ -53,6 +53,8 @@ def test_a_grounded_sentence_passes_and_is_inserted_after_the_weather():
     ("Old Tom the carter whistles as he waits by the door.", "invalid:invented_names"),
     ("Bright sunshine glints on the wheel as it turns slowly.", "invalid:weather"),
     ("The sweltering heat makes the wheel creak as it turns.", "invalid:weather"),
+    ("Long shadows stretch across the yard behind the wheel.", "invalid:weather"),
+    ("Water runs off the roof, creating a pool by the mill door.", "invalid:cliche"),
     ("The wheel groans as it turns, a testament to patient hands.", "invalid:cliche"),
     ("Stacks of timber lean against the wall as the wheel turns.", "invalid:repeats_template"),
     ("Men still whisper about the bandits as the wheel turns.", "invalid:repeats_template"),
