@@ -80,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: descriptions/s on a Ray cluster with 1, 2, ... workers (no ADDRESS: a local instance)")
     p.add_argument("--workers", default=None, help="with --cluster: worker counts to measure, e.g. 1,2 (default 1,2)")
 
-    from engine import evaluate  # `texture eval` (issue #13)
+    from engine import evaluate  # `texture eval`
 
-    from . import serve, workbench
+    from . import check, review, serve, workbench
 
     workbench.add_parser(sub)
+    review.add_parser(sub)
+    check.add_parser(sub)
     evaluate.add_parser(sub, add_common, add_llm)
     serve.add_parser(sub, add_common, add_llm)
 
@@ -310,7 +312,7 @@ def cmd_models(args) -> int:
     if args.models_cmd == "pull":
         say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
         if args.repo:
-            from engine.llm.hub import pull_repo
+            from engine.llm.models.hub import pull_repo
 
             path = pull_repo(args.repo, file=args.file, quant=args.quant, revision=args.revision, progress=say)
             print(f"model ready: {path}")
@@ -323,7 +325,7 @@ def cmd_models(args) -> int:
         print(f"default model ready: {path}")
         return 0
     if args.models_cmd == "import":
-        from engine.llm.gguf_import import import_gguf
+        from engine.llm.models.gguf_import import import_gguf
 
         if not args.file.is_file():
             raise UsageError(f"GGUF file not found: {args.file}")
@@ -342,7 +344,7 @@ def cmd_models(args) -> int:
         return 0
     if getattr(args, "model", None):
         os.environ["FLUX_LLM_MODEL_PATH"] = args.model
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
 
     b = prepare_backend()
     rows = models.list_models()
@@ -394,6 +396,12 @@ def cmd_prompts(args) -> int:
     return handle(args)
 
 
+def cmd_review(args) -> int:
+    from .review import handle
+
+    return handle(args)
+
+
 def cmd_serve(args) -> int:
     from .serve import cmd_serve as serve
 
@@ -412,23 +420,31 @@ def cmd_doctor(args) -> int:
     return run_doctor(args)
 
 
+def cmd_check(args) -> int:
+    from .check import handle
+
+    return handle(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "serve", "eval"}
+    commands = {"console", "batch", "export", "models", "bench", "doctor", "robustness", "prompts", "serve", "eval",
+                "review", "check"}
     if not any(a in commands for a in argv) and not any(a in ("-h", "--help") for a in argv):
         argv = ["console", *argv]  # `texture [options]` opens the console
     args = ap.parse_args(argv)
 
     handlers = {"console": cmd_console, "batch": cmd_batch, "export": cmd_export, "models": cmd_models,
                 "bench": cmd_bench, "doctor": cmd_doctor, "robustness": cmd_robustness,
-                "prompts": cmd_prompts, "serve": cmd_serve, "eval": cmd_eval}
+                "prompts": cmd_prompts, "serve": cmd_serve, "eval": cmd_eval,
+                "review": cmd_review, "check": cmd_check}
     if args.cmd == "models" and not args.models_cmd:
         ap.parse_args(["models", "--help"])
-    if args.cmd != "export" and not os.environ.get("TEXTURE_NO_FASTPATH"):
+    if args.cmd not in ("export", "review", "check") and not os.environ.get("TEXTURE_NO_FASTPATH"):
         # OpenBLAS must be loaded before anything imports mlx (the CPU fast path); do it first.
         try:
-            from engine.llm.fastpath import prepare_backend
+            from engine.llm.cpu.fastpath import prepare_backend
 
             prepare_backend()
         except Exception:

@@ -33,7 +33,7 @@ PANEL_IDS = ("queue", "streams", "diff", "metrics", "prompts")
 # Actions that make no sense while a dialog is open (app bindings stay active on modal screens).
 MAIN_SCREEN_ONLY = {"save_svg", "new_batch", "pause", "resume", "cancel", "rerun", "edit_prompt", "export", "filter",
                     "mark", "focus_panel", "maximise", "hide_panel", "show_all", "switch_theme", "workbench",
-                    "rate", "note", "toggle_view", "sort", "mark_first"}
+                    "review", "rate", "note", "toggle_view", "sort", "mark_first"}
 
 
 class ActionsMixin:
@@ -240,6 +240,22 @@ class ActionsMixin:
             self._workbench.reopened()
         self.push_screen("workbench")
 
+    def action_review(self, kind: str = "", value: str = "") -> None:
+        """Blind review (console/review.py) of the current LLM texts, or of a tier, a batch, the
+        worst N by quality or a pinned set (``kind`` batch | tier | worst | pinned)."""
+        from .review import ReviewScreen
+
+        sel: dict = {"limit": 50}
+        if kind == "batch":
+            sel = {"batch": int(value)}
+        elif kind == "tier":
+            sel["tier"] = value
+        elif kind == "worst":
+            sel = {"worst": int(value or 20)}
+        elif kind == "pinned":
+            sel = {"pinned": value}
+        self.push_screen(ReviewScreen(sel), lambda _result=None: self._refresh_metrics())
+
     def _current_result(self) -> dict | None:
         if not self.selected_urn:
             self.notify("Select a place in the batch queue first.", severity="warning")
@@ -425,6 +441,28 @@ class ActionsMixin:
         if screen is self._main_screen:
             yield SystemCommand("Prompt workbench", "Versions, preview, A/B on a pinned set, ratings (w)",
                                 self.action_workbench)
+            yield SystemCommand("Review: current LLM texts", "Blind review: facts, LLM text and template as A/B (R)",
+                                self.action_review)
+            yield SystemCommand("Review: worst 20 by quality", "Blind review of the 20 lowest-scored LLM texts",
+                                lambda: self.action_review("worst", "20"))
+            for tier in ("premium", "full", "light"):
+                yield SystemCommand(f"Review: tier {tier}", f"Blind review of the {tier} tier's current LLM texts",
+                                    lambda tier=tier: self.action_review("tier", tier))
+            try:
+                from engine.workbench import pinned_sets
+
+                sets = [ps.name for ps in pinned_sets(self.store)] if self.store is not None else []
+            except Exception:  # an old or damaged database: no pinned-set entries
+                sets = []
+            for name in sets:
+                # The palette reads titles as markup: brackets of a set's name are shown as parentheses.
+                shown = name.replace("[", "(").replace("]", ")")
+                yield SystemCommand(f"Review: pinned set {shown}", "Blind review of a pinned set's current LLM texts",
+                                    lambda name=name: self.action_review("pinned", name))
+            last = self.state.batch.batch_id if getattr(self.state, "batch", None) is not None else None
+            if last is not None:
+                yield SystemCommand(f"Review: batch {last}", "Blind review of the last batch's LLM texts",
+                                    lambda last=last: self.action_review("batch", str(last)))
             yield SystemCommand("Rate selected result good", "Rate the selected place's current text good (+)",
                                 lambda: self.action_rate("good"))
             yield SystemCommand("Rate selected result bad", "Rate the selected place's current text bad (-)",

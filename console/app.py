@@ -19,6 +19,8 @@ Keys (every action is also in the command palette, ctrl+p):
   h hide the focused panel   a show all panels   q quit (cancels a running batch first)
   w the prompt workbench (console/workbench/)   + / - rate the selected place's current result
   good / bad   n rate it with a note
+  R blind review: a place's facts, its LLM text and its template as A and B in an order not shown,
+  scored 1-5 each and shipped (console/review.py)
   v the queue lists every place with its current text (source, reason, quality, age) / the batches
   o sort the queue (quality worst/best first, oldest, reason)   k mark the first N rows shown
 
@@ -169,6 +171,7 @@ class TextureApp(PanelsMixin, BatchesMixin, ActionsMixin, App[int]):
         Binding("t", "switch_theme", "Theme"),
         Binding("x", "export", "Export"),
         Binding("w", "workbench", "Workbench"),
+        Binding("R", "review", "Review", show=False),  # blind review (console/review.py); also in the palette
         Binding("g", "auto", "Auto", show=False),  # auto mode (console/auto.py); also in the palette
         Binding("plus", "rate('good')", "Good", show=False),
         Binding("minus", "rate('bad')", "Bad", show=False),

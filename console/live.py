@@ -1,4 +1,4 @@
-"""Running figures of the batch in progress, for the metrics panel (issue #13, section 4).
+"""Running figures of the batch in progress, for the metrics panel.
 
 The seed's ``LLMPerformanceMonitor`` keeps running averages — generation latency, fallback
 rate, enhancement quality — and reports ``averageLatency``, ``fallbackPercentage`` and

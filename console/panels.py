@@ -25,6 +25,17 @@ LIVE_GLANCE_S = 0.5
 LIVE_CHARTS_S = 2.0
 
 
+def reviewed_stats(store) -> dict | None:
+    """What reviewers said (engine.review), for the metrics panel; None before the first review."""
+    from engine import review as rv
+
+    try:
+        stats = rv.review_stats(store)  # one small read of the reviews table
+    except Exception:  # an old or damaged database must not take the panel down
+        return None
+    return stats if stats["n"] else None
+
+
 class PanelsMixin:
     """Part of :class:`console.app.TextureApp` (split from it for length): what redraws the panels.
 
@@ -65,6 +76,7 @@ class PanelsMixin:
             except Exception:
                 deadlines = []
         live = self.state.live.snapshot() if self.state.live.running else None
+        self.ui.metrics.reviewed = reviewed_stats(self.store)
         self._live_shown = (self.state.live.batch_id, self.state.live.version)
         self.ui.metrics.show(metrics, batches, latencies, deadlines, self._styles, self.deterministic, live=live)
         refresh_cycles_chart(self)

@@ -79,7 +79,23 @@ def quality_text(result: dict | None, styles) -> Text:
         if isinstance(rep, dict):
             t.append("  ")
             _report_line(t, rep, styles)
+    _gate_line(t, (q or {}).get("gate"), styles)
     return t
+
+
+def _gate_line(t: Text, verdict, styles) -> None:
+    """The reading gate's reasons when it refused the LLM text (engine.gate): what a reviewer
+    checks against the text. An accepted text adds nothing."""
+    if not isinstance(verdict, dict) or verdict.get("accepted"):
+        return
+    reasons = [str(r) for r in verdict.get("reasons") or [] if r] if isinstance(verdict.get("reasons"), list) else []
+    t.append("\n  reading gate: ", style=styles.dim)
+    t.append("refused", style=styles.error)
+    for r in reasons[:4]:
+        t.append("\n    ")
+        t.append_text(safe(clip(r, 120), styles.fell_back))
+    if len(reasons) > 4:
+        t.append(f"\n    +{len(reasons) - 4} more", style=styles.dim)
 
 
 def _report_line(t: Text, rep: dict, styles) -> None:

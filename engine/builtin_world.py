@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
+from .phrasing.grammar import article
 from .world import Event, Place, Resource, make_place
 
 WORLD_SEED = 20261124
@@ -47,10 +48,10 @@ NOUN = ["ford", "moor", "gate", "barrow", "hollow", "reach", "haven", "field", "
         "stead", "wick", "mere", "fell", "crag", "vale", "wold", "holme"]
 
 OPENERS = [
-    "A {kind} of {material} {verb} {where}.",
+    "{a_kind} of {material} {verb} {where}.",
     "The {kind} {verb} {where}, built of {material}.",
     "Weathered {material} marks this {kind}, which {verb} {where}.",
-    "Here a {kind} {verb} {where}, its walls of {material}.",
+    "Here {a_kind_lower} {verb} {where}, its walls of {material}.",
 ]
 MATERIALS = ["grey stone", "tarred timber", "sun-bleached brick", "river clay", "black basalt", "whitewashed plaster",
              "mossy fieldstone", "salvaged iron"]
@@ -96,8 +97,9 @@ def _place(rng: random.Random, i: int) -> Place:
     kind = rng.choice(KINDS)
     name = f"{rng.choice(ADJ)}{rng.choice(NOUN)} {kind.title()}"
     slug = f"{name.lower().replace(' ', '-')}-{i:04d}"
+    a_kind = article(kind)  # "an inn", "an outpost"
     opener = rng.choice(OPENERS).format(
-        kind=kind, material=rng.choice(MATERIALS), verb=rng.choice(VERBS),
+        kind=kind, a_kind=a_kind[:1].upper() + a_kind[1:], a_kind_lower=a_kind, material=rng.choice(MATERIALS), verb=rng.choice(VERBS),
         where=rng.choice(WHERES).format(biome=biome),
     )
     base = f"{opener} {rng.choice(DETAILS)}"

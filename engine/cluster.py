@@ -180,7 +180,7 @@ class _Worker:
             kw.setdefault("concurrency", self.spec.concurrency)
             self.engine = ScriptedLLM(**kw)
         else:
-            from .llm.fastpath import prepare_backend
+            from .llm.cpu.fastpath import prepare_backend
 
             prepare_backend()  # before anything imports mlx (the CPU fast path)
             from .config import Config

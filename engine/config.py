@@ -34,7 +34,7 @@ class Config:
     short_term: bool = False
     medium_term: bool = True
     long_term: bool = True
-    temperature: float = 0.5  # issue #13: 0.5 keeps the facts a rewrite copies (0.7 invents, 0.3 echoes)
+    temperature: float = 0.5  # 0.5 keeps the facts a rewrite copies (0.7 invents, 0.3 echoes)
     budgets: dict = field(default_factory=lambda: {"light": 80, "full": 120, "premium": 150})
     prompts_dir: str = ""  # "" = <data dir>/prompts
     cluster: str = ""  # "" = this machine; "auto" = a local Ray instance; else a Ray address (engine.cluster)
@@ -43,9 +43,9 @@ class Config:
     cycle_min_s: float = 30.0
     cycle_max_s: float = 300.0
     cycle_max_llm: int = 50
-    # Issue #13 (engine.quality): the merge gate and the generation that keeps the facts.
+    # engine.quality: the merge gate and the generation that keeps the facts.
     min_quality: float = 0.8  # FLUX_LLM_MIN_QUALITY: an LLM text scoring less keeps the template
-    quality_gate: bool = True  # FLUX_LLM_QUALITY_GATE=false: validation only (the pre-#13 merge)
+    quality_gate: bool = True  # FLUX_LLM_QUALITY_GATE=false: validation only (the merge before the gate)
     candidates: int = 1  # FLUX_LLM_CANDIDATES: best of N seeded candidates per place
     repetition_penalty: float = 1.1  # FLUX_LLM_REPETITION_PENALTY over the request's own tokens (1 = off)
     stop_sentences: int = 3  # FLUX_LLM_STOP_SENTENCES: end a request after this many sentences (0 = budget only)

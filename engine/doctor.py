@@ -92,7 +92,7 @@ def run_doctor(args) -> int:
 
     # BLAS / dtype: before anything imports mlx.
     try:
-        from .llm.fastpath import prepare_backend
+        from .llm.cpu.fastpath import prepare_backend
 
         b = prepare_backend()
         fix = ""
@@ -112,7 +112,7 @@ def run_doctor(args) -> int:
         cfg = load_config()
         folder = models.resolve_model(cfg.model_path or None)
         if folder is None:
-            from .llm.hub import is_repo_ref
+            from .llm.models.hub import is_repo_ref
 
             hub_ref = is_repo_ref(cfg.model_path)
             _check(results, FAIL if cfg.enabled else WARN, "model",
@@ -131,7 +131,7 @@ def run_doctor(args) -> int:
             _check(results, WARN if bad else OK, "enhancement", enh.sentence,
                    "templates are kept; a better model or mode, reviewed blind, can change that" if bad else "")
             if info.get("device") == "cpu" and info.get("dtype") == "float32":
-                from .llm import skinny
+                from .llm.cpu import skinny
 
                 if skinny.status() == "on":
                     _check(results, OK, "decode kernel", f"skinny products built in {skinny.cache_dir()}, decode weights "

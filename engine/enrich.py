@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 from .factcheck import (CONDITION_FAMILIES, OPPOSING, STOP_WORDS, TEMP_WORDS, WIND_WORDS, EVENT_SYNONYMS,
                         check_facts, stem)
-from .templates import _TEMP_BOUNDS, _WIND_BOUNDS, render_template, template_sentences
+from .phrasing.weather import TEMP_BOUNDS as _TEMP_BOUNDS, WIND_BOUNDS as _WIND_BOUNDS
+from .templates import render_template, template_sentences
 from .world import Place
 
 MIN_WORDS = 6

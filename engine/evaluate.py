@@ -24,8 +24,8 @@ differs from the defaults).
 (one model load, one warm-up). A configuration is ``name:KEY=VALUE,KEY=VALUE`` (the name is
 optional) with keys ``FLUX_LLM_*`` variables (or their short forms: ``candidates``,
 ``min_quality``, ``repetition_penalty``, ``stop_sentences``, ``quality_gate``, ``temperature``…)
-and ``prompt=<prompt name>``; or a preset: ``before`` (the generation and merge before issue
-#13: the seed's prompt, no sentence stop, no repetition control, one candidate, no gate) and
+and ``prompt=<prompt name>``; or a preset: ``before`` (the generation and merge before the
+quality gate: the seed's prompt, no sentence stop, no repetition control, one candidate, no gate) and
 ``default`` (the current defaults). The JSON of a compare run has ``runs`` (one block per
 configuration) and, at the top level, the last run's block.
 """
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import Config, ConfigError, _VARS, _apply
+from .errors import TextureError
 from .policy import decide
 from .quality import QualityReport, parse_quality_json
 from .world import Place
@@ -270,6 +271,12 @@ def format_report(rep: dict) -> str:
             lines.append("  fallback reasons: " + ", ".join(f"{k} {v}" for k, v in run["fallback_reasons"].items()))
         if run.get("notice"):
             lines.append(f"  notice: {run['notice']}")
+    if rep.get("reviews") is not None:
+        from .review import format_stats
+
+        lines.append("")
+        lines.append(format_stats(rep["reviews"]) if "error" not in rep["reviews"]
+                     else f"reviews: {rep['reviews']['error']}")
     return "\n".join(lines)
 
 
@@ -320,6 +327,13 @@ def cmd_eval(args, config_fn, world_fn, start_llm) -> int:
             run.pop("samples", None)
     if errors:
         rep["skipped_lines"] = len(errors)
+    # What people said (engine.review): the reviews stored in the database, not this scratch run.
+    from .review import stats_for_db
+
+    try:
+        rep["reviews"] = stats_for_db(args.db or locations.default_db())
+    except TextureError as exc:  # an unreadable database must not cost the run's figures
+        rep["reviews"] = {"error": f"cannot read the reviews: {exc}"}
     from .enhance import for_config  # what blind review says of this model (engine.enhance)
 
     enh = for_config(cfg, rep.get("model_id") or cfg.model_path or None)

@@ -43,7 +43,8 @@ consecutive stemmed tokens. Evidence is the matched words with about 30 characte
   freezing < 0 <= cold < 10 <= cool < 18 <= warm < 26 <= hot < 35 <= scorching), each with the
   template's words plus synonyms (:data:`TEMP_WORDS`; longer phrases win, so "bitterly cold" is
   band 0, not "cold"; words inside the place's resource names or conditions phrase do not count:
-  "hot springs" is a resource, "dry heat" the conditions). Numbers with a unit ("-5°C", "12 degrees", "50°F", "minus 3 degrees") are
+  "hot springs" is a resource, "dry heat" the conditions; conditions that name a temperature
+  within one band, "hot and humid", do carry it). Numbers with a unit ("-5°C", "12 degrees", "50°F", "minus 3 degrees") are
   converted to °C. Kept: a band word at most one band away, or a number within 3 °C.
   Contradicted: no kept evidence, and a band word two or more bands away or a number more than
   5 °C off ("scorching" on a -20 °C place).
@@ -154,8 +155,8 @@ WIND_WORDS: tuple[tuple[str, ...], ...] = (
      "air hangs still", "calm air", "motionless air", "breathless air", "not a breath of wind"),
     ("breeze", "light breeze", "soft breeze", "gentle wind", "gentle breeze", "light wind", "zephyr", "breezy",
      "soft wind", "faint breeze"),
-    ("brisk wind", "steady wind", "stiff breeze", "fresh wind", "blustery", "windy", "brisk breeze"),
-    ("strong wind", "strong winds", "gust", "gusty", "roaring wind", "buffeting", "hard wind", "high wind",
+    ("brisk wind", "steady wind", "stiff breeze", "fresh wind", "blustery", "windy", "brisk breeze", "brisk, steady"),
+    ("strong wind", "strong winds", "gust", "gusty", "roaring wind", "buffeting", "hard wind", "high wind", "blowing hard",
      "high winds", "battering wind", "whipping wind"),
     ("gale", "howling", "storm-force", "hurricane", "howling wind", "tearing wind", "screaming wind", "gale-force"),
 )
@@ -542,6 +543,13 @@ def _check_temperature(place: Place, ix: _Index, nums) -> FactItem:
             kept.append(span)
         elif abs(b - band) >= 2:
             bad.append(span)
+    if not kept:
+        # Conditions that name the temperature themselves ("hot and humid") carry it when they
+        # agree with it; they never count against it (the conditions are a fact of their own).
+        resources = [ix.span(a, z) for r in place.resources for a, z in ix.find(_phrase_tokens(r.type) or ("",))]
+        for b, span in _band_hits(ix, TEMP_WORDS, resources):
+            if abs(b - band) <= 1:
+                kept.append(span)
     for v, kind, span in nums:
         if kind not in ("c", "f", "deg"):
             continue

@@ -44,7 +44,8 @@ Stored with every result (see ``engine.store`` migration 7 ``quality``):
        "scaffolding_found": []}
 
   A per-sentence place (:mod:`engine.compose`) adds ``"raw"`` (the report of the model's own
-  sentences joined: ``llm`` is then the composed text's) and ``"sentences": {"model": m, "of": n}``.
+  sentences joined: ``llm`` is then the composed text's) and ``"sentences": {"model": m, "of": n}``;
+  an LLM text the reading gate (:mod:`engine.gate`) read adds ``"gate": {"accepted", "reasons"}``.
   ``QualityReport.from_dict`` reads it back. The batch metrics carry ``average_quality`` (mean
   ``quality`` of the batch's stored results: the seed's ``averageQuality``) plus
   ``llm_average_quality`` and ``template_average_quality``.
@@ -391,7 +392,8 @@ def gate(place: Place, report: QualityReport, min_quality: float) -> GateResult:
 # --- storage helpers --------------------------------------------------------------------------
 
 def quality_json(template: QualityReport, llm: QualityReport | None, chosen: str,
-                 raw: QualityReport | None = None, sentences: tuple[int, int] | None = None) -> str:
+                 raw: QualityReport | None = None, sentences: tuple[int, int] | None = None,
+                 gate: dict | None = None) -> str:
     """The ``results.quality_json`` text (see the module doc). A per-sentence place
     (engine.compose) adds ``"raw"`` (the report of the model's own sentences, joined) and
     ``"sentences": {"model": m, "of": n}`` (how many of the text's sentences the model wrote)."""
@@ -401,6 +403,8 @@ def quality_json(template: QualityReport, llm: QualityReport | None, chosen: str
         d["raw"] = raw.as_dict()
     if sentences is not None:
         d["sentences"] = {"model": int(sentences[0]), "of": int(sentences[1])}
+    if gate is not None:
+        d["gate"] = gate  # the reading gate's verdict on the LLM text (engine.gate.Verdict.as_dict)
     return json.dumps(d, ensure_ascii=False, sort_keys=True)
 
 
@@ -414,7 +418,8 @@ def parse_quality_json(raw: str | None) -> dict | None:
         return {"chosen": d.get("chosen"), "template": QualityReport.from_dict(d["template"]),
                 "llm": QualityReport.from_dict(d["llm"]) if d.get("llm") else None,
                 "raw": QualityReport.from_dict(d["raw"]) if d.get("raw") else None,
-                "sentences": (int(sent["model"]), int(sent["of"])) if isinstance(sent, dict) else None}
+                "sentences": (int(sent["model"]), int(sent["of"])) if isinstance(sent, dict) else None,
+                "gate": d.get("gate") if isinstance(d.get("gate"), dict) else None}
     except Exception:
         return None
 

@@ -11,7 +11,7 @@ returns the value stripped (and lower-cased where the value is a word).
   q8i, opt-in, is int8 weights times int8 activations on AVX512-VNNI; q8 is the default);
 - ``FLUX_SKINNY``: ``0`` turns the C decode kernel off;
 - ``FLUX_NATIVE_DECODE``: ``0`` runs decode steps through MLX (with the C products) instead of
-  the whole step in C (:mod:`engine.llm.native`);
+  the whole step in C (:mod:`engine.llm.cpu.native`);
 - ``FLUX_SKINNY_CALIBRATE``: ``0`` skips the kernel's thread calibration, ``force`` redoes it.
 
 Folders (``FLUX_MODELS_DIR``, ``TEXTURE_HOME``, ``TEXTURE_CACHE``) are in :mod:`engine.locations`.

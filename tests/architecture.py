@@ -157,3 +157,34 @@ def raw_sql(path: Path) -> list[tuple[int, str]]:
             if node.func.attr in DB_CALLS or (node.func.attr == "query" and "db" in chain[1:]):
                 found.append((node.lineno, ".".join(reversed(chain)) + "()"))
     return found
+
+
+# --- the model side's layers -------------------------------------------------------------------
+
+# engine/llm by role, lowest first: the CPU kernels, the generation engine (engine/llm's own
+# modules), where models come from (a loaded model's id names the engine's recipe), and the service
+# that starts an engine on a loaded model. A layer imports only its own and the ones below it.
+LLM_LAYERS = ("cpu", "engine", "models", "service")
+
+
+def llm_layer(module: str) -> str | None:
+    """Which layer of ``engine.llm`` a module is in (None: outside engine.llm, or its package file)."""
+    if not module.startswith("engine.llm."):
+        return None
+    part = module.split(".")[2]
+    if part in ("cpu", "models"):
+        return part
+    return "service" if part == "service" else "engine"
+
+
+def llm_layer_violations(graph: dict[str, dict[str, list[tuple[int, str]]]]) -> list[str]:
+    bad = []
+    for m, targets in graph.items():
+        here = llm_layer(m)
+        if here is None:
+            continue
+        for t, occ in targets.items():
+            there = llm_layer(t)
+            if there is not None and LLM_LAYERS.index(there) > LLM_LAYERS.index(here):
+                bad += [f"{m}:{line} ({here}) imports {t} ({there})" for line, _where in occ]
+    return bad

@@ -1,4 +1,4 @@
-"""Old vs new template render path, alternately in one process (the figures quoted in the README).
+"""Old vs new template render path, alternately in one process (to measure a change to the renderer).
 
     PYTHONPATH=. python tests/compare_templates.py [GIT_REV_OF_OLD_CODE] [ROUNDS]
 

@@ -18,7 +18,7 @@ import pytest
 
 # The CPU fast path (OpenBLAS) only takes effect if it is loaded before anything imports mlx:
 # conftest.py is imported before any test module, so the whole session gets what users get.
-from engine.llm.fastpath import prepare_backend
+from engine.llm.cpu.fastpath import prepare_backend
 
 prepare_backend()
 

@@ -431,10 +431,10 @@ def write_qwen25_q4_k_m(path: Path, n_layers: int = 4, seed: int = 5) -> Synthet
 # --- shared by the kernel and sampler tests -------------------------------------------------
 
 def skinny_or_skip():
-    """The skinny decode-step kernel library (engine/llm/skinny.c), or skip where it cannot load."""
+    """The skinny decode-step kernel library (engine/llm/cpu/skinny.c), or skip where it cannot load."""
     import pytest
 
-    from engine.llm import skinny
+    from engine.llm.cpu import skinny
 
     lib = skinny.load()
     if lib is None:
@@ -485,7 +485,7 @@ def teacher_forced(lm, ids):
 
 
 def assert_quality_guard(label: str, got: tuple[list, list], ref: tuple[list, list]) -> None:
-    """Issue #14's guard: teacher-forced top-1 agreement with the float32 reference >= 0.97 and
+    """The quality guard of the CPU paths: teacher-forced top-1 agreement with the float32 reference >= 0.97 and
     perplexity within 2 % of it; ``got`` and ``ref`` are (argmax tokens, true-token log-probs)."""
     import math
 

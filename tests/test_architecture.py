@@ -1,6 +1,8 @@
 """The shape of the code, checked (as tests/test_engine_imports.py checks that engine/ imports no UI):
 
 - no import cycle inside ``engine/`` (lazy imports in functions count), none allowed;
+- ``engine/llm`` in layers by role: ``cpu/`` (the kernels) imports nothing else of it, the
+  generation engine nothing from ``models/``; the modules that moved there keep their earlier names;
 - nothing under ``engine/`` or ``console/`` imports test or benchmark tooling (``tests/``,
   ``tools/``) or the ``texture`` command (``cli/``, which sits on top of both);
 - ``cli/`` has no import cycle of its own;
@@ -24,6 +26,34 @@ def test_engine_has_no_import_cycles():
     found = A.cycles(graph)
     detail = [{m: {t: occ for t, occ in graph[m].items() if t in c} for m in c} for c in found]
     assert found == [], f"import cycle(s) inside engine/: {detail}"
+
+
+def test_the_model_side_keeps_its_layers():
+    assert A.llm_layer_violations(A.import_graph("engine")) == []
+
+
+def test_the_layer_check_sees_an_upward_import():
+    graph = {"engine.llm.cpu.native": {"engine.llm.generator": [(3, "<module>")]},
+             "engine.llm.generator": {"engine.llm.models.registry": [(7, "f")], "engine.llm.cpu.native": [(1, "<module>")]},
+             "engine.llm.models.registry": {"engine.llm.generator": [(9, "g")]}}
+    assert A.llm_layer_violations(graph) == [
+        "engine.llm.cpu.native:3 (cpu) imports engine.llm.generator (engine)",
+        "engine.llm.generator:7 (engine) imports engine.llm.models.registry (models)"]
+
+
+def test_earlier_module_paths_name_the_moved_modules():
+    import importlib
+
+    import engine.llm
+
+    for old, new in engine.llm.MOVED.items():
+        assert importlib.import_module(f"engine.llm.{old}") is importlib.import_module(f"engine.llm.{new}")
+        assert getattr(engine.llm, old) is importlib.import_module(f"engine.llm.{new}")
+    from engine.llm.native import RECIPE  # the form a script uses
+    from engine.llm.cpu.native import RECIPE as same
+
+    assert RECIPE == same
+    assert importlib.import_module("engine.llm.cpu.native").__spec__.name == "engine.llm.cpu.native"
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from engine.llm import calibrate, skinny
+from engine.llm.cpu import calibrate, skinny
 
 
 @pytest.fixture
 def tiny(monkeypatch, tmp_path):
     if skinny.load() is None:
         pytest.skip(f"skinny kernel unavailable here: {skinny.status()}")
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
     from fakes import tiny_model
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

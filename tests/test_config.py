@@ -16,7 +16,7 @@ def test_defaults_are_the_seeds_except_enabled_and_auto_timeout():
     cfg = load_config(env={})
     assert cfg == Config()
     assert cfg.enabled is True and cfg.concurrency == 4 and cfg.timeout_ms is None and cfg.timeout_label() == "auto"
-    assert cfg.fallback_threshold == 0.1 and cfg.temperature == 0.5  # issue #13 (the seed's 0.7: texture eval)
+    assert cfg.fallback_threshold == 0.1 and cfg.temperature == 0.5  # the seed's 0.7 invents more (texture eval)
     assert (cfg.short_term, cfg.medium_term, cfg.long_term) == (False, True, True)
     assert cfg.budgets == {"light": 80, "full": 120, "premium": 150}
 

@@ -1,9 +1,10 @@
-"""Issue #13 in the console: live metrics during a batch, the world view of every place, sorting
+"""The console's quality views: live metrics during a batch, the world view of every place, sorting
 and filtering the queue by quality, marking the worst N and running a batch on them."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from textual.widgets import DataTable, Input
@@ -11,6 +12,7 @@ from textual.widgets import DataTable, Input
 from console.live import LiveMetrics
 from console.model import QueueRow, sort_rows
 from fakes import Factory, diff_settled, finish_batch, make_app, ready, rendered_text, wait_until
+from console.panels import LIVE_GLANCE_S
 from console.widgets import MetricsPanel
 from engine.builtin_world import builtin_world
 from engine.config import Config
@@ -89,9 +91,12 @@ def test_sort_rows_by_quality_and_age():
 async def test_metrics_panel_fills_during_the_first_batch(home, monkeypatch):
     """Before: "No batch with model work yet" until the first batch ended. Now the running figures
     show while it runs, coalesced (a few redraws a second however many events arrive)."""
-    slow = ELIGIBLE[-1]
-    long_text = " ".join(["word"] * 200)  # runs to its 80-token budget, 50 ms a token, the others stop at ~20
-    factory = Factory(delay=0.05, deadline_s=60, script={slow: {"text": long_text}})
+    held = ELIGIBLE[-1]
+    # The held place's text is longer than its budget; the others' end after a few tokens, so the
+    # held one has most of its budget left for the burst below.
+    script = {urn: {"text": "Rain on the mill."} for urn in ELIGIBLE[:-1]}
+    script[held] = {"text": " ".join(["word"] * 200)}
+    factory = Factory(deadline_s=120, hold=held, script=script)
     app = make_app(home, factory=factory)
     calls = []
     plain = MetricsPanel.show_live
@@ -100,11 +105,14 @@ async def test_metrics_panel_fills_during_the_first_batch(home, monkeypatch):
         await ready(pilot, app)
         assert "No batch with model work yet" in _glance(app)
         app.start_batch("all")
-        # the fast model places finish; the slow one keeps the batch running
-        await wait_until(pilot, lambda: app.state.live.model_finished >= len(ELIGIBLE) - 1, what="fast places")
-        # a figure (whatever the gate made of the scripted texts), not a dash
+        # the other model places finish; the held one keeps the batch running until released
+        await wait_until(pilot, lambda: factory.llm is not None and factory.llm.holding.is_set(), what="held place")
+        await wait_until(pilot, lambda: app.state.live.model_finished >= len(ELIGIBLE) - 1, what="other places")
+        # figures (whatever the gate made of the scripted texts), not dashes; tokens/s once the
+        # batch has run for a moment (the glance is redrawn twice a second while it runs)
         await wait_until(pilot, lambda: re.search(r"fallback\s\d+\.\d%", _glance(app))
-                         and f"model {len(ELIGIBLE) - 1}/" in _glance(app), what="running fallback figure")
+                         and re.search(r"tokens/s\s\d", _glance(app))
+                         and f"model {len(ELIGIBLE) - 1}/" in _glance(app), what="running figures")
         glance = _glance(app)
         assert app.batch_running and "batch 1 running" in glance
         assert f"model {len(ELIGIBLE) - 1}/{len(ELIGIBLE)}" in glance
@@ -114,13 +122,20 @@ async def test_metrics_panel_fills_during_the_first_batch(home, monkeypatch):
             assert s.metrics() == []  # the batch has not recorded its metrics: these are live
         finally:
             s.close()
-        events_before, calls_before = app.events.received, len(calls)
-        await pilot.pause(1.0)
-        # tokens keep arriving (about 20 a second from the slow place, drained by the 15 Hz flush):
-        # the panel is redrawn at most twice a second
-        assert app.events.received > events_before
-        assert len(calls) - calls_before <= 3
+        # A burst of tokens from the held place: many events, few redraws of the panel (at most one
+        # per LIVE_GLANCE_S of the time they took to arrive and be drawn, and far fewer than events).
+        burst = 20
+        events_before, calls_before, t0 = app.events.received, len(calls), time.monotonic()
+        factory.llm.release(burst)
+        await wait_until(pilot, lambda: app.events.received >= events_before + burst, what="the burst of tokens")
+        await wait_until(pilot, lambda: factory.llm.holding.is_set() and len(app.events) == 0, what="burst drawn")
+        app.flush_now()
+        await pilot.pause()
+        drawn, took = len(calls) - calls_before, time.monotonic() - t0
+        assert app.batch_running and app.events.received - events_before >= burst
+        assert drawn < burst and drawn <= 1 + took / LIVE_GLANCE_S
         await pilot.press("c")
+        factory.llm.release_all()
         await finish_batch(pilot, app)
         glance = _glance(app)
         assert "running" not in glance and "batch 1" in glance  # the stored figures take over

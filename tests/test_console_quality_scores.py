@@ -71,8 +71,9 @@ async def test_world_view_sorted_worst_first_and_filtered_by_quality(home):
 
 
 async def test_running_quality_matches_the_batch_figure_when_it_ends(home):
-    slow = "urn:flux:place:ironholt:hollowwatch-shrine-0009"  # a model place: runs to its budget, 50 ms a token
-    app = make_app(home, factory=Factory(delay=0.05, deadline_s=60, script={slow: {"text": " ".join(["word"] * 200)}}))
+    held = "urn:flux:place:ironholt:hollowwatch-shrine-0009"  # a model place, held in flight until released
+    factory = Factory(deadline_s=120, hold=held, script={held: {"text": " ".join(["word"] * 200)}})
+    app = make_app(home, factory=factory)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         app.start_batch("all")
@@ -82,6 +83,7 @@ async def test_running_quality_matches_the_batch_figure_when_it_ends(home):
         await wait_until(pilot, lambda: "running" in glance() and re.search(r"(?:^|  )quality \d\.\d\d", glance(), re.M),
                          what="running quality")
         assert app.batch_running
+        factory.llm.release_all()
         await finish_batch(pilot, app)
         s = Store(home / "texture.db")
         try:

@@ -30,20 +30,23 @@ def _no_escape(svg: str) -> None:
 async def test_hostile_text_is_literal(tmp_path, monkeypatch):
     home = isolate(tmp_path, monkeypatch)
     places = [hostile_place(), *builtin_world(3)]
-    # A slow hostile stream (0.15 s a token) so the test sees its first words in the lane.
-    factory = Factory(delay=0.03, deadline_s=60, script={HOSTILE_URN: {"text": HOSTILE_OUTPUT, "delay": 0.15}})
+    # The hostile place is held after each token (the model stopping with it), so the test sees
+    # its first words in the lane while it streams.
+    factory = Factory(deadline_s=120, hold=HOSTILE_URN, alone=False, script={HOSTILE_URN: {"text": HOSTILE_OUTPUT}})
     app = make_app(home, places=places, factory=factory)
     async with app.run_test(size=(160, 40)) as pilot:
         await ready(pilot, app)
         app.start_batch("all")
         # mid-stream: the lane shows the model's text as it arrives, literally
-        await wait_until(pilot, lambda: any(l.urn == HOSTILE_URN and l.tokens >= 2 for l in app.state.lanes), what="tokens")
+        await wait_until(pilot, lambda: any(l.urn == HOSTILE_URN and l.tokens >= 2 for l in app.state.lanes)
+                         or (factory.llm.step() and False), what="tokens")
         app.flush_now()
         lane_text = "\n".join(rendered_text(v) for v in app.query("LaneView"))
         assert "[link=x]square[/link]" in lane_text  # the arriving text, literally
         assert "[bold red]X[/]" in lane_text
         svg = app.export_screenshot()
         _no_escape(svg)
+        factory.llm.release_all()
         await finish_batch(pilot, app)
         row = app.state.rows[f"{app.state.batch.batch_id}:{HOSTILE_URN}"]
         assert row.state == "fell back" and row.reason == "invalid:control_chars"

@@ -1,12 +1,12 @@
-"""The CPU fast path's base-2 kernels (engine/llm/cpu_kernels.py) against mlx-lm's own."""
+"""The CPU fast path's base-2 kernels (engine/llm/cpu/cpu_kernels.py) against mlx-lm's own."""
 
 from __future__ import annotations
 
 import mlx.core as mx
 import pytest
 
-from engine.llm import cpu_kernels
-from engine.llm.cpu_kernels import _prefill_attention, fast_swiglu
+from engine.llm.cpu import cpu_kernels
+from engine.llm.cpu.cpu_kernels import _prefill_attention, fast_swiglu
 
 
 def _close(a: mx.array, b: mx.array, tol: float) -> float:

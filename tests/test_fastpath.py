@@ -15,8 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import conftest_llm as C  # noqa: E402
 
-from engine.llm import fastpath  # noqa: E402
-from engine.llm.gguf_import import import_gguf  # noqa: E402
+from engine.llm.cpu import fastpath  # noqa: E402
+from engine.llm.models.gguf_import import import_gguf  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 have_debian_openblas = pytest.mark.skipif(
@@ -39,7 +39,7 @@ def run_py(code: str, env_extra: dict[str, str] | None = None) -> dict:
 PROBE = """
     import json, sys
     {pre}
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
     info = prepare_backend()
     assert prepare_backend() is info  # idempotent
     import mlx.core as mx
@@ -55,7 +55,7 @@ def test_engine_module_does_not_import_mlx_at_import_time():
     out = run_py(
         """
         import json, sys
-        import engine.llm.fastpath, engine.llm.models, engine.llm.gguf_import
+        import engine.llm.cpu.fastpath, engine.llm.models, engine.llm.models.gguf_import
         bad = [m for m in ("mlx.core", "textual", "rich", "console") if m in sys.modules]
         print(json.dumps({"bad": bad}))
         """
@@ -171,9 +171,9 @@ def test_dequantize_real_model_same_text(tmp_path):
     out = run_py(
         f"""
         import json
-        from engine.llm.fastpath import prepare_backend, dequantize_model
+        from engine.llm.cpu.fastpath import prepare_backend, dequantize_model
         info = prepare_backend()
-        from engine.llm.gguf_import import import_gguf
+        from engine.llm.models.gguf_import import import_gguf
         import mlx.core as mx, mlx_lm
         folder = import_gguf({str(gguf_path)!r}, {str(tmp_path)!r}, "smol")
         model, tok = mlx_lm.load(str(folder))

@@ -1,4 +1,4 @@
-"""Issue #13's generation features stay inside the determinism contract: the sentence stop and
+"""The fact-keeping generation features stay inside the determinism contract: the sentence stop and
 the repetition penalty are per request, so a request's tokens are the same alone and in a batch
 of 4, on the tiny random model and on the real model (SmolLM2, in a fresh process).
 
@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 if __name__ == "__main__" and "--real-child" in sys.argv:
-    from engine.llm.fastpath import prepare_backend as _prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend as _prepare_backend
 
     _prepare_backend()  # OpenBLAS before mlx.core
 

@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 if __name__ == "__main__" and "--real-child" in sys.argv:
-    from engine.llm.fastpath import prepare_backend as _prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend as _prepare_backend
 
     _prepare_backend()  # OpenBLAS must be loaded before mlx.core is imported
 
@@ -515,20 +515,24 @@ def test_cancel_running_job(make_engine):
     eng = make_engine(tiny_loader(before=slow(0.005)), concurrency=2)
     reqs = [GenRequest("first", PROMPTS[0], 1, 3, 0.0)] + [
         GenRequest(f"long{i}", PROMPTS[i + 1], 2 + i, 400, 0.0) for i in range(5)]
-    t_cancel = []
     holder = {}
+    after_cancel = []  # tokens decoded once the cancel was asked for (on the engine thread)
 
     def on_event(ev):
         if isinstance(ev, PlaceFinished) and ev.key == "first":
-            t_cancel.append(time.perf_counter())
+            holder["cancelled"] = True
             holder["job"].cancel()
+        elif isinstance(ev, Tokens) and holder.get("cancelled"):
+            after_cancel.append(ev.key)
 
+    eng.pause()  # so the job cannot start before ``holder`` knows it
     job = eng.submit(reqs, on_event)
     holder["job"] = job
-    if job.done:  # pragma: no cover - cannot happen, but never wait forever
-        pytest.fail("finished before cancel")
-    assert job.wait(10)
-    assert time.perf_counter() - t_cancel[0] < 1.0
+    eng.resume()
+    assert job.wait(30)
+    # At once: the step under way may finish its rows, no further step runs (counted in events,
+    # not in seconds, so a busy machine cannot make it fail).
+    assert len(after_cancel) <= 2, after_cancel
     res = job.results
     assert res["first"].reason is None and res["first"].text is not None  # finished results kept
     cancelled = [k for k, f in res.items() if f.reason == "cancelled"]
@@ -632,7 +636,7 @@ def test_ready_and_metrics_and_raw_bench(make_engine):
     assert eng.wait_ready(30) and eng.ready() is True and eng.model_id == "tiny-random-llama"
     raw = raw_batch_generate_on(eng, PROMPTS[:4], max_tokens=8, temperature=0.7)
     assert raw["metrics"]["tokens"] > 0 and len(raw["texts"]) == 4
-    # the load-time speed probe ran (engine.llm.probe on the engine thread): deadlines start from it
+    # the load-time speed probe ran (engine.llm.cpu.probe on the engine thread): deadlines start from it
     assert set(eng.calibration) == {"prefill_s", "step_s"} and eng.calibration["step_s"] > 0
     assert eng.deadline_for(100) >= 2.0
 
@@ -645,7 +649,7 @@ def test_real_model_batched_equals_alone():
     ``prepare_backend()`` before importing mlx): batched (4 streams, reversed order) == alone."""
     if not (REAL_MODEL / "config.json").exists():
         pytest.skip(f"real model not imported yet ({REAL_MODEL})")
-    if not (ROOT / "engine" / "llm" / "models.py").exists():
+    if not (ROOT / "engine" / "llm" / "models" / "registry.py").exists():
         pytest.skip("engine.llm.models not available")
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--real-child", str(REAL_MODEL)],
                          capture_output=True, text=True, timeout=300, cwd=str(ROOT),
@@ -658,7 +662,7 @@ def test_real_model_batched_equals_alone():
 
 
 def _real_child(path: str) -> None:
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
 
     print(prepare_backend(), file=sys.stderr)  # already done at import time in this child
     from engine.llm.models import load_model

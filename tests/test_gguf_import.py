@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import conftest_llm as C  # noqa: E402
 from gguf import GGMLQuantizationType as QT  # noqa: E402
 
-from engine.llm import models  # noqa: E402
-from engine.llm.gguf_import import GGUFImportError, import_gguf, inspect_gguf  # noqa: E402
+from engine.llm.models import registry as models  # noqa: E402  (the registry itself: tests patch its internals)
+from engine.llm.models.gguf_import import GGUFImportError, import_gguf, inspect_gguf  # noqa: E402
 
 mx = pytest.importorskip("mlx.core")
 mlx_lm = pytest.importorskip("mlx_lm")
@@ -344,7 +344,7 @@ PARAGRAPH = (
 
 REAL_PROBE = """
 import json, math, sys
-from engine.llm.fastpath import prepare_backend, dequantize_model
+from engine.llm.cpu.fastpath import prepare_backend, dequantize_model
 prepare_backend()  # before mlx: OpenBLAS float32 fast path, like the product
 import mlx.core as mx, mlx_lm
 good, broken, text = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -17,8 +17,8 @@ import conftest_llm as C  # noqa: E402
 import gguf  # noqa: E402
 from gguf import GGMLQuantizationType as QT  # noqa: E402
 
-from engine.llm.gguf_import import import_gguf, inspect_gguf  # noqa: E402
-from engine.llm.gguf_tensors import SUPPORTED_TENSOR_TYPES, _legacy_to_affine  # noqa: E402
+from engine.llm.models.gguf_import import import_gguf, inspect_gguf  # noqa: E402
+from engine.llm.models.gguf_tensors import SUPPORTED_TENSOR_TYPES, _legacy_to_affine  # noqa: E402
 
 mx = pytest.importorskip("mlx.core")
 mlx_lm = pytest.importorskip("mlx_lm")
@@ -162,7 +162,7 @@ def test_sentencepiece_model_loads_and_generates_with_bos_and_spm_detokenizer(sp
 def test_sentencepiece_without_scores_and_unknown_tokenizers_are_clear_errors(spm_model, tmp_path):
     import dataclasses
 
-    from engine.llm.gguf_import import GGUFImportError
+    from engine.llm.models.gguf_import import GGUFImportError
 
     vocab, _syn, _folder = spm_model
     syn = C.write_synthetic(tmp_path / "noscores.gguf", "llama", spm=dataclasses.replace(vocab, scores=None))
@@ -250,7 +250,7 @@ def test_split_gguf_file_imports_like_the_whole_file(tmp_path):
     assert set(wa) == set(wb)
     assert all(mx.array_equal(wa[k], wb[k]).item() for k in wa)
     assert json.loads((b / "gguf_import.json").read_text())["parts"] == len(parts)
-    from engine.llm.gguf_import import GGUFImportError
+    from engine.llm.models.gguf_import import GGUFImportError
 
     with pytest.raises(GGUFImportError, match="one part of a split GGUF file"):
         import_gguf(parts[1], tmp_path / "mc")

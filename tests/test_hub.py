@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import conftest_llm as C  # noqa: E402
 import hub_cache  # noqa: E402
 
-from engine.llm.gguf_import import import_gguf  # noqa: E402
-from engine.llm.hub import parse_repo_ref  # noqa: E402
+from engine.llm.models.gguf_import import import_gguf  # noqa: E402
+from engine.llm.models.hub import parse_repo_ref  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest.importorskip("huggingface_hub")

@@ -87,7 +87,7 @@ def test_engine_ready_is_a_plain_bool_method_and_listeners_hear_the_load():
 
 
 def test_one_exception_tree():
-    from engine.llm.folders import ModelLoadError, ModelPullError
+    from engine.llm.models.folders import ModelLoadError, ModelPullError
     from engine.store import StoreError, StoreWriteError
 
     for exc in (errors.UsageError, ModelLoadError, ModelPullError, StoreError, StoreWriteError):

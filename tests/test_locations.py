@@ -84,7 +84,7 @@ def test_themes_come_from_the_package_and_the_users_folder(texture_home):
 
 
 def test_the_kernel_cache_has_the_data_folders_app_name_and_one_override(monkeypatch, tmp_path):
-    from engine.llm import skinny
+    from engine.llm.cpu import skinny
 
     monkeypatch.delenv("TEXTURE_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -98,7 +98,7 @@ def test_the_kernel_cache_has_the_data_folders_app_name_and_one_override(monkeyp
 
 def test_the_fast_path_switches_are_read_in_one_place(monkeypatch):
     from engine import settings
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
 
     monkeypatch.setenv("FLUX_LLM_DTYPE", " Float32 ")
     monkeypatch.delenv("FLUX_DECODE_WEIGHTS", raising=False)

@@ -1,4 +1,4 @@
-"""The whole decode step in C (engine/llm/native.py, decode.c): the same logits as mlx-lm's step
+"""The whole decode step in C (engine/llm/cpu/native.py, decode.c): the same logits as mlx-lm's step
 to float rounding (and the float16 KV cache's), a row's logits bit-identical whatever the other rows and the thread split,
 the batch plumbing (NativeRows), the quality guard on the real model, and the fallbacks."""
 
@@ -16,7 +16,7 @@ def _installed_tiny(monkeypatch, weights="q8", vocab=300):
     """A tiny llama model with the CPU kernels installed and the native decoder attached (a vocab
     of a multiple of 16 lets decode steps run on the AMX tile unit where there is one)."""
     skinny_or_skip()
-    from engine.llm import cpu_kernels, native
+    from engine.llm.cpu import cpu_kernels, native
     from fakes import tiny_model
 
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", weights)
@@ -31,7 +31,7 @@ def _prefilled(model, ids):
     import mlx.core as mx
     from mlx_lm.models.cache import make_prompt_cache
 
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
 
     cache = make_prompt_cache(model)
     with cpu_kernels.engaged(model):
@@ -44,7 +44,7 @@ def _prefilled(model, ids):
 def test_native_step_matches_mlx_lms_step(monkeypatch, weights):
     import mlx.core as mx
 
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
 
     model, dec = _installed_tiny(monkeypatch, weights)
     try:
@@ -66,7 +66,7 @@ def test_native_step_matches_mlx_lms_step(monkeypatch, weights):
 
 @pytest.mark.parametrize("vocab", [300, 320])  # 320: on the AMX tile unit where there is one
 def test_a_rows_logits_do_not_depend_on_the_other_rows_or_the_thread_split(monkeypatch, vocab):
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
 
     model, dec = _installed_tiny(monkeypatch, vocab=vocab)
     try:
@@ -87,7 +87,7 @@ def test_a_rows_logits_do_not_depend_on_the_other_rows_or_the_thread_split(monke
 
 
 def test_the_cache_grows_when_a_row_outlives_its_capacity(monkeypatch):
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
 
     model, dec = _installed_tiny(monkeypatch)
     try:
@@ -106,7 +106,7 @@ def test_native_rows_follow_the_batch(monkeypatch):
     """extend / filter / extract as mlx-lm's batch caches do, and the forward dispatch."""
     import mlx.core as mx
 
-    from engine.llm import cpu_kernels, native
+    from engine.llm.cpu import cpu_kernels, native
 
     model, dec = _installed_tiny(monkeypatch)
     try:
@@ -129,7 +129,7 @@ def test_native_rows_follow_the_batch(monkeypatch):
 
 
 def test_off_switch_and_what_is_not_covered(monkeypatch):
-    from engine.llm import cpu_kernels, native
+    from engine.llm.cpu import cpu_kernels, native
     from fakes import tiny_model
 
     skinny_or_skip()
@@ -154,7 +154,7 @@ def test_off_switch_and_what_is_not_covered(monkeypatch):
 def test_the_generator_decodes_natively_and_the_same_alone_as_in_a_batch(monkeypatch):
     """SeededBatchGenerator on the native step: rows admitted at different times give the
     tokens they give alone."""
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
     from engine.llm.batching import SeededBatchGenerator
     from engine.llm.sampling import SeededSampler
 
@@ -209,7 +209,8 @@ def test_real_model_decodes_natively_within_the_quality_guard(monkeypatch):
     """The default model loads with the native step (recipe n in the model id); teacher-forced
     through it (q8 weights, float16 cache) against mlx-lm's float32 step: top-1 agreement >= 0.97
     and perplexity on the importer's fixed paragraph within 2 %."""
-    from engine.llm import models, native
+    from engine.llm import models
+    from engine.llm.cpu import native
     from test_gguf_import import PARAGRAPH
 
     skinny_or_skip()
@@ -238,7 +239,7 @@ def test_real_model_decodes_natively_within_the_quality_guard(monkeypatch):
 def _native_loader():
     """The engine's loader for the tiny model with the CPU kernels and the native decoder on, as
     load_model gives the real one."""
-    from engine.llm import cpu_kernels, native
+    from engine.llm.cpu import cpu_kernels, native
     from fakes import tiny_model, tiny_tokenizer
 
     def load():
@@ -289,7 +290,7 @@ def test_engine_decodes_natively_with_the_static_head_shared_and_the_same_tokens
         job = run(eng, list(reversed(reqs)))
         assert job.token_ids == alone
         assert eng._bg is not None and eng._bg._native is not None  # decoded in C
-        from engine.llm.native import RowKV
+        from engine.llm.cpu.native import RowKV
 
         heads = list(eng._prefixes.values())
         assert len(heads) == 1 and isinstance(heads[0], RowKV)
@@ -307,7 +308,7 @@ def test_engine_decodes_natively_with_the_static_head_shared_and_the_same_tokens
 
 def test_c_sampler_draws_the_inverse_cdf_at_the_rows_uniform():
     """dec_sample: the first index whose running softmax mass exceeds u; greedy at T <= 0."""
-    from engine.llm import skinny
+    from engine.llm.cpu import skinny
 
     skinny_or_skip()
     lib = skinny.load()
@@ -324,7 +325,7 @@ def test_c_sampler_draws_the_inverse_cdf_at_the_rows_uniform():
 
 
 def test_native_sample_applies_penalty_and_keep_bias_per_row_and_is_batch_invariant():
-    from engine.llm import native
+    from engine.llm.cpu import native
     from engine.llm.sampling import SeededSampler
 
     skinny_or_skip()
@@ -362,7 +363,7 @@ def test_native_sample_applies_penalty_and_keep_bias_per_row_and_is_batch_invari
 
 
 def _amx_or_skip(dec):
-    from engine.llm import native
+    from engine.llm.cpu import native
 
     if dec is None or dec.prompt_products != "amx-bf16":
         pytest.skip(f"prompts are not prefilled on AMX here: {native.status()}")
@@ -372,7 +373,7 @@ def test_bf16_packing_rounds_to_nearest_even_in_the_tile_pair_layout():
     """dec_pack_bf16: bfloat16 by round-to-nearest-even (ties to even), laid out as the tile unit
     reads B: per 16 outputs x 32 inputs a 16 x 64-byte tile whose row p holds inputs 2p, 2p+1 of
     each output; other shapes refused."""
-    from engine.llm import skinny
+    from engine.llm.cpu import skinny
 
     skinny_or_skip()
     lib = skinny.load()
@@ -396,7 +397,7 @@ def test_amx_prompt_products_repeat_bit_for_bit_and_agree_with_float32_blas(monk
     """On a CPU with AMX the prompt's products run in bfloat16 on the tile unit: the same prompt
     gives the same logits and cache bits on one thread or two, and agrees with the float32 BLAS
     products to bfloat16 rounding (same top token), without being the same bits."""
-    from engine.llm import native
+    from engine.llm.cpu import native
 
     model, dec = _installed_tiny(monkeypatch)
     if dec is None or not dec.can_prefill:
@@ -432,7 +433,7 @@ def test_decode_steps_on_the_tile_unit_agree_with_the_q8_kernel(monkeypatch):
     """Where every matrix fits the tiles (the output projection too), decode steps run on the tile
     unit (recipe t): q8 weights dequantized into bfloat16 tiles, activations as two bfloat16
     parts; their logits agree with skinny.c's float32-activation q8 kernel to bfloat16 rounding."""
-    from engine.llm import cpu_kernels, native
+    from engine.llm.cpu import cpu_kernels, native
 
     model, dec = _installed_tiny(monkeypatch, vocab=320)
     try:
@@ -458,7 +459,7 @@ def test_decode_steps_on_the_tile_unit_agree_with_the_q8_kernel(monkeypatch):
 
 
 def test_flux_amx_off_keeps_float32_blas_prompt_products_and_the_plain_recipe(monkeypatch):
-    from engine.llm import native
+    from engine.llm.cpu import native
 
     monkeypatch.setenv("FLUX_AMX", "0")
     model, dec = _installed_tiny(monkeypatch, vocab=320)
@@ -476,7 +477,8 @@ def test_real_model_prompts_prefilled_on_amx_within_the_quality_guard(monkeypatc
     importer's fixed paragraph, that prefix prefilled on the tile unit (bfloat16 products, float16
     cache, q8 output projection), against mlx-lm's float32 step: top-1 agreement >= 0.97 and
     perplexity within 2 %."""
-    from engine.llm import models, native
+    from engine.llm import models
+    from engine.llm.cpu import native
     from test_gguf_import import PARAGRAPH
 
     skinny_or_skip()

@@ -188,7 +188,7 @@ def test_batch_stores_quality_and_gate_reasons(runner_parts, small_places):
     m = summary.metrics
     assert m["average_quality"] is not None and 0 < m["average_quality"] <= 1
     assert m["llm_average_quality"] is not None and m["template_average_quality"] is not None
-    # The gate off: validation only, as before issue #13.
+    # The gate off: validation only.
     s2 = BatchRunner(store, Config(quality_gate=False), prompts, svc, prompt_name=WHOLE).run(small_places)
     r2 = {r["urn"]: r for r in store.batch_results(s2.batch_id)}
     assert r2[U + "full-long"]["source"] == "llm"

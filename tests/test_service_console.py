@@ -47,10 +47,10 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_twice_mid_cyc
     world = tmp_path / "world.jsonl"
     write_world(world, places)
     slow = ELIGIBLE_12[2]
-    # Every place ~25 tokens (~5 s); the slow one 80 tokens (~16 s): auto mode goes off between.
+    # The two quick places finish; the held one stays in flight until the test releases it.
     long_text = " ".join(["The lanterns sway over wet cobbles while the river runs high and cold."] * 7)
-    whole_text_prompt()  # the timing above is per place
-    factory = Factory(delay=0.2, deadline_s=120, script={slow: {"text": long_text}})
+    whole_text_prompt()
+    factory = Factory(delay=0.01, deadline_s=120, hold=slow, script={slow: {"text": long_text}})
     app = make_app(home, places=places, factory=factory, world_path=world)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
@@ -68,6 +68,7 @@ async def test_auto_mode_runs_a_cycle_visibly_and_switching_it_off_twice_mid_cyc
         app._update_status()
         assert "auto: stopping, finishing the places in flight" in rendered_text(app.query_one("#status"))
         await pilot.press("g")
+        factory.llm.release_all()  # the cancel is seen at the held place's next token
         await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
         await pilot.pause()
         app._update_status()
@@ -116,16 +117,18 @@ async def test_switching_auto_mode_off_mid_cycle_drains_it(home, tmp_path):
     places = builtin_world(12)
     world = tmp_path / "world.jsonl"
     write_world(world, places)
-    factory = Factory(delay=0.1, deadline_s=120)
+    # One lane: the second model place to start is held in flight while the third waits its turn.
+    factory = Factory(deadline_s=120, hold=2)
     whole_text_prompt()
     app = make_app(home, places=places, factory=factory, world_path=world, cfg=replace(Config(), concurrency=1))
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
         await pilot.press("g")
         # The first model place is stored: the second is decoding now (one lane, continuous refill).
-        await wait_until(pilot, lambda: len(db_rows(home, "SELECT 1 FROM results WHERE source='llm'")) >= 1,
-                         timeout=30, what="the first model result")
+        await wait_until(pilot, lambda: len(db_rows(home, "SELECT 1 FROM results WHERE source='llm'")) >= 1
+                         and factory.llm.holding.is_set(), timeout=30, what="the first model result")
         await pilot.press("g")
+        factory.llm.release_all()
         await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
         batch = db_rows(home, "SELECT * FROM batches WHERE selection LIKE 'service cycle%'")
         assert len(batch) == 1 and batch[0]["status"] == "drained"

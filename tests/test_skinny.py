@@ -1,4 +1,4 @@
-"""The skinny decode-step products (engine/llm/skinny.c): correct, row-independent, optional."""
+"""The skinny decode-step products (engine/llm/cpu/skinny.c): correct, row-independent, optional."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest_llm import random_xw, skinny_or_skip
-from engine.llm import skinny
+from engine.llm.cpu import skinny
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_installed_model_uses_it_for_decode_rows_only(monkeypatch):
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "f32")
     import mlx.core as mx
 
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
     from fakes import tiny_model
 
     model, ref_model = tiny_model(300, 0), tiny_model(300, 0)

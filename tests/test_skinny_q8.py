@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest_llm import assert_quality_guard, random_xw, skinny_or_skip, teacher_forced
-from engine.llm import skinny
+from engine.llm.cpu import skinny
 
 
 def test_quantize_round_trip_is_within_half_a_step():
@@ -137,7 +137,7 @@ def test_installed_tiny_model_decodes_on_q8i_rows_independently(monkeypatch):
     _q8i_lib()
     import mlx.core as mx
 
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
     from fakes import tiny_model
 
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8i")
@@ -163,7 +163,7 @@ def test_installed_tiny_model_decodes_on_q8i_rows_independently(monkeypatch):
 
 
 def test_q8_is_the_default_and_q8i_is_opt_in(monkeypatch):
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
 
     _lib()
     monkeypatch.delenv("FLUX_DECODE_WEIGHTS", raising=False)
@@ -178,7 +178,7 @@ def test_q8_is_the_default_and_q8i_is_opt_in(monkeypatch):
 
 
 def test_q8i_asked_for_where_it_cannot_run_falls_back_to_q8(monkeypatch):
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
 
     _lib()
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8i")
@@ -193,7 +193,7 @@ def test_installed_tiny_model_decodes_on_int8_rows_independently(monkeypatch):
     skinny_or_skip()
     import mlx.core as mx
 
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
     from fakes import tiny_model
 
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8")
@@ -223,7 +223,8 @@ def test_quality_guard_q8_against_float32(monkeypatch, weights):
     importer's fixed paragraph within 2 % of float32's, on the real default model: for the q8
     products and for q8i (the same weights times int8 activations)."""
     _q8i_lib() if weights == "q8i" else _lib()
-    from engine.llm import cpu_kernels, models
+    from engine.llm.cpu import cpu_kernels
+    from engine.llm import models
 
     from test_gguf_import import PARAGRAPH
 

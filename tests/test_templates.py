@@ -63,7 +63,7 @@ def test_what_the_text_mentions():
            events=[Event("fire", 0.4, "short", "A small fire broke out."), Event("flood", 0.9, "long", "The river burst its banks.")])
     t = render_template(p)
     assert t.startswith("A mill of grey stone sits beside a slow river.")
-    assert "light rain" in t and "Old Mill" in t
+    assert "light rain" in t.lower() and "Old Mill" in t
     assert "timber" in t and "fresh water" in t and "clay" not in t  # 0.5 is neither abundant nor scarce
     assert "river burst its banks" in t and "small fire" not in t  # the most significant event
 
@@ -73,22 +73,26 @@ def test_what_the_text_mentions():
 def test_builtin_world_templates_have_two_or_three_sentences():
     counts = Counter(sentences(render_template(p)) for p in builtin_world())
     assert set(counts) <= {2, 3}, counts
-    assert counts[2] and counts[3]
+    assert counts[3]  # every built-in base has a second sentence: kept when there is no news
 
 
-@pytest.mark.parametrize("resources, events, n", [
-    ([], [], 2),
-    ([Resource("timber", 0.5)], [], 2),
-    ([Resource("timber", 0.9)], [], 3),
-    ([Resource("timber", 0.1)], [], 3),
-    ([Resource("a", 0.9), Resource("b", 0.9), Resource("c", 0.9), Resource("d", 0.1)], [], 3),
-    ([], [Event("fire", 0.1, "immediate", "A fire.")], 3),
-    ([Resource("timber", 0.9), Resource("peat", 0.05)], [Event("fire", 0.9, "long", "A fire gutted the granary!")], 3),
-    ([], [Event("x", 0.5, "medium", "...")], 2),  # an all-punctuation summary says nothing
+@pytest.mark.parametrize("resources, events, n, n_one", [
+    # n: with the two-sentence base (its flavour is kept when there is nothing to tell);
+    # n_one: with a one-sentence base
+    ([], [], 3, 2),
+    ([Resource("timber", 0.5)], [], 3, 2),
+    ([Resource("timber", 0.9)], [], 3, 3),
+    ([Resource("timber", 0.1)], [], 3, 3),
+    ([Resource("a", 0.9), Resource("b", 0.9), Resource("c", 0.9), Resource("d", 0.1)], [], 3, 3),
+    ([], [Event("fire", 0.1, "immediate", "A fire.")], 3, 3),
+    ([Resource("timber", 0.9), Resource("peat", 0.05)], [Event("fire", 0.9, "long", "A fire gutted the granary!")], 3, 3),
+    ([], [Event("x", 0.5, "medium", "...")], 3, 2),  # an all-punctuation summary says nothing
 ])
-def test_sentence_count(resources, events, n):
+def test_sentence_count(resources, events, n, n_one):
     t = render_template(mk(resources=resources, events=events))
     assert sentences(t) == n, t
+    one = render_template(mk(base="A mill of grey stone sits beside a slow river.", resources=resources, events=events))
+    assert sentences(one) == n_one, one
 
 
 @pytest.mark.parametrize("base", [
@@ -179,6 +183,6 @@ def test_template_is_never_empty_for_any_valid_place(d):
     assert isinstance(text, str) and text.strip()
     assert render_template(parse_place(d)) == text  # deterministic
     # The weather sentence always carries the conditions, whitespace-collapsed and lower-cased.
-    assert " ".join(place.conditions.split()).lower() in text
+    assert all(w in text.lower() for w in place.conditions.lower().split())
     # The opening comes from the base description.
     assert text.startswith(_first_sentence(place.base))

@@ -1,10 +1,14 @@
 """A wheel that installs anywhere: built from this checkout, installed (not editable) into a fresh
 virtual environment, run from a folder outside the checkout.
 
-The venv uses ``--system-site-packages`` so mlx, textual etc. are not downloaded again; the wheel
-itself is installed with ``--no-deps --force-reinstall`` into the venv's own site-packages, which
-comes first on ``sys.path``: the test asserts that ``engine``, ``console`` and ``tools`` are
-imported from there, not from the checkout or an editable install.
+The wheel is installed with ``--no-deps`` into the venv's own site-packages, which comes first on
+``sys.path``: the test asserts that ``engine``, ``console`` and ``tools`` are imported from there,
+not from the checkout or an editable install. Its dependencies (mlx, textual, ...) are not
+downloaded again: a ``.pth`` file puts the site-packages of the interpreter running the tests
+after the venv's own. ``--system-site-packages`` would not do: it sees the *base* interpreter's
+packages, not those of an active venv, so the test would pass on a system-wide install only.
+Plain paths in a ``.pth`` file are added as they are (their own ``.pth`` files, such as an
+editable install's, are not processed), so the checkout does not leak in through them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -40,12 +45,26 @@ def installed(tmp_path_factory) -> Path:
     wheels = list(dist.glob("world_texture_console-*.whl"))
     assert len(wheels) == 1, wheels
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     py = venv / "bin" / "python"
-    r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheels[0])],
+    r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheels[0])],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
+    # After the install, so pip never sees (or touches) the running environment's copy.
+    own = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                         capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+    Path(own, "_running_interpreter.pth").write_text("".join(f"{d}\n" for d in _running_site_packages()),
+                                                      encoding="utf-8")
     return venv
+
+
+def _running_site_packages() -> list[str]:
+    """Where the interpreter running the tests finds its packages: a venv's own site-packages (and
+    the base's, if it was made with --system-site-packages), or a system install's, and the user's."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if Path(d).is_dir()]
 
 
 def _env(home: Path) -> dict:

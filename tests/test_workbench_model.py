@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not (REAL_MODEL / "config.json").exists(),
 _CHILD = r"""
 import json, sys
 from pathlib import Path
-from engine.llm.fastpath import prepare_backend
+from engine.llm.cpu.fastpath import prepare_backend
 prepare_backend()  # before mlx.core is imported
 from engine.builtin_world import builtin_world
 from engine.config import load_config

@@ -698,7 +698,7 @@ def model_faults(workdir: Path, *, real_model: Path | None = REAL_MODEL, log: Ca
 
 def _model_faults(workdir: Path, *, real_model: Path | None = REAL_MODEL, log: Callable[[str], None] | None = None) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
 
     prepare_backend()  # before mlx is imported
     tiny = write_tiny_model_folder(workdir / "tiny-good")
@@ -840,7 +840,7 @@ def memory(batches: int, workdir: Path, *, real_model: Path | None = REAL_MODEL,
     workdir.mkdir(parents=True, exist_ok=True)
     use_real = real_model is not None and (real_model / "model.safetensors").is_file()
     if use_real:
-        from engine.llm.fastpath import prepare_backend
+        from engine.llm.cpu.fastpath import prepare_backend
         from engine.llm.generator import GenerationEngine
 
         prepare_backend()

@@ -1,6 +1,6 @@
 """Print the report `texture serve --report FILE` wrote: per cycle and for the whole run.
 
-    python -m tools.service_report docs/service-report.json
+    python -m tools.service_report REPORT.json
 """
 
 from __future__ import annotations

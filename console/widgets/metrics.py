@@ -58,6 +58,7 @@ class MetricsPanel(Panel):
                 yield Chart(id="chart-facts", classes="chart")
 
     _stored: tuple | None = None  # the last stored figures shown: (metrics, batches, latencies, deadlines)
+    reviewed: dict | None = None  # what reviewers said (engine.review.review_stats); None: no review yet
 
     def show(self, metrics: list[dict], batches: list[dict], latencies: list[float], deadlines: list[float],
              styles: Styles, deterministic: bool, live: dict | None = None) -> None:
@@ -85,8 +86,26 @@ class MetricsPanel(Panel):
                 figures = [(k, v if k in ("fallback", "facts", "quality") else DASH) for k, v in figures]
             glance.append(f"batch {m['batch_id']}  ", style=styles.label)
             glance.append_text(self._pack(figures, styles, first=glance.cell_len))
+        self._append_reviewed(glance, styles)
         self.query_one("#glance", Static).update(glance)
         self._charts(metrics, batches, latencies, deadlines, deterministic)
+
+    def _append_reviewed(self, glance: Text, styles: Styles) -> None:
+        """The reviewers' line under the figures (only once something was reviewed)."""
+        r = self.reviewed
+        if not r or not r.get("n"):
+            return
+        glance.append("\n")
+        head = Text(f"reviewed: {r['n']}  ", style=styles.label)
+        glance.append_text(head)
+        low = r.get("llm_scored_2_or_less")
+        ci = (r.get("intervals") or {}).get("llm_scored_2_or_less")
+        figures = [("shipped LLM", str(r["llm_shipped"])), ("same", str(r["same"])),
+                   ("template", str(r["template_shipped"])),
+                   ("LLM ≤2", "—" if low is None else f"{low * 100:.0f}%" + (
+                       f" ({ci[0] * 100:.0f}–{ci[1] * 100:.0f}%)" if ci else "")),
+                   ("mean LLM/template", f"{r['llm_mean']:.2f}/{r['template_mean']:.2f}")]
+        glance.append_text(self._pack(figures, styles, first=head.cell_len))
 
     def _pack(self, figures: list, styles: Styles, first: int = 0) -> Text:
         """``name value`` pairs, two spaces apart, on lines of the glance's width: a line never
@@ -124,6 +143,7 @@ class MetricsPanel(Panel):
         if deterministic:
             figures = [(k, v if k in ("fallback", "facts", "quality", "llm quality") else DASH) for k, v in figures]
         glance.append_text(self._pack(figures, styles))
+        self._append_reviewed(glance, styles)
         set_text(self.query_one("#glance", Static), glance)
         if charts and self._stored is not None:
             metrics, batches, latencies, deadlines = self._stored

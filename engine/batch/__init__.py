@@ -1,14 +1,17 @@
-"""One batch, "meeting on the other side" (the seed document's dispatch pattern), in four steps:
+"""One batch, "meeting on the other side" (the seed document's dispatch pattern), as steps that
+:meth:`BatchRunner.run <engine.batch.runner.BatchRunner.run>` calls in order, each handed the runner
+and the run's state (:class:`~.plan.BatchRun`):
 
-- :mod:`.plan` — model, prompt, each place's tier, budget, deadline and cache hit; the plan is
+- :func:`.plan.plan` — model, prompt, each place's tier, budget, deadline and cache hit; the plan is
   written with the batch so a killed batch is resumed exactly once;
-- :mod:`.generate` — every request sent at once, the meeting loop collecting results as they
-  arrive (cancel and drain passed on to the service);
-- :mod:`.merge` — the places that need no model stored while it works; each model place judged
-  (candidates, per-sentence composition, the merge gate) and stored the moment it is final;
-- :mod:`.metrics` — the batch's figures and notices, spill of unsaved rows, the summary.
+- :func:`.generate.dispatch` — every request sent at once;
+- :func:`.merge.store_without_model` — the places that need no model stored while it works;
+- :func:`.generate.meet` — the meeting loop collecting results as they arrive (cancel and drain
+  passed on to the service), each model place judged (candidates, per-sentence composition, the
+  merge gate) and stored by :func:`.merge.finish` the moment it is final;
+- :func:`.metrics.close` — the batch's figures and notices, spill of unsaved rows, the summary.
 
-:class:`~.runner.BatchRunner` puts them together; :mod:`.events` are what observers see.
+:mod:`.events` are what observers see.
 """
 
 from .events import BatchDone, BatchPlanned, BatchSummary, PlannedItem, ResultStored

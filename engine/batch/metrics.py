@@ -1,6 +1,6 @@
 """A batch's figures (the seed's monitor: latency, fallback %, throughput, tokens/s, memory, fact
 coverage, quality), its notices, and its end: unsaved rows spilled, the summary recorded
-(:class:`MetricsMixin`, a part of :class:`engine.batch.runner.BatchRunner`)."""
+(:func:`close`, the last step of :meth:`engine.batch.runner.BatchRunner.run`)."""
 
 from __future__ import annotations
 
@@ -53,53 +53,52 @@ def run_metrics(r, store) -> dict:
     return metrics
 
 
-class MetricsMixin:
-    """The metrics-and-end step of :class:`~engine.batch.runner.BatchRunner`."""
-
-    def _close(self, r) -> BatchSummary:
-        cfg, store = self.cfg, self.store
-        status, notice = "done", r.notice
-        if self.cancel_event.is_set() or r.cancel_sent:
-            status = "cancelled"
-        elif r.drained_n:
-            status = "drained"
-            ran_n = len(r.pending) - r.drained_n
-            notice = (f"{notice} Drained: {ran_n} model place(s) started before the drain finished; {r.drained_n} not "
-                      f"started got their template and wait for the model (reason deferred).").strip()
-        elapsed = time.perf_counter() - r.t0
-        metrics = run_metrics(r, store)
-        eligible_n = metrics["llm_places"]
-        faults = {k: v for k, v in r.reasons.items() if k in ("error", "timeout") or k.startswith("invalid:")}
-        if faults:
-            what = ", ".join(f"{k} {v}" for k, v in sorted(faults.items(), key=lambda kv: -kv[1]))
-            notice = f"{notice} {sum(faults.values())} model place(s) fell back to templates ({what}).".strip()
-        if eligible_n and metrics["fallback_pct"] > 100 * cfg.fallback_threshold:
-            warn = (f"fallback rate {metrics['fallback_pct']:.0f}% is above FLUX_LLM_FALLBACK_THRESHOLD "
-                    f"({100 * cfg.fallback_threshold:.0f}%)")
-            notice = f"{notice} {warn}".strip()
-        # Results that could not be written: one more try, then a spill file. Never silently dropped.
-        spill = None
-        unsaved_n = 0
-        if self.unsaved and not self._flush_unsaved():
-            unsaved_n = len(self.unsaved)
-            spill = self._spill(r.batch_id)
-            status = "incomplete"
-            where = (f"written to {spill} (imported automatically by the next `texture batch`)" if spill else
-                     "kept in memory only: the spill file could not be written either")
-            notice = f"{notice} {unsaved_n} result(s) could not be stored ({self.write_error}); {where}.".strip()
-        by_tier = {}
-        for d in r.decisions.values():
-            by_tier[d.tier] = by_tier.get(d.tier, 0) + 1
-        summary = BatchSummary(r.batch_id, status, r.total, by_tier, dict(r.counts), dict(r.reasons), round(elapsed, 3),
-                               metrics, notice, r.deadline_label, unsaved_n, spill)
-        try:
-            store.record_metrics(r.batch_id, metrics)
-            store.finish_batch(r.batch_id, status, summary.as_dict(), notice)
-        except StoreError as exc:
-            # The batch stays 'running' in the file; the next start recovers it (its stored
-            # results are kept, its spilled ones imported, nothing is re-run twice).
-            summary.notice = f"{summary.notice} Could not record the batch's end ({exc}).".strip()
-            if status == "done":
-                summary.status = "incomplete"
-        self._emit(BatchDone(r.batch_id, summary.as_dict()))
-        return summary
+def close(runner, r) -> BatchSummary:
+    """Step 5: the batch's status, figures and notices; rows still unsaved written or spilled; the
+    summary recorded and reported. ``runner``: the :class:`~engine.batch.runner.BatchRunner`."""
+    cfg, store = runner.cfg, runner.store
+    status, notice = "done", r.notice
+    if runner.cancel_event.is_set() or r.cancel_sent:
+        status = "cancelled"
+    elif r.drained_n:
+        status = "drained"
+        ran_n = len(r.pending) - r.drained_n
+        notice = (f"{notice} Drained: {ran_n} model place(s) started before the drain finished; {r.drained_n} not "
+                  f"started got their template and wait for the model (reason deferred).").strip()
+    elapsed = time.perf_counter() - r.t0
+    metrics = run_metrics(r, store)
+    eligible_n = metrics["llm_places"]
+    faults = {k: v for k, v in r.reasons.items() if k in ("error", "timeout") or k.startswith("invalid:")}
+    if faults:
+        what = ", ".join(f"{k} {v}" for k, v in sorted(faults.items(), key=lambda kv: -kv[1]))
+        notice = f"{notice} {sum(faults.values())} model place(s) fell back to templates ({what}).".strip()
+    if eligible_n and metrics["fallback_pct"] > 100 * cfg.fallback_threshold:
+        warn = (f"fallback rate {metrics['fallback_pct']:.0f}% is above FLUX_LLM_FALLBACK_THRESHOLD "
+                f"({100 * cfg.fallback_threshold:.0f}%)")
+        notice = f"{notice} {warn}".strip()
+    # Results that could not be written: one more try, then a spill file. Never silently dropped.
+    spill = None
+    unsaved_n = 0
+    if runner.unsaved and not runner.flush_unsaved():
+        unsaved_n = len(runner.unsaved)
+        spill = runner.spill(r.batch_id)
+        status = "incomplete"
+        where = (f"written to {spill} (imported automatically by the next `texture batch`)" if spill else
+                 "kept in memory only: the spill file could not be written either")
+        notice = f"{notice} {unsaved_n} result(s) could not be stored ({runner.write_error}); {where}.".strip()
+    by_tier = {}
+    for d in r.decisions.values():
+        by_tier[d.tier] = by_tier.get(d.tier, 0) + 1
+    summary = BatchSummary(r.batch_id, status, r.total, by_tier, dict(r.counts), dict(r.reasons), round(elapsed, 3),
+                           metrics, notice, r.deadline_label, unsaved_n, spill)
+    try:
+        store.record_metrics(r.batch_id, metrics)
+        store.finish_batch(r.batch_id, status, summary.as_dict(), notice)
+    except StoreError as exc:
+        # The batch stays 'running' in the file; the next start recovers it (its stored
+        # results are kept, its spilled ones imported, nothing is re-run twice).
+        summary.notice = f"{summary.notice} Could not record the batch's end ({exc}).".strip()
+        if status == "done":
+            summary.status = "incomplete"
+    runner.emit(BatchDone(r.batch_id, summary.as_dict()))
+    return summary

@@ -37,17 +37,21 @@ from ..store import ResultRow, Store, StoreError
 from ..templates import render_template
 from ..world import Place, parse_place
 from .events import BatchSummary
-from .generate import GenerateMixin
-from .merge import MergeMixin
-from .metrics import MetricsMixin
-from .plan import PlanMixin
+from .generate import dispatch, meet
+from .merge import store_without_model
+from .metrics import close
+from .plan import plan
 
 # How often a runner holding unsaved rows tries the database again (seconds).
 UNSAVED_RETRY_S = 1.0
 
 
-class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
-    """One batch: plan (engine.batch.plan), generate (.generate), merge (.merge), metrics (.metrics)."""
+class BatchRunner:
+    """One batch at a time on one database: :meth:`run` is the flow, each step a function of
+    this package handed the runner (store, config, model service, prompts, observer, the rows not
+    yet written) and the run's state (:class:`~engine.batch.plan.BatchRun`): :func:`~.plan.plan`,
+    :func:`~.generate.dispatch`, :func:`~.merge.store_without_model`, :func:`~.generate.meet`
+    (each place to :func:`~.merge.finish` as it is complete) and :func:`~.metrics.close`."""
 
     def __init__(
         self,
@@ -67,6 +71,7 @@ class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
         self.unsaved: list[ResultRow] = []  # rows that could not be written yet (full disk, read-only)
         self.write_error: str | None = None
         self._next_retry = 0.0
+        self.batch_id: int | None = None  # the batch running now, once its plan has written it
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -77,7 +82,7 @@ class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
         as over the service's cap). A service without ``CAN_DRAIN`` is cancelled instead."""
         self.drain_event.set()
 
-    def _emit(self, ev: Any) -> None:
+    def emit(self, ev: Any) -> None:
         try:
             self.observer(ev)
         except Exception:  # an observer's bug must never lose a batch
@@ -92,9 +97,8 @@ class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
         ``llm_only`` (the service's per-cycle cap): eligible places outside it get their template
         with reason ``deferred``. ``seen_at``: when each place's state was first observed; such a
         result never replaces a current description of a state observed later."""
-        self._llm_only, self._seen_in = llm_only, seen_at
         with self.store.batch_lock(wait_s=self.lock_wait_s, what=f"batch: {selection}"[:80]):
-            return self._run(places, selection, progress, batch_id)
+            return self._run(places, selection, progress, batch_id, llm_only, seen_at)
 
     def run_pending(self, progress: Callable[[int, int], None] | None = None,
                     on_resume: Callable[[Any], None] | None = None) -> list[BatchSummary]:
@@ -133,14 +137,13 @@ class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
             if bad:  # cannot happen for items this program planned; never leave them queued forever
                 self.store.cancel_items(batch_id, bad, "planned state unreadable")
             # A resumed place keeps the time its planned state was first seen (never "now").
-            self._llm_only = None
-            self._seen_in = self.store.queued_seen_at(batch_id)
-            return self._run(places, b["selection"] or f"batch #{batch_id}", progress, batch_id)
+            seen_in = self.store.queued_seen_at(batch_id)
+            return self._run(places, b["selection"] or f"batch #{batch_id}", progress, batch_id, None, seen_in)
 
-    def _store_rows(self, rows: list[ResultRow]) -> list[int]:
+    def store_rows(self, rows: list[ResultRow]) -> list[int]:
         """Write rows; on a write failure keep them (and any later ones) for a retry. -1 = kept."""
         if self.unsaved and time.monotonic() >= self._next_retry:
-            self._flush_unsaved()
+            self.flush_unsaved()
         if not self.unsaved:
             try:
                 return self.store.add_results(rows)
@@ -150,7 +153,7 @@ class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
         self.unsaved.extend(rows)
         return [-1] * len(rows)
 
-    def _flush_unsaved(self) -> bool:
+    def flush_unsaved(self) -> bool:
         try:
             self.store.add_results(self.unsaved)
         except StoreError as exc:
@@ -160,23 +163,24 @@ class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
         self.unsaved = []
         return True
 
-    def _run(self, places: list[Place], selection: str, progress, batch_id: int | None) -> BatchSummary:
+    def _run(self, places: list[Place], selection: str, progress, batch_id: int | None,
+             llm_only: set[str] | None, seen_in: dict[str, float | None] | None) -> BatchSummary:
         try:
-            return self._run_inner(places, selection, progress, batch_id)
+            return self._run_inner(places, selection, progress, batch_id, llm_only, seen_in)
         except BaseException:
             # An unexpected failure (or a second Ctrl-C) mid-batch: leave nothing half-done.
             # Whatever is unfinished is re-queued now (we hold the lock, so this is safe).
-            b = getattr(self, "_batch_id", None)
+            b = self.batch_id
             if b is not None:
                 try:
                     if self.unsaved:
-                        self._flush_unsaved() or self._spill(b)
+                        self.flush_unsaved() or self.spill(b)
                     self.store.recover_interrupted()
                 except Exception:
                     pass  # the next start recovers it
             raise
 
-    def _spill(self, batch_id: int) -> str | None:
+    def spill(self, batch_id: int) -> str | None:
         try:
             path = self.store.write_spill(batch_id, self.unsaved)
         except OSError:
@@ -184,7 +188,7 @@ class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
         self.unsaved = []
         return str(path)
 
-    def _prompt_for_batch(self, name: str | None = None) -> tuple[Prompt | None, str]:
+    def prompt_for_batch(self, name: str | None = None) -> tuple[Prompt | None, str]:
         """The active prompt (``name``, else the runner's) and a notice when it is not the file's
         current content."""
         if not self.prompts:
@@ -209,11 +213,12 @@ class BatchRunner(PlanMixin, GenerateMixin, MergeMixin, MetricsMixin):
             pass
         return None, ""
 
-    def _run_inner(self, places: list[Place], selection: str, progress, batch_id: int | None) -> BatchSummary:
-        r = self._plan(places, selection, progress, batch_id)  # 1. plan (written with the batch)
-        events = self._dispatch(r)  # 2. the model work first: the service returns at once
+    def _run_inner(self, places: list[Place], selection: str, progress, batch_id: int | None,
+                   llm_only: set[str] | None, seen_in: dict[str, float | None] | None) -> BatchSummary:
+        r = plan(self, places, selection, progress, batch_id, llm_only, seen_in)  # 1. plan (written with the batch)
+        events = dispatch(self, r)  # 2. the model work first: the service returns at once
         # 3. every template while the model works; what needs no model is stored now
         r.templates = {p.urn: render_template(p) for p in r.places}
-        self._store_without_model(r)
-        self._meet(r, events)  # 4. meet on the other side: each place stored as it is final
-        return self._close(r)  # figures, notices, spill, the summary
+        store_without_model(self, r)
+        meet(self, r, events)  # 4. meet on the other side: each place stored as it is final
+        return close(self, r)  # 5. figures, notices, spill, the summary

@@ -30,7 +30,7 @@ import mlx.core as mx
 # mlx-lm internals, isolated (and checked by a test) in one adapter module:
 from .mlx_lm_compat import BatchGenerator, GenerationBatch, StopSequences, TokenBuffer, merge_caches
 
-from . import cpu_kernels, native
+from .cpu import cpu_kernels, native
 from .sampling import SeededSampler, sample_rows
 
 

@@ -49,7 +49,7 @@ from .base import LLMService
 from .events import DRAINED_DETAIL, BatchFinished, EngineStatus, PlaceFinished, PlaceStarted, Tokens
 from .jobs import GenRequest, Job, _Active
 from .lanes import DecodeLanes
-from .probe import CALIBRATION_PROMPT, peak_rss_mb, raw_batch_generate
+from .cpu.probe import CALIBRATION_PROMPT, peak_rss_mb, raw_batch_generate
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ SamplerFactory = Callable[["GenRequest"], Callable]
 MAX_CONCURRENCY = 8
 # Generation recipe: bump when a change alters the tokens a (model, prompt, seed) produces, so
 # cached results from an older recipe are not taken for this one's (it is part of model_id).
-# g4: issue #13 defaults (temperature 0.5, repetition penalty 1.1, sentence stop 3); g5: a
+# g4: the fact-keeping generation defaults (temperature 0.5, repetition penalty 1.1, sentence stop 3); g5: a
 # prompt's shared head is its file's static head (GenRequest.head), not only its first line.
 RECIPE = "g5"
 

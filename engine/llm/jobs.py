@@ -27,7 +27,7 @@ class GenRequest:
     max_tokens: int
     temperature: float = 0.7
     deadline_s: float | None = None  # from the moment this request starts decoding
-    # Issue #13: end once this many sentences are complete (0 = at EOS or the budget only), and
+    # End once this many sentences are complete (0 = at EOS or the budget only), and
     # a repetition penalty over this request's own generated tokens (1.0 = off). Both per request.
     stop_sentences: int = 0
     repetition_penalty: float = 1.0

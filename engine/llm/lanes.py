@@ -78,7 +78,7 @@ class DecodeLanes:
         import mlx.core as mx
         from mlx_lm.models.cache import KVCache, make_prompt_cache
 
-        from . import native
+        from .cpu import native
 
         dec = native.decoder_for(self.model)
         if dec is not None and dec.can_prefill:  # prompts are prefilled in C: the head is a RowKV

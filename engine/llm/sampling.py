@@ -27,12 +27,12 @@ answer only when the two best candidates are within those last bits of each othe
 per request, never shared. Called on its own ``(1, vocab)`` row it is also an ordinary mlx-lm
 sampler (``BatchGenerator.insert(..., samplers=[...])``, ``generate_step(sampler=...)``).
 
-Repetition control (issue #13): a sampler made with ``repetition_penalty > 1`` divides (or, for a
+Repetition control: a sampler made with ``repetition_penalty > 1`` divides (or, for a
 negative logit, multiplies) the logit of every token its own request generated before, as
 mlx-lm's ``make_repetition_penalty`` does over a context, but over the request's whole output and
 per row: what other rows of the batch generated never matters.
 
-Keeping the facts (issue #13): a sampler made with ``keep_ids`` and ``keep_bias > 0`` adds
+Keeping the facts: a sampler made with ``keep_ids`` and ``keep_bias > 0`` adds
 ``keep_bias`` to the logit of each of those tokens (the first tokens of the words of the facts
 its sentence must keep, :mod:`engine.compose`) until the request itself has generated it — a
 nudge toward copying the facts, which small models do well. Row-wise like the penalty.

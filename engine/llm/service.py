@@ -32,12 +32,12 @@ def _loader(cfg: Config, log: Callable[[str], None]):
                 if not src.is_file():
                     raise models.ModelLoadError(f"GGUF file not found: {src}")
                 log(f"importing {src} (first use) ...")
-                from .gguf_import import import_gguf
+                from .models.gguf_import import import_gguf
 
                 import_gguf(src, models.models_dir(), name, lambda msg, frac: None)
             value = name
         elif value:
-            from .hub import is_repo_ref, pull_repo
+            from .models.hub import is_repo_ref, pull_repo
 
             if is_repo_ref(value) and models.resolve_model(value) is None:
                 log(f"fetching {value} from the Hugging Face hub (first use) ...")

@@ -440,7 +440,7 @@ class Store(StoreRecovery, StoreQueries, ServiceQueries):
     def current_overview(self) -> dict[str, dict]:
         """urn -> its current description's result: source, reason, detail, tier, batch, state hash,
         when it was stored (``updated_at``) and its quality columns when the store has them. For the
-        console's world view (issue #13): one indexed join, no texts."""
+        console's world view: one indexed join, no texts."""
         extra = [c for c in ("quality",) if c in self._results_columns()]
         sql = ("SELECT c.urn, c.result_id, c.source, c.state_hash, c.updated_at, r.reason, r.detail, r.tier, "
                "r.batch_id, r.stream, r.tokens, r.latency_ms" + "".join(f", r.{c}" for c in extra) +

@@ -123,7 +123,7 @@ MIGRATIONS.append((6, "service", ensure_service_schema))
 
 
 def _m7_quality(db: sqlite_utils.Database) -> None:
-    """Migration 7 (issue #13): quality scores on results (see ``engine.quality``).
+    """Migration 7: quality scores on results (see ``engine.quality``).
 
     ``quality`` REAL (the stored text's total), ``template_quality`` REAL, ``llm_quality`` REAL
     (NULL without an LLM text), ``quality_json`` TEXT (both reports' components). Older rows keep

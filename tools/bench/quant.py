@@ -69,7 +69,7 @@ def _steps_ms(model: Any, rows: int, steps: int = 4) -> float:
 
 
 def _native_steps_ms(dec: Any, rows: int, steps: int = 4) -> float:
-    """The same measurement on the whole decode step in C (engine.llm.native), rows prefilled there."""
+    """The same measurement on the whole decode step in C (engine.llm.cpu.native), rows prefilled there."""
     import numpy as np
 
     kv = []
@@ -96,17 +96,17 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
                   rounds: int = 3) -> dict:
     """Decode tok/s at 1 and 4 rows, float32 vs q8 decode weights, per model shape."""
     log = log or (lambda m: None)
-    from engine.llm.fastpath import prepare_backend
+    from engine.llm.cpu.fastpath import prepare_backend
 
     backend = prepare_backend()
     import mlx.core as mx
 
-    from engine.llm import cpu_kernels, native, skinny
+    from engine.llm.cpu import cpu_kernels, native, skinny
 
     if backend.device != "cpu" or skinny.load() is None:
         return {"error": f"not the CPU path with the skinny kernel ({backend.device}, {skinny.status()})"}
     in_c = native.enable_prefill()
-    how = ("the whole step in C (engine.llm.native); q8_tiles: the same with the q8 weights dequantized "
+    how = ("the whole step in C (engine.llm.cpu.native); q8_tiles: the same with the q8 weights dequantized "
            "into bfloat16 AMX tiles, the default path on a CPU with AMX") if in_c else "MLX with the C products"
     out: dict = {"method": f"decode steps of a randomly initialised model (float32 weights, q8 copies for decode), "
                            f"{how}, median of {rounds} alternating rounds of 4 steps; tok/s = rows / step time"}
@@ -143,7 +143,7 @@ def bigger_models(log: Callable[[str], None] | None = None, names: tuple[str, ..
                         times.setdefault(f"{weights}:{rows}", []).append(ms)
                     if weights == "q8" and dec is not None:
                         # and as the default path runs them on a CPU with AMX: the q8 weights
-                        # dequantized into bfloat16 tiles (engine.llm.native.pack_amx)
+                        # dequantized into bfloat16 tiles (engine.llm.cpu.native.pack_amx)
                         native.pack_amx(dec)
                         if dec.step_products == "amx-bf16":
                             for rows in (1, 4):

@@ -1,6 +1,6 @@
 """The raw mlx-lm ``BatchGenerator`` reference and the engine's own micro-benchmark.
 
-- :func:`raw_batch_generate_on`: ``engine.llm.probe.raw_batch_generate`` (plain mlx-lm batching over
+- :func:`raw_batch_generate_on`: ``engine.llm.cpu.probe.raw_batch_generate`` (plain mlx-lm batching over
   chat-templated prompts, the throughput reference ``texture bench`` compares the engine with) run
   on a :class:`~engine.llm.generator.GenerationEngine`'s thread (the one that owns MLX) through
   ``GenerationEngine.call_on_engine_thread``;
@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from engine.llm.generator import GenerationEngine, GenRequest
-from engine.llm.probe import raw_batch_generate
+from engine.llm.cpu.probe import raw_batch_generate
 
 
 def raw_batch_generate_on(engine: GenerationEngine, prompts: list[str], max_tokens: int, temperature: float = 0.7,
@@ -76,7 +76,7 @@ def _bench_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON line per measurement")
     a = ap.parse_args(argv)
 
-    from engine.llm.fastpath import prepare_backend  # before anything imports mlx.core
+    from engine.llm.cpu.fastpath import prepare_backend  # before anything imports mlx.core
 
     backend = prepare_backend()
     from engine.llm.models import load_model

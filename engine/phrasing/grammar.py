@@ -1,0 +1,116 @@
+"""Small grammar helpers over ``inflect``: articles, number, and a guess at a word's form.
+
+``inflect`` gives a/an ("an icy day", "a unicorn", "an hour") and singular/plural forms; the
+form guess (adjective, plural noun, mass noun) is simple morphology for words no lexicon lists.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from functools import lru_cache
+
+
+def _import_inflect():
+    """``inflect``, imported without ``typeguard``'s run-time instrumentation.
+
+    inflect 7.2+ decorates its methods with ``typeguard.typechecked``, which re-parses the
+    module's source for each of them on import: 1-4 s on this project's machines, paid by every
+    process that renders a template (upstream: jaraco/inflect#212, agronholm/typeguard#468).
+    The checks only validate argument types, and every call here passes plain strings, so a
+    pass-through ``typechecked`` is put in place for that one import and the real module (if
+    any) restored right after. With inflect already imported, that module is used as it is.
+    """
+    if "inflect" in sys.modules:
+        return sys.modules["inflect"]
+    saved = sys.modules.get("typeguard")
+    stub = types.ModuleType("typeguard")
+    stub.typechecked = lambda target=None, **_kw: target if target is not None else (lambda f: f)
+    sys.modules["typeguard"] = stub
+    try:
+        import inflect
+    finally:
+        if saved is not None:
+            sys.modules["typeguard"] = saved
+        else:
+            sys.modules.pop("typeguard", None)
+    return inflect
+
+
+_P = _import_inflect().engine()
+WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+
+ADJ, MASS, PLURAL, COUNT = "adj", "mass", "plural", "count"
+
+# Words ending like adjectives that are nouns (and the reverse is looked up by the lexicons).
+_NOT_ADJ = frozenset("sky spray fury flurry jelly valley alley belly berry cherry ivy ferry jury army city country "
+                     "body party ally lily pony poppy puppy daisy story".split())
+_ADJ_SUFFIXES = ("ic", "ous", "ful", "ish", "less", "ive", "able", "ible", "ical")
+# Plural-looking words that are not plurals (or are mass nouns).
+_NOT_PLURAL = frozenset("gas news dross moss grass glass brass mess bus lens haze series species chaos "
+                        "analysis crisis oasis iris mumps measles".split())
+
+
+def article(phrase: str) -> str:
+    """``phrase`` with "a" or "an" in front ("an icy cold day", "an inn")."""
+    try:
+        return _P.a(phrase)
+    except Exception:  # inflect never should; a template must never raise
+        return "a " + phrase
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@lru_cache(maxsize=4096)
+def is_plural(word: str) -> bool:
+    """Whether a noun is plural ("horses", "showers", "machine parts"; not "moss", "salt")."""
+    w = word.lower()
+    if len(w) < 3 or w in _NOT_PLURAL or w.endswith(("ss", "us", "is")):
+        return False
+    try:
+        return bool(_P.singular_noun(w)) and w.endswith("s")
+    except Exception:
+        return False
+
+
+@lru_cache(maxsize=4096)
+def guess_form(phrase: str) -> str:
+    """ADJ, PLURAL or MASS for a phrase no lexicon lists, by its last word: "misty" is an
+    adjective, "showers" a plural noun, anything else a mass noun."""
+    words = WORD.findall(phrase.lower())
+    if not words:
+        return MASS
+    head = words[-1]
+    if head not in _NOT_ADJ and (
+        (head.endswith("y") and not head.endswith(("ay", "ey", "oy", "uy")) and len(head) > 3)
+        or head.endswith(_ADJ_SUFFIXES)
+    ):
+        return ADJ
+    if is_plural(head):
+        return PLURAL
+    return MASS
+
+
+def join_and(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Lower-cased words of ``text`` minus a plural -s, for "never say the same word twice"."""
+    out = set()
+    for w in WORD.findall(text.lower().replace("-", " ")):
+        if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        if len(w) > 4 and w.endswith(("y", "e")):  # "gusty" ~ "gust", "breezy" ~ "breeze"
+            w = w[:-1]
+        if w not in _FUNCTION:
+            out.add(w)
+    return frozenset(out)
+
+
+_FUNCTION = frozenset("a an the and of in on at to with as under over by is are it its no not".split())
