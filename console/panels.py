@@ -182,6 +182,9 @@ class PanelsMixin:
         model_id = getattr(self.llm, "model_id", None)
         if model_id and state == "ready":
             t.append_text(safe(f" {clip(model_id, 24)}", st.dim))
+            from engine.enhance import status_label  # the mode, or templates kept by blind review
+
+            t.append_text(safe(f" {status_label(self.cfg, model_id)}", st.dim))
         elif detail and state != "ready":
             narrow = (self.size.width or 120) < 100
             t.append_text(safe(f" {clip(detail, 18 if narrow else 40)}", st.dim))

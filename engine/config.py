@@ -50,6 +50,9 @@ class Config:
     repetition_penalty: float = 1.1  # FLUX_LLM_REPETITION_PENALTY over the request's own tokens (1 = off)
     stop_sentences: int = 3  # FLUX_LLM_STOP_SENTENCES: end a request after this many sentences (0 = budget only)
     keep_bias: float = 2.0  # FLUX_LLM_KEEP_BIAS: logit bias toward a sentence's fact words (engine.compose; 0 = off)
+    # FLUX_LLM_ENHANCE (engine.enhance): auto (the mode blind reviews allow for the model), off, or a
+    # generation mode: sentence, rewrite, enrich.
+    enhance: str = "auto"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -136,7 +139,17 @@ _VARS = {
     "FLUX_LLM_REPETITION_PENALTY": ("repetition_penalty", lambda n, v: _float(n, v, 1.0, 2.0)),
     "FLUX_LLM_STOP_SENTENCES": ("stop_sentences", lambda n, v: _int(n, v, 0, 10)),
     "FLUX_LLM_KEEP_BIAS": ("keep_bias", lambda n, v: _float(n, v, 0.0, 10.0)),
+    "FLUX_LLM_ENHANCE": ("enhance", lambda n, v: _enhance(n, v)),
 }
+
+
+def _enhance(name: str, raw: Any) -> str:
+    from .enhance import SETTINGS
+
+    s = str(raw).strip().lower() or "auto"
+    if s not in SETTINGS:
+        raise ConfigError(f"{name}={raw!r} is not valid: use one of {', '.join(SETTINGS)}")
+    return s
 
 
 def _apply(cfg: Config, values: Mapping[str, Any], label: str) -> Config:

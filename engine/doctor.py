@@ -123,6 +123,13 @@ def run_doctor(args) -> int:
             info = loaded.info
             _check(results, OK, "model", f"{folder.name}: {info.get('architecture')}, {info.get('dtype')}, kernels {info.get('kernels') or 'mlx-lm'}, "
                            f"id {info.get('model_id') or folder.name}, loads in {info.get('load_seconds')} s")
+            from .enhance import for_config  # blind review decides whether the model may enhance
+
+            enh = for_config(cfg, info.get("model_id") or folder.name)
+            bad = enh.off and enh.source == "reviews" or (enh.review is not None and enh.source == "setting"
+                                                          and "lose to the templates" in enh.sentence)
+            _check(results, WARN if bad else OK, "enhancement", enh.sentence,
+                   "templates are kept; a better model or mode, reviewed blind, can change that" if bad else "")
             if info.get("device") == "cpu" and info.get("dtype") == "float32":
                 from .llm.cpu import skinny
 
@@ -158,7 +165,7 @@ def run_doctor(args) -> int:
                 if st.error:
                     _check(results, FAIL, f"prompt {st.name}", str(st.error), f"fix {st.path} (line {st.error.line})")
                 else:
-                    _check(results, OK, f"prompt {st.name}", f"version {st.active.version}")
+                    _check(results, OK, f"prompt {st.name}", f"version {st.active.version}, mode {st.active.mode}")
         else:
             _check(results, OK, "prompts", f"{folder} (created with the defaults on first run)")
     except Exception as exc:

@@ -254,6 +254,8 @@ def format_report(rep: dict) -> str:
     runs = rep.get("runs") or [rep]
     lines = [f"texture eval: {rep.get('sample')} eligible places, model {rep.get('model_id')}, "
              f"{rep.get('concurrency')} streams"]
+    if rep.get("enhance"):
+        lines.append(f"enhancement: {rep['enhance']['sentence']}")
     for run in runs:
         lines.append("")
         lines.append(f"[{run.get('name', 'default')}] prompt {run.get('prompt')}  config {json.dumps(run.get('config') or {})}")
@@ -332,6 +334,11 @@ def cmd_eval(args, config_fn, world_fn, start_llm) -> int:
         rep["reviews"] = stats_for_db(args.db or locations.default_db())
     except TextureError as exc:  # an unreadable database must not cost the run's figures
         rep["reviews"] = {"error": f"cannot read the reviews: {exc}"}
+    from .enhance import for_config  # what blind review says of this model (engine.enhance)
+
+    enh = for_config(cfg, rep.get("model_id") or cfg.model_path or None)
+    rep["enhance"] = {"mode": enh.mode, "source": enh.source, "sentence": enh.sentence,
+                      "review": enh.review.as_dict() if enh.review is not None else None}
     text = json.dumps(rep, ensure_ascii=True, default=str)
     if args.output:
         try:

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .enrich import setting_words, weather_words
 from .templates import render_template, template_sentences
 from .world import Place
 from .errors import TextureError
@@ -44,7 +45,20 @@ FIELDS = {
     "template": "the place's template description (engine.templates): the facts, already in words",
     "sentence": "one sentence of the template: a prompt that uses it is sent once per sentence, and the "
                 "text is the template with each well-rewritten sentence in its place (engine.compose)",
+    "weather_words": "the weather in plain words, no numbers: 'thunderstorms, warm, a gale'",
+    "setting": "the opening sentence of the base description (what the place is and is made of)",
 }
+
+# Generation modes (a prompt file chooses one with a first line such as ``#mode: enrich``):
+# sentence - the template rewritten one sentence at a time (the prompt uses ${sentence});
+# rewrite  - the whole text written by the model from the prompt (e.g. ${template});
+# enrich   - the template as it is plus one short sentence the model adds (engine.enrich).
+MODES = ("sentence", "rewrite", "enrich")
+# Directive lines at the top of a prompt file: ``#mode: enrich``, ``#temperature: 0.3``,
+# ``#candidates: 4`` (best of N: seeded candidates, the gate keeps the best accepted one).
+_DIRECTIVE = re.compile(r"^#\s*([a-z_]+)\s*:\s*(\S*)\s*$")
+DIRECTIVES = {"mode": "sentence, rewrite or enrich", "temperature": "a number from 0 to 2",
+              "candidates": "a whole number from 1 to 8"}
 
 _TOKEN = re.compile(r"\$(?:\$|\{([^}\n]*)\}|\{|)")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -101,6 +115,8 @@ def place_fields(p: Place, tier: str = "") -> dict[str, str]:
         "tier": tier,
         "template": render_template(p),
         "sentence": render_template(p),  # a per-sentence prompt's preview: see Prompt.render_sentences
+        "weather_words": weather_words(p),
+        "setting": setting_words(p),
     }
 
 
@@ -113,6 +129,26 @@ class Prompt:
     version: str
     parts: tuple  # str literal or ("field",)
     fields: frozenset
+    directives: tuple = ()  # (("mode", "enrich"), ...) from the file's first lines
+
+    def directive(self, key: str, default=None):
+        return dict(self.directives).get(key, default)
+
+    @property
+    def mode(self) -> str:
+        """The generation mode (:data:`MODES`): the file's ``#mode:`` line, else ``sentence`` for a
+        prompt that uses ``${sentence}`` and ``rewrite`` for any other."""
+        return self.directive("mode") or ("sentence" if "sentence" in self.fields else "rewrite")
+
+    @property
+    def temperature(self) -> float | None:
+        t = self.directive("temperature")
+        return float(t) if t is not None else None
+
+    @property
+    def candidates(self) -> int | None:
+        n = self.directive("candidates")
+        return int(n) if n is not None else None
 
     @property
     def per_sentence(self) -> bool:
@@ -155,9 +191,12 @@ def compile_prompt(text: str, file: str = "<prompt>", name: str = DEFAULT_PROMPT
         raise PromptError(file, line, f"binary data (control character U+{ord(m.group(0)):04X}) in a prompt file")
     if not text.strip():
         raise PromptError(file, 1, "the prompt file is empty")
+    directives, body_at = _directives(text, file)
+    if not text[body_at:].strip():
+        raise PromptError(file, 1, "the prompt file has directives but no prompt")
     parts: list = []
-    pos = 0
-    for m in _TOKEN.finditer(text):
+    pos = body_at
+    for m in _TOKEN.finditer(text, body_at):
         line = text.count("\n", 0, m.start()) + 1
         if m.start() > pos:
             parts.append(text[pos : m.start()])
@@ -184,7 +223,46 @@ def compile_prompt(text: str, file: str = "<prompt>", name: str = DEFAULT_PROMPT
             merged[-1] += p
         elif p != "":
             merged.append(p)
-    return Prompt(name, text, version_of(text), tuple(merged), fields)
+    mode = dict(directives).get("mode")
+    if mode == "sentence" and "sentence" not in fields:
+        raise PromptError(file, 1, "#mode: sentence needs a ${sentence} field in the prompt")
+    if mode in ("rewrite", "enrich") and "sentence" in fields:
+        raise PromptError(file, 1, f"#mode: {mode} is sent once per place: it cannot use ${{sentence}}")
+    return Prompt(name, text, version_of(text), tuple(merged), fields, directives)
+
+
+def _directives(text: str, file: str) -> tuple[tuple, int]:
+    """The ``#key: value`` lines at the top of a prompt file, and where its prompt starts."""
+    out: dict[str, str] = {}
+    pos, line = 0, 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end + 1
+        raw = text[pos:end].strip()
+        if not raw.startswith("#"):
+            break
+        line += 1
+        m = _DIRECTIVE.match(raw)
+        if not m or m.group(1) not in DIRECTIVES:
+            key = m.group(1) if m else raw[:30]
+            raise PromptError(file, line, f"unknown directive {key!r} (known: "
+                              + ", ".join(f"#{k}: {v}" for k, v in DIRECTIVES.items()) + ")")
+        key, value = m.group(1), m.group(2).lower()
+        ok = True
+        if key == "mode":
+            ok = value in MODES
+        elif key == "temperature":
+            try:
+                ok = 0.0 <= float(value) <= 2.0
+            except ValueError:
+                ok = False
+        elif key == "candidates":
+            ok = value.isdigit() and 1 <= int(value) <= 8
+        if not ok:
+            raise PromptError(file, line, f"#{key}: {value!r} is not valid: use {DIRECTIVES[key]}")
+        out[key] = value
+        pos = end
+    return tuple(sorted(out.items())), pos
 
 
 def read_prompt_file(path: Path) -> Prompt:

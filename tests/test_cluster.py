@@ -267,7 +267,7 @@ def test_real_model_on_two_actors_is_byte_identical_to_the_local_engine(local_ra
         pytest.skip("default model not imported (texture models pull failed or TEXTURE_TEST_NO_PULL set)")
     # 8 premium places; a 40-token budget keeps the test's time modest on 2 shared cores (the
     # texts' identity does not depend on the budget), no deadline so load cannot make a difference.
-    cfg = load_config(env={"FLUX_LLM_BUDGET_PREMIUM": "40", "FLUX_LLM_TIMEOUT": "600000"})
+    cfg = load_config(env={"FLUX_LLM_BUDGET_PREMIUM": "40", "FLUX_LLM_TIMEOUT": "600000", "FLUX_LLM_ENHANCE": "sentence"})
     places = _world(8)
     from engine.llm.service import start_service
     from engine.policy import decide

@@ -26,6 +26,7 @@ async def test_console_runs_a_batch_with_the_real_model(tmp_path, monkeypatch):
     # 24-token texts are cut short and the quality gate would keep the templates: this test is
     # about the console driving the real model, so the merge validates only.
     monkeypatch.setenv("FLUX_LLM_QUALITY_GATE", "false")
+    monkeypatch.setenv("FLUX_LLM_ENHANCE", "sentence")  # blind reviews keep this model's templates by default
     cfg = load_config()
     world = builtin_world()
     eligible = [p for p in world if decide(p, cfg).eligible][:2]

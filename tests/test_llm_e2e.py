@@ -28,7 +28,10 @@ def _batch(home: Path, urns: list[str], extra_env: dict | None = None) -> dict:
            "FLUX_LLM_BUDGET_PREMIUM": "32",
            # 32-token texts are cut short and the quality gate (engine.quality) would keep the
            # templates: this test is about the real-model path and its reproducibility.
-           "FLUX_LLM_QUALITY_GATE": "false", **(extra_env or {})}
+           "FLUX_LLM_QUALITY_GATE": "false",
+           # The per-sentence path on purpose: blind reviews keep this model's templates by default
+           # (engine.enhance), and this test is about the real model's path.
+           "FLUX_LLM_ENHANCE": "sentence", **(extra_env or {})}
     args = [sys.executable, "-m", "cli", "batch", "--json"]
     for u in urns:
         args += ["--urn", u]

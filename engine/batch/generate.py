@@ -12,6 +12,7 @@ import time
 
 from ..compose import sentence_requests, shared_head, split_sentence_key
 from ..config import Config
+from ..enrich import request_limits
 from ..llm.events import BatchFinished
 from .merge import _Candidate, _Pending, candidate_key, candidate_seed, finish, split_candidate_key
 
@@ -28,8 +29,10 @@ def requests_for(pending: dict[str, _Pending], cfg: Config) -> list[dict]:
             common = {"temperature": cfg.temperature, "deadline_s": pp.deadline_s,
                       "repetition_penalty": cfg.repetition_penalty}
             if pp.sentences is None:
+                budget, stop = ((pp.decision.budget, cfg.stop_sentences) if pp.mode != "enrich"
+                                else request_limits(pp.decision.budget))  # engine.enrich: one short sentence
                 reqs.append({"key": candidate_key(urn, k), "prompt": pp.prompt_text, "seed": seed,
-                             "max_tokens": pp.decision.budget, "stop_sentences": cfg.stop_sentences,
+                             "max_tokens": budget, "stop_sentences": stop,
                              "head": shared_head(pp.head, pp.prompt_text), **common})
                 continue
             reqs += sentence_requests(pp.place, pp.sentences, candidate_key(urn, k), seed, pp.decision.budget,

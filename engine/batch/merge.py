@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..compose import compose_results
+from ..enrich import judge_enrich
 from ..gate import Verdict, check_text
 from ..policy import Decision
 from ..quality import QualityReport, gate, quality_json, score_text
@@ -69,6 +70,7 @@ class _Pending:
     # A per-sentence prompt (engine.compose): (template sentence, its prompt text) per sentence.
     sentences: tuple[tuple[str, str], ...] | None = None
     head: str = ""  # the prompt's static head (engine.prompts.Prompt.head)
+    mode: str = ""  # the prompt's generation mode (engine.prompts.MODES; "enrich": engine.enrich)
 
     def parts(self) -> int:
         return len(self.sentences) if self.sentences else 1
@@ -152,6 +154,14 @@ def _judge(cfg, pp: _Pending, c: "_Candidate", template: str) -> tuple:
     never loses to a worse text; then engine.gate: nothing a reader would refuse)."""
     p = pp.place
     reason, detail, llm_text, lq, v = c.reason, c.detail, c.text, None, None
+    if reason is None and pp.mode == "enrich":
+        # engine.enrich: the sentence's own check, the quality gate, then the reading gate
+        reason, detail, llm_text, lq = judge_enrich(p, c.text, pp.prompt_text, cfg)
+        if reason is None and cfg.quality_gate:
+            v = _read(p, llm_text, template)
+            if not v.accepted:
+                reason, detail, llm_text = READING_REASON, "; ".join(v.reasons), None
+        return reason, detail, llm_text, lq, v
     if reason is None:
         cleaned = clean_output(c.text or "")
         bad = validate_output(cleaned, pp.prompt_text)

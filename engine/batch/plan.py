@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from ..enhance import batch_prompt, prompt_config
 from ..policy import Decision, decide
 from ..prompts import Prompt
 from ..store import Store
@@ -85,8 +86,13 @@ def plan(runner, places: list[Place], selection: str, progress, batch_id: int | 
     else:
         unavailable, notice = None, ""
     model_id = runner.llm.model_id if llm_on else None
+    # engine.enhance: the generation mode blind reviews allow for this model (or templates).
+    enh, prompt_name = batch_prompt(runner, cfg, model_id) if llm_on else (None, None)
+    if enh is not None and enh.off:
+        unavailable, notice, llm_on, model_id = "enhance_off", enh.sentence, False, None
 
-    prompt, prompt_notice = runner.prompt_for_batch()
+    prompt, prompt_notice = runner.prompt_for_batch(prompt_name)
+    runner.cfg = cfg = prompt_config(runner, prompt)  # the prompt file's #temperature / #candidates
     if llm_on and prompt is None:
         st = runner.prompts.status_of(runner.prompt_name) if runner.prompts else None
         err = st.error if st and st.error else f"prompt {runner.prompt_name!r} not found"
@@ -135,7 +141,7 @@ def plan(runner, places: list[Place], selection: str, progress, batch_id: int | 
                     deadline = (cfg.timeout_ms / 1000.0) if cfg.timeout_ms else runner.llm.deadline_for(d.budget)
                     sents = tuple(prompt.render_sentences(p, d.tier)) if prompt.per_sentence else None
                     pending[p.urn] = _Pending(p, d, prompt.render(p, d.tier), deadline, prompt.version, sents,
-                                              prompt.head)
+                                              prompt.head, getattr(prompt, "mode", ""))
         items.append(PlannedItem(p.urn, p.name, d.tier, d.budget, p.urn in pending, reason, deadline))
     deadline_label = "auto" if cfg.timeout_ms is None else f"{cfg.timeout_ms} ms (FLUX_LLM_TIMEOUT)"
     if pending:

@@ -188,12 +188,14 @@ class BatchRunner:
         self.unsaved = []
         return str(path)
 
-    def prompt_for_batch(self) -> tuple[Prompt | None, str]:
-        """The active prompt and a notice when it is not the file's current content."""
+    def prompt_for_batch(self, name: str | None = None) -> tuple[Prompt | None, str]:
+        """The active prompt (``name``, else the runner's) and a notice when it is not the file's
+        current content."""
         if not self.prompts:
             return None, ""
-        prompt = self.prompts.get(self.prompt_name)
-        st = self.prompts.status_of(self.prompt_name)
+        name = name or self.prompt_name
+        prompt = self.prompts.get(name)
+        st = self.prompts.status_of(name)
         err = st.error if st is not None else None
         if prompt is not None:
             if err is not None:
@@ -203,10 +205,9 @@ class BatchRunner:
             return None, ""
         # Nothing good loaded in this process: the last version this database used is the last good one.
         try:
-            rec = self.store.last_prompt(self.prompt_name)
+            rec = self.store.last_prompt(name)
             if rec is not None:
-                good = compile_prompt(rec["text"], f"{self.prompt_name} (version {rec['version']} from the database)",
-                                      self.prompt_name)
+                good = compile_prompt(rec["text"], f"{name} (version {rec['version']} from the database)", name)
                 return good, f"Prompt file error ({err}): using the last good version {good.version} recorded in the database."
         except (PromptError, Exception):
             pass
