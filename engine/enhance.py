@@ -43,10 +43,15 @@ MIN_REVIEWS = 10  # fewer reviews than this decide nothing
 # an accepted LLM text; ``llm``/``same``/``template``: what the reader shipped; ``low``: LLM
 # texts scored <= 2.
 REVIEWED: dict[str, dict[str, dict[str, int]]] = {
-    # The built-in world's premium tier, the per-sentence rewrite (67 places).
-    "smollm2-135m": {"sentence": {"n": 67, "llm": 0, "same": 3, "template": 64, "low": 44}},
-    # A world the project did not write, per-sentence rewrite through the product (35 places).
-    "qwen2.5-coder-1.5b": {"sentence": {"n": 35, "llm": 12, "same": 1, "template": 22, "low": 15}},
+    # sentence: the built-in world's premium tier, the per-sentence rewrite (67 places).
+    # enrich: the built-in premium tier and a world of other words, 1 and 4 candidates
+    # (docs/reviews/model-enrich: every accepted text, against its template).
+    "smollm2-135m": {"sentence": {"n": 67, "llm": 0, "same": 3, "template": 64, "low": 44},
+                     "enrich": {"n": 18, "llm": 0, "same": 0, "template": 18, "low": 11}},
+    # sentence: a world the project did not write, through the product (35 places).
+    # enrich: the built-in premium tier (docs/reviews/model-enrich; too few to decide alone).
+    "qwen2.5-coder-1.5b": {"sentence": {"n": 35, "llm": 12, "same": 1, "template": 22, "low": 15},
+                           "enrich": {"n": 7, "llm": 0, "same": 0, "template": 7, "low": 5}},
 }
 
 
