@@ -581,7 +581,7 @@ def format_facts(facts: dict) -> list[str]:
         if isinstance(w.get("temperature"), (int, float)):
             parts.append(f"{w['temperature']:.1f} °C")
         if isinstance(w.get("windSpeed"), (int, float)):
-            parts.append(f"wind {w['windSpeed']:.0f} km/h")
+            parts.append(f"wind {w['windSpeed']:.0f} mph")
         lines.append("weather: " + ", ".join(parts))
     res = [r for r in facts.get("resources") or [] if isinstance(r, dict)]
     if res:
