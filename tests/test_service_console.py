@@ -128,6 +128,10 @@ async def test_switching_auto_mode_off_mid_cycle_drains_it(home, tmp_path):
         await wait_until(pilot, lambda: len(db_rows(home, "SELECT 1 FROM results WHERE source='llm'")) >= 1
                          and factory.llm.holding.is_set(), timeout=30, what="the first model result")
         await pilot.press("g")
+        # The drain reaches the model service through the batch's meeting loop: release the held
+        # place only once the service has it, or the waiting place may start first.
+        await wait_until(pilot, lambda: factory.llm.job is not None and factory.llm.job.drained.is_set(),
+                         timeout=30, what="the drain at the model service")
         factory.llm.release_all()
         await wait_until(pilot, lambda: app.auto.worker.is_finished, timeout=30, what="auto worker stopped")
         batch = db_rows(home, "SELECT * FROM batches WHERE selection LIKE 'service cycle%'")
