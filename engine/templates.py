@@ -130,10 +130,8 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
             return _end(cap(stock[(seed >> 7) % len(stock)]) + "; " + first.lower() + lead[len(first):])
     if news.ends_in_role(top.summary):  # "...visit the shrine; salt is scarce", never "the shrine, with salt"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
-    if scarce and not abundant and news.kind(top.type, top.summary) == news.CALAMITY:
-        # a shortage after a calamity reads as its consequence: "..., with few horses left"
-        folded = goods.absolutes(abundant, scarce, gone)
-        return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
+    if ";" in lead:
+        return _end(lead)  # "The abbot died at dawn; his body will lie in state": no third clause
     if ", and " in lead or news.kind(top.type, top.summary) == news.CALAMITY:
         # a summary already joined with "and", or grave news: the stock after a semicolon, never
         # a second "and" nor a supply note tacked onto a death with "and"
@@ -141,12 +139,13 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         return _end(lead + "; " + (tail.replace(", and ", " and ") if ", and " in lead else tail))
     # otherwise a plain second clause, never "twins, with plenty of coffee" (a "with" would
     # attach the stock to whatever the news ends on)
-    stock = [x.replace(", but ", " but ").replace(", though ", " though ").replace(", while ", " while ")
-             for x in goods.sentences(abundant, scarce, gone) if x.count(", ") <= 1]
-    if not stock:
-        folded = goods.absolutes(abundant, scarce, gone)
-        return _end(lead + ", with " + folded[(seed >> 7) % len(folded)])
-    return _end(lead + ", and " + stock[(seed >> 7) % len(stock)])
+    short = [x.replace(", but ", " but ").replace(", though ", " though ").replace(", while ", " while ")
+             for x in stock if x.count(", ") <= 1 and ", and " not in x]
+    if not short or len(lead) + len(short[0]) > 150:
+        # a long news item or a long list of supplies: the two halves after a semicolon, never
+        # "..., with plenty of rice and boatmen aplenty but fish sauce in short supply"
+        return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
+    return _end(lead + ", and " + short[(seed >> 7) % len(short)])
 
 
 def _news_entry(resources: tuple, events: tuple, seed: int) -> tuple:
@@ -176,6 +175,8 @@ def render_template(place: Place) -> str:
     name = place_name(place.name.strip()) or "this place"
     if not pre:
         name = name[:1].upper() + name[1:]
+    elif name.startswith("The ") and name[4:5].isupper():
+        name = "the " + name[4:]  # "Under clear skies, the Isvägen Crossing"
     resources, events = place.resources, place.events
     ne = _NEWS.get((id(resources), id(events), s))
     if ne is None or ne[0] is not resources or ne[1] is not events:

@@ -183,7 +183,8 @@ def test_the_news_is_told_plainly_and_leads():
     for s in range(40):
         third = template_sentences(place(resources=res, events=[ev], urn=f"urn:flux:place:v:{s}"))[2]
         assert third.startswith("Marsh fever has killed"), third
-        assert ";" not in third and "word has it" not in third.lower() and "for now" not in third.lower(), third
+        # the shortage after a death is its own clause, never hung on with "with"
+        assert ", with" not in third and "word has it" not in third.lower() and "for now" not in third.lower(), third
         assert "farmhands are running low" not in third and "farmhands and reeds" not in third, third
         assert "salt all gone" in third or "little salt" not in third, third
 
@@ -460,7 +461,7 @@ def test_no_clashing_modifiers_on_one_wind():
                                         ("House of Wisdom Library", "the House of Wisdom Library"),
                                         ("Ribat of Sary-Tash", "the Ribat of Sary-Tash"),
                                         ("Kess Viaduct", "Kess Viaduct"), ("Yangiqal Orchards", "Yangiqal Orchards"),
-                                        ("The Tower of Bells", "The Tower of Bells")])
+                                        ("The Tower of Bells", "the Tower of Bells")])
 def test_x_of_y_names_take_the_in_running_text(name, said):
     seen_start = seen_running = False
     for s in range(40):

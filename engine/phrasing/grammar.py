@@ -101,6 +101,8 @@ def guess_form(phrase: str) -> str:
     if not words:
         return MASS
     head = words[-1]
+    if head.endswith(("ity", "ory")):
+        return MASS  # "visibility", "humidity", "advisory": nouns
     if head not in _NOT_ADJ and (
         (head.endswith("y") and not head.endswith(("ay", "ey", "oy", "uy")) and len(head) > 3)
         or head.endswith(_ADJ_SUFFIXES)

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, content_words, guess_form, join_and
+from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, content_words, guess_form, is_plural, join_and
 
 # Band bounds (the fact checker reads the same bounds): temperature in °C, wind in mph.
 TEMP_BOUNDS = (-20.0, 0.0, 10.0, 18.0, 26.0, 35.0, 999.0)
@@ -197,6 +197,21 @@ rainy|a|fall|wet
 showery|a|fall|wet
 drizzly|a|fall|wet light
 snowy|a|fall|cold
+sea breeze|c|wind|
+land breeze|c|wind|
+onshore breeze|c|wind|
+breeze|c|wind|
+wind chill|c|air|cold
+bitter wind chill|c|air|cold
+chill|c|air|cold
+northern lights|p|sky|bright cold calm
+aurora|c|sky|bright cold calm
+bright spells|p|sun|bright
+sunny periods|p|sun|bright
+bright intervals|p|sun|bright
+white-out|c|storm|stormy cold
+cold front|c|storm|wet
+heat haze and dust|m|hang|hot dry
 frost|m|ground|cold
 hard frost|c|ground|cold
 ground frost|m|ground|cold
@@ -291,6 +306,8 @@ def understand(conditions: str) -> Condition:
     head = LEXICON.get(words[-1]) if words else None
     if head is not None and WORD.fullmatch(words[-1]):
         form = head[0] if head[0] != COUNT else MASS
+    elif form == MASS and words and (_count_noun(words[-1]) or words[-1] in _NOTICES and not is_plural(words[-1])):
+        form = COUNT  # "a typhoon warning", "a cold spell": a singular count noun takes its article
     kind, flags = OTHER, set()
     low = text.replace("-", " ")
     for stems, k, flag in _HINTS:
@@ -308,12 +325,29 @@ def understand(conditions: str) -> Condition:
             flags.add(f)
     if form == MASS and kind == STORM and words and words[-1].endswith("storm"):
         form = COUNT
+    if words and words[-1] in _NOTICES:
+        kind = OTHER  # "a gale warning" is not a gale: said as a notice, never "sweeps over"
     if form != ADJ and words and all(_adj_word(w) for w in words) and words[-1] not in _JOINS:
         # "bitterly cold", "bright but cold": adjectives only, never said as a noun
         form = ADJ
         if kind == OTHER:
             kind = SKY if words[-1] in SKY_ADJ else (WINDY if words[-1] in WIND_ADJ else AIR)
     return Condition(text, form, kind, frozenset(flags), False)
+
+
+# Heads of weather words that are mass nouns ("poor visibility", "high pollen"); any other
+# singular noun not in the lexicon is countable and takes an article ("a typhoon warning").
+_MASS_HEADS = frozenset("""rain drizzle snow sleet hail fog mist haze smoke smog dust sand ash frost ice dew rime
+    sunshine sun cloud cloudiness weather air heat cold humidity visibility pollen spray murk gloom lightning thunder
+    precipitation moisture pressure wind weather sunlight daylight dampness darkness warmth thaw slush""".split())
+_NOTICES = frozenset("warning warnings watch watches advisory advisories alert alerts".split())
+
+
+def _count_noun(head: str) -> bool:
+    if any(head.endswith(m) for m in _MASS_HEADS | {"fall", "light", "shine", "drift"}):
+        return False  # "glimmerfall", "starlight", "snowdrift"-like compounds of mass words
+    return head not in _MASS_HEADS and not head.endswith(("ing", "ness", "ity", "ure", "tion", "sion")) \
+        and not is_plural(head) and guess_form(head) != ADJ
 
 
 # --- temperature and wind words ------------------------------------------------------------------
@@ -471,7 +505,7 @@ def parse(conditions: str) -> Weather:
         return Weather(c, extra, later, sky, air, wind, False)
     c = understand(text)
     compound = False
-    if len(parts) > 1 and " and " in text and not _is_adj(parts[0]):
+    if len(parts) > 1 and " and " in text and not _is_adj(parts[0]) and " of " not in text.split(" and ")[0]:
         # "light rain and snow", "fog and drizzle": two things, a plural subject
         kinds = {understand(x).kind for x in parts}
         flags = set()
@@ -546,8 +580,9 @@ _WIND_ADV = (("in the still air", "without a breath of wind", "in the windless c
              ("in a howling gale", "as a gale tears through", "under storm-force winds", "in gale-force winds"))
 # How hard a wind-like condition ("gusty winds", "a gale") really blows, per wind band: the wind
 # is said once; at a calm the data's two facts are both told, gently.
-_HOW_HARD = (("though the air is still for the moment",), ("though the wind is no more than a light breeze",),
-             ("though no more than a brisk breeze",), ("blowing hard", "buffeting everything"),
+_HOW_HARD = (("though the air is still for the moment",),
+             ("though the wind is no more than a light breeze", "blowing gently", "stirring softly"),
+             ("though no more than a brisk breeze", "blowing briskly", "blowing steadily"), ("blowing hard", "buffeting everything"),
              ("at gale force", "rising to a howling gale", "howling round every wall"))
 # Attributive forms of the temperature words ("a freezing gale", "the still, bitterly cold air").
 _ATTRIBUTIVE = {"icy cold": "icy", "raw and cold": "cold", "raw and freezing": "freezing", "bitterly cold and raw": "bitterly cold",
@@ -650,6 +685,16 @@ def _later(w: Weather) -> str:
             rest = parse(t[len(lead):])
             np = noun_phrase(rest.main) if rest.main.form != ADJ or rest.main.kind == SKY else rest.main.text + " weather"
             return ", and then " + np + (" follow" if rest.main.form == PLURAL or rest.compound or rest.main.kind == SKY and rest.main.form == ADJ else " follows")
+    if t.startswith("turning to ") and w.main.kind == FALL:
+        return ", turning to " + t[len("turning to "):] + ("" if t.endswith(("later", "overnight")) else " later")
+    for lead in ("becoming ", "turning to ", "turning "):
+        if t.startswith(lead):
+            rest = parse(t[len(lead):])
+            word = t[len(lead):].strip()
+            comparative = " " not in word and word.endswith("er") and word not in LEXICON  # "brighter"
+            if rest.main.form != ADJ and not comparative:  # "cloudy, becoming rain": the rain is to come
+                return ", with " + noun_phrase(rest.main) + " to follow"
+            break
     if t.startswith("clearing"):
         return ", though it should be " + t
     if t.startswith(("becoming", "brightening", "easing", "dying out", "turning")):
@@ -667,20 +712,69 @@ def _extra(w: Weather, joint: str = ", with ") -> str:
         return joint + np + " breaking through"
     if "thunder" in e.text:
         return joint + np + " rumbling at times"
+    if e.text.split()[0] in _FREQUENT or _QUALIFIED.match(e.text):
+        return joint + np  # "with occasional drizzle", never "occasional drizzle at times"
     return joint + np + " at times"
+
+
+_FREQUENT = frozenset("occasional scattered isolated intermittent patchy passing odd frequent periodic some a".split())
+
+
+# A condition qualified by when, where or how sure ("rain at times", "frost early", "northern
+# lights visible", "thunder possible"): the qualifier stays with its noun, said where a noun phrase
+# stands ("..., with torrential rain at times and a blustery wind"), never "rain at times pound".
+_QUALIFIED = re.compile(
+    r"^(?P<head>.+?)\s+(?P<q>at times|in places|at first|for a time|for a while|overnight|early on|early|"
+    r"in the (?:morning|afternoon|evening|night)|this (?:morning|afternoon|evening)|"
+    r"by (?:noon|midday|afternoon|evening|nightfall|dusk|dawn|morning|night)|around|about|"
+    r"possible|likely|expected|developing|visible|in force|on and off|off and on)$")
+_SAID_AS = {"early": "early on"}
+_PREDICATES = frozenset("possible likely expected developing visible".split())
+
+
+def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    text = " ".join(conditions.split()).lower()
+    m = _QUALIFIED.match(text)
+    if m is None or text in LEXICON or not m.group("head").strip(" ,"):
+        return ()
+    head, q = m.group("head").strip(" ,"), m.group("q")
+    q = _SAID_AS.get(q, q)
+    c = understand(head)
+    np = noun_phrase(c) if c.form != ADJ else head
+    slots = (", with " + np,) if q in _PREDICATES else (", with " + np, " brings " + np, "It is " + np)
+    out = []
+    for pre, post in _frames(head, temp_band, wind_band):
+        for slot in slots:
+            for part in (0, 1):
+                x = (pre, post)[part]
+                i = x.find(slot)
+                j = i + len(slot)
+                if i < 0 or not x[j:].startswith((" and ", ".", ",")):
+                    continue
+                x = x[:j] + " " + q + x[j:]
+                out.append((x, post) if part == 0 else (pre, x))
+                break
+            else:
+                continue
+            break
+    if out:
+        return tuple(dict.fromkeys(out))
+    t = temperature_words(c, temp_band, wind_band)[0]
+    return (("It is " + t + " at ", ", with " + np + " " + q + " and " + _WIND_NOUNS[wind_band][0] + "."),)
 
 
 @lru_cache(maxsize=16384)
 def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic."""
-    out = _frames(conditions, temp_band, wind_band)
+    out = _qualified(conditions, temp_band, wind_band) or _frames(conditions, temp_band, wind_band)
     if out:
         return out
     c = understand(conditions)  # never expected: the plainest frame, said as written
     t = temperature_words(c, temp_band, wind_band)[0]
     np = noun_phrase(c) if c.form != ADJ else c.text + " weather"
-    return (("It is " + t + " at ", ", with " + np + " and " + _WIND_NOUNS[wind_band][0] + "."),)
+    wind = " and " + _WIND_NOUNS[wind_band][0] if c.kind != WINDY or c.form == ADJ else ""
+    return (("It is " + t + " at ", ", with " + np + wind + "."),)
 
 
 def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
@@ -708,7 +802,8 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     end = _later(w) + "."
     tail_extra = _extra(w)
     out: list[tuple[str, str]] = []
-    must = [x for x in re.sub(r"[,;]", " ", conditions.lower()).split() if x not in ("and", "then")]
+    must = [x for x in re.sub(r"[,;]", " ", conditions.lower()).split()
+            if x not in ("and", "then", "becoming", "turning", "to")]
     cst = _stems(conditions)
     twice = frozenset(x for x in cst if cst.count(x) > 1)  # "gray gray": the world's own words
     if yet.startswith(", and"):  # "cold ..., and the air is bitterly cold": the two facts share a word
@@ -867,7 +962,12 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
             for adv in advs:
                 for t in temps[:2]:
                     add(cap(head_np) + " " + verb + " ", " " + adv + (", and the day is " if "air" in adv else ", and the air is ") + t + tail_extra + end)
+    if not c.known or c.text.split()[-1] in _NOTICES:
+        # a word the lexicon does not know (or a notice): said only where any noun phrase reads
+        # right ("..., with a typhoon warning and a tearing gale"), never as the subject of a verb
+        # chosen by a guess ("high pollen blows across")
+        out = [f for f in out if (", with " + np) in f[1] or (" brings " + np) in f[1]]
     if not out:  # never expected: every form above yields phrasings
         t = temps[0] if temps else TEMPS[temp_band][0][0]
-        out.append(("It is " + t + " at ", ", with " + np + " and " + nouns[0] + end))
+        out.append(("It is " + t + " at ", ", with " + np + (" and " + nouns[0] if c.kind != WINDY or c.form == ADJ else "") + end))
     return tuple(out)
