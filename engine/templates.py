@@ -32,6 +32,7 @@ _WIND_BANDS = tuple((b, WINDS[i][0]) for i, b in enumerate(WIND_BOUNDS))
 _LAST_TEMP = len(TEMP_BOUNDS) - 1
 _LAST_WIND = len(WIND_BOUNDS) - 1
 ABUNDANT_ABOVE, SCARCE_BELOW = 0.7, 0.3
+GRAVE = 0.6  # a calamity this significant is never followed by news of plenty
 MAX_LISTED = 4  # resources named per side (abundant, scarce); a longer list would not read
 _ENDS = frozenset(".!?…\"'")
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")
@@ -120,18 +121,30 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     if content_words(lead) & content_words(" ".join(abundant + scarce)) and news.kind(top.type, top.summary) != news.CALAMITY:
         # the news names the resource ("the apricot harvest begins"): the stock first, as its
         # cause, never "..., and there are apricots in plenty" after it
-        after = news.after_resources(top.type, top.summary, "")
+        mood = "bad" if scarce and not abundant else ("good" if abundant and not scarce else "mixed")
+        after = news.after_resources(top.type, top.summary, mood)
         if after:
             joint, body = after[0]
+            named = _named_at_start(body, abundant + scarce)
+            if named and scarce == [named] and not abundant and goods.understand(named)[0] != goods.PEOPLE:
+                return _end("Supplies are running low" + joint + body)  # the news names what is short
             return _end(cap(stock[(seed >> 7) % len(stock)]) + joint + body)
         first = lead.split(" ", 1)[0]
         if content_words(first) & content_words(" ".join(abundant + scarce)) and first[1:].islower():
             # "Cotton prices have doubled": its first word is the resource, a common noun
-            return _end(cap(stock[(seed >> 7) % len(stock)]) + "; " + first.lower() + lead[len(first):])
+            rest = lead[len(first):]
+            if scarce == [first.lower()] and not abundant and goods.understand(first)[0] != goods.PEOPLE:
+                # "Supplies are running low; ice is being rationed", never "Ice is running low; ice is..."
+                return _end("Supplies are running low; " + first.lower() + rest)
+            return _end(cap(stock[(seed >> 7) % len(stock)]) + "; " + first.lower() + rest)
     if news.ends_in_role(top.summary):  # "...visit the shrine; salt is scarce", never "the shrine, with salt"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     if ";" in lead:
         return _end(lead)  # "The abbot died at dawn; his body will lie in state": no third clause
+    if abundant and not scarce and news.kind(top.type, top.summary) == news.CALAMITY and top.significance >= GRAVE:
+        # plenty after grave news is a consolation, said as one: "...stabbed on Thursday; at
+        # least there is no shortage of carpets", never a bare "; there is no shortage of carpets"
+        return _end(lead + "; at least " + stock[(seed >> 7) % len(stock)])
     if ", and " in lead or news.kind(top.type, top.summary) == news.CALAMITY:
         # a summary already joined with "and", or grave news: the stock after a semicolon, never
         # a second "and" nor a supply note tacked onto a death with "and"
@@ -146,6 +159,16 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         # "..., with plenty of rice and boatmen aplenty but fish sauce in short supply"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     return _end(lead + ", and " + short[(seed >> 7) % len(short)])
+
+
+def _named_at_start(body: str, names: list[str]) -> str:
+    """The resource a news clause opens on ("ice is being rationed" -> "ice"), "" if none."""
+    low = body.lower()
+    for n in sorted(names, key=len, reverse=True):
+        k = " ".join(n.split()).lower()
+        if low.startswith(k + " ") and low[len(k) + 1:].split(" ", 1)[0] in ("is", "are", "was", "were", "has", "have", "will"):
+            return body[: len(k)]
+    return ""
 
 
 def _news_entry(resources: tuple, events: tuple, seed: int) -> tuple:

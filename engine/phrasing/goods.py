@@ -160,7 +160,7 @@ def _pairs(a: tuple[str, ...], b: tuple[str, ...], joint: str, names: list[str])
     out = []
     for x in a:
         for y in b:
-            if not (set(x.lower().split()) - named) & (set(y.lower().split()) - named - {"are", "is", "there"}):
+            if not (set(x.lower().split()) - named) & (set(y.lower().split()) - named - {"are", "is"}):
                 out.append(x + joint + y)
     return tuple(out) or (a[0] + joint + b[-1],)
 

@@ -70,11 +70,40 @@ def place_name(name: str) -> str:
     Sary-Tash"), the editorial convention; a proper name does not ("Kess Viaduct", "Yangiqal
     Orchards"). inflect has no rule for this: it is the name's shape that decides."""
     words = name.split()
-    if len(words) < 3 or " of " not in f" {name} " or words[0].lower() in _ARTICLES or not words[0][:1].isupper():
+    if not words or words[0].lower() in _ARTICLES or not words[0][:1].isupper():
+        return name
+    if len(words) >= 2 and " of " not in f" {name} " and _common_phrase(words):
+        return "the " + name  # "the Sunken Baths", "the Felt-Makers' Quarter", never "Kess Viaduct"
+    if len(words) < 3 or " of " not in f" {name} ":
         return name
     if words[0].lower() == "of" or words[-1] == "of":
         return name
     return "the " + name
+
+
+def _known(word: str) -> dict:
+    from lemminflect import getAllLemmas  # a dictionary of English words; loaded on first use
+
+    try:
+        return getAllLemmas(word.lower()) or {}
+    except Exception:
+        return {}
+
+
+def _common_phrase(words: list[str]) -> bool:
+    """Whether a name is made of common English words and opens on an adjective or a plural
+    possessive ("Sunken Baths", "Old Mill", "Felt-Makers' Quarter"): a description used as a name,
+    which running text says with "the". A word no dictionary knows ("Kess", "Khanh") or a
+    singular possessive ("Ackroyd's Brewery") makes it a proper name."""
+    parts = []
+    for w in words:
+        if w.endswith(("'s", "’s")):
+            return False
+        parts.extend(x for x in w.strip("'’").split("-") if x)
+    if not parts or not all(_known(p.strip("'’")) for p in parts):
+        return False
+    first = words[0]
+    return "ADJ" in _known(first.split("-")[0]) or any(w.endswith(("s'", "s’")) for w in words)
 
 
 def cap(text: str) -> str:

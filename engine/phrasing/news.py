@@ -158,6 +158,9 @@ def after_resources(etype: str, summary: str, mood: str) -> tuple[tuple[str, str
         elif mood == "good":
             out = [(", but ", body)]
         return tuple(out)
+    if mood == "bad" and t in (PAST, PERFECT):
+        # "There is little lapis, but a seam of it was struck last week": news against the shortage
+        out.insert(0, (", but ", body))
     if t in (ONGOING, PERFECT) and not has_time:
         out.append(("; meanwhile, ", body))
     if t in (PAST, PERFECT, FUTURE):
