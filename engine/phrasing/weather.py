@@ -289,6 +289,10 @@ def understand(conditions: str) -> Condition:
         form, kind, flags = entry
         extra = set(flags)
         front = words[:i]
+        if "of" in front:  # "a chance of showers", "periods of rain": the phrase's head is in front
+            lead = [w for w in front[: front.index("of")] if w not in ("a", "an", "the")]
+            form = PLURAL if lead and is_plural(lead[-1]) else COUNT
+            return Condition(text, form, OTHER, frozenset(flags), False)
         if front and not all(WORD.fullmatch(w) for w in front):
             break  # "rain, then fog"-like strings: not a modified head
         for w in front:
@@ -339,7 +343,7 @@ def understand(conditions: str) -> Condition:
 # singular noun not in the lexicon is countable and takes an article ("a typhoon warning").
 _MASS_HEADS = frozenset("""rain drizzle snow sleet hail fog mist haze smoke smog dust sand ash frost ice dew rime
     sunshine sun cloud cloudiness weather air heat cold humidity visibility pollen spray murk gloom lightning thunder
-    precipitation moisture pressure wind weather sunlight daylight dampness darkness warmth thaw slush""".split())
+    precipitation moisture pressure weather sunlight daylight dampness darkness warmth thaw slush""".split())
 _NOTICES = frozenset("warning warnings watch watches advisory advisories alert alerts".split())
 
 
@@ -487,6 +491,9 @@ def parse(conditions: str) -> Weather:
     m = _SEQUENCE.match(text)
     if m and m.group("now").strip() and text not in LEXICON:
         text, later = m.group("now").strip(" ,"), m.group("tail").strip()
+        if later == "later" and "," in text:  # "cloudy, rain later": the rain is what comes later
+            text, mid = (x.strip() for x in text.rsplit(",", 1))
+            later = mid + " later"
     extra = None
     if " with " in text and text not in LEXICON:
         head, _, rest = text.partition(" with ")
@@ -621,7 +628,7 @@ def noun_phrase(c: Condition) -> str:
     "partly cloudy skies", "the scorching sun"."""
     t = c.text or "changeable weather"
     if c.form == COUNT:
-        return article(t)
+        return t if t.split(" ", 1)[0] in ("a", "an", "the") else article(t)
     if c.form == ADJ:
         if c.kind == SKY:
             return t + " skies"
@@ -685,6 +692,10 @@ def _later(w: Weather) -> str:
             rest = parse(t[len(lead):])
             np = noun_phrase(rest.main) if rest.main.form != ADJ or rest.main.kind == SKY else rest.main.text + " weather"
             return ", and then " + np + (" follow" if rest.main.form == PLURAL or rest.compound or rest.main.kind == SKY and rest.main.form == ADJ else " follows")
+    if t.endswith(" later") and not t.startswith(("clearing", "becoming", "turning", "brightening", "easing", "dying")):
+        rest = parse(t[: -len(" later")])
+        if rest.main.form != ADJ:  # "cloudy, rain later": ", with rain later"
+            return ", with " + noun_phrase(rest.main) + " later"
     if t.startswith("turning to ") and w.main.kind == FALL:
         return ", turning to " + t[len("turning to "):] + ("" if t.endswith(("later", "overnight")) else " later")
     for lead in ("becoming ", "turning to ", "turning "):
@@ -729,19 +740,42 @@ _QUALIFIED = re.compile(
     r"by (?:noon|midday|afternoon|evening|nightfall|dusk|dawn|morning|night)|around|about|"
     r"possible|likely|expected|developing|visible|in force|on and off|off and on)$")
 _SAID_AS = {"early": "early on"}
-_PREDICATES = frozenset("possible likely expected developing visible".split())
+_PREDICATES = frozenset("possible likely expected developing visible increasing".split())
+
+
+_WHERE = re.compile(r"^(?P<head>.+?)\s+(?P<q>(?:on|over|in|near|along|across|above|below|around|off|at)\s+.+|inland|offshore)$")
+_COMMA_TAIL = re.compile(r"^(?P<head>[^,]+),\s*(?P<q>[^,]+)$")
+
+
+def _split_qualifier(text: str) -> tuple[str, str, bool]:
+    """(head, qualifier, said between commas) of a qualified condition; ("", "", False) if none."""
+    m = _COMMA_TAIL.match(text)
+    if m is not None and not _SEQUENCE.match(text) and understand(m.group("head")).known \
+            and understand(m.group("head")).form != ADJ:
+        q = m.group("q").strip()
+        first = q.split()[0]
+        return m.group("head").strip(), q, not first.endswith("ing")  # "fog, lifting by noon": "fog lifting by noon"
+    m = _QUALIFIED.match(text)
+    if m is not None and m.group("head").strip(" ,"):
+        head, q = m.group("head").strip(" ,"), m.group("q")
+        return head, _SAID_AS.get(q, q), m.group("head").rstrip().endswith(",")
+    m = _WHERE.match(text)
+    if m is not None and understand(m.group("head")).known and m.group("q") not in ("in places",):
+        return m.group("head").strip(), m.group("q"), False
+    return "", "", False
 
 
 def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     text = " ".join(conditions.split()).lower()
-    m = _QUALIFIED.match(text)
-    if m is None or text in LEXICON or not m.group("head").strip(" ,"):
+    if text in LEXICON:
         return ()
-    head, q = m.group("head").strip(" ,"), m.group("q")
-    q = _SAID_AS.get(q, q)
+    head, q, commas = _split_qualifier(text)
+    if not head:
+        return ()
     c = understand(head)
     np = noun_phrase(c) if c.form != ADJ else head
-    slots = (", with " + np,) if q in _PREDICATES else (", with " + np, " brings " + np, "It is " + np)
+    predicate = q in _PREDICATES or q.split()[0].endswith("ing")
+    slots = (", with " + np,) if predicate else (", with " + np, " brings " + np, "It is " + np)
     out = []
     for pre, post in _frames(head, temp_band, wind_band):
         for slot in slots:
@@ -751,7 +785,8 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
                 j = i + len(slot)
                 if i < 0 or not x[j:].startswith((" and ", ".", ",")):
                     continue
-                x = x[:j] + " " + q + x[j:]
+                said = (", " + q + ("," if x[j:].startswith(" and ") else "")) if commas else " " + q
+                x = x[:j] + said + x[j:]
                 out.append((x, post) if part == 0 else (pre, x))
                 break
             else:
@@ -760,7 +795,8 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
     if out:
         return tuple(dict.fromkeys(out))
     t = temperature_words(c, temp_band, wind_band)[0]
-    return (("It is " + t + " at ", ", with " + np + " " + q + " and " + _WIND_NOUNS[wind_band][0] + "."),)
+    said = (", " + q + ",") if commas else " " + q
+    return (("It is " + t + " at ", ", with " + np + said + " and " + _WIND_NOUNS[wind_band][0] + "."),)
 
 
 @lru_cache(maxsize=16384)
@@ -770,6 +806,11 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     out = _qualified(conditions, temp_band, wind_band) or _frames(conditions, temp_band, wind_band)
     if out:
         return out
+    w = parse(conditions)
+    if w.extra is not None and w.main.form == ADJ:  # "dry with sunny spells" where no frame fits
+        t = temperature_words(w.main, temp_band, wind_band)[0]
+        return (("It is " + w.main.text + " and " + t + " at ", ", with " + noun_phrase(w.extra) + " and "
+                 + _WIND_NOUNS[temp_band and wind_band][0] + "."),)
     c = understand(conditions)  # never expected: the plainest frame, said as written
     t = temperature_words(c, temp_band, wind_band)[0]
     np = noun_phrase(c) if c.form != ADJ else c.text + " weather"
