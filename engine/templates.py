@@ -153,8 +153,8 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     # otherwise a plain second clause, never "twins, with plenty of coffee" (a "with" would
     # attach the stock to whatever the news ends on)
     short = [x.replace(", but ", " but ").replace(", though ", " though ").replace(", while ", " while ")
-             for x in stock if x.count(", ") <= 1 and ", and " not in x]
-    if not short or len(lead) + len(short[0]) > 150:
+             for x in stock if ", " not in x]  # one side only: "x but y" after ", and" is a run-on
+    if not short or len(lead) + len(short[0]) > 150 or (len(lead) > 90 and ", " in lead):
         # a long news item or a long list of supplies: the two halves after a semicolon, never
         # "..., with plenty of rice and boatmen aplenty but fish sauce in short supply"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])

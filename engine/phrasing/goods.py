@@ -20,7 +20,8 @@ MASS_N, PLURAL_N = "m", "p"
 _ENTRIES = {
     ANIMALS: """horses goats sheep+ cattle+ caribou+ deer+ reindeer+ elk+ oxen+ mules donkeys ponies camels
         llamas yaks pigs hogs swine+ hens chickens geese+ ducks pigeons dogs hounds falcons hawks bees frogs
-        cows bulls rabbits mounts pack-animals livestock game poultry""",
+        cows bulls rabbits mounts pack-animals livestock game poultry chamois+ ibex+ bison+ moose+ seals walrus+
+        whales marmots beavers otters foxes wolves bears boar+ mules ponies""",
     PEOPLE: """labour labor workers hands sailors soldiers guards recruits masons smiths scribes priests monks nuns
         healers porters miners guides craftsmen+ craftspeople+ apprentices mercenaries volunteers settlers clerks
         crew labourers laborers carpenters weavers herders shepherds fishermen+ farmhands hunters boatmen+
@@ -94,6 +95,7 @@ _SCARCE = {
 }
 # Nothing left at all (abundance ~0): "the salt is all gone", not "there is little salt".
 _NONE = {MASS_N: ("the {r} is all gone",), PLURAL_N: ("the {r} are all gone",)}
+_NONE_LIVING = ("there are no {r} left",)  # "the chamois is all gone" is said of stock, not of animals
 _ABUNDANT_MANY = ("{R} are plentiful", "there is no shortage of {r}", "there {be} plenty of {r}")
 _SCARCE_MANY = ("{R} are scarce", "{R} are in short supply", "{R} are running low")
 _PEOPLE_SCARCE_MANY = ("{R} are scarce", "few {r} can be found")
@@ -118,7 +120,7 @@ def clauses(names: list[str], abundant: bool, gone: bool = False) -> tuple[str, 
     if len(names) == 1:
         cat, number = understand(names[0])
         if gone and not abundant:
-            patterns = _NONE[number]
+            patterns = _NONE_LIVING if cat in (ANIMALS, PEOPLE) else _NONE[number]
         else:
             patterns = (_ABUNDANT if abundant else _SCARCE)[(cat, number)]
     elif abundant:

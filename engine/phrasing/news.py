@@ -30,7 +30,8 @@ _KINDS = {
         eruption erupted landslide avalanche murder murdered death died dead killed riot unrest bandits wolves
         blight locusts shipwreck wreck wrecked damage burned burnt gutted sank mutiny rebellion invasion plundered
         looted ambush poisoned missing drowned cracked strike famine shortage stole stolen theft robbed robbery
-        thieves snapped outbreak avalanche wolves""",
+        thieves snapped outbreak avalanche wolves caved cave-in trapped trapping injured wounded gashed crushed
+        buried burying shattered exploded explosion capsized stranded accident scalded scalding drowning""",
     CELEBRATION: """festival feast wedding celebrate celebrates celebration fair holiday coronation crowned birth
         anniversary games tournament carnival dance dancing music parade jubilee""",
     ARRIVAL: """caravan arrived arrives arrival envoy visitors visitor pilgrims pilgrimage migration herds ship

@@ -591,6 +591,9 @@ _HOW_HARD = (("though the air is still for the moment",),
              ("though the wind is no more than a light breeze", "blowing gently", "stirring softly"),
              ("though no more than a brisk breeze", "blowing briskly", "blowing steadily"), ("blowing hard", "buffeting everything"),
              ("at gale force", "rising to a howling gale", "howling round every wall"))
+# How hard the wind blows, after "with the wind" (a windy adjective already said it is windy).
+_WIND_STRENGTH = ((), (), ("blowing briskly", "blowing steadily"), ("blowing hard",),
+                  ("rising to a gale", "blowing a gale"))
 # Attributive forms of the temperature words ("a freezing gale", "the still, bitterly cold air").
 _ATTRIBUTIVE = {"icy cold": "icy", "raw and cold": "cold", "raw and freezing": "freezing", "bitterly cold and raw": "bitterly cold",
                 "crisp and cold": "cold"}
@@ -810,7 +813,7 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     if w.extra is not None and w.main.form == ADJ:  # "dry with sunny spells" where no frame fits
         t = temperature_words(w.main, temp_band, wind_band)[0]
         return (("It is " + w.main.text + " and " + t + " at ", ", with " + noun_phrase(w.extra) + " and "
-                 + _WIND_NOUNS[temp_band and wind_band][0] + "."),)
+                 + _WIND_NOUNS[wind_band][0] + "."),)
     c = understand(conditions)  # never expected: the plainest frame, said as written
     t = temperature_words(c, temp_band, wind_band)[0]
     np = noun_phrase(c) if c.form != ADJ else c.text + " weather"
@@ -875,7 +878,11 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
         if windy:
             wadj = join_and(windy)
             how = [n for n in nouns if not (content_words(n) & content_words(wadj))]
-            tails = [", with " + n for n in how] if wind_band else [", " + _HOW_HARD[0][0]]
+            if wind_band >= 2:  # "breezy ... with a brisk wind" says the wind twice: how hard it blows
+                how = []
+                tails = [", with the wind " + h for h in _WIND_STRENGTH[wind_band]]
+            else:
+                tails = [", with " + n for n in how] if wind_band else [", " + _HOW_HARD[0][0]]
             if not tails:
                 tails = [", " + _HOW_HARD[wind_band][0]]
             descs = [wadj + (", " + a if a else "") for a in (air_t or [""])]
@@ -1003,7 +1010,7 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
             for adv in advs:
                 for t in temps[:2]:
                     add(cap(head_np) + " " + verb + " ", " " + adv + (", and the day is " if "air" in adv else ", and the air is ") + t + tail_extra + end)
-    if not c.known or c.text.split()[-1] in _NOTICES:
+    if not c.known or c.text.split()[-1] in _NOTICES or " or " in c.text:
         # a word the lexicon does not know (or a notice): said only where any noun phrase reads
         # right ("..., with a typhoon warning and a tearing gale"), never as the subject of a verb
         # chosen by a guess ("high pollen blows across")
