@@ -497,8 +497,8 @@ def parse(conditions: str) -> Weather:
     extra = None
     if " with " in text and text not in LEXICON:
         head, _, rest = text.partition(" with ")
-        if head.strip() and rest.strip():
-            text, extra = head.strip(), understand(rest.strip())
+        if head.strip(" ,") and rest.strip():
+            text, extra = head.strip(" ,"), understand(rest.strip())
     parts = [x.strip() for x in re.split(r",\s*|\s+and\s+", text) if x.strip()]
     if len(parts) > 1 and text not in LEXICON and all(_is_adj(x) for x in parts):
         sky = tuple(x for x in parts if x.split()[-1] in SKY_ADJ)
