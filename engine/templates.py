@@ -115,6 +115,11 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         stock = goods.sentences(abundant, scarce, gone)
         return _end(cap(stock[(seed >> 7) % len(stock)])) if stock else ""
     lead = told[(seed >> 9) % len(told)]
+    if abundant and grave_news(top):
+        # "Eleven men are still below; ... copper ore is plentiful": plenty beside grave news reads
+        # as callous or as a contradiction ("flocks are dying; sheep are plentiful"), so it is left
+        # out (a minor detail); a shortage still reads as part of the news
+        abundant = []
     if not (abundant or scarce):
         return _end(lead)
     stock = goods.sentences(abundant, scarce, gone)
@@ -141,10 +146,6 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     if ";" in lead:
         return _end(lead)  # "The abbot died at dawn; his body will lie in state": no third clause
-    if abundant and not scarce and news.kind(top.type, top.summary) == news.CALAMITY and top.significance >= GRAVE:
-        # plenty after grave news is a consolation, said as one: "...stabbed on Thursday; at
-        # least there is no shortage of carpets", never a bare "; there is no shortage of carpets"
-        return _end(lead + "; at least " + stock[(seed >> 7) % len(stock)])
     if ", and " in lead or news.kind(top.type, top.summary) == news.CALAMITY:
         # a summary already joined with "and", or grave news: the stock after a semicolon, never
         # a second "and" nor a supply note tacked onto a death with "and"
@@ -159,6 +160,14 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         # "..., with plenty of rice and boatmen aplenty but fish sauce in short supply"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     return _end(lead + ", and " + short[(seed >> 7) % len(short)])
+
+
+def grave_news(event) -> bool:
+    """Whether an event is grave news told as it happens (a death, a fire, a cave-in), after which
+    a note of plenty would read as callous: a calamity this significant, not a standing state or
+    a future one ("the footbridge remains closed" is not)."""
+    return (event.significance >= GRAVE and news.kind(event.type, event.summary) == news.CALAMITY
+            and news.tense(news.clean(event.summary)) not in (news.STATE, news.FUTURE))
 
 
 def _named_at_start(body: str, names: list[str]) -> str:

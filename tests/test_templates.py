@@ -64,8 +64,13 @@ def test_what_the_text_mentions():
     t = render_template(p)
     assert t.startswith("A mill of grey stone sits beside a slow river.")
     assert "light rain" in t.lower() and "Old Mill" in t
-    assert "timber" in t and "fresh water" in t and "clay" not in t  # 0.5 is neither abundant nor scarce
+    # after grave news the shortage is told and the plenty left out; 0.5 is neither abundant nor scarce
+    assert "timber" not in t and "fresh water" in t and "clay" not in t
     assert "river burst its banks" in t and "small fire" not in t  # the most significant event
+    calm = mk(resources=[Resource("timber", 0.9), Resource("fresh water", 0.1), Resource("clay", 0.5)],
+              events=[Event("fair", 0.9, "long", "The midsummer fair fills the green.")])
+    t = render_template(calm)
+    assert "timber" in t and "fresh water" in t and "clay" not in t and "midsummer fair" in t
 
 
 # --- 2-3 sentences ----------------------------------------------------------------------------

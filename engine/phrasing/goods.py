@@ -25,7 +25,8 @@ _ENTRIES = {
     PEOPLE: """labour labor workers hands sailors soldiers guards recruits masons smiths scribes priests monks nuns
         healers porters miners guides craftsmen+ craftspeople+ apprentices mercenaries volunteers settlers clerks
         crew labourers laborers carpenters weavers herders shepherds fishermen+ farmhands hunters boatmen+
-        oarsmen+ teachers physicians midwives builders diggers""",
+        oarsmen+ teachers physicians midwives builders diggers pilgrims novices notaries keepers fishwives+ divers
+        herdsmen+ nomads riders drovers cooks nurses doctors surgeons""",
     FOOD: """grain wheat barley rye oats rice maize corn bread flour honey fish meat mutton venison pork beef cheese
         milk butter eggs apples pears plums figs dates olives coconuts berries mushrooms beans lentils potatoes
         turnips cabbages onions spices herbs sugar salt wine ale beer rum mead tea coffee cider eels shellfish

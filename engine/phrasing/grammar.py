@@ -72,13 +72,21 @@ def place_name(name: str) -> str:
     words = name.split()
     if not words or words[0].lower() in _ARTICLES or not words[0][:1].isupper():
         return name
-    if len(words) >= 2 and " of " not in f" {name} " and _common_phrase(words):
+    if len(words) >= 2 and words[0].endswith(("s'", "s’")):
+        return "the " + name  # "the Stonecutters' Hamlet": a plural possessive is never a proper name
+    linked = next((w for w in words[1:-1] if w in _LINKS), None)
+    if len(words) >= 2 and linked is None and _common_phrase(words):
         return "the " + name  # "the Sunken Baths", "the Felt-Makers' Quarter", never "Kess Viaduct"
-    if len(words) < 3 or " of " not in f" {name} ":
+    if len(words) < 3 or linked is None:
         return name
-    if words[0].lower() == "of" or words[-1] == "of":
+    if words[0].lower() in _LINKS or words[-1] in _LINKS:
         return name
-    return "the " + name
+    if linked != "of" and not _known(words[0].split("-")[0].strip("'’")):
+        return name  # "Stratford upon Avon", "Walton on the Naze": a town's own name
+    return "the " + name  # "the Gate of the Eastern Road", "the Naval Hospital at Orrhea"
+
+
+_LINKS = frozenset(("of", "at", "on", "off", "near", "by", "under", "above", "below", "beyond", "upon"))
 
 
 def _known(word: str) -> dict:

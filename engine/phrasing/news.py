@@ -159,7 +159,7 @@ def after_resources(etype: str, summary: str, mood: str) -> tuple[tuple[str, str
         elif mood == "good":
             out = [(", but ", body)]
         return tuple(out)
-    if mood == "bad" and t in (PAST, PERFECT):
+    if mood == "bad" and t in (PAST, PERFECT) and k in (DISCOVERY, ARRIVAL, CELEBRATION):
         # "There is little lapis, but a seam of it was struck last week": news against the shortage
         out.insert(0, (", but ", body))
     if t in (ONGOING, PERFECT) and not has_time:

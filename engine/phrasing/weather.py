@@ -197,6 +197,20 @@ rainy|a|fall|wet
 showery|a|fall|wet
 drizzly|a|fall|wet light
 snowy|a|fall|cold
+northerly|c|wind|
+southerly|c|wind|
+easterly|c|wind|
+westerly|c|wind|
+north-easterly|c|wind|
+north-westerly|c|wind|
+south-easterly|c|wind|
+south-westerly|c|wind|
+northeasterly|c|wind|
+northwesterly|c|wind|
+southeasterly|c|wind|
+southwesterly|c|wind|
+onshore wind|c|wind|
+offshore wind|c|wind|
 sea breeze|c|wind|
 land breeze|c|wind|
 onshore breeze|c|wind|
@@ -699,11 +713,20 @@ def _later(w: Weather) -> str:
         rest = parse(t[: -len(" later")])
         if rest.main.form != ADJ:  # "cloudy, rain later": ", with rain later"
             return ", with " + noun_phrase(rest.main) + " later"
+        return ", turning " + rest.main.text + " later"  # "frost early, sunny later"
     if t.startswith("turning to ") and w.main.kind == FALL:
         return ", turning to " + t[len("turning to "):] + ("" if t.endswith(("later", "overnight")) else " later")
     for lead in ("becoming ", "turning to ", "turning "):
         if t.startswith(lead):
-            rest = parse(t[len(lead):])
+            when = ""
+            body = t[len(lead):]
+            for w_ in (" later", " overnight", " by evening", " by night", " this afternoon", " in the afternoon"):
+                if body.endswith(w_):
+                    body, when = body[: -len(w_)], w_
+                    break
+            rest = parse(body)
+            if rest.main.form != ADJ and when and not (" " not in body and body.endswith("er")):
+                return ", with " + noun_phrase(rest.main) + when  # "overcast, becoming snow later"
             word = t[len(lead):].strip()
             comparative = " " not in word and word.endswith("er") and word not in LEXICON  # "brighter"
             if rest.main.form != ADJ and not comparative:  # "cloudy, becoming rain": the rain is to come
@@ -712,6 +735,9 @@ def _later(w: Weather) -> str:
     if t.startswith("clearing"):
         return ", though it should be " + t
     if t.startswith(("becoming", "brightening", "easing", "dying out", "turning")):
+        they = w.main.form == PLURAL or w.compound
+        if t.startswith("becoming ") and t.split()[1] in _INTENSITY:
+            return (", though they are " if they else ", though it is ") + t  # "showers, becoming heavy"
         return ", though it is " + t
     return ", " + t
 
@@ -726,11 +752,13 @@ def _extra(w: Weather, joint: str = ", with ") -> str:
         return joint + np + " breaking through"
     if "thunder" in e.text:
         return joint + np + " rumbling at times"
-    if e.text.split()[0] in _FREQUENT or _QUALIFIED.match(e.text):
-        return joint + np  # "with occasional drizzle", never "occasional drizzle at times"
+    if e.text.split()[0] in _FREQUENT or _QUALIFIED.match(e.text) or e.kind not in (FALL, STORM, HANG, BLOW, WINDY):
+        return joint + np  # "with occasional drizzle", "with excellent visibility": no "at times"
     return joint + np + " at times"
 
 
+_INTENSITY = frozenset("heavy heavier light lighter lighter heavier intermittent frequent persistent thundery "
+                       "squally wintry blustery".split())
 _FREQUENT = frozenset("occasional scattered isolated intermittent patchy passing odd frequent periodic some a".split())
 
 
@@ -752,8 +780,10 @@ _COMMA_TAIL = re.compile(r"^(?P<head>[^,]+),\s*(?P<q>[^,]+)$")
 
 def _split_qualifier(text: str) -> tuple[str, str, bool]:
     """(head, qualifier, said between commas) of a qualified condition; ("", "", False) if none."""
+    if _SEQUENCE.match(text):
+        return "", "", False  # "strong northerly, easing by evening": what comes later is a tail
     m = _COMMA_TAIL.match(text)
-    if m is not None and not _SEQUENCE.match(text) and understand(m.group("head")).known \
+    if m is not None and understand(m.group("head")).known \
             and understand(m.group("head")).form != ADJ:
         q = m.group("q").strip()
         first = q.split()[0]
@@ -806,6 +836,28 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
 def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic."""
+    text = " ".join(conditions.split()).lower()
+    w = parse(text)
+    if w.later and text not in LEXICON:
+        now = w.main.text if w.extra is None else ""
+        if now and _split_qualifier(now)[0]:
+            # "frost early, sunny later": the qualified condition's frames, then what comes later
+            tail = _later(w)
+            out = []
+            for pre, post in _qualified(now, temp_band, wind_band):
+                if post.endswith("."):
+                    t2 = tail.replace(", with ", ", and ", 1) if ", with " in pre + post and tail.startswith(", with ") else tail
+                    out.append((pre, post[:-1] + t2 + "."))
+            if out:
+                return tuple(out)
+    m = _COMMA_TAIL.match(text)
+    if m is not None and text not in LEXICON and not _SEQUENCE.match(text) and " with " not in text:
+        head, tail = m.group("head").strip(), m.group("q").strip()
+        if parse(head).main.form == ADJ and understand(tail).form != ADJ and not _QUALIFIED.match(tail):
+            # "sunny and warm, high pollen": the sky and the air, with the pollen
+            out = _frames(head + " with " + tail, temp_band, wind_band)
+            if out:
+                return out
     out = _qualified(conditions, temp_band, wind_band) or _frames(conditions, temp_band, wind_band)
     if out:
         return out
@@ -814,8 +866,13 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
         t = temperature_words(w.main, temp_band, wind_band)[0]
         return (("It is " + w.main.text + " and " + t + " at ", ", with " + noun_phrase(w.extra) + " and "
                  + _WIND_NOUNS[wind_band][0] + "."),)
-    c = understand(conditions)  # never expected: the plainest frame, said as written
+    c = understand(conditions)
     t = temperature_words(c, temp_band, wind_band)[0]
+    if "," in text or not c.known:
+        # a forecast string no rule above reads ("overcast, becoming snow later, fog early"):
+        # told as the forecast it is, word for word, rather than forced into a noun slot
+        return (("It is " + t + " at ", ", with " + _WIND_NOUNS[wind_band][0] + ", and the forecast is for "
+                 + text + "."),)
     np = noun_phrase(c) if c.form != ADJ else c.text + " weather"
     wind = " and " + _WIND_NOUNS[wind_band][0] if c.kind != WINDY or c.form == ADJ else ""
     return (("It is " + t + " at ", ", with " + np + wind + "."),)
