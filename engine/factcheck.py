@@ -583,6 +583,13 @@ def _check_wind(place: Place, ix: _Index, nums) -> FactItem:
             kept.append(span)
         elif abs(_band_index(mph, _WIND_BANDS) - band) >= 2:
             bad.append(span)
+    if not kept:
+        # Conditions that name the wind themselves ("breezy", "windy") carry it when they agree
+        # with it, as for the temperature; they never count against it.
+        resources = [ix.span(a, z) for r in place.resources for a, z in ix.find(_phrase_tokens(r.type) or ("",))]
+        for b, span in _band_hits(ix, WIND_WORDS, resources):
+            if abs(b - band) <= 1 and span not in bad:
+                kept.append(span)
     if 1 <= band <= 3 and not kept and not bad:  # only when nothing more specific was said
         for g in sorted(GENERIC_WIND):
             for a, z in ix.find((g,)):

@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 
 from .phrasing import goods, news
-from .phrasing.grammar import cap, content_words, place_name
+from .phrasing.grammar import cap, content_words, place_name, plural_name
 from .phrasing.weather import TEMP_BOUNDS, TEMPS, WIND_BOUNDS, WINDS, weather_frames
 from .validate import looks_like_instruction
 from .world import Place
@@ -146,11 +146,11 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     if ";" in lead:
         return _end(lead)  # "The abbot died at dawn; his body will lie in state": no third clause
-    if ", and " in lead or news.kind(top.type, top.summary) == news.CALAMITY:
+    if " and " in lead or news.kind(top.type, top.summary) == news.CALAMITY:
         # a summary already joined with "and", or grave news: the stock after a semicolon, never
         # a second "and" nor a supply note tacked onto a death with "and"
         tail = stock[(seed >> 7) % len(stock)]
-        return _end(lead + "; " + (tail.replace(", and ", " and ") if ", and " in lead else tail))
+        return _end(lead + "; " + (tail.replace(", and ", " and ") if " and " in lead else tail))
     # otherwise a plain second clause, never "twins, with plenty of coffee" (a "with" would
     # attach the stock to whatever the news ends on)
     short = [x.replace(", but ", " but ").replace(", though ", " though ").replace(", while ", " while ")
@@ -209,6 +209,8 @@ def render_template(place: Place) -> str:
         name = name[:1].upper() + name[1:]
     elif name.startswith("The ") and name[4:5].isupper():
         name = "the " + name[4:]  # "Under clear skies, the Isvägen Crossing"
+    if post.startswith((" is ", " lies ")) and plural_name(place.name):
+        post = (" are " if post.startswith(" is ") else " lie ") + post.split(" ", 2)[2]  # "the Quarries are hot"
     resources, events = place.resources, place.events
     ne = _NEWS.get((id(resources), id(events), s))
     if ne is None or ne[0] is not resources or ne[1] is not events:

@@ -58,8 +58,7 @@ def understand(resource: str) -> tuple[str, str]:
     head = words[-1] if words else ""
     number = PLURAL_N if head and is_plural(head) else MASS_N
     if head in LEXICON:
-        cat = LEXICON[head][0]
-        return cat, number if len(words) > 1 else LEXICON[head][1]
+        return LEXICON[head]  # "red deer" is as plural as "deer", "fresh water" as mass as "water"
     if number == PLURAL_N and (head.endswith(("ers", "ors", "ists", "ians", "men", "ants", "ents"))
                                and not head.endswith(("flowers", "waters", "minerals"))):
         return PEOPLE, number

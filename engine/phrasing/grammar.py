@@ -75,7 +75,7 @@ def place_name(name: str) -> str:
     if len(words) >= 2 and words[0].endswith(("s'", "s’")):
         return "the " + name  # "the Stonecutters' Hamlet": a plural possessive is never a proper name
     linked = next((w for w in words[1:-1] if w in _LINKS), None)
-    if len(words) >= 2 and linked is None and _common_phrase(words):
+    if len(words) >= 2 and linked is None and (_common_phrase(words) or _common_plural(words)):
         return "the " + name  # "the Sunken Baths", "the Felt-Makers' Quarter", never "Kess Viaduct"
     if len(words) < 3 or linked is None:
         return name
@@ -84,6 +84,19 @@ def place_name(name: str) -> str:
     if linked != "of" and not _known(words[0].split("-")[0].strip("'’")):
         return name  # "Stratford upon Avon", "Walton on the Naze": a town's own name
     return "the " + name  # "the Gate of the Eastern Road", "the Naval Hospital at Orrhea"
+
+
+@lru_cache(maxsize=8192)
+def plural_name(name: str) -> bool:
+    """Whether a name is a plural noun phrase ("Vrakha Marble Quarries", "the Sunken Baths") that
+    takes "are": its last word (before any "of"/"at" link) is a plural common noun."""
+    words = name.split()
+    for i, w in enumerate(words[1:], 1):
+        if w in _LINKS:
+            words = words[:i]
+            break
+    last = words[-1].strip("'’,.") if words else ""
+    return len(words) >= 2 and last[:1].isupper() and is_plural(last) and bool(_known(last))
 
 
 _LINKS = frozenset(("of", "at", "on", "off", "near", "by", "under", "above", "below", "beyond", "upon"))
@@ -96,6 +109,13 @@ def _known(word: str) -> dict:
         return getAllLemmas(word.lower()) or {}
     except Exception:
         return {}
+
+
+def _common_plural(words: list[str]) -> bool:
+    """A name of common words ending in a plural ("Sponge Bleaching Yards", "Mudlark Flats")."""
+    if any(w.endswith(("'s", "’s")) for w in words) or not is_plural(words[-1].lower()):
+        return False
+    return all(_known(x.strip("'’")) for w in words for x in w.split("-") if x)
 
 
 def _common_phrase(words: list[str]) -> bool:

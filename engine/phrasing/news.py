@@ -31,7 +31,8 @@ _KINDS = {
         blight locusts shipwreck wreck wrecked damage burned burnt gutted sank mutiny rebellion invasion plundered
         looted ambush poisoned missing drowned cracked strike famine shortage stole stolen theft robbed robbery
         thieves snapped outbreak avalanche wolves caved cave-in trapped trapping injured wounded gashed crushed
-        buried burying shattered exploded explosion capsized stranded accident scalded scalding drowning""",
+        buried burying shattered exploded explosion capsized stranded accident scalded scalding drowning dying
+        starving starved perished perishing dies""",
     CELEBRATION: """festival feast wedding celebrate celebrates celebration fair holiday coronation crowned birth
         anniversary games tournament carnival dance dancing music parade jubilee""",
     ARRIVAL: """caravan arrived arrives arrival envoy visitors visitor pilgrims pilgrimage migration herds ship

@@ -413,7 +413,7 @@ def _temp_fits(tag: str, c: Condition, band: int, wind: int) -> bool:
     if tag == "close":
         return bool(f & {"humid", "dark"}) and not f & {"dry", "cold"} and wind <= 1
     if tag == "dry":
-        return bool(f & {"dry", "hot", "bright"}) and not f & {"wet", "humid", "calm", "cold"}
+        return "dry" in f and not f & {"wet", "humid", "calm", "cold"}  # never "dry" the facts do not say
     if tag == "damp":
         return bool("wet" in f or (k == HANG and "calm" in f)) and not f & {"dry", "hot"}
     if tag == "raw":
@@ -603,8 +603,8 @@ _WIND_ADV = (("in the still air", "without a breath of wind", "in the windless c
 # is said once; at a calm the data's two facts are both told, gently.
 _HOW_HARD = (("though the air is still for the moment",),
              ("though the wind is no more than a light breeze", "blowing gently", "stirring softly"),
-             ("though no more than a brisk breeze", "blowing briskly", "blowing steadily"), ("blowing hard", "buffeting everything"),
-             ("at gale force", "rising to a howling gale", "howling round every wall"))
+             ("though no more than a brisk breeze", "blowing briskly", "blowing steadily"), ("blowing hard", "blowing in hard gusts", "buffeting everything"),
+             ("at gale force", "rising to a howling gale"))
 # How hard the wind blows, after "with the wind" (a windy adjective already said it is windy).
 _WIND_STRENGTH = ((), (), ("blowing briskly", "blowing steadily"), ("blowing hard",),
                   ("rising to a gale", "blowing a gale"))
@@ -631,9 +631,15 @@ def _intransitive(verb: str) -> str:
 _BARE_OK = frozenset("falls fall comes come drifts drift pours pour settles settle hangs hang".split())
 
 
+_EXTREME = frozenset(("searing", "scorching", "baking", "blisteringly hot", "deathly cold", "brutally cold",
+                      "bitterly cold"))
+
+
 def _attr_fits(tmpl: str, word: str) -> bool:
     """Whether a temperature word reads in this wind phrase: a two-word one ("bitterly cold")
     only after "a", "the" or a comma, never "hard blisteringly hot gusts"."""
+    if word in _EXTREME and any(x in tmpl for x in ("gentle", "light", "soft")):
+        return False  # "a gentle, searing breeze": the two words pull apart
     if " " not in word:
         return True
     before = tmpl.split("{T}", 1)[0].rstrip()
@@ -732,8 +738,10 @@ def _later(w: Weather) -> str:
             if rest.main.form != ADJ and not comparative:  # "cloudy, becoming rain": the rain is to come
                 return ", with " + noun_phrase(rest.main) + " to follow"
             break
-    if t.startswith("clearing"):
-        return ", though it should be " + t
+    if t.startswith(("clearing", "easing", "lifting", "dying out", "brightening", "thinning")):
+        if re.search(r"\b(later|by \w+|overnight|this \w+|in the \w+|tonight)\b", t):
+            return ", " + t  # "light rain ..., clearing later"; "a strong northerly ..., easing by evening"
+        return ", though it is " + t  # "sea mist ..., though it is clearing"
     if t.startswith(("becoming", "brightening", "easing", "dying out", "turning")):
         they = w.main.form == PLURAL or w.compound
         if t.startswith("becoming ") and t.split()[1] in _INTENSITY:
@@ -752,7 +760,7 @@ def _extra(w: Weather, joint: str = ", with ") -> str:
         return joint + np + " breaking through"
     if "thunder" in e.text:
         return joint + np + " rumbling at times"
-    if e.text.split()[0] in _FREQUENT or _QUALIFIED.match(e.text) or e.kind not in (FALL, STORM, HANG, BLOW, WINDY):
+    if e.text.split()[0] in _FREQUENT or _QUALIFIED.match(e.text) or e.kind not in (FALL, STORM):
         return joint + np  # "with occasional drizzle", "with excellent visibility": no "at times"
     return joint + np + " at times"
 
@@ -774,7 +782,7 @@ _SAID_AS = {"early": "early on"}
 _PREDICATES = frozenset("possible likely expected developing visible increasing".split())
 
 
-_WHERE = re.compile(r"^(?P<head>.+?)\s+(?P<q>(?:on|over|in|near|along|across|above|below|around|off|at)\s+.+|inland|offshore)$")
+_WHERE = re.compile(r"^(?P<head>.+?)\s+(?P<q>(?:on|over|in|near|along|across|above|below|around|off|at|from)\s+.+|inland|offshore)$")
 _COMMA_TAIL = re.compile(r"^(?P<head>[^,]+),\s*(?P<q>[^,]+)$")
 
 
@@ -935,7 +943,10 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
         if windy:
             wadj = join_and(windy)
             how = [n for n in nouns if not (content_words(n) & content_words(wadj))]
-            if wind_band >= 2:  # "breezy ... with a brisk wind" says the wind twice: how hard it blows
+            if wind_band == 2:  # "breezy" says it: never "breezy ... with the wind blowing steadily"
+                how = []
+                tails = [""]
+            elif wind_band >= 3:  # "breezy ... with a strong wind" says the wind twice: how hard it blows
                 how = []
                 tails = [", with the wind " + h for h in _WIND_STRENGTH[wind_band]]
             else:
