@@ -534,6 +534,13 @@ def _blocked(place: Place, ix: _Index) -> list[tuple[int, int]]:
     return out
 
 
+def _grave(place: Place) -> bool:
+    from .phrasing.news import grave_news
+
+    top = max(place.events, key=lambda e: e.significance, default=None)
+    return top is not None and grave_news(top)
+
+
 def _check_temperature(place: Place, ix: _Index, nums) -> FactItem:
     t = place.temperature
     band = _band_index(t, _TEMP_BANDS)
@@ -742,6 +749,8 @@ def check_facts(place: Place, text: str) -> FactReport:
         if kind is None:
             continue
         it = _check_resource(kind, r.type, ix, named)
+        if it is not None and kind == "abundant" and it.status == "dropped" and _grave(place):
+            it = None  # plenty is a minor detail a text leaves out after grave news
         (items.append(it) if it is not None else unchecked.append(f"{kind}: {r.type}"))
     for ev in place.events:
         it = _check_event(ev, ix)

@@ -391,7 +391,7 @@ def _facts(place: Place, template: str) -> _Facts:
     name_rx = None
     if name_words:
         parts = [re.escape(w) for w in re.findall(r"[^\W_]+(?:['’\-][^\W_]+)*", place.name)]
-        name_rx = re.compile(r"\b" + r"[\s-]*".join(parts) + r"(?:['’]s)?\b", re.IGNORECASE)
+        name_rx = re.compile(r"\b(?:the\s+)?" + r"[\s-]*".join(parts) + r"(?:['’]s)?\b", re.IGNORECASE)
     events, negs = [], []
     for e in place.events:
         types, content = _event_words(e.type, e.summary)

@@ -21,6 +21,7 @@ import re
 from bisect import bisect_right
 
 from .phrasing import goods, news
+from .phrasing.news import grave_news
 from .phrasing.grammar import cap, content_words, place_name, plural_name
 from .phrasing.weather import TEMP_BOUNDS, TEMPS, WIND_BOUNDS, WINDS, weather_frames
 from .validate import looks_like_instruction
@@ -32,7 +33,6 @@ _WIND_BANDS = tuple((b, WINDS[i][0]) for i, b in enumerate(WIND_BOUNDS))
 _LAST_TEMP = len(TEMP_BOUNDS) - 1
 _LAST_WIND = len(WIND_BOUNDS) - 1
 ABUNDANT_ABOVE, SCARCE_BELOW = 0.7, 0.3
-GRAVE = 0.6  # a calamity this significant is never followed by news of plenty
 MAX_LISTED = 4  # resources named per side (abundant, scarce); a longer list would not read
 _ENDS = frozenset(".!?…\"'")
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")
@@ -160,14 +160,6 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         # "..., with plenty of rice and boatmen aplenty but fish sauce in short supply"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     return _end(lead + ", and " + short[(seed >> 7) % len(short)])
-
-
-def grave_news(event) -> bool:
-    """Whether an event is grave news told as it happens (a death, a fire, a cave-in), after which
-    a note of plenty would read as callous: a calamity this significant, not a standing state or
-    a future one ("the footbridge remains closed" is not)."""
-    return (event.significance >= GRAVE and news.kind(event.type, event.summary) == news.CALAMITY
-            and news.tense(news.clean(event.summary)) not in (news.STATE, news.FUTURE))
 
 
 def _named_at_start(body: str, names: list[str]) -> str:

@@ -111,13 +111,26 @@ def test_wind():
 
 # --- resources --------------------------------------------------------------------------------
 
+_CALM = [Event("fair", 0.5, "short", "The spring fair fills the green.")]
+
+
 def test_abundant_resource():
-    p = place()
+    p = place(events=_CALM)
     assert status(check_facts(p, "There is plenty of timber."), "abundant") == "kept"
     assert status(check_facts(p, "Logs are stacked high."), "abundant") == "kept"  # synonym + plural
     assert status(check_facts(p, "There is no shortage of timber."), "abundant") == "kept"  # negated scarcity
     assert status(check_facts(p, "Timber is scarce this winter."), "abundant") == "contradicted"
     assert status(check_facts(p, "The village waits."), "abundant") == "dropped"
+
+
+def test_plenty_left_out_after_grave_news_is_not_a_dropped_fact():
+    grave = place(events=[Event("flood", 0.9, "immediate", "The river burst its banks and drowned two carters.")])
+    r = check_facts(grave, "The river burst its banks and drowned two carters; fresh water is scarce.")
+    assert not r.by_kind("abundant") and "abundant: timber" in r.unchecked
+    # said and wrong still counts against the text; a standing state is not grave news
+    assert status(check_facts(grave, "Timber is scarce."), "abundant") == "contradicted"
+    calm = place(events=[Event("flood", 0.9, "long", "The lower streets are still flooded.")])
+    assert status(check_facts(calm, "The lower streets are still flooded."), "abundant") == "dropped"
 
 
 def test_scarce_resource():
@@ -136,7 +149,7 @@ def test_clauses_separate_cues():
 
 
 def test_middling_resources_are_not_facts():
-    assert [i.fact for i in check_facts(place(), "x").items if i.kind in ("abundant", "scarce")] == ["timber", "fresh water"]
+    assert [i.fact for i in check_facts(place(events=_CALM), "x").items if i.kind in ("abundant", "scarce")] == ["timber", "fresh water"]
 
 
 # --- events -------------------------------------------------------------------------------------

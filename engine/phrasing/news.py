@@ -184,3 +184,16 @@ _ROLE_TAIL = re.compile(
 @lru_cache(maxsize=8192)
 def ends_in_role(summary: str) -> bool:
     return bool(_ROLE_TAIL.search(clean(summary)))
+
+
+GRAVE = 0.6  # a calamity this significant, told as it happens, is never followed by news of plenty
+
+
+def grave_news(event) -> bool:
+    """Whether an event is grave news told as it happens (a death, a fire, a cave-in), after which
+    a note of plenty reads as callous or as a contradiction ("the flocks are dying; sheep are
+    plentiful"): a calamity this significant, not a standing state or a future one ("the
+    footbridge remains closed" is not). The templates leave the plenty out; the fact checker
+    does not count it as dropped from any text."""
+    return (event.significance >= GRAVE and kind(event.type, event.summary) == CALAMITY
+            and tense(clean(event.summary)) not in (STATE, FUTURE))
