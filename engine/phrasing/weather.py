@@ -613,7 +613,7 @@ _ATTRIBUTIVE = {"icy cold": "icy", "raw and cold": "cold", "raw and freezing": "
                 "crisp and cold": "cold"}
 
 # Temperature words a condition may contain, by band ("hot and humid", "scorching sun").
-_NAMED_TEMP = {"bitterly": 0, "bitter": 0, "frigid": 0, "frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "chilly": 2, "cool": 3,
+_NAMED_TEMP = {"bitterly": 0, "frigid": 0, "frozen": 1, "freezing": 1, "icy": 1, "frosty": 1, "cold": 2, "chilly": 2, "cool": 3,
                "mild": 3, "warm": 4, "balmy": 4, "hot": 5, "sweltering": 5, "scorching": 6, "baking": 6,
                "blazing": 6, "searing": 6, "heat": 5}
 
