@@ -21,7 +21,8 @@ _ENTRIES = {
     ANIMALS: """horses goats sheep+ cattle+ caribou+ deer+ reindeer+ elk+ oxen+ mules donkeys ponies camels
         llamas yaks pigs hogs swine+ hens chickens geese+ ducks pigeons dogs hounds falcons hawks bees frogs
         cows bulls rabbits mounts pack-animals livestock game poultry chamois+ ibex+ bison+ moose+ seals walrus+
-        whales marmots beavers otters foxes wolves bears boar+ mules ponies""",
+        whales marmots beavers otters foxes wolves bears boar+ mules ponies wildebeest+ zebra+ antelope+ impala+
+        buffalo+ hippos elephants lions crocodiles giraffes""",
     PEOPLE: """labour labor workers hands sailors soldiers guards recruits masons smiths scribes priests monks nuns
         healers porters miners guides craftsmen+ craftspeople+ apprentices mercenaries volunteers settlers clerks
         crew labourers laborers carpenters weavers herders shepherds fishermen+ farmhands hunters boatmen+

@@ -145,7 +145,8 @@ def is_plural(word: str) -> bool:
     if len(w) < 3 or w in _NOT_PLURAL or w.endswith(("ss", "us", "is")):
         return False
     try:
-        return bool(_P.singular_noun(w)) and w.endswith("s")
+        sing = _P.singular_noun(w)
+        return bool(sing) and (w.endswith("s") or (w.endswith("men") and sing.endswith("man")))  # "ferrymen"
     except Exception:
         return False
 

@@ -294,6 +294,11 @@ _HINT_FLAGS = {"snow": "cold", "ice": "cold", "frost": "cold", "freez": "cold", 
 def understand(conditions: str) -> Condition:
     """What a conditions string is (see the module doc)."""
     text = " ".join(conditions.split()).lower()
+    if text not in LEXICON and "," not in text and " with " not in text:
+        m = _QUALIFIED.match(text) or _WHERE.match(text)
+        if m is not None and m.group("head").strip() and understand(m.group("head").strip()).known:
+            h = understand(m.group("head").strip())  # "showers in the afternoon": a kind of showers
+            return Condition(text, h.form, h.kind, h.flags, h.known)
     words = text.split(" ")
     for i in range(len(words)):
         tail = " ".join(words[i:])
@@ -307,8 +312,8 @@ def understand(conditions: str) -> Condition:
             lead = [w for w in front[: front.index("of")] if w not in ("a", "an", "the")]
             form = PLURAL if lead and is_plural(lead[-1]) else COUNT
             return Condition(text, form, OTHER, frozenset(flags), False)
-        if front and not all(WORD.fullmatch(w) for w in front):
-            break  # "rain, then fog"-like strings: not a modified head
+        if front and (not all(WORD.fullmatch(w) for w in front) or {"with", "without", "then", "and", "or"} & set(front)):
+            break  # "rain, then fog", "a gale with heavy rain": not a modified head
         for w in front:
             f = _MODIFIERS.get(w)
             if f:
@@ -455,7 +460,7 @@ WIND_ADJ = frozenset("windy breezy gusty blustery blowy squally".split())
 _PLAIN_ADJ = frozenset("""bright dull fine fair warm hot cold cool mild dry wet damp calm still clear grey gray close
     raw bitter chilly crisp fresh dreary gloomy murky mild sticky stuffy oppressive pleasant""".split())
 _SEQUENCE = re.compile(r"^(?P<now>.+?)(?:,\s*|\s+)(?P<tail>(?:clearing|becoming|turning|then|followed by|giving way to|"
-                       r"easing|dying out|brightening|later)\b.*)$")
+                       r"easing|dying out|brightening|cooling|warming|lifting|thinning|later)\b.*)$")
 
 
 _JOINS = frozenset(("and", "but", "yet"))
@@ -507,7 +512,7 @@ def parse(conditions: str) -> Weather:
         text, later = m.group("now").strip(" ,"), m.group("tail").strip()
         if later == "later" and "," in text:  # "cloudy, rain later": the rain is what comes later
             text, mid = (x.strip() for x in text.rsplit(",", 1))
-            later = mid + " later"
+            later = (mid[5:] if mid.startswith("with ") else mid) + " later"
     extra = None
     if " with " in text and text not in LEXICON:
         head, _, rest = text.partition(" with ")
@@ -713,6 +718,8 @@ def _later(w: Weather) -> str:
     for lead in ("then ", "followed by ", "giving way to "):
         if t.startswith(lead):
             rest = parse(t[len(lead):])
+            if rest.main.form == ADJ and rest.main.kind != SKY:  # "clear then hot": ", turning hot later"
+                return ", turning " + rest.main.text + " later"
             np = noun_phrase(rest.main) if rest.main.form != ADJ or rest.main.kind == SKY else rest.main.text + " weather"
             return ", and then " + np + (" follow" if rest.main.form == PLURAL or rest.compound or rest.main.kind == SKY and rest.main.form == ADJ else " follows")
     if t.endswith(" later") and not t.startswith(("clearing", "becoming", "turning", "brightening", "easing", "dying")):
@@ -738,7 +745,7 @@ def _later(w: Weather) -> str:
             if rest.main.form != ADJ and not comparative:  # "cloudy, becoming rain": the rain is to come
                 return ", with " + noun_phrase(rest.main) + " to follow"
             break
-    if t.startswith(("clearing", "easing", "lifting", "dying out", "brightening", "thinning")):
+    if t.startswith(("clearing", "easing", "lifting", "dying out", "brightening", "thinning", "cooling", "warming")):
         if re.search(r"\b(later|by \w+|overnight|this \w+|in the \w+|tonight)\b", t):
             return ", " + t  # "light rain ..., clearing later"; "a strong northerly ..., easing by evening"
         return ", though it is " + t  # "sea mist ..., though it is clearing"
@@ -758,6 +765,8 @@ def _extra(w: Weather, joint: str = ", with ") -> str:
     np = noun_phrase(e)
     if e.kind == SUN:
         return joint + np + " breaking through"
+    if _QUALIFIED.match(e.text) or _WHERE.match(e.text):
+        return joint + np  # "with showers in the afternoon": it says when already
     if "thunder" in e.text:
         return joint + np + " rumbling at times"
     if e.text.split()[0] in _FREQUENT or _QUALIFIED.match(e.text) or e.kind not in (FALL, STORM):
@@ -782,7 +791,7 @@ _SAID_AS = {"early": "early on"}
 _PREDICATES = frozenset("possible likely expected developing visible increasing".split())
 
 
-_WHERE = re.compile(r"^(?P<head>.+?)\s+(?P<q>(?:on|over|in|near|along|across|above|below|around|off|at|from)\s+.+|inland|offshore)$")
+_WHERE = re.compile(r"^(?P<head>.+?)\s+(?P<q>(?:on|over|in|near|along|across|above|below|around|off|at|from|without)\s+.+|inland|offshore)$")
 _COMMA_TAIL = re.compile(r"^(?P<head>[^,]+),\s*(?P<q>[^,]+)$")
 
 
@@ -797,7 +806,8 @@ def _split_qualifier(text: str) -> tuple[str, str, bool]:
         first = q.split()[0]
         return m.group("head").strip(), q, not first.endswith("ing")  # "fog, lifting by noon": "fog lifting by noon"
     m = _QUALIFIED.match(text)
-    if m is not None and m.group("head").strip(" ,"):
+    if m is not None and m.group("head").strip(" ,") and " with " not in m.group("head") \
+            and "," not in m.group("head").strip(" ,"):
         head, q = m.group("head").strip(" ,"), m.group("q")
         return head, _SAID_AS.get(q, q), m.group("head").rstrip().endswith(",")
     m = _WHERE.match(text)
@@ -840,11 +850,57 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
     return (("It is " + t + " at ", ", with " + np + said + " and " + _WIND_NOUNS[wind_band][0] + "."),)
 
 
+_GERUNDS = frozenset("raining snowing drizzling pouring sleeting hailing thundering teeming bucketing".split())
+
+
+def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    """Forecast shapes no frame below reads: a verb ("raining sideways"), a list of noun phrases
+    ("warm night, clear skies"), the air with a wind of its own ("dusty and scorching, gusty
+    winds"). () when the condition is none of these."""
+    if text in LEXICON:
+        return ()
+    words = text.split()
+    plain = [t for t, tag in TEMPS[temp_band] if not tag]
+    if words and words[0] in _GERUNDS:  # "It is raining sideways at X, raw and cold, with high winds."
+        c = Condition(text, MASS, FALL, frozenset({"wet"}), False)
+        ts = temperature_words(c, temp_band, wind_band) or plain
+        return tuple(("It is " + text + " at ", ", " + t + ", with " + n + ".") for t in ts[:3]
+                     for n in _WIND_NOUNS[wind_band][:2])
+    if "," in text and " with " not in text and not _SEQUENCE.match(text) and not _QUALIFIED.match(text):
+        parts = [x.strip() for x in text.split(",") if x.strip()]
+        cs = [understand(x) for x in parts]
+        if len(parts) >= 2 and all(c.form != ADJ for c in cs) and all(c.known for c in cs[1:]) \
+                and not any(c.kind == WINDY for c in cs):
+            np = join_and([noun_phrase(c) for c in cs]).replace(" and ", ", ", len(cs) - 2) if len(cs) > 2 else \
+                ", ".join(noun_phrase(c) for c in cs)
+            flags = frozenset().union(*(c.flags for c in cs))
+            ts = temperature_words(Condition(text, PLURAL, MIXED, flags, True), temp_band, wind_band) or plain
+            out = []
+            for t in ts[:3]:
+                for n in _WIND_NOUNS[wind_band][:3]:
+                    out.append(("It is " + t + " at ", ", with " + np + " and " + n + "."))
+            return tuple(out)
+        if len(parts) == 2 and parse(parts[0]).main.form == ADJ and cs[1].kind == WINDY and cs[1].form != ADJ:
+            # the second part is the wind: said once, with how hard it blows
+            hows = [h for h in _HOW_HARD[wind_band] if not content_words(h) & content_words(parts[1])]
+            tail = (" " + hows[0]) if wind_band >= 3 and hows else ""
+            named = _named_band(Condition(parts[0], ADJ, AIR, frozenset(), True))
+            t = temperature_words(parse(parts[0]).main, temp_band, wind_band)[0]
+            if named is None:
+                return (("It is " + parts[0] + " and " + t + " at ", ", with " + noun_phrase(cs[1]) + tail + "."),)
+            yet = "" if abs(named - temp_band) <= 1 else ", yet it is " + ("only " if named > temp_band else "") + t
+            return (("It is " + parts[0] + " at ", ", with " + noun_phrase(cs[1]) + tail + yet + "."),)
+    return ()
+
+
 @lru_cache(maxsize=16384)
 def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic."""
     text = " ".join(conditions.split()).lower()
+    special = _special(text, temp_band, wind_band)
+    if special:
+        return special
     w = parse(text)
     if w.later and text not in LEXICON:
         now = w.main.text if w.extra is None else ""
