@@ -308,6 +308,9 @@ def add_parser(sub, add_common, add_llm) -> None:
                    help="reviewed pairs to measure the judge on: a reviewed .jsonl file, a review folder or a folder "
                    "of them (repeatable; default: the checkout's tests/data/review and docs/reviews), with the "
                    "reviews stored in --db")
+    p.add_argument("--judge-tuning", type=int, default=None, metavar="N",
+                   help="measure the judge on every held-out pair but at most N tuning pairs (its position bias "
+                   "is fitted on those; 0: none, no correction); default: every pair")
 
 
 def cmd_eval(args, config_fn, world_fn, start_llm) -> int:
@@ -401,6 +404,10 @@ def _measure_judge(args, cfg: Config, start_llm, say) -> dict:
     finally:
         if store is not None:
             store.close()
+    if args.judge_tuning is not None:
+        if args.judge_tuning < 0:
+            raise judge.JudgeError(f"--judge-tuning {args.judge_tuning}: use a whole number of at least 0")
+        pairs = judge.limit_tuning(pairs, args.judge_tuning)
     if not pairs:
         raise judge.JudgeError("no reviewed pairs to measure the judge on: give --reviewed FILE (a reviewed .jsonl "
                                "or a review folder) or store reviews with `texture review`")
