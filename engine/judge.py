@@ -371,6 +371,8 @@ def measure(llm, pairs: list[Pair], model_id: str | None = None,
             "held_out_uncorrected": sel("held_out", vs=[verdict_of(m) for m in margins]),
             "by_set": {s: {"all": sel(None, s), "held_out": sel("held_out", s)} for s in sorted({p.set for p in pairs})},
             "verdicts": ho["judge_picked"], "pairs_total": len(pairs),
+            "pairs": [{"pair_id": p.pair_id, "set": p.set, "half": half(p.pair_id), "reader": p.reader,
+                       "judge": v.pick, "margins": list(v.margins)} for p, v in zip(pairs, verdicts)],
             "rule": f"held-out agreement >= {MIN_AGREEMENT:.0%} on >= {MIN_HELD_OUT} pairs"}
 
 
@@ -521,3 +523,14 @@ def batch_gate(runner) -> Callable[[Any, str, str], tuple[str, str] | None] | No
                               "the judge's two orders disagree (a tie): the template is kept")
 
     return gate
+
+
+def unused_reason(runner) -> str | None:
+    """Why a batch with ``FLUX_LLM_JUDGE=true`` asked no judge (None: it did, or could)."""
+    llm = runner.llm
+    if llm is None or not llm.ready():
+        return None  # no model at all: the batch's own notice says so
+    if not getattr(llm, "CAN_SCORE", False):
+        return f"the model service {type(llm).__name__} cannot score answers"
+    ok, why = trusted(getattr(llm, "model_id", None))
+    return None if ok else f"the judge is not trusted ({why})"

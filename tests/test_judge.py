@@ -188,7 +188,7 @@ def _accepted_text(p) -> str:
 
 
 def _batch(tmp_path, llm, cfg, places):
-    store = Store(tmp_path / f"b{random.random()}.db")
+    store = Store(tmp_path / f"b{len(list(tmp_path.glob('b*.db')))}.db")
     try:
         s = BatchRunner(store, cfg, PromptLibrary(tmp_path / "prompts"), llm, prompt_name="rewrite").run(places)
         return s, {r["urn"]: r for r in store.batch_results(s.batch_id)}
@@ -203,8 +203,9 @@ def test_the_batch_asks_a_trusted_judge_only_when_the_setting_is_on(tmp_path, sc
     prefers_template = oracle({" ".join(template.split())})
     llm = scripted(script={ok.urn: {"text": good}}, scorer=prefers_template)
     # Setting on, judge not measured: nothing asks it.
-    _, rows = _batch(tmp_path, llm, Config(judge=True), small_places)
+    s, rows = _batch(tmp_path, llm, Config(judge=True), small_places)
     assert rows[ok.urn]["source"] == "llm" and llm.scored == []
+    assert "FLUX_LLM_JUDGE is on, but no judge was asked: the judge is not trusted" in s.notice
     # Measured and trusted, setting off: still nothing.
     judge.save_measurement("scripted", _trusted_block())
     _, rows = _batch(tmp_path, llm, Config(), small_places)
