@@ -304,3 +304,30 @@ def test_a_cheaper_measure_keeps_every_held_out_pair():
     assert [p for p in few if judge.half(p.pair_id) == "held_out"] == [p for p in pairs if judge.half(p.pair_id) == "held_out"]
     assert sum(judge.half(p.pair_id) == "tuning" for p in few) == 5
     assert judge.limit_tuning(pairs, 5) == few and judge.limit_tuning(pairs, None) == pairs
+
+
+def test_the_engine_scores_on_its_model_thread_between_requests():
+    """The MLX path (a tiny random llama without the C decoder): log-probabilities that are the
+    same alone, together, and while the engine decodes a job."""
+    import math
+
+    from engine.llm.generator import GenerationEngine, GenRequest
+    from fakes import tiny_model, tiny_tokenizer
+
+    def load():
+        tok = tiny_tokenizer()[0]
+        return tiny_model(len(tok), 0), tok, {"model_id": "tiny-random-llama"}
+
+    eng = GenerationEngine(load, concurrency=2)
+    eng.start()
+    try:
+        assert eng.wait_ready(60), eng.unavailable_reason()
+        prompts = ["Which? Text A: mill. Text B: river.", "Which? Text A: river. Text B: mill."]
+        together = eng.choice_logprobs(prompts, ["A", "B"])
+        job = eng.submit([GenRequest(f"k{i}", "Describe a mill by the river.", i, 24) for i in range(4)])
+        during = [eng.choice_logprobs([p], ["A", "B"])[0] for p in prompts]
+        assert job.wait(60)
+    finally:
+        eng.shutdown()
+    assert together == during
+    assert all(set(d) == {"A", "B"} and all(v <= 0 and math.isfinite(v) for v in d.values()) for d in together)
