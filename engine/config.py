@@ -53,6 +53,9 @@ class Config:
     # FLUX_LLM_ENHANCE (engine.enhance): auto (the mode blind reviews allow for the model), off, or a
     # generation mode: sentence, rewrite, enrich.
     enhance: str = "auto"
+    # FLUX_LLM_JUDGE (engine.judge): ask the batch's own model, when its judge is trusted (measured
+    # by `texture eval --judge`), whether an accepted LLM text beats its template.
+    judge: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -140,6 +143,7 @@ _VARS = {
     "FLUX_LLM_STOP_SENTENCES": ("stop_sentences", lambda n, v: _int(n, v, 0, 10)),
     "FLUX_LLM_KEEP_BIAS": ("keep_bias", lambda n, v: _float(n, v, 0.0, 10.0)),
     "FLUX_LLM_ENHANCE": ("enhance", lambda n, v: _enhance(n, v)),
+    "FLUX_LLM_JUDGE": ("judge", _bool),
 }
 
 

@@ -271,6 +271,11 @@ def format_report(rep: dict) -> str:
             lines.append("  fallback reasons: " + ", ".join(f"{k} {v}" for k, v in run["fallback_reasons"].items()))
         if run.get("notice"):
             lines.append(f"  notice: {run['notice']}")
+    if rep.get("judge") is not None and rep["judge"].get("sample") is not None:
+        s = rep["judge"]["sample"]
+        lines.append("")
+        lines.append(f"judge (trusted) on this run's accepted model texts: preferred the model's {s['llm']}, "
+                     f"the template's {s['template']}, tie {s['tie']}")
     if rep.get("reviews") is not None:
         from .review import format_stats
 
@@ -296,6 +301,16 @@ def add_parser(sub, add_common, add_llm) -> None:
                    help="run the sample under two configurations: 'name:KEY=V,KEY=V' or a preset (before, default)")
     p.add_argument("--prompt", default=None, help="prompt name (default: the batch default)")
     p.add_argument("--samples", action="store_true", help="keep every text in the JSON (samples)")
+    p.add_argument("--judge", default=None, metavar="MODEL",
+                   help="measure a model judge (a model name, folder, .gguf file or hub repo, as --model) against the "
+                   "stored blind reviews first; its verdicts are used only if it is trusted (docs/quality.md)")
+    p.add_argument("--reviewed", type=Path, action="append", default=None, metavar="PATH",
+                   help="reviewed pairs to measure the judge on: a reviewed .jsonl file, a review folder or a folder "
+                   "of them (repeatable; default: the checkout's tests/data/review and docs/reviews), with the "
+                   "reviews stored in --db")
+    p.add_argument("--judge-tuning", type=int, default=None, metavar="N",
+                   help="measure the judge on every held-out pair but at most N tuning pairs (its position bias "
+                   "is fitted on those; 0: none, no correction); default: every pair")
 
 
 def cmd_eval(args, config_fn, world_fn, start_llm) -> int:
@@ -315,13 +330,29 @@ def cmd_eval(args, config_fn, world_fn, start_llm) -> int:
             name, ov = parse_spec(s)
             config_for(cfg, ov)  # reports a bad value before the model loads
     prompts = PromptLibrary(Path(cfg.prompts_dir) if cfg.prompts_dir else locations.default_prompts_dir())
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    judged = None
+    if args.judge is not None:  # measured before anything uses it, and printed first
+        from .judge import format_block
+
+        judged = _measure_judge(args, cfg, start_llm, say)
+        if args.json:
+            say(f"judge: held-out agreement {judged['block']['agreement']} on {judged['block']['n']} pairs, "
+                f"trusted: {judged['block']['trusted']}")
+        else:
+            print(format_block(judged["block"]) + "\n", flush=True)
     llm = start_llm(cfg) if cfg.enabled else None
     try:
-        rep = evaluate(places, cfg, prompts, llm, specs, sample, args.prompt or DEFAULT_PROMPT,
-                       log=lambda m: print(m, file=sys.stderr))
+        rep = evaluate(places, cfg, prompts, llm, specs, sample, args.prompt or DEFAULT_PROMPT, log=say)
+        if judged is not None:
+            rep["judge"] = judged["block"]
+            if judged["block"]["trusted"]:
+                rep["judge"]["sample"] = _judge_sample(judged, rep, places)
     finally:
         if llm is not None and hasattr(llm, "shutdown"):
             llm.shutdown()
+        if judged is not None and judged.get("llm") is not None:
+            judged["llm"].shutdown()
     if not args.samples:
         for run in [rep] + list(rep.get("runs") or []):
             run.pop("samples", None)
@@ -347,3 +378,68 @@ def cmd_eval(args, config_fn, world_fn, start_llm) -> int:
             raise EvalError(f"cannot write {args.output}: {exc}") from None
     print(text if args.json else format_report(rep))
     return 0
+
+
+def _measure_judge(args, cfg: Config, start_llm, say) -> dict:
+    """Load the judge's model (its own engine: one model thread), measure it on every reviewed
+    pair (engine.judge), store the measurement under its model id. The model stays loaded only
+    when it is trusted (to judge this run's texts)."""
+    from . import judge, locations
+    from .store import Store
+
+    value = str(args.judge).strip()
+    if not value or any(ord(ch) < 32 for ch in value):
+        raise judge.JudgeError(f"--judge {args.judge!r}: give a model name, folder, .gguf file or hub repo "
+                               "(as --model; `texture models list` shows the names)")
+    sources = list(args.reviewed) if args.reviewed else judge.default_sources()
+    db = Path(args.db or locations.default_db())
+    store = None
+    if db.exists():
+        try:
+            store = Store(db, readonly=True)
+        except TextureError as exc:
+            say(f"judge: the reviews stored in {db} are left out: {exc}")
+    try:
+        pairs = judge.reviewed_pairs(sources, store)
+    finally:
+        if store is not None:
+            store.close()
+    if args.judge_tuning is not None:
+        if args.judge_tuning < 0:
+            raise judge.JudgeError(f"--judge-tuning {args.judge_tuning}: use a whole number of at least 0")
+        pairs = judge.limit_tuning(pairs, args.judge_tuning)
+    if not pairs:
+        raise judge.JudgeError("no reviewed pairs to measure the judge on: give --reviewed FILE (a reviewed .jsonl "
+                               "or a review folder) or store reviews with `texture review`")
+    say(f"judge: loading {value} ...")
+    jcfg = replace(cfg, model_path=value, enabled=True, cluster="", concurrency=1)
+    jllm = start_llm(jcfg)
+    if not jllm.ready():
+        reason = jllm.unavailable_reason()
+        jllm.shutdown()
+        raise judge.JudgeError(f"--judge {value!r}: the model cannot be used ({reason})")
+    say(f"judge: {len(pairs)} reviewed pairs, each asked in both orders ...")
+    try:
+        block = judge.measure(jllm, pairs, jllm.model_id, log=say)
+        block["stored_in"] = str(judge.save_measurement(jllm.model_id, block))
+    except BaseException:
+        jllm.shutdown()
+        raise
+    if not block["trusted"]:
+        jllm.shutdown()
+        jllm = None
+    return {"block": block, "llm": jllm}
+
+
+def _judge_sample(judged: dict, rep: dict, places: list[Place]) -> dict:
+    """The trusted judge on this run's accepted model texts against their templates."""
+    from . import judge
+    from .templates import render_template as render
+
+    by_urn = {p.urn: p for p in places}
+    rows = [r for r in rep.get("samples") or [] if r.get("source") == "llm" and r["urn"] in by_urn]
+    items = [(judge.facts_of_place(by_urn[r["urn"]]), r["text"], render(by_urn[r["urn"]])) for r in rows]
+    out = {"llm": 0, "template": 0, "tie": 0}
+    for v in judge.judge_pairs(judged["llm"], items, judged["block"].get("bias") or 0.0) if items else []:
+        out[{"first": "llm", "second": "template", "tie": "tie"}[v.pick]] += 1
+    return out

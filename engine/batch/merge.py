@@ -99,6 +99,21 @@ def _read(p: Place, text: str, template: str) -> Verdict:
 READING_REASON = "invalid:reading"
 
 
+def _judged(runner, p: Place, text: str, template: str) -> tuple[str, str] | None:
+    """The judge's gate (engine.judge, ``FLUX_LLM_JUDGE=true``, only for a model whose judge is
+    trusted): ``(reason, detail)`` when the template is kept, else None. A judge that cannot run
+    keeps the template too (an extra gate fails closed)."""
+    from ..judge import JUDGE_REASON, batch_gate
+
+    g = batch_gate(runner)
+    if g is None:
+        return None
+    try:
+        return g(p, text, template)
+    except Exception as exc:  # the model service failed under the judge: never the batch
+        return JUDGE_REASON, f"the judge could not run: {type(exc).__name__}: {exc}"
+
+
 def store_without_model(runner, r) -> None:
     """Step 3: every planned place that needs no model now (its template, or its cached text gated
     again), in chunks of 500; counted and reported as it is stored."""
@@ -124,6 +139,9 @@ def store_without_model(runner, r) -> None:
             elif v is not None and not v.accepted:
                 row.source, row.text, row.reason = "template", r.templates[p.urn], READING_REASON
                 row.detail = f"{'; '.join(v.reasons)} (cached result {hit['id']})"
+            elif (jv := _judged(runner, p, hit["text"], r.templates[p.urn])) is not None:
+                row.source, row.text, row.reason = "template", r.templates[p.urn], jv[0]
+                row.detail = f"{jv[1]} (cached result {hit['id']})"
             _set_quality(row, tq, lq, verdict=v)
         else:
             reason = r.unavailable if (d.eligible and r.unavailable) else d.reason
@@ -220,6 +238,8 @@ def finish(runner, r, pp: _Pending, cands: "dict[int, _Candidate]") -> None:
     if len(judged) > 1:
         note = f"candidate {k} of {len(judged)}"
         detail = f"{detail}; {note}" if detail else note
+    if reason is None and (jv := _judged(runner, p, llm_text, template)) is not None:
+        reason, detail = jv[0], (f"{jv[1]}; {detail}" if detail else jv[1])
     source = "llm" if reason is None else "template"
     final = llm_text if source == "llm" else template
     # The prompt version recorded is the one this place was rendered with, even if the file
@@ -245,6 +265,8 @@ def _finish_sentences(runner, r, pp: _Pending, cands: dict) -> None:
     batch_id, template, counts, reasons = r.batch_id, r.templates[pp.place.urn], r.counts, r.reasons
     p, d = pp.place, pp.decision
     reason, detail, final, comp, lq, first, verdict = _compose(runner.cfg, pp, cands)
+    if reason is None and (jv := _judged(runner, p, final, template)) is not None:
+        reason, detail = jv[0], f"{jv[1]}; {comp.detail}"
     toks = [c.tokens for c in cands.values() if c.tokens is not None]
     lats = [c.latency_s for c in cands.values() if c.latency_s is not None]
     source = "llm" if reason is None else "template"

@@ -72,6 +72,12 @@ def close(runner, r) -> BatchSummary:
     if faults:
         what = ", ".join(f"{k} {v}" for k, v in sorted(faults.items(), key=lambda kv: -kv[1]))
         notice = f"{notice} {sum(faults.values())} model place(s) fell back to templates ({what}).".strip()
+    if getattr(cfg, "judge", False) and eligible_n:  # the judge asked for, but not used: say why
+        from ..judge import unused_reason
+
+        why = unused_reason(runner)
+        if why:
+            notice = f"{notice} FLUX_LLM_JUDGE is on, but no judge was asked: {why}.".strip()
     if eligible_n and metrics["fallback_pct"] > 100 * cfg.fallback_threshold:
         warn = (f"fallback rate {metrics['fallback_pct']:.0f}% is above FLUX_LLM_FALLBACK_THRESHOLD "
                 f"({100 * cfg.fallback_threshold:.0f}%)")

@@ -37,6 +37,9 @@ class LLMService(ABC):
     #: decoding finish as usual, the ones not started finish at once with reason "drained"
     #: (the texture service's first SIGTERM). A caller without it falls back to ``cancel``.
     CAN_DRAIN: bool = False
+    #: ``choice_logprobs(prompts, choices)``: the next-token log-probabilities of a few answers
+    #: after each prompt (no sampling), for the judge (engine.judge).
+    CAN_SCORE: bool = False
 
     model_id: str | None = None
 
@@ -77,6 +80,13 @@ class LLMService(ABC):
         if not self.CAN_DRAIN:
             raise NotImplementedError(f"{type(self).__name__} cannot drain (CAN_DRAIN is False)")
         job.drain()
+
+    def choice_logprobs(self, prompts: list[str], choices: list[str],
+                        timeout: float | None = None) -> list[dict[str, float]]:
+        """For each prompt (a user message, chat-templated as a request's), the log-probability
+        of each choice's first token as the model's next token: one dict per prompt. Each prompt
+        is computed alone, so its figures do not depend on the others."""
+        raise NotImplementedError(f"{type(self).__name__} cannot score (CAN_SCORE is False)")
 
     def shutdown(self, timeout: float | None = 10.0) -> None:
         """Stop serving (idempotent); the default has nothing to stop."""

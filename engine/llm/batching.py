@@ -74,6 +74,26 @@ def prefill_last_logits(model: Any, ids: Sequence[int], cache: list, step: int =
         return (out if head is None else head(out))[:, -1, :]
 
 
+def prompt_logits(model: Any, ids: Sequence[int], step: int = 2048) -> "Any":
+    """The logits (numpy, (vocab,)) that follow ``ids``, prefilled alone into a fresh cache the way
+    :meth:`SeededBatchGenerator.add` prefills a request (in C where the model has a native
+    prefill, else :func:`prefill_last_logits`): what a request's first token is drawn from. The
+    judge (:mod:`engine.judge`) reads its answer here; a prompt is always computed the same way,
+    so the same prompt gives the same logits alone or among others. Call on the engine thread."""
+    import numpy as np
+    from mlx_lm.models.cache import make_prompt_cache
+
+    if not ids:
+        raise ValueError("empty prompt")
+    dec = native.decoder_for(model)
+    if dec is not None and dec.can_prefill:
+        row = dec.row_from(None, len(ids) + 1)
+        return np.asarray(dec.prefill(row, list(ids)), dtype=np.float64).reshape(-1)
+    logits = prefill_last_logits(model, ids, make_prompt_cache(model), step)
+    mx.eval(logits)
+    return np.asarray(logits.astype(mx.float32), dtype=np.float64).reshape(-1)
+
+
 def _sample_one(logits: mx.array, sampler: Any) -> mx.array:
     """One row: a :class:`SeededSampler` samples the logits; any other mlx-lm sampler gets
     log-probabilities, as mlx-lm gives it."""

@@ -97,6 +97,7 @@ class GenerationEngine(DecodeLanes, LLMService):
     CAN_PAUSE = True
     CAN_CANCEL = True
     CAN_DRAIN = True
+    CAN_SCORE = True
 
     def __init__(
         self,
@@ -262,6 +263,44 @@ class GenerationEngine(DecodeLanes, LLMService):
         if "error" in box:
             raise box["error"]
         return box["result"]
+
+    def choice_logprobs(self, prompts: list[str], choices: list[str],
+                        timeout: float | None = None) -> list[dict[str, float]]:
+        """See :meth:`LLMService.choice_logprobs`. Runs on the engine thread between decode steps
+        (:meth:`call_on_engine_thread`); each prompt is tokenized as a request is and prefilled
+        alone into a fresh cache (:func:`engine.llm.batching.prompt_logits`). A choice's figure is
+        the log-probability of its first token, with and without a leading space (summed)."""
+        from ..errors import ModelError
+
+        if not self.ready():
+            raise ModelError(f"the model is not ready ({self.unavailable_reason()})")
+        prompts = [str(p) for p in prompts]
+        choices = [str(c) for c in choices]
+
+        def run(model, tokenizer, stream, step):
+            import math
+
+            import mlx.core as mx
+            import numpy as np
+
+            from .batching import prompt_logits
+
+            firsts: dict[str, list[int]] = {}
+            for c in choices:
+                ids = {int(t[0]) for t in (tokenizer.encode(v, add_special_tokens=False) for v in (c, " " + c)) if t}
+                if not ids:
+                    raise ValueError(f"the answer {c!r} has no token")
+                firsts[c] = sorted(ids)
+            out = []
+            with mx.stream(stream):
+                for p in prompts:
+                    z = prompt_logits(model, self._tokenize(GenRequest("", p, 0, 1)), step)
+                    m = float(np.max(z))
+                    lse = m + math.log(float(np.sum(np.exp(z - m))))
+                    out.append({c: float(np.logaddexp.reduce(z[ids])) - lse for c, ids in firsts.items()})
+            return out
+
+        return self.call_on_engine_thread(run, timeout)
 
     # ------------------------------------------------------------------ emission
     def _wake(self) -> None:

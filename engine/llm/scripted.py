@@ -68,6 +68,18 @@ def scripted_text(prompt: str, seed: int) -> str:
             f"Travellers speak of {w[3]} on the road and {w[4]} by the {w[5]}.")
 
 
+def scripted_scores(prompt: str, choices: list[str]) -> dict[str, float]:
+    """Deterministic next-token log-probabilities of ``choices`` after ``prompt`` (a function of
+    the prompt's text alone, like a model that prefills each prompt on its own)."""
+    import hashlib
+    import math
+
+    raw = {c: int(hashlib.sha256(f"{c}\x00{prompt}".encode("utf-8", "surrogatepass")).hexdigest()[:8], 16) / 16 ** 8
+           for c in choices}
+    total = sum(raw.values()) or 1.0
+    return {c: math.log(max(v / total, 1e-9)) for c, v in raw.items()}
+
+
 _SENT_KEY = re.compile(r"^(?P<head>.+)#s(?P<j>\d+)$")
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
@@ -115,10 +127,15 @@ class ScriptedLLM(LLMService):
     CAN_PAUSE = True
     CAN_CANCEL = True
     CAN_DRAIN = True
+    CAN_SCORE = True
 
     def __init__(self, concurrency: int = 4, token_delay_s: float = 0.0, script: dict | None = None,
-                 model_id: str = "scripted", deadline_s: float = 5.0):
+                 model_id: str = "scripted", deadline_s: float = 5.0,
+                 scorer: Callable[[str, list[str]], dict[str, float]] | None = None):
         self.model_id = model_id
+        # choice_logprobs: scorer(prompt, choices) -> {choice: log-probability}; default scripted_scores
+        self.scorer = scorer
+        self.scored: list[str] = []  # every prompt scored, in order (a test looks)
         self.concurrency = concurrency
         self.token_delay_s = token_delay_s
         # key -> {"text": str} | {"error": str} | {"delay": seconds per token}
@@ -158,6 +175,18 @@ class ScriptedLLM(LLMService):
         job = _Job(next(self._ids), list(requests), on_event)
         self._jobs.put(job)
         return job
+
+    def choice_logprobs(self, prompts: list[str], choices: list[str],
+                        timeout: float | None = None) -> list[dict[str, float]]:
+        if not self.ready():
+            from ..errors import ModelError
+
+            raise ModelError(f"the model is not ready ({self.unavailable_reason()})")
+        out = []
+        for p in prompts:
+            self.scored.append(p)
+            out.append(dict((self.scorer or scripted_scores)(p, list(choices))))
+        return out
 
     def pause(self) -> None:
         self._paused.set()
