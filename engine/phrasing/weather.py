@@ -917,7 +917,7 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     m = _COMMA_TAIL.match(text)
     if m is not None and text not in LEXICON and not _SEQUENCE.match(text) and " with " not in text:
         head, tail = m.group("head").strip(), m.group("q").strip()
-        if parse(head).main.form == ADJ and understand(tail).form != ADJ and not _QUALIFIED.match(tail):
+        if parse(head).main.form == ADJ and understand(tail).form != ADJ:
             # "sunny and warm, high pollen": the sky and the air, with the pollen
             out = _frames(head + " with " + tail, temp_band, wind_band)
             if out:
