@@ -318,7 +318,7 @@ def test_test_worlds_read_right_and_carry_every_fact(world):
     assert len(set(texts)) == len(texts)
     for p, t in zip(places, texts):
         assert 2 <= sentences(t) <= 3, t
-        assert not articles_ok(t), t
+        assert not articles_ok(t.replace(p.name, "Name")), t  # a name keeps its own words ("Tobar an t-Sagairt")
         assert not re.search(r"\bconditions\b|the weather is|Stores of|Lately|Everyone is talking", t), t
         r = check_facts(p, t)
         assert r.count("contradicted") == 0, (r.contradicted, t)
