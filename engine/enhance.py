@@ -43,15 +43,16 @@ MIN_REVIEWS = 10  # fewer reviews than this decide nothing
 # an accepted LLM text; ``llm``/``same``/``template``: what the reader shipped; ``low``: LLM
 # texts scored <= 2.
 REVIEWED: dict[str, dict[str, dict[str, int]]] = {
-    # sentence: the built-in world's premium tier, the per-sentence rewrite (67 places).
-    # enrich: the built-in premium tier and a world of other words, 1 and 4 candidates
-    # (docs/reviews/model-enrich: every accepted text, against its template).
-    "smollm2-135m": {"sentence": {"n": 67, "llm": 0, "same": 3, "template": 64, "low": 44},
+    # sentence: the built-in world's premium tier (67 places) and a world of other words (12,
+    # docs/reviews/model-modes). enrich: the built-in premium tier and a world of other words,
+    # 1 and 4 candidates (docs/reviews/model-enrich: every accepted text, against its template).
+    "smollm2-135m": {"sentence": {"n": 79, "llm": 0, "same": 5, "template": 74, "low": 50},
                      "enrich": {"n": 18, "llm": 0, "same": 0, "template": 18, "low": 11}},
-    # sentence: a world the project did not write, through the product (35 places).
-    # enrich: the built-in premium tier (docs/reviews/model-enrich; too few to decide alone).
-    "qwen2.5-coder-1.5b": {"sentence": {"n": 35, "llm": 12, "same": 1, "template": 22, "low": 15},
-                           "enrich": {"n": 7, "llm": 0, "same": 0, "template": 7, "low": 5}},
+    # Every accepted text of 30 sampled premium places of the built-in world and 28 of a world of
+    # other words, per mode (docs/reviews/model-modes; enrich adds docs/reviews/model-enrich).
+    "qwen2.5-coder-1.5b": {"sentence": {"n": 36, "llm": 0, "same": 0, "template": 36, "low": 12},
+                           "rewrite": {"n": 30, "llm": 0, "same": 6, "template": 24, "low": 13},
+                           "enrich": {"n": 13, "llm": 0, "same": 0, "template": 13, "low": 7}},
 }
 
 
