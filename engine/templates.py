@@ -159,7 +159,7 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         # a long news item or a long list of supplies: the two halves after a semicolon, never
         # "..., with plenty of rice and boatmen aplenty but fish sauce in short supply"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
-    return _end(lead + ", and " + short[(seed >> 7) % len(short)])
+    return _end(lead + "; " + short[(seed >> 7) % len(short)])  # readers prefer the semicolon to a bare "and"
 
 
 def _named_at_start(body: str, names: list[str]) -> str:

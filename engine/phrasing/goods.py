@@ -139,8 +139,11 @@ def groups(names: list[str]) -> list[list[str]]:
     reeds are scarce", never "farmhands and reeds are running low")."""
     names = _clean(names)
     people = [n for n in names if understand(n)[0] == PEOPLE]
-    things = [n for n in names if understand(n)[0] != PEOPLE]
-    return [g for g in (things, people) if g]
+    things = [n for n in names if understand(n)[0] not in (PEOPLE, ANIMALS)]
+    animals = [n for n in names if understand(n)[0] == ANIMALS]
+    if things and animals:  # "water is short, and there are few lions", never "lions and water are short"
+        return [g for g in (things, animals + people) if g] if not (animals and people) else [things, animals + people]
+    return [g for g in (things + animals, people) if g]
 
 
 def _side(names: list[str], abundant: bool, gone: frozenset[str]) -> tuple[str, ...]:

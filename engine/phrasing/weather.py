@@ -718,15 +718,15 @@ def _later(w: Weather) -> str:
     for lead in ("then ", "followed by ", "giving way to "):
         if t.startswith(lead):
             rest = parse(t[len(lead):])
-            if rest.main.form == ADJ and rest.main.kind != SKY:  # "clear then hot": ", turning hot later"
-                return ", turning " + rest.main.text + " later"
+            if rest.main.form == ADJ and rest.main.kind != SKY:  # "clear then hot"
+                return ", and it should turn " + rest.main.text + " later"
             np = noun_phrase(rest.main) if rest.main.form != ADJ or rest.main.kind == SKY else rest.main.text + " weather"
             return ", and then " + np + (" follow" if rest.main.form == PLURAL or rest.compound or rest.main.kind == SKY and rest.main.form == ADJ else " follows")
     if t.endswith(" later") and not t.startswith(("clearing", "becoming", "turning", "brightening", "easing", "dying")):
         rest = parse(t[: -len(" later")])
         if rest.main.form != ADJ:  # "cloudy, rain later": ", with rain later"
             return ", with " + noun_phrase(rest.main) + " later"
-        return ", turning " + rest.main.text + " later"  # "frost early, sunny later"
+        return ", and it should turn " + rest.main.text + " later"  # "frost early, sunny later"
     if t.startswith("turning to ") and w.main.kind == FALL:
         return ", turning to " + t[len("turning to "):] + ("" if t.endswith(("later", "overnight")) else " later")
     for lead in ("becoming ", "turning to ", "turning "):
@@ -745,15 +745,18 @@ def _later(w: Weather) -> str:
             if rest.main.form != ADJ and not comparative:  # "cloudy, becoming rain": the rain is to come
                 return ", with " + noun_phrase(rest.main) + " to follow"
             break
-    if t.startswith(("clearing", "easing", "lifting", "dying out", "brightening", "thinning", "cooling", "warming")):
-        if re.search(r"\b(later|by \w+|overnight|this \w+|in the \w+|tonight)\b", t):
-            return ", " + t  # "light rain ..., clearing later"; "a strong northerly ..., easing by evening"
-        return ", though it is " + t  # "sea mist ..., though it is clearing"
-    if t.startswith(("becoming", "brightening", "easing", "dying out", "turning")):
-        they = w.main.form == PLURAL or w.compound
+    they = (w.main.form == PLURAL or w.compound) and w.main.kind != SKY
+    first = t.split(" ", 1)[0]
+    if first in _BASE_FORM or t.startswith("dying out"):
+        base = "die out" + t[len("dying out"):] if t.startswith("dying out") else _BASE_FORM[first] + t[len(first):]
+        if re.search(r"\b(later|by \w+|overnight|this \w+|in the \w+|tonight|soon)\b", t):
+            # "fog ..., and it should lift by midday": never a dangling "lifting by midday"
+            return (", and they should " if they else ", and it should ") + base
+        return (", and they are " if they else ", and it is ") + t  # "sea mist ..., and it is clearing"
+    if t.startswith(("becoming", "turning")):
         if t.startswith("becoming ") and t.split()[1] in _INTENSITY:
-            return (", though they are " if they else ", though it is ") + t  # "showers, becoming heavy"
-        return ", though it is " + t
+            return (", and they are " if they else ", and it is ") + t  # "showers ..., and they are becoming heavy"
+        return ", and it is " + t
     return ", " + t
 
 
@@ -774,6 +777,8 @@ def _extra(w: Weather, joint: str = ", with ") -> str:
     return joint + np + " at times"
 
 
+_BASE_FORM = {"clearing": "clear", "easing": "ease", "lifting": "lift", "brightening": "brighten", "thinning": "thin",
+              "cooling": "cool", "warming": "warm", "dispersing": "disperse", "moderating": "moderate"}
 _INTENSITY = frozenset("heavy heavier light lighter lighter heavier intermittent frequent persistent thundery "
                        "squally wintry blustery".split())
 _FREQUENT = frozenset("occasional scattered isolated intermittent patchy passing odd frequent periodic some a".split())
@@ -825,6 +830,11 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
         return ()
     c = understand(head)
     np = noun_phrase(c) if c.form != ADJ else head
+    if c.kind == WINDY and c.form != ADJ:  # "katabatic gusts off the ice": the wind itself, said once
+        said = (", " + q) if commas else " " + q
+        hows = [h for h in _HOW_HARD[wind_band] if not content_words(h) & content_words(head)] if wind_band >= 3 else []
+        ts = temperature_words(c, temp_band, wind_band)
+        return tuple(("It is " + t + " at ", ", with " + np + said + (" " + hows[0] if hows else "") + ".") for t in ts[:3])
     predicate = q in _PREDICATES or q.split()[0].endswith("ing")
     slots = (", with " + np,) if predicate else (", with " + np, " brings " + np, "It is " + np)
     out = []
@@ -861,10 +871,19 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
         return ()
     words = text.split()
     plain = [t for t, tag in TEMPS[temp_band] if not tag]
+    if " with " in text and "," not in text:
+        head, _, rest = text.partition(" with ")
+        hc, rc = parse(head).main, understand(rest)
+        if rc.kind == WINDY and rc.form != ADJ and hc.form == ADJ:  # "cold and dry with a brisk northerly"
+            return _special(head + ", " + rest, temp_band, wind_band)
+        if hc.kind == WINDY and hc.form != ADJ:  # "severe gale with whiteouts": the gale is the wind
+            ts = temperature_words(hc, temp_band, wind_band) or plain
+            return tuple(("It is " + t + " at ", ", with " + noun_phrase(hc) + " and " + noun_phrase(rc) + ".")
+                         for t in ts[:2])
     if words and words[0] in _GERUNDS:  # "It is raining sideways at X, raw and cold, with high winds."
         c = Condition(text, MASS, FALL, frozenset({"wet"}), False)
         ts = temperature_words(c, temp_band, wind_band) or plain
-        return tuple(("It is " + text + " at ", ", " + t + ", with " + n + ".") for t in ts[:3]
+        return tuple(("It is " + t + " and " + text + " at ", ", with " + n + ".") for t in ts[:3]
                      for n in _WIND_NOUNS[wind_band][:2])
     if "," in text and " with " not in text and not _SEQUENCE.match(text) and not _QUALIFIED.match(text):
         parts = [x.strip() for x in text.split(",") if x.strip()]
@@ -880,10 +899,14 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
                 for n in _WIND_NOUNS[wind_band][:3]:
                     out.append(("It is " + t + " at ", ", with " + np + " and " + n + "."))
             return tuple(out)
-        if len(parts) == 2 and parse(parts[0]).main.form == ADJ and cs[1].kind == WINDY and cs[1].form != ADJ:
+        if len(parts) >= 2 and all(parse(x).main.form == ADJ for x in parts[:-1]) and cs[-1].kind == WINDY \
+                and cs[-1].form != ADJ:
+            parts, cs = [join_and(parts[:-1])] + parts[-1:], cs[:1] + cs[-1:]
             # the second part is the wind: said once, with how hard it blows
             hows = [h for h in _HOW_HARD[wind_band] if not content_words(h) & content_words(parts[1])]
             tail = (" " + hows[0]) if wind_band >= 3 and hows else ""
+            if 1 <= wind_band <= 2:  # "a light northerly blowing gently": how hard the named wind blows
+                tail = " " + _WIND_STRENGTH[wind_band][0] if wind_band == 2 else " blowing gently"
             named = _named_band(Condition(parts[0], ADJ, AIR, frozenset(), True))
             t = temperature_words(parse(parts[0]).main, temp_band, wind_band)[0]
             if named is None:
@@ -897,7 +920,8 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
 def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic."""
-    text = " ".join(conditions.split()).lower()
+    text = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", " ".join(conditions.split()).lower())  # "hot hot hot"
+    conditions = text
     special = _special(text, temp_band, wind_band)
     if special:
         return special
@@ -922,6 +946,11 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
             out = _frames(head + " with " + tail, temp_band, wind_band)
             if out:
                 return out
+            hc = parse(head).main
+            t = temperature_words(hc, temp_band, wind_band)[0]
+            t = "" if _named_band(hc) is not None else " and " + t
+            return (("It is " + head + t + " at ", ", with " + noun_phrase(understand(tail)) + " and "
+                     + _WIND_NOUNS[wind_band][0] + "."),)
     out = _qualified(conditions, temp_band, wind_band) or _frames(conditions, temp_band, wind_band)
     if out:
         return out
@@ -932,6 +961,16 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
                  + _WIND_NOUNS[wind_band][0] + "."),)
     c = understand(conditions)
     t = temperature_words(c, temp_band, wind_band)[0]
+    parts = [x for x in re.split(r",\s*|\s+and\s+", text) if x]
+    if parts and all(_is_adj(x) or understand(x).form == ADJ for x in parts):
+        # adjectives only ("wet and windy", "calm and frosty"): said with the temperature word
+        named = _named_band(c)
+        words = parts + ([t] if t not in parts and named is None else [])
+        wind = "" if ("calm" in parts or "still" in parts) and wind_band == 0 else ", with " + _WIND_NOUNS[wind_band][0]
+        yet = ""
+        if named is not None and abs(named - temp_band) > 1:  # "cold and windy" at -40 °C: both said
+            yet = (", and the air is " if (temp_band < named <= 2 or temp_band > named >= 4) else ", yet it is ") + t
+        return (("It is " + join_and(words) + " at ", wind + yet + "."),)
     if "," in text or not c.known:
         # a forecast string no rule above reads ("overcast, becoming snow later, fog early"):
         # told as the forecast it is, word for word, rather than forced into a noun slot
@@ -968,7 +1007,7 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     tail_extra = _extra(w)
     out: list[tuple[str, str]] = []
     must = [x for x in re.sub(r"[,;]", " ", conditions.lower()).split()
-            if x not in ("and", "then", "becoming", "turning", "to")]
+            if x not in ("and", "then", "becoming", "turning", "to") and x not in _BASE_FORM and x not in ("dying",)]
     cst = _stems(conditions)
     twice = frozenset(x for x in cst if cst.count(x) > 1)  # "gray gray": the world's own words
     if yet.startswith(", and"):  # "cold ..., and the air is bitterly cold": the two facts share a word
