@@ -146,9 +146,13 @@ def is_plural(word: str) -> bool:
         return False
     try:
         sing = _P.singular_noun(w)
-        return bool(sing) and (w.endswith("s") or (w.endswith("men") and sing.endswith("man")))  # "ferrymen"
+        # "ferrymen", "children", "geese": irregular plurals inflect knows
+        return bool(sing) and (w.endswith("s") or (w.endswith("men") and sing.endswith("man")) or w in _IRREGULAR)
     except Exception:
         return False
+
+
+_IRREGULAR = frozenset("children people geese mice oxen feet teeth women men lice dice".split())
 
 
 @lru_cache(maxsize=4096)

@@ -346,6 +346,9 @@ def understand(conditions: str) -> Condition:
         f = _MODIFIERS.get(w)
         if f:
             flags.add(f)
+    if len(words) == 1 and words[0].isalpha() and form in (MASS, COUNT) and kind == OTHER and not _count_compound(words[0]) \
+            and not _in_dictionary(words[0]):
+        form, kind = ADJ, AIR  # "dreich": a word of the world's own, said as "It is dreich and cold"
     if form == MASS and kind == STORM and words and words[-1].endswith("storm"):
         form = COUNT
     if words and words[-1] in _NOTICES:
@@ -364,6 +367,16 @@ _MASS_HEADS = frozenset("""rain drizzle snow sleet hail fog mist haze smoke smog
     sunshine sun cloud cloudiness weather air heat cold humidity visibility pollen spray murk gloom lightning thunder
     precipitation moisture pressure weather sunlight daylight dampness darkness warmth thaw slush""".split())
 _NOTICES = frozenset("warning warnings watch watches advisory advisories alert alerts".split())
+
+
+def _count_compound(head: str) -> bool:
+    return any(head.endswith(m) for m in _MASS_HEADS | {"fall", "light", "shine", "drift"})
+
+
+def _in_dictionary(word: str) -> bool:
+    from .grammar import _known
+
+    return bool(_known(word))
 
 
 def _count_noun(head: str) -> bool:
@@ -718,8 +731,10 @@ def _later(w: Weather) -> str:
     for lead in ("then ", "followed by ", "giving way to "):
         if t.startswith(lead):
             rest = parse(t[len(lead):])
-            if rest.main.form == ADJ and rest.main.kind != SKY:  # "clear then hot"
-                return ", and it should turn " + rest.main.text + " later"
+            word = t[len(lead):].strip()
+            if (rest.main.form == ADJ and rest.main.kind != SKY) or (" " not in word and word.endswith("er")
+                                                                     and word not in LEXICON):  # "clear then hot", "then brighter"
+                return ", and then it should turn " + rest.main.text
             np = noun_phrase(rest.main) if rest.main.form != ADJ or rest.main.kind == SKY else rest.main.text + " weather"
             return ", and then " + np + (" follow" if rest.main.form == PLURAL or rest.compound or rest.main.kind == SKY and rest.main.form == ADJ else " follows")
     if t.endswith(" later") and not t.startswith(("clearing", "becoming", "turning", "brightening", "easing", "dying")):
@@ -814,6 +829,9 @@ def _split_qualifier(text: str) -> tuple[str, str, bool]:
     if m is not None and m.group("head").strip(" ,") and " with " not in m.group("head") \
             and "," not in m.group("head").strip(" ,"):
         head, q = m.group("head").strip(" ,"), m.group("q")
+        hw = head.split()
+        if len(hw) > 1 and hw[-1] in _PREDICATES:  # "thunder possible in the afternoon"
+            head, q = " ".join(hw[:-1]), hw[-1] + " " + q
         return head, _SAID_AS.get(q, q), m.group("head").rstrip().endswith(",")
     m = _WHERE.match(text)
     if m is not None and understand(m.group("head")).known and m.group("q") not in ("in places",):
@@ -834,8 +852,9 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
         said = (", " + q) if commas else " " + q
         hows = [h for h in _HOW_HARD[wind_band] if not content_words(h) & content_words(head)] if wind_band >= 3 else []
         ts = temperature_words(c, temp_band, wind_band)
-        return tuple(("It is " + t + " at ", ", with " + np + said + (" " + hows[0] if hows else "") + ".") for t in ts[:3])
-    predicate = q in _PREDICATES or q.split()[0].endswith("ing")
+        how = " " + hows[0] if hows else ""
+        return tuple(("It is " + t + " at ", ", with " + np + (how + said if commas else said + how) + ".") for t in ts[:3])
+    predicate = q in _PREDICATES or q.split()[0] in _PREDICATES or q.split()[0].endswith("ing")
     slots = (", with " + np,) if predicate else (", with " + np, " brings " + np, "It is " + np)
     out = []
     for pre, post in _frames(head, temp_band, wind_band):
@@ -871,6 +890,27 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
         return ()
     words = text.split()
     plain = [t for t, tag in TEMPS[temp_band] if not tag]
+    parts0 = [x.strip() for x in re.split(r",\s*|\s+and\s+", text) if x.strip()]
+    bare = [x[: -len(" later")] if x.endswith(" later") else x for x in parts0]
+    bare = [(_QUALIFIED.match(x).group("head") if _QUALIFIED.match(x) else x) for x in bare]
+    if len(parts0) >= 2 and " with " not in text and not any(x.startswith(("becoming", "turning", "then")) for x in parts0) \
+            and all(understand(x).form == ADJ or _is_adj(x) for x in bare) \
+            and any(_QUALIFIED.match(x) or x.endswith(" later") for x in parts0):
+        # "frosty early, sunny by midday", "cold at first, warm later": the day's adjectives in turn
+        said = [(x[: -len(" early")] + " early on") if x.endswith(" early") else x for x in parts0]
+        named = [b for b in (_named_band(Condition(x, ADJ, AIR, frozenset(), True)) for x in bare) if b is not None]
+        if not any(abs(b - temp_band) <= 1 for b in named):
+            said.append("now " + plain[0])  # the reading itself: "..., sunny by midday and now cool"
+        ws = list(_WIND_NOUNS[wind_band][:2])
+        return tuple(("It is " + join_and(said) + " at ", ", with " + n + ".") for n in ws)
+    if " with " in text and "," in text.partition(" with ")[0]:
+        head, _, rest = text.partition(" with ")  # "showers, some heavy, with hail"
+        hc = understand(head.split(",")[0].strip())
+        if hc.form != ADJ and hc.known:
+            ts = temperature_words(hc, temp_band, wind_band) or plain
+            adv = _WIND_ADV[wind_band][0]
+            return tuple(("It is " + t + " at ", ", with " + head.strip(" ,") + ", and " + noun_phrase(understand(rest))
+                          + " " + adv + ".") for t in ts[:3])
     if " with " in text and "," not in text:
         head, _, rest = text.partition(" with ")
         hc, rc = parse(head).main, understand(rest)
@@ -888,10 +928,16 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
     if "," in text and " with " not in text and not _SEQUENCE.match(text) and not _QUALIFIED.match(text):
         parts = [x.strip() for x in text.split(",") if x.strip()]
         cs = [understand(x) for x in parts]
-        if len(parts) >= 2 and all(c.form != ADJ for c in cs) and all(c.known for c in cs[1:]) \
-                and not any(c.kind == WINDY for c in cs):
+        windy = [c for c in cs if c.kind == WINDY and c.form != ADJ]
+        if len(parts) >= 2 and all(c.form != ADJ for c in cs) and (all(c.known for c in cs[1:]) or windy) \
+                and len(windy) <= 1:
+            cs = [c for c in cs if c not in windy] + windy  # "light winds, haar rolling in": the wind last
             np = join_and([noun_phrase(c) for c in cs]).replace(" and ", ", ", len(cs) - 2) if len(cs) > 2 else \
                 ", ".join(noun_phrase(c) for c in cs)
+            if windy:
+                np = join_and([noun_phrase(c) for c in cs])
+                ts = temperature_words(Condition(text, PLURAL, MIXED, frozenset(), True), temp_band, wind_band) or plain
+                return tuple(("It is " + t + " at ", ", with " + np + ".") for t in ts[:3])
             flags = frozenset().union(*(c.flags for c in cs))
             ts = temperature_words(Condition(text, PLURAL, MIXED, flags, True), temp_band, wind_band) or plain
             out = []
