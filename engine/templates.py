@@ -144,8 +144,9 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
             return _end(cap(stock[(seed >> 7) % len(stock)]) + "; " + first.lower() + rest)
     if news.ends_in_role(top.summary):  # "...visit the shrine; salt is scarce", never "the shrine, with salt"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
-    if ";" in lead:
-        return _end(lead)  # "The abbot died at dawn; his body will lie in state": no third clause
+    if ";" in lead:  # "The abbot died at dawn; his body will lie in state": no third semicolon
+        tail = [x for x in stock if ", " not in x]
+        return _end(lead + (", and " + tail[(seed >> 7) % len(tail)] if tail else ""))
     if " and " in lead or news.kind(top.type, top.summary) == news.CALAMITY:
         # a summary already joined with "and", or grave news: the stock after a semicolon, never
         # a second "and" nor a supply note tacked onto a death with "and"

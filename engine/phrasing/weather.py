@@ -967,6 +967,8 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic."""
     text = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", " ".join(conditions.split()).lower())  # "hot hot hot"
+    if re.search(r"[^\W\d_]", text):  # "grey. just grey." is one phrase: its stops are commas
+        text = re.sub(r"\s*[.!?;]+\s*", ", ", text).strip(" ,") or text
     conditions = text
     special = _special(text, temp_band, wind_band)
     if special:
