@@ -444,12 +444,16 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCES.findall(text) if s.strip()]
 
 
-def _has_verb(words: list[str]) -> bool:
+def _has_verb(words: list[str], adjectives: bool = False) -> bool:
+    """Whether a listed verb form is in ``words``; with ``adjectives``, "warm", "dry", "clear" and
+    the like count only before a determiner ("winds clear the fog", not "warm and light breeze")."""
     for i, w in enumerate(words):
         if w in _AUX:
             return True
-        if w in _ADJECTIVE_LEMMAS and (words[i + 1] if i + 1 < len(words) else "") not in _DETERMINERS:
-            continue  # "warm and light", "clear skies"; but "winds clear the waters"
+        if adjectives and w in _ADJECTIVE_LEMMAS:  # "warm and light", "clear skies"; but "winds clear the waters"
+            if (words[i + 1] if i + 1 < len(words) else "") in _DETERMINERS and i and words[i - 1] not in _DETERMINERS:
+                return True
+            continue
         if w in VERB_FORMS:
             prev = words[i - 1] if i else ""
             if prev in _DETERMINERS or prev == "of":
@@ -656,7 +660,7 @@ def _form_rules(place: Place, f: _Facts, text: str, out: list[str]) -> None:
             continue  # the template's own sentence, word for word
         s = f.name_rx.sub(" ", said) if f.name_rx is not None else said  # a name is no verb ("... Mill")
         ws = _words(s)
-        if len(ws) >= 3 and not _has_verb(ws):
+        if len(ws) >= 3 and not _has_verb(ws, adjectives=True):
             out.append(f"fragment: no verb in {_quote(said)}")
             break
         main = _REL_CUT.split(s, maxsplit=1)[0]
@@ -764,7 +768,7 @@ _WIND_BAND = {p: b for b, ps in enumerate(WIND_WORDS) for p in ps if p not in ("
 _WIND_BAND.update({"quiet": 0, "gentle": 1, "gently": 1, "fierce gust": 4, "fierce gusts": 4})
 _WIND_RX = _alt(_WIND_BAND)
 _ANY_WIND = re.compile(r"\b(?:wind|winds|gust|gusts|breeze|breezes|windy|breezy)\b")
-_NEGATED = re.compile(r"\b(?:no|not|without|nor|never)\b(?:\s+[a-z'-]+){0,3}\s*$")
+_NEGATED = re.compile(r"\b(?:no|not|without|nor|never|lacks?|lacking|free of)\b(?:\s+[a-z'-]+){0,3}\s*$")
 # A plural subject with a singular verb ("winds blows", "ferrymen is").
 _PLURALS = frozenset("""winds skies clouds people children workers families herds waters walls houses roofs streets
     storms rains gales hills fields goods supplies stores traders miners pilgrims bandits riders gunmen men women

@@ -55,7 +55,7 @@ def rows(src: str) -> list[dict]:
 
 
 def measure(src: str, listing: bool = False) -> dict:
-    low = high = low_ref = high_ref = tpl_ref = 0
+    low = high = low_ref = high_ref = tpl_ref = mid = mid_ref = 0
     for r in rows(src):
         v = check_text(r["place"], r["llm"], r["template"])
         t = check_text(r["place"], r["template"], r["template"])
@@ -66,6 +66,9 @@ def measure(src: str, listing: bool = False) -> dict:
         elif r["score"] >= 4:
             high += 1
             high_ref += not v.accepted
+        else:
+            mid += 1
+            mid_ref += not v.accepted
         if listing:
             mark = "REFUSED " if not v.accepted else "accepted"
             print(f"{r['id']}  score {r['score']}  {mark}  {r['llm']}")
@@ -73,6 +76,7 @@ def measure(src: str, listing: bool = False) -> dict:
                 print(f"      - {reason}")
             print(f"      reader: {r['flaw']}")
     return {"set": src, "scored_le2": low, "refused_le2": low_ref, "scored_ge4": high, "refused_ge4": high_ref,
+            "scored_3": mid, "refused_3": mid_ref,
             "templates_refused": tpl_ref}
 
 
@@ -82,7 +86,8 @@ def main(argv: list[str]) -> int:
     for s in srcs:
         m = measure(s, listing)
         print(f"{m['set']}: scored <=2 refused {m['refused_le2']}/{m['scored_le2']}; "
-              f"scored >=4 refused {m['refused_ge4']}/{m['scored_ge4']}; templates refused {m['templates_refused']}")
+              f"scored >=4 refused {m['refused_ge4']}/{m['scored_ge4']}; "
+              f"scored 3 refused {m['refused_3']}/{m['scored_3']}; templates refused {m['templates_refused']}")
     return 0
 
 
