@@ -37,10 +37,23 @@ cliche              padding the reviews named ("a testament to", "stark contrast
 number              a number read out ("25 degrees", "86 mph", "0.98")
 garbled             a word mangled or doubled ("copperwatchtower", "the herds of great
                     herds"), a comma splice of the weather ("..., the weather is clear")
+name-lost           the place's name as given is not in the text, or another name stands in
+                    its place ("Dry Heat Library" for Crookedmere Library)
+base-changed        a word of the template made its opposite before the same word ("a wide
+                    canal" made "a narrow canal")
+cause-invented      a link between the news and the supplies the data never makes ("...,
+                    leaving peat scarce", "due to", "enjoy an abundance of clay")
+weather-garbled     weather acting on the wrong thing ("a warm breeze carries a gale", "low
+                    cloud ... blow against")
+agreement           a plural subject with a singular verb the template does not have
+                    ("winds blows", "ferrymen is")
+meta                a note about the writing ("This is a continuation of the previous example")
 ==================  ==========================================================================
 
 What the place's own data says (its name, base, conditions, resources, event summaries) and what
-its template says is never held against a text: a text may repeat its template's words.
+its template says is never held against a text: a text may repeat its template's words. A sentence
+of the template, word for word, is never read for a fragment, and the template's own phrases
+(a "serves travellers", "cool as ice", "ferrymen is") are not the text's doing.
 
 Pure string work on precompiled patterns; per place, what the rules need (subject, materials,
 weather families, the place's own words) is computed once and cached (keyed by the place value,
