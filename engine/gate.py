@@ -48,6 +48,9 @@ weather-garbled     weather acting on the wrong thing ("a warm breeze carries a 
 agreement           a plural subject with a singular verb the template does not have
                     ("winds blows", "ferrymen is")
 meta                a note about the writing ("This is a continuation of the previous example")
+(and, with the codes above: wind words two bands from the place's wind, any wind in still air,
+rain that drums in drizzle, "rustling leaves" where the place has no trees, a stone or iron
+place that sways, more named padding)
 ==================  ==========================================================================
 
 What the place's own data says (its name, base, conditions, resources, event summaries) and what
@@ -155,7 +158,7 @@ CLICHES = (
     r"\breveal(?:s|ed|ing)? (?:\w+ )?(?:secrets|treasures|mysteries)\b", r"\b(?:secrets|treasures) (?:buried|hidden)\b",
     r"\blives forever\b", r"\bfeast for the senses\b", r"\bcasting (?:long |dark |deep )?shadows\b",
     r"\bendless contrasts?\b", r"\bpainted with (?:the )?colou?rs\b", r"\ba maelstrom of\b",
-    r"\bunmatched\b", r"\bgleaming with a mix\b",
+    r"\bunmatched\b", r"\bgleaming with a mix\b", r"\bcreating an? (?:\w+ ){0,2}sound\b",
 )
 _CLICHES = re.compile("|".join(f"(?:{p})" for p in CLICHES), re.IGNORECASE)
 
@@ -778,7 +781,8 @@ _HARD_RAIN = re.compile(r"\b(?:drums?|drumming|drummed|pounds?|pounding|lash(?:e
 _LIGHT_RAIN = re.compile(r"\b(?:light rain|drizzle|showers|rain at times|light showers)\b")
 # Wind words by band (the fact checker's), and the gate's own: "quiet" is no word for a gale.
 _WIND_BAND = {p: b for b, ps in enumerate(WIND_WORDS) for p in ps if p not in ("breeze",)}
-_WIND_BAND.update({"quiet": 0, "gentle": 1, "gently": 1, "fierce gust": 4, "fierce gusts": 4})
+_WIND_BAND.update({"quiet": 0, "gentle": 1, "gently": 1, "fierce gust": 4, "fierce gusts": 4, "is sheltered by": 0,
+                   "are sheltered by": 0})
 _WIND_RX = _alt(_WIND_BAND)
 _ANY_WIND = re.compile(r"\b(?:wind|winds|gust|gusts|breeze|breezes|windy|breezy)\b")
 _NEGATED = re.compile(r"\b(?:no|not|without|nor|never|lacks?|lacking|free of)\b(?:\s+[a-z'-]+){0,3}\s*$")
@@ -791,6 +795,16 @@ _SINGULAR_VERBS = frozenset({"is", "was", "has", "isn't", "wasn't", "hasn't", "d
 _PAIR = re.compile(r"(?=\b([a-z'-]+) ([a-z'-]+)\b)")
 _META = re.compile(r"\b(?:this is a continuation|the previous example|as an ai\b|here is (?:a|the|your) "
                    r"(?:rewritten|revised|new|improved)|in this (?:description|example|rewrite))", re.IGNORECASE)
+
+
+# Leaves and trees where the place's data has none ("rustling leaves" at an iron camp).
+_LEAVES = re.compile(r"\b(?:rustling|falling|fallen|autumn|green) leaves\b|\bleaves rustle\b", re.IGNORECASE)
+_TREE_WORDS = frozenset("""leaf leaves tree trees forest forests grove groves wood woods woodland orchard orchards
+    willow willows birch pine pines oak oaks palm palms reed reeds cane canebrakes thicket jungle vines""".split())
+# A building of stone, brick, iron, clay or plaster does not sway.
+_RIGID = frozenset("stone stones brick bricks iron steel basalt granite marble sandstone limestone fieldstone clay "
+                   "plaster adobe cob concrete slate".split())
+_SWAYS = r"\b(?:the {subj}|it)\s+(?:is\s+|was\s+|to\s+)?(?:sways|swaying|sway|swayed|shivers|shivering|shiver|totters|tottering)\b"
 
 
 def _new(phrase: str, f: _Facts) -> bool:
@@ -884,6 +898,13 @@ def _changed_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out:
             if _new(m.group(0), f):
                 out.append(f"weather-clash: rain that {_quote(m.group(0))} in {place.conditions}")
                 break
+    m = _LEAVES.search(bare)
+    if m and _new(m.group(0), f) and not (f.words & _TREE_WORDS):
+        out.append(f"weather-invented: {_quote(m.group(0))} but the place has no trees")
+    if f.subject and set(f.materials) & _RIGID:
+        m = re.search(_SWAYS.format(subj=re.escape(f.subject)), bare, re.IGNORECASE)
+        if m and _new(m.group(0), f):
+            out.append(f"setting-impossible: the {f.subject} of {' and '.join(f.materials)} {_quote(m.group(0))}")
     for m in _PAIR.finditer(low):
         a, b = m.group(1), m.group(2)
         if (a in _PLURALS or (a.endswith("men") and len(a) > 5)) and b in _SINGULAR_VERBS:

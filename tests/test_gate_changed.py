@@ -182,10 +182,31 @@ def test_same_text_same_verdict_alone_and_in_any_order():
         assert check_text(r["place"], r["llm"], r["template"]).as_dict() == alone[r["id"]]
 
 
-@pytest.mark.parametrize("review,min_refused", [("docs/reviews/model-modes", 17), ("docs/reviews/model-enrich", 9),
-                                                ("docs/reviews/model-enrich-dev", 19)])
+@pytest.mark.parametrize("review,min_refused", [("docs/reviews/model-modes", 18), ("docs/reviews/model-enrich", 12),
+                                                ("docs/reviews/model-enrich-dev", 22)])
 def test_the_blind_model_reviews_no_text_scored_4_refused(review, min_refused):
     m = measure(review)
     assert m["refused_ge4"] == 0
     assert m["templates_refused"] == 0
     assert m["refused_le2"] >= min_refused
+
+
+def test_rustling_leaves_without_trees_a_swaying_stone_bridge_and_shelter_in_a_gale():
+    p = place(name="Cindergate Camp", base="The camp clings along a rutted track, built of salvaged iron.",
+              temperature=-10, conditions="high winds", wind=40, resources=(), events=())
+    tpl = "The camp clings along a rutted track, built of salvaged iron. It is icy cold at Cindergate Camp, with high winds."
+    assert check_text(p, tpl, tpl).accepted
+    assert "weather-invented" in codes(p, tpl + " The wind stirs the rustling leaves.", tpl)
+    assert "setting-impossible" in codes(p, tpl + " The camp is swaying in the wind.", tpl)
+    assert "cliche" in codes(p, tpl + " The wind hits the walls, creating a rustling sound.", tpl)
+    g = place(name="Silentbrook Grove", base="The grove sits in a sheltered hollow, built of mossy fieldstone.",
+              temperature=20, conditions="windy", wind=40, resources=(), events=())
+    tg = "The grove sits in a sheltered hollow, built of mossy fieldstone. It is mild at Silentbrook Grove, with high winds."
+    # A grove has trees: its leaves may rustle.
+    assert "weather-invented" not in codes(g, tg + " The wind stirs the rustling leaves.", tg)
+    h = place(name="Ironreach Camp", base="Here a camp huddles at the edge of the island archipelago, its walls of salvaged iron.",
+              temperature=30, conditions="humid", wind=60, resources=(), events=())
+    th = ("Here a camp huddles at the edge of the island archipelago, its walls of salvaged iron. It is humid and hot "
+          "at Ironreach Camp, with a howling gale.")
+    assert check_text(h, th, th).accepted
+    assert "weather-clash" in codes(h, th + " The camp is sheltered by the dunes.", th)
