@@ -37,10 +37,26 @@ cliche              padding the reviews named ("a testament to", "stark contrast
 number              a number read out ("25 degrees", "86 mph", "0.98")
 garbled             a word mangled or doubled ("copperwatchtower", "the herds of great
                     herds"), a comma splice of the weather ("..., the weather is clear")
+name-lost           the place's name as given is not in the text, or another name stands in
+                    its place ("Dry Heat Library" for Crookedmere Library)
+base-changed        a word of the template made its opposite before the same word ("a wide
+                    canal" made "a narrow canal")
+cause-invented      a link between the news and the supplies the data never makes ("...,
+                    leaving peat scarce", "due to", "enjoy an abundance of clay")
+weather-garbled     weather acting on the wrong thing ("a warm breeze carries a gale", "low
+                    cloud ... blow against")
+agreement           a plural subject with a singular verb the template does not have
+                    ("winds blows", "ferrymen is")
+meta                a note about the writing ("This is a continuation of the previous example")
+(and, with the codes above: wind words two bands from the place's wind, any wind in still air,
+rain that drums in drizzle, "rustling leaves" where the place has no trees, a stone or iron
+place that sways, more named padding)
 ==================  ==========================================================================
 
 What the place's own data says (its name, base, conditions, resources, event summaries) and what
-its template says is never held against a text: a text may repeat its template's words.
+its template says is never held against a text: a text may repeat its template's words. A sentence
+of the template, word for word, is never read for a fragment, and the template's own phrases
+(a "serves travellers", "cool as ice", "ferrymen is") are not the text's doing.
 
 Pure string work on precompiled patterns; per place, what the rules need (subject, materials,
 weather families, the place's own words) is computed once and cached (keyed by the place value,
@@ -54,14 +70,15 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .factcheck import TEMP_WORDS, _CONDITION_KEYS, _band_index, stem
-from .templates import _TEMP_BANDS, render_template
+from .factcheck import TEMP_WORDS, WIND_WORDS, _CONDITION_KEYS, _band_index, stem
+from .templates import _TEMP_BANDS, _WIND_BANDS, render_template
 from .world import Place
 
 MAX_GATE_CHARS = 20_000
 
 CODES = ("subject-lost", "material-changed", "setting-impossible", "weather-clash", "weather-invented",
-         "event-reversed", "goods-misused", "fragment", "label", "cliche", "number", "garbled")
+         "event-reversed", "goods-misused", "fragment", "label", "cliche", "number", "garbled",
+         "name-lost", "base-changed", "cause-invented", "weather-garbled", "agreement", "meta")
 
 # --- word tables ------------------------------------------------------------------------------
 
@@ -135,6 +152,13 @@ CLICHES = (
     r"\b(?:ancient|rugged|majestic|timeless|natural|harsh) (?:\w+ )?(?:beauty|grandeur|majesty|splendou?r)\b",
     r"\b(?:relentless )?(?:force|power|fury) of (?:nature|the weather)\b", r"\bpoignant\b", r"\bunforgettable\b",
     r"\bpace of life\b",
+    # Padding of the model reviews: stock phrases that say nothing of the place.
+    r"\bcreating an? (?:\w+ )?atmosphere\b", r"\batmosphere of (?:\w+ )?(?:foreboding|anticipation|mystery|calm|tension|dread)\b",
+    r"\bcausing (?:\w+ )?(?:concern|fear|alarm|worry|panic)\b", r"\bhistorical milestone\b",
+    r"\breveal(?:s|ed|ing)? (?:\w+ )?(?:secrets|treasures|mysteries)\b", r"\b(?:secrets|treasures) (?:buried|hidden)\b",
+    r"\blives forever\b", r"\bfeast for the senses\b", r"\bcasting (?:long |dark |deep )?shadows\b",
+    r"\bendless contrasts?\b", r"\bpainted with (?:the )?colou?rs\b", r"\ba maelstrom of\b",
+    r"\bunmatched\b", r"\bgleaming with a mix\b", r"\bcreating an? (?:\w+ ){0,2}sound\b",
 )
 _CLICHES = re.compile("|".join(f"(?:{p})" for p in CLICHES), re.IGNORECASE)
 
@@ -208,6 +232,8 @@ _PRECIP_RX = _alt(_PRECIP)
 _SKY_ALWAYS_RX = _alt(_SKY_ALWAYS)
 _SUNLIGHT_RX = _alt(_SUNLIGHT)
 _TEMP_BAND = {p: b for b, ps in enumerate(TEMP_WORDS) for p in ps}
+# Similes that name a band the fact checker's words do not ("cool as ice" is freezing, not cool).
+_TEMP_BAND.update({"cool as ice": 1, "cold as ice": 1, "chilly as ice": 1})
 _TEMP_RX = _alt(_TEMP_BAND)
 _AMBIGUOUS_TEMP = frozenset("fresh crisp heat frost ice icy temperate chill polar glacial rime warmth frozen".split())
 _WEATHER_NEXT = frozenset("""and air day days breeze wind winds morning evening night nights weather with under in at
@@ -274,6 +300,9 @@ def _forms(lemma: str) -> set[str]:
 
 
 VERB_FORMS = frozenset(set().union(*(_forms(v) for v in _LEMMAS)) | set(_IRREGULAR) | _AUX)
+# Bare lemmas that are far more often adjectives in a place's text ("warm and light breeze"):
+# they never make a sentence a sentence on their own.
+_ADJECTIVE_LEMMAS = frozenset("warm dry chill numb thin empty open close cool clear".split())
 # Words that look like verb forms above but, after a determiner, are nouns ("the walls", "its
 # marks"): a fragment needs none of the lexicon's forms, so these only matter after "a/the/its".
 _DETERMINERS = frozenset("a an the its their this that these those his her our every each some no".split())
@@ -417,6 +446,11 @@ def _found(rx: re.Pattern, low: str) -> list[str]:
     return list(dict.fromkeys(rx.findall(low)))
 
 
+def _in_template(phrase: str, f: "_Facts") -> bool:
+    """The template says this, word for word (case and spacing aside): not the text's doing."""
+    return " ".join(phrase.lower().split()) in " ".join(f.template.lower().split())
+
+
 def _quote(s: str, n: int = 60) -> str:
     s = " ".join(s.split())
     return "'" + (s if len(s) <= n else s[: n - 1].rstrip() + "…") + "'"
@@ -426,10 +460,16 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCES.findall(text) if s.strip()]
 
 
-def _has_verb(words: list[str]) -> bool:
+def _has_verb(words: list[str], adjectives: bool = False) -> bool:
+    """Whether a listed verb form is in ``words``; with ``adjectives``, "warm", "dry", "clear" and
+    the like count only before a determiner ("winds clear the fog", not "warm and light breeze")."""
     for i, w in enumerate(words):
         if w in _AUX:
             return True
+        if adjectives and w in _ADJECTIVE_LEMMAS:  # "warm and light", "clear skies"; but "winds clear the waters"
+            if (words[i + 1] if i + 1 < len(words) else "") in _DETERMINERS and i and words[i - 1] not in _DETERMINERS:
+                return True
+            continue
         if w in VERB_FORMS:
             prev = words[i - 1] if i else ""
             if prev in _DETERMINERS or prev == "of":
@@ -477,18 +517,19 @@ def _subject_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out:
                 return
         for m in _BASE_OF.finditer(bare):
             noun, what = m.group(2).lower(), m.group(3).lower()
-            if noun == subj or noun not in PLACE_NOUNS | LANDFORMS:
+            if noun == subj or noun not in PLACE_NOUNS | LANDFORMS or _in_template(m.group(0), f):
                 continue
             if set(_words(what)) & (f.allowed_materials | MATERIALS):
                 out.append(f"subject-lost: the {subj} became {_quote(m.group(0))}")
                 return
         for m in _THIS_KIND.finditer(bare):
             noun = m.group(1).lower()
-            if noun != subj and noun in NAMED_KINDS and noun not in f.words:
+            if noun != subj and noun in NAMED_KINDS and noun not in f.words and not _in_template(m.group(0), f):
                 out.append(f"subject-lost: the {subj} is called {_quote(m.group(0))}")
                 return
         m = f.is_a.search(bare) if f.is_a is not None else None
-        if m and m.group(1).lower() != subj and m.group(1).lower() in PLACE_NOUNS | LANDFORMS:
+        if (m and m.group(1).lower() != subj and m.group(1).lower() in PLACE_NOUNS | LANDFORMS
+                and not _in_template(m.group(0), f)):
             out.append(f"subject-lost: the {subj} is redefined as {_quote(m.group(0))}")
             return
     for w in dict.fromkeys(_words(bare)):
@@ -532,8 +573,9 @@ def _weather_rules(place: Place, f: _Facts, low: str, out: list[str]) -> None:
     if bands and bands[-1] - bands[0] >= 2:
         lo = next(p for b, p in temps if b == bands[0])
         hi = next(p for b, p in temps if b == bands[-1])
-        out.append(f"weather-clash: '{lo}' and '{hi}' in one text")
-        return
+        if not (lo in tpl["temps"] and hi in tpl["temps"]):
+            out.append(f"weather-clash: '{lo}' and '{hi}' in one text")
+            return
     far = [(b, p) for b, p in temps if abs(b - f.temp_band) >= 2 and p not in tpl["temps"]]
     if far:
         out.append(f"weather-clash: '{far[0][1]}' at {place.temperature:g}°C")
@@ -598,11 +640,15 @@ def _goods_rules(place: Place, f: _Facts, low: str, out: list[str]) -> None:
     if not f.resources:
         return
     for m in _FOOD_ROLE.finditer(low):
+        if _in_template(m.group(0), f):
+            continue
         bad = [n for n, food in _resource_words(f, m.group(1)) if not food]
         if bad:
             out.append(f"goods-misused: {', '.join(bad)} served as food ({_quote(m.group(0))})")
             return
     for m in _VISIT_ROLE.finditer(low):
+        if _in_template(m.group(0), f):
+            continue
         hits = _resource_words(f, m.group(1))
         if hits:
             out.append(f"goods-misused: {hits[0][0]} as a place to visit ({_quote(m.group(0))})")
@@ -626,9 +672,11 @@ def _form_rules(place: Place, f: _Facts, text: str, out: list[str]) -> None:
             out.append(f"label: {_quote(head + ':')} in front of a sentence")
             break
     for said in _sentences(text):
+        if _in_template(said, f):
+            continue  # the template's own sentence, word for word
         s = f.name_rx.sub(" ", said) if f.name_rx is not None else said  # a name is no verb ("... Mill")
         ws = _words(s)
-        if len(ws) >= 3 and not _has_verb(ws):
+        if len(ws) >= 3 and not _has_verb(ws, adjectives=True):
             out.append(f"fragment: no verb in {_quote(said)}")
             break
         main = _REL_CUT.split(s, maxsplit=1)[0]
@@ -693,7 +741,7 @@ def _garble_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out: 
     # A name of two or more words written all in lower case ("highholme spring").
     if f.name_rx is not None and len(f.name_words) >= 2:
         for m in f.name_rx.finditer(text):
-            if m.group(0).islower():
+            if m.group(0).islower() and m.group(0) not in f.template:
                 out.append(f"garbled: the name written {_quote(m.group(0))}")
                 return
     m = _EMPTY.search(text)
@@ -709,6 +757,162 @@ def _garble_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out: 
                     and said[m.start():m.end()].lower() not in tpl):
                 out.append(f"garbled: a comma splice ({_quote(said[m.start() + 1:].strip(' ,'))})")
                 return
+
+
+# --- what the model changed -------------------------------------------------------------------
+# These rules read only what a text says and its template does not: a phrase the template has is
+# never held against the text.
+
+# Words a rewrite may not swap for one another in the base ("a wide canal" made "narrow").
+_OPPOSITES = {frozenset(p.split("/")) for p in """wide/narrow deep/shallow high/low tall/short large/small big/small
+    old/new old/young long/short heavy/light dark/bright wet/dry hot/cold warm/cool east/west north/south
+    upper/lower above/below inside/outside busy/quiet empty/full rich/poor""".split()}
+# A link between the news and the supplies, or a reason, that the place's data never gives.
+_CAUSES = re.compile(
+    r"\bleaving (?:behind )?(?:[a-z'-]+ ){0,3}?(?:scarce|little|few|short|low|nothing|empty|bare)\b|"
+    r"\bdue to\b|\bbecause of\b|\bas a result\b|\bthanks to\b|\bwhich is why\b|"
+    r"\benjoy(?:s|ing|ed)? (?:an? )?(?:abundance|plenty|wealth|bounty) of\b", re.IGNORECASE)
+# Weather acting on the wrong thing: a wind that carries a gale, cloud or fog that blows.
+_WIND_CARRIES = re.compile(r"\b(?:breeze|wind|winds)\b[^.;:]{0,30}?\bcarr(?:y|ies|ied|ying)\b"
+                           r"[^.;:]{0,25}?\b(?:gale|gales|tempest|hurricane)\b", re.IGNORECASE)
+_CLOUD_BLOWS = re.compile(r"\b(?:cloud|clouds|fog|mist|smog|haze)\b((?:\s+[a-z'-]+){0,5}?)\s+blow(?:s|ing)?\b", re.IGNORECASE)
+_HARD_RAIN = re.compile(r"\b(?:drums?|drumming|drummed|pounds?|pounding|lash(?:es|ing)?|pelts?|pelting|"
+                        r"hammers?|hammering|batters?|battering)\b", re.IGNORECASE)
+_LIGHT_RAIN = re.compile(r"\b(?:light rain|drizzle|showers|rain at times|light showers)\b")
+# Wind words by band (the fact checker's), and the gate's own: "quiet" is no word for a gale.
+_WIND_BAND = {p: b for b, ps in enumerate(WIND_WORDS) for p in ps if p not in ("breeze",)}
+_WIND_BAND.update({"quiet": 0, "gentle": 1, "gently": 1, "fierce gust": 4, "fierce gusts": 4, "is sheltered by": 0,
+                   "are sheltered by": 0})
+_WIND_RX = _alt(_WIND_BAND)
+_ANY_WIND = re.compile(r"\b(?:wind|winds|gust|gusts|breeze|breezes|windy|breezy)\b")
+_NEGATED = re.compile(r"\b(?:no|not|without|nor|never|lacks?|lacking|free of)\b(?:\s+[a-z'-]+){0,3}\s*$")
+# A plural subject with a singular verb ("winds blows", "ferrymen is").
+_PLURALS = frozenset("""winds skies clouds people children workers families herds waters walls houses roofs streets
+    storms rains gales hills fields goods supplies stores traders miners pilgrims bandits riders gunmen men women
+    villagers farmers fishermen ferrymen boatmen merchants travellers travelers stones bricks""".split())
+_SINGULAR_VERBS = frozenset({"is", "was", "has", "isn't", "wasn't", "hasn't", "doesn't", "does"}
+                            | {w for v in _LEMMAS for w in _forms(v) if w.endswith("s") and w != v})
+_PAIR = re.compile(r"(?=\b([a-z'-]+) ([a-z'-]+)\b)")
+_META = re.compile(r"\b(?:this is a continuation|the previous example|as an ai\b|here is (?:a|the|your) "
+                   r"(?:rewritten|revised|new|improved)|in this (?:description|example|rewrite))", re.IGNORECASE)
+
+
+# Leaves and trees where the place's data has none ("rustling leaves" at an iron camp).
+_LEAVES = re.compile(r"\b(?:rustling|falling|fallen|autumn|green) leaves\b|\bleaves rustle\b", re.IGNORECASE)
+_TREE_WORDS = frozenset("""leaf leaves tree trees forest forests grove groves wood woods woodland orchard orchards
+    willow willows birch pine pines oak oaks palm palms reed reeds cane canebrakes thicket jungle vines""".split())
+# A building of stone, brick, iron, clay or plaster does not sway.
+_RIGID = frozenset("stone stones brick bricks iron steel basalt granite marble sandstone limestone fieldstone clay "
+                   "plaster adobe cob concrete slate".split())
+_SWAYS = r"\b(?:the {subj}|it)\s+(?:is\s+|was\s+|to\s+)?(?:sways|swaying|sway|swayed|shivers|shivering|shiver|totters|tottering)\b"
+
+
+def _new(phrase: str, f: _Facts) -> bool:
+    """The phrase is the text's own: neither the template nor the place's data says it."""
+    p = " ".join(phrase.lower().split())
+    return p not in " ".join(f.template.lower().split()) and p not in f.blocked
+
+
+def _name_rules(place: Place, f: _Facts, text: str, out: list[str]) -> None:
+    name = " ".join(place.name.split())
+    if not name or name not in f.template or name in text:
+        return
+    last = re.escape(name.split()[-1])
+    m = re.search(r"(?:\b[A-Z][\w'’-]*\s+){1,3}" + last + r"\b", text)
+    if m and m.group(0) != name:
+        out.append(f"name-lost: the place is called {_quote(m.group(0))}; its name is '{name}'")
+    else:
+        out.append(f"name-lost: the place's name '{name}' is not in the text")
+
+
+def _base_rules(place: Place, f: _Facts, text: str, out: list[str]) -> None:
+    """A word of the template swapped for its opposite before the same word ("a wide canal" made
+    "a narrow canal"), or the head noun of the template's opening gone from the text's opening
+    ("A small river landing of mud wharves" made "A small river with mud wharves")."""
+    tw, xw = _words(f.template), _words(text)
+    tset, xset = set(tw), set(xw)
+    after = {}
+    for i, a in enumerate(tw[:-1]):
+        after.setdefault(a, set()).add(tw[i + 1])
+    for j, b in enumerate(xw[:-1]):
+        if b in tset:
+            continue
+        for pair in _OPPOSITES:
+            if b in pair:
+                (a,) = pair - {b}
+                if a not in xset and xw[j + 1] in after.get(a, ()):
+                    out.append(f"base-changed: '{a} {xw[j + 1]}' in the base became '{b} {xw[j + 1]}'")
+                    return
+    t1, x1 = _words(_first_sentence(f.template)), _words(_first_sentence(text))
+    if len(t1) < 4 or len(x1) < 2 or t1[0] not in _DETERMINERS or t1[:2] != x1[:2]:
+        return
+    for k in range(1, min(5, len(t1) - 1)):
+        nxt = t1[k + 1]
+        if nxt in ("of", "with") or (nxt in VERB_FORMS and nxt not in _ADJECTIVE_LEMMAS):
+            head = t1[k]
+            if head not in x1 and stem(head) not in {stem(w) for w in x1} and head not in _words(place.name):
+                out.append(f"subject-lost: the base's '{' '.join(t1[: k + 1])}' is gone from the opening "
+                           f"({_quote(_first_sentence(text))})")
+            return
+
+
+def _changed_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out: list[str]) -> None:
+    m = _META.search(text)
+    if m:
+        out.append(f"meta: a note about the writing, not the place ({_quote(m.group(0))})")
+    for m in _CAUSES.finditer(bare):
+        if _new(m.group(0), f):
+            s = bare[max(0, m.start() - 30): m.end() + 25]
+            out.append(f"cause-invented: {_quote(m.group(0))} links what the data does not link ({_quote(s)})")
+            break
+    # Wind words against the place's wind (two bands apart), or any wind in still air.
+    band = _band_index(place.wind_speed, _WIND_BANDS)
+    tpl = " ".join(f.template.lower().split())
+    for m in _WIND_RX.finditer(bare):
+        p = m.group(0)
+        if p in tpl or p in f.blocked or _NEGATED.search(bare[: m.start()]):
+            continue
+        if p in ("gentle", "gently") and not re.match(r"\s+(?:breeze|wind|winds|breezes|blow|blows|stir|stirs|sway)", bare[m.end():]):
+            continue
+        if abs(_WIND_BAND[p] - band) >= 2:
+            out.append(f"weather-clash: '{p}' in a {place.wind_speed:g} mph wind")
+            break
+    else:
+        if band == 0 and not any(not _NEGATED.search(tpl[: w.start()]) for w in _ANY_WIND.finditer(tpl)):
+            for m in _ANY_WIND.finditer(bare):
+                if not _NEGATED.search(bare[: m.start()]):
+                    out.append(f"weather-clash: '{m.group(0)}' in still air ({place.wind_speed:g} mph)")
+                    break
+    for rx in (_WIND_CARRIES, _CLOUD_BLOWS):
+        for m in rx.finditer(bare):
+            if rx is _CLOUD_BLOWS and any(w in VERB_FORMS or w in ("as", "while", "when", "where") for w in _words(m.group(1))):
+                continue
+            if _new(m.group(0), f):
+                out.append(f"weather-garbled: {_quote(m.group(0))}")
+                break
+        else:
+            continue
+        break
+    if _LIGHT_RAIN.search(place.conditions.lower()):
+        for m in _HARD_RAIN.finditer(bare):
+            if _new(m.group(0), f):
+                out.append(f"weather-clash: rain that {_quote(m.group(0))} in {place.conditions}")
+                break
+    m = _LEAVES.search(bare)
+    if m and _new(m.group(0), f) and not (f.words & _TREE_WORDS):
+        out.append(f"weather-invented: {_quote(m.group(0))} but the place has no trees")
+    if f.subject and set(f.materials) & _RIGID:
+        m = re.search(_SWAYS.format(subj=re.escape(f.subject)), bare, re.IGNORECASE)
+        if m and _new(m.group(0), f):
+            out.append(f"setting-impossible: the {f.subject} of {' and '.join(f.materials)} {_quote(m.group(0))}")
+    for m in _PAIR.finditer(low):
+        a, b = m.group(1), m.group(2)
+        if (a in _PLURALS or (a.endswith("men") and len(a) > 5)) and b in _SINGULAR_VERBS:
+            if " of " in low[max(0, m.start() - 14): m.start() + 1]:
+                continue  # "the roar of the winds is": the verb agrees with "roar"
+            if _new(f"{a} {b}", f):
+                out.append(f"agreement: '{a} {b}'")
+                break
 
 
 def check_text(place: Place, text: str | None, template: str | None = None) -> Verdict:
@@ -736,4 +940,7 @@ def check_text(place: Place, text: str | None, template: str | None = None) -> V
     _form_rules(place, f, text, out)
     _style_rules(place, f, text, low, out)
     _garble_rules(place, f, text, low, bare_low, out)
+    _name_rules(place, f, text, out)
+    _base_rules(place, f, text, out)
+    _changed_rules(place, f, text, low, bare_low, out)
     return Verdict(not out, out)

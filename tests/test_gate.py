@@ -146,7 +146,7 @@ def test_cob_walls_are_not_cobblestones():
                      "weather": {"temperature": 12, "conditions": "overcast", "windSpeed": 5},
                      "resources": [], "events": []})
     assert "material-changed" in codes(p, "A hall of cobblestones sits on a green. It is cool and overcast.")
-    assert check_text(p, "A hall of cob walls sits on a green, where geese wander. It is cool and overcast.").accepted
+    assert check_text(p, "A hall of cob walls sits on a green, where geese wander. It is cool and overcast at Cob Hall.").accepted
 
 
 def test_what_the_place_and_its_template_say_is_never_held_against_a_text():
