@@ -742,13 +742,19 @@ def check_facts(place: Place, text: str) -> FactReport:
         items.append(c)
     items.append(_check_temperature(place, ix, nums))
     items.append(_check_wind(place, ix, nums))
-    named = frozenset(k for r in place.resources for a, z in ix.find(_phrase_tokens(r.type) or ("",))
+    rix = ix
+    base_first = " ".join(place.base.split())
+    base_first = base_first[: (re.search(r"[.!?](\s|$)", base_first) or re.search(r"$", base_first)).start() + 1]
+    at = text.find(base_first) if len(base_first) > 20 else -1
+    if at >= 0:  # the world's own base sentence says nothing about today's supplies ("stripped of their bark")
+        rix = _Index(text[:at] + " " * len(base_first) + text[at + len(base_first):])
+    named = frozenset(k for r in place.resources for a, z in rix.find(_phrase_tokens(r.type) or ("",))
                       for k in range(a, z + 1))
     for r in place.resources:
         kind = "abundant" if r.abundance > ABUNDANT_ABOVE else "scarce" if r.abundance < SCARCE_BELOW else None
         if kind is None:
             continue
-        it = _check_resource(kind, r.type, ix, named)
+        it = _check_resource(kind, r.type, rix, named)
         if it is not None and kind == "abundant" and it.status == "dropped" and _grave(place):
             it = None  # plenty is a minor detail a text leaves out after grave news
         (items.append(it) if it is not None else unchecked.append(f"{kind}: {r.type}"))

@@ -500,9 +500,12 @@ def _temp_hits(low: str, blocked: str) -> list[tuple[int, str]]:
 
 def _subject_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out: list[str]) -> None:
     subj = f.subject
+    base_first = " ".join(_first_sentence(place.base).split()).lower()
+    # the base's own opening, word for word: its subject is there as the world wrote it
+    verbatim = bool(base_first) and base_first in " ".join(text.lower().split())
     if subj:
         words = _words(bare)
-        if subj not in words and stem(subj) not in {stem(w) for w in words}:
+        if subj not in words and stem(subj) not in {stem(w) for w in words} and not verbatim:
             # The name stands for the subject only in a sentence that also carries the base
             # (its material or its setting).
             ok = False
