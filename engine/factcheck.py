@@ -527,11 +527,22 @@ def _blocked(place: Place, ix: _Index) -> list[tuple[int, int]]:
     """Spans of the place's own names for things (resource names, the conditions phrase): "hot
     springs" is a resource, not a temperature; "dry heat" is the conditions fact."""
     out = []
-    for phrase in [place.conditions] + [r.type for r in place.resources]:
+    parts = [x for x in re.split(r"\s*(?:,|;|\bwith\b|\bthen\b|\band\b)\s*", place.conditions) if x.strip()]
+    for phrase in [place.conditions] + parts + [r.type for r in place.resources]:
         words = _phrase_tokens(phrase)
         if words:
             out += [ix.span(a, z) for a, z in ix.find(words)]
     return out
+
+
+def _in_news(place: Place, rtype: str) -> bool:
+    top = max(place.events, key=lambda e: e.significance, default=None)
+    if top is None:
+        return False
+    from .templates import _said_in, _said_words
+    from .phrasing.goods import ANIMALS, PEOPLE, understand
+
+    return understand(rtype)[0] in (PEOPLE, ANIMALS) and _said_in(rtype, _said_words(top.summary))
 
 
 def _grave(place: Place) -> bool:
@@ -757,6 +768,8 @@ def check_facts(place: Place, text: str) -> FactReport:
         it = _check_resource(kind, r.type, rix, named)
         if it is not None and kind == "abundant" and it.status == "dropped" and _grave(place):
             it = None  # plenty is a minor detail a text leaves out after grave news
+        if it is not None and it.status == "dropped" and _in_news(place, r.type):
+            it = None  # the news speaks of them ("the ferryman will not cross"): not listed again
         (items.append(it) if it is not None else unchecked.append(f"{kind}: {r.type}"))
     for ev in place.events:
         it = _check_event(ev, ix)

@@ -110,6 +110,13 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     for e in events:
         if top is None or e.significance > top.significance:
             top = e
+    if top is not None and (abundant or scarce):
+        # a resource the news itself speaks of ("the ferryman will not cross", "the wire to the
+        # fort is down") is not listed again after it: "...; there are few ferrymen" reads clumsy
+        said = _said_words(top.summary)
+        living = (goods.PEOPLE, goods.ANIMALS)
+        abundant = [r for r in abundant if not (_said_in(r, said) and goods.understand(r)[0] in living)]
+        scarce = [r for r in scarce if not (_said_in(r, said) and goods.understand(r)[0] in living)]
     told = news.phrasings(top.type, top.summary) if top is not None else ()
     if not told:
         stock = goods.sentences(abundant, scarce, gone)
@@ -161,6 +168,19 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         # "..., with plenty of rice and boatmen aplenty but fish sauce in short supply"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     return _end(lead + "; " + short[(seed >> 7) % len(short)])  # readers prefer the semicolon to a bare "and"
+
+
+def _said_words(summary: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", summary))
+
+
+def _said_in(resource: str, said: frozenset[str]) -> bool:
+    """Whether a resource's head noun (or its singular) is a word of the news."""
+    head = resource.split()[-1].lower() if resource.split() else ""
+    if not head or len(head) < 3:
+        return False
+    forms = {head, head[:-1] if head.endswith("s") else head, head[:-2] + "an" if head.endswith("men") else head}
+    return bool(forms & said)
 
 
 def _named_at_start(body: str, names: list[str]) -> str:

@@ -27,6 +27,7 @@ _ENTRIES = {
         healers porters miners guides craftsmen+ craftspeople+ apprentices mercenaries volunteers settlers clerks
         crew labourers laborers carpenters weavers herders shepherds fishermen+ farmhands hunters boatmen+
         oarsmen+ teachers physicians midwives builders diggers pilgrims novices notaries keepers fishwives+ divers
+        friars children+ scholars pupils orphans widows troopers cavalrymen+ prisoners convicts
         herdsmen+ nomads riders drovers cooks nurses doctors surgeons""",
     FOOD: """grain wheat barley rye oats rice maize corn bread flour honey fish meat mutton venison pork beef cheese
         milk butter eggs apples pears plums figs dates olives coconuts berries mushrooms beans lentils potatoes
@@ -78,7 +79,7 @@ _ABUNDANT = {
                           "there are {r} in plenty"),
     (PEOPLE, MASS_N): ("{R} is plentiful", "there is no shortage of {r}", "{R} is cheap and plentiful"),
     # plenty of people is not unemployment: never "plenty of scribes are looking for work"
-    (PEOPLE, PLURAL_N): ("{R} are easy to find", "there is no shortage of {r}", "there are {r} aplenty"),
+    (PEOPLE, PLURAL_N): ("{R} are easy to find", "there is no shortage of {r}", "there are many {r}"),
     (WATER, MASS_N): ("{R} is plentiful", "there is plenty of {r}", "there is no shortage of {r}"),
     (WATER, PLURAL_N): ("{R} run full", "{R} are plentiful", "there is no shortage of {r}"),
 }

@@ -212,6 +212,8 @@ southwesterly|c|wind|
 onshore wind|c|wind|
 offshore wind|c|wind|
 sea breeze|c|wind|
+wind|c|wind|
+winds|p|wind|
 land breeze|c|wind|
 onshore breeze|c|wind|
 breeze|c|wind|
@@ -329,7 +331,8 @@ def understand(conditions: str) -> Condition:
     head = LEXICON.get(words[-1]) if words else None
     if head is not None and WORD.fullmatch(words[-1]):
         form = head[0] if head[0] != COUNT else MASS
-    elif form == MASS and words and (_count_noun(words[-1]) or words[-1] in _NOTICES and not is_plural(words[-1])):
+    elif form == MASS and words and ((_count_noun(words[-1]) and _in_dictionary(words[-1]))
+                                     or words[-1] in _NOTICES and not is_plural(words[-1])):
         form = COUNT  # "a typhoon warning", "a cold spell": a singular count noun takes its article
     kind, flags = OTHER, set()
     low = text.replace("-", " ")
@@ -346,9 +349,6 @@ def understand(conditions: str) -> Condition:
         f = _MODIFIERS.get(w)
         if f:
             flags.add(f)
-    if len(words) == 1 and words[0].isalpha() and form in (MASS, COUNT) and kind == OTHER and not _count_compound(words[0]) \
-            and not _in_dictionary(words[0]):
-        form, kind = ADJ, AIR  # "dreich": a word of the world's own, said as "It is dreich and cold"
     if form == MASS and kind == STORM and words and words[-1].endswith("storm"):
         form = COUNT
     if words and words[-1] in _NOTICES:
@@ -473,7 +473,7 @@ WIND_ADJ = frozenset("windy breezy gusty blustery blowy squally".split())
 _PLAIN_ADJ = frozenset("""bright dull fine fair warm hot cold cool mild dry wet damp calm still clear grey gray close
     raw bitter chilly crisp fresh dreary gloomy murky mild sticky stuffy oppressive pleasant""".split())
 _SEQUENCE = re.compile(r"^(?P<now>.+?)(?:,\s*|\s+)(?P<tail>(?:clearing|becoming|turning|then|followed by|giving way to|"
-                       r"easing|dying out|brightening|cooling|warming|lifting|thinning|later)\b.*)$")
+                       r"easing|dying out|brightening|cooling|warming|lifting|thinning|burning off|later)\b.*)$")
 
 
 _JOINS = frozenset(("and", "but", "yet"))
@@ -792,7 +792,7 @@ def _extra(w: Weather, joint: str = ", with ") -> str:
     return joint + np + " at times"
 
 
-_BASE_FORM = {"clearing": "clear", "easing": "ease", "lifting": "lift", "brightening": "brighten", "thinning": "thin",
+_BASE_FORM = {"burning": "burn", "clearing": "clear", "easing": "ease", "lifting": "lift", "brightening": "brighten", "thinning": "thin",
               "cooling": "cool", "warming": "warm", "dispersing": "disperse", "moderating": "moderate"}
 _INTENSITY = frozenset("heavy heavier light lighter lighter heavier intermittent frequent persistent thundery "
                        "squally wintry blustery".split())
@@ -879,6 +879,7 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
     return (("It is " + t + " at ", ", with " + np + said + " and " + _WIND_NOUNS[wind_band][0] + "."),)
 
 
+_CALM_WORDS = ("still air", "breath of wind", "no wind", "stillness", "windless", "calm air")
 _GERUNDS = frozenset("raining snowing drizzling pouring sleeting hailing thundering teeming bucketing".split())
 
 
@@ -899,9 +900,10 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
         # "frosty early, sunny by midday", "cold at first, warm later": the day's adjectives in turn
         said = [(x[: -len(" early")] + " early on") if x.endswith(" early") else x for x in parts0]
         named = [b for b in (_named_band(Condition(x, ADJ, AIR, frozenset(), True)) for x in bare) if b is not None]
-        if not any(abs(b - temp_band) <= 1 for b in named):
-            said.append("now " + plain[0])  # the reading itself: "..., sunny by midday and now cool"
         ws = list(_WIND_NOUNS[wind_band][:2])
+        if not any(abs(b - temp_band) <= 1 for b in named):
+            # the reading first: "It is cool at X, frosty early on and sunny by midday, with a soft breeze."
+            return tuple(("It is " + plain[0] + " at ", ", " + join_and(said) + ", with " + n + ".") for n in ws)
         return tuple(("It is " + join_and(said) + " at ", ", with " + n + ".") for n in ws)
     if " with " in text and "," in text.partition(" with ")[0]:
         head, _, rest = text.partition(" with ")  # "showers, some heavy, with hail"
@@ -911,15 +913,32 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
             adv = _WIND_ADV[wind_band][0]
             return tuple(("It is " + t + " at ", ", with " + head.strip(" ,") + ", and " + noun_phrase(understand(rest))
                           + " " + adv + ".") for t in ts[:3])
-    if " with " in text and "," not in text:
-        head, _, rest = text.partition(" with ")
+    if " with " in text and "," not in text.replace(", with ", " with "):
+        head, _, rest = text.replace(", with ", " with ").partition(" with ")
         hc, rc = parse(head).main, understand(rest)
         if rc.kind == WINDY and rc.form != ADJ and hc.form == ADJ:  # "cold and dry with a brisk northerly"
             return _special(head + ", " + rest, temp_band, wind_band)
+        if hc.form == ADJ and set(head.replace(",", " ").split()) & WIND_ADJ and rc.kind != WINDY:
+            # "windy with blowing dust": the wind is said by "windy", then how hard it blows
+            ts = [x for x in temperature_words(hc, temp_band, wind_band) if x not in head] or plain
+            named = _named_band(hc)
+            t = "" if named is not None and abs(named - temp_band) <= 1 else " and " + ts[0]
+            how = {0: ", though the air is still for the moment", 3: ", the wind blowing hard",
+                   4: ", the wind rising to a gale"}.get(wind_band, "")
+            return (("It is " + head + t + " at ", ", with " + noun_phrase(rc) + how + "."),)
         if hc.kind == WINDY and hc.form != ADJ:  # "severe gale with whiteouts": the gale is the wind
             ts = temperature_words(hc, temp_band, wind_band) or plain
             return tuple(("It is " + t + " at ", ", with " + noun_phrase(hc) + " and " + noun_phrase(rc) + ".")
                          for t in ts[:2])
+    if " and " in text and "," not in text and " with " not in text:
+        ps = [x.strip() for x in text.split(" and ")]
+        pc = [understand(x) for x in ps]
+        if len(ps) == 2 and any(c.kind == WINDY and c.form != ADJ for c in pc) and all(c.form != ADJ for c in pc):
+            # "rain and strong winds": the wind is in the condition, said once
+            ts = temperature_words(Condition(text, PLURAL, MIXED, frozenset().union(*(c.flags for c in pc)), True),
+                                   temp_band, wind_band) or plain
+            return tuple(f for t in ts[:3] for f in ((cap(article(t + " day")) + " at ", " brings " + text + "."),
+                                                    ("It is " + t + " at ", ", with " + text + ".")))
     if words and words[0] in _GERUNDS:  # "It is raining sideways at X, raw and cold, with high winds."
         c = Condition(text, MASS, FALL, frozenset({"wet"}), False)
         ts = temperature_words(c, temp_band, wind_band) or plain
@@ -967,7 +986,8 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic."""
     text = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", " ".join(conditions.split()).lower())  # "hot hot hot"
-    if re.search(r"[^\W\d_]", text):  # "grey. just grey." is one phrase: its stops are commas
+    text = re.sub(r"\bvisibility (very poor|poor|good|excellent|moderate|reduced)\b", r"\1 visibility", text)
+    if re.search(r"[.!?;]\s+[^\W\d_]", text):  # "grey. just grey." is one phrase: its stops are commas
         text = re.sub(r"\s*[.!?;]+\s*", ", ", text).strip(" ,") or text
     conditions = text
     special = _special(text, temp_band, wind_band)
@@ -1061,8 +1081,12 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     if yet.startswith(", and"):  # "cold ..., and the air is bitterly cold": the two facts share a word
         twice |= frozenset(cst)
 
+    calm_said = False  # the calm is said again on purpose: "calm" alone does not carry the wind fact
+
     def add(pre: str, post: str) -> None:
         whole = " " + (pre + " " + post).lower()
+        if calm_said and any(x in whole for x in _CALM_WORDS):
+            return  # "hot and still ..., with not a breath of wind" says the calm twice
         if whole.count(" with ") > 1 or whole.count(" under ") > 1:
             return  # one frame: never "with ..., with ..."
         if not all(x in whole for x in must):
