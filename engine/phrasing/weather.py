@@ -228,6 +228,12 @@ bright intervals|p|sun|bright
 white-out|c|storm|stormy cold
 cold front|c|storm|wet
 heat haze and dust|m|hang|hot dry
+extreme cold|m|air|cold
+bitter cold|m|air|cold
+severe cold|m|air|cold
+intense cold|m|air|cold
+extreme heat|m|air|hot
+intense heat|m|air|hot
 frost|m|ground|cold
 hard frost|c|ground|cold
 ground frost|m|ground|cold
@@ -468,7 +474,7 @@ def wind_words(c: Condition, band: int) -> tuple[list[str], list[str]]:
 
 # Adjectives of the sky (said as "<adj> skies"), of the wind (they carry the wind) and others that
 # are not in the lexicon but are plain adjectives of the weather ("dry and bright").
-SKY_ADJ = frozenset("cloudy overcast sunny bright clear fair grey gray dull cloudless starry leaden".split())
+SKY_ADJ = frozenset("cloudy overcast sunny bright clear fair grey gray dull cloudless starry leaden starlit moonlit sunlit".split())
 WIND_ADJ = frozenset("windy breezy gusty blustery blowy squally".split())
 _PLAIN_ADJ = frozenset("""bright dull fine fair warm hot cold cool mild dry wet damp calm still clear grey gray close
     raw bitter chilly crisp fresh dreary gloomy murky mild sticky stuffy oppressive pleasant""".split())
@@ -806,7 +812,8 @@ _QUALIFIED = re.compile(
     r"^(?P<head>.+?)\s+(?P<q>at times|in places|at first|for a time|for a while|overnight|early on|early|"
     r"in the (?:morning|afternoon|evening|night)|this (?:morning|afternoon|evening)|"
     r"by (?:noon|midday|afternoon|evening|nightfall|dusk|dawn|morning|night)|around|about|"
-    r"possible|likely|expected|developing|visible|in force|on and off|off and on)$")
+    r"possible|likely|expected|developing|visible|in force|on and off|off and on|"
+    r"after (?:rain|showers|dark|sunset|nightfall|dawn)|before dawn)$")
 _SAID_AS = {"early": "early on"}
 _PREDICATES = frozenset("possible likely expected developing visible increasing".split())
 
@@ -835,6 +842,10 @@ def _split_qualifier(text: str) -> tuple[str, str, bool]:
         return head, _SAID_AS.get(q, q), m.group("head").rstrip().endswith(",")
     m = _WHERE.match(text)
     if m is not None and understand(m.group("head")).known and m.group("q") not in ("in places",):
+        return m.group("head").strip(), m.group("q"), False
+    m = re.match(r"^(?P<head>.+?)\s+(?P<q>[a-z]+ing\b.*)$", text)  # "fog banks drifting ashore"
+    if m is not None and not _SEQUENCE.match(text) and understand(m.group("head")).known \
+            and understand(m.group("head")).form != ADJ:
         return m.group("head").strip(), m.group("q"), False
     return "", "", False
 
@@ -879,6 +890,8 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
     return (("It is " + t + " at ", ", with " + np + said + " and " + _WIND_NOUNS[wind_band][0] + "."),)
 
 
+_NUMBER_WORDS = ("ten|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|eleven|twelve|fifteen|"
+                 "degrees|knots|mph|percent")
 _CALM_WORDS = ("still air", "breath of wind", "no wind", "stillness", "windless", "calm air")
 _GERUNDS = frozenset("raining snowing drizzling pouring sleeting hailing thundering teeming bucketing".split())
 
@@ -908,6 +921,8 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
     if " with " in text and "," in text.partition(" with ")[0]:
         head, _, rest = text.partition(" with ")  # "showers, some heavy, with hail"
         hc = understand(head.split(",")[0].strip())
+        if hc.kind == WINDY and hc.form != ADJ and "," not in head.strip(" ,"):  # "gale, with torrential rain"
+            return _special(head.strip(" ,") + " with " + rest, temp_band, wind_band)
         if hc.form != ADJ and hc.known:
             ts = temperature_words(hc, temp_band, wind_band) or plain
             adv = _WIND_ADV[wind_band][0]
@@ -973,7 +988,9 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
             if 1 <= wind_band <= 2:  # "a light northerly blowing gently": how hard the named wind blows
                 tail = " " + _WIND_STRENGTH[wind_band][0] if wind_band == 2 else " blowing gently"
             named = _named_band(Condition(parts[0], ADJ, AIR, frozenset(), True))
-            t = temperature_words(parse(parts[0]).main, temp_band, wind_band)[0]
+            ts = temperature_words(parse(parts[0]).main, temp_band, wind_band)
+            # "bright but bitter": never "... bitter and bitterly cold"
+            t = next((x for x in ts if not any(w[:5] in x for w in parts[0].split() if len(w) > 3)), ts[0])
             if named is None:
                 return (("It is " + parts[0] + " and " + t + " at ", ", with " + noun_phrase(cs[1]) + tail + "."),)
             yet = "" if abs(named - temp_band) <= 1 else ", yet it is " + ("only " if named > temp_band else "") + t
@@ -986,7 +1003,11 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic."""
     text = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", " ".join(conditions.split()).lower())  # "hot hot hot"
-    text = re.sub(r"\bvisibility (very poor|poor|good|excellent|moderate|reduced)\b", r"\1 visibility", text)
+    text = re.sub(r"\b(visibility|wind chill|cloud cover|cloud|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
+                  r"moderate|reduced|severe|extreme|heavy|light|strong|high|low|rough|slight)\b", r"\2 \1", text)
+    if "," in text:  # "starlit and still, minus thirty", "gusts to sixty": no numbers read out
+        kept = [x for x in text.split(",") if not re.search(r"\d|\b(?:minus|plus)\b|\b(?:" + _NUMBER_WORDS + r")\b", x)]
+        text = ",".join(kept).strip(" ,") if kept else text
     if re.search(r"[.!?;]\s+[^\W\d_]", text):  # "grey. just grey." is one phrase: its stops are commas
         text = re.sub(r"\s*[.!?;]+\s*", ", ", text).strip(" ,") or text
     conditions = text
@@ -1007,6 +1028,12 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
             if out:
                 return tuple(out)
     m = _COMMA_TAIL.match(text)
+    if m is not None and text not in LEXICON and not _SEQUENCE.match(text) and " with " not in text \
+            and understand(m.group("head").strip()).form != ADJ and m.group("q").strip() in ("calm", "still", "dry",
+                                                                                            "clear", "humid", "misty"):
+        text = m.group("q").strip() + ", " + m.group("head").strip()  # "extreme cold, calm": "calm, extreme cold"
+        conditions = text
+        m = _COMMA_TAIL.match(text)
     if m is not None and text not in LEXICON and not _SEQUENCE.match(text) and " with " not in text:
         head, tail = m.group("head").strip(), m.group("q").strip()
         if parse(head).main.form == ADJ and understand(tail).form != ADJ:
