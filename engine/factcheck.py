@@ -757,8 +757,14 @@ def check_facts(place: Place, text: str) -> FactReport:
     base_first = " ".join(place.base.split())
     base_first = base_first[: (re.search(r"[.!?](\s|$)", base_first) or re.search(r"$", base_first)).start() + 1]
     at = text.find(base_first) if len(base_first) > 20 else -1
+    masked = text
     if at >= 0:  # the world's own base sentence says nothing about today's supplies ("stripped of their bark")
-        rix = _Index(text[:at] + " " * len(base_first) + text[at + len(base_first):])
+        masked = text[:at] + " " * len(base_first) + text[at + len(base_first):]
+    name = " ".join(place.name.split())
+    if len(name) > 3 and name in masked:  # nor does the place's name ("Kibret Cattle Dip" is not cattle)
+        masked = masked.replace(name, " " * len(name))
+    if masked != text:
+        rix = _Index(masked)
     named = frozenset(k for r in place.resources for a, z in rix.find(_phrase_tokens(r.type) or ("",))
                       for k in range(a, z + 1))
     for r in place.resources:

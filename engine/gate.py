@@ -704,7 +704,8 @@ def _style_rules(place: Place, f: _Facts, text: str, low: str, out: list[str]) -
         if m.group(0) not in tpl:
             out.append(f"cliche: {_quote(m.group(0))}")
             break
-    data = " ".join([place.name, place.base, *(e.summary for e in place.events)])
+    data = " ".join([place.name, place.base, place.conditions, *(r.type for r in place.resources),
+                     *(e.summary for e in place.events)])  # the world's own words may hold a number
     nums = [n for n in _DIGIT.findall(text) if n not in data]
     if nums:
         out.append(f"number: '{nums[0]}' read out")

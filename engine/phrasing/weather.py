@@ -864,6 +864,10 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
         hows = [h for h in _HOW_HARD[wind_band] if not content_words(h) & content_words(head)] if wind_band >= 3 else []
         ts = temperature_words(c, temp_band, wind_band)
         how = " " + hows[0] if hows else ""
+        if 1 <= wind_band <= 2 and not commas:
+            how = " blowing gently" if wind_band == 1 else " " + _WIND_STRENGTH[2][0]
+        elif 1 <= wind_band <= 2:  # "a moderate southwesterly blowing briskly, occasionally fresh"
+            how = " blowing gently" if wind_band == 1 else " " + _WIND_STRENGTH[2][0]
         return tuple(("It is " + t + " at ", ", with " + np + (how + said if commas else said + how) + ".") for t in ts[:3])
     predicate = q in _PREDICATES or q.split()[0] in _PREDICATES or q.split()[0].endswith("ing")
     slots = (", with " + np,) if predicate else (", with " + np, " brings " + np, "It is " + np)
@@ -1008,6 +1012,8 @@ def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tup
     if "," in text:  # "starlit and still, minus thirty", "gusts to sixty": no numbers read out
         kept = [x for x in text.split(",") if not re.search(r"\d|\b(?:minus|plus)\b|\b(?:" + _NUMBER_WORDS + r")\b", x)]
         text = ",".join(kept).strip(" ,") if kept else text
+    if re.search(r"[^\W\d_]", text):  # "windy!!": a forecast's own stops are not the sentence's
+        text = text.rstrip(".!?;:… ") or text
     if re.search(r"[.!?;]\s+[^\W\d_]", text):  # "grey. just grey." is one phrase: its stops are commas
         text = re.sub(r"\s*[.!?;]+\s*", ", ", text).strip(" ,") or text
     conditions = text
