@@ -255,10 +255,10 @@ def decode_weights_wanted() -> str:
 Q4_MIN_WEIGHTS = 400_000_000
 
 
-def _q4_candidates(model: Any) -> list[tuple[str, Any]]:
-    """The modules of ``model`` the 4-bit kernels take as they are: affine 4-bit QuantizedLinear /
+def _q4_candidates(model: Any, bits_ok: tuple[int, ...] = (4, 8)) -> list[tuple[str, Any]]:
+    """The modules of ``model`` q4.c takes as they are: affine 4-bit or 8-bit QuantizedLinear /
     QuantizedEmbedding with K and the group size multiples of 32 (the group size a power of two
-    up to 256)."""
+    up to 256), float16 or bfloat16 scales and biases."""
     import mlx.nn as nn
 
     out = []
@@ -267,7 +267,7 @@ def _q4_candidates(model: Any) -> list[tuple[str, Any]]:
             continue
         gs, bits = int(m.group_size), int(m.bits)
         cols = int(m.weight.shape[1]) * 32 // bits
-        if (bits == 4 and getattr(m, "mode", "affine") == "affine" and m.get("biases") is not None
+        if (bits in bits_ok and getattr(m, "mode", "affine") == "affine" and m.get("biases") is not None
                 and gs in (32, 64, 128, 256) and cols % gs == 0 and m.weight.dtype == mx.uint32
                 and m.scales.dtype in (mx.float16, mx.bfloat16) and m.biases.dtype == m.scales.dtype):
             out.append((path, m))
@@ -283,8 +283,9 @@ def q4_wanted(model: Any) -> bool:
     from ... import settings
 
     forced = settings.decode_weights()
-    cands = _q4_candidates(model)
+    cands = _q4_candidates(model, (4,))
     n = sum(int(m.weight.shape[0]) * int(m.weight.shape[1]) * 8 for _, m in cands)
+    n8 = len(_q4_candidates(model, (8,)))
     if not cands:
         return False
     if forced == "q4":
@@ -296,9 +297,9 @@ def q4_wanted(model: Any) -> bool:
     else:
         return False
     _decode_choice.update(q4_why=(
-        f"q4: {len(cands)} 4-bit matrices read where MLX holds them (float16 / bfloat16 scales and biases), "
-        f"dequantized in registers to float32 FMAs ({why}; FLUX_DECODE_WEIGHTS=q8 gives the q8 copies); "
-        f"8-bit matrices on q8"))
+        f"q4: {len(cands)} 4-bit and {n8} 8-bit matrices read where MLX holds them (float16 / bfloat16 scales "
+        f"and biases), dequantized in registers to float32 FMAs ({why}; FLUX_DECODE_WEIGHTS=q8 gives "
+        f"every matrix a q8 copy instead)"))
     return True
 
 
@@ -368,9 +369,9 @@ def _q4_linear_class(base: type) -> type:
 
 
 def _keep_q4(m: Any) -> None:
-    """Mark one 4-bit module to be read in place: ``_texture_q4 = (weight uint32 (N, K/8),
-    scales uint16 bits (N, K/gs), biases uint16 bits, gs, bfloat16?)``, numpy views of MLX's
-    own buffers (no copy)."""
+    """Mark one 4-bit or 8-bit module to be read in place: ``_texture_q4 = (weight uint32
+    (N, K * bits / 32), scales uint16 bits (N, K/gs), biases uint16 bits, gs, bfloat16?, bits)``,
+    numpy views of MLX's own buffers (no copy)."""
     import numpy as np
 
     mx.eval(m.weight, m.scales, m.biases)
@@ -385,7 +386,7 @@ def _keep_q4(m: Any) -> None:
     if not (wq.flags.c_contiguous and qs.flags.c_contiguous and qb.flags.c_contiguous):
         wq, qs, qb = (np.ascontiguousarray(a) for a in (wq, qs, qb))
     m.__class__ = _q4_linear_class(type(m))
-    object.__setattr__(m, "_texture_q4", (wq, qs, qb, int(m.group_size), int(bf)))
+    object.__setattr__(m, "_texture_q4", (wq, qs, qb, int(m.group_size), int(bf), int(m.bits)))
 
 
 def quantize_model_q8(model: Any, weights: str | None = None, keep4: bool = False) -> int:
@@ -396,8 +397,9 @@ def quantize_model_q8(model: Any, weights: str | None = None, keep4: bool = Fals
     parameters (norms, biases) become float32, as :func:`engine.llm.fastpath.dequantize_model`
     makes them. Returns the number of modules replaced.
 
-    ``keep4`` (:func:`q4_wanted`): the affine 4-bit modules stay as they are instead (their
-    scales and biases keep their float16 / bfloat16 type), marked for q4.c (``_texture_q4``)."""
+    ``keep4`` (:func:`q4_wanted`): the affine 4-bit and 8-bit modules stay as they are instead
+    (their scales and biases keep their float16 / bfloat16 type), marked for q4.c
+    (``_texture_q4``): no copy is made of them."""
     import numpy as np
     import mlx.nn as nn
     from mlx.utils import tree_map_with_path
@@ -500,9 +502,10 @@ def q8_bytes(model: Any) -> int:
                for q, s in [m.__dict__.get("_texture_q8", (None, (None, None), False))[1]] if q is not None)
 
 
-def q4_layers(model: Any) -> int:
-    """How many of ``model``'s matrices are read as MLX's 4-bit weights in place (q4.c)."""
-    return sum(1 for _, m in model.named_modules() if "_texture_q4" in m.__dict__)
+def q4_layers(model: Any, bits: int | None = None) -> int:
+    """How many of ``model``'s matrices are read as MLX's 4-bit (or 8-bit) weights in place (q4.c)."""
+    return sum(1 for _, m in model.named_modules()
+               if "_texture_q4" in m.__dict__ and bits in (None, m.__dict__["_texture_q4"][5]))
 
 
 def q4_bytes(model: Any) -> int:
@@ -570,8 +573,8 @@ def description(model: Any) -> str:
     nq = q8_layers(model)
     n4 = q4_layers(model)
     if n4:
-        return (f"{NAME}; {skinny.NAME} on {n} layers: 4-bit weights read in place on {n4}, 8-bit (q8, groups "
-                f"of {skinny.Q8_GROUP}) on {nq}")
+        return (f"{NAME}; {skinny.NAME} on {n} layers: MLX's 4-bit weights read in place on "
+                f"{q4_layers(model, 4)}, its 8-bit ones on {q4_layers(model, 8)}, q8 copies on {nq}")
     if nq and q8i_layers(model):
         return (f"{NAME}; {skinny.NAME} on {n} layers, 8-bit weights (groups of {skinny.Q8_GROUP}) times 8-bit "
                 f"activations on AVX512-VNNI (q8i) on {nq}")

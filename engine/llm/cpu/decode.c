@@ -57,7 +57,7 @@ static inline void stkv(kvt *dst, const float *src, int n) { memcpy(dst, src, si
 /* A weight matrix: fmt 0 = float32 (N, K); 1 = q8 (uint8 (N, K) + sb (N, K/32, 2)), what decode
  * steps read; wf the float32 weights (N, K) prefill's BLAS products read; 2 = MLX's affine 4-bit
  * layout where MLX holds it (w: uint32 (N, K/8), qs / qb: float16 or bfloat16 scales and biases
- * (N, K/gs); q4.c), read by decode steps and prompts alike. */
+ * (N, K/gs); q4.c), read by decode steps and prompts alike; 3 = the same for MLX's 8-bit layout. */
 typedef struct {
     int fmt, N, K; const void *w; const float *s; const float *bias; const float *wf;
     const uint16_t *wb; /* the weights in bfloat16 packed for AMX tiles (dec_pack_bf16), or NULL */
@@ -81,7 +81,7 @@ typedef struct {
     const uint8_t *embq;
     const float *embs;
     int prefill_idot;        /* prompts' q8 products with int8 activations (AVX512-VNNI) when 1 */
-    const dmat *emb4;        /* with embed and embq NULL: the embedding as a 4-bit matrix (fmt 2) */
+    const dmat *emb4;        /* with embed and embq NULL: the embedding as an MLX matrix (fmt 2 or 3) */
 } dmodel;
 
 #include "q4.c"
@@ -298,7 +298,7 @@ static void seg_rows(const float *x, const void *w, const float *s, int K, float
 #ifdef HAVE_AMX
         if (j->xb) { amx_q8_rows(j->xb, j->M, m, j->y[g], a - o, b - o); continue; }
 #endif
-        if (m->fmt == 2) Q4ROWS[j->M](j->x, m, 0, m->K, j->y[g], m->N, a - o, b - o);
+        if (m->fmt >= 2) Q4ROWS[j->M](j->x, m, 0, m->K, j->y[g], m->N, a - o, b - o);
         else if (m->fmt == 1) Q8ROWS[j->M](j->x, m->w, m->s, m->K, j->y[g], m->N, a - o, b - o);
         else ROWS[j->M](j->x, m->w, 0, m->K, j->y[g], m->N, a - o, b - o);
     }
@@ -772,7 +772,7 @@ static void gemm_amx(int T, const float *x, const dmat *m, float *y, uint16_t *x
  * of y set to zero. */
 static void gemm(int T, int n, const dmodel *md, const float *x, const dmat *m, float *y, uint16_t *xb, int threads) {
     if (amx_for(T, m)) gemm_amx(T, x, m, y, xb, threads);
-    else if (m->fmt == 2) {
+    else if (m->fmt >= 2) {
         gemm_q4_rows(n, x, m, y, threads);
         memset(y + (size_t)n * m->N, 0, sizeof(float) * (size_t)(T - n) * m->N);
     } else if (m->fmt == 1 && (!m->wf || !g_sgemm)) {

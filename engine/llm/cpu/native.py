@@ -325,11 +325,11 @@ def _rope(rope: Any, head_dim: int) -> tuple[int, int, float, np.ndarray]:
 
 
 def _q4_mat(q4: tuple, bias: np.ndarray | None, keep: list) -> tuple:
-    """The _DMat fields of a 4-bit matrix read where MLX holds it (fmt 2)."""
-    wq, qs, qb, gs, bf = q4
+    """The _DMat fields of a 4-bit (fmt 2) or 8-bit (fmt 3) matrix read where MLX holds it."""
+    wq, qs, qb, gs, bf, bits = q4
     keep.extend((wq, qs, qb))
-    n, k = int(wq.shape[0]), int(wq.shape[1]) * 8
-    return (2, n, k, wq.ctypes.data, 0, 0 if bias is None else bias.ctypes.data, 0, 0, 0, 0,
+    n, k = int(wq.shape[0]), int(wq.shape[1]) * 32 // int(bits)
+    return (2 if bits == 4 else 3, n, k, wq.ctypes.data, 0, 0 if bias is None else bias.ctypes.data, 0, 0, 0, 0,
             qs.ctypes.data, qb.ctypes.data, int(gs), int(bf))
 
 
@@ -434,7 +434,7 @@ def build(model: Any) -> NativeDecoder:
     global KV_DTYPE
     KV_DTYPE = np.float16 if skinny.load().dec_kv_bytes() == 2 else np.float32
     keep.extend((mats, norms))
-    if q8_only and not all(m.fmt in (1, 2) and not m.wf for m in list(mats) + [head]):
+    if q8_only and not all(m.fmt in (1, 2, 3) and not m.wf for m in list(mats) + [head]):
         raise Unsupported("a matrix without its q8 or 4-bit copy")
     q8_emb = q8_only and emb4 is None
     md = _DModel(len(layers), hidden, inter, n_heads, n_kv, head_dim, vocab, dims, trad, eps, float(first.scale),
@@ -443,7 +443,7 @@ def build(model: Any) -> NativeDecoder:
                  embq.ctypes.data if q8_emb else None, embs.ctypes.data if q8_emb else None, 0,
                  None if emb4 is None else ctypes.addressof(emb4))
     fmts = {m.fmt for m in list(mats) + [head]}
-    weights = "q4" if 2 in fmts else "q8" if 1 in fmts else "f32"
+    weights = "q4" if fmts & {2, 3} else "q8" if 1 in fmts else "f32"
     dec = NativeDecoder(md, len(layers), n_kv, head_dim, vocab, weights, keep, mats, q8_only=q8_only)
     if weights == "q4":
         dec.prompt_products = "q4"
@@ -585,8 +585,8 @@ def attach(model: Any) -> NativeDecoder | None:
     else:
         prefill = "prompts prefilled through MLX (no OpenBLAS in the process)"
     if dec.weights == "q4":
-        prefill += ("; 4-bit matrices read where MLX holds them (q8 for the others), no float32 copy; "
-                    "embeddings dequantized from their own copy")
+        prefill += ("; MLX's 4-bit and 8-bit matrices read where MLX holds them, no copy, no float32 copy; "
+                    "embeddings dequantized from their own rows")
     elif dec.q8_only:
         prefill += "; no float32 copy of the matrices kept (embeddings dequantized from q8)"
     _why["status"] = f"on: {NAME}, {dec.weights} weights; {prefill}"

@@ -299,10 +299,12 @@ def _weights_kept(model: Any, dtype: str, params: int) -> str:
     q8 = cpu_kernels.q8_bytes(model) if cpu_kernels.active(model) else 0
     q4 = cpu_kernels.q4_bytes(model) if cpu_kernels.active(model) else 0
     if q4:
-        return (f"4-bit and q8: {(q4 + q8) / mib:.0f} MiB — {cpu_kernels.q4_layers(model)} matrices in MLX's 4-bit "
-                f"layout as loaded, {q4 / mib:.0f} MiB (read in place, float16/bfloat16 scales and biases), "
-                f"{cpu_kernels.q8_layers(model)} in q8, {q8 / mib:.0f} MiB (uint8, a float32 scale and offset per 32); "
-                f"no float32 copy (FLUX_DECODE_WEIGHTS=q8: q8 for every matrix)")
+        said = (f"MLX's quantized matrices as loaded, read in place: {q4 / mib:.0f} MiB "
+                f"({cpu_kernels.q4_layers(model, 4)} 4-bit, {cpu_kernels.q4_layers(model, 8)} 8-bit; float16/bfloat16 "
+                f"scales and biases)")
+        if q8:
+            said += f", and q8 copies of {cpu_kernels.q8_layers(model)} other matrices, {q8 / mib:.0f} MiB"
+        return said + "; no float32 copy (FLUX_DECODE_WEIGHTS=q8: a q8 copy of every matrix instead)"
     if q8 and cpu_kernels.float32_dropped(model):
         return (f"q8 only: {q8 / mib:.0f} MiB (uint8 weights, a float32 scale and offset per 32), no float32 "
                 f"copy (FLUX_KEEP_F32=1 keeps one: {4 * params / mib:.0f} MiB more)")
@@ -383,8 +385,8 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     # 4-bit matrices kept as they are (q4.c) on a model big enough for it to pay (q4_wanted)
     keep4 = q8_only and dtype == "quantized" and cpu_kernels.q4_wanted(model)
     need = (float32_size_bytes(model) * 5 // 16) if q8_only else float32_size_bytes(model)
-    if keep4:  # the 4-bit matrices as loaded, q8 copies (10 bits a weight) of the 8-bit ones
-        need = weights_bytes * 5 // 4
+    if keep4:  # the quantized matrices as loaded
+        need = weights_bytes * 9 // 8
     if dtype == "quantized" and want_dequantize(weights_bytes, float32_bytes=need, blas_needed=not q8_only):
         if q8_only:  # each matrix straight into its q8 copy, a block of rows at a time
             cpu_kernels.quantize_model_q8(model, keep4=keep4)
