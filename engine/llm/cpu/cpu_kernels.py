@@ -274,6 +274,11 @@ def _q4_candidates(model: Any, bits_ok: tuple[int, ...] = (4, 8)) -> list[tuple[
     return out
 
 
+def q4_weight_count(model: Any) -> int:
+    """How many weights the matrices q4.c would read in place hold (4-bit and 8-bit)."""
+    return sum(int(m.weight.shape[0]) * int(m.weight.shape[1]) * 32 // int(m.bits) for _, m in _q4_candidates(model))
+
+
 def q4_wanted(model: Any) -> bool:
     """Whether ``model``'s 4-bit matrices stay 4-bit on the CPU path (q4.c reads them where MLX
     holds them; the 8-bit ones still get q8 copies). ``FLUX_DECODE_WEIGHTS=q4`` forces it,

@@ -385,8 +385,8 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     # 4-bit matrices kept as they are (q4.c) on a model big enough for it to pay (q4_wanted)
     keep4 = q8_only and dtype == "quantized" and cpu_kernels.q4_wanted(model)
     need = (float32_size_bytes(model) * 5 // 16) if q8_only else float32_size_bytes(model)
-    if keep4:  # the quantized matrices as loaded
-        need = weights_bytes * 9 // 8
+    if keep4:  # the quantized matrices stay as loaded (no new memory): q8 copies of any others only
+        need = max(0, need - cpu_kernels.q4_weight_count(model) * 5 // 4)
     if dtype == "quantized" and want_dequantize(weights_bytes, float32_bytes=need, blas_needed=not q8_only):
         if q8_only:  # each matrix straight into its q8 copy, a block of rows at a time
             cpu_kernels.quantize_model_q8(model, keep4=keep4)
