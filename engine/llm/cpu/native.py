@@ -17,6 +17,13 @@ row's result is the bits it gets alone), and a token's embedding row is dequanti
 copy. ``FLUX_KEEP_F32=1`` keeps a float32 copy beside them (prompts then on OpenBLAS float32,
 where the process has it).
 
+A 4-bit model big enough for it (:func:`engine.llm.cpu.cpu_kernels.q4_wanted`: the 1.5B and 7B
+Qwen2.5 imports) keeps no copy at all: its 4-bit and 8-bit matrices are read where MLX loaded
+them, in MLX's affine layout (``q4.c``; fmt 2 and 3 in ``decode.c``'s matrix description), for
+decode steps and prompts alike, and a token's embedding row is dequantized from its own 4-bit or
+8-bit row. No AMX packs are made for such a model (bfloat16 would be 2 bytes a weight).
+``FLUX_DECODE_WEIGHTS=q8`` gives it the q8 copies instead.
+
 Prompts are prefilled here too (``dec_prefill``): on the OpenBLAS ``sgemm`` the process loaded
 for MLX, in float32; or, on a CPU with AMX (Sapphire Rapids and later) whose OS grants the tile
 state, on the tile unit in bfloat16, the weights packed once at load (:func:`pack_amx`; 2 bytes a
