@@ -129,6 +129,11 @@ def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch):
         ref_model = _quantized_tiny()  # MLX's own products on the same quantized weights
         ref_model.set_dtype(mx.float32)
         ids = [3, 17, 42, 5, 99, 7]
+        # MLX's forward of the same model runs its 4-bit and 8-bit products on q4.c too
+        via_mlx = np.array(model(mx.array([ids]))[0])
+        ref_all = np.array(ref_model(mx.array([ids]))[0])
+        np.testing.assert_allclose(via_mlx, ref_all, rtol=1e-3, atol=1e-3 * float(np.abs(ref_all).max()))
+        assert all("_texture_q4_dmat" in m.__dict__ for _, m in model.named_modules() if "_texture_q4" in m.__dict__)
         row = dec.row_from(None, 32)
         got = dec.prefill(row, ids)
         for tok in (11, 250, 4):

@@ -368,9 +368,57 @@ def drop_float32(model: Any) -> int:
     return sum(_drop(m) for _, m in model.named_modules() if getattr(type(m), "_texture_skinny", False))
 
 
+def _q4_product(layer: Any, x: mx.array) -> mx.array | None:
+    """``x @ W.T`` for a module kept in MLX's 4-bit / 8-bit layout, on q4.c's products (any
+    number of rows; each row's result the bits it gets alone), or None where they do not apply.
+    MLX's own quantized product on the CPU is scalar: a 4-token prompt through a 7B-shaped model
+    took minutes on it, and the engine's load-time speed check and any MLX-side forward run it."""
+    import ctypes
+
+    import numpy as np
+
+    from . import native
+
+    lib = skinny.load()
+    q4 = layer.__dict__.get("_texture_q4")
+    if lib is None or q4 is None or not x.ndim:
+        return None
+    d = layer.__dict__.get("_texture_q4_dmat")
+    if d is None:
+        d = native._DMat(*native._q4_mat(q4, None, []))
+        object.__setattr__(layer, "_texture_q4_dmat", d)
+    if x.shape[-1] != d.K:
+        return None
+    lead = x.shape[:-1]
+    xn = np.array(x if x.dtype == mx.float32 else x.astype(mx.float32), copy=False).reshape(-1, d.K)
+    xn = np.ascontiguousarray(xn)
+    y = np.empty((xn.shape[0], d.N), np.float32)
+    if xn.shape[0] and lib.dec_matmul_q4(ctypes.addressof(d), xn.ctypes.data, int(xn.shape[0]), y.ctypes.data,
+                                         int(skinny.threads_for[2])) != 0:
+        return None
+    return mx.array(y).reshape(*lead, d.N)
+
+
 def _q4_linear_class(base: type) -> type:
-    """A 4-bit module kept as it is: MLX's own products when MLX runs it, q4.c's in C."""
-    return type(f"{base.__name__}Q4", (base,), {"_texture_skinny": True, "__module__": base.__module__})
+    """A 4-bit (or 8-bit) module kept as it is, its products on q4.c's kernels when MLX runs it
+    (:func:`_q4_product`) as in the C step."""
+    import mlx.nn as nn
+
+    if issubclass(base, nn.QuantizedEmbedding):
+        def as_linear(self, x):
+            y = _q4_product(self, x)
+            return base.as_linear(self, x) if y is None else y
+
+        extra = {"as_linear": as_linear}
+    else:
+        def __call__(self, x):
+            y = _q4_product(self, x)
+            if y is None:
+                return base.__call__(self, x)
+            return y + self["bias"] if "bias" in self else y
+
+        extra = {"__call__": __call__}
+    return type(f"{base.__name__}Q4", (base,), {"_texture_skinny": True, "__module__": base.__module__, **extra})
 
 
 def _keep_q4(m: Any) -> None:
@@ -486,6 +534,7 @@ def _remove_skinny(model: Any) -> None:
             m.__class__ = type(m).__mro__[1]
             m.__dict__.pop("_texture_q8", None)
             m.__dict__.pop("_texture_q4", None)
+            m.__dict__.pop("_texture_q4_dmat", None)
 
 
 def q8_layers(model: Any) -> int:
