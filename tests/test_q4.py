@@ -279,3 +279,31 @@ def test_a_loaded_4bit_model_says_what_it_keeps(monkeypatch, tmp_path, weights):
         assert info["prompt_products"] == "q4"
     else:
         assert info["q4_bytes"] == 0 and info["q8_bytes"] > 0 and info["weights_kept"].startswith("q8 only")
+
+
+@pytest.mark.parametrize("march", ["x86-64-v3", "x86-64"])  # AVX2 only; no vector extensions (portable C)
+def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
+    """q4.c's other paths, built as a CPU without AVX-512 (or without AVX) would build them."""
+    import platform
+    import shutil
+    import subprocess
+
+    from engine.llm.cpu import skinny
+
+    if platform.machine().lower() not in ("x86_64", "amd64") or not shutil.which("gcc"):
+        pytest.skip("an x86-64 gcc build")
+    so = tmp_path / f"q4-{march}.so"
+    flags = [f if f != "-march=native" else f"-march={march}" for f in skinny.FLAGS]
+    subprocess.run(["gcc", *flags, "-w", "-o", str(so), str(skinny.BUILD_SOURCE)], check=True, timeout=300)
+    lib = ctypes.CDLL(str(so))
+    lib.dec_matmul_q4.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    for bits, gs, bf in ((4, 32, False), (4, 64, True), (8, 64, False)):
+        m, keep, w = _dmat(bits, gs, 72, 384, bf)
+        x = np.random.default_rng(1).standard_normal((11, 384)).astype(np.float32)
+        y = np.empty((11, 72), np.float32)
+        assert lib.dec_matmul_q4(ctypes.addressof(m), x.ctypes.data, 11, y.ctypes.data, 2) == 0
+        ref = x.astype(np.float64) @ w.astype(np.float64).T
+        np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4 * float(np.abs(ref).max()))
+        one = np.empty((1, 72), np.float32)
+        assert lib.dec_matmul_q4(ctypes.addressof(m), x[3:4].ctypes.data, 1, one.ctypes.data, 1) == 0
+        assert np.array_equal(one[0], y[3])
