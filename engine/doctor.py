@@ -135,12 +135,14 @@ def run_doctor(args) -> int:
 
                 if skinny.status() == "on":
                     _check(results, OK, "decode kernel", f"skinny products built in {skinny.cache_dir()}, decode weights "
-                                                         f"{info.get('decode_weights')} (FLUX_DECODE_WEIGHTS=f32|q8|q8i to choose)")
+                                                         f"{info.get('decode_weights')} (FLUX_DECODE_WEIGHTS=f32|q8|q8i|q4 to choose)")
                     _check(results, OK, "decode kernel variant", str(info.get("decode_kernel")),
                            "FLUX_DECODE_WEIGHTS=q8i: the integer dots (opt-in), =q8 the float32 FMAs")
                     _check(results, OK, "decode thread split", str(info.get("thread_split")),
                            "FLUX_SKINNY_CALIBRATE=force measures again")
-                    _check(results, OK, "model weights kept", str(info.get("weights_kept")))
+                    _check(results, OK, "model weights kept", str(info.get("weights_kept")),
+                           "FLUX_DECODE_WEIGHTS=q8: a q8 copy of every matrix (the path before 4-bit)"
+                           if info.get("q4_bytes") else "")
                     step = str(info.get("decode_step"))
                     _check(results, OK if step.startswith(("on:", "off")) else WARN, "decode step", step,
                            "FLUX_NATIVE_DECODE=0 runs decode steps through MLX instead")

@@ -7,8 +7,10 @@ returns the value stripped (and lower-cased where the value is a word).
 
 - ``FLUX_OPENBLAS``: the OpenBLAS library to load, or ``none`` for the stock build;
 - ``FLUX_LLM_DTYPE``: ``quantized`` or ``float32`` (the model's weights on the CPU fast path);
-- ``FLUX_DECODE_WEIGHTS``: ``f32``, ``q8`` or ``q8i`` (the weights, and products, a decode step reads:
-  q8i, opt-in, is int8 weights times int8 activations on AVX512-VNNI; q8 is the default);
+- ``FLUX_DECODE_WEIGHTS``: ``f32``, ``q8``, ``q8i`` or ``q4`` (the weights, and products, a decode
+  step reads: q8i, opt-in, is int8 weights times int8 activations on AVX512-VNNI; q4 reads a
+  quantized model's 4-bit and 8-bit matrices where MLX holds them, the default for a model with
+  at least 0.4 G 4-bit weights; q8, the default otherwise, a q8 copy of every matrix);
 - ``FLUX_SKINNY``: ``0`` turns the C decode kernel off;
 - ``FLUX_NATIVE_DECODE``: ``0`` runs decode steps through MLX (with the C products) instead of
   the whole step in C (:mod:`engine.llm.cpu.native`);

@@ -134,3 +134,21 @@ def test_llamacpp_runs_on_the_models_own_file_in_a_child_process(imported):
     assert "ratio_4_streams" in res and res["ours"]["peak_rss_mb"] == 100.0
     rows = dict(res["table"])
     assert "llama.cpp load, peak RSS" in rows and "ours load, peak RSS" in rows
+
+
+def test_llamacpps_extra_weight_buffers_can_be_turned_off(monkeypatch):
+    """FLUX_BENCH_LLAMACPP_EXTRA_BUFTS=0 loads llama.cpp models without its AMX / repacked weight
+    buffers (llama-cpp-python's Llama does not pass use_extra_bufts); unset, nothing changes."""
+    api = pytest.importorskip("llama_cpp.llama_cpp")
+    if "use_extra_bufts" not in [f[0] for f in api.llama_model_params._fields_]:
+        pytest.skip("this llama.cpp has no use_extra_bufts")
+    orig = api.llama_model_default_params
+    try:
+        monkeypatch.delenv("FLUX_BENCH_LLAMACPP_EXTRA_BUFTS", raising=False)
+        assert not llamacpp.no_extra_buffers_if_asked() and api.llama_model_default_params is orig
+        monkeypatch.setenv("FLUX_BENCH_LLAMACPP_EXTRA_BUFTS", "0")
+        assert llamacpp.no_extra_buffers_if_asked() and llamacpp.no_extra_buffers_if_asked()  # idempotent
+        assert api.llama_model_default_params().use_extra_bufts is False
+        assert orig().use_extra_bufts is True
+    finally:
+        api.llama_model_default_params = orig

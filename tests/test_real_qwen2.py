@@ -2,8 +2,9 @@
 Qwen2.5-Coder-1.5B-Instruct Q4_K_M (``/work/shared/models/fetch-qwen2.5-coder-1.5b.sh`` assembles it
 into ``~/.cache/world-texture/real-models/``; skipped while it is absent or incomplete).
 
-Loaded as the product loads it (q8 the only copy of the matrices, prompts on the blocked q8
-products, embeddings dequantized from q8), teacher-forced on the importer's paragraph (its first
+Loaded as the product loads it (its 4-bit matrices read in place by q4.c, q8 the only copy of the
+8-bit ones, prompts on the blocked products, embeddings dequantized; and with
+``FLUX_DECODE_WEIGHTS=q8``, q8 for every matrix), teacher-forced on the importer's paragraph (its first
 half prefilled at once, then one decode step a token) against mlx-lm's float32 model of the same
 import: top-1 agreement >= 0.97 and perplexity within 2 %."""
 
@@ -57,19 +58,23 @@ def qwen_folder(tmp_path_factory):
     return import_gguf(src, tmp_path_factory.mktemp("qwen"), "qwen2.5-coder-1.5b-instruct")
 
 
-def test_qwen2_1_5b_natively_on_q8_weights_within_the_quality_guard(qwen_folder, monkeypatch):
+@pytest.mark.parametrize("weights", ["q4", "q8"])
+def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, weights):
     from engine.llm import models, native
     from test_gguf_import import PARAGRAPH
 
     skinny_or_skip()
     for var in ("FLUX_LLM_DTYPE", "FLUX_DECODE_WEIGHTS", "FLUX_NATIVE_DECODE", "FLUX_KEEP_F32", "FLUX_AMX"):
         monkeypatch.delenv(var, raising=False)
+    if weights == "q8":  # the default for this model is q4 (cpu_kernels.q4_wanted)
+        monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8")
     lm = models.load_model(qwen_folder)
     if lm.info["device"] != "cpu":
         pytest.skip("not the CPU path")
     dec = native.decoder_for(lm.model)
     assert lm.info["architecture"] == "qwen2"
-    assert dec is not None and dec.q8_only and dec.weights == "q8", lm.info["decode_step"]
+    assert dec is not None and dec.q8_only and dec.weights == weights, lm.info["decode_step"]
+    assert lm.info["model_id"].split("@")[1].startswith(weights + ".")
     assert all(dec.mats[7 * i + j].bias for i in range(dec.n_layers) for j in range(3))  # q, k, v biases
     assert not any(dec.mats[7 * i + j].bias for i in range(dec.n_layers) for j in range(3, 7))
     ids = lm.tokenizer.encode(PARAGRAPH)
@@ -94,4 +99,4 @@ def test_qwen2_1_5b_natively_on_q8_weights_within_the_quality_guard(qwen_folder,
     ref = models.load_model(qwen_folder)
     assert ref.info["q8_bytes"] == 0 and ref.info["dtype"] == "float32"
     r_top, r_lps = teacher_forced(ref, ids)
-    assert_quality_guard("qwen2.5-coder-1.5b, native q8", (top, lps), (r_top[half - 1:], r_lps[half - 1:]))
+    assert_quality_guard(f"qwen2.5-coder-1.5b, native {weights}", (top, lps), (r_top[half - 1:], r_lps[half - 1:]))

@@ -299,12 +299,35 @@ def _child(mode: str, gguf: Path, reqs: list[dict], prompts: list[list[int]], th
     return out
 
 
+def no_extra_buffers_if_asked() -> bool:
+    """``FLUX_BENCH_LLAMACPP_EXTRA_BUFTS=0``: load models without llama.cpp's extra weight buffers
+    (its AMX and repacked layouts), through ``llama_model_params.use_extra_bufts``, which
+    llama-cpp-python's ``Llama`` does not pass. On a Sapphire Rapids KVM guest llama.cpp 0.3.36's
+    AMX buffer crashed (SIGSEGV in the first decode) on Q4_K_M files, a known llama.cpp fault
+    (ggml-org/llama.cpp#20824); without it the same files run. Whether the switch was applied."""
+    if os.environ.get("FLUX_BENCH_LLAMACPP_EXTRA_BUFTS", "").strip().lower() not in ("0", "false", "no", "off"):
+        return False
+    import llama_cpp.llama_cpp as api
+
+    orig = getattr(api.llama_model_default_params, "_texture_orig", api.llama_model_default_params)
+
+    def params():
+        p = orig()
+        p.use_extra_bufts = False
+        return p
+
+    params._texture_orig = orig  # type: ignore[attr-defined]
+    api.llama_model_default_params = params
+    return True
+
+
 def _child_main(spec_path: str) -> int:
     import json
     import resource
     import sys
 
     spec = json.loads(Path(spec_path).read_text())
+    no_extra_buffers_if_asked()
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -79,11 +79,14 @@ def _run_ours(streams: int, reqs: list[dict], prefill_ids: list[int] | None) -> 
 
 def _llamacpp_prefill(gguf: Path, ids: list[int], threads: int) -> float | None:
     """llama.cpp's prompt tokens/s on one prompt (its own timings), in a child process."""
-    code = ("import json,sys,time\nfrom llama_cpp import Llama\n"
+    code = ("import json,sys,time\nfrom tools.bench.llamacpp import no_extra_buffers_if_asked\n"
+            "no_extra_buffers_if_asked()\nfrom llama_cpp import Llama\n"
             f"llm=Llama(model_path={str(gguf)!r},n_ctx=2048,n_batch=512,n_threads={threads},n_threads_batch={threads},verbose=False)\n"
             f"ids={ids!r}\nllm.eval(ids[:8]);llm.reset()\nt=time.perf_counter();llm.eval(ids);dt=time.perf_counter()-t\n"
             "print(json.dumps(len(ids)/dt))\n")
-    p = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, timeout=3600)
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, timeout=3600, cwd=root,
+                       env={**os.environ, "PYTHONPATH": str(root)})
     try:
         return round(float(p.stdout.strip().splitlines()[-1]), 1)
     except (ValueError, IndexError):

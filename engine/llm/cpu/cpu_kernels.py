@@ -223,6 +223,8 @@ def decode_weights_wanted() -> str:
     from ... import settings
 
     forced = settings.decode_weights()
+    if forced == "q4":  # the 8-bit matrices of a 4-bit model: q8 (q4_wanted says which keep 4 bits)
+        forced = "q8"
     if forced in ("f32", "float32") or (not forced and settings.llm_dtype() == "float32"):
         why = "FLUX_DECODE_WEIGHTS=f32" if forced else "FLUX_LLM_DTYPE=float32"
         _decode_choice.update(weights="f32", why=f"float32 weights ({why})")
@@ -246,8 +248,70 @@ def decode_weights_wanted() -> str:
     return "q8"
 
 
-def decode_choice() -> str:
-    """Which decode kernel variant the last loaded model got, and why (doctor, bench)."""
+# A model whose 4-bit matrices hold at least this many weights keeps them 4-bit on the CPU path
+# (q4.c) unless FLUX_DECODE_WEIGHTS says otherwise: there a decode step is bound by reading the
+# weights from memory, and 4 bits read half of q8's bytes. Below it (SmolLM2-135M: 0.13 G) the
+# q8 path measured faster: its weights stay in the caches, and on AMX its steps run on the tiles.
+Q4_MIN_WEIGHTS = 400_000_000
+
+
+def _q4_candidates(model: Any, bits_ok: tuple[int, ...] = (4, 8)) -> list[tuple[str, Any]]:
+    """The modules of ``model`` q4.c takes as they are: affine 4-bit or 8-bit QuantizedLinear /
+    QuantizedEmbedding with K and the group size multiples of 32 (the group size a power of two
+    up to 256), float16 or bfloat16 scales and biases."""
+    import mlx.nn as nn
+
+    out = []
+    for path, m in model.named_modules():
+        if not isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding)) or getattr(m, "_texture_q4_done", False):
+            continue
+        gs, bits = int(m.group_size), int(m.bits)
+        cols = int(m.weight.shape[1]) * 32 // bits
+        if (bits in bits_ok and getattr(m, "mode", "affine") == "affine" and m.get("biases") is not None
+                and gs in (32, 64, 128, 256) and cols % gs == 0 and m.weight.dtype == mx.uint32
+                and m.scales.dtype in (mx.float16, mx.bfloat16) and m.biases.dtype == m.scales.dtype):
+            out.append((path, m))
+    return out
+
+
+def q4_weight_count(model: Any) -> int:
+    """How many weights the matrices q4.c would read in place hold (4-bit and 8-bit)."""
+    return sum(int(m.weight.shape[0]) * int(m.weight.shape[1]) * 32 // int(m.bits) for _, m in _q4_candidates(model))
+
+
+def q4_wanted(model: Any) -> bool:
+    """Whether ``model``'s 4-bit matrices stay 4-bit on the CPU path (q4.c reads them where MLX
+    holds them; the 8-bit ones still get q8 copies). ``FLUX_DECODE_WEIGHTS=q4`` forces it,
+    ``q8`` / ``q8i`` / ``f32`` (or ``FLUX_LLM_DTYPE=float32``) turn it off; otherwise a model
+    with at least :data:`Q4_MIN_WEIGHTS` 4-bit weights gets it. The reason is in
+    :func:`decode_choice`."""
+    from ... import settings
+
+    forced = settings.decode_weights()
+    cands = _q4_candidates(model, (4,))
+    n = sum(int(m.weight.shape[0]) * int(m.weight.shape[1]) * 8 for _, m in cands)
+    n8 = len(_q4_candidates(model, (8,)))
+    if not cands:
+        return False
+    if forced == "q4":
+        why = "FLUX_DECODE_WEIGHTS=q4"
+    elif forced or settings.llm_dtype() == "float32":
+        return False
+    elif n >= Q4_MIN_WEIGHTS:
+        why = f"{n / 1e9:.2f} G 4-bit weights, at least {Q4_MIN_WEIGHTS / 1e9:.1f} G: the step is memory-bound"
+    else:
+        return False
+    _decode_choice.update(q4_why=(
+        f"q4: {len(cands)} 4-bit and {n8} 8-bit matrices read where MLX holds them (float16 / bfloat16 scales "
+        f"and biases), dequantized in registers to float32 FMAs ({why}; FLUX_DECODE_WEIGHTS=q8 gives "
+        f"every matrix a q8 copy instead)"))
+    return True
+
+
+def decode_choice(model: Any = None) -> str:
+    """Which decode kernel variant the last loaded model (or ``model``) got, and why (doctor, bench)."""
+    if model is not None and q4_layers(model) and _decode_choice.get("q4_why"):
+        return str(_decode_choice["q4_why"])
     return str(_decode_choice["why"])
 
 
@@ -304,22 +368,104 @@ def drop_float32(model: Any) -> int:
     return sum(_drop(m) for _, m in model.named_modules() if getattr(type(m), "_texture_skinny", False))
 
 
-def quantize_model_q8(model: Any, weights: str | None = None) -> int:
+def _q4_product(layer: Any, x: mx.array) -> mx.array | None:
+    """``x @ W.T`` for a module kept in MLX's 4-bit / 8-bit layout, on q4.c's products (any
+    number of rows; each row's result the bits it gets alone), or None where they do not apply.
+    MLX's own quantized product on the CPU is scalar: a 4-token prompt through a 7B-shaped model
+    took minutes on it, and the engine's load-time speed check and any MLX-side forward run it."""
+    import ctypes
+
+    import numpy as np
+
+    from . import native
+
+    lib = skinny.load()
+    q4 = layer.__dict__.get("_texture_q4")
+    if lib is None or q4 is None or not x.ndim:
+        return None
+    d = layer.__dict__.get("_texture_q4_dmat")
+    if d is None:
+        d = native._DMat(*native._q4_mat(q4, None, []))
+        object.__setattr__(layer, "_texture_q4_dmat", d)
+    if x.shape[-1] != d.K:
+        return None
+    lead = x.shape[:-1]
+    xn = np.array(x if x.dtype == mx.float32 else x.astype(mx.float32), copy=False).reshape(-1, d.K)
+    xn = np.ascontiguousarray(xn)
+    y = np.empty((xn.shape[0], d.N), np.float32)
+    if xn.shape[0] and lib.dec_matmul_q4(ctypes.addressof(d), xn.ctypes.data, int(xn.shape[0]), y.ctypes.data,
+                                         int(skinny.threads_for[2])) != 0:
+        return None
+    return mx.array(y).reshape(*lead, d.N)
+
+
+def _q4_linear_class(base: type) -> type:
+    """A 4-bit (or 8-bit) module kept as it is, its products on q4.c's kernels when MLX runs it
+    (:func:`_q4_product`) as in the C step."""
+    import mlx.nn as nn
+
+    if issubclass(base, nn.QuantizedEmbedding):
+        def as_linear(self, x):
+            y = _q4_product(self, x)
+            return base.as_linear(self, x) if y is None else y
+
+        extra = {"as_linear": as_linear}
+    else:
+        def __call__(self, x):
+            y = _q4_product(self, x)
+            if y is None:
+                return base.__call__(self, x)
+            return y + self["bias"] if "bias" in self else y
+
+        extra = {"__call__": __call__}
+    return type(f"{base.__name__}Q4", (base,), {"_texture_skinny": True, "__module__": base.__module__, **extra})
+
+
+def _keep_q4(m: Any) -> None:
+    """Mark one 4-bit or 8-bit module to be read in place: ``_texture_q4 = (weight uint32
+    (N, K * bits / 32), scales uint16 bits (N, K/gs), biases uint16 bits, gs, bfloat16?, bits)``,
+    numpy views of MLX's own buffers (no copy)."""
+    import numpy as np
+
+    mx.eval(m.weight, m.scales, m.biases)
+    wq = np.array(m.weight, copy=False)
+    bf = m.scales.dtype == mx.bfloat16
+    if bf:  # numpy has no bfloat16: the same bits as uint16
+        qs, qb = (m.scales.view(mx.uint16), m.biases.view(mx.uint16))
+        mx.eval(qs, qb)
+        qs, qb = np.array(qs, copy=False), np.array(qb, copy=False)
+    else:
+        qs, qb = np.array(m.scales, copy=False).view(np.uint16), np.array(m.biases, copy=False).view(np.uint16)
+    if not (wq.flags.c_contiguous and qs.flags.c_contiguous and qb.flags.c_contiguous):
+        wq, qs, qb = (np.ascontiguousarray(a) for a in (wq, qs, qb))
+    m.__class__ = _q4_linear_class(type(m))
+    object.__setattr__(m, "_texture_q4", (wq, qs, qb, int(m.group_size), int(bf), int(m.bits)))
+
+
+def quantize_model_q8(model: Any, weights: str | None = None, keep4: bool = False) -> int:
     """Replace every QuantizedLinear / QuantizedEmbedding of a loaded mlx-lm model by a float
     module whose only weights are the q8 copy (:func:`drop_float32`'s state), made a block of rows
     at a time: the same bits as dequantizing the whole matrix to float32 and quantizing that
     (every step is per row), without ever holding a whole float32 matrix. The other float
     parameters (norms, biases) become float32, as :func:`engine.llm.fastpath.dequantize_model`
-    makes them. Returns the number of modules replaced."""
+    makes them. Returns the number of modules replaced.
+
+    ``keep4`` (:func:`q4_wanted`): the affine 4-bit and 8-bit modules stay as they are instead
+    (their scales and biases keep their float16 / bfloat16 type), marked for q4.c
+    (``_texture_q4``): no copy is made of them."""
     import numpy as np
     import mlx.nn as nn
-    from mlx.utils import tree_map
+    from mlx.utils import tree_map_with_path
 
     from .fastpath import _set_module
 
     weights = weights or decode_weights_wanted()
+    kept = {path for path, _ in _q4_candidates(model)} if keep4 else set()
+    for path, m in model.named_modules():
+        if path in kept:
+            _keep_q4(m)
     todo = [(path, m) for path, m in model.named_modules()
-            if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding))]
+            if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding)) and path not in kept]
     for i, (path, m) in enumerate(todo):
         rows = int(m.weight.shape[0])
         cols = int(m.weight.shape[1]) * 32 // int(m.bits)
@@ -355,19 +501,21 @@ def quantize_model_q8(model: Any, weights: str | None = None) -> int:
         del m
         mx.clear_cache()
 
-    def cast(a):
+    def cast(path, a):
+        if path.rsplit(".", 1)[0] in kept and path.rsplit(".", 1)[-1] in ("scales", "biases"):
+            return a
         if isinstance(a, mx.array) and mx.issubdtype(a.dtype, mx.floating) and a.dtype != mx.float32:
             return a.astype(mx.float32)
         return a
 
-    model.update(tree_map(cast, model.parameters()))
+    model.update(tree_map_with_path(cast, model.parameters()))
     mx.eval(model.parameters())
     return len(todo)
 
 
 def float32_dropped(model: Any) -> bool:
-    """Whether the model's matrices are kept in q8 alone."""
-    return any(m.__dict__.get("_texture_dropped") for _, m in model.named_modules())
+    """Whether the model's matrices are kept in q8 (or 4 bits) alone."""
+    return any(m.__dict__.get("_texture_dropped") or "_texture_q4" in m.__dict__ for _, m in model.named_modules())
 
 
 def will_drop_float32(model: Any) -> bool:
@@ -385,6 +533,8 @@ def _remove_skinny(model: Any) -> None:
         if getattr(type(m), "_texture_skinny", False):
             m.__class__ = type(m).__mro__[1]
             m.__dict__.pop("_texture_q8", None)
+            m.__dict__.pop("_texture_q4", None)
+            m.__dict__.pop("_texture_q4_dmat", None)
 
 
 def q8_layers(model: Any) -> int:
@@ -404,6 +554,18 @@ def q8_bytes(model: Any) -> int:
     ``FLUX_KEEP_F32=1`` keeps the float32 weights beside them."""
     return sum(q.nbytes + s.nbytes for _, m in model.named_modules()
                for q, s in [m.__dict__.get("_texture_q8", (None, (None, None), False))[1]] if q is not None)
+
+
+def q4_layers(model: Any, bits: int | None = None) -> int:
+    """How many of ``model``'s matrices are read as MLX's 4-bit (or 8-bit) weights in place (q4.c)."""
+    return sum(1 for _, m in model.named_modules()
+               if "_texture_q4" in m.__dict__ and bits in (None, m.__dict__["_texture_q4"][5]))
+
+
+def q4_bytes(model: Any) -> int:
+    """Bytes of those matrices (4-bit weights, their scales and biases)."""
+    return sum(sum(a.nbytes for a in m.__dict__["_texture_q4"][:3]) for _, m in model.named_modules()
+               if "_texture_q4" in m.__dict__)
 
 
 def skinny_layers(model: Any) -> int:
@@ -463,6 +625,10 @@ def description(model: Any) -> str:
         return "mlx-lm"
     n = skinny_layers(model)
     nq = q8_layers(model)
+    n4 = q4_layers(model)
+    if n4:
+        return (f"{NAME}; {skinny.NAME} on {n} layers: MLX's 4-bit weights read in place on "
+                f"{q4_layers(model, 4)}, its 8-bit ones on {q4_layers(model, 8)}, q8 copies on {nq}")
     if nq and q8i_layers(model):
         return (f"{NAME}; {skinny.NAME} on {n} layers, 8-bit weights (groups of {skinny.Q8_GROUP}) times 8-bit "
                 f"activations on AVX512-VNNI (q8i) on {nq}")

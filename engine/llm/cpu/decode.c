@@ -55,12 +55,16 @@ static inline void stkv(kvt *dst, const float *src, int n) { memcpy(dst, src, si
 #endif
 
 /* A weight matrix: fmt 0 = float32 (N, K); 1 = q8 (uint8 (N, K) + sb (N, K/32, 2)), what decode
- * steps read; wf the float32 weights (N, K) prefill's BLAS products read. */
+ * steps read; wf the float32 weights (N, K) prefill's BLAS products read; 2 = MLX's affine 4-bit
+ * layout where MLX holds it (w: uint32 (N, K/8), qs / qb: float16 or bfloat16 scales and biases
+ * (N, K/gs); q4.c), read by decode steps and prompts alike; 3 = the same for MLX's 8-bit layout. */
 typedef struct {
     int fmt, N, K; const void *w; const float *s; const float *bias; const float *wf;
     const uint16_t *wb; /* the weights in bfloat16 packed for AMX tiles (dec_pack_bf16), or NULL */
     const uint8_t *qp;  /* q8 weights reordered for AMX decode steps (dec_pack_q8), or NULL */
     const float *sp;    /* their scales and offsets, 16 rows at a time */
+    const uint16_t *qs, *qb; /* fmt 2: scales and biases, (N, K / gs) */
+    int gs, bf;              /* fmt 2: the group size; 1 when qs / qb are bfloat16 (else float16) */
 } dmat;
 
 typedef struct {
@@ -77,12 +81,16 @@ typedef struct {
     const uint8_t *embq;
     const float *embs;
     int prefill_idot;        /* prompts' q8 products with int8 activations (AVX512-VNNI) when 1 */
+    const dmat *emb4;        /* with embed and embq NULL: the embedding as an MLX matrix (fmt 2 or 3) */
 } dmodel;
+
+#include "q4.c"
 
 /* token tok's embedding row into x (hidden floats) */
 static void embed_row(const dmodel *md, int tok, float *x) {
     const int Hd = md->hidden;
     if (md->embed) { memcpy(x, md->embed + (size_t)tok * Hd, sizeof(float) * (size_t)Hd); return; }
+    if (md->emb4) { q4_row(md->emb4, tok, x); return; }
     const int G = Hd / QG;
     const uint8_t *q = md->embq + (size_t)tok * Hd;
     const float *sb = md->embs + (size_t)tok * 2 * G;
@@ -290,7 +298,8 @@ static void seg_rows(const float *x, const void *w, const float *s, int K, float
 #ifdef HAVE_AMX
         if (j->xb) { amx_q8_rows(j->xb, j->M, m, j->y[g], a - o, b - o); continue; }
 #endif
-        if (m->fmt == 1) Q8ROWS[j->M](j->x, m->w, m->s, m->K, j->y[g], m->N, a - o, b - o);
+        if (m->fmt >= 2) Q4ROWS[j->M](j->x, m, 0, m->K, j->y[g], m->N, a - o, b - o);
+        else if (m->fmt == 1) Q8ROWS[j->M](j->x, m->w, m->s, m->K, j->y[g], m->N, a - o, b - o);
         else ROWS[j->M](j->x, m->w, 0, m->K, j->y[g], m->N, a - o, b - o);
     }
 }
@@ -730,6 +739,12 @@ static int gemm_q8_rows(int T, const float *x, const uint8_t *q, const float *sb
     return 0;
 }
 
+/* y (T x N) = x (T x K) @ W.T for a 4-bit matrix (a dmat of fmt 2), any T: the kernel of decode
+ * steps and prompts, for the caller (tests, the kernel bench). Returns 0; -1 bad shapes. */
+int dec_matmul_q4(const dmat *m, const float *x, int T, float *y, int threads) {
+    return gemm_q4_rows(T, x, m, y, threads);
+}
+
 /* the same for the caller (MLX's products of more than 8 rows when no float32 copy is kept) */
 int dec_matmul_q8_rows(const float *x, int T, const uint8_t *q, const float *sb, int K, float *y, int N, int idot,
                        int threads) {
@@ -757,7 +772,10 @@ static void gemm_amx(int T, const float *x, const dmat *m, float *y, uint16_t *x
  * of y set to zero. */
 static void gemm(int T, int n, const dmodel *md, const float *x, const dmat *m, float *y, uint16_t *xb, int threads) {
     if (amx_for(T, m)) gemm_amx(T, x, m, y, xb, threads);
-    else if (m->fmt == 1 && (!m->wf || !g_sgemm)) {
+    else if (m->fmt >= 2) {
+        gemm_q4_rows(n, x, m, y, threads);
+        memset(y + (size_t)n * m->N, 0, sizeof(float) * (size_t)(T - n) * m->N);
+    } else if (m->fmt == 1 && (!m->wf || !g_sgemm)) {
         gemm_q8_rows(n, x, (const uint8_t *)m->w, m->s, m->K, y, m->N, md->prefill_idot, threads);
         memset(y + (size_t)n * m->N, 0, sizeof(float) * (size_t)(T - n) * m->N);
     } else g_sgemm(101 /* row-major */, 111 /* x as is */, 112 /* w transposed */, T, m->N, m->K, 1.0f, x, m->K, m->wf,
@@ -773,7 +791,7 @@ static void gemm(int T, int n, const dmodel *md, const float *x, const dmat *m, 
 int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, int cap, float *logits, int threads) {
     if (!md || T < 1 || len < 0) return -1;
     for (int i = 0; i < 7 * md->n_layers; i++)  /* BLAS for a float32 matrix only */
-        if (!g_sgemm && md->mats[i].fmt != 1) return -4;
+        if (!g_sgemm && md->mats[i].fmt == 0) return -4;
     if (len + T > cap) return -3;
     const int Hd = md->hidden, I = md->inter, D = md->head_dim, QD = md->n_heads * D, KD = md->n_kv * D;
     if (Hd % 16 || I % 16 || D % 16 || D > MAX_HEAD_DIM || md->n_heads / md->n_kv > MAX_GROUP) return -1;

@@ -17,6 +17,13 @@ row's result is the bits it gets alone), and a token's embedding row is dequanti
 copy. ``FLUX_KEEP_F32=1`` keeps a float32 copy beside them (prompts then on OpenBLAS float32,
 where the process has it).
 
+A 4-bit model big enough for it (:func:`engine.llm.cpu.cpu_kernels.q4_wanted`: the 1.5B and 7B
+Qwen2.5 imports) keeps no copy at all: its 4-bit and 8-bit matrices are read where MLX loaded
+them, in MLX's affine layout (``q4.c``; fmt 2 and 3 in ``decode.c``'s matrix description), for
+decode steps and prompts alike, and a token's embedding row is dequantized from its own 4-bit or
+8-bit row. No AMX packs are made for such a model (bfloat16 would be 2 bytes a weight).
+``FLUX_DECODE_WEIGHTS=q8`` gives it the q8 copies instead.
+
 Prompts are prefilled here too (``dec_prefill``): on the OpenBLAS ``sgemm`` the process loaded
 for MLX, in float32; or, on a CPU with AMX (Sapphire Rapids and later) whose OS grants the tile
 state, on the tile unit in bfloat16, the weights packed once at load (:func:`pack_amx`; 2 bytes a
@@ -65,7 +72,8 @@ class _DMat(ctypes.Structure):
     _fields_ = [("fmt", ctypes.c_int), ("N", ctypes.c_int), ("K", ctypes.c_int),
                 ("w", ctypes.c_void_p), ("s", ctypes.c_void_p), ("bias", ctypes.c_void_p),
                 ("wf", ctypes.c_void_p), ("wb", ctypes.c_void_p), ("qp", ctypes.c_void_p),
-                ("sp", ctypes.c_void_p)]
+                ("sp", ctypes.c_void_p), ("qs", ctypes.c_void_p), ("qb", ctypes.c_void_p), ("gs", ctypes.c_int),
+                ("bf", ctypes.c_int)]
 
 
 class _DModel(ctypes.Structure):
@@ -75,7 +83,8 @@ class _DModel(ctypes.Structure):
                 ("eps", ctypes.c_float), ("attn_scale", ctypes.c_float), ("rope_scale", ctypes.c_float),
                 ("inv_freq", ctypes.c_void_p), ("embed", ctypes.c_void_p), ("final_norm", ctypes.c_void_p),
                 ("norms", ctypes.c_void_p), ("mats", ctypes.c_void_p), ("head", _DMat),
-                ("embq", ctypes.c_void_p), ("embs", ctypes.c_void_p), ("prefill_idot", ctypes.c_int)]
+                ("embq", ctypes.c_void_p), ("embs", ctypes.c_void_p), ("prefill_idot", ctypes.c_int),
+                ("emb4", ctypes.c_void_p)]
 
 
 class Unsupported(Exception):
@@ -147,11 +156,12 @@ class NativeDecoder:
     n_kv: int
     head_dim: int
     vocab: int
-    weights: str  # "q8" | "f32"
+    weights: str  # "q4" (MLX's 4-bit matrices read in place, q8 for the others) | "q8" | "f32"
     keep: list = field(default_factory=list, repr=False)
     mats: Any = field(default=None, repr=False)  # the _DMat array decode.c reads
     # "blas-f32": OpenBLAS on the float32 copy; "q8" / "q8i": the blocked q8 products (q8i: int8
-    # activations on AVX512-VNNI); "amx-bf16": on the AMX tile unit (pack_amx)
+    # activations on AVX512-VNNI); "q4": the blocked 4-bit products (q4.c; q8 for 8-bit matrices);
+    # "amx-bf16": on the AMX tile unit (pack_amx)
     prompt_products: str = "blas-f32"
     step_products: str = "skinny"  # "amx-bf16": decode steps' products on the tile unit too
     q8_only: bool = False  # no float32 copy: embeddings dequantized from q8, prompts on q8 products
@@ -161,7 +171,7 @@ class NativeDecoder:
         """What this path adds to the model id: bfloat16 products (prompts: b, steps: t) give
         other bits, and so do prompts on q8 weights (q; i with int8 activations) and embeddings
         from q8 (the float32 copy let go)."""
-        q = {"q8": "q", "q8i": "i"}.get(self.prompt_products, "")
+        q = {"q8": "q", "q8i": "i", "q4": "q"}.get(self.prompt_products, "")
         return (RECIPE + ("b" if self.prompt_products == "amx-bf16" else "") + q
                 + ("t" if self.step_products == "amx-bf16" else ""))
 
@@ -187,7 +197,7 @@ class NativeDecoder:
         """Whether prompts are prefilled here too: on q8 weights always; on float32 ones with the
         process's OpenBLAS (see :func:`attach`)."""
         lib = skinny.load()
-        return lib is not None and (self.weights == "q8" or bool(lib.dec_has_sgemm()))
+        return lib is not None and (self.weights in ("q8", "q4") or bool(lib.dec_has_sgemm()))
 
     def row_from(self, head: RowKV | None, capacity: int) -> RowKV:
         """A new row of ``capacity`` positions holding a copy of ``head``'s (a cached prompt
@@ -321,7 +331,16 @@ def _rope(rope: Any, head_dim: int) -> tuple[int, int, float, np.ndarray]:
     raise Unsupported(f"RoPE variant {type(rope).__name__}")
 
 
-def _mat(mod: Any, what: str, keep: list, bias_ok: bool) -> tuple[int, int, int, int, int, int, int]:
+def _q4_mat(q4: tuple, bias: np.ndarray | None, keep: list) -> tuple:
+    """The _DMat fields of a 4-bit (fmt 2) or 8-bit (fmt 3) matrix read where MLX holds it."""
+    wq, qs, qb, gs, bf, bits = q4
+    keep.extend((wq, qs, qb))
+    n, k = int(wq.shape[0]), int(wq.shape[1]) * 32 // int(bits)
+    return (2 if bits == 4 else 3, n, k, wq.ctypes.data, 0, 0 if bias is None else bias.ctypes.data, 0, 0, 0, 0,
+            qs.ctypes.data, qb.ctypes.data, int(gs), int(bf))
+
+
+def _mat(mod: Any, what: str, keep: list, bias_ok: bool) -> tuple:
     q8 = mod.__dict__.get("_texture_q8")
     w = mod["weight"]
     bias = None
@@ -330,6 +349,9 @@ def _mat(mod: Any, what: str, keep: list, bias_ok: bool) -> tuple[int, int, int,
             raise Unsupported(f"{what} has a bias")
         bias = _np(mod["bias"], f"{what}.bias")
         keep.append(bias)
+    q4 = mod.__dict__.get("_texture_q4")
+    if q4 is not None:
+        return _q4_mat(q4, bias, keep)
     if q8 is not None and q8[0] is w and mod.__dict__.get("_texture_dropped"):  # q8 the only copy
         if q8[2]:
             raise Unsupported("int8 activations (q8i)")
@@ -391,8 +413,14 @@ def build(model: Any) -> NativeDecoder:
             keep.append(w)
             norms[2 * i + j] = w.ctypes.data
     emb = inner.embed_tokens
-    q8_only = bool(emb.__dict__.get("_texture_dropped"))
-    if q8_only:  # no float32 table: rows dequantized from the embedding's q8 copy
+    emb4 = None
+    q8_only = bool(emb.__dict__.get("_texture_dropped")) or "_texture_q4" in emb.__dict__
+    if "_texture_q4" in emb.__dict__:  # rows dequantized from the 4-bit embedding itself
+        emb4 = _DMat(*_q4_mat(emb.__dict__["_texture_q4"], None, keep))
+        keep.append(emb4)
+        embed = None
+        vocab, hidden = int(emb4.N), int(emb4.K)
+    elif q8_only:  # no float32 table: rows dequantized from the embedding's q8 copy
         embq, embs = emb.__dict__["_texture_q8"][1]
         keep.extend((embq, embs))
         embed = None
@@ -413,21 +441,28 @@ def build(model: Any) -> NativeDecoder:
     global KV_DTYPE
     KV_DTYPE = np.float16 if skinny.load().dec_kv_bytes() == 2 else np.float32
     keep.extend((mats, norms))
-    if q8_only and not all(m.fmt == 1 and not m.wf for m in list(mats) + [head]):
-        raise Unsupported("a matrix without its q8 copy")
+    if q8_only and not all(m.fmt in (1, 2, 3) and not m.wf for m in list(mats) + [head]):
+        raise Unsupported("a matrix without its q8 or 4-bit copy")
+    q8_emb = q8_only and emb4 is None
     md = _DModel(len(layers), hidden, inter, n_heads, n_kv, head_dim, vocab, dims, trad, eps, float(first.scale),
                  rscale, inv.ctypes.data, None if embed is None else embed.ctypes.data, final.ctypes.data,
                  ctypes.addressof(norms), ctypes.addressof(mats), head,
-                 embq.ctypes.data if q8_only else None, embs.ctypes.data if q8_only else None, 0)
-    weights = "q8" if mats[0].fmt == 1 else "f32"
+                 embq.ctypes.data if q8_emb else None, embs.ctypes.data if q8_emb else None, 0,
+                 None if emb4 is None else ctypes.addressof(emb4))
+    fmts = {m.fmt for m in list(mats) + [head]}
+    weights = "q4" if fmts & {2, 3} else "q8" if 1 in fmts else "f32"
     dec = NativeDecoder(md, len(layers), n_kv, head_dim, vocab, weights, keep, mats, q8_only=q8_only)
-    if q8_only:
+    if weights == "q4":
+        dec.prompt_products = "q4"
+    elif q8_only:
         dec.prompt_products = "q8"
     return dec
 
 
 def _rows(mod: Any) -> int:
     """Output rows of a Linear (its q8 copy's where the float32 weight was let go)."""
+    if "_texture_q4" in mod.__dict__:
+        return int(mod.__dict__["_texture_q4"][0].shape[0])
     q8 = mod.__dict__.get("_texture_q8")
     if mod.__dict__.get("_texture_dropped") and q8 is not None:
         return int(q8[1][0].shape[0])
@@ -449,6 +484,8 @@ def pack_amx(dec: NativeDecoder) -> str:
     lib = skinny.load()
     if settings.amx_off():
         return "AMX off (FLUX_AMX=0)"
+    if dec.weights == "q4":  # bfloat16 packs would cost 2 bytes a weight beside the 4-bit ones
+        return "AMX not used: 4-bit weights are kept as they are, no bfloat16 packs"
     if lib is None or not lib.dec_amx_compiled():
         return "no AMX-BF16 on this CPU"
     if not lib.dec_amx_enable(1):
@@ -535,13 +572,17 @@ def attach(model: Any) -> NativeDecoder | None:
         return None
     object.__setattr__(model, "_texture_native", dec)
     blas = enable_prefill()
-    if dec.weights == "q8" and (dec.q8_only or not blas):  # prompts on the q8 weights too
+    if dec.weights == "q4":
+        dec.prompt_products = "q4"
+    elif dec.weights == "q8" and (dec.q8_only or not blas):  # prompts on the q8 weights too
         dec.prompt_products = prefill_products_wanted()
         dec.md.prefill_idot = int(dec.prompt_products == "q8i")
     if dec.can_prefill:
         amx = pack_amx(dec)
         if dec.prompt_products == "amx-bf16":
             prefill = "prompts prefilled here too; " + amx
+        elif dec.prompt_products == "q4":
+            prefill = f"prompts prefilled here too, on the blocked 4-bit products (q4.c; {amx})"
         elif dec.prompt_products in ("q8", "q8i"):
             how = ("int8 activations on AVX512-VNNI (q8i)" if dec.prompt_products == "q8i"
                    else "dequantized in registers to float32 FMAs")
@@ -550,7 +591,10 @@ def attach(model: Any) -> NativeDecoder | None:
             prefill = f"prompts prefilled here too, on OpenBLAS float32 products ({amx})"
     else:
         prefill = "prompts prefilled through MLX (no OpenBLAS in the process)"
-    if dec.q8_only:
+    if dec.weights == "q4":
+        prefill += ("; MLX's 4-bit and 8-bit matrices read where MLX holds them, no copy, no float32 copy; "
+                    "embeddings dequantized from their own rows")
+    elif dec.q8_only:
         prefill += "; no float32 copy of the matrices kept (embeddings dequantized from q8)"
     _why["status"] = f"on: {NAME}, {dec.weights} weights; {prefill}"
     return dec

@@ -40,6 +40,7 @@ SOURCE = Path(__file__).with_name("skinny.c")
 # The library is built from decode.c (the whole decode step, engine.llm.native), which includes
 # skinny.c: one library, one helper thread for both.
 BUILD_SOURCE = Path(__file__).with_name("decode.c")
+INCLUDED = (Path(__file__).with_name("q4.c"),)  # decode.c's other #includes: part of the build key
 MAX_ROWS = 8
 Q8_GROUP = 32  # k values per scale in the q8 format (skinny.c's QG)
 FLAGS = ["-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-pthread"]
@@ -78,7 +79,7 @@ def _compiler() -> str | None:
 
 
 def _build_key(cc: str) -> str:
-    src = SOURCE.read_bytes() + BUILD_SOURCE.read_bytes()
+    src = SOURCE.read_bytes() + BUILD_SOURCE.read_bytes() + b"".join(p.read_bytes() for p in INCLUDED)
     return hashlib.sha256(src + " ".join([cc, *FLAGS, _cpu_signature(), sys.platform]).encode()).hexdigest()[:16]
 
 
@@ -156,6 +157,8 @@ def load() -> Any:
             lib.dec_matmul_q8_rows.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
                                                ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
             lib.dec_matmul_q8_rows.restype = ctypes.c_int
+            lib.dec_matmul_q4.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+            lib.dec_matmul_q4.restype = ctypes.c_int
             if lib.skinny_max_rows() != MAX_ROWS or lib.skinny_q8_group() != Q8_GROUP:
                 raise RuntimeError("kernel and module disagree on the row limit")
         except (OSError, RuntimeError, subprocess.SubprocessError) as e:

@@ -297,6 +297,14 @@ def _weights_kept(model: Any, dtype: str, params: int) -> str:
 
     mib = 2 ** 20
     q8 = cpu_kernels.q8_bytes(model) if cpu_kernels.active(model) else 0
+    q4 = cpu_kernels.q4_bytes(model) if cpu_kernels.active(model) else 0
+    if q4:
+        said = (f"MLX's quantized matrices as loaded, read in place: {q4 / mib:.0f} MiB "
+                f"({cpu_kernels.q4_layers(model, 4)} 4-bit, {cpu_kernels.q4_layers(model, 8)} 8-bit; float16/bfloat16 "
+                f"scales and biases)")
+        if q8:
+            said += f", and q8 copies of {cpu_kernels.q8_layers(model)} other matrices, {q8 / mib:.0f} MiB"
+        return said + "; no float32 copy (FLUX_DECODE_WEIGHTS=q8: a q8 copy of every matrix instead)"
     if q8 and cpu_kernels.float32_dropped(model):
         return (f"q8 only: {q8 / mib:.0f} MiB (uint8 weights, a float32 scale and offset per 32), no float32 "
                 f"copy (FLUX_KEEP_F32=1 keeps one: {4 * params / mib:.0f} MiB more)")
@@ -374,10 +382,14 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     # On the CPU path the matrices are kept once, in q8 (1.25 bytes a weight): each is turned
     # into its q8 copy as soon as it is dequantized, and no float32 copy is kept.
     q8_only = backend.device == "cpu" and cpu_kernels.will_drop_float32(model)
+    # 4-bit matrices kept as they are (q4.c) on a model big enough for it to pay (q4_wanted)
+    keep4 = q8_only and dtype == "quantized" and cpu_kernels.q4_wanted(model)
     need = (float32_size_bytes(model) * 5 // 16) if q8_only else float32_size_bytes(model)
+    if keep4:  # the quantized matrices stay as loaded (no new memory): q8 copies of any others only
+        need = max(0, need - cpu_kernels.q4_weight_count(model) * 5 // 4)
     if dtype == "quantized" and want_dequantize(weights_bytes, float32_bytes=need, blas_needed=not q8_only):
         if q8_only:  # each matrix straight into its q8 copy, a block of rows at a time
-            cpu_kernels.quantize_model_q8(model)
+            cpu_kernels.quantize_model_q8(model, keep4=keep4)
         else:
             dequantize_model(model, mx.float32)
         dtype = "float32"
@@ -386,7 +398,7 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         kernels = cpu_kernels.install(model) or kernels
         if q8_only:
             cpu_kernels.drop_float32(model)  # plain float matrices of the file (F16/F32 tensors) too
-    from ..cpu.cpu_kernels import decode_choice, q8_bytes, q8_layers, q8i_layers, skinny_layers
+    from ..cpu.cpu_kernels import decode_choice, q4_bytes, q4_layers, q8_bytes, q8_layers, q8i_layers, skinny_layers
     from ..generator import RECIPE
 
     # The skinny decode products sum in another order than BLAS: another recipe for the cache.
@@ -403,7 +415,9 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
     recipe += decoder.recipe if decoder is not None else ""
     # Decode steps on int8 weights give other tokens than float32 ones: another id, "@q8.";
     # int8 activations too (the q8i products) give others again: "@q8i.".
-    weights_label = ("q8i" if q8i_layers(model) else "q8") if q8_layers(model) else ("f32" if dtype == "float32" else dtype)
+    # 4-bit matrices read in place (the 8-bit ones on q8): "@q4.".
+    weights_label = ("q4" if q4_layers(model) else ("q8i" if q8i_layers(model) else "q8") if q8_layers(model)
+                     else ("f32" if dtype == "float32" else dtype))
     calibration = None
     if skinny_layers(model):
         from ..cpu.calibrate import apply
@@ -422,10 +436,11 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LoadedModel:
         "model_id": f"{folder.name}@{weights_label}.{recipe}",
         "decode_weights": weights_label,
         "q8_bytes": q8_bytes(model),
+        "q4_bytes": q4_bytes(model),
         # whether a float32 copy of the matrices is kept beside the q8 one (FLUX_KEEP_F32=1)
         "float32_kept": dtype == "float32" and not cpu_kernels.float32_dropped(model),
         "weights_kept": _weights_kept(model, dtype, params),
-        "decode_kernel": decode_choice() if skinny_layers(model) else None,
+        "decode_kernel": decode_choice(model) if skinny_layers(model) else None,
         "decode_step": native.status() if skinny_layers(model) else None,
         # where prompts' products run on the C path: "amx-bf16" | "blas-f32" (None: through MLX)
         "prompt_products": decoder.prompt_products if decoder is not None and decoder.can_prefill else None,
