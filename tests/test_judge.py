@@ -18,7 +18,6 @@ import review_set as rs
 from engine import judge
 from engine.config import Config, load_config
 from engine.dispatch import BatchRunner
-from engine.llm.scripted import ScriptedLLM
 from engine.prompts import PromptLibrary
 from engine.review import import_reviews
 from engine.store import Store
@@ -56,17 +55,9 @@ def shipped_texts(pairs: list[judge.Pair]) -> set[str]:
 
 
 @pytest.fixture
-def scripted():
-    made = []
-
-    def make(**kw):
-        m = ScriptedLLM(**kw)
-        made.append(m)
-        return m
-
-    yield make
-    for m in made:
-        m.shutdown()
+def scripted(llms):
+    """The shared ``llms`` fixture of conftest.py: scripted models shut down after the test."""
+    return llms
 
 
 # --- verdicts ---------------------------------------------------------------------------------------
