@@ -44,11 +44,9 @@ def cpu_name() -> str:
 
 
 def facts_of(p) -> dict:
-    return {"name": p.name, "base": p.base,
-            "weather": {"temperature": p.temperature, "conditions": p.conditions, "windSpeed": p.wind_speed},
-            "resources": [{"type": r.type, "abundance": r.abundance} for r in p.resources],
-            "events": [{"type": e.type, "significance": e.significance, "term": e.term, "summary": e.summary}
-                       for e in p.events]}
+    from engine.judge import facts_of_place  # the facts a reader (or a judge) is shown, in one place
+
+    return facts_of_place(p)
 
 
 def sample_places(places, cfg, tier: str | None, n: int, split: str, sample_seed: str, dev_size: int = 12):
