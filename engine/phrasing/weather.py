@@ -896,7 +896,6 @@ def _qualified(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[s
 
 _NUMBER_WORDS = ("ten|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|eleven|twelve|fifteen|"
                  "degrees|knots|mph|percent")
-_CALM_WORDS = ("still air", "breath of wind", "no wind", "stillness", "windless", "calm air")
 _GERUNDS = frozenset("raining snowing drizzling pouring sleeting hailing thundering teeming bucketing".split())
 
 
@@ -1114,12 +1113,8 @@ def _frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str,
     if yet.startswith(", and"):  # "cold ..., and the air is bitterly cold": the two facts share a word
         twice |= frozenset(cst)
 
-    calm_said = False  # the calm is said again on purpose: "calm" alone does not carry the wind fact
-
     def add(pre: str, post: str) -> None:
         whole = " " + (pre + " " + post).lower()
-        if calm_said and any(x in whole for x in _CALM_WORDS):
-            return  # "hot and still ..., with not a breath of wind" says the calm twice
         if whole.count(" with ") > 1 or whole.count(" under ") > 1:
             return  # one frame: never "with ..., with ..."
         if not all(x in whole for x in must):
