@@ -1,5 +1,5 @@
 """Qwen2.5 (qwen2: biases on q/k/v) through the whole C path on the real file: the official
-Qwen2.5-Coder-1.5B-Instruct Q4_K_M (``/work/shared/models/fetch-qwen2.5-coder-1.5b.sh`` assembles it
+Qwen2.5-Coder-1.5B-Instruct Q4_K_M (the shared ``models/fetch-qwen2.5-coder-1.5b.sh`` script assembles it
 into ``~/.cache/world-texture/real-models/``; skipped while it is absent or incomplete).
 
 Loaded as the product loads it (its 4-bit matrices read in place by q4.c, q8 the only copy of the

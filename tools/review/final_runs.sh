@@ -1,9 +1,9 @@
 #!/bin/sh
 # The blind-pairs configurations: built-in premium tier and a second world, SmolLM2 and a Qwen2.5 1.5B.
-# Usage: tools/review/final_runs.sh CHAIN OUT [WORLD]   CHAIN: smol | q15 ; run from the checkout's root.
+# Usage: tools/review/final_runs.sh CHAIN OUT WORLD   CHAIN: smol | q15 ; run from the checkout's root.
 # Each run writes pairs-<config>.jsonl, key-<config>.jsonl and stats-<config>.json into OUT.
 set -u
-CHAIN=$1; OUT=$2; WORLD=${3:-/work/gen-data/world-gen.jsonl}
+CHAIN=$1; OUT=$2; WORLD=${3:?a world file (JSON Lines) for the world-side configurations}
 Q15=${Q15_MODEL:-qwen2.5-coder-1.5b-q4km}
 run() { nice -n 5 python3 -m tools.review.llm_pairs --out "$OUT" --sample "${SAMPLE:-30}" --split final "$@"; }
 case $CHAIN in

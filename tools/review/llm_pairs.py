@@ -16,7 +16,7 @@ only for a dev sample, never for the sample the pairs come from (``--split``).
 
     python3 -m tools.review.llm_pairs --config smollm2-enrich --enhance enrich --split final
     python3 -m tools.review.llm_pairs --config q15-sentence --model qwen2.5-coder-1.5b-q4km \\
-        --enhance sentence --world /work/gen-data/world-gen.jsonl --sample 30
+        --enhance sentence --world docs/reviews/model-modes/world-pampas-medium-terms.jsonl --sample 30
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("--temperature", default=None)
     ap.add_argument("--candidates", default=None)
     ap.add_argument("--concurrency", default="2")
-    ap.add_argument("--out", default="/work/gen-data")
+    ap.add_argument("--out", required=True, help="folder for pairs-, key- and stats- files")
     ap.add_argument("--dump", default=None, help="also write every sampled place's outcome here (dev only)")
     a = ap.parse_args(argv)
     if not os.environ.get("TEXTURE_NO_FASTPATH"):
