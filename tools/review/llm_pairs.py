@@ -14,8 +14,8 @@ A refused place ships its template, so it is not a pair. ``--dump FILE`` also wr
 sampled place's outcome (template, the model's raw text, reason) for developing prompts: read it
 only for a dev sample, never for the sample the pairs come from (``--split``).
 
-    python3 -m tools.review.llm_pairs --config smollm2-enrich --enhance enrich --split final
-    python3 -m tools.review.llm_pairs --config q15-sentence --model qwen2.5-coder-1.5b-q4km \\
+    python3 -m tools.review.llm_pairs --out OUT --config smollm2-enrich --enhance enrich --split final
+    python3 -m tools.review.llm_pairs --out OUT --config q15-sentence --model qwen2.5-coder-1.5b-q4km \\
         --enhance sentence --world docs/reviews/model-modes/world-pampas-medium-terms.jsonl --sample 30
 """
 
