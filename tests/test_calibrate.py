@@ -18,6 +18,7 @@ def tiny(monkeypatch, tmp_path):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("FLUX_SKINNY_CALIBRATE", raising=False)
+    monkeypatch.setattr(calibrate, "load_average", lambda: 0.0)  # the machine's own load: not this test's
     saved = dict(skinny.threads_for)
     model = tiny_model(300, 0)
     cpu_kernels.install(model)
@@ -54,3 +55,31 @@ def test_measures_once_then_uses_the_cached_choice(tiny):
     assert skinny.threads_for == {1: 2, 2: 2}
     monkeypatch.setenv("FLUX_SKINNY_CALIBRATE", "force")
     assert "measured now" in calibrate.apply(model, "f32")
+
+
+def test_a_measurement_taken_while_busy_is_taken_again_when_quieter(tiny):
+    model, monkeypatch, tmp_path = tiny
+    cpus = __import__("os").cpu_count() or 1
+    monkeypatch.setattr(calibrate, "load_average", lambda: cpus + 1.0)
+    said = calibrate.apply(model, "f32")
+    assert "measured now" in said and "while busy" in said
+    (path,) = tmp_path.rglob("calibration-*.json")
+    stored = json.loads(path.read_text())
+    assert stored["busy"] is True and stored["load"] == cpus + 1.0
+
+    assert "cached" in calibrate.apply(model, "f32")  # still busy: the busy result is used as it is
+
+    monkeypatch.setattr(calibrate, "load_average", lambda: 0.2)
+    again = calibrate.apply(model, "f32")
+    assert "measured now" in again and "while busy" not in again  # quieter: measured again
+    assert json.loads(path.read_text())["busy"] is False
+    monkeypatch.setattr(calibrate, "load_average", lambda: cpus + 3.0)
+    assert "cached" in calibrate.apply(model, "f32")  # a quiet measurement is kept whatever comes after
+
+
+def test_no_load_average_counts_as_quiet(tiny):
+    model, monkeypatch, tmp_path = tiny
+    monkeypatch.setattr(calibrate, "load_average", lambda: None)
+    assert "while busy" not in calibrate.apply(model, "f32")
+    (path,) = tmp_path.rglob("calibration-*.json")
+    assert json.loads(path.read_text())["busy"] is False
