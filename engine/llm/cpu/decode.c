@@ -82,6 +82,7 @@ typedef struct {
     const float *embs;
     int prefill_idot;        /* prompts' q8 products with int8 activations (AVX512-VNNI) when 1 */
     const dmat *emb4;        /* with embed and embq NULL: the embedding as an MLX matrix (fmt 2 or 3) */
+    int prefill_q4i;         /* prompts' 4-bit and 8-bit (fmt 2, 3) products with int8 activations (q4.c) when 1 */
 } dmodel;
 
 #include "q4.c"
@@ -742,7 +743,12 @@ static int gemm_q8_rows(int T, const float *x, const uint8_t *q, const float *sb
 /* y (T x N) = x (T x K) @ W.T for a 4-bit matrix (a dmat of fmt 2), any T: the kernel of decode
  * steps and prompts, for the caller (tests, the kernel bench). Returns 0; -1 bad shapes. */
 int dec_matmul_q4(const dmat *m, const float *x, int T, float *y, int threads) {
-    return gemm_q4_rows(T, x, m, y, threads);
+    return gemm_q4_rows(T, x, m, y, 0, threads);
+}
+
+/* the same with int8 activations (q4.c's q4i: what prompts run on when the model asks for it) */
+int dec_matmul_q4i(const dmat *m, const float *x, int T, float *y, int threads) {
+    return gemm_q4_rows(T, x, m, y, 1, threads);
 }
 
 /* the same for the caller (MLX's products of more than 8 rows when no float32 copy is kept) */
@@ -773,7 +779,7 @@ static void gemm_amx(int T, const float *x, const dmat *m, float *y, uint16_t *x
 static void gemm(int T, int n, const dmodel *md, const float *x, const dmat *m, float *y, uint16_t *xb, int threads) {
     if (amx_for(T, m)) gemm_amx(T, x, m, y, xb, threads);
     else if (m->fmt >= 2) {
-        gemm_q4_rows(n, x, m, y, threads);
+        gemm_q4_rows(n, x, m, y, md->prefill_q4i, threads);
         memset(y + (size_t)n * m->N, 0, sizeof(float) * (size_t)(T - n) * m->N);
     } else if (m->fmt == 1 && (!m->wf || !g_sgemm)) {
         gemm_q8_rows(n, x, (const uint8_t *)m->w, m->s, m->K, y, m->N, md->prefill_idot, threads);
