@@ -248,25 +248,66 @@ static void q4_row(const dmat *m, int row, float *out) {
 /* which path this build runs: 3 AVX512-VNNI, 2 256-bit VNNI, 1 AVX2, 0 plain C */
 int dec_q4i_path(void) { return Q4I_PATH; }
 
-/* rows of x (T x K) quantized per 32 values: xq (T x K int8), sx and cx (T x K / 32) as above */
-static void q4i_quant(const float *x, int T, int K, int8_t *xq, float *sx, float *cx) {
+/* A prompt's rows quantized for q4i: xq (T x K int8), sx and cx (T x K / 32) as above. */
+typedef struct { int T, K; int8_t *xq; float *sx, *cx; } q4ix;
+
+/* Rows of x (T x K) into a (its buffers sized by the caller). The same bits on every path: the
+ * largest |x| of a group is exact whatever the order, x * (127 / max) is one rounded product,
+ * rounded to the nearest integer, ties to even (lrintf, and the vector conversions in the
+ * default rounding mode). */
+static void q4i_quant(const float *x, int T, int K, q4ix *a) {
     const int G = K / QG;
+    a->T = T; a->K = K;
     for (int t = 0; t < T; t++)
         for (int g = 0; g < G; g++) {
             const float *xr = x + (size_t)t * K + g * QG;
-            int8_t *qr = xq + (size_t)t * K + g * QG;
+            int8_t *qr = a->xq + (size_t)t * K + g * QG;
             float amax = 0.0f;
-            for (int k = 0; k < QG; k++) { const float a = fabsf(xr[k]); amax = a > amax ? a : amax; }
-            const float xs = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
             int sum = 0;
+#if defined(__AVX512F__)
+            const __m512 x0 = _mm512_loadu_ps(xr), x1 = _mm512_loadu_ps(xr + 16);
+            amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            const __m512 vi = _mm512_set1_ps(inv);
+            const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+            const __m512i q0 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x0, vi)), lim), nlim);
+            const __m512i q1 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x1, vi)), lim), nlim);
+            _mm_storeu_si128((__m128i *)(void *)qr, _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128((__m128i *)(void *)(qr + 16), _mm512_cvtepi32_epi8(q1));
+            sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+#elif defined(__AVX2__)
+            const __m256 sign = _mm256_set1_ps(-0.0f);
+            __m256 v[4], m = _mm256_setzero_ps();
+            for (int i = 0; i < 4; i++) { v[i] = _mm256_loadu_ps(xr + 8 * i); m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i])); }
+            float mm[8];
+            _mm256_storeu_ps(mm, m);
+            for (int i = 0; i < 8; i++) amax = mm[i] > amax ? mm[i] : amax;
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            const __m256 vi = _mm256_set1_ps(inv);
+            const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127);
+            __m256i q[4], tot = _mm256_setzero_si256();
+            for (int i = 0; i < 4; i++) {
+                q[i] = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v[i], vi)), lim), nlim);
+                tot = _mm256_add_epi32(tot, q[i]);
+            }
+            const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+            _mm256_storeu_si256((__m256i *)(void *)qr, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+            int32_t ts[8];
+            _mm256_storeu_si256((__m256i *)(void *)ts, tot);
+            for (int i = 0; i < 8; i++) sum += ts[i];
+#else
+            for (int k = 0; k < QG; k++) { const float v = fabsf(xr[k]); amax = v > amax ? v : amax; }
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
             for (int k = 0; k < QG; k++) {
                 long v = lrintf(xr[k] * inv);
                 v = v > 127 ? 127 : (v < -127 ? -127 : v);
                 qr[k] = (int8_t)v;
                 sum += (int)v;
             }
-            sx[(size_t)t * G + g] = xs;
-            cx[(size_t)t * G + g] = xs * (float)sum;
+#endif
+            const float xs = amax / 127.0f;
+            a->sx[(size_t)t * G + g] = xs;
+            a->cx[(size_t)t * G + g] = xs * (float)sum;
         }
 }
 
@@ -355,11 +396,13 @@ static void q4i_pack(const dmat *m, int n0, int nrows, uint8_t *restrict P, floa
 }
 
 /* One tile: MR rows of the prompt (xq, sx, cx at the first; strides K and G) times NR blocks of
- * 16 outputs (P, S, B at the first; strides K * 16 bytes and SG * 16 floats) into y (stride N);
- * nvalid of the tile's outputs are stored. b8: 8-bit values in P (the AVX2 path splits them). */
+ * 16 outputs (P, S, B at the first; strides K * 16 bytes and SG * 16 floats), groups [g0, g1):
+ * the sums start from 0 at g0 = 0, else from what y holds (the groups before: exact, as stored),
+ * and go back to y (stride N); nvalid of the tile's outputs are read and stored. b8: 8-bit
+ * values in P (the AVX2 path splits them). */
 #define Q4I_ARGS const int8_t *restrict xq, const float *restrict sx, const float *restrict cx, const int K, \
     const uint8_t *restrict P, const float *restrict S, const float *restrict B, const int SG, const int shift, \
-    float *restrict y, const int N, const int nvalid, const int b8
+    float *restrict y, const int N, const int nvalid, const int b8, const int g0, const int g1
 #if Q4I_PATH == 3
 #define Q4I_MR 4
 #define Q4I_NR 2
@@ -368,9 +411,15 @@ static inline __attribute__((always_inline)) void q4i_tile(const int MR, const i
     const int G = K / QG;
     const size_t PB = (size_t)K * 16, SB = (size_t)SG * 16;
     __m512 f[Q4I_MR][Q4I_NR];
+    __mmask16 mk[Q4I_NR];
+    for (int c = 0; c < NR; c++) {
+        const int v = nvalid - 16 * c;
+        mk[c] = v >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << v) - 1);
+    }
     for (int r = 0; r < MR; r++)
-        for (int c = 0; c < NR; c++) f[r][c] = _mm512_setzero_ps();
-    for (int g = 0; g < G; g++) {
+        for (int c = 0; c < NR; c++)
+            f[r][c] = g0 ? _mm512_maskz_loadu_ps(mk[c], y + (size_t)r * N + 16 * c) : _mm512_setzero_ps();
+    for (int g = g0; g < g1; g++) {
         __m512i d[Q4I_MR][Q4I_NR];
         for (int r = 0; r < MR; r++)
             for (int c = 0; c < NR; c++) d[r][c] = _mm512_setzero_si512();
@@ -395,11 +444,8 @@ static inline __attribute__((always_inline)) void q4i_tile(const int MR, const i
             }
         }
     }
-    for (int c = 0; c < NR; c++) {
-        const int v = nvalid - 16 * c;
-        const __mmask16 mk = v >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << v) - 1);
-        for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(y + (size_t)r * N + 16 * c, mk, f[r][c]);
-    }
+    for (int c = 0; c < NR; c++)
+        for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(y + (size_t)r * N + 16 * c, mk[c], f[r][c]);
 }
 #elif Q4I_PATH == 2 || Q4I_PATH == 1
 #define Q4I_MR 2
@@ -414,13 +460,21 @@ static inline __attribute__((always_inline)) void q4i_tile(const int MR, const i
 /* a block of 16 outputs as two vectors of 8 (h = 0, 1) */
 static inline __attribute__((always_inline)) void q4i_tile(const int MR, const int NR, Q4I_ARGS) {
     (void)NR; (void)SG;
+#if Q4I_PATH == 2
+    (void)b8;
+#endif
     const int G = K / QG;
     __m256 f[Q4I_MR][2];
-    for (int r = 0; r < MR; r++) f[r][0] = f[r][1] = _mm256_setzero_ps();
+    const int nv = nvalid < 16 ? nvalid : 16;
+    for (int r = 0; r < MR; r++) {
+        float o[16] = {0};
+        if (g0) memcpy(o, y + (size_t)r * N, sizeof(float) * (size_t)nv);
+        f[r][0] = _mm256_loadu_ps(o); f[r][1] = _mm256_loadu_ps(o + 8);
+    }
 #if Q4I_PATH == 1
     const __m256i ones = _mm256_set1_epi16(1), nib = _mm256_set1_epi8(15);
 #endif
-    for (int g = 0; g < G; g++) {
+    for (int g = g0; g < g1; g++) {
         __m256i d[Q4I_MR][2];
         const uint8_t *pg = P + (size_t)g * 512;
 #if Q4I_PATH == 2
@@ -476,18 +530,17 @@ static inline __attribute__((always_inline)) void q4i_tile(const int MR, const i
     for (int r = 0; r < MR; r++) {
         float o[16];
         _mm256_storeu_ps(o, f[r][0]); _mm256_storeu_ps(o + 8, f[r][1]);
-        memcpy(y + (size_t)r * N, o, sizeof(float) * (size_t)(nvalid < 16 ? nvalid : 16));
+        memcpy(y + (size_t)r * N, o, sizeof(float) * (size_t)nv);
     }
 }
 #else
 #define Q4I_MR 1
 #define Q4I_NR 1
 static void q4i_tile(const int MR, const int NR, Q4I_ARGS) {
-    (void)MR; (void)NR; (void)b8; (void)SG;
-    const int G = K / QG;
+    (void)MR; (void)NR; (void)b8; (void)SG; (void)N; (void)K;
     for (int n = 0; n < nvalid && n < 16; n++) {
-        float acc = 0.0f;
-        for (int g = 0; g < G; g++) {
+        float acc = g0 ? y[n] : 0.0f;
+        for (int g = g0; g < g1; g++) {
             int32_t d = 0;
             for (int k = 32 * g; k < 32 * g + 32; k++) d += (int32_t)P[(size_t)(k >> 2) * 64 + 4 * n + (k & 3)] * xq[k];
             const int j = g >> shift;
@@ -500,12 +553,14 @@ static void q4i_tile(const int MR, const int NR, Q4I_ARGS) {
 }
 #endif
 
-typedef struct { int T; const int8_t *xq; const float *sx, *cx; } q4ijob;
+#ifndef Q4I_KC
+#define Q4I_KC 512  /* inputs per panel: a multiple of every group size (<= 256) */
+#endif
 
 /* rows [n0, n1) of y for all T rows of the job (run_chunks' rows_fn; w is the dmat) */
 static void q4i_rows(const float *x_, const void *w, const float *s_, int K_, float *y, int N, int n0, int n1) {
     (void)s_; (void)K_;
-    const q4ijob *j = (const q4ijob *)(const void *)x_;
+    const q4ix *j = (const q4ix *)(const void *)x_;
     const dmat *m = (const dmat *)w;
     const int K = m->K, G = K / QG, SG = K / m->gs, b8 = m->fmt == 3, nblk = (n1 - n0 + 15) / 16;
     const int shift = m->gs == 32 ? 0 : m->gs == 64 ? 1 : m->gs == 128 ? 2 : 3;
@@ -519,56 +574,75 @@ static void q4i_rows(const float *x_, const void *w, const float *s_, int K_, fl
         const int r = n1 - n0 - 16 * b;
         q4i_pack(m, n0 + 16 * b, r < 16 ? r : 16, P + (size_t)b * PB, S + (size_t)b * SB, B + (size_t)b * SB);
     }
-    for (int t = 0; t < j->T; t += Q4I_MR) {
-        const int mr = j->T - t < Q4I_MR ? j->T - t : Q4I_MR;
-        const int8_t *xq = j->xq + (size_t)t * K;
-        const float *sx = j->sx + (size_t)t * G, *cx = j->cx + (size_t)t * G;
-        for (int b = 0; b < nblk; b += Q4I_NR) {
-            const int nr = nblk - b < Q4I_NR ? nblk - b : Q4I_NR, nv = n1 - n0 - 16 * b;
-            float *yt = y + (size_t)t * N + n0 + 16 * b;
-            const uint8_t *Pb = P + (size_t)b * PB;
-            const float *Sb = S + (size_t)b * SB, *Bb = B + (size_t)b * SB;
-#define Q4I_CALL(MRc, NRc) q4i_tile(MRc, NRc, xq, sx, cx, K, Pb, Sb, Bb, SG, shift, yt, N, nv, b8)
+    /* a panel of Q4I_NR blocks and Q4I_KC inputs (16 KiB at 32 outputs) stays in L1 while every
+     * row of the prompt runs over it; the sums wait in y between panels */
+    for (int b = 0; b < nblk; b += Q4I_NR) {
+        const int nr = nblk - b < Q4I_NR ? nblk - b : Q4I_NR, nv = n1 - n0 - 16 * b;
+        const uint8_t *Pb = P + (size_t)b * PB;
+        const float *Sb = S + (size_t)b * SB, *Bb = B + (size_t)b * SB;
+        for (int g0 = 0; g0 < G; g0 += Q4I_KC / QG) {
+            const int g1 = g0 + Q4I_KC / QG < G ? g0 + Q4I_KC / QG : G;
+            for (int t = 0; t < j->T; t += Q4I_MR) {
+                const int mr = j->T - t < Q4I_MR ? j->T - t : Q4I_MR;
+                const int8_t *xq = j->xq + (size_t)t * K;
+                const float *sx = j->sx + (size_t)t * G, *cx = j->cx + (size_t)t * G;
+                float *yt = y + (size_t)t * N + n0 + 16 * b;
+#define Q4I_CALL(MRc, NRc) q4i_tile(MRc, NRc, xq, sx, cx, K, Pb, Sb, Bb, SG, shift, yt, N, nv, b8, g0, g1)
 #if Q4I_MR == 4 && Q4I_NR == 2
-            switch (mr * 4 + nr) {
-                case 4 * 4 + 2: Q4I_CALL(4, 2); break;
-                case 4 * 4 + 1: Q4I_CALL(4, 1); break;
-                case 3 * 4 + 2: Q4I_CALL(3, 2); break;
-                case 3 * 4 + 1: Q4I_CALL(3, 1); break;
-                case 2 * 4 + 2: Q4I_CALL(2, 2); break;
-                case 2 * 4 + 1: Q4I_CALL(2, 1); break;
-                case 1 * 4 + 2: Q4I_CALL(1, 2); break;
-                default: Q4I_CALL(1, 1); break;
-            }
+                switch (mr * 4 + nr) {
+                    case 4 * 4 + 2: Q4I_CALL(4, 2); break;
+                    case 4 * 4 + 1: Q4I_CALL(4, 1); break;
+                    case 3 * 4 + 2: Q4I_CALL(3, 2); break;
+                    case 3 * 4 + 1: Q4I_CALL(3, 1); break;
+                    case 2 * 4 + 2: Q4I_CALL(2, 2); break;
+                    case 2 * 4 + 1: Q4I_CALL(2, 1); break;
+                    case 1 * 4 + 2: Q4I_CALL(1, 2); break;
+                    default: Q4I_CALL(1, 1); break;
+                }
 #elif Q4I_MR == 2
-            (void)nr;
-            if (mr == 2) Q4I_CALL(2, 1); else Q4I_CALL(1, 1);
+                (void)nr;
+                if (mr == 2) Q4I_CALL(2, 1); else Q4I_CALL(1, 1);
 #else
-            (void)nr; (void)mr;
-            Q4I_CALL(1, 1);
+                (void)nr; (void)mr;
+                Q4I_CALL(1, 1);
 #endif
 #undef Q4I_CALL
+            }
         }
     }
+}
+
+/* y (a->T x N) = the quantized rows a (K = m->K) @ W.T. Returns 0; -1 bad shapes. */
+static int gemm_q4i_q(const q4ix *a, const dmat *m, float *y, int threads) {
+    if (a->T < 1 || !q4_ok(m) || a->K != m->K) return -1;
+    /* chunks of whole 32-row tiles, about 8 or more, each at most ~384 KiB unpacked */
+    int fit = (384 * 1024 / m->K) / 32 * 32, chunk = ((m->N + 7) / 8 + 31) / 32 * 32;
+    if (fit < 32) fit = 32;
+    if (chunk > fit) chunk = fit;
+    run_chunks(q4i_rows, (const float *)(const void *)a, m, 0, m->K, y, m->N, threads, chunk);
+    return 0;
+}
+
+/* buffers for T rows of K inputs (one allocation: free(a->sx)); 0, or -2 out of memory */
+static int q4i_alloc(q4ix *a, int T, int K) {
+    const size_t G = (size_t)K / QG;
+    a->T = T; a->K = K;
+    a->sx = malloc(sizeof(float) * 2 * (size_t)T * G + (size_t)T * K + 64);
+    if (!a->sx) return -2;
+    a->cx = a->sx + (size_t)T * G;
+    a->xq = (int8_t *)(a->cx + (size_t)T * G);
+    return 0;
 }
 
 /* y (T x N) = x (T x K) @ W.T on int8 activations (above). Returns 0; -1 bad shapes; -2 out of memory. */
 static int gemm_q4i_rows(int T, const float *x, const dmat *m, float *y, int threads) {
     if (T < 1 || !q4_ok(m)) return -1;
-    const int K = m->K, G = K / QG;
-    char *buf = malloc((size_t)T * K + sizeof(float) * 2 * (size_t)T * G + 64);
-    if (!buf) return -2;
-    float *sx = (float *)(void *)buf, *cx = sx + (size_t)T * G;
-    int8_t *xq = (int8_t *)(cx + (size_t)T * G);
-    q4i_quant(x, T, K, xq, sx, cx);
-    q4ijob j = {T, xq, sx, cx};
-    /* chunks of whole 32-row tiles, about 8 or more, each at most ~384 KiB unpacked */
-    int fit = (384 * 1024 / K) / 32 * 32, chunk = ((m->N + 7) / 8 + 31) / 32 * 32;
-    if (fit < 32) fit = 32;
-    if (chunk > fit) chunk = fit;
-    run_chunks(q4i_rows, (const float *)(const void *)&j, m, 0, K, y, m->N, threads, chunk);
-    free(buf);
-    return 0;
+    q4ix a;
+    if (q4i_alloc(&a, T, m->K)) return -2;
+    q4i_quant(x, T, m->K, &a);
+    const int r = gemm_q4i_q(&a, m, y, threads);
+    free(a.sx);
+    return r;
 }
 
 /* ---------------------------------------------------------------- blocked 4-bit products
