@@ -239,8 +239,10 @@ def test_a_prompts_bits_do_not_depend_on_how_it_is_cut(monkeypatch, products):
         cpu_kernels.remove(model)
 
 
-def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch):
-    """The engine on a 4-bit model: every request gives the same tokens at 1, 4 and 8 streams."""
+@pytest.mark.parametrize("products", ["q4i", "q4"])
+def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch, products):
+    """The engine on a 4-bit model: every request gives the same tokens at 1, 4 and 8 streams,
+    prompts on int8 activations (q4i) or float32 FMAs (q4)."""
     from engine.llm.cpu import cpu_kernels, native
     from engine.llm.generator import GenerationEngine
     from engine.llm.jobs import GenRequest
@@ -248,6 +250,7 @@ def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch):
 
     skinny_or_skip()
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q4")
+    monkeypatch.setenv("FLUX_PREFILL_PRODUCTS", products)
     monkeypatch.delenv("FLUX_NATIVE_DECODE", raising=False)
 
     def load():
@@ -256,7 +259,7 @@ def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch):
         cpu_kernels.quantize_model_q8(model, keep4=True)
         cpu_kernels.install(model)
         dec = native.attach(model)
-        assert dec is not None and dec.weights == "q4", native.status()
+        assert dec is not None and dec.weights == "q4" and dec.prompt_products == products, native.status()
         return model, tok, {"model_id": "tiny-random-llama@q4.n"}
 
     head = "Rewrite the sentence in more vivid words.\n\nSentence: The mill is old.\nRewrite: An old mill.\n\n"

@@ -610,7 +610,9 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
 }
 
 /* ---------------------------------------------------------------- prefill */
-/* A prompt's tokens through every layer into its row's cache, on the blocked q8 products below
+/* A prompt's tokens through every layer into its row's cache, on the blocked 4-bit products of
+ * q4.c for a model's 4-bit and 8-bit matrices (q4i, int8 activations on integer dot products,
+ * each product input quantized once: md->prefill_q4i), on the blocked q8 products below
  * (when no float32 copy of the weights is kept: the default), on the AMX tile unit (weights
  * packed in bfloat16), or on BLAS float32 products (cblas_sgemm, handed over by the caller: the
  * OpenBLAS the process already loaded, for float32 weights), and the

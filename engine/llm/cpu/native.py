@@ -21,8 +21,12 @@ A 4-bit model big enough for it (:func:`engine.llm.cpu.cpu_kernels.q4_wanted`: t
 Qwen2.5 imports) keeps no copy at all: its 4-bit and 8-bit matrices are read where MLX loaded
 them, in MLX's affine layout (``q4.c``; fmt 2 and 3 in ``decode.c``'s matrix description), for
 decode steps and prompts alike, and a token's embedding row is dequantized from its own 4-bit or
-8-bit row. No AMX packs are made for such a model (bfloat16 would be 2 bytes a weight).
-``FLUX_DECODE_WEIGHTS=q8`` gives it the q8 copies instead.
+8-bit row. Its prompts' products take int8 activations (``q4i``: each prompt row quantized per 32
+values with its own scales, the dots on the CPU's integer dot products -- AVX512-VNNI, AVX-VNNI
+or AVX2 --, as llama.cpp runs its prompts; :func:`prefill_q4_wanted`), about four times the
+float32 FMA path's speed; the decode step keeps float32 activations. No AMX packs are made for
+such a model (bfloat16 would be 2 bytes a weight). ``FLUX_DECODE_WEIGHTS=q8`` gives it the q8
+copies instead.
 
 Prompts are prefilled here too (``dec_prefill``): on the OpenBLAS ``sgemm`` the process loaded
 for MLX, in float32; or, on a CPU with AMX (Sapphire Rapids and later) whose OS grants the tile

@@ -22,8 +22,12 @@
  * Determinism: an output is its row's dot product accumulated in a fixed order (k 0..15 and
  * 16..31 of each group in two sets of lanes, groups in order, then skinny.c's fixed tree), from
  * that row's inputs and that weight row alone: the same bits whatever M, the other rows, the
- * chunks or the thread that computes it. A prompt's rows (dec_prefill) run 8 at a time on the
- * same function, so a prompt's results are the bits each row gets alone too.
+ * chunks or the thread that computes it.
+ *
+ * Prompts (dec_prefill) run on q4i below by default: the same weights times int8 activations on
+ * the CPU's integer dot products (AVX512-VNNI vpdpbusd), as llama.cpp runs its prompts; each row
+ * quantized alone, so a prompt's results are again the bits each row gets alone. With
+ * FLUX_PREFILL_PRODUCTS=q4 they run 8 rows at a time on the decode step's float32 function.
  */
 
 static inline float q4_half(uint16_t h) {  /* float16 bits -> float */
@@ -219,7 +223,7 @@ static void q4_row(const dmat *m, int row, float *out) {
  * per group of 32, per (row, block): the int32 sums to float, one multiply (s * sx) and two FMAs.
  *
  * Paths, chosen when the library is built for the CPU (-march=native): AVX512-VNNI (512-bit
- * vpdpbusd, 4 rows x 32 outputs a tile), AVX-VNNI or AVX512-VNNI with VL but no BW (256-bit
+ * vpdpbusd, 6 rows x 32 outputs a tile), AVX-VNNI or AVX512-VNNI with VL but no BW (256-bit
  * vpdpbusd, 2 rows x 16 outputs), AVX2 (vpmaddubsw into int16, exact: 8 pairs of 15 * 127 stay
  * below 2^15; 8-bit values split into nibbles), and plain C. Q4I_FORCE=n (a build flag) takes a
  * lower path, for tests.
@@ -404,8 +408,12 @@ static void q4i_pack(const dmat *m, int n0, int nrows, uint8_t *restrict P, floa
     const uint8_t *restrict P, const float *restrict S, const float *restrict B, const int SG, const int shift, \
     float *restrict y, const int N, const int nvalid, const int b8, const int g0, const int g1
 #if Q4I_PATH == 3
-#define Q4I_MR 4
+#ifndef Q4I_MR
+#define Q4I_MR 6  /* 12 int32 and 12 float accumulators */
+#endif
+#ifndef Q4I_NR
 #define Q4I_NR 2
+#endif
 static inline __attribute__((always_inline)) void q4i_tile(const int MR, const int NR, Q4I_ARGS) {
     (void)b8;
     const int G = K / QG;
@@ -557,11 +565,24 @@ static void q4i_tile(const int MR, const int NR, Q4I_ARGS) {
 #define Q4I_KC 512  /* inputs per panel: a multiple of every group size (<= 256) */
 #endif
 
-/* rows [n0, n1) of y for all T rows of the job (run_chunks' rows_fn; w is the dmat) */
+/* the most output rows unpacked at once: whole 32-row tiles, ~384 KiB as bytes (L2) */
+static int q4i_fit(int K) {
+    const int fit = (384 * 1024 / K) / 32 * 32;
+    return fit < 32 ? 32 : fit;
+}
+
+static void q4i_span(const q4ix *j, const dmat *m, float *y, int N, int n0, int n1);
+
+/* rows [n0, n1) of y for all the job's rows (run_chunks' rows_fn; x_ the q4ix, w the dmat): a
+ * range longer than q4i_fit (a caller alone: one thread, or the helper busy) in spans of it */
 static void q4i_rows(const float *x_, const void *w, const float *s_, int K_, float *y, int N, int n0, int n1) {
     (void)s_; (void)K_;
-    const q4ix *j = (const q4ix *)(const void *)x_;
     const dmat *m = (const dmat *)w;
+    const int fit = q4i_fit(m->K);
+    for (int a = n0; a < n1; a += fit) q4i_span((const q4ix *)(const void *)x_, m, y, N, a, n1 - a < fit ? n1 : a + fit);
+}
+
+static void q4i_span(const q4ix *j, const dmat *m, float *y, int N, int n0, int n1) {
     const int K = m->K, G = K / QG, SG = K / m->gs, b8 = m->fmt == 3, nblk = (n1 - n0 + 15) / 16;
     const int shift = m->gs == 32 ? 0 : m->gs == 64 ? 1 : m->gs == 128 ? 2 : 3;
     const size_t PB = (size_t)K * 16, SB = (size_t)SG * 16;
@@ -588,24 +609,37 @@ static void q4i_rows(const float *x_, const void *w, const float *s_, int K_, fl
                 const float *sx = j->sx + (size_t)t * G, *cx = j->cx + (size_t)t * G;
                 float *yt = y + (size_t)t * N + n0 + 16 * b;
 #define Q4I_CALL(MRc, NRc) q4i_tile(MRc, NRc, xq, sx, cx, K, Pb, Sb, Bb, SG, shift, yt, N, nv, b8, g0, g1)
-#if Q4I_MR == 4 && Q4I_NR == 2
-                switch (mr * 4 + nr) {
-                    case 4 * 4 + 2: Q4I_CALL(4, 2); break;
-                    case 4 * 4 + 1: Q4I_CALL(4, 1); break;
-                    case 3 * 4 + 2: Q4I_CALL(3, 2); break;
-                    case 3 * 4 + 1: Q4I_CALL(3, 1); break;
-                    case 2 * 4 + 2: Q4I_CALL(2, 2); break;
-                    case 2 * 4 + 1: Q4I_CALL(2, 1); break;
-                    case 1 * 4 + 2: Q4I_CALL(1, 2); break;
-                    default: Q4I_CALL(1, 1); break;
-                }
-#elif Q4I_MR == 2
-                (void)nr;
-                if (mr == 2) Q4I_CALL(2, 1); else Q4I_CALL(1, 1);
+#if Q4I_NR >= 2
+#define Q4I_C(M) case M: if (nr == 2) Q4I_CALL(M, 2); else Q4I_CALL(M, 1); break;
 #else
-                (void)nr; (void)mr;
-                Q4I_CALL(1, 1);
+#define Q4I_C(M) case M: Q4I_CALL(M, 1); break;
 #endif
+                (void)nr;
+                switch (mr) {
+#if Q4I_MR >= 8
+                    Q4I_C(8)
+#endif
+#if Q4I_MR >= 7
+                    Q4I_C(7)
+#endif
+#if Q4I_MR >= 6
+                    Q4I_C(6)
+#endif
+#if Q4I_MR >= 5
+                    Q4I_C(5)
+#endif
+#if Q4I_MR >= 4
+                    Q4I_C(4)
+#endif
+#if Q4I_MR >= 3
+                    Q4I_C(3)
+#endif
+#if Q4I_MR >= 2
+                    Q4I_C(2)
+#endif
+                    default: Q4I_C(1)
+                }
+#undef Q4I_C
 #undef Q4I_CALL
             }
         }
@@ -616,8 +650,8 @@ static void q4i_rows(const float *x_, const void *w, const float *s_, int K_, fl
 static int gemm_q4i_q(const q4ix *a, const dmat *m, float *y, int threads) {
     if (a->T < 1 || !q4_ok(m) || a->K != m->K) return -1;
     /* chunks of whole 32-row tiles, about 8 or more, each at most ~384 KiB unpacked */
-    int fit = (384 * 1024 / m->K) / 32 * 32, chunk = ((m->N + 7) / 8 + 31) / 32 * 32;
-    if (fit < 32) fit = 32;
+    const int fit = q4i_fit(m->K);
+    int chunk = ((m->N + 7) / 8 + 31) / 32 * 32;
     if (chunk > fit) chunk = fit;
     run_chunks(q4i_rows, (const float *)(const void *)a, m, 0, m->K, y, m->N, threads, chunk);
     return 0;
@@ -646,9 +680,10 @@ static int gemm_q4i_rows(int T, const float *x, const dmat *m, float *y, int thr
 }
 
 /* ---------------------------------------------------------------- blocked 4-bit products
- * T rows (a prompt's tokens) times a 4-bit matrix: the output rows cut into chunks of at most
- * 128 KiB of weights (they stay in L2 while every row of the prompt uses them), shared between
- * the threads; each chunk runs all T rows, 8 at a time, on the decode step's kernel. */
+ * T rows (a prompt's tokens) times a 4-bit matrix on float32 FMAs: the output rows cut into
+ * chunks of at most 128 KiB of weights (they stay in L2 while every row of the prompt uses them),
+ * shared between the threads; each chunk runs all T rows, 8 at a time, on the decode step's
+ * kernel. (Prompts take q4i above unless FLUX_PREFILL_PRODUCTS=q4.) */
 typedef struct { int T; const float *x; } blk4job;
 
 static void blk4_rows(const float *x_, const void *w, const float *s, int K, float *y, int N, int n0, int n1) {
