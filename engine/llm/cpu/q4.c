@@ -218,14 +218,16 @@ static void q4_row(const dmat *m, int row, float *out) {
  * is unpacked once into bytes in blocks of 16 rows, kq-major: 64 bytes per 4 inputs, row r's
  * four values k = 4 kq .. 4 kq + 3 at bytes 4 r .. 4 r + 3 (the B operand of vpdpbusd, one
  * output per int32 lane), with the block's scales and biases as float vectors of 16; then every
- * row of the prompt runs over it, a tile of rows x blocks at a time: per 4 inputs one weight
- * vector load, a 4-byte broadcast of each row's activations and one vpdpbusd per (row, block);
- * per group of 32, per (row, block): the int32 sums to float, one multiply (s * sx) and two FMAs.
+ * row of the prompt runs over it, a panel of 32 outputs x 512 inputs (16 KiB, in L1) at a time
+ * and a tile of rows x blocks in it: per 4 inputs one weight vector load, a 4-byte broadcast of
+ * each row's activations and one vpdpbusd per (row, block); per group of 32, per (row, block):
+ * the int32 sums to float, one multiply (s * sx) and two FMAs. Between panels a tile's sums wait
+ * in y (stored and loaded as they are: exact).
  *
  * Paths, chosen when the library is built for the CPU (-march=native): AVX512-VNNI (512-bit
  * vpdpbusd, 6 rows x 32 outputs a tile), AVX-VNNI or AVX512-VNNI with VL but no BW (256-bit
- * vpdpbusd, 2 rows x 16 outputs), AVX2 (vpmaddubsw into int16, exact: 8 pairs of 15 * 127 stay
- * below 2^15; 8-bit values split into nibbles), and plain C. Q4I_FORCE=n (a build flag) takes a
+ * vpdpbusd, 2 rows x 16 outputs), AVX2 (vpmaddubsw into int16 sums, exact: 8 steps of two
+ * products of at most 15 * 127 stay below 2^15; 8-bit values split into nibbles), and plain C. Q4I_FORCE=n (a build flag) takes a
  * lower path, for tests.
  *
  * Determinism: every output is, in every path, the same operations in the same order: per group
