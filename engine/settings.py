@@ -18,7 +18,9 @@ returns the value stripped (and lower-cased where the value is a word).
 - ``FLUX_KEEP_F32``: ``1`` keeps a float32 copy of every matrix beside its q8 one (the q8 weights
   are the only copy by default; the float32 one serves as a reference in tests);
 - ``FLUX_PREFILL_PRODUCTS``: ``q8`` or ``q8i``, how prompts' products run on the q8 weights
-  (q8i: int8 activations on AVX512-VNNI where the CPU has it).
+  (q8i: int8 activations on AVX512-VNNI where the CPU has it); ``q4`` or ``q4i``, on a model's
+  4-bit and 8-bit matrices read in place (q4i, the default where the CPU has AVX512-VNNI, AVX-VNNI
+  or AVX2: int8 activations on integer dot products; q4: float32 FMAs).
 
 Folders (``FLUX_MODELS_DIR``, ``TEXTURE_HOME``, ``TEXTURE_CACHE``) are in :mod:`engine.locations`.
 """

@@ -41,13 +41,25 @@ def _dmat(bits: int, gs: int, n: int, k: int, bf: bool, seed: int = 0):
     return m, (wq, qs, qb), w
 
 
-def _product(m, x: np.ndarray, threads: int) -> np.ndarray:
+def _product(m, x: np.ndarray, threads: int, idot: bool = False, lib=None) -> np.ndarray:
     from engine.llm.cpu import skinny
 
+    lib = lib or skinny.load()
     y = np.empty((x.shape[0], m.N), np.float32)
     x = np.ascontiguousarray(x, np.float32)
-    assert skinny.load().dec_matmul_q4(ctypes.addressof(m), x.ctypes.data, x.shape[0], y.ctypes.data, threads) == 0
+    fn = lib.dec_matmul_q4i if idot else lib.dec_matmul_q4
+    assert fn(ctypes.addressof(m), x.ctypes.data, x.shape[0], y.ctypes.data, threads) == 0
     return y
+
+
+def _int8_rows(x: np.ndarray) -> np.ndarray:
+    """x as q4i sees it: each row quantized to int8 per 32 values (scale max|x| / 127), dequantized."""
+    t, k = x.shape
+    g = x.reshape(t, k // 32, 32)
+    amax = np.abs(g).max(axis=2)
+    inv = np.divide(np.float32(127), amax, out=np.zeros_like(amax), where=amax > 0)
+    xq = np.clip(np.rint(g * inv[..., None]), -127, 127)
+    return (xq * (amax / np.float32(127))[..., None]).reshape(t, k)
 
 
 @pytest.mark.parametrize("bits,gs,bf", [(4, 32, False), (4, 64, True), (4, 128, False), (8, 64, False), (8, 32, True)])
@@ -63,6 +75,31 @@ def test_products_on_mlx_layouts_match_numpy_and_a_rows_bits_do_not_depend_on_th
     for rows in (2, 3, 8, 9, 20):  # 1..8 rows at a time on the step's kernel, and more
         for threads in (1, 2):
             assert np.array_equal(_product(m, x[:rows], threads), alone[:rows]), (rows, threads)
+
+
+@pytest.mark.parametrize("bits,gs,bf,n", [(4, 32, False, 72), (4, 64, True, 64), (4, 128, False, 33), (8, 64, False, 72),
+                                          (8, 32, True, 50)])
+def test_int8_activation_products_match_numpy_and_a_rows_bits_do_not_depend_on_the_batch(bits, gs, bf, n):
+    """q4i (prompts' products on integer dot products): the exact product of the weights with each
+    row quantized to int8 per 32 values, to float rounding; a row's bits the same alone, in any
+    batch (tiles of 1..4 rows, blocks of 16 outputs, partial ones) and thread split."""
+    skinny_or_skip()
+    k = 384
+    m, keep, w = _dmat(bits, gs, n, k, bf)
+    x = np.random.default_rng(1).standard_normal((21, k)).astype(np.float32)
+    x[5, 32:64] = 0.0  # a group of zeros (scale 0)
+    x[6, :32] *= 1000.0  # and one far larger than the rest of its row
+    ref = _int8_rows(x).astype(np.float64) @ w.astype(np.float64).T
+    got = _product(m, x, 2, idot=True)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * float(np.abs(ref).max()))
+    float_path = _product(m, x, 2)  # and near the float path: the quantization error of the activations only
+    scale = float(np.abs(float_path).max())
+    assert float(np.abs(got - float_path).max()) < 0.05 * scale
+    alone = np.concatenate([_product(m, x[i:i + 1], 1, idot=True) for i in range(x.shape[0])])
+    for rows in (2, 3, 4, 5, 8, 9, 20):
+        for threads in (1, 2):
+            assert np.array_equal(_product(m, x[:rows], threads, idot=True), alone[:rows]), (rows, threads)
+    assert np.array_equal(_product(m, x[::-1], 2, idot=True), alone[::-1])  # other neighbours
 
 
 def test_a_matrix_the_kernel_does_not_take_is_refused():
@@ -114,14 +151,18 @@ def _native_q4(monkeypatch, vocab: int = 320):
     return model, dec
 
 
-def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch):
+@pytest.mark.parametrize("products,tol", [("q4", 3e-3), ("q4i", 2e-2)])
+def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch, products, tol):
+    """Prompts on float32 FMAs (q4) within float rounding of MLX's model; on int8 activations
+    (q4i) within their quantization error (each value to 1/254 of its group's largest)."""
     import mlx.core as mx
 
     from engine.llm.cpu import cpu_kernels
 
+    monkeypatch.setenv("FLUX_PREFILL_PRODUCTS", products)
     model, dec = _native_q4(monkeypatch)
     try:
-        assert dec.weights == "q4" and dec.prompt_products == "q4" and dec.q8_only
+        assert dec.weights == "q4" and dec.prompt_products == products and dec.q8_only
         assert cpu_kernels.q4_layers(model, 4) == 2 * 6 + 1 and cpu_kernels.q4_layers(model, 8) == 2
         assert cpu_kernels.q8_layers(model) == 0
         fmts = sorted({m.fmt for m in dec.mats} | {dec.md.head.fmt})
@@ -138,7 +179,7 @@ def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch):
         got = dec.prefill(row, ids)
         for tok in (11, 250, 4):
             ref = np.array(ref_model(mx.array([ids]))[0, -1])
-            np.testing.assert_allclose(got, ref, rtol=3e-3, atol=3e-3 * max(1.0, float(np.abs(ref).max())))
+            np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * max(1.0, float(np.abs(ref).max())))
             ids.append(tok)
             got = dec.step_np(np.array([tok]), [row])[0]
     finally:
@@ -173,8 +214,35 @@ def test_a_rows_logits_on_4bit_weights_do_not_depend_on_the_other_rows_or_the_th
         cpu_kernels.remove(model)
 
 
-def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch):
-    """The engine on a 4-bit model: every request gives the same tokens at 1, 4 and 8 streams."""
+@pytest.mark.parametrize("products", ["q4i", "q4"])
+def test_a_prompts_bits_do_not_depend_on_how_it_is_cut(monkeypatch, products):
+    """Prompt rows are independent: a prompt prefilled whole, in two pieces, or a token at a time
+    (the row's earlier positions then in its cache) leaves the same cache and logits, bit for bit;
+    on int8 activations (q4i, each row quantized alone) as on float32 FMAs (q4)."""
+    from engine.llm.cpu import cpu_kernels, native
+
+    monkeypatch.setenv("FLUX_PREFILL_PRODUCTS", products)
+    model, dec = _native_q4(monkeypatch)
+    try:
+        assert dec.prompt_products == products and dec.md.prefill_q4i == (products == "q4i")
+        assert dec.recipe == native.RECIPE + {"q4i": "i", "q4": "q"}[products]
+        ids = [(7 * i + 3) % 300 for i in range(37)]
+        whole = dec.row_from(None, 40)
+        ref = dec.prefill(whole, ids)
+        for cuts in ((9,), (1, 2, 20), tuple(range(1, 37))):
+            row = dec.row_from(None, 40)
+            for a, b in zip((0,) + cuts, cuts + (len(ids),)):
+                got = dec.prefill(row, ids[a:b], threads=1 + a % 2)
+            assert np.array_equal(got, ref), cuts
+            assert np.array_equal(row.kv[:, :, :, :len(ids)], whole.kv[:, :, :, :len(ids)]), cuts
+    finally:
+        cpu_kernels.remove(model)
+
+
+@pytest.mark.parametrize("products", ["q4i", "q4"])
+def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch, products):
+    """The engine on a 4-bit model: every request gives the same tokens at 1, 4 and 8 streams,
+    prompts on int8 activations (q4i) or float32 FMAs (q4)."""
     from engine.llm.cpu import cpu_kernels, native
     from engine.llm.generator import GenerationEngine
     from engine.llm.jobs import GenRequest
@@ -182,6 +250,7 @@ def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch):
 
     skinny_or_skip()
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q4")
+    monkeypatch.setenv("FLUX_PREFILL_PRODUCTS", products)
     monkeypatch.delenv("FLUX_NATIVE_DECODE", raising=False)
 
     def load():
@@ -190,7 +259,7 @@ def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch):
         cpu_kernels.quantize_model_q8(model, keep4=True)
         cpu_kernels.install(model)
         dec = native.attach(model)
-        assert dec is not None and dec.weights == "q4", native.status()
+        assert dec is not None and dec.weights == "q4" and dec.prompt_products == products, native.status()
         return model, tok, {"model_id": "tiny-random-llama@q4.n"}
 
     head = "Rewrite the sentence in more vivid words.\n\nSentence: The mill is old.\nRewrite: An old mill.\n\n"
@@ -276,14 +345,15 @@ def test_a_loaded_4bit_model_says_what_it_keeps(monkeypatch, tmp_path, weights):
         assert info["q4_bytes"] > 0 and info["q8_bytes"] == 0
         assert "read in place" in info["weights_kept"] and "13 4-bit, 2 8-bit" in info["weights_kept"]
         assert info["decode_kernel"].startswith("q4:") and "q4 weights" in info["decode_step"]
-        assert info["prompt_products"] == "q4"
+        assert info["prompt_products"] in ("q4", "q4i")
     else:
         assert info["q4_bytes"] == 0 and info["q8_bytes"] > 0 and info["weights_kept"].startswith("q8 only")
 
 
 @pytest.mark.parametrize("march", ["x86-64-v3", "x86-64"])  # AVX2 only; no vector extensions (portable C)
 def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
-    """q4.c's other paths, built as a CPU without AVX-512 (or without AVX) would build them."""
+    """q4.c's other paths, built as a CPU without AVX-512 (or without AVX) would build them: the
+    float path within float rounding, the int8 one (q4i) the same bits as this CPU's build."""
     import platform
     import shutil
     import subprocess
@@ -292,11 +362,14 @@ def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
 
     if platform.machine().lower() not in ("x86_64", "amd64") or not shutil.which("gcc"):
         pytest.skip("an x86-64 gcc build")
+    skinny_or_skip()
     so = tmp_path / f"q4-{march}.so"
     flags = [f if f != "-march=native" else f"-march={march}" for f in skinny.FLAGS]
     subprocess.run(["gcc", *flags, "-w", "-o", str(so), str(skinny.BUILD_SOURCE)], check=True, timeout=300)
     lib = ctypes.CDLL(str(so))
-    lib.dec_matmul_q4.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    for fn in (lib.dec_matmul_q4, lib.dec_matmul_q4i):
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    assert lib.dec_q4i_path() == {"x86-64-v3": 1, "x86-64": 0}[march]
     for bits, gs, bf in ((4, 32, False), (4, 64, True), (8, 64, False)):
         m, keep, w = _dmat(bits, gs, 72, 384, bf)
         x = np.random.default_rng(1).standard_normal((11, 384)).astype(np.float32)
@@ -307,3 +380,30 @@ def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
         one = np.empty((1, 72), np.float32)
         assert lib.dec_matmul_q4(ctypes.addressof(m), x[3:4].ctypes.data, 1, one.ctypes.data, 1) == 0
         assert np.array_equal(one[0], y[3])
+        assert np.array_equal(_product(m, x, 2, idot=True, lib=lib), _product(m, x, 2, idot=True))
+
+
+@pytest.mark.parametrize("path", [2, 1, 0])
+def test_every_integer_dot_product_path_gives_the_same_bits(tmp_path, path):
+    """q4i's lower paths built for this CPU (Q4I_FORCE: 256-bit VNNI -- in its AVX512-VL encoding
+    here --, AVX2, plain C) give the bits of the path the CPU's build chose, batch and row alike."""
+    import shutil
+    import subprocess
+
+    from engine.llm.cpu import skinny
+
+    skinny_or_skip()
+    best = skinny.load().dec_q4i_path()
+    if path >= best or not shutil.which("gcc"):
+        pytest.skip(f"this CPU's build is path {best}")
+    so = tmp_path / f"q4i-{path}.so"
+    subprocess.run(["gcc", *skinny.FLAGS, f"-DQ4I_FORCE={path}", "-w", "-o", str(so), str(skinny.BUILD_SOURCE)],
+                   check=True, timeout=300)
+    lib = ctypes.CDLL(str(so))
+    lib.dec_matmul_q4i.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    assert lib.dec_q4i_path() == path
+    for bits, gs, bf, n in ((4, 32, False, 72), (4, 128, True, 40), (8, 64, False, 50), (8, 32, True, 16)):
+        m, keep, w = _dmat(bits, gs, n, 384, bf, seed=n)
+        x = np.random.default_rng(2).standard_normal((13, 384)).astype(np.float32)
+        assert np.array_equal(_product(m, x, 2, idot=True, lib=lib), _product(m, x, 2, idot=True)), (bits, gs)
+        assert np.array_equal(_product(m, x[4:5], 1, idot=True, lib=lib), _product(m, x, 1, idot=True)[4:5])

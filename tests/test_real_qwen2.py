@@ -58,8 +58,11 @@ def qwen_folder(tmp_path_factory):
     return import_gguf(src, tmp_path_factory.mktemp("qwen"), "qwen2.5-coder-1.5b-instruct")
 
 
-@pytest.mark.parametrize("weights", ["q4", "q8"])
-def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, weights):
+@pytest.mark.parametrize("weights,path", [("q4", "steps"), ("q4", "prompt"), ("q8", "steps")])
+def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, weights, path):
+    """``path``: the positions after the prefilled half on decode steps, or on the prompt path (a
+    one-token prefill each: prompt rows are independent, so these are the logits a whole prompt
+    gives at each position -- on q4, int8 activations where the CPU has integer dot products)."""
     from engine.llm import models, native
     from test_gguf_import import PARAGRAPH
 
@@ -77,18 +80,24 @@ def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, 
     assert lm.info["model_id"].split("@")[1].startswith(weights + ".")
     assert all(dec.mats[7 * i + j].bias for i in range(dec.n_layers) for j in range(3))  # q, k, v biases
     assert not any(dec.mats[7 * i + j].bias for i in range(dec.n_layers) for j in range(3, 7))
+    if weights == "q4":
+        assert dec.prompt_products == native.prefill_q4_wanted() == lm.info["prompt_products"]
     ids = lm.tokenizer.encode(PARAGRAPH)
     half = len(ids) // 2
     row = dec.row_from(None, len(ids) + 1)
     logits = [dec.prefill(row, ids[:half])]
     for i in range(half, len(ids) - 1):
-        logits.append(dec.step_np(np.array([ids[i]]), [row])[0])
+        if path == "prompt":
+            logits.append(dec.prefill(row, [ids[i]]))
+        else:
+            logits.append(dec.step_np(np.array([ids[i]]), [row])[0])
     top, lps = [], []
     for j, lg in enumerate(logits):
         lg = lg.astype(np.float64)
         lp = lg - (lg.max() + math.log(np.exp(lg - lg.max()).sum()))
         top.append(int(np.argmax(lp)))
         lps.append(float(lp[ids[half + j]]))
+    dec_products = dec.prompt_products
     del lm, dec, row
     gc.collect()
 
@@ -99,4 +108,4 @@ def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, 
     ref = models.load_model(qwen_folder)
     assert ref.info["q8_bytes"] == 0 and ref.info["dtype"] == "float32"
     r_top, r_lps = teacher_forced(ref, ids)
-    assert_quality_guard(f"qwen2.5-coder-1.5b, native {weights}", (top, lps), (r_top[half - 1:], r_lps[half - 1:]))
+    assert_quality_guard(f"qwen2.5-coder-1.5b, native {weights}, {path} ({dec_products})", (top, lps), (r_top[half - 1:], r_lps[half - 1:]))

@@ -5,6 +5,8 @@
     python -m tools.bench.kernels q8        # a decode step's products on int8 weights: q8 vs q8i
     python -m tools.bench.kernels streams [N]  # N places (default 8) at 1 and 4 streams, end to end:
                                             # the default decode weights (q8) vs q8i
+    python -m tools.bench.kernels q4prompt [N] [ROUNDS]  # a prompt of N tokens (default 200) on a
+                                            # 4-bit model: q4i vs q4 (and llama.cpp on its GGUF)
 
 Both use the real default model (``texture models pull``) and print figures measured side by side.
 """
@@ -215,11 +217,77 @@ def streams_main(n: int = 8) -> int:
     return 0
 
 
+def q4prompt_main(n: int = 200, rounds: int = 5) -> int:
+    """A prompt of ``n`` tokens prefilled on a 4-bit model (the default model, or
+    ``FLUX_LLM_MODEL_PATH``): its products on int8 activations (q4i) against float32 FMAs (q4),
+    and llama.cpp on the GGUF the model was imported from when llama-cpp-python is installed (the
+    same token ids, 2 threads; ``FLUX_BENCH_LLAMACPP_EXTRA_BUFTS=0`` as in versus), alternating,
+    ``rounds`` rounds, medians of tokens/s. Each side timed on the wall clock: on a shared machine
+    read the rounds side by side."""
+    import os
+    import statistics
+    import time
+
+    from engine.llm import native
+    from engine.llm.models import load_model, resolve_model
+
+    lm = load_model()
+    dec = native.decoder_for(lm.model)
+    if dec is None or dec.weights != "q4":
+        print(f"{lm.info.get('model_id')}: no 4-bit decoder ({native.status()})")
+        return 1
+    text = " ".join(f"Line {i}: the quay, the mill and the tower stand in the rain near the river." for i in range(200))
+    ids = lm.tokenizer.encode(text)[:n]
+    print(f"{lm.info.get('model_id')}: a prompt of {len(ids)} tokens; prompts here: {dec.prompt_products} "
+          f"(q4i path: {native.q4i_path()[1]})")
+    sides = {"q4i": None, "q4": None}
+    try:
+        from tools.bench import llamacpp
+
+        llamacpp.no_extra_buffers_if_asked()
+        from llama_cpp import Llama
+
+        gguf = llamacpp.model_gguf(resolve_model(None))
+        threads = int(os.environ.get("FLUX_BENCH_LLAMACPP_THREADS") or 0) or os.cpu_count() or 1
+        llm = Llama(model_path=str(gguf), n_ctx=max(512, len(ids) + 16), n_batch=512, n_threads=threads,
+                    n_threads_batch=threads, verbose=False)
+        llm.eval(ids[:8])
+        sides["llama.cpp"] = llm
+    except Exception as e:  # noqa: BLE001 -- llama.cpp is optional here
+        print(f"llama.cpp left out: {type(e).__name__}: {e}")
+    keep = dec.md.prefill_q4i
+
+    def one(side):
+        if side == "llama.cpp":
+            sides[side].reset()
+            t = time.perf_counter()
+            sides[side].eval(ids)
+            return len(ids) / (time.perf_counter() - t)
+        dec.md.prefill_q4i = int(side == "q4i")
+        row = dec.row_from(None, len(ids) + 1)
+        t = time.perf_counter()
+        dec.prefill(row, ids)
+        return len(ids) / (time.perf_counter() - t)
+
+    try:
+        for side in ("q4i", "q4"):
+            one(side)
+        got: dict[str, list[float]] = {side: [] for side in sides}
+        for r in range(rounds):
+            for side in sides:
+                got[side].append(one(side))
+            print(f"round {r + 1}: " + ", ".join(f"{side} {v[-1]:.1f}" for side, v in got.items()) + " tok/s", flush=True)
+    finally:
+        dec.md.prefill_q4i = keep
+    print("median tok/s: " + ", ".join(f"{side} {statistics.median(v):.1f}" for side, v in got.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     which = argv[0] if argv else ""
-    if which not in ("prefill", "decode", "q8", "streams"):
-        print("usage: python -m tools.bench.kernels prefill|decode|q8|streams [N]", file=sys.stderr)
+    if which not in ("prefill", "decode", "q8", "streams", "q4prompt"):
+        print("usage: python -m tools.bench.kernels prefill|decode|q8|streams [N]|q4prompt [N] [ROUNDS]", file=sys.stderr)
         return 2
     # OpenBLAS must be loaded before anything imports mlx.core (the CPU fast path).
     from engine.llm.cpu.fastpath import prepare_backend
@@ -227,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     prepare_backend()
     if which == "streams":
         return streams_main(int(argv[1]) if len(argv) > 1 else 8)
+    if which == "q4prompt":
+        return q4prompt_main(int(argv[1]) if len(argv) > 1 else 200, int(argv[2]) if len(argv) > 2 else 5)
     return {"prefill": prefill_main, "decode": decode_main, "q8": q8_main}[which]()
 
 

@@ -82,6 +82,7 @@ typedef struct {
     const float *embs;
     int prefill_idot;        /* prompts' q8 products with int8 activations (AVX512-VNNI) when 1 */
     const dmat *emb4;        /* with embed and embq NULL: the embedding as an MLX matrix (fmt 2 or 3) */
+    int prefill_q4i;         /* prompts' 4-bit and 8-bit (fmt 2, 3) products with int8 activations (q4.c) when 1 */
 } dmodel;
 
 #include "q4.c"
@@ -609,7 +610,9 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
 }
 
 /* ---------------------------------------------------------------- prefill */
-/* A prompt's tokens through every layer into its row's cache, on the blocked q8 products below
+/* A prompt's tokens through every layer into its row's cache, on the blocked 4-bit products of
+ * q4.c for a model's 4-bit and 8-bit matrices (q4i, int8 activations on integer dot products,
+ * each product input quantized once: md->prefill_q4i), on the blocked q8 products below
  * (when no float32 copy of the weights is kept: the default), on the AMX tile unit (weights
  * packed in bfloat16), or on BLAS float32 products (cblas_sgemm, handed over by the caller: the
  * OpenBLAS the process already loaded, for float32 weights), and the
@@ -742,7 +745,12 @@ static int gemm_q8_rows(int T, const float *x, const uint8_t *q, const float *sb
 /* y (T x N) = x (T x K) @ W.T for a 4-bit matrix (a dmat of fmt 2), any T: the kernel of decode
  * steps and prompts, for the caller (tests, the kernel bench). Returns 0; -1 bad shapes. */
 int dec_matmul_q4(const dmat *m, const float *x, int T, float *y, int threads) {
-    return gemm_q4_rows(T, x, m, y, threads);
+    return gemm_q4_rows(T, x, m, y, 0, threads);
+}
+
+/* the same with int8 activations (q4.c's q4i: what prompts run on when the model asks for it) */
+int dec_matmul_q4i(const dmat *m, const float *x, int T, float *y, int threads) {
+    return gemm_q4_rows(T, x, m, y, 1, threads);
 }
 
 /* the same for the caller (MLX's products of more than 8 rows when no float32 copy is kept) */
@@ -769,11 +777,14 @@ static void gemm_amx(int T, const float *x, const dmat *m, float *y, uint16_t *x
 
 /* T rows of which the first n are real (the rest padding, zero in x): without a float32 copy
  * (or without BLAS) a q8 matrix runs the blocked q8 kernel on the n real rows, the padding rows
- * of y set to zero. */
-static void gemm(int T, int n, const dmodel *md, const float *x, const dmat *m, float *y, uint16_t *xb, int threads) {
+ * of y set to zero; a 4-bit or 8-bit one the blocked 4-bit products, on qa (x's n rows
+ * quantized by q4i_quant) when the model asks for int8 activations. */
+static void gemm(int T, int n, const dmodel *md, const float *x, const dmat *m, float *y, uint16_t *xb,
+                 const q4ix *qa, int threads) {
     if (amx_for(T, m)) gemm_amx(T, x, m, y, xb, threads);
     else if (m->fmt >= 2) {
-        gemm_q4_rows(n, x, m, y, threads);
+        if (qa && qa->K == m->K && qa->T == n) gemm_q4i_q(qa, m, y, threads);
+        else gemm_q4_rows(n, x, m, y, md->prefill_q4i, threads);
         memset(y + (size_t)n * m->N, 0, sizeof(float) * (size_t)(T - n) * m->N);
     } else if (m->fmt == 1 && (!m->wf || !g_sgemm)) {
         gemm_q8_rows(n, x, (const uint8_t *)m->w, m->s, m->K, y, m->N, md->prefill_idot, threads);
@@ -797,14 +808,20 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
     if (Hd % 16 || I % 16 || D % 16 || D > MAX_HEAD_DIM || md->n_heads / md->n_kv > MAX_GROUP) return -1;
     for (int t = 0; t < T; t++) if (tokens[t] < 0 || tokens[t] >= md->vocab) return -1;
     const int C = T < PCHUNK ? T : PCHUNK, Cp = (C + 15) & ~15;
+    const int KX = QD > (I > Hd ? I : Hd) ? QD : (I > Hd ? I : Hd);  /* the widest product input */
     size_t nf = (size_t)Cp * (2 * Hd + QD + 2 * KD + QD + 2 * I + Hd + md->rope_dims);
     float *buf = malloc(sizeof(float) * nf);
     kvt **kvs = malloc(sizeof(kvt *) * (size_t)C);
     int *lens = malloc(sizeof(int) * (size_t)C), *caps = malloc(sizeof(int) * (size_t)C);
-    const int KX = QD > (I > Hd ? I : Hd) ? QD : (I > Hd ? I : Hd);  /* the widest product input */
     /* its bfloat16 copy (AMX), 64-byte aligned: tile loads across cache lines cost ~1.4x */
     uint16_t *xb = aligned_alloc(64, ((sizeof(uint16_t) * (size_t)Cp * KX + 63) / 64) * 64);
-    if (!buf || !kvs || !lens || !caps || !xb) { free(buf); free(kvs); free(lens); free(caps); free(xb); return -2; }
+    /* a product input's rows quantized once for all the products that take it (q4i) */
+    q4ix qx = {0, 0, 0, 0, 0};
+    const q4ix *qa = 0;
+    if (md->prefill_q4i && q4i_alloc(&qx, C, KX)) qx.sx = 0;
+    if (!buf || !kvs || !lens || !caps || !xb || (md->prefill_q4i && !qx.sx)) {
+        free(buf); free(kvs); free(lens); free(caps); free(xb); free(qx.sx); return -2;
+    }
     float *x = buf, *xn = x + (size_t)Cp * Hd, *q = xn + (size_t)Cp * Hd, *k = q + (size_t)Cp * QD,
           *v = k + (size_t)Cp * KD, *att = v + (size_t)Cp * KD, *gt = att + (size_t)Cp * QD,
           *up = gt + (size_t)Cp * I, *tmp = up + (size_t)Cp * I, *cs = tmp + (size_t)Cp * Hd;
@@ -825,26 +842,30 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
             const dmat *mt = md->mats + (size_t)l * 7;
             for (int t = 0; t < n; t++)
                 rms_norm(x + (size_t)t * Hd, md->norms[2 * l], xn + (size_t)t * Hd, Hd, md->eps);
-            gemm(np, n, md, xn, &mt[0], q, xb, threads);
-            gemm(np, n, md, xn, &mt[1], k, xb, threads);
-            gemm(np, n, md, xn, &mt[2], v, xb, threads);
+            if (qx.sx) { q4i_quant(xn, n, Hd, &qx); qa = &qx; }
+            gemm(np, n, md, xn, &mt[0], q, xb, qa, threads);
+            gemm(np, n, md, xn, &mt[1], k, xb, qa, threads);
+            gemm(np, n, md, xn, &mt[2], v, xb, qa, threads);
             for (int t = 0; t < n; t++)
                 rope_and_store(md, l, q + (size_t)t * QD, k + (size_t)t * KD, v + (size_t)t * KD, kv, cap, len + t0 + t,
                                cs + (size_t)t * md->rope_dims);
             attjob aj = {md, l, n, q, att, kvs, lens, caps};
             run_chunks(att_units, (const float *)(const void *)&aj, 0, 0, 0, 0, n * md->n_kv, threads, 1);
-            gemm(np, n, md, att, &mt[3], tmp, xb, threads);
+            if (qx.sx) q4i_quant(att, n, QD, &qx);
+            gemm(np, n, md, att, &mt[3], tmp, xb, qa, threads);
             for (size_t i = 0; i < (size_t)n * Hd; i++) x[i] += tmp[i];
             for (int t = 0; t < n; t++)
                 rms_norm(x + (size_t)t * Hd, md->norms[2 * l + 1], xn + (size_t)t * Hd, Hd, md->eps);
-            gemm(np, n, md, xn, &mt[4], gt, xb, threads);
-            gemm(np, n, md, xn, &mt[5], up, xb, threads);
+            if (qx.sx) q4i_quant(xn, n, Hd, &qx);
+            gemm(np, n, md, xn, &mt[4], gt, xb, qa, threads);
+            gemm(np, n, md, xn, &mt[5], up, xb, qa, threads);
             for (size_t i = 0; i < (size_t)np * I; i += 16) {  /* padding rows: silu(0) * 0 = 0 */
                 v16 g = ld16(gt + i), u = ld16(up + i);
                 v16 a = g / (1.0f + vexp16(-g)) * u;
                 memcpy(gt + i, &a, sizeof a);
             }
-            gemm(np, n, md, gt, &mt[6], tmp, xb, threads);
+            if (qx.sx) q4i_quant(gt, n, I, &qx);
+            gemm(np, n, md, gt, &mt[6], tmp, xb, qa, threads);
             for (size_t i = 0; i < (size_t)n * Hd; i++) x[i] += tmp[i];
         }
         if (t0 + n == T && logits) {
@@ -854,7 +875,7 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
             products(1, xn, 1, ms, ys, threads);
         }
     }
-    free(buf); free(kvs); free(lens); free(caps); free(xb);
+    free(buf); free(kvs); free(lens); free(caps); free(xb); free(qx.sx);
     return 0;
 }
 

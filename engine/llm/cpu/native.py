@@ -21,8 +21,12 @@ A 4-bit model big enough for it (:func:`engine.llm.cpu.cpu_kernels.q4_wanted`: t
 Qwen2.5 imports) keeps no copy at all: its 4-bit and 8-bit matrices are read where MLX loaded
 them, in MLX's affine layout (``q4.c``; fmt 2 and 3 in ``decode.c``'s matrix description), for
 decode steps and prompts alike, and a token's embedding row is dequantized from its own 4-bit or
-8-bit row. No AMX packs are made for such a model (bfloat16 would be 2 bytes a weight).
-``FLUX_DECODE_WEIGHTS=q8`` gives it the q8 copies instead.
+8-bit row. Its prompts' products take int8 activations (``q4i``: each prompt row quantized per 32
+values with its own scales, the dots on the CPU's integer dot products -- AVX512-VNNI, AVX-VNNI
+or AVX2 --, as llama.cpp runs its prompts; :func:`prefill_q4_wanted`), about four times the
+float32 FMA path's speed; the decode step keeps float32 activations. No AMX packs are made for
+such a model (bfloat16 would be 2 bytes a weight). ``FLUX_DECODE_WEIGHTS=q8`` gives it the q8
+copies instead.
 
 Prompts are prefilled here too (``dec_prefill``): on the OpenBLAS ``sgemm`` the process loaded
 for MLX, in float32; or, on a CPU with AMX (Sapphire Rapids and later) whose OS grants the tile
@@ -84,7 +88,7 @@ class _DModel(ctypes.Structure):
                 ("inv_freq", ctypes.c_void_p), ("embed", ctypes.c_void_p), ("final_norm", ctypes.c_void_p),
                 ("norms", ctypes.c_void_p), ("mats", ctypes.c_void_p), ("head", _DMat),
                 ("embq", ctypes.c_void_p), ("embs", ctypes.c_void_p), ("prefill_idot", ctypes.c_int),
-                ("emb4", ctypes.c_void_p)]
+                ("emb4", ctypes.c_void_p), ("prefill_q4i", ctypes.c_int)]
 
 
 class Unsupported(Exception):
@@ -160,7 +164,8 @@ class NativeDecoder:
     keep: list = field(default_factory=list, repr=False)
     mats: Any = field(default=None, repr=False)  # the _DMat array decode.c reads
     # "blas-f32": OpenBLAS on the float32 copy; "q8" / "q8i": the blocked q8 products (q8i: int8
-    # activations on AVX512-VNNI); "q4": the blocked 4-bit products (q4.c; q8 for 8-bit matrices);
+    # activations on AVX512-VNNI); "q4": the blocked 4-bit and 8-bit products (q4.c, float32 FMAs);
+    # "q4i": the same matrices times int8 activations on integer dot products (q4.c's q4i);
     # "amx-bf16": on the AMX tile unit (pack_amx)
     prompt_products: str = "blas-f32"
     step_products: str = "skinny"  # "amx-bf16": decode steps' products on the tile unit too
@@ -171,7 +176,7 @@ class NativeDecoder:
         """What this path adds to the model id: bfloat16 products (prompts: b, steps: t) give
         other bits, and so do prompts on q8 weights (q; i with int8 activations) and embeddings
         from q8 (the float32 copy let go)."""
-        q = {"q8": "q", "q8i": "i", "q4": "q"}.get(self.prompt_products, "")
+        q = {"q8": "q", "q8i": "i", "q4": "q", "q4i": "i"}.get(self.prompt_products, "")
         return (RECIPE + ("b" if self.prompt_products == "amx-bf16" else "") + q
                 + ("t" if self.step_products == "amx-bf16" else ""))
 
@@ -543,6 +548,34 @@ def prefill_products_wanted() -> str:
     return "q8"
 
 
+Q4I_PATHS = {3: "AVX512-VNNI", 2: "256-bit VNNI", 1: "AVX2", 0: "plain C"}
+
+
+def q4i_path() -> tuple[int, str]:
+    """The integer dot-product path the kernel was built with for this CPU (-march=native): 3
+    AVX512-VNNI, 2 AVX-VNNI (or AVX512-VNNI without 512-bit byte operations), 1 AVX2, 0 plain C;
+    (-1, why) without the kernel."""
+    lib = skinny.load()
+    if lib is None:
+        return -1, f"kernel unavailable ({skinny.status()})"
+    p = int(lib.dec_q4i_path())
+    return p, Q4I_PATHS.get(p, f"path {p}")
+
+
+def prefill_q4_wanted() -> str:
+    """"q4i" or "q4": how prompts' products run on a model's 4-bit and 8-bit matrices. q4i (the
+    default where the CPU has integer dot products: AVX512-VNNI, AVX-VNNI or AVX2) quantizes each
+    prompt row to int8 per 32 values with its own scales (so a row's result still depends on that
+    row alone, and every path gives the same bits); ``FLUX_PREFILL_PRODUCTS=q4`` keeps float32
+    FMAs on the dequantized weights, ``=q4i`` asks int8 even on the plain C path."""
+    want = settings.prefill_products()
+    if want == "q4":
+        return "q4"
+    if want == "q4i":
+        return "q4i"
+    return "q4i" if q4i_path()[0] >= 1 else "q4"
+
+
 def enable_prefill() -> bool:
     """Hand the kernel the ``cblas_sgemm`` of the OpenBLAS this process loaded for MLX, so that
     prompts are prefilled in C; whether it now can (no OpenBLAS: no)."""
@@ -573,7 +606,8 @@ def attach(model: Any) -> NativeDecoder | None:
     object.__setattr__(model, "_texture_native", dec)
     blas = enable_prefill()
     if dec.weights == "q4":
-        dec.prompt_products = "q4"
+        dec.prompt_products = prefill_q4_wanted()
+        dec.md.prefill_q4i = int(dec.prompt_products == "q4i")
     elif dec.weights == "q8" and (dec.q8_only or not blas):  # prompts on the q8 weights too
         dec.prompt_products = prefill_products_wanted()
         dec.md.prefill_idot = int(dec.prompt_products == "q8i")
@@ -582,7 +616,10 @@ def attach(model: Any) -> NativeDecoder | None:
         if dec.prompt_products == "amx-bf16":
             prefill = "prompts prefilled here too; " + amx
         elif dec.prompt_products == "q4":
-            prefill = f"prompts prefilled here too, on the blocked 4-bit products (q4.c; {amx})"
+            prefill = f"prompts prefilled here too, on the blocked 4-bit products (q4.c, float32 FMAs; {amx})"
+        elif dec.prompt_products == "q4i":
+            prefill = ("prompts prefilled here too, on the blocked 4-bit products with int8 activations "
+                       f"(q4.c's q4i, {q4i_path()[1]}; {amx})")
         elif dec.prompt_products in ("q8", "q8i"):
             how = ("int8 activations on AVX512-VNNI (q8i)" if dec.prompt_products == "q8i"
                    else "dequantized in registers to float32 FMAs")

@@ -22,8 +22,12 @@
  * Determinism: an output is its row's dot product accumulated in a fixed order (k 0..15 and
  * 16..31 of each group in two sets of lanes, groups in order, then skinny.c's fixed tree), from
  * that row's inputs and that weight row alone: the same bits whatever M, the other rows, the
- * chunks or the thread that computes it. A prompt's rows (dec_prefill) run 8 at a time on the
- * same function, so a prompt's results are the bits each row gets alone too.
+ * chunks or the thread that computes it.
+ *
+ * Prompts (dec_prefill) run on q4i below by default: the same weights times int8 activations on
+ * the CPU's integer dot products (AVX512-VNNI vpdpbusd), as llama.cpp runs its prompts; each row
+ * quantized alone, so a prompt's results are again the bits each row gets alone. With
+ * FLUX_PREFILL_PRODUCTS=q4 they run 8 rows at a time on the decode step's float32 function.
  */
 
 static inline float q4_half(uint16_t h) {  /* float16 bits -> float */
@@ -202,10 +206,486 @@ static void q4_row(const dmat *m, int row, float *out) {
     }
 }
 
+/* ---------------------------------------------------------------- q4i: prompts on integer dot products
+ * A prompt's product on 4-bit (or 8-bit) weights with int8 activations, as llama.cpp computes its
+ * prompts. Each row of x is quantized per 32 values (xq = round(x / sx), |xq| <= 127, sx =
+ * max|x| / 127: a row's scales are its own), and per output and group of 32
+ *     sum_k w x ~ sum_k (s q + b) sx xq = (s * sx) * D + b * cx,   D = sum_k q xq,  cx = sx * sum_k xq
+ * (the dot of the dequantized weights with the dequantized activations: the offset term uses the
+ * quantized sum). D is exact in int32 (|D| <= 32 * 255 * 127 < 2^24, so exact as a float too).
+ *
+ * Layout: each chunk of output rows (a thread's share, at most ~384 KiB as bytes: it stays in L2)
+ * is unpacked once into bytes in blocks of 16 rows, kq-major: 64 bytes per 4 inputs, row r's
+ * four values k = 4 kq .. 4 kq + 3 at bytes 4 r .. 4 r + 3 (the B operand of vpdpbusd, one
+ * output per int32 lane), with the block's scales and biases as float vectors of 16; then every
+ * row of the prompt runs over it, a panel of 32 outputs x 512 inputs (16 KiB, in L1) at a time
+ * and a tile of rows x blocks in it: per 4 inputs one weight vector load, a 4-byte broadcast of
+ * each row's activations and one vpdpbusd per (row, block); per group of 32, per (row, block):
+ * the int32 sums to float, one multiply (s * sx) and two FMAs. Between panels a tile's sums wait
+ * in y (stored and loaded as they are: exact).
+ *
+ * Paths, chosen when the library is built for the CPU (-march=native): AVX512-VNNI (512-bit
+ * vpdpbusd, 6 rows x 32 outputs a tile), AVX-VNNI or AVX512-VNNI with VL but no BW (256-bit
+ * vpdpbusd, 2 rows x 16 outputs), AVX2 (vpmaddubsw into int16 sums, exact: 8 steps of two
+ * products of at most 15 * 127 stay below 2^15; 8-bit values split into nibbles), and plain C. Q4I_FORCE=n (a build flag) takes a
+ * lower path, for tests.
+ *
+ * Determinism: every output is, in every path, the same operations in the same order: per group
+ * g in order, acc = fma((float)D, s * sx, acc), then acc = fma(b, cx, acc), from 0; from that
+ * output's weights and its row's activations alone. So a row's result is the same bits whatever
+ * the other rows, the tile it falls in, the chunks, the threads -- and whatever the path: the
+ * plain C build gives the AVX512-VNNI build's bits. (Not the float path's bits: the model id
+ * names the recipe.) */
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define Q4I_BEST 3
+#elif defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+#define Q4I_BEST 2
+#elif defined(__AVX2__) && defined(__FMA__)
+#define Q4I_BEST 1
+#else
+#define Q4I_BEST 0
+#endif
+#if defined(Q4I_FORCE) && Q4I_FORCE < Q4I_BEST
+#define Q4I_PATH Q4I_FORCE
+#else
+#define Q4I_PATH Q4I_BEST
+#endif
+
+/* which path this build runs: 3 AVX512-VNNI, 2 256-bit VNNI, 1 AVX2, 0 plain C */
+int dec_q4i_path(void) { return Q4I_PATH; }
+
+/* A prompt's rows quantized for q4i: xq (T x K int8), sx and cx (T x K / 32) as above. */
+typedef struct { int T, K; int8_t *xq; float *sx, *cx; } q4ix;
+
+/* Rows of x (T x K) into a (its buffers sized by the caller). The same bits on every path: the
+ * largest |x| of a group is exact whatever the order, x * (127 / max) is one rounded product,
+ * rounded to the nearest integer, ties to even (lrintf, and the vector conversions in the
+ * default rounding mode). */
+static void q4i_quant(const float *x, int T, int K, q4ix *a) {
+    const int G = K / QG;
+    a->T = T; a->K = K;
+    for (int t = 0; t < T; t++)
+        for (int g = 0; g < G; g++) {
+            const float *xr = x + (size_t)t * K + g * QG;
+            int8_t *qr = a->xq + (size_t)t * K + g * QG;
+            float amax = 0.0f;
+            int sum = 0;
+#if defined(__AVX512F__)
+            const __m512 x0 = _mm512_loadu_ps(xr), x1 = _mm512_loadu_ps(xr + 16);
+            amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            const __m512 vi = _mm512_set1_ps(inv);
+            const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+            const __m512i q0 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x0, vi)), lim), nlim);
+            const __m512i q1 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x1, vi)), lim), nlim);
+            _mm_storeu_si128((__m128i *)(void *)qr, _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128((__m128i *)(void *)(qr + 16), _mm512_cvtepi32_epi8(q1));
+            sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+#elif defined(__AVX2__)
+            const __m256 sign = _mm256_set1_ps(-0.0f);
+            __m256 v[4], m = _mm256_setzero_ps();
+            for (int i = 0; i < 4; i++) { v[i] = _mm256_loadu_ps(xr + 8 * i); m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i])); }
+            float mm[8];
+            _mm256_storeu_ps(mm, m);
+            for (int i = 0; i < 8; i++) amax = mm[i] > amax ? mm[i] : amax;
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            const __m256 vi = _mm256_set1_ps(inv);
+            const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127);
+            __m256i q[4], tot = _mm256_setzero_si256();
+            for (int i = 0; i < 4; i++) {
+                q[i] = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v[i], vi)), lim), nlim);
+                tot = _mm256_add_epi32(tot, q[i]);
+            }
+            const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+            _mm256_storeu_si256((__m256i *)(void *)qr, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+            int32_t ts[8];
+            _mm256_storeu_si256((__m256i *)(void *)ts, tot);
+            for (int i = 0; i < 8; i++) sum += ts[i];
+#else
+            for (int k = 0; k < QG; k++) { const float v = fabsf(xr[k]); amax = v > amax ? v : amax; }
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            for (int k = 0; k < QG; k++) {
+                long v = lrintf(xr[k] * inv);
+                v = v > 127 ? 127 : (v < -127 ? -127 : v);
+                qr[k] = (int8_t)v;
+                sum += (int)v;
+            }
+#endif
+            const float xs = amax / 127.0f;
+            a->sx[(size_t)t * G + g] = xs;
+            a->cx[(size_t)t * G + g] = xs * (float)sum;
+        }
+}
+
+/* a thread's scratch for its chunk's unpacked weights (grown, never shrunk) */
+static uint8_t *q4i_scratch(size_t n) {
+    static __thread uint8_t *p = 0;
+    static __thread size_t cap = 0;
+    if (n > cap) {
+        free(p);
+        p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+        cap = p ? n : 0;
+    }
+    return p;
+}
+
+/* rows n0 .. n0 + nrows - 1 (nrows <= 16) of m as one block: P (K * 16 bytes, kq-major as
+ * above), S and B (SG x 16 floats); rows past nrows zero */
+static void q4i_pack(const dmat *m, int n0, int nrows, uint8_t *restrict P, float *restrict S, float *restrict B) {
+    const int K = m->K, SG = K / m->gs, b8 = m->fmt == 3, RB = b8 ? K : K / 2;
+    const uint8_t *W = (const uint8_t *)m->w + (size_t)n0 * RB;
+    float tmp[2][Q4_MAXSG];
+    for (int r = 0; r < 16; r++) {
+        if (r >= nrows) {
+            for (int j = 0; j < SG; j++) S[j * 16 + r] = B[j * 16 + r] = 0.0f;
+            continue;
+        }
+        q4_scales(m, m->qs + (size_t)(n0 + r) * SG, SG, tmp[0]);
+        q4_scales(m, m->qb + (size_t)(n0 + r) * SG, SG, tmp[1]);
+        for (int j = 0; j < SG; j++) { S[j * 16 + r] = tmp[0][j]; B[j * 16 + r] = tmp[1][j]; }
+    }
+#if defined(__AVX512BW__)
+    if (nrows == 16) {  /* 4 rows x 16 inputs a vector, then a 4 x 4 transpose of dwords and one of 128-bit lanes */
+        const __m512i idx = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+        const __m512i f = _mm512_set1_epi8(15);
+        for (int g = 0; g < K / 32; g++) {
+            __m512i a[4], b[4];
+            for (int i = 0; i < 4; i++) {
+                const uint8_t *p = W + (size_t)(4 * i) * RB;
+                if (b8) {
+                    const uint8_t *q = p + 32 * g;
+                    __m512i lo = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)q));
+                    lo = _mm512_inserti32x4(lo, _mm_loadu_si128((const __m128i *)(const void *)(q + RB)), 1);
+                    lo = _mm512_inserti32x4(lo, _mm_loadu_si128((const __m128i *)(const void *)(q + 2 * (size_t)RB)), 2);
+                    lo = _mm512_inserti32x4(lo, _mm_loadu_si128((const __m128i *)(const void *)(q + 3 * (size_t)RB)), 3);
+                    __m512i hi = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)(q + 16)));
+                    hi = _mm512_inserti32x4(hi, _mm_loadu_si128((const __m128i *)(const void *)(q + RB + 16)), 1);
+                    hi = _mm512_inserti32x4(hi, _mm_loadu_si128((const __m128i *)(const void *)(q + 2 * (size_t)RB + 16)), 2);
+                    hi = _mm512_inserti32x4(hi, _mm_loadu_si128((const __m128i *)(const void *)(q + 3 * (size_t)RB + 16)), 3);
+                    a[i] = lo; b[i] = hi;
+                } else {
+                    const uint8_t *q = p + 16 * g;
+                    __m512i c = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)q));
+                    c = _mm512_inserti32x4(c, _mm_loadu_si128((const __m128i *)(const void *)(q + RB)), 1);
+                    c = _mm512_inserti32x4(c, _mm_loadu_si128((const __m128i *)(const void *)(q + 2 * (size_t)RB)), 2);
+                    c = _mm512_inserti32x4(c, _mm_loadu_si128((const __m128i *)(const void *)(q + 3 * (size_t)RB)), 3);
+                    const __m512i lo = _mm512_and_si512(c, f), hi = _mm512_and_si512(_mm512_srli_epi16(c, 4), f);
+                    a[i] = _mm512_unpacklo_epi8(lo, hi);  /* per 128-bit lane: a row's k 0..15 */
+                    b[i] = _mm512_unpackhi_epi8(lo, hi);  /* k 16..31 */
+                }
+                a[i] = _mm512_permutexvar_epi32(idx, a[i]);  /* lane 4 q + r: row r's dword q */
+                b[i] = _mm512_permutexvar_epi32(idx, b[i]);
+            }
+            for (int h = 0; h < 2; h++) {
+                const __m512i *v = h ? b : a;
+                const __m512i t0 = _mm512_shuffle_i32x4(v[0], v[1], 0x44), t1 = _mm512_shuffle_i32x4(v[0], v[1], 0xEE);
+                const __m512i t2 = _mm512_shuffle_i32x4(v[2], v[3], 0x44), t3 = _mm512_shuffle_i32x4(v[2], v[3], 0xEE);
+                uint8_t *o = P + (size_t)(8 * g + 4 * h) * 64;
+                _mm512_store_si512((void *)o, _mm512_shuffle_i32x4(t0, t2, 0x88));
+                _mm512_store_si512((void *)(o + 64), _mm512_shuffle_i32x4(t0, t2, 0xDD));
+                _mm512_store_si512((void *)(o + 128), _mm512_shuffle_i32x4(t1, t3, 0x88));
+                _mm512_store_si512((void *)(o + 192), _mm512_shuffle_i32x4(t1, t3, 0xDD));
+            }
+        }
+        return;
+    }
+#endif
+    for (int r = 0; r < 16; r++) {
+        if (r >= nrows) {
+            for (int kq = 0; kq < K / 4; kq++) memset(P + (size_t)kq * 64 + 4 * r, 0, 4);
+            continue;
+        }
+        const uint8_t *q = W + (size_t)r * RB;
+        for (int k = 0; k < K; k++)
+            P[(size_t)(k >> 2) * 64 + 4 * r + (k & 3)] = b8 ? q[k] : (k & 1) ? q[k >> 1] >> 4 : q[k >> 1] & 15;
+    }
+}
+
+/* One tile: MR rows of the prompt (xq, sx, cx at the first; strides K and G) times NR blocks of
+ * 16 outputs (P, S, B at the first; strides K * 16 bytes and SG * 16 floats), groups [g0, g1):
+ * the sums start from 0 at g0 = 0, else from what y holds (the groups before: exact, as stored),
+ * and go back to y (stride N); nvalid of the tile's outputs are read and stored. b8: 8-bit
+ * values in P (the AVX2 path splits them). */
+#define Q4I_ARGS const int8_t *restrict xq, const float *restrict sx, const float *restrict cx, const int K, \
+    const uint8_t *restrict P, const float *restrict S, const float *restrict B, const int SG, const int shift, \
+    float *restrict y, const int N, const int nvalid, const int b8, const int g0, const int g1
+#if Q4I_PATH == 3
+#ifndef Q4I_MR
+#define Q4I_MR 6  /* 12 int32 and 12 float accumulators */
+#endif
+#ifndef Q4I_NR
+#define Q4I_NR 2
+#endif
+static inline __attribute__((always_inline)) void q4i_tile(const int MR, const int NR, Q4I_ARGS) {
+    (void)b8;
+    const int G = K / QG;
+    const size_t PB = (size_t)K * 16, SB = (size_t)SG * 16;
+    __m512 f[Q4I_MR][Q4I_NR];
+    __mmask16 mk[Q4I_NR];
+    for (int c = 0; c < NR; c++) {
+        const int v = nvalid - 16 * c;
+        mk[c] = v >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << v) - 1);
+    }
+    for (int r = 0; r < MR; r++)
+        for (int c = 0; c < NR; c++)
+            f[r][c] = g0 ? _mm512_maskz_loadu_ps(mk[c], y + (size_t)r * N + 16 * c) : _mm512_setzero_ps();
+    for (int g = g0; g < g1; g++) {
+        __m512i d[Q4I_MR][Q4I_NR];
+        for (int r = 0; r < MR; r++)
+            for (int c = 0; c < NR; c++) d[r][c] = _mm512_setzero_si512();
+        const uint8_t *pg = P + (size_t)g * 512;
+        for (int kk = 0; kk < 8; kk++) {
+            __m512i w[Q4I_NR];
+            for (int c = 0; c < NR; c++) w[c] = _mm512_load_si512((const void *)(pg + c * PB + 64 * kk));
+            for (int r = 0; r < MR; r++) {
+                int32_t xv;
+                memcpy(&xv, xq + (size_t)r * K + 32 * g + 4 * kk, 4);
+                const __m512i xb = _mm512_set1_epi32(xv);
+                for (int c = 0; c < NR; c++) d[r][c] = _mm512_dpbusd_epi32(d[r][c], w[c], xb);
+            }
+        }
+        const int j = g >> shift;
+        for (int c = 0; c < NR; c++) {
+            const __m512 s = _mm512_load_ps(S + c * SB + 16 * j), b = _mm512_load_ps(B + c * SB + 16 * j);
+            for (int r = 0; r < MR; r++) {
+                const __m512 sc = _mm512_mul_ps(s, _mm512_set1_ps(sx[(size_t)r * G + g]));
+                f[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d[r][c]), sc, f[r][c]);
+                f[r][c] = _mm512_fmadd_ps(b, _mm512_set1_ps(cx[(size_t)r * G + g]), f[r][c]);
+            }
+        }
+    }
+    for (int c = 0; c < NR; c++)
+        for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(y + (size_t)r * N + 16 * c, mk[c], f[r][c]);
+}
+#elif Q4I_PATH == 2 || Q4I_PATH == 1
+#define Q4I_MR 2
+#define Q4I_NR 1
+#if Q4I_PATH == 2
+#if defined(__AVXVNNI__)
+#define Q4I_DP(acc, w, x) _mm256_dpbusd_avx_epi32(acc, w, x)
+#else
+#define Q4I_DP(acc, w, x) _mm256_dpbusd_epi32(acc, w, x)
+#endif
+#endif
+/* a block of 16 outputs as two vectors of 8 (h = 0, 1) */
+static inline __attribute__((always_inline)) void q4i_tile(const int MR, const int NR, Q4I_ARGS) {
+    (void)NR; (void)SG;
+#if Q4I_PATH == 2
+    (void)b8;
+#endif
+    const int G = K / QG;
+    __m256 f[Q4I_MR][2];
+    const int nv = nvalid < 16 ? nvalid : 16;
+    for (int r = 0; r < MR; r++) {
+        float o[16] = {0};
+        if (g0) memcpy(o, y + (size_t)r * N, sizeof(float) * (size_t)nv);
+        f[r][0] = _mm256_loadu_ps(o); f[r][1] = _mm256_loadu_ps(o + 8);
+    }
+#if Q4I_PATH == 1
+    const __m256i ones = _mm256_set1_epi16(1), nib = _mm256_set1_epi8(15);
+#endif
+    for (int g = g0; g < g1; g++) {
+        __m256i d[Q4I_MR][2];
+        const uint8_t *pg = P + (size_t)g * 512;
+#if Q4I_PATH == 2
+        for (int r = 0; r < MR; r++) d[r][0] = d[r][1] = _mm256_setzero_si256();
+        for (int kk = 0; kk < 8; kk++) {
+            const __m256i w0 = _mm256_load_si256((const void *)(pg + 64 * kk)), w1 = _mm256_load_si256((const void *)(pg + 64 * kk + 32));
+            for (int r = 0; r < MR; r++) {
+                int32_t xv;
+                memcpy(&xv, xq + (size_t)r * K + 32 * g + 4 * kk, 4);
+                const __m256i xb = _mm256_set1_epi32(xv);
+                d[r][0] = Q4I_DP(d[r][0], w0, xb);
+                d[r][1] = Q4I_DP(d[r][1], w1, xb);
+            }
+        }
+#else
+        /* int16 sums of vpmaddubsw: a pair is at most 2 * 15 * 127, eight of them below 2^15 */
+        __m256i lo[Q4I_MR][2], hi[Q4I_MR][2];
+        for (int r = 0; r < MR; r++) lo[r][0] = lo[r][1] = hi[r][0] = hi[r][1] = _mm256_setzero_si256();
+        for (int kk = 0; kk < 8; kk++) {
+            __m256i w[2] = {_mm256_load_si256((const void *)(pg + 64 * kk)), _mm256_load_si256((const void *)(pg + 64 * kk + 32))};
+            __m256i wh[2] = {w[0], w[1]};
+            if (b8)
+                for (int h = 0; h < 2; h++) {
+                    wh[h] = _mm256_and_si256(_mm256_srli_epi16(w[h], 4), nib);
+                    w[h] = _mm256_and_si256(w[h], nib);
+                }
+            for (int r = 0; r < MR; r++) {
+                int32_t xv;
+                memcpy(&xv, xq + (size_t)r * K + 32 * g + 4 * kk, 4);
+                const __m256i xb = _mm256_set1_epi32(xv);
+                for (int h = 0; h < 2; h++) {
+                    lo[r][h] = _mm256_add_epi16(lo[r][h], _mm256_maddubs_epi16(w[h], xb));
+                    if (b8) hi[r][h] = _mm256_add_epi16(hi[r][h], _mm256_maddubs_epi16(wh[h], xb));
+                }
+            }
+        }
+        for (int r = 0; r < MR; r++)
+            for (int h = 0; h < 2; h++) {
+                d[r][h] = _mm256_madd_epi16(lo[r][h], ones);
+                if (b8) d[r][h] = _mm256_add_epi32(d[r][h], _mm256_slli_epi32(_mm256_madd_epi16(hi[r][h], ones), 4));
+            }
+#endif
+        const int j = g >> shift;
+        for (int h = 0; h < 2; h++) {
+            const __m256 s = _mm256_load_ps(S + 16 * j + 8 * h), b = _mm256_load_ps(B + 16 * j + 8 * h);
+            for (int r = 0; r < MR; r++) {
+                const __m256 sc = _mm256_mul_ps(s, _mm256_set1_ps(sx[(size_t)r * G + g]));
+                f[r][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d[r][h]), sc, f[r][h]);
+                f[r][h] = _mm256_fmadd_ps(b, _mm256_set1_ps(cx[(size_t)r * G + g]), f[r][h]);
+            }
+        }
+    }
+    for (int r = 0; r < MR; r++) {
+        float o[16];
+        _mm256_storeu_ps(o, f[r][0]); _mm256_storeu_ps(o + 8, f[r][1]);
+        memcpy(y + (size_t)r * N, o, sizeof(float) * (size_t)nv);
+    }
+}
+#else
+#define Q4I_MR 1
+#define Q4I_NR 1
+static void q4i_tile(const int MR, const int NR, Q4I_ARGS) {
+    (void)MR; (void)NR; (void)b8; (void)SG; (void)N; (void)K;
+    for (int n = 0; n < nvalid && n < 16; n++) {
+        float acc = g0 ? y[n] : 0.0f;
+        for (int g = g0; g < g1; g++) {
+            int32_t d = 0;
+            for (int k = 32 * g; k < 32 * g + 32; k++) d += (int32_t)P[(size_t)(k >> 2) * 64 + 4 * n + (k & 3)] * xq[k];
+            const int j = g >> shift;
+            const float sc = S[16 * j + n] * sx[g];
+            acc = fmaf((float)d, sc, acc);
+            acc = fmaf(B[16 * j + n], cx[g], acc);
+        }
+        y[n] = acc;
+    }
+}
+#endif
+
+#ifndef Q4I_KC
+#define Q4I_KC 512  /* inputs per panel: a multiple of every group size (<= 256) */
+#endif
+
+/* the most output rows unpacked at once: whole 32-row tiles, ~384 KiB as bytes (L2) */
+static int q4i_fit(int K) {
+    const int fit = (384 * 1024 / K) / 32 * 32;
+    return fit < 32 ? 32 : fit;
+}
+
+static void q4i_span(const q4ix *j, const dmat *m, float *y, int N, int n0, int n1);
+
+/* rows [n0, n1) of y for all the job's rows (run_chunks' rows_fn; x_ the q4ix, w the dmat): a
+ * range longer than q4i_fit (a caller alone: one thread, or the helper busy) in spans of it */
+static void q4i_rows(const float *x_, const void *w, const float *s_, int K_, float *y, int N, int n0, int n1) {
+    (void)s_; (void)K_;
+    const dmat *m = (const dmat *)w;
+    const int fit = q4i_fit(m->K);
+    for (int a = n0; a < n1; a += fit) q4i_span((const q4ix *)(const void *)x_, m, y, N, a, n1 - a < fit ? n1 : a + fit);
+}
+
+static void q4i_span(const q4ix *j, const dmat *m, float *y, int N, int n0, int n1) {
+    const int K = m->K, G = K / QG, SG = K / m->gs, b8 = m->fmt == 3, nblk = (n1 - n0 + 15) / 16;
+    const int shift = m->gs == 32 ? 0 : m->gs == 64 ? 1 : m->gs == 128 ? 2 : 3;
+    const size_t PB = (size_t)K * 16, SB = (size_t)SG * 16;
+    uint8_t *P = q4i_scratch((size_t)nblk * PB + sizeof(float) * 2 * (size_t)nblk * SB);
+    if (!P) {  /* no memory for the scratch: rows of zeros would be wrong; abort loudly */
+        abort();
+    }
+    float *S = (float *)(void *)(P + (size_t)nblk * PB), *B = S + (size_t)nblk * SB;
+    for (int b = 0; b < nblk; b++) {
+        const int r = n1 - n0 - 16 * b;
+        q4i_pack(m, n0 + 16 * b, r < 16 ? r : 16, P + (size_t)b * PB, S + (size_t)b * SB, B + (size_t)b * SB);
+    }
+    /* a panel of Q4I_NR blocks and Q4I_KC inputs (16 KiB at 32 outputs) stays in L1 while every
+     * row of the prompt runs over it; the sums wait in y between panels */
+    for (int b = 0; b < nblk; b += Q4I_NR) {
+        const int nr = nblk - b < Q4I_NR ? nblk - b : Q4I_NR, nv = n1 - n0 - 16 * b;
+        const uint8_t *Pb = P + (size_t)b * PB;
+        const float *Sb = S + (size_t)b * SB, *Bb = B + (size_t)b * SB;
+        for (int g0 = 0; g0 < G; g0 += Q4I_KC / QG) {
+            const int g1 = g0 + Q4I_KC / QG < G ? g0 + Q4I_KC / QG : G;
+            for (int t = 0; t < j->T; t += Q4I_MR) {
+                const int mr = j->T - t < Q4I_MR ? j->T - t : Q4I_MR;
+                const int8_t *xq = j->xq + (size_t)t * K;
+                const float *sx = j->sx + (size_t)t * G, *cx = j->cx + (size_t)t * G;
+                float *yt = y + (size_t)t * N + n0 + 16 * b;
+#define Q4I_CALL(MRc, NRc) q4i_tile(MRc, NRc, xq, sx, cx, K, Pb, Sb, Bb, SG, shift, yt, N, nv, b8, g0, g1)
+#if Q4I_NR >= 2
+#define Q4I_C(M) case M: if (nr == 2) Q4I_CALL(M, 2); else Q4I_CALL(M, 1); break;
+#else
+#define Q4I_C(M) case M: Q4I_CALL(M, 1); break;
+#endif
+                (void)nr;
+                switch (mr) {
+#if Q4I_MR >= 8
+                    Q4I_C(8)
+#endif
+#if Q4I_MR >= 7
+                    Q4I_C(7)
+#endif
+#if Q4I_MR >= 6
+                    Q4I_C(6)
+#endif
+#if Q4I_MR >= 5
+                    Q4I_C(5)
+#endif
+#if Q4I_MR >= 4
+                    Q4I_C(4)
+#endif
+#if Q4I_MR >= 3
+                    Q4I_C(3)
+#endif
+#if Q4I_MR >= 2
+                    Q4I_C(2)
+#endif
+                    default: Q4I_C(1)
+                }
+#undef Q4I_C
+#undef Q4I_CALL
+            }
+        }
+    }
+}
+
+/* y (a->T x N) = the quantized rows a (K = m->K) @ W.T. Returns 0; -1 bad shapes. */
+static int gemm_q4i_q(const q4ix *a, const dmat *m, float *y, int threads) {
+    if (a->T < 1 || !q4_ok(m) || a->K != m->K) return -1;
+    /* chunks of whole 32-row tiles, about 8 or more, each at most ~384 KiB unpacked */
+    const int fit = q4i_fit(m->K);
+    int chunk = ((m->N + 7) / 8 + 31) / 32 * 32;
+    if (chunk > fit) chunk = fit;
+    run_chunks(q4i_rows, (const float *)(const void *)a, m, 0, m->K, y, m->N, threads, chunk);
+    return 0;
+}
+
+/* buffers for T rows of K inputs (one allocation: free(a->sx)); 0, or -2 out of memory */
+static int q4i_alloc(q4ix *a, int T, int K) {
+    const size_t G = (size_t)K / QG;
+    a->T = T; a->K = K;
+    a->sx = malloc(sizeof(float) * 2 * (size_t)T * G + (size_t)T * K + 64);
+    if (!a->sx) return -2;
+    a->cx = a->sx + (size_t)T * G;
+    a->xq = (int8_t *)(a->cx + (size_t)T * G);
+    return 0;
+}
+
+/* y (T x N) = x (T x K) @ W.T on int8 activations (above). Returns 0; -1 bad shapes; -2 out of memory. */
+static int gemm_q4i_rows(int T, const float *x, const dmat *m, float *y, int threads) {
+    if (T < 1 || !q4_ok(m)) return -1;
+    q4ix a;
+    if (q4i_alloc(&a, T, m->K)) return -2;
+    q4i_quant(x, T, m->K, &a);
+    const int r = gemm_q4i_q(&a, m, y, threads);
+    free(a.sx);
+    return r;
+}
+
 /* ---------------------------------------------------------------- blocked 4-bit products
- * T rows (a prompt's tokens) times a 4-bit matrix: the output rows cut into chunks of at most
- * 128 KiB of weights (they stay in L2 while every row of the prompt uses them), shared between
- * the threads; each chunk runs all T rows, 8 at a time, on the decode step's kernel. */
+ * T rows (a prompt's tokens) times a 4-bit matrix on float32 FMAs: the output rows cut into
+ * chunks of at most 128 KiB of weights (they stay in L2 while every row of the prompt uses them),
+ * shared between the threads; each chunk runs all T rows, 8 at a time, on the decode step's
+ * kernel. (Prompts take q4i above unless FLUX_PREFILL_PRODUCTS=q4.) */
 typedef struct { int T; const float *x; } blk4job;
 
 static void blk4_rows(const float *x_, const void *w, const float *s, int K, float *y, int N, int n0, int n1) {
@@ -217,7 +697,8 @@ static void blk4_rows(const float *x_, const void *w, const float *s, int K, flo
     }
 }
 
-static int gemm_q4_rows(int T, const float *x, const dmat *m, float *y, int threads) {
+static int gemm_q4_rows(int T, const float *x, const dmat *m, float *y, int idot, int threads) {
+    if (idot) return gemm_q4i_rows(T, x, m, y, threads);
     if (T < 1 || !q4_ok(m)) return -1;
     blk4job j = {T, x};
     int chunk = (m->N + 31) / 32, fit = (m->fmt == 3 ? 131072 : 262144) / m->K;
