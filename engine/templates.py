@@ -114,7 +114,7 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         # a resource the news itself speaks of ("the ferryman will not cross", "the wire to the
         # fort is down") is not listed again after it: "...; there are few ferrymen" reads clumsy
         said = _said_words(top.summary)
-        living = (goods.PEOPLE, goods.ANIMALS)
+        living = goods.LIVING
         abundant = [r for r in abundant if not (_said_in(r, said) and goods.understand(r)[0] in living)]
         scarce = [r for r in scarce if not (_said_in(r, said) and goods.understand(r)[0] in living)]
     told = news.phrasings(top.type, top.summary) if top is not None else ()

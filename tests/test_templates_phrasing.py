@@ -225,7 +225,7 @@ def test_balmy_is_never_said_in_a_gale_or_a_thunderstorm():
     ("horses", 0.9, ("horses are plentiful", "horses abound", "no shortage of horses", "there are horses in plenty")),
     ("cattle", 0.9, ("cattle are plentiful", "cattle abound", "no shortage of cattle", "there are cattle in plenty")),
     ("salt", 0.1, ("little salt", "salt is scarce", "salt is running low", "salt is in short supply")),
-    ("masons", 0.1, ("few masons", "masons are scarce")),
+    ("masons", 0.1, ("few masons", "masons are scarce", "masons are few")),
     ("labour", 0.9, ("labour is plentiful", "no shortage of labour", "labour is cheap and plentiful")),
 ])
 def test_resources_are_phrased_by_what_they_are(name, abundance, expected):
