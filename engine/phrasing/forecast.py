@@ -110,12 +110,13 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"\b(" + "|".join(sorted(DIRECTIONS, key=len, reverse=True)) + r") (violent )?storm\b(?! force|-force)",
                r"\1 \2storm-force wind", t)  # "northerly storm 10": Beaufort 10, not a thunderstorm
     t = re.sub(r"(?<=[a-z])\s*/\s*(?=[a-z])", " or ", t)
-    t = t.replace("&", " and ").replace("+", " and ")
+    t = re.sub(r"(?<=[a-z])\s*[&+]\s*(?=[a-z])", " and ", t)  # "rain & drizzle"
     t = re.sub(r"\bw/\s*", "with ", t)
     # "v. poor", "occ. rain": a stop after shorthand is not a sentence end
     t = re.sub(r"\b(" + "|".join(re.escape(k) for k in SHORTHAND if k.isalpha()) + r")\.(?=\s|,|$)", r"\1", t)
     t = re.sub(r"\b([a-z]+)\b", lambda m: SHORTHAND.get(m.group(1), m.group(1)) if _short_ok(m, t) else m.group(1), t)
     t = _drop_numbers(t)  # again: "v. poor vis 200m" is read only now
+    t = re.sub(r"(?:^|,)\s*(?:occasionally|at times|perhaps|possibly|locally|mainly|later)\s*(?=,|$)", "", t)
     t = re.sub(r"[.!?]+(?=\s|$)", ",", t)
     t = re.sub(r"\s*,\s*", ", ", t)
     t = re.sub(r"(?:,\s*)+", ", ", t)
@@ -568,22 +569,26 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
         if still and wind_band > 1:
             wind_tail, wind_nps = ", " + _BUT_WIND[wind_band], [""]
     elif abs(named_w - wind_band) > 1:
-        wind_tail = ", " + _BUT_WIND[wind_band]
+        but = _BUT_WIND[wind_band]
+        if {_stem(x) for x in _words(but)} & said_words:
+            but = _BUT_WIND_ALT[wind_band]  # "blowing dust, ..., though strong winds are up now"
+        wind_tail = ", " + but
     later_s = _later(later, wind_band)
+    changes_s = "".join(", " + c for c in changes)
     verb_s = "".join(", " + v for v in verbs)
     where_s = " " + " ".join(where) if where else ""
     out: list[tuple[str, str]] = []
     for wn in wind_nps:
         ns = nouns + ([wn] if wn else [])
-        with_s = ((", with " + join_and(ns)) if ns else "") + "".join(", " + c for c in changes)
-        tail = verb_s + with_s + wind_tail + contrast_t + later_s + "."
+        with_s = (", with " + join_and(ns)) if ns else ""
+        tail = verb_s + with_s + changes_s + wind_tail + contrast_t + later_s + "."
         lead = adjs + ([temp_word] if temp_word else [])
         if still and not temp_np:
-            out.append(("The air is " + join_and(["still"] + lead) + " at ", where_s + tail))
+            out.append(("The air is " + join_and(["still"] + lead) + where_s + " at ", tail))
         elif temp_np:
             # "It is a cold night at X", "Extreme cold grips X": the forecast's own temperature leads
             air = (", and the air is " + join_and((["still"] if still else []) + adjs)) if adjs or still else ""
-            tail = verb_s + with_s + air + wind_tail + contrast_t + later_s + "."
+            tail = verb_s + with_s + air + changes_s + wind_tail + contrast_t + later_s + "."
             head = _words(temp_np[0])[-1] if _words(temp_np[0]) else ""
             if temp_np[0].startswith(("a ", "an ")) and head in _TIME_HEADS:
                 out.append(("It is " + temp_np[0] + " at ", where_s + tail))
@@ -591,20 +596,24 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
                 verb = "grip" if _plural_np(temp_np) else "grips"
                 out.append((cap(temp_np[0]) + " " + verb + " ", where_s + tail))
         elif adjs or temp_word:
-            out.append(("It is " + join_and(lead) + " at ", where_s + tail))
+            # "It is hot and humid near the springs at Sodere Springs": where it holds, before the name
+            out.append(("It is " + join_and(lead) + where_s + " at ", tail))
         elif nouns:
             np_s = join_and(nouns)
             be = "are" if _plural_np(nouns[:1]) else "is"  # "there is rain and ...": the first noun agrees
             w_s = (", with " + wn) if wn else ""
-            out.append(("At ", ", there " + be + " " + np_s + verb_s + w_s + wind_tail + contrast_t + later_s + "."))
+            out.append(("At ", ", there " + be + " " + np_s + verb_s + w_s + changes_s + wind_tail + contrast_t + later_s + "."))
         else:
             out.append(("It is " + tws[0] + " at ", tail))
         if temp_word and nouns and not adjs and not verbs and not temp_np and not still:
-            out.append((cap(article(temp_word + " day")) + " at ", " brings " + join_and(ns) + wind_tail + contrast_t
+            out.append((cap(article(temp_word + " day")) + " at ", " brings " + join_and(ns) + changes_s + wind_tail + contrast_t
                         + later_s + "."))
     return tuple(dict.fromkeys(out))
 
 
+_BUT_WIND_ALT = ("though the air is still for now", "though no more than a light breeze stirs for now",
+                 "though only a brisk breeze is up for now", "though strong winds are up now",
+                 "though a howling gale is up now")
 _TEMP_ALT = (("frigid", "bitter"), ("freezing", "icy"), ("chilly", "nippy"), ("cool", "mild"), ("warm", "balmy"),
              ("hot", "sweltering"), ("scorching", "searing"))
 _HOW_ALT = ("", "stirring softly", "blowing steadily", "buffeting everything", "howling at storm-force")
