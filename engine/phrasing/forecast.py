@@ -391,7 +391,8 @@ def read(conditions: str) -> tuple[Part, ...]:
             m = _WHEN.search(core)
             tail = m.group("q") if m and m.start() > 0 else ""
             role = _role_of(core[: len(core) - len(tail)].strip() if tail else bit)
-            is_later = later or tail in _LATER_TAILS or bit.startswith(("later ", "soon "))
+            is_later = later or tail in _LATER_TAILS or core.endswith(tuple(" " + x for x in _LATER_TAILS)) \
+                or bit.startswith(("later ", "soon "))
             form = "verb" if role == VERB else _form(core[: len(core) - len(tail)].strip() if tail else core)
             if role == TEMP and _words(core) and _words(core)[-1] in _TIME_HEADS:
                 form = COUNT
@@ -421,6 +422,8 @@ def _np(p: Part) -> str:
     w = p.words
     if p.role == VIS and "visibility" not in w:
         return w + " visibility"
+    if re.search(r"\bsun$", w) and _words(w)[0] not in _DETERMINERS:
+        return "the " + w  # "the hot sun"
     if p.form == COUNT and w.split(" ", 1)[0] not in ("a", "an", "the", "some", "no", "occasionally", "at", "chance",
                                                       "risk", "possibly", "probably", "perhaps", "locally", "mainly"):
         return article(w)
@@ -500,6 +503,9 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
     parts = read(conditions)
     if not parts:
         return ()
+    seq = _adjective_sequence(parts, temp_band, wind_band)
+    if seq:
+        return seq
     now = [p for p in parts if not p.later]
     later = [p for p in parts if p.later]
     if not now:
@@ -581,20 +587,26 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
     for wn in wind_nps:
         ns = nouns + ([wn] if wn else [])
         with_s = (", with " + join_and(ns)) if ns else ""
-        tail = verb_s + with_s + changes_s + wind_tail + contrast_t + later_s + "."
+        tail = with_s + verb_s + changes_s + wind_tail + contrast_t + later_s + "."
         lead = adjs + ([temp_word] if temp_word else [])
         if still and not temp_np:
             out.append(("The air is " + join_and(["still"] + lead) + where_s + " at ", tail))
         elif temp_np:
             # "It is a cold night at X", "Extreme cold grips X": the forecast's own temperature leads
             air = (", and the air is " + join_and((["still"] if still else []) + adjs)) if adjs or still else ""
-            tail = verb_s + with_s + air + changes_s + wind_tail + contrast_t + later_s + "."
+            tail = with_s + verb_s + air + changes_s + wind_tail + contrast_t + later_s + "."
             head = _words(temp_np[0])[-1] if _words(temp_np[0]) else ""
             if temp_np[0].startswith(("a ", "an ")) and head in _TIME_HEADS:
                 out.append(("It is " + temp_np[0] + " at ", where_s + tail))
             else:
                 verb = "grip" if _plural_np(temp_np) else "grips"
                 out.append((cap(temp_np[0]) + " " + verb + " ", where_s + tail))
+        elif (adjs or temp_word) and where and all(_TIMELY.match(x) for x in where):
+            # "dry and dusty at times": when it holds, said of the forecast's words only
+            if temp_word:
+                out.append(("It is " + temp_word + " at ", ", " + join_and(adjs) + where_s + tail))
+            else:
+                out.append(("At ", ", it is " + join_and(adjs) + where_s + tail))
         elif adjs or temp_word:
             # "It is hot and humid near the springs at Sodere Springs": where it holds, before the name
             out.append(("It is " + join_and(lead) + where_s + " at ", tail))
@@ -602,7 +614,12 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
             np_s = join_and(nouns)
             be = "are" if _plural_np(nouns[:1]) else "is"  # "there is rain and ...": the first noun agrees
             w_s = (", with " + wn) if wn else ""
-            out.append(("At ", ", there " + be + " " + np_s + verb_s + w_s + changes_s + wind_tail + contrast_t + later_s + "."))
+            rest = verb_s + w_s + changes_s + wind_tail + contrast_t + later_s + "."
+            if np_s.startswith("the ") and re.search(r"\bsun\b", nouns[0]):
+                others = (", with " + join_and(nouns[1:] + ([wn] if wn else []))) if nouns[1:] or wn else ""
+                out.append((cap(nouns[0]) + " shines on ", others + verb_s + changes_s + wind_tail + contrast_t + later_s + "."))
+            else:
+                out.append(("At ", ", there " + be + " " + np_s + rest))
         else:
             out.append(("It is " + tws[0] + " at ", tail))
         if temp_word and nouns and not adjs and not verbs and not temp_np and not still:
@@ -642,6 +659,29 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     return out[0], out[1]
 
 
+def _adjective_sequence(parts: tuple[Part, ...], temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    """"cold at first, warm later", "frosty early, sunny by midday": the day's adjectives in turn,
+    each with its time ("It is cold at first and warm later at X"). () for any other forecast."""
+    if len(parts) < 2 or not all(p.form == ADJ and p.role in (ADJECTIVE, TEMP) for p in parts):
+        return ()
+    if not any(_TIMELY.search(p.words) for p in parts):
+        return ()
+    from ..factcheck import TEMP_WORDS
+
+    said = [b for p in parts for b, ws in enumerate(TEMP_WORDS) for w in ws if re.search(r"\b" + re.escape(w) + r"\b", p.words)]
+    words = [p.words.replace(" early", " early on") if p.words.endswith(" early") else p.words for p in parts]
+    temp = ""
+    if not any(abs(b - temp_band) <= 1 for b in said):
+        st = {_stem(x) for x in _words(" ".join(words))}
+        t = next((x for x in _temp_words(temp_band, frozenset(), wind_band) if not {_stem(y) for y in _words(x)} & st),
+                 _TEMP_ALT[temp_band][0])
+        temp = (", yet it is " if said else ", and it is ") + t
+    st = {_stem(x) for x in _words(" ".join(words))}
+    winds = [x for x in _WIND_NP_ALL[wind_band] if not {_stem(y) for y in _words(x)} & st][:2] or list(_WIND_NP[wind_band])
+    return tuple(("It is " + join_and(words) + " at ", ", with " + n + temp + ".") for n in winds)
+
+
+_TIMELY = re.compile(r"(?:at |by |for |early|later|overnight|tonight|soon|this |in the (?:morning|afternoon|evening|night))")
 _TIME_HEADS = frozenset("night day morning evening afternoon start spell snap".split())
 _WIND_ADJS = frozenset("calm still windy breezy blustery gusty squally windless blowy".split())
 
@@ -689,8 +729,8 @@ def _later(parts: list[Part], wind_band: int) -> str:
         link = p.joint if p.joint in ("becoming", "turning") else "turning"
         if bits and not (p.role == VERB or (p.role == WIND and _words(w)[0] in _WIND_CHANGE)):
             link = "then"  # "turning westerly, then fair": one "turning" a sentence
-        if p.role == VERB:
-            bits.append(w)
+        if p.role == VERB or (_words(w) and _words(w)[0].endswith("ing") and _words(w)[0] not in ("morning", "evening")):
+            bits.append(w)  # "clearing later", "burning off by noon"
         elif p.role == VIS:
             bits.append(link + " " + w + (" visibility" if link == "then" and "visibility" not in w else ""))
         elif p.form == ADJ:

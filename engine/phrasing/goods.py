@@ -107,9 +107,12 @@ def _agentive(head: str) -> bool:
     from lemminflect import getAllLemmas
 
     try:
-        sing = (getAllLemmas(head).get("NOUN") or (head[:-1],))[0]
+        lemmas = getAllLemmas(head)
     except Exception:
-        sing = head[:-1]
+        lemmas = {}
+    if not lemmas:
+        return True  # a compound no dictionary lists ("boatbuilders", "saltpanners"): by its -ers ending
+    sing = (lemmas.get("NOUN") or (head[:-1],))[0]
     for suf in ("er", "or", "ant", "ent"):
         if sing.endswith(suf):
             stem = sing[: -len(suf)]
