@@ -150,6 +150,11 @@ def check(conditions: str, temperature: float, wind: float, seed: int = 0) -> tu
         items = r.by_kind(kind)
         if items and items[0].status != "kept" and not (kind == "conditions" and not re.search(r"[a-z]", normalise(conditions))):
             marks.append(kind + "-" + items[0].status)  # (a reading only, "high minus 5", has no weather to keep)
+    norm = normalise(conditions)
+    if all(w in ws.lower() for w in re.findall(r"[a-z]+", norm)):
+        # every word the forecast says is said; the fact checker's conditions words that are left
+        # are a reading's ("high minus 5", "highs near 30"), which is never read out
+        marks = [m for m in marks if not m.startswith("conditions-")]
     return ws, sorted(set(marks))
 
 

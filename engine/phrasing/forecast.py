@@ -116,8 +116,8 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"\b(" + "|".join(re.escape(k) for k in SHORTHAND if k.isalpha()) + r")\.(?=\s|,|$)", r"\1", t)
     t = re.sub(r"\b([a-z]+)\b", lambda m: SHORTHAND.get(m.group(1), m.group(1)) if _short_ok(m, t) else m.group(1), t)
     t = _drop_numbers(t)  # again: "v. poor vis 200m" is read only now
-    t = re.sub(r"(?:^|,)\s*(?:occasionally|at times|perhaps|possibly|locally|mainly|later)\s*(?=,|$)", "", t)
     t = re.sub(r"[.!?]+(?=\s|$)", ",", t)
+    t = re.sub(r"(?:^|,)\s*(?:occasionally|at times|perhaps|possibly|locally|mainly|later)\s*(?=,|$)", "", t)
     t = re.sub(r"\s*,\s*", ", ", t)
     t = re.sub(r"(?:,\s*)+", ", ", t)
     t = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", t)  # "hot hot hot"
@@ -831,7 +831,7 @@ def problems(sentence: str, conditions: str, temp_band: int, wind_band: int, nam
         st = _stem(w)
         seen[st] = seen.get(st, 0) + 1
     for st, n in seen.items():
-        if n > max(1, own.count(st)):
+        if n > max(1, sum(o[:4] == st[:4] for o in own)):  # "east ..., backing easterly": the forecast's own
             out.append("doubled:" + st)
     if out and first:
         return out

@@ -1,9 +1,13 @@
 """Resources phrased by what they are: goods, food, animals, people, water; countable or not.
 
-"horses are plentiful", "there is little salt", "few masons are left", never "stores of cattle
-run high". :data:`LEXICON` lists common resources with their category and number; any other
-resource is guessed by form (``inflect``: "-s" plurals are countable, the rest mass nouns; "-ers"
-and "-men" plurals are people). Every phrasing names the resource as written and puts an
+"horses are plentiful", "there is little salt", "smiths are few", never "stores of cattle
+run high". :data:`LEXICON` lists common resources with their category and number: goods, food,
+livestock, wild animals (seen about, never stocked: "walrus abound"), people (never goods:
+"there are plenty of keepers on hand"), natural things (ice, lichen, peat: "there is little lichen
+about") and water. Any other resource is guessed by form: "-s" plurals are countable, the rest
+mass nouns; a plural that names people by what they do is people (a trade ending such as
+"-smiths", "-keepers", "-folk", "-men", or an agent noun whose verb lemminflect knows: "bathers"),
+and collective "-folk" and "clergy" take "are". Every phrasing names the resource as written and puts an
 abundance or scarcity word next to it, so the fact checker finds it.
 """
 
