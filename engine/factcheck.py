@@ -86,7 +86,7 @@ from functools import lru_cache
 from dataclasses import dataclass
 from typing import Iterable
 
-from .templates import _TEMP_BANDS, _WIND_BANDS
+from .phrasing.weather import TEMP_BANDS as _TEMP_BANDS, WIND_BANDS as _WIND_BANDS
 from .world import Place
 
 KINDS = ("conditions", "temperature", "wind", "abundant", "scarce", "event")
@@ -548,10 +548,9 @@ def _in_news(place: Place, rtype: str) -> bool:
     top = max(place.events, key=lambda e: e.significance, default=None)
     if top is None:
         return False
-    from .templates import _said_in, _said_words
-    from .phrasing.goods import LIVING, understand
+    from .phrasing.goods import LIVING, said_in, said_words, understand
 
-    return understand(rtype)[0] in LIVING and _said_in(rtype, _said_words(top.summary))
+    return understand(rtype)[0] in LIVING and said_in(rtype, said_words(top.summary))
 
 
 def _grave(place: Place) -> bool:

@@ -29,7 +29,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .. import factcheck
+from ..world import Place
 from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, guess_form, is_plural, join_and
+from .weather import (LEXICON, OTHER, SKY_ADJ, TEMPS, Condition, _adj_word, _MODIFIERS,
+                      _NAMED_TEMP, _WIND_NOUNS, WINDY, legacy_frames, temperature_words, understand)
 
 # --- 1. normalising ------------------------------------------------------------------------------
 
@@ -100,12 +104,11 @@ def normalise(conditions: str) -> str:
     made commas. Words the forecast says are kept; nothing is added."""
     t = " ".join(conditions.split()).lower()
     t = t.replace("’", "'").replace("…", ",")
-    t = re.sub(r"\s*\(\s*", " ", t)
-    t = re.sub(r"\s*\)\s*", " ", t)
+    t = re.sub(r"\s*\(\s*([^()]*?)\s*\)\s*", r" \1 ", t).strip()  # "smoky haze (from the forges)"
     # "wind: westerly 4", "visibility: good": a section's label, not a part of the weather
     t = re.sub(r"\b(?:wind|weather|sea state|visibility|outlook|forecast)\s*:\s*",
                lambda m: "visibility " if m.group(0).startswith("vis") else ("seas " if m.group(0).startswith("sea") else ""), t)
-    t = re.sub(r"\s+[-–—]+\s+|\s*;\s*|\s*:\s+", ", ", t)
+    t = re.sub(r"\s+[-–—]+\s+|\s*;\s+|\s*:\s+", ", ", t)
     t = _drop_numbers(t)
     t = re.sub(r"\b(" + "|".join(sorted(DIRECTIONS, key=len, reverse=True)) + r") (violent )?storm\b(?! force|-force)",
                r"\1 \2storm-force wind", t)  # "northerly storm 10": Beaufort 10, not a thunderstorm
@@ -121,7 +124,7 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"\s*,\s*", ", ", t)
     t = re.sub(r"(?:,\s*)+", ", ", t)
     t = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", t)  # "hot hot hot"
-    t = " ".join(t.split()).strip(" ,-")
+    t = " ".join(t.split()).strip(" ,")
     # "visibility poor", "wind chill severe": the quality before the noun
     t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
                r"moderate or good|moderate or poor|good or moderate|poor or very poor|moderate|reduced|severe|extreme|"
@@ -129,7 +132,8 @@ def normalise(conditions: str) -> str:
     return t
 
 
-_AMBIGUOUS = frozenset("n s e w v am in temp mod var eve aft ts ra br fg sn ne se".split())
+_AMBIGUOUS = frozenset("n s e w v am in temp mod var eve aft ts ra br fg sn ne se nw sw nne ene ese sse ssw wsw wnw nnw "
+                       "rn hz fm aft cyc".split())
 
 
 def _short_ok(m: re.Match, text: str) -> bool:
@@ -138,13 +142,15 @@ def _short_ok(m: re.Match, text: str) -> bool:
     w = m.group(1)
     if w not in SHORTHAND:
         return False
+    if len(text.split()) == 1:
+        return False  # a forecast of one word is said as written ("SW", "vis")
     if w not in _AMBIGUOUS:
         return True
     after = text[m.end():].lstrip(" .")
     before = text[: m.start()].rstrip()
     if w == "v":
         return after.startswith(("poor", "good", "heavy", "light", "strong", "cold", "warm", "hot", "high", "low", "rough"))
-    if w in ("n", "s", "e", "w", "ne", "se", "nw", "sw"):
+    if w in ("n", "s", "e", "w", "ne", "se", "nw", "sw", "nne", "ene", "ese", "sse", "ssw", "wsw", "wnw", "nnw"):
         return bool(re.match(r"(\d|to |or |veering|backing|becoming|gale|wind|force|[nsew]{1,3}\b)", after)) or \
             before.endswith(("veering", "backing", "becoming", "to", "or"))
     if w == "in":
@@ -290,8 +296,6 @@ def _temp_band(text: str) -> int | None:
 
 @lru_cache(maxsize=16384)
 def _role_of(part: str) -> str:
-    from .weather import LEXICON
-
     ws = _words(part)
     if not ws:
         return NOUN
@@ -330,8 +334,6 @@ def _strip_freq(part: str) -> str:
 
 @lru_cache(maxsize=16384)
 def _form(core: str) -> str:
-    from .weather import LEXICON, understand
-
     if core in LEXICON:
         return LEXICON[core][0]
     ws = _words(core)
@@ -352,8 +354,6 @@ def _form(core: str) -> str:
 
 
 def _adjective(w: str) -> bool:
-    from .weather import LEXICON, _adj_word
-
     if w in ("and", "but", "or", "very", "rather", "quite", "mostly", "partly", "becoming", "yet"):
         return True
     if w in LEXICON:
@@ -372,8 +372,6 @@ def _adjective(w: str) -> bool:
 
 
 def _flags(text: str) -> frozenset[str]:
-    from .weather import understand
-
     c = understand(text)
     return c.flags
 
@@ -433,8 +431,6 @@ def _np(p: Part) -> str:
 
 
 def _sky_adj(w: str) -> bool:
-    from .weather import SKY_ADJ
-
     last = _words(w)[-1] if _words(w) else ""
     return last in SKY_ADJ
 
@@ -483,8 +479,6 @@ def _directional(d: str) -> str:
 
 
 def _temp_words(temp_band: int, flags: frozenset[str], wind_band: int) -> list[str]:
-    from .weather import TEMPS, Condition, temperature_words, OTHER
-
     c = Condition("", MASS, OTHER, flags, False)
     got = temperature_words(c, temp_band, wind_band)
     plain = [w for w, tag in TEMPS[temp_band] if not tag]
@@ -642,17 +636,15 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     """(temperature band, wind band) that the forecast's own words carry for the fact checker
     ("mild", "extreme cold"; "calm", "gale", "gusts"), None where it says none: a forecast that
     says it gets no second word for it."""
-    from ..factcheck import TEMP_WORDS, WIND_WORDS
-
     now = " ".join(p.words for p in read(conditions) if not p.later and p.words == _strip_freq(p.words))
     now = now.replace("-", " ").replace("freezing level", "")
     out = []
-    for table in (TEMP_WORDS, WIND_WORDS):
+    for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
         best, size = None, 0
         for b, ws in enumerate(table):
             for w in ws:
                 if len(w) > size and re.search(r"\b" + re.escape(w.replace("-", " ")) + r"s?\b", now):
-                    if table is TEMP_WORDS and re.search(r"freezing (rain|drizzle|fog|spray|mist)|icy (stretches|patches|roads)|frost", now) and w in ("freezing", "icy", "frost"):
+                    if table is factcheck.TEMP_WORDS and re.search(r"freezing (rain|drizzle|fog|spray|mist)|icy (stretches|patches|roads)|frost", now) and w in ("freezing", "icy", "frost"):
                         continue  # a kind of rain or ground, not the air's temperature
                     best, size = b, len(w)
         out.append(best)
@@ -666,9 +658,7 @@ def _adjective_sequence(parts: tuple[Part, ...], temp_band: int, wind_band: int)
         return ()
     if not any(_TIMELY.search(p.words) for p in parts):
         return ()
-    from ..factcheck import TEMP_WORDS
-
-    said = [b for p in parts for b, ws in enumerate(TEMP_WORDS) for w in ws if re.search(r"\b" + re.escape(w) + r"\b", p.words)]
+    said = [b for p in parts for b, ws in enumerate(factcheck.TEMP_WORDS) for w in ws if re.search(r"\b" + re.escape(w) + r"\b", p.words)]
     words = [p.words.replace(" early", " early on") if p.words.endswith(" early") else p.words for p in parts]
     temp = ""
     if not any(abs(b - temp_band) <= 1 for b in said):
@@ -794,11 +784,9 @@ _WIND_AT = (1.0, 8.0, 18.0, 35.0, 60.0)
 
 def _facts(sentence: str, conditions: str, temp_band: int, wind_band: int) -> list[str]:
     """The fact checker's verdict on the weather facts of the sentence ([] when all kept)."""
-    from ..factcheck import check_facts
-    from ..world import Place
 
     p = Place("urn:flux:place:probe:p", "Probe", "", _TEMP_AT[temp_band], conditions, _WIND_AT[wind_band], (), (), "", 0)
-    r = check_facts(p, sentence)
+    r = factcheck.check_facts(p, sentence)
     out = []
     for kind in ("conditions", "temperature", "wind"):
         items = r.by_kind(kind)
@@ -875,9 +863,76 @@ def _own_stems(conditions: str) -> list[str]:
 
 @lru_cache(maxsize=2)
 def _band_words(kind: str) -> tuple[re.Pattern, dict[str, int]]:
-    from ..factcheck import TEMP_WORDS, WIND_WORDS
-
-    table = TEMP_WORDS if kind == "temp" else WIND_WORDS
+    table = factcheck.TEMP_WORDS if kind == "temp" else factcheck.WIND_WORDS
     bands = {w: b for b, ws in enumerate(table) for w in ws}
     rx = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(bands, key=len, reverse=True)) + r")\b")
     return rx, bands
+
+
+# --- the weather sentence ------------------------------------------------------------------------
+
+_PROBE = "Old Mill"
+
+
+def _clean_frames(frames: tuple[tuple[str, str], ...], conditions: str, temp_band: int,
+                  wind_band: int) -> tuple[list[tuple[str, str]], int]:
+    """The frames a reader would not mark (:func:`forecast.problems`), and the fewest problems
+    any frame has."""
+    good, least = [], 99
+    for pre, post in frames:
+        n = len(problems(pre + _PROBE + post, conditions, temp_band, wind_band, _PROBE, first=True))
+        least = min(least, n)
+        if n == 0:
+            good.append((pre, post))
+    return good, least
+
+
+@lru_cache(maxsize=16384)
+def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    """Every phrasing of the weather sentence for these conditions and bands, as (text before
+    the name, text after it); the template picks one by the place's seed. Deterministic.
+
+    A forecast in shorthand or with numbers ("fog/mist, v. poor vis", "southwest 5 to 7") is read
+    by :mod:`.forecast` (normalised, split into parts, each classified, said as one phrase). Any
+    other condition gets the phrasings of :func:`_weather_frames`, less those a reader would mark
+    (a word said twice, a temperature or wind word doubling or contradicting the forecast's own);
+    when none is left, the forecast reader's."""
+    plain = " ".join(conditions.split()).lower().rstrip(".!?;:… ")
+    norm = normalise(conditions)
+    if not norm or not any(ch.isalpha() for ch in norm):
+        if re.search(r"[^\W\d_]", conditions) and re.search(r"\d", conditions):
+            # "high minus 5": a reading only, no weather to tell (a word alone, "ten", is said as written)
+            return tuple(("It is " + t + " at ", ", with " + n + ".") for t, tag in TEMPS[temp_band] if not tag
+                         for n in _WIND_NOUNS[wind_band][:2])
+        return legacy_frames(conditions, temp_band, wind_band)
+    if norm == plain and "," not in norm:
+        old = legacy_frames(conditions, temp_band, wind_band)
+        if _plain_condition(norm):
+            return old  # a condition of the lexicon, said its own way: nothing to check
+        good, least = _clean_frames(old, conditions, temp_band, wind_band)
+        if good:
+            return tuple(good)
+    else:
+        old, least = (), 99
+    new = frames(norm, temp_band, wind_band)
+    good_new, least_new = _clean_frames(new, conditions, temp_band, wind_band)
+    if good_new:
+        return tuple(good_new)
+    if old and least <= least_new:
+        return old
+    return new or legacy_frames(conditions, temp_band, wind_band)
+
+
+def _plain_condition(text: str) -> bool:
+    """A condition the lexicon reads whole ("light rain", "freezing fog", "sunny spells") that
+    names no temperature or wind of its own: its phrasings need no checking."""
+    c = understand(text)
+    if not c.known or c.kind == WINDY or " " in text and not _MODIFIED.fullmatch(text):
+        return False
+    return said_bands(text) == (None, None) and not (set(text.split()) & set(_NAMED_TEMP))
+
+
+_MODIFIED = re.compile(r"(?:(?:" + "|".join(sorted(_MODIFIERS, key=len, reverse=True)) + r"|moderate|patchy|scattered|isolated|"
+                       r"mostly|partly|a few|some|occasional) )*[a-z-]+(?: [a-z-]+)?")
+
+

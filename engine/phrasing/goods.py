@@ -13,6 +13,7 @@ abundance or scarcity word next to it, so the fact checker finds it.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from .grammar import WORD, is_plural, join_and
@@ -311,3 +312,16 @@ def absolutes(abundant: list[str], scarce: list[str], gone: frozenset[str] = fro
     if a and s:
         return tuple(x + " but " + y for x in a for y in s if not (" and " in x and " and " in y)) or (a[0] + " but " + s[0],)
     return a or s
+
+
+def said_words(summary: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", summary))
+
+
+def said_in(resource: str, said: frozenset[str]) -> bool:
+    """Whether a resource's head noun (or its singular) is a word of the news."""
+    head = resource.split()[-1].lower() if resource.split() else ""
+    if not head or len(head) < 3:
+        return False
+    forms = {head, head[:-1] if head.endswith("s") else head, head[:-2] + "an" if head.endswith("men") else head}
+    return bool(forms & said)

@@ -25,7 +25,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import forecast
 from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, content_words, guess_form, is_plural, join_and
 
 # Band bounds (the fact checker reads the same bounds): temperature in °C, wind in mph.
@@ -419,6 +418,9 @@ WINDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("a howling gale", "storm-force winds", "a tearing gale"),
      ("in a howling gale", "as a gale tears through", "under storm-force winds")),
 )
+# (upper bound, plain words) per band: the template and the fact checker read the same bounds.
+TEMP_BANDS = tuple((b, tuple(w for w, tag in TEMPS[i] if not tag)) for i, b in enumerate(TEMP_BOUNDS))
+WIND_BANDS = tuple((b, WINDS[i][0]) for i, b in enumerate(WIND_BOUNDS))
 PLEASANT_WORDS = frozenset({"mild", "balmy", "pleasantly", "pleasant"})
 
 
@@ -1002,72 +1004,7 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
     return ()
 
 
-_PROBE = "Old Mill"
-
-
-def _clean_frames(frames: tuple[tuple[str, str], ...], conditions: str, temp_band: int,
-                  wind_band: int) -> tuple[list[tuple[str, str]], int]:
-    """The frames a reader would not mark (:func:`forecast.problems`), and the fewest problems
-    any frame has."""
-    good, least = [], 99
-    for pre, post in frames:
-        n = len(forecast.problems(pre + _PROBE + post, conditions, temp_band, wind_band, _PROBE, first=True))
-        least = min(least, n)
-        if n == 0:
-            good.append((pre, post))
-    return good, least
-
-
-@lru_cache(maxsize=16384)
-def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
-    """Every phrasing of the weather sentence for these conditions and bands, as (text before
-    the name, text after it); the template picks one by the place's seed. Deterministic.
-
-    A forecast in shorthand or with numbers ("fog/mist, v. poor vis", "southwest 5 to 7") is read
-    by :mod:`.forecast` (normalised, split into parts, each classified, said as one phrase). Any
-    other condition gets the phrasings of :func:`_weather_frames`, less those a reader would mark
-    (a word said twice, a temperature or wind word doubling or contradicting the forecast's own);
-    when none is left, the forecast reader's."""
-    plain = " ".join(conditions.split()).lower().rstrip(".!?;:… ")
-    norm = forecast.normalise(conditions)
-    if not norm or not re.search(r"[^\W\d_]", norm):
-        if re.search(r"[^\W\d_]", conditions) and re.search(r"\d", conditions):
-            # "high minus 5": a reading only, no weather to tell (a word alone, "ten", is said as written)
-            return tuple(("It is " + t + " at ", ", with " + n + ".") for t, tag in TEMPS[temp_band] if not tag
-                         for n in _WIND_NOUNS[wind_band][:2])
-        return _weather_frames(conditions, temp_band, wind_band)
-    if norm == plain and "," not in norm:
-        old = _weather_frames(conditions, temp_band, wind_band)
-        if _plain_condition(norm):
-            return old  # a condition of the lexicon, said its own way: nothing to check
-        good, least = _clean_frames(old, conditions, temp_band, wind_band)
-        if good:
-            return tuple(good)
-    else:
-        old, least = (), 99
-    new = forecast.frames(norm, temp_band, wind_band)
-    good_new, least_new = _clean_frames(new, conditions, temp_band, wind_band)
-    if good_new:
-        return tuple(good_new)
-    if old and least <= least_new:
-        return old
-    return new or _weather_frames(conditions, temp_band, wind_band)
-
-
-def _plain_condition(text: str) -> bool:
-    """A condition the lexicon reads whole ("light rain", "freezing fog", "sunny spells") that
-    names no temperature or wind of its own: its phrasings need no checking."""
-    c = understand(text)
-    if not c.known or c.kind == WINDY or " " in text and not _MODIFIED.fullmatch(text):
-        return False
-    return forecast.said_bands(text) == (None, None) and not (set(text.split()) & set(_NAMED_TEMP))
-
-
-_MODIFIED = re.compile(r"(?:(?:" + "|".join(sorted(_MODIFIERS, key=len, reverse=True)) + r"|moderate|patchy|scattered|isolated|"
-                       r"mostly|partly|a few|some|occasional) )*[a-z-]+(?: [a-z-]+)?")
-
-
-def _weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+def legacy_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     text = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", " ".join(conditions.split()).lower())  # "hot hot hot"
     text = re.sub(r"\b(visibility|wind chill|cloud cover|cloud|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
                   r"moderate|reduced|severe|extreme|heavy|light|strong|high|low|rough|slight)\b", r"\2 \1", text)
