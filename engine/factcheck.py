@@ -82,10 +82,11 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Iterable
 
-from .templates import _TEMP_BANDS, _WIND_BANDS
+from .phrasing.weather import TEMP_BANDS as _TEMP_BANDS, WIND_BANDS as _WIND_BANDS
 from .world import Place
 
 KINDS = ("conditions", "temperature", "wind", "abundant", "scarce", "event")
@@ -101,7 +102,7 @@ CONDITION_FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rain": (("rain", "raining", "rainy", "rainfall", "rainwater", "drizzle", "drizzling", "shower", "downpour",
               "monsoon", "sleet", "raindrop", "puddle"), ("wet", "damp", "soaked", "dripping", "sodden")),
     "snow": (("snow", "snowing", "snowy", "snowfall", "snowflake", "blizzard", "flurry", "whiteout", "snowdrift",
-              "drift"), ("white",)),
+              "drift"), ("white", "ice", "icy")),
     "fog": (("fog", "foggy", "mist", "misty", "haze", "hazy", "smog", "murk", "murky", "fogbank"), ("smoke", "smoky", "veil")),
     "clear": (("sunny", "sunshine", "sunlight", "sunlit", "cloudless", "clear sky", "blue sky", "clear skies"),
               ("clear", "bright", "fair", "sun", "glare", "dry")),
@@ -137,21 +138,22 @@ OPPOSING: dict[str, frozenset[str]] = {
 TEMP_BAND_NAMES = ("bitterly cold", "freezing", "cold", "cool", "warm", "hot", "scorching")
 TEMP_WORDS: tuple[tuple[str, ...], ...] = (
     ("bitterly cold", "deathly cold", "frozen hard", "frigid", "arctic", "glacial", "bone-chilling", "bitter cold",
-     "numbing cold", "brutally cold", "polar", "bitter wind chill"),
+     "numbing cold", "brutally cold", "polar", "bitter wind chill", "extreme cold", "severe cold", "intense cold",
+     "severe wind chill", "extreme wind chill"),
     ("freezing", "icy cold", "raw and frozen", "icy", "frost", "frosty", "frozen", "wintry", "sub-zero", "ice-cold",
      "frostbitten", "rime"),
     ("cold", "chilly", "cool and damp", "chill", "nippy", "bleak cold"),
     ("cool", "mild", "crisp", "temperate", "fresh"),
     ("warm", "pleasantly warm", "balmy", "warmth", "pleasant warmth", "sun-warmed"),
-    ("hot", "sweltering", "close and hot", "sultry", "muggy", "stifling", "heat"),
+    ("hot", "sweltering", "close and hot", "sultry", "muggy", "stifling", "heat", "heatwave", "heat wave"),
     ("scorching", "blisteringly hot", "baking", "searing", "blistering", "scorched", "blazing", "broiling",
-     "oven-like", "burning heat"),
+     "oven-like", "burning heat", "extreme heat"),
 )
 assert len(TEMP_WORDS) == len(_TEMP_BANDS) == len(TEMP_BAND_NAMES)
 
 WIND_BAND_NAMES = ("still air", "light breeze", "brisk wind", "strong wind", "gale")
 WIND_WORDS: tuple[tuple[str, ...], ...] = (
-    ("still air", "windless", "without a breath of wind", "no wind", "stillness", "becalmed", "air is still",
+    ("still air", "windless", "without a breath of wind", "no wind", "stillness", "becalmed", "air is still", "calm",
      "air hangs still", "calm air", "motionless air", "breathless air", "not a breath of wind"),
     ("breeze", "light breeze", "soft breeze", "gentle wind", "gentle breeze", "light wind", "zephyr", "breezy",
      "soft wind", "faint breeze", "blowing gently", "stirring softly"),
@@ -310,6 +312,7 @@ class FactReport:
 
 # --- tokens ---------------------------------------------------------------------------------
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Lower-case and undo English plurals only (transparent, never clever)."""
     w = word.lower().replace("’", "'")
@@ -354,6 +357,7 @@ def _tokens(text: str) -> list[_Tok]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def _phrase_tokens(phrase: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in _WORD_RE.findall(phrase.lower()))
 
@@ -428,11 +432,16 @@ def _band_index(value: float, bands) -> int:
     return len(bands) - 1
 
 
+@lru_cache(maxsize=8)
+def _sorted_phrases(table: tuple[tuple[str, ...], ...]) -> tuple[tuple[int, str, int], ...]:
+    return tuple(sorted(((len(_phrase_tokens(p)), p, b) for b, ps in enumerate(table) for p in ps), key=lambda x: (-x[0], x[1])))
+
+
 def _band_hits(ix: _Index, table: tuple[tuple[str, ...], ...],
                blocked: list[tuple[int, int]] = ()) -> list[tuple[int, tuple[int, int]]]:
     """(band, span) of every band word; longer phrases first, a word is used by one phrase only,
     and words inside ``blocked`` spans (resource names, the conditions phrase) are not used."""
-    phrases = sorted(((len(_phrase_tokens(p)), p, b) for b, ps in enumerate(table) for p in ps), key=lambda x: (-x[0], x[1]))
+    phrases = _sorted_phrases(table)
     used: list[tuple[int, int]] = list(blocked)  # character spans (a hyphen part shares its word's span)
     hits = []
     for _n, p, band in phrases:
@@ -539,10 +548,9 @@ def _in_news(place: Place, rtype: str) -> bool:
     top = max(place.events, key=lambda e: e.significance, default=None)
     if top is None:
         return False
-    from .templates import _said_in, _said_words
-    from .phrasing.goods import ANIMALS, PEOPLE, understand
+    from .phrasing.goods import LIVING, said_in, said_words, understand
 
-    return understand(rtype)[0] in (PEOPLE, ANIMALS) and _said_in(rtype, _said_words(top.summary))
+    return understand(rtype)[0] in LIVING and said_in(rtype, said_words(top.summary))
 
 
 def _grave(place: Place) -> bool:

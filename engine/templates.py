@@ -23,13 +23,14 @@ from bisect import bisect_right
 from .phrasing import goods, news
 from .phrasing.news import grave_news
 from .phrasing.grammar import cap, content_words, place_name, plural_name
-from .phrasing.weather import TEMP_BOUNDS, TEMPS, WIND_BOUNDS, WINDS, weather_frames
+from .phrasing.forecast import weather_frames
+from .phrasing.goods import said_in as _said_in, said_words as _said_words
+from .phrasing.weather import TEMP_BANDS, TEMP_BOUNDS, WIND_BANDS, WIND_BOUNDS
 from .validate import looks_like_instruction
 from .world import Place
 
 # (upper bound, plain words) per band; the fact checker reads the same bounds.
-_TEMP_BANDS = tuple((b, tuple(w for w, tag in TEMPS[i] if not tag)) for i, b in enumerate(TEMP_BOUNDS))
-_WIND_BANDS = tuple((b, WINDS[i][0]) for i, b in enumerate(WIND_BOUNDS))
+_TEMP_BANDS, _WIND_BANDS = TEMP_BANDS, WIND_BANDS
 _LAST_TEMP = len(TEMP_BOUNDS) - 1
 _LAST_WIND = len(WIND_BOUNDS) - 1
 ABUNDANT_ABOVE, SCARCE_BELOW = 0.7, 0.3
@@ -114,7 +115,7 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         # a resource the news itself speaks of ("the ferryman will not cross", "the wire to the
         # fort is down") is not listed again after it: "...; there are few ferrymen" reads clumsy
         said = _said_words(top.summary)
-        living = (goods.PEOPLE, goods.ANIMALS)
+        living = goods.LIVING
         abundant = [r for r in abundant if not (_said_in(r, said) and goods.understand(r)[0] in living)]
         scarce = [r for r in scarce if not (_said_in(r, said) and goods.understand(r)[0] in living)]
     told = news.phrasings(top.type, top.summary) if top is not None else ()
@@ -168,19 +169,6 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
         # "..., with plenty of rice and boatmen aplenty but fish sauce in short supply"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     return _end(lead + "; " + short[(seed >> 7) % len(short)])  # readers prefer the semicolon to a bare "and"
-
-
-def _said_words(summary: str) -> frozenset[str]:
-    return frozenset(w.lower() for w in re.findall(r"[^\W\d_]+", summary))
-
-
-def _said_in(resource: str, said: frozenset[str]) -> bool:
-    """Whether a resource's head noun (or its singular) is a word of the news."""
-    head = resource.split()[-1].lower() if resource.split() else ""
-    if not head or len(head) < 3:
-        return False
-    forms = {head, head[:-1] if head.endswith("s") else head, head[:-2] + "an" if head.endswith("men") else head}
-    return bool(forms & said)
 
 
 def _named_at_start(body: str, names: list[str]) -> str:

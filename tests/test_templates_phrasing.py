@@ -225,7 +225,7 @@ def test_balmy_is_never_said_in_a_gale_or_a_thunderstorm():
     ("horses", 0.9, ("horses are plentiful", "horses abound", "no shortage of horses", "there are horses in plenty")),
     ("cattle", 0.9, ("cattle are plentiful", "cattle abound", "no shortage of cattle", "there are cattle in plenty")),
     ("salt", 0.1, ("little salt", "salt is scarce", "salt is running low", "salt is in short supply")),
-    ("masons", 0.1, ("few masons", "masons are scarce")),
+    ("masons", 0.1, ("few masons", "masons are scarce", "masons are few")),
     ("labour", 0.9, ("labour is plentiful", "no shortage of labour", "labour is cheap and plentiful")),
 ])
 def test_resources_are_phrased_by_what_they_are(name, abundance, expected):
@@ -534,3 +534,26 @@ def test_compound_calamity_words_read_as_grave_news():
             third = template_sentences(place(resources=[Resource("rope", 0.1), Resource("salt", 0.9)],
                                              events=[Event("report", 0.7, "short", w)], urn=f"urn:flux:place:v:cw-{s}"))[2]
             assert ", and rope" not in third and ", and salt" not in third, third
+
+
+@pytest.mark.parametrize("name, abundance, never, must", [
+    ("smiths", 0.1, r"can be found|stores", r"smiths are few|few smiths|smiths are scarce"),
+    ("keepers", 0.9, r"can be had|stores|in plenty", r"keepers"),
+    ("almsfolk", 0.1, r"almsfolk is\b", r"almsfolk are|few almsfolk"),
+    ("bathers", 0.9, r"can be had|in plenty", r"bathers"),
+    ("walrus", 0.9, r"stores|in plenty|no shortage", r"walrus (are|abound)|plenty of walrus about"),
+    ("ice", 0.9, r"stores|run high", r"\bice\b"),
+    ("lichen", 0.1, r"stores|short supply|running low", r"lichen"),
+    ("clergy", 0.1, r"clergy is\b", r"clergy"),
+])
+def test_supplies_are_phrased_by_kind(name, abundance, never, must):
+    assert goods.understand("almsfolk") == ("people", "p") and goods.understand("lock-keepers")[0] == "people"
+    assert goods.understand("walrus")[0] == "wild" and goods.understand("lichen")[0] == "natural"
+    assert goods.understand("cattle")[0] == "animals" and goods.understand("copper")[0] == "goods"
+    for s in range(40):
+        t = render_template(place(resources=[Resource(name, abundance)], urn=f"urn:flux:place:v:kind-{s}"))
+        third = t.split(". ")[-1].lower()
+        assert not re.search(never, third), t
+        assert re.search(must, third), t
+        r = check_facts(place(resources=[Resource(name, abundance)], urn=f"urn:flux:place:v:kind-{s}"), t)
+        assert all(it.status == "kept" for it in r.items if it.kind in ("abundant", "scarce")), (r.items, t)

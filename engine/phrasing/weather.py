@@ -418,6 +418,9 @@ WINDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("a howling gale", "storm-force winds", "a tearing gale"),
      ("in a howling gale", "as a gale tears through", "under storm-force winds")),
 )
+# (upper bound, plain words) per band: the template and the fact checker read the same bounds.
+TEMP_BANDS = tuple((b, tuple(w for w, tag in TEMPS[i] if not tag)) for i, b in enumerate(TEMP_BOUNDS))
+WIND_BANDS = tuple((b, WINDS[i][0]) for i, b in enumerate(WIND_BOUNDS))
 PLEASANT_WORDS = frozenset({"mild", "balmy", "pleasantly", "pleasant"})
 
 
@@ -1001,10 +1004,7 @@ def _special(text: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str]
     return ()
 
 
-@lru_cache(maxsize=16384)
-def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
-    """Every phrasing of the weather sentence for these conditions and bands, as (text before
-    the name, text after it); the template picks one by the place's seed. Deterministic."""
+def legacy_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     text = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", " ".join(conditions.split()).lower())  # "hot hot hot"
     text = re.sub(r"\b(visibility|wind chill|cloud cover|cloud|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
                   r"moderate|reduced|severe|extreme|heavy|light|strong|high|low|rough|slight)\b", r"\2 \1", text)

@@ -1,0 +1,938 @@
+"""A forecast read as forecasters write it, and said as one phrase.
+
+Real forecasts are lists: "southwest 5 to 7, occasionally gale 8 later", "fog/mist, v. poor vis",
+"cold night, frost in hollows", "drizzle, heavier to follow". Rather than one rule per shape, a
+forecast is read in three table-driven steps:
+
+1. :func:`normalise` expands forecasters' shorthand (:data:`SHORTHAND`: "vis" -> "visibility",
+   "v." -> "very", "occ" -> "occasionally", "/" -> "or"), keeps a parenthesis as plain words and
+   drops numbers and Beaufort forces ("gale 8" -> "gale", "5 to 7", "minus thirty", "-3C"): no
+   number is read out, the words around it stay;
+2. :func:`read` splits it into parts (comma, semicolon, " - ", "with", "then", "becoming",
+   "later") and classifies each part by lexicon (:data:`WIND_TERMS`, :data:`DIRECTIONS`, the
+   weather lexicon of :mod:`.weather`, temperature words) into wind, temperature, visibility, a
+   weather noun or adjective, or a change to come; what no lexicon reads is classed by its form
+   (adjective, plural or mass noun, "-ing" verb) so it is still said grammatically;
+3. :func:`frames` realises the parts as one sentence around the place's name, with the
+   temperature and wind words chosen to agree with what the forecast says itself: a forecast
+   that names the temperature ("mild", "extreme cold") or the wind ("calm", "gale") gets no
+   second word for it; when the reading disagrees with the forecast both are said, as a contrast
+   ("..., yet it is only cool").
+
+Everything here runs once per distinct (forecast, temperature band, wind band): the template
+caches the frames.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .. import factcheck
+from ..world import Place
+from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, guess_form, is_plural, join_and
+from .weather import (LEXICON, OTHER, SKY_ADJ, TEMPS, Condition, _adj_word, _MODIFIERS,
+                      _NAMED_TEMP, _WIND_NOUNS, WINDY, legacy_frames, temperature_words, understand)
+
+# --- 1. normalising ------------------------------------------------------------------------------
+
+# forecasters' shorthand -> plain words (whole words only; applied after lower-casing)
+SHORTHAND = {
+    "vis": "visibility", "visib": "visibility", "viz": "visibility", "v": "very", "occ": "occasionally",
+    "occnl": "occasionally", "occl": "occasionally", "mod": "moderate", "sev": "severe", "hvy": "heavy",
+    "lt": "light", "lgt": "light", "isol": "isolated", "sct": "scattered", "scat": "scattered", "wintry": "wintry",
+    "incr": "increasing", "decr": "decreasing", "temp": "temporarily", "tempo": "temporarily", "poss": "possibly",
+    "prob": "probably", "shwrs": "showers", "shwr": "shower", "tstms": "thunderstorms", "tstm": "thunderstorm",
+    "ts": "thunderstorms", "fm": "from", "frm": "from", "w/": "with", "becmg": "becoming", "bcmg": "becoming",
+    "intermit": "intermittent", "n": "north", "s": "south", "e": "east", "w": "west", "ne": "northeast",
+    "nw": "northwest", "se": "southeast", "sw": "southwest", "nne": "north-northeast", "ene": "east-northeast",
+    "ese": "east-southeast", "sse": "south-southeast", "ssw": "south-southwest", "wsw": "west-southwest",
+    "wnw": "west-northwest", "nnw": "north-northwest", "cyc": "cyclonic", "var": "variable", "vrb": "variable",
+    "aft": "afternoon", "eve": "evening", "am": "morning", "pm": "afternoon", "hrs": "hours", "thdr": "thunder",
+    "drz": "drizzle", "rn": "rain", "sn": "snow", "fg": "fog", "br": "mist", "hz": "haze", "ra": "rain",
+}
+_NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
+    minus plus degrees degree celsius fahrenheit knots knot mph kph percent beaufort""".split())
+_NUMBER_RX = r"(?:" + "|".join(sorted(_NUMBER_WORDS)) + r")(?:-\w+)?"
+_UNIT_WORDS = frozenset("degrees degree celsius fahrenheit knots knot mph kph percent".split())
+_NUMBER_LEADS = frozenset("minus plus force near around about to or gale storm severe gusts gusting highs lows high low "
+                          "reaching beaufort".split())
+_UNIT = r"(?:km/h|km\s*h\b|m/s|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b|m\b|km\b|miles?\b)"
+
+
+def _drop_numbers(text: str) -> str:
+    # "with a high near 45", "highs in the 20s", "low minus 22": a reading, not weather
+    text = re.sub(r"(?:,\s*)?(?:with\s+)?(?:a\s+)?\b(?:highs?|lows?|temperatures?|temps?|max|min)\s+"
+                  r"(?:near|around|of|to|in the|reaching|between|about|upper|lower|mid)?\s*(?:minus\s+|-|plus\s+)?"
+                  r"(?:\d+|[a-z]+ty|zero)\b[^,;.]*", "", text)
+    text = re.sub(r"\bwinds? (" + "|".join(sorted(DIRECTIONS, key=len, reverse=True)) + r")\b",
+                  lambda m: _directional(m.group(1)) + " wind", text)  # "wind north 30 km/h": "northerly wind"
+    start = text
+    # "5 to 7", "4 or 5", "-3c", "gusts to 60 mph", "force 6", "f6", "minus thirty"
+    text = re.sub(r"\bf(?:orce)?\s*\d+\b", " ", text)
+    text = re.sub(r"[-−+]?\d+(?:[.,]\d+)?\s*" + _UNIT + r"?(?:\s*(?:to|or|-|–)\s*[-−+]?\d+(?:[.,]\d+)?\s*" + _UNIT + "?)?",
+                  " ", text)
+    words = text.split(" ")
+    cores = [w.strip(",;:.") for w in words]
+    nums = [bool(re.fullmatch(_NUMBER_RX, c or "x")) for c in cores]
+    out = []
+    for i, w in enumerate(words):
+        core = cores[i]
+        prev = cores[i - 1] if i else ""
+        nxt = cores[i + 1] if i + 1 < len(cores) else ""
+        after = nums[i + 2] if i + 2 < len(cores) and nxt in ("to", "or") else False
+        if nums[i] and (core in _UNIT_WORDS or prev in _NUMBER_LEADS or (i and nums[i - 1])
+                        or (i + 1 < len(cores) and nums[i + 1]) or after or nxt in _UNIT_WORDS):
+            # "minus thirty", "gale eight", "ten to fifteen knots": a number in words; "ten" alone is a word
+            if w.endswith((",", ";")) and out:
+                out[-1] = out[-1] + w[-1]
+            continue
+        out.append(w)
+    dropped = " ".join(out).split() != start.split()
+    text = " ".join(out)
+    if dropped:  # what a dropped number leaves dangling: "gusts to", "up to", "around", "5 to 7" -> "to"
+        text = re.sub(r"\b(?:as high as|as low as|in excess of|of up to|up to|to|or|around|about|near|of|at|reaching|gusting to|before|after|until|from|by|above|below)\s*(?=[,;.]|$)", "", text)
+        text = re.sub(r"(?:^|(?<=[,;]))\s*(?:to|or)\s+(?=\w)", " ", text)
+    return text
+
+
+@lru_cache(maxsize=16384)
+def normalise(conditions: str) -> str:
+    """The forecast in plain lower-case words: shorthand expanded, numbers dropped, separators
+    made commas. Words the forecast says are kept; nothing is added."""
+    t = " ".join(conditions.split()).lower()
+    t = t.replace("’", "'").replace("…", ",")
+    t = re.sub(r"\s*\(\s*([^()]*?)\s*\)\s*", r" \1 ", t).strip()  # "smoky haze (from the forges)"
+    # "wind: westerly 4", "visibility: good": a section's label, not a part of the weather
+    t = re.sub(r"\b(?:wind|weather|sea state|visibility|outlook|forecast)\s*:\s*",
+               lambda m: "visibility " if m.group(0).startswith("vis") else ("seas " if m.group(0).startswith("sea") else ""), t)
+    t = re.sub(r"\s+[-–—]+\s+|\s*;\s+|\s*:\s+", ", ", t)
+    t = _drop_numbers(t)
+    t = re.sub(r"\b(" + "|".join(sorted(DIRECTIONS, key=len, reverse=True)) + r") (violent )?storm\b(?! force|-force)",
+               r"\1 \2storm-force wind", t)  # "northerly storm 10": Beaufort 10, not a thunderstorm
+    t = re.sub(r"(?<=[a-z])\s*/\s*(?=[a-z])", " or ", t)
+    t = re.sub(r"(?<=[a-z])\s*[&+]\s*(?=[a-z])", " and ", t)  # "rain & drizzle"
+    t = re.sub(r"\bw/\s*", "with ", t)
+    # "v. poor", "occ. rain": a stop after shorthand is not a sentence end
+    t = re.sub(r"\b(" + "|".join(re.escape(k) for k in SHORTHAND if k.isalpha()) + r")\.(?=\s|,|$)", r"\1", t)
+    t = re.sub(r"\b([a-z]+)\b", lambda m: SHORTHAND.get(m.group(1), m.group(1)) if _short_ok(m, t) else m.group(1), t)
+    t = _drop_numbers(t)  # again: "v. poor vis 200m" is read only now
+    t = re.sub(r"[.!?]+(?=\s|$)", ",", t)
+    t = re.sub(r"(?:^|,)\s*(?:occasionally|at times|perhaps|possibly|locally|mainly|later)\s*(?=,|$)", "", t)
+    t = re.sub(r"\s*,\s*", ", ", t)
+    t = re.sub(r"(?:,\s*)+", ", ", t)
+    t = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", t)  # "hot hot hot"
+    t = " ".join(t.split()).strip(" ,")
+    # "visibility poor", "wind chill severe": the quality before the noun
+    t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
+               r"moderate or good|moderate or poor|good or moderate|poor or very poor|moderate|reduced|severe|extreme|"
+               r"heavy|light|strong|high|low|rough|slight|very rough|calm)\b", r"\2 \1", t)
+    return t
+
+
+_AMBIGUOUS = frozenset("n s e w v am in temp mod var eve aft ts ra br fg sn ne se nw sw nne ene ese sse ssw wsw wnw nnw "
+                       "rn hz fm aft cyc".split())
+
+
+def _short_ok(m: re.Match, text: str) -> bool:
+    """Whether an ambiguous abbreviation is one here ("v poor" is "very poor"; "s" alone is south
+    only next to a wind or a number)."""
+    w = m.group(1)
+    if w not in SHORTHAND:
+        return False
+    if len(text.split()) == 1:
+        return False  # a forecast of one word is said as written ("SW", "vis")
+    if w not in _AMBIGUOUS:
+        return True
+    after = text[m.end():].lstrip(" .")
+    before = text[: m.start()].rstrip()
+    if w == "v":
+        return after.startswith(("poor", "good", "heavy", "light", "strong", "cold", "warm", "hot", "high", "low", "rough"))
+    if w in ("n", "s", "e", "w", "ne", "se", "nw", "sw", "nne", "ene", "ese", "sse", "ssw", "wsw", "wnw", "nnw"):
+        return bool(re.match(r"(\d|to |or |veering|backing|becoming|gale|wind|force|[nsew]{1,3}\b)", after)) or \
+            before.endswith(("veering", "backing", "becoming", "to", "or"))
+    if w == "in":
+        return False
+    if w in ("am", "temp", "mod", "var", "eve", "aft"):
+        return bool(re.match(r"(\d|,|$|\w)", after)) and w not in ("am", "temp") or (w == "mod" and after.startswith(("or", "to", "/")))
+    return len(text.split()) <= 3
+
+
+# --- 2. reading ----------------------------------------------------------------------------------
+
+WIND, TEMP, VIS, NOUN, ADJECTIVE, VERB = "wind", "temp", "vis", "noun", "adj", "verb"
+
+# words that name a wind strength -> wind band (0 still .. 4 gale); Beaufort names included
+WIND_TERMS = {
+    "calm": 0, "still": 0, "windless": 0, "light air": 0, "light airs": 0,
+    "light": 1, "gentle": 1, "breeze": 1, "breezes": 1, "breezy": 1, "light winds": 1, "light breeze": 1,
+    "moderate": 2, "fresh": 2, "brisk": 2, "windy": 2, "blustery": 2, "blowy": 2, "fresh breeze": 2,
+    "strong": 3, "gusty": 3, "gusts": 3, "gust": 3, "squally": 3, "high winds": 3, "strong breeze": 3,
+    "near gale": 3, "strong winds": 3, "hard gusts": 3,
+    "gale": 4, "gales": 4, "severe gale": 4, "severe gales": 4, "storm": 4, "storm force": 4, "storm-force": 4,
+    "violent storm": 4, "hurricane force": 4, "hurricane-force": 4, "gale force": 4, "gale-force": 4, "howling": 4,
+    "severe gusts": 4, "violent": 4,
+}
+_WIND_NOUNS_RE = re.compile(r"\b(winds?|breezes?|gales?|gusts?|airs?|squalls?|wind)\b")
+DIRECTIONS = ("north-northeast east-northeast east-southeast south-southeast south-southwest west-southwest "
+              "west-northwest north-northwest northeast northwest southeast southwest north-east north-west "
+              "south-east south-west north south east west northerly southerly easterly westerly northeasterly "
+              "northwesterly southeasterly southwesterly north-easterly north-westerly south-easterly south-westerly "
+              "cyclonic variable onshore offshore katabatic").split()
+_DIRECTION_SET = frozenset(DIRECTIONS)
+_WIND_CHANGE = frozenset("veering backing increasing decreasing easing moderating freshening rising dropping "
+                         "falling abating slackening".split())
+# a temperature said by the forecast itself -> band
+TEMP_TERMS = {
+    "bitterly": 0, "bitter": 0, "extreme cold": 0, "severe cold": 0, "intense cold": 0, "frigid": 0, "arctic": 0,
+    "polar": 0, "severe wind chill": 0, "extreme wind chill": 0, "bitter wind chill": 0, "deathly": 0,
+    "freezing": 1, "frozen": 1, "icy": 1, "frosty": 1, "sub-zero": 1, "wind chill": 1, "cold night": 2,
+    "cold": 2, "chilly": 2, "chill": 2, "nippy": 2, "raw": 2, "cool": 3, "mild": 3, "fresh": 3, "temperate": 3,
+    "warm": 4, "balmy": 4, "warmer": 4, "hot": 5, "humid heat": 5, "heat": 5, "sweltering": 5, "sultry": 5,
+    "muggy": 5, "stifling": 5, "scorching": 6, "baking": 6, "searing": 6, "blazing": 6, "extreme heat": 6,
+    "blistering": 6, "heatwave": 5, "heat wave": 5, "cooler": 3, "colder": 2, "hotter": 5,
+}
+_VIS_WORDS = frozenset("visibility".split())
+_VIS_QUALITY = frozenset("very poor good moderate excellent reduced fair".split())
+# what says when: said after its part as written ("frost in hollows", "rain by evening")
+_WHEN = re.compile(
+    r"\s+(?P<q>(?:later|at first|early|early on|overnight|at times|for a time|in places|in hollows|"
+    r"on high ground|on the hills|on hills|on the coast|inland|offshore|near the coast|at night|tonight|"
+    r"in the (?:morning|afternoon|evening|night)|this (?:morning|afternoon|evening)|later on|soon|"
+    r"by (?:dawn|morning|noon|midday|afternoon|evening|dusk|nightfall|night|tonight)|to follow|for a while|"
+    r"(?:in|on|near|over|along|across|around|from|off|at|above|below|by|under) (?:the |a )?[a-z' -]+))$")
+_LATER_LEADS = ("then ", "becoming ", "turning ", "later ", "followed by ", "giving way to ", "soon ")
+_LATER_TAILS = ("later", "to follow", "later on", "by evening", "by dusk", "by nightfall", "by night", "overnight",
+                "by afternoon", "by midday", "by noon", "by morning", "soon", "tonight", "this evening",
+                "in the evening", "in the afternoon", "in the night")
+_FREQ = ("occasionally ", "at times ", "sometimes ", "perhaps ", "possibly ", "probably ", "chance of ", "risk of ",
+         "a chance of ", "a risk of ", "temporarily ", "mainly ", "mostly ", "locally ", "some ")
+
+
+@dataclass(frozen=True)
+class Part:
+    words: str  # the part as said (normalised)
+    role: str  # WIND | TEMP | VIS | NOUN | ADJECTIVE | VERB
+    form: str  # ADJ | MASS | PLURAL | COUNT | "verb"
+    later: bool  # a change to come ("then rain", "rain by evening", "becoming windy")
+    joint: str  # how the forecast tied it on: ",", "with", "then", "becoming", "turning", "and"
+    wind_band: int | None  # the wind strength it names
+    temp_band: int | None  # the temperature it names
+    flags: frozenset[str]
+
+
+_CHANGE = ("clearing", "easing", "lifting", "dying out", "brightening", "dissipating", "ending", "thinning",
+           "burning off", "developing", "spreading", "moving in", "moving through", "dying away", "petering out",
+           "turning heavier", "becoming")
+
+
+def _split(text: str) -> list[tuple[str, str]]:
+    """(joint, part) pairs: the joint is how a part is tied to what comes before (",", "with",
+    "then", "becoming", "and")."""
+    t = re.sub(r",?\s+(then|becoming|turning|followed by|giving way to)\s+", r", \1 ", text)
+    t = re.sub(r",?\s+with\s+", ", with ", t)
+    t = re.sub(r"(?<=[a-z])\s+(?=(?:" + "|".join(_CHANGE) + r")\b)", ", ", t)
+    out = []
+    for chunk in [c.strip() for c in t.split(",") if c.strip()]:
+        joint = ","
+        for lead in ("with ", "then ", "becoming ", "turning to ", "turning ", "followed by ", "giving way to ", "and "):
+            if out and chunk.startswith(lead) and len(chunk) > len(lead):  # a forecast's first word stays its own
+                joint, chunk = lead.strip(), chunk[len(lead):].strip()
+                break
+        out.append((joint, chunk))
+    return out
+
+
+def _and_split(part: str) -> list[str]:
+    """"fog and strong winds" -> two parts (they are different things); "hot and humid", "rain and
+    snow", "sleet or snow" stay one (one role)."""
+    if " and " not in part:
+        return [part]
+    bits = [b.strip() for b in part.split(" and ") if b.strip()]
+    roles = [_role_of(b) for b in bits]
+    if len(set(roles)) == 1:
+        return [part]
+    out, cur, cur_role = [], bits[0], roles[0]
+    for b, r in zip(bits[1:], roles[1:]):
+        if r == cur_role:
+            cur += " and " + b
+        else:
+            out.append(cur)
+            cur, cur_role = b, r
+    out.append(cur)
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return WORD.findall(text)
+
+
+def _wind_band(text: str) -> int | None:
+    best = None
+    ws = text.replace("-", " ")
+    for term, band in sorted(WIND_TERMS.items(), key=lambda kv: -len(kv[0])):
+        if re.search(r"\b" + re.escape(term.replace("-", " ")) + r"\b", ws):
+            if term in ("light", "gentle", "moderate", "fresh", "strong", "violent", "storm", "still", "calm") \
+                    and not _WIND_NOUNS_RE.search(ws) and not any(d in ws.split() for d in _DIRECTION_SET):
+                if term not in ("calm", "still") or len(ws.split()) > 2:
+                    continue  # "light rain", "strong sun", "fresh snow", "storm" alone: not a wind strength
+            best = band if best is None else max(best, band)
+    return best
+
+
+def _temp_band(text: str) -> int | None:
+    ws = text.replace("-", " ")
+    for term, band in sorted(TEMP_TERMS.items(), key=lambda kv: -len(kv[0])):
+        if re.search(r"\b" + re.escape(term.replace("-", " ")) + r"\b", ws):
+            if term in ("fresh", "raw") and len(ws.split()) > 1:
+                continue  # "fresh snow", "fresh westerly", "raw sewage": not the air's temperature
+            if term == "freezing" and re.search(r"freezing (rain|drizzle|fog|spray|mist)", ws):
+                continue  # a kind of rain, said as the forecast says it
+            return band
+    return None
+
+
+@lru_cache(maxsize=16384)
+def _role_of(part: str) -> str:
+    ws = _words(part)
+    if not ws:
+        return NOUN
+    core = _strip_freq(part)
+    cw = _words(core)
+    if any(w in _VIS_WORDS for w in cw):
+        return VIS
+    if "chill" in cw or (core in TEMP_TERMS and core not in WIND_TERMS):
+        return TEMP
+    if cw and cw[0] in _WIND_CHANGE and (len(cw) == 1 or any(x in _DIRECTION_SET or x in WIND_TERMS for x in cw[1:])
+                                         or _WIND_NOUNS_RE.search(core)):
+        return WIND
+    if cw and all(x in _VIS_QUALITY or x in ("or", "occasionally", "becoming", "at", "times", "then") for x in cw) \
+            and any(x in ("poor", "good") for x in cw):
+        return VIS  # "moderate or good, occasionally poor": the visibility of a shipping forecast
+    if any(w in _DIRECTION_SET for w in cw) or _WIND_NOUNS_RE.search(core) and not re.search(
+            r"\b(rain|snow|sleet|hail|shower|showers|drizzle|fog|mist|dust|sand|thunder)\b", core):
+        return WIND
+    if core in WIND_TERMS or (cw and all(w in WIND_TERMS or w in ("and", "very", "rather", "but") for w in cw)):
+        return WIND
+    if core in LEXICON:
+        return ADJECTIVE if LEXICON[core][0] == ADJ else NOUN
+    if _temp_band(core) is not None and (cw[-1] in TEMP_TERMS or core in TEMP_TERMS or cw[-1] in ("night", "day", "nights", "spell", "snap")):
+        return TEMP
+    if cw[0].endswith("ing") and cw[0] not in ("morning", "evening", "lightning", "ceiling", "icing") and len(cw[0]) > 4:
+        return VERB
+    return ADJECTIVE if _form(core) == ADJ else NOUN
+
+
+def _strip_freq(part: str) -> str:
+    for f in _FREQ:
+        if part.startswith(f) and len(part) > len(f):
+            return part[len(f):]
+    return part
+
+
+@lru_cache(maxsize=16384)
+def _form(core: str) -> str:
+    if core in LEXICON:
+        return LEXICON[core][0]
+    ws = _words(core)
+    if not ws:
+        return MASS
+    if all(_adjective(w) for w in ws):
+        return ADJ
+    c = understand(core)
+    if c.known:
+        return c.form
+    head = ws[-1]
+    if is_plural(head):
+        return PLURAL
+    f = guess_form(core)
+    if f == ADJ and not _adjective(head):
+        return MASS
+    return f
+
+
+def _adjective(w: str) -> bool:
+    if w in ("and", "but", "or", "very", "rather", "quite", "mostly", "partly", "becoming", "yet"):
+        return True
+    if w in LEXICON:
+        return LEXICON[w][0] == ADJ
+    if w in TEMP_TERMS and w not in ("heat", "chill", "heatwave"):
+        return True
+    try:
+        from lemminflect import getAllLemmas
+        lem = getAllLemmas(w)
+    except Exception:
+        lem = {}
+    if lem:
+        return "ADJ" in lem and "NOUN" not in lem or w in ("still", "calm", "clear", "fine", "fair", "dry", "wet",
+                                                          "bright", "dull", "close", "bitter", "cold", "cool", "warm")
+    return _adj_word(w)
+
+
+def _flags(text: str) -> frozenset[str]:
+    c = understand(text)
+    return c.flags
+
+
+@lru_cache(maxsize=16384)
+def read(conditions: str) -> tuple[Part, ...]:
+    """The forecast's parts, in order, each classified (see the module doc)."""
+    text = normalise(conditions)
+    parts: list[Part] = []
+    later = False
+    for joint, chunk in _split(text):
+        later = joint in ("then", "becoming", "turning", "turning to", "followed by", "giving way to")
+        for bit in _and_split(chunk):
+            core = _strip_freq(bit)
+            m = _WHEN.search(core)
+            tail = m.group("q") if m and m.start() > 0 else ""
+            role = _role_of(core[: len(core) - len(tail)].strip() if tail else bit)
+            is_later = later or tail in _LATER_TAILS or core.endswith(tuple(" " + x for x in _LATER_TAILS)) \
+                or bit.startswith(("later ", "soon "))
+            form = "verb" if role == VERB else _form(core[: len(core) - len(tail)].strip() if tail else core)
+            if role == TEMP and _words(core) and _words(core)[-1] in _TIME_HEADS:
+                form = COUNT
+            if joint == "becoming" and role in (ADJECTIVE, TEMP, WIND) and form != ADJ and _form(core) == ADJ:
+                form = ADJ
+            parts.append(Part(bit, role, form, is_later, joint, _wind_band(bit) if role in (WIND, ADJECTIVE, NOUN) else None,
+                              _temp_band(bit) if role in (TEMP, ADJECTIVE, NOUN) else None, _flags(core)))
+    return tuple(parts)
+
+
+# --- 3. saying it --------------------------------------------------------------------------------
+
+# wind per band, said on its own: as a noun after "with", with a direction after "from the"
+_WIND_NP_ALL = (("still air", "no wind at all"), ("a light breeze", "a gentle breeze", "a light wind"),
+                ("a brisk wind", "a steady wind", "a brisk breeze"), ("strong winds", "a hard wind", "hard gusts"),
+                ("a howling gale", "gale-force winds", "a tearing gale"))
+_WIND_NP = (("still air", "no wind at all"), ("a light breeze", "a gentle breeze"), ("a brisk wind", "a steady wind"),
+            ("strong winds", "a hard wind"), ("a howling gale", "gale-force winds"))
+# how the wind really blows when the forecast names another strength two bands away
+_BUT_WIND = ("though the air is still for now", "though no more than a light breeze is blowing for now",
+             "though only a brisk breeze is blowing for now", "though it is blowing hard now",
+             "though it is rising to a howling gale now")
+
+
+def _np(p: Part) -> str:
+    """A part as a noun phrase (article by inflect for a singular count noun)."""
+    w = p.words
+    if p.role == VIS and "visibility" not in w:
+        return w + " visibility"
+    if re.search(r"\bsun$", w) and _words(w)[0] not in _DETERMINERS:
+        return "the " + w  # "the hot sun"
+    if p.form == COUNT and w.split(" ", 1)[0] not in ("a", "an", "the", "some", "no", "occasionally", "at", "chance",
+                                                      "risk", "possibly", "probably", "perhaps", "locally", "mainly"):
+        return article(w)
+    if p.form == ADJ:
+        return w + (" skies" if _sky_adj(w) else " weather")
+    return w
+
+
+def _sky_adj(w: str) -> bool:
+    last = _words(w)[-1] if _words(w) else ""
+    return last in SKY_ADJ
+
+
+def _wind_np(p: Part, wind_band: int) -> str:
+    """A wind part as a noun phrase that keeps the forecast's words: "a gale", "gusts",
+    "a southwesterly wind", "the wind veering northwest"."""
+    w = p.words
+    ws = _words(w)
+    if ws and ws[0] in _WIND_CHANGE:
+        return "the wind " + w  # "the wind veering northwest later"
+    # "southwest gale", "a west wind": the direction as an adjective ("southwesterly")
+    w = re.sub(r"\b(" + "|".join(sorted((d for d in DIRECTIONS if not d.endswith("erly")), key=len, reverse=True))
+               + r")(?= (?:(?:severe|strong|near|fresh|moderate|light|gentle|violent|high) )?(?:winds?|gales?|breezes?|gusts?|storm))",
+               lambda m: _directional(m.group(1)), w)
+    w = re.sub(r"\b(violent )?storm$", "storm-force wind", w)  # "northerly storm 10": Beaufort 10
+    ws = _words(w)
+    if _WIND_NOUNS_RE.search(w):
+        first_noun = next((x for x in ws if _WIND_NOUNS_RE.fullmatch(x)), "")
+        if ws[0] not in _DETERMINERS and first_noun in ("wind", "breeze", "gale", "squall", "gust", "storm"):
+            return article(w)
+        return w
+    if ws and all(x in _DIRECTION_SET or x in ("or", "and", "to", "veering", "backing", "becoming", "then") for x in ws):
+        # "southwest", "northerly veering east": a wind from there, how hard the reading says
+        lead = ws[0]
+        rest = w[len(lead):]
+        return article(_directional(lead) + " wind") + rest
+    if p.wind_band is not None:
+        # "calm", "gusty", "storm force": adjectives and strengths
+        if w in ("calm", "still", "windless"):
+            return "calm air" if w == "calm" else ("still air" if w == "still" else "windless air")
+        if w.endswith(("force", "-force")):
+            return w + " winds"
+        if p.form == ADJ or w in WIND_TERMS:
+            return w + (" winds" if w not in ("gale", "storm", "breeze") else "")
+    return w
+
+
+_DETERMINERS = frozenset("a an the some occasionally at chance risk possibly probably perhaps locally mainly no".split())
+
+
+def _directional(d: str) -> str:
+    if d.endswith("erly") or d in ("cyclonic", "variable", "onshore", "offshore", "katabatic"):
+        return d
+    return d + "erly"
+
+
+def _temp_words(temp_band: int, flags: frozenset[str], wind_band: int) -> list[str]:
+    c = Condition("", MASS, OTHER, flags, False)
+    got = temperature_words(c, temp_band, wind_band)
+    plain = [w for w, tag in TEMPS[temp_band] if not tag]
+    return got or plain
+
+
+@lru_cache(maxsize=16384)
+def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    """Phrasings of the weather sentence as (text before the name, text after it).
+
+    Slots, each filled from the parts that fit it: adjectives lead ("It is starlit and still
+    at"), a temperature noun leads when nothing else does ("Extreme cold grips", "It is a cold
+    night at"), where a part holds comes after the name ("near the springs"), "-ing" parts follow
+    ("clouding over"), nouns go in one "with" list (the wind last), then what the reading adds
+    against the forecast ("yet it is only cool") and what is to come ("then rain by evening")."""
+    parts = read(conditions)
+    if not parts:
+        return ()
+    seq = _adjective_sequence(parts, temp_band, wind_band)
+    if seq:
+        return seq
+    now = [p for p in parts if not p.later]
+    later = [p for p in parts if p.later]
+    if not now:
+        now, later = later[:1], later[1:]
+    flags = frozenset().union(*(p.flags for p in parts))
+    named_t, named_w = said_bands(conditions)
+    how_wind = named_w is None and any(p.role == WIND and p.words == _strip_freq(p.words) and _words(p.words)
+                                       and _words(p.words)[0] not in _WIND_CHANGE for p in now)
+    said_words = {_stem(x) for x in _words(" ".join(p.words for p in parts))}
+
+    adjs, where, nouns, temp_np, verbs, changes = [], [], [], [], [], []
+    how_said = False
+    for p in now:
+        head, tail = _head_tail(p.words)
+        if p.role == VERB:
+            verbs.append(p.words)
+        elif p.form == ADJ and (p.role != WIND or head in _WIND_ADJS):
+            adjs.append(head)
+            if tail:
+                where.append(tail)
+        elif p.role == TEMP and not temp_np:
+            temp_np.append(_np(p))
+        elif p.role == VIS and p.words != _strip_freq(p.words) and nouns and "visibility" in nouns[-1]:
+            nouns[-1] += ", " + p.words  # "good visibility, occasionally poor"
+        elif p.role == WIND and p.words != _strip_freq(p.words) and nouns:
+            nouns[-1] += ", " + p.words[: len(p.words) - len(_strip_freq(p.words))] + _wind_np(
+                Part(_strip_freq(p.words), p.role, p.form, False, p.joint, p.wind_band, None, p.flags), wind_band)
+        elif p.role == WIND and _words(p.words) and _words(p.words)[0] in _WIND_CHANGE and nouns:
+            changes.append(p.words)  # "..., a severe gale, backing northeast"
+        elif p.role == WIND:
+            np = _wind_np(p, wind_band)
+            if how_wind and _WIND_NOUNS_RE.search(np) and not how_said:
+                how = _HOW[wind_band]
+                if {_stem(x) for x in _words(how)} & said_words and _HOW_ALT[wind_band]:
+                    how = _HOW_ALT[wind_band]  # never "..., rising to a howling gale, occasionally a gale"
+                np += (", " if wind_band == 0 else " ") + how  # "fresh westerly winds blowing briskly": how hard, once
+                how_said = True
+                how_wind = False
+            nouns.append(np)
+        else:
+            nouns.append(_np(p))
+    nouns = [n for n in nouns if not _is_wind_np(n)] + [n for n in nouns if _is_wind_np(n)]  # the wind last
+    still = "still" in adjs
+    if still:
+        adjs.remove("still")
+
+    # the temperature: the forecast's own word when it agrees, else the reading's
+    temp_word, contrast_t = "", ""
+    rough = frozenset({"stormy"}) if (named_w or 0) >= 3 else frozenset()
+    tws = _temp_words(temp_band, flags | rough, wind_band)
+    said = " ".join(p.words for p in parts)
+    said_st = {_stem(x) for x in _words(said)}
+    tws = [t for t in tws if not {_stem(x) for x in _words(t)} & said_st] or \
+        [x for x in _TEMP_ALT[temp_band] if _stem(x) not in said_st][:1] or tws
+    if named_t is None:
+        temp_word = tws[0]
+    elif abs(named_t - temp_band) > 1:
+        only = (named_t > temp_band >= 3) or (named_t < temp_band <= 2)  # "yet it is only cool"
+        contrast_t = (", yet it is only " if only else ", yet it is ") + tws[0]
+    # the wind: the forecast's own word when it agrees, else the reading's
+    wind_tail, wind_nps = "", [""]
+    if named_w is None and how_said:
+        pass  # the forecast's own wind, with how hard it blows
+    elif named_w is None:
+        fresh = [x for x in _WIND_NP_ALL[wind_band] if not {_stem(y) for y in _words(x)} & said_words]
+        wind_nps = (fresh or list(_WIND_NP[wind_band]))[:2] if not (still and wind_band <= 1) else [""]
+        if still and wind_band > 1:
+            wind_tail, wind_nps = ", " + _BUT_WIND[wind_band], [""]
+    elif abs(named_w - wind_band) > 1:
+        but = _BUT_WIND[wind_band]
+        if {_stem(x) for x in _words(but)} & said_words:
+            but = _BUT_WIND_ALT[wind_band]  # "blowing dust, ..., though strong winds are up now"
+        wind_tail = ", " + but
+    later_s = _later(later, wind_band)
+    changes_s = "".join(", " + c for c in changes)
+    verb_s = "".join(", " + v for v in verbs)
+    where_s = " " + " ".join(where) if where else ""
+    out: list[tuple[str, str]] = []
+    for wn in wind_nps:
+        ns = nouns + ([wn] if wn else [])
+        with_s = (", with " + join_and(ns)) if ns else ""
+        tail = with_s + verb_s + changes_s + wind_tail + contrast_t + later_s + "."
+        lead = adjs + ([temp_word] if temp_word else [])
+        if still and not temp_np:
+            out.append(("The air is " + join_and(["still"] + lead) + where_s + " at ", tail))
+        elif temp_np:
+            # "It is a cold night at X", "Extreme cold grips X": the forecast's own temperature leads
+            air = (", and the air is " + join_and((["still"] if still else []) + adjs)) if adjs or still else ""
+            tail = with_s + verb_s + air + changes_s + wind_tail + contrast_t + later_s + "."
+            head = _words(temp_np[0])[-1] if _words(temp_np[0]) else ""
+            if temp_np[0].startswith(("a ", "an ")) and head in _TIME_HEADS:
+                out.append(("It is " + temp_np[0] + " at ", where_s + tail))
+            else:
+                verb = "grip" if _plural_np(temp_np) else "grips"
+                out.append((cap(temp_np[0]) + " " + verb + " ", where_s + tail))
+        elif (adjs or temp_word) and where and all(_TIMELY.match(x) for x in where):
+            # "dry and dusty at times": when it holds, said of the forecast's words only
+            if temp_word:
+                out.append(("It is " + temp_word + " at ", ", " + join_and(adjs) + where_s + tail))
+            else:
+                out.append(("At ", ", it is " + join_and(adjs) + where_s + tail))
+        elif adjs or temp_word:
+            # "It is hot and humid near the springs at Sodere Springs": where it holds, before the name
+            out.append(("It is " + join_and(lead) + where_s + " at ", tail))
+        elif nouns:
+            np_s = join_and(nouns)
+            be = "are" if _plural_np(nouns[:1]) else "is"  # "there is rain and ...": the first noun agrees
+            w_s = (", with " + wn) if wn else ""
+            rest = verb_s + w_s + changes_s + wind_tail + contrast_t + later_s + "."
+            if np_s.startswith("the ") and re.search(r"\bsun\b", nouns[0]):
+                others = (", with " + join_and(nouns[1:] + ([wn] if wn else []))) if nouns[1:] or wn else ""
+                out.append((cap(nouns[0]) + " shines on ", others + verb_s + changes_s + wind_tail + contrast_t + later_s + "."))
+            else:
+                out.append(("At ", ", there " + be + " " + np_s + rest))
+        else:
+            out.append(("It is " + tws[0] + " at ", tail))
+        if temp_word and nouns and not adjs and not verbs and not temp_np and not still:
+            out.append((cap(article(temp_word + " day")) + " at ", " brings " + join_and(ns) + changes_s + wind_tail + contrast_t
+                        + later_s + "."))
+    return tuple(dict.fromkeys(out))
+
+
+_BUT_WIND_ALT = ("though the air is still for now", "though no more than a light breeze stirs for now",
+                 "though only a brisk breeze is up for now", "though strong winds are up now",
+                 "though a howling gale is up now")
+_TEMP_ALT = (("frigid", "bitter"), ("freezing", "icy"), ("chilly", "nippy"), ("cool", "mild"), ("warm", "balmy"),
+             ("hot", "sweltering"), ("scorching", "searing"))
+_HOW_ALT = ("", "stirring softly", "blowing steadily", "buffeting everything", "howling at storm-force")
+_HOW = ("though the air is still for now", "blowing gently", "blowing briskly", "blowing hard", "rising to a howling gale")
+
+
+@lru_cache(maxsize=16384)
+def said_bands(conditions: str) -> tuple[int | None, int | None]:
+    """(temperature band, wind band) that the forecast's own words carry for the fact checker
+    ("mild", "extreme cold"; "calm", "gale", "gusts"), None where it says none: a forecast that
+    says it gets no second word for it."""
+    now = " ".join(p.words for p in read(conditions) if not p.later and p.words == _strip_freq(p.words))
+    now = now.replace("-", " ").replace("freezing level", "")
+    out = []
+    for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
+        best, size = None, 0
+        for b, ws in enumerate(table):
+            for w in ws:
+                if len(w) > size and re.search(r"\b" + re.escape(w.replace("-", " ")) + r"s?\b", now):
+                    if table is factcheck.TEMP_WORDS and re.search(r"freezing (rain|drizzle|fog|spray|mist)|icy (stretches|patches|roads)|frost", now) and w in ("freezing", "icy", "frost"):
+                        continue  # a kind of rain or ground, not the air's temperature
+                    best, size = b, len(w)
+        out.append(best)
+    return out[0], out[1]
+
+
+def _adjective_sequence(parts: tuple[Part, ...], temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    """"cold at first, warm later", "frosty early, sunny by midday": the day's adjectives in turn,
+    each with its time ("It is cold at first and warm later at X"). () for any other forecast."""
+    if len(parts) < 2 or not all(p.form == ADJ and p.role in (ADJECTIVE, TEMP) for p in parts):
+        return ()
+    if not any(_TIMELY.search(p.words) for p in parts):
+        return ()
+    said = [b for p in parts for b, ws in enumerate(factcheck.TEMP_WORDS) for w in ws if re.search(r"\b" + re.escape(w) + r"\b", p.words)]
+    words = [p.words.replace(" early", " early on") if p.words.endswith(" early") else p.words for p in parts]
+    temp = ""
+    if not any(abs(b - temp_band) <= 1 for b in said):
+        st = {_stem(x) for x in _words(" ".join(words))}
+        t = next((x for x in _temp_words(temp_band, frozenset(), wind_band) if not {_stem(y) for y in _words(x)} & st),
+                 _TEMP_ALT[temp_band][0])
+        temp = (", yet it is " if said else ", and it is ") + t
+    st = {_stem(x) for x in _words(" ".join(words))}
+    winds = [x for x in _WIND_NP_ALL[wind_band] if not {_stem(y) for y in _words(x)} & st][:2] or list(_WIND_NP[wind_band])
+    return tuple(("It is " + join_and(words) + " at ", ", with " + n + temp + ".") for n in winds)
+
+
+_TIMELY = re.compile(r"(?:at |by |for |early|later|overnight|tonight|soon|this |in the (?:morning|afternoon|evening|night))")
+_TIME_HEADS = frozenset("night day morning evening afternoon start spell snap".split())
+_WIND_ADJS = frozenset("calm still windy breezy blustery gusty squally windless blowy".split())
+
+
+def _head_tail(words: str) -> tuple[str, str]:
+    """("hot and humid", "near the springs") of "hot and humid near the springs"."""
+    m = _WHEN.search(words)
+    if m and m.start() > 0:
+        return words[: m.start()].strip(), m.group("q")
+    return words, ""
+
+
+def _is_wind_np(np: str) -> bool:
+    return bool(_WIND_NOUNS_RE.search(np)) and not re.search(r"\b(rain|snow|showers?|fog|mist|dust|sand|hail|sleet|drizzle)\b", np)
+
+
+def _plural_np(nouns: list[str]) -> bool:
+    if len(nouns) > 1:
+        return True
+    ws = _words(nouns[0])
+    return bool(ws) and is_plural(ws[-1]) and ws[0] not in ("a", "an")
+
+
+def _later(parts: list[Part], wind_band: int) -> str:
+    """What the forecast says is to come, as one tail: ", turning windy later", ", then rain by
+    evening", ", and then showers follow". The first change keeps the forecast's own link
+    ("becoming", "turning", "then"), the rest follow with "then"; "later" is said once."""
+    if not parts:
+        return ""
+    bits = []
+    timed = any(_WHEN.search(p.words) for p in parts)
+    for i, p in enumerate(parts):
+        w = p.words
+        last = i == len(parts) - 1
+        for lead in ("later ", "soon "):
+            if w.startswith(lead):
+                w = w[len(lead):] + " " + lead.strip()
+        m = _WHEN.search(w)
+        when = m.group("q") if m else ""
+        if not when and last and not timed:
+            w = w + " later"
+        w = re.sub(r"\b(increasing|rising|decreasing|easing|dropping)(?: to)? (severe gale|gale|storm|near gale|"
+                   r"violent storm)\b", r"\1 to a \2", w)
+        w = re.sub(r"\b(becoming) (severe gale|gale|storm|near gale|violent storm)\b", r"\1 a \2", w)
+        link = p.joint if p.joint in ("becoming", "turning") else "turning"
+        if bits and not (p.role == VERB or (p.role == WIND and _words(w)[0] in _WIND_CHANGE)):
+            link = "then"  # "turning westerly, then fair": one "turning" a sentence
+        if p.role == VERB or (_words(w) and _words(w)[0].endswith("ing") and _words(w)[0] not in ("morning", "evening")):
+            bits.append(w)  # "clearing later", "burning off by noon"
+        elif p.role == VIS:
+            bits.append(link + " " + w + (" visibility" if link == "then" and "visibility" not in w else ""))
+        elif p.form == ADJ:
+            bits.append(link + " " + w.replace(" to follow", " later"))
+        elif p.role == WIND:
+            if all(x in _DIRECTION_SET or x == "later" for x in _words(w)):
+                bits.append(link + " " + w)  # "light winds, becoming southeasterly later"
+            elif _words(w)[0] in _WIND_CHANGE:
+                bits.append(w)
+            else:
+                bits.append("then " + _wind_np(Part(w, p.role, p.form, True, p.joint, p.wind_band, None, p.flags), wind_band))
+        elif _words(w) and _words(w)[0].endswith("er") and _words(w)[0] not in ("water", "weather", "thunder", "shower"):
+            bits.append(link + " " + w.replace(" to follow", " later"))  # "heavier to follow", "brighter later"
+        else:
+            np = _np(Part(w, p.role, p.form, True, p.joint, None, None, p.flags))
+            if not when and p.joint in ("then", "followed by", "giving way to") and not bits:
+                np = np[: -len(" later")] if np.endswith(" later") else np
+                ws_ = _words(np)
+                plural = (ws_ and is_plural(ws_[-1]) and ws_[0] not in ("a", "an")) or " and " in np
+                bits.append("and then " + np + (" follow" if plural else " follows"))
+                continue
+            bits.append("then " + np)
+    return ", " + ", ".join(bits)
+
+
+# --- checks: what a reader marks ------------------------------------------------------------------
+
+_LABEL = re.compile(r"\bconditions?\b|\bthe weather is\b|\bforecast is\b", re.I)
+_JOINTS = frozenset("then becoming turning and or with to followed by giving way follow".split())
+_FUNCTION = frozenset("""the a an and of on in at to with as over under by is are it its no not into from than
+    then there this that for but yet only now though while still less more very""".split())
+
+
+def _stem(w: str) -> str:
+    w = w.lower()
+    for suf in ("ily", "ly", "ness", "ing", "ier", "iest", "er", "est", "es", "s", "y", "e"):
+        if len(w) - len(suf) >= 4 and w.endswith(suf):
+            w = w[: -len(suf)]
+            break
+    return w[:5]
+
+
+def _mask(sentence: str, conditions: str) -> str:
+    """The sentence with the forecast's own words blanked (what the template added remains)."""
+    low = sentence.lower()
+    for p in read(conditions):
+        for piece in sorted({p.words, _strip_freq(p.words)}, key=len, reverse=True):
+            i = low.find(piece)
+            if i >= 0:
+                low = low[:i] + " # " + low[i + len(piece):]
+                break
+        else:
+            for w in _words(p.words):
+                low = re.sub(r"\b" + re.escape(w) + r"\b", " # ", low, count=1)
+    return low
+
+
+_TEMP_AT = (-30.0, -10.0, 5.0, 14.0, 22.0, 30.0, 40.0)  # a reading inside each band
+_WIND_AT = (1.0, 8.0, 18.0, 35.0, 60.0)
+
+
+def _facts(sentence: str, conditions: str, temp_band: int, wind_band: int) -> list[str]:
+    """The fact checker's verdict on the weather facts of the sentence ([] when all kept)."""
+
+    p = Place("urn:flux:place:probe:p", "Probe", "", _TEMP_AT[temp_band], conditions, _WIND_AT[wind_band], (), (), "", 0)
+    r = factcheck.check_facts(p, sentence)
+    out = []
+    for kind in ("conditions", "temperature", "wind"):
+        items = r.by_kind(kind)
+        if items and items[0].status != "kept":
+            out.append(kind + "-" + items[0].status)
+    return out
+
+
+def problems(sentence: str, conditions: str, temp_band: int, wind_band: int, name: str = "",
+             first: bool = False) -> list[str]:
+    """What a reader would mark in a weather sentence: a label, a number, a word said twice, an
+    article inflect would not choose, a temperature or wind word that doubles or contradicts the
+    forecast's own, a part of the forecast left out, a weather fact the fact checker does not find.
+    [] when it reads right; with ``first``, at most the first problem found (the cheap checks run
+    first)."""
+    out: list[str] = []
+    body = sentence.replace(name, " ") if name else sentence
+    masked = _mask(body, conditions)
+    if _LABEL.search(masked):
+        out.append("label")
+    if re.search(r"\d", body):
+        out.append("digit")
+    if out and first:
+        return out
+    own = _own_stems(conditions)
+    seen: dict[str, int] = {}
+    for w in _words(body):
+        if w.lower() in _FUNCTION or len(w) <= 3:
+            continue
+        st = _stem(w)
+        seen[st] = seen.get(st, 0) + 1
+    for st, n in seen.items():
+        if n > max(1, sum(o[:4] == st[:4] for o in own)):  # "east ..., backing easterly": the forecast's own
+            out.append("doubled:" + st)
+    if out and first:
+        return out
+    for m in re.finditer(r"\b([Aa]n?) ([A-Za-z][\w-]*)", body):
+        if _article_word(m.group(2)) != m.group(1).lower():
+            out.append("article:" + m.group(0))
+    for m in re.finditer(r"\b([Aa]n?) ((?:[a-z-]+ )?)([a-z-]+)\b(?=\s*(?:[,.;]|$| and | \w+ing\b| in | on | over ))", body):
+        if is_plural(m.group(3)) and not m.group(2).strip().endswith(("of",)):
+            out.append("article:" + m.group(0))  # "a fog banks drifting ashore"
+    said = {_stem(w)[:4] for w in _words(body)}
+    for p in read(conditions):
+        if not all(_stem(w)[:4] in said for w in _words(_strip_freq(p.words)) if w not in _JOINTS):
+            out.append("dropped:" + p.words)
+    if out and first:
+        return out
+    contrast = bool(re.search(r"\b(yet|though|only)\b", masked))
+    named_t, named_w = said_bands(conditions)
+    for kind, named, actual in (("temp", named_t, temp_band), ("wind", named_w, wind_band)):
+        if named is None:
+            continue
+        added = [_band_words(kind)[1][m.group(0)] for m in _band_words(kind)[0].finditer(masked)]
+        if any(abs(b - named) >= 2 for b in added) and not contrast:
+            out.append(kind + "-contradicted")
+        elif added and abs(named - actual) <= 1 and all(abs(b - named) <= 1 for b in added):
+            out.append(kind + "-doubled")
+    if out and first:
+        return out
+    out += _facts(body, conditions, temp_band, wind_band)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _article_word(word: str) -> str:
+    return article(word).split(" ", 1)[0]
+
+
+@lru_cache(maxsize=16384)
+def _own_stems(conditions: str) -> list[str]:
+    return [_stem(w) for w in _words(normalise(conditions)) if w not in _FUNCTION and len(w) > 3]
+
+
+@lru_cache(maxsize=2)
+def _band_words(kind: str) -> tuple[re.Pattern, dict[str, int]]:
+    table = factcheck.TEMP_WORDS if kind == "temp" else factcheck.WIND_WORDS
+    bands = {w: b for b, ws in enumerate(table) for w in ws}
+    rx = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(bands, key=len, reverse=True)) + r")\b")
+    return rx, bands
+
+
+# --- the weather sentence ------------------------------------------------------------------------
+
+_PROBE = "Old Mill"
+
+
+def _clean_frames(frames: tuple[tuple[str, str], ...], conditions: str, temp_band: int,
+                  wind_band: int) -> tuple[list[tuple[str, str]], int]:
+    """The frames a reader would not mark (:func:`forecast.problems`), and the fewest problems
+    any frame has."""
+    good, least = [], 99
+    for pre, post in frames:
+        n = len(problems(pre + _PROBE + post, conditions, temp_band, wind_band, _PROBE, first=True))
+        least = min(least, n)
+        if n == 0:
+            good.append((pre, post))
+    return good, least
+
+
+@lru_cache(maxsize=16384)
+def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    """Every phrasing of the weather sentence for these conditions and bands, as (text before
+    the name, text after it); the template picks one by the place's seed. Deterministic.
+
+    A forecast in shorthand or with numbers ("fog/mist, v. poor vis", "southwest 5 to 7") is read
+    by :mod:`.forecast` (normalised, split into parts, each classified, said as one phrase). Any
+    other condition gets the phrasings of :func:`_weather_frames`, less those a reader would mark
+    (a word said twice, a temperature or wind word doubling or contradicting the forecast's own);
+    when none is left, the forecast reader's."""
+    plain = " ".join(conditions.split()).lower().rstrip(".!?;:… ")
+    norm = normalise(conditions)
+    if not norm or not any(ch.isalpha() for ch in norm):
+        if re.search(r"[^\W\d_]", conditions) and re.search(r"\d", conditions):
+            # "high minus 5": a reading only, no weather to tell (a word alone, "ten", is said as written)
+            return tuple(("It is " + t + " at ", ", with " + n + ".") for t, tag in TEMPS[temp_band] if not tag
+                         for n in _WIND_NOUNS[wind_band][:2])
+        return legacy_frames(conditions, temp_band, wind_band)
+    if norm == plain and "," not in norm:
+        old = legacy_frames(conditions, temp_band, wind_band)
+        if _plain_condition(norm):
+            return old  # a condition of the lexicon, said its own way: nothing to check
+        good, least = _clean_frames(old, conditions, temp_band, wind_band)
+        if good:
+            return tuple(good)
+    else:
+        old, least = (), 99
+    new = frames(norm, temp_band, wind_band)
+    good_new, least_new = _clean_frames(new, conditions, temp_band, wind_band)
+    if good_new:
+        return tuple(good_new)
+    if old and least <= least_new:
+        return old
+    return new or legacy_frames(conditions, temp_band, wind_band)
+
+
+def _plain_condition(text: str) -> bool:
+    """A condition the lexicon reads whole ("light rain", "freezing fog", "sunny spells") that
+    names no temperature or wind of its own: its phrasings need no checking."""
+    c = understand(text)
+    if not c.known or c.kind == WINDY or " " in text and not _MODIFIED.fullmatch(text):
+        return False
+    return said_bands(text) == (None, None) and not (set(text.split()) & set(_NAMED_TEMP))
+
+
+_MODIFIED = re.compile(r"(?:(?:" + "|".join(sorted(_MODIFIERS, key=len, reverse=True)) + r"|moderate|patchy|scattered|isolated|"
+                       r"mostly|partly|a few|some|occasional) )*[a-z-]+(?: [a-z-]+)?")
+
+
