@@ -102,6 +102,48 @@ def test_int8_activation_products_match_numpy_and_a_rows_bits_do_not_depend_on_t
     assert np.array_equal(_product(m, x[::-1], 2, idot=True), alone[::-1])  # other neighbours
 
 
+def _step(m, x: np.ndarray, threads: int, idot: bool = True) -> np.ndarray:
+    """A decode step's product (1..8 rows): q4d (int8 activations) with idot where the build has it."""
+    from engine.llm.cpu import skinny
+
+    y = np.empty((x.shape[0], m.N), np.float32)
+    x = np.ascontiguousarray(x, np.float32)
+    assert skinny.load().dec_step_q4(ctypes.addressof(m), x.ctypes.data, x.shape[0], y.ctypes.data, int(idot),
+                                     threads) == 0
+    return y
+
+
+@pytest.mark.parametrize("bits,gs,bf,k", [(4, 32, False, 384), (4, 64, True, 1536), (4, 128, False, 896),
+                                          (4, 32, False, 8960), (4, 256, True, 768), (8, 64, False, 384),
+                                          (8, 32, True, 1120), (8, 64, False, 640)])
+def test_decode_steps_on_int8_activations_match_numpy_and_a_rows_bits_do_not_depend_on_the_batch(bits, gs, bf, k):
+    """q4d (decode steps' products on integer dot products, weights read in place): the exact
+    product of the weights with each row quantized to int8 per 32 values, to float rounding (K
+    with a partial last block of 16 groups, and a partial 4-group chunk: 1120 = 35 groups); a
+    row's bits the same alone or with any other rows (1..8) and any thread split."""
+    from engine.llm.cpu import skinny
+
+    skinny_or_skip()
+    if not skinny.load().dec_q4d_path():
+        pytest.skip("no AVX512-VNNI: decode steps keep the float32 kernel")
+    n = 37
+    m, keep, w = _dmat(bits, gs, n, k, bf)
+    x = np.random.default_rng(2).standard_normal((8, k)).astype(np.float32)
+    x[5, 32:64] = 0.0  # a group of zeros (scale 0)
+    x[6, :32] *= 1000.0  # and one far larger than the rest of its row
+    ref = _int8_rows(x).astype(np.float64) @ w.astype(np.float64).T
+    got = _step(m, x, 2)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * float(np.abs(ref).max()))
+    float_path = _step(m, x, 2, idot=False)
+    assert float(np.abs(got - float_path).max()) < 0.05 * float(np.abs(float_path).max())
+    alone = np.concatenate([_step(m, x[i:i + 1], 1) for i in range(x.shape[0])])
+    for rows in range(1, 9):
+        for threads in (1, 2):
+            assert np.array_equal(_step(m, x[:rows], threads), alone[:rows]), (rows, threads)
+    assert np.array_equal(_step(m, x[::-1], 2), alone[::-1])  # other neighbours
+    assert np.array_equal(_step(m, x[3:6], 2), alone[3:6])
+
+
 def test_a_matrix_the_kernel_does_not_take_is_refused():
     from engine.llm.cpu import skinny
 
