@@ -193,18 +193,22 @@ def _native_q4(monkeypatch, vocab: int = 320):
     return model, dec
 
 
-@pytest.mark.parametrize("products,tol", [("q4", 3e-3), ("q4i", 2e-2)])
-def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch, products, tol):
-    """Prompts on float32 FMAs (q4) within float rounding of MLX's model; on int8 activations
-    (q4i) within their quantization error (each value to 1/254 of its group's largest)."""
+@pytest.mark.parametrize("products,steps,tol", [("q4", "q4", 3e-3), ("q4i", "q4", 2e-2), ("q4i", "q4i", 2e-2)])
+def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch, products, steps, tol):
+    """Prompts and steps on float32 FMAs (q4) within float rounding of MLX's model; on int8
+    activations (q4i; steps: q4d) within their quantization error (each value to 1/254 of its
+    group's largest)."""
     import mlx.core as mx
 
-    from engine.llm.cpu import cpu_kernels
+    from engine.llm.cpu import cpu_kernels, native
 
     monkeypatch.setenv("FLUX_PREFILL_PRODUCTS", products)
+    monkeypatch.setenv("FLUX_DECODE_PRODUCTS", steps)
     model, dec = _native_q4(monkeypatch)
     try:
         assert dec.weights == "q4" and dec.prompt_products == products and dec.q8_only
+        assert dec.step_products == (steps if native.decode_q4_wanted() == "q4i" else "skinny")
+        assert dec.md.decode_q4i == (dec.step_products == "q4i")
         assert cpu_kernels.q4_layers(model, 4) == 2 * 6 + 1 and cpu_kernels.q4_layers(model, 8) == 2
         assert cpu_kernels.q8_layers(model) == 0
         fmts = sorted({m.fmt for m in dec.mats} | {dec.md.head.fmt})
@@ -228,11 +232,16 @@ def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch, products,
         cpu_kernels.remove(model)
 
 
-def test_a_rows_logits_on_4bit_weights_do_not_depend_on_the_other_rows_or_the_thread_split(monkeypatch):
-    from engine.llm.cpu import cpu_kernels
+@pytest.mark.parametrize("steps", ["q4i", "q4"])
+def test_a_rows_logits_on_4bit_weights_do_not_depend_on_the_other_rows_or_the_thread_split(monkeypatch, steps):
+    from engine.llm.cpu import cpu_kernels, native
 
+    monkeypatch.setenv("FLUX_DECODE_PRODUCTS", steps)
     model, dec = _native_q4(monkeypatch)
     try:
+        if steps == "q4i" and native.decode_q4_wanted() != "q4i":
+            pytest.skip("no AVX512-VNNI: decode steps keep the float32 kernel")
+        assert dec.step_products == {"q4i": "q4i", "q4": "skinny"}[steps]
         a, b = dec.row_from(None, 32), dec.row_from(None, 32)
         dec.prefill(a, [3, 17, 42, 5])
         dec.prefill(b, [8, 8, 1, 2, 3, 4, 5, 6, 7, 9, 10])
@@ -267,7 +276,8 @@ def test_a_prompts_bits_do_not_depend_on_how_it_is_cut(monkeypatch, products):
     model, dec = _native_q4(monkeypatch)
     try:
         assert dec.prompt_products == products and dec.md.prefill_q4i == (products == "q4i")
-        assert dec.recipe == native.RECIPE + {"q4i": "i", "q4": "q"}[products]
+        assert dec.recipe == native.RECIPE + {"q4i": "i", "q4": "q"}[products] + (
+            "d" if native.decode_q4_wanted() == "q4i" else "")
         ids = [(7 * i + 3) % 300 for i in range(37)]
         whole = dec.row_from(None, 40)
         ref = dec.prefill(whole, ids)
@@ -284,7 +294,8 @@ def test_a_prompts_bits_do_not_depend_on_how_it_is_cut(monkeypatch, products):
 @pytest.mark.parametrize("products", ["q4i", "q4"])
 def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch, products):
     """The engine on a 4-bit model: every request gives the same tokens at 1, 4 and 8 streams,
-    prompts on int8 activations (q4i) or float32 FMAs (q4)."""
+    prompts and decode steps on int8 activations (q4i; steps on q4d where the CPU has it) or on
+    float32 FMAs (q4)."""
     from engine.llm.cpu import cpu_kernels, native
     from engine.llm.generator import GenerationEngine
     from engine.llm.jobs import GenRequest
@@ -293,6 +304,7 @@ def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch, produc
     skinny_or_skip()
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q4")
     monkeypatch.setenv("FLUX_PREFILL_PRODUCTS", products)
+    monkeypatch.setenv("FLUX_DECODE_PRODUCTS", products)
     monkeypatch.delenv("FLUX_NATIVE_DECODE", raising=False)
 
     def load():
@@ -302,6 +314,7 @@ def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch, produc
         cpu_kernels.install(model)
         dec = native.attach(model)
         assert dec is not None and dec.weights == "q4" and dec.prompt_products == products, native.status()
+        assert dec.step_products == ("q4i" if products == "q4i" and native.decode_q4_wanted() == "q4i" else "skinny")
         return model, tok, {"model_id": "tiny-random-llama@q4.n"}
 
     head = "Rewrite the sentence in more vivid words.\n\nSentence: The mill is old.\nRewrite: An old mill.\n\n"
@@ -387,6 +400,7 @@ def test_a_loaded_4bit_model_says_what_it_keeps(monkeypatch, tmp_path, weights):
         assert info["q4_bytes"] > 0 and info["q8_bytes"] == 0
         assert "read in place" in info["weights_kept"] and "13 4-bit, 2 8-bit" in info["weights_kept"]
         assert info["decode_kernel"].startswith("q4:") and "q4 weights" in info["decode_step"]
+        assert "decode steps on" in info["decode_kernel"] and "decode steps on" in info["decode_step"]
         assert info["prompt_products"] in ("q4", "q4i")
     else:
         assert info["q4_bytes"] == 0 and info["q8_bytes"] > 0 and info["weights_kept"].startswith("q8 only")
