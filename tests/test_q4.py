@@ -121,11 +121,7 @@ def test_decode_steps_on_int8_activations_match_numpy_and_a_rows_bits_do_not_dep
     product of the weights with each row quantized to int8 per 32 values, to float rounding (K
     with a partial last block of 16 groups, and a partial 4-group chunk: 1120 = 35 groups); a
     row's bits the same alone or with any other rows (1..8) and any thread split."""
-    from engine.llm.cpu import skinny
-
     skinny_or_skip()
-    if not skinny.load().dec_q4d_path():
-        pytest.skip("no AVX512-VNNI: decode steps keep the float32 kernel")
     n = 37
     m, keep, w = _dmat(bits, gs, n, k, bf)
     x = np.random.default_rng(2).standard_normal((8, k)).astype(np.float32)
@@ -409,7 +405,8 @@ def test_a_loaded_4bit_model_says_what_it_keeps(monkeypatch, tmp_path, weights):
 @pytest.mark.parametrize("march", ["x86-64-v3", "x86-64"])  # AVX2 only; no vector extensions (portable C)
 def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
     """q4.c's other paths, built as a CPU without AVX-512 (or without AVX) would build them: the
-    float path within float rounding, the int8 one (q4i) the same bits as this CPU's build."""
+    float path within float rounding, the int8 ones (q4i, and q4d on its portable path) the same
+    bits as this CPU's build."""
     import platform
     import shutil
     import subprocess
@@ -437,6 +434,15 @@ def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
         assert lib.dec_matmul_q4(ctypes.addressof(m), x[3:4].ctypes.data, 1, one.ctypes.data, 1) == 0
         assert np.array_equal(one[0], y[3])
         assert np.array_equal(_product(m, x, 2, idot=True, lib=lib), _product(m, x, 2, idot=True))
+    # decode steps on int8 activations (q4d): the portable path there, the same bits as this build's
+    lib.dec_step_q4.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    assert lib.dec_q4d_path() == 0
+    for bits, gs, bf, k in ((4, 32, False, 1120), (4, 64, True, 384), (8, 64, False, 640), (8, 32, True, 384)):
+        m, keep, w = _dmat(bits, gs, 37, k, bf)
+        x = np.random.default_rng(3).standard_normal((5, k)).astype(np.float32)
+        y = np.empty((5, 37), np.float32)
+        assert lib.dec_step_q4(ctypes.addressof(m), x.ctypes.data, 5, y.ctypes.data, 1, 2) == 0
+        assert np.array_equal(y, _step(m, x, 2)), (bits, gs, bf, k)
 
 
 @pytest.mark.parametrize("path", [2, 1, 0])

@@ -303,9 +303,7 @@ static void seg_rows(const float *x, const void *w, const float *s, int K, float
 #ifdef HAVE_AMX
         if (j->xb) { amx_q8_rows(j->xb, j->M, m, j->y[g], a - o, b - o); continue; }
 #endif
-#if Q4D_OK
         if (m->fmt >= 2 && j->qd) { q4d_rows((const q4dx *)j->qd, m, j->y[g], m->N, a - o, b - o); continue; }
-#endif
         if (m->fmt >= 2) Q4ROWS[j->M](j->x, m, 0, m->K, j->y[g], m->N, a - o, b - o);
         else if (m->fmt == 1) Q8ROWS[j->M](j->x, m->w, m->s, m->K, j->y[g], m->N, a - o, b - o);
         else ROWS[j->M](j->x, m->w, 0, m->K, j->y[g], m->N, a - o, b - o);
@@ -342,14 +340,10 @@ static void to_bf16_split(const float *x, size_t n, uint16_t *hi, uint16_t *lo) 
 static void products(int M, const float *x, int nseg, const dmat *const *ms, float *const *ys, int idot, int threads) {
     segjob j;
     j.nseg = nseg; j.M = M; j.x = x; j.start[0] = 0; j.xb = 0; j.qd = 0;
-#if Q4D_OK
     q4dx qd;
     int q4d = idot && M <= MAXM;
     for (int g = 0; g < nseg; g++) q4d = q4d && ms[g]->fmt >= 2 && q4_ok(ms[g]) && ms[g]->K == ms[0]->K;
     if (q4d && q4d_prep(x, M, ms[0]->K, &qd) == 0) j.qd = &qd;
-#else
-    (void)idot;
-#endif
     int tiles = g_amx && M <= 16;
     for (int g = 0; g < nseg; g++) {
         j.m[g] = ms[g]; j.y[g] = ys[g]; j.start[g + 1] = j.start[g] + ms[g]->N;
@@ -765,8 +759,8 @@ int dec_matmul_q4(const dmat *m, const float *x, int T, float *y, int threads) {
     return gemm_q4_rows(T, x, m, y, 0, threads);
 }
 
-/* y (T x N, T 1..8) = x @ W.T as a decode step computes it: on q4d (int8 activations) with idot
- * where the build has it, else the float32 kernel. Returns 0; -1 bad shapes. */
+/* y (T x N, T 1..8) = x @ W.T as a decode step computes it: on q4d (int8 activations) with idot,
+ * else the float32 kernel. Returns 0; -1 bad shapes. */
 int dec_step_q4(const dmat *m, const float *x, int T, float *y, int idot, int threads) {
     if (T < 1 || T > MAXM || !q4_ok(m)) return -1;
     const dmat *ms[1] = {m};

@@ -582,9 +582,11 @@ def decode_q4_wanted() -> str:
     """"q4i" or "q4": how decode steps' products run on a model's 4-bit and 8-bit matrices. q4i
     (the default where the kernel has AVX512-VNNI: q4.c's q4d) quantizes each row of a step to
     int8 per 32 values with its own scales, as the prompts' q4i does (a row's result depends on
-    that row alone); ``FLUX_DECODE_PRODUCTS=q4`` keeps float32 FMAs on the dequantized weights."""
-    if settings.decode_products() == "q4":
-        return "q4"
+    that row alone); ``FLUX_DECODE_PRODUCTS=q4`` keeps float32 FMAs on the dequantized weights,
+    ``=q4i`` asks int8 even on the portable path (the same bits, slower)."""
+    want = settings.decode_products()
+    if want in ("q4", "q4i"):  # q4i asks it even on the portable path
+        return want
     lib = skinny.load()
     return "q4i" if lib is not None and int(lib.dec_q4d_path()) else "q4"
 
@@ -592,8 +594,10 @@ def decode_q4_wanted() -> str:
 def step_q4_said(dec: "NativeDecoder") -> str:
     """The decode step's kernel on a 4-bit model, in words (doctor, bench)."""
     if dec.step_products == "q4i":
+        lib = skinny.load()
+        how = "AVX512-VNNI vpdpbusd" if lib is not None and int(lib.dec_q4d_path()) else "portable C"
         return ("decode steps on int8 activations (q4.c's q4d: the 4-bit and 8-bit weights read in place, "
-                "AVX512-VNNI vpdpbusd; FLUX_DECODE_PRODUCTS=q4 keeps float32 FMAs)")
+                f"{how}; FLUX_DECODE_PRODUCTS=q4 keeps float32 FMAs)")
     why = ("FLUX_DECODE_PRODUCTS=q4" if settings.decode_products() == "q4"
            else "no AVX512-VNNI in this build")
     return f"decode steps on float32 FMAs (the weights dequantized in registers; {why})"

@@ -729,8 +729,6 @@ static int gemm_q4_rows(int T, const float *x, const dmat *m, float *y, int idot
  * Determinism: an output's operations depend on K, the group size and its row's and weight row's
  * values alone: the same bits whatever the other rows, M, the chunks or the threads. (Not the
  * float decode's bits, nor the prompt q4i's: the model id names the recipe.) */
-#if Q4I_PATH == 3 && defined(__AVX512VL__)
-#define Q4D_OK 1
 typedef struct {
     int M, K, Kp, GB;       /* rows, inputs, inputs padded to whole blocks of 512 (16 groups), blocks */
     const int8_t *xq;       /* M x Kp, k order (for 8-bit weights), zero past K */
@@ -780,6 +778,8 @@ static int q4d_prep(const float *x, int M, int K, q4dx *d) {
     return 0;
 }
 
+#if Q4I_PATH == 3 && defined(__AVX512VL__)
+#define Q4D_OK 1
 /* 16 scales (or biases) of a weight row for the 16 groups from g0 (a multiple of 16) in lane order */
 static inline __m512 q4d_scales(const dmat *m, const uint16_t *p, int SG, int g0, int shift, __m512i idx) {
     const int j0 = g0 >> shift, nj = SG - j0 < 16 ? SG - j0 : 16;
@@ -880,7 +880,43 @@ static const q4d_fn Q4DROWS[MAXM + 1] = {0, q4d_rows_1, q4d_rows_2, q4d_rows_3, 
 static void q4d_rows(const q4dx *d, const dmat *m, float *y, int N, int n0, int n1) { Q4DROWS[d->M](d, m, y, N, n0, n1); }
 #else
 #define Q4D_OK 0
+/* Portable: the same operations in the same order, lane by lane (lane l of a block of 16 groups:
+ * group 16 b + q4d_lane_group(l)), so the same bits as the AVX512-VNNI build; used where asked
+ * (FLUX_DECODE_PRODUCTS=q4i) and in tests. */
+static void q4d_rows(const q4dx *d, const dmat *m, float *y, int N, int n0, int n1) {
+    const int K = m->K, SG = K / m->gs, b8 = m->fmt == 3, RB = b8 ? K : K / 2, G = K / QG, GB = d->GB, M = d->M;
+    const int shift = m->gs == 32 ? 0 : m->gs == 64 ? 1 : m->gs == 128 ? 2 : 3;
+    const uint8_t *W = (const uint8_t *)m->w;
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *q = W + (size_t)n * RB;
+        const uint16_t *sr = m->qs + (size_t)n * SG, *br = m->qb + (size_t)n * SG;
+        float acc[MAXM][16];
+        memset(acc, 0, sizeof acc);
+        for (int bk = 0; bk < GB; bk++)
+            for (int l = 0; l < 16; l++) {
+                const int g = 16 * bk + q4d_lane_group(l), j = g >> shift;
+                const float s = j < SG ? q4_scale(m, sr + j) : 0.0f, b = j < SG ? q4_scale(m, br + j) : 0.0f;
+                for (int r = 0; r < M; r++) {
+                    int32_t D = 0;
+                    if (g < G) {
+                        const int8_t *xr = d->xq + (size_t)r * d->Kp;
+                        for (int k = 32 * g; k < 32 * g + 32; k++)
+                            D += (int32_t)(b8 ? q[k] : (k & 1) ? q[k >> 1] >> 4 : q[k >> 1] & 15) * xr[k];
+                    }
+                    const size_t o = (size_t)r * GB * 16 + 16 * (size_t)bk + l;
+                    const float sc = s * d->sx[o];
+                    acc[r][l] = fmaf((float)D, sc, acc[r][l]);
+                    acc[r][l] = fmaf(b, d->cx[o], acc[r][l]);
+                }
+            }
+        for (int r = 0; r < M; r++) {
+            v16 a;
+            memcpy(&a, acc[r], sizeof a);
+            y[(size_t)r * N + n] = hsum16(a);
+        }
+    }
+}
 #endif
 
-/* whether this build runs decode steps on q4d (AVX512-VNNI): 1, else 0 */
+/* whether this build runs decode steps on q4d's AVX512-VNNI path: 1, else 0 (the portable one) */
 int dec_q4d_path(void) { return Q4D_OK; }
