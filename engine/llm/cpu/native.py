@@ -24,7 +24,9 @@ decode steps and prompts alike, and a token's embedding row is dequantized from 
 8-bit row. Its prompts' products take int8 activations (``q4i``: each prompt row quantized per 32
 values with its own scales, the dots on the CPU's integer dot products -- AVX512-VNNI, AVX-VNNI
 or AVX2 --, as llama.cpp runs its prompts; :func:`prefill_q4_wanted`), about four times the
-float32 FMA path's speed; the decode step keeps float32 activations. No AMX packs are made for
+float32 FMA path's speed; so do its decode steps' (``q4d``, where the kernel has AVX512-VNNI:
+the weights read in place, each step row quantized the same way; :func:`decode_q4_wanted`,
+``FLUX_DECODE_PRODUCTS=q4`` keeps float32 FMAs; recipe letter ``d``). No AMX packs are made for
 such a model (bfloat16 would be 2 bytes a weight). ``FLUX_DECODE_WEIGHTS=q8`` gives it the q8
 copies instead.
 
