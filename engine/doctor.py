@@ -137,6 +137,8 @@ def run_doctor(args) -> int:
                     _check(results, OK, "decode kernel", f"skinny products built in {skinny.cache_dir()}, decode weights "
                                                          f"{info.get('decode_weights')} (FLUX_DECODE_WEIGHTS=f32|q8|q8i|q4 to choose)")
                     _check(results, OK, "decode kernel variant", str(info.get("decode_kernel")),
+                           "FLUX_DECODE_PRODUCTS=q4: decode steps on float32 FMAs (=q4i the integer dots)"
+                           if info.get("q4_bytes") else
                            "FLUX_DECODE_WEIGHTS=q8i: the integer dots (opt-in), =q8 the float32 FMAs")
                     _check(results, OK, "decode thread split", str(info.get("thread_split")),
                            "FLUX_SKINNY_CALIBRATE=force measures again")

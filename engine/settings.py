@@ -20,7 +20,10 @@ returns the value stripped (and lower-cased where the value is a word).
 - ``FLUX_PREFILL_PRODUCTS``: ``q8`` or ``q8i``, how prompts' products run on the q8 weights
   (q8i: int8 activations on AVX512-VNNI where the CPU has it); ``q4`` or ``q4i``, on a model's
   4-bit and 8-bit matrices read in place (q4i, the default where the CPU has AVX512-VNNI, AVX-VNNI
-  or AVX2: int8 activations on integer dot products; q4: float32 FMAs).
+  or AVX2: int8 activations on integer dot products; q4: float32 FMAs);
+- ``FLUX_DECODE_PRODUCTS``: ``q4`` or ``q4i``, how decode steps' products run on a model's 4-bit
+  and 8-bit matrices read in place (q4i, the default where the CPU has AVX512-VNNI: int8
+  activations on integer dot products, q4.c's q4d; q4: float32 FMAs on the dequantized weights).
 
 Folders (``FLUX_MODELS_DIR``, ``TEXTURE_HOME``, ``TEXTURE_CACHE``) are in :mod:`engine.locations`.
 """
@@ -67,6 +70,10 @@ def keep_float32() -> bool:
 
 def prefill_products() -> str:
     return _word("FLUX_PREFILL_PRODUCTS")
+
+
+def decode_products() -> str:
+    return _word("FLUX_DECODE_PRODUCTS")
 
 
 def amx_off() -> bool:

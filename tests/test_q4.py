@@ -102,6 +102,44 @@ def test_int8_activation_products_match_numpy_and_a_rows_bits_do_not_depend_on_t
     assert np.array_equal(_product(m, x[::-1], 2, idot=True), alone[::-1])  # other neighbours
 
 
+def _step(m, x: np.ndarray, threads: int, idot: bool = True) -> np.ndarray:
+    """A decode step's product (1..8 rows): q4d (int8 activations) with idot where the build has it."""
+    from engine.llm.cpu import skinny
+
+    y = np.empty((x.shape[0], m.N), np.float32)
+    x = np.ascontiguousarray(x, np.float32)
+    assert skinny.load().dec_step_q4(ctypes.addressof(m), x.ctypes.data, x.shape[0], y.ctypes.data, int(idot),
+                                     threads) == 0
+    return y
+
+
+@pytest.mark.parametrize("bits,gs,bf,k", [(4, 32, False, 384), (4, 64, True, 1536), (4, 128, False, 896),
+                                          (4, 32, False, 8960), (4, 256, True, 768), (8, 64, False, 384),
+                                          (8, 32, True, 1120), (8, 64, False, 640)])
+def test_decode_steps_on_int8_activations_match_numpy_and_a_rows_bits_do_not_depend_on_the_batch(bits, gs, bf, k):
+    """q4d (decode steps' products on integer dot products, weights read in place): the exact
+    product of the weights with each row quantized to int8 per 32 values, to float rounding (K
+    with a partial last block of 16 groups, and a partial 4-group chunk: 1120 = 35 groups); a
+    row's bits the same alone or with any other rows (1..8) and any thread split."""
+    skinny_or_skip()
+    n = 37
+    m, keep, w = _dmat(bits, gs, n, k, bf)
+    x = np.random.default_rng(2).standard_normal((8, k)).astype(np.float32)
+    x[5, 32:64] = 0.0  # a group of zeros (scale 0)
+    x[6, :32] *= 1000.0  # and one far larger than the rest of its row
+    ref = _int8_rows(x).astype(np.float64) @ w.astype(np.float64).T
+    got = _step(m, x, 2)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * float(np.abs(ref).max()))
+    float_path = _step(m, x, 2, idot=False)
+    assert float(np.abs(got - float_path).max()) < 0.05 * float(np.abs(float_path).max())
+    alone = np.concatenate([_step(m, x[i:i + 1], 1) for i in range(x.shape[0])])
+    for rows in range(1, 9):
+        for threads in (1, 2):
+            assert np.array_equal(_step(m, x[:rows], threads), alone[:rows]), (rows, threads)
+    assert np.array_equal(_step(m, x[::-1], 2), alone[::-1])  # other neighbours
+    assert np.array_equal(_step(m, x[3:6], 2), alone[3:6])
+
+
 def test_a_matrix_the_kernel_does_not_take_is_refused():
     from engine.llm.cpu import skinny
 
@@ -151,18 +189,22 @@ def _native_q4(monkeypatch, vocab: int = 320):
     return model, dec
 
 
-@pytest.mark.parametrize("products,tol", [("q4", 3e-3), ("q4i", 2e-2)])
-def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch, products, tol):
-    """Prompts on float32 FMAs (q4) within float rounding of MLX's model; on int8 activations
-    (q4i) within their quantization error (each value to 1/254 of its group's largest)."""
+@pytest.mark.parametrize("products,steps,tol", [("q4", "q4", 3e-3), ("q4i", "q4", 2e-2), ("q4i", "q4i", 2e-2)])
+def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch, products, steps, tol):
+    """Prompts and steps on float32 FMAs (q4) within float rounding of MLX's model; on int8
+    activations (q4i; steps: q4d) within their quantization error (each value to 1/254 of its
+    group's largest)."""
     import mlx.core as mx
 
-    from engine.llm.cpu import cpu_kernels
+    from engine.llm.cpu import cpu_kernels, native
 
     monkeypatch.setenv("FLUX_PREFILL_PRODUCTS", products)
+    monkeypatch.setenv("FLUX_DECODE_PRODUCTS", steps)
     model, dec = _native_q4(monkeypatch)
     try:
         assert dec.weights == "q4" and dec.prompt_products == products and dec.q8_only
+        assert dec.step_products == (steps if native.decode_q4_wanted() == "q4i" else "skinny")
+        assert dec.md.decode_q4i == (dec.step_products == "q4i")
         assert cpu_kernels.q4_layers(model, 4) == 2 * 6 + 1 and cpu_kernels.q4_layers(model, 8) == 2
         assert cpu_kernels.q8_layers(model) == 0
         fmts = sorted({m.fmt for m in dec.mats} | {dec.md.head.fmt})
@@ -186,11 +228,16 @@ def test_a_4bit_model_decodes_natively_on_its_own_weights(monkeypatch, products,
         cpu_kernels.remove(model)
 
 
-def test_a_rows_logits_on_4bit_weights_do_not_depend_on_the_other_rows_or_the_thread_split(monkeypatch):
-    from engine.llm.cpu import cpu_kernels
+@pytest.mark.parametrize("steps", ["q4i", "q4"])
+def test_a_rows_logits_on_4bit_weights_do_not_depend_on_the_other_rows_or_the_thread_split(monkeypatch, steps):
+    from engine.llm.cpu import cpu_kernels, native
 
+    monkeypatch.setenv("FLUX_DECODE_PRODUCTS", steps)
     model, dec = _native_q4(monkeypatch)
     try:
+        if steps == "q4i" and native.decode_q4_wanted() != "q4i":
+            pytest.skip("no AVX512-VNNI: decode steps keep the float32 kernel")
+        assert dec.step_products == {"q4i": "q4i", "q4": "skinny"}[steps]
         a, b = dec.row_from(None, 32), dec.row_from(None, 32)
         dec.prefill(a, [3, 17, 42, 5])
         dec.prefill(b, [8, 8, 1, 2, 3, 4, 5, 6, 7, 9, 10])
@@ -225,7 +272,8 @@ def test_a_prompts_bits_do_not_depend_on_how_it_is_cut(monkeypatch, products):
     model, dec = _native_q4(monkeypatch)
     try:
         assert dec.prompt_products == products and dec.md.prefill_q4i == (products == "q4i")
-        assert dec.recipe == native.RECIPE + {"q4i": "i", "q4": "q"}[products]
+        assert dec.recipe == native.RECIPE + {"q4i": "i", "q4": "q"}[products] + (
+            "d" if native.decode_q4_wanted() == "q4i" else "")
         ids = [(7 * i + 3) % 300 for i in range(37)]
         whole = dec.row_from(None, 40)
         ref = dec.prefill(whole, ids)
@@ -242,7 +290,8 @@ def test_a_prompts_bits_do_not_depend_on_how_it_is_cut(monkeypatch, products):
 @pytest.mark.parametrize("products", ["q4i", "q4"])
 def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch, products):
     """The engine on a 4-bit model: every request gives the same tokens at 1, 4 and 8 streams,
-    prompts on int8 activations (q4i) or float32 FMAs (q4)."""
+    prompts and decode steps on int8 activations (q4i; steps on q4d where the CPU has it) or on
+    float32 FMAs (q4)."""
     from engine.llm.cpu import cpu_kernels, native
     from engine.llm.generator import GenerationEngine
     from engine.llm.jobs import GenRequest
@@ -251,6 +300,7 @@ def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch, produc
     skinny_or_skip()
     monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q4")
     monkeypatch.setenv("FLUX_PREFILL_PRODUCTS", products)
+    monkeypatch.setenv("FLUX_DECODE_PRODUCTS", products)
     monkeypatch.delenv("FLUX_NATIVE_DECODE", raising=False)
 
     def load():
@@ -260,6 +310,7 @@ def test_the_same_texts_at_1_4_and_8_streams_on_4bit_weights(monkeypatch, produc
         cpu_kernels.install(model)
         dec = native.attach(model)
         assert dec is not None and dec.weights == "q4" and dec.prompt_products == products, native.status()
+        assert dec.step_products == ("q4i" if products == "q4i" and native.decode_q4_wanted() == "q4i" else "skinny")
         return model, tok, {"model_id": "tiny-random-llama@q4.n"}
 
     head = "Rewrite the sentence in more vivid words.\n\nSentence: The mill is old.\nRewrite: An old mill.\n\n"
@@ -345,6 +396,7 @@ def test_a_loaded_4bit_model_says_what_it_keeps(monkeypatch, tmp_path, weights):
         assert info["q4_bytes"] > 0 and info["q8_bytes"] == 0
         assert "read in place" in info["weights_kept"] and "13 4-bit, 2 8-bit" in info["weights_kept"]
         assert info["decode_kernel"].startswith("q4:") and "q4 weights" in info["decode_step"]
+        assert "decode steps on" in info["decode_kernel"] and "decode steps on" in info["decode_step"]
         assert info["prompt_products"] in ("q4", "q4i")
     else:
         assert info["q4_bytes"] == 0 and info["q8_bytes"] > 0 and info["weights_kept"].startswith("q8 only")
@@ -353,7 +405,8 @@ def test_a_loaded_4bit_model_says_what_it_keeps(monkeypatch, tmp_path, weights):
 @pytest.mark.parametrize("march", ["x86-64-v3", "x86-64"])  # AVX2 only; no vector extensions (portable C)
 def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
     """q4.c's other paths, built as a CPU without AVX-512 (or without AVX) would build them: the
-    float path within float rounding, the int8 one (q4i) the same bits as this CPU's build."""
+    float path within float rounding, the int8 ones (q4i, and q4d on its portable path) the same
+    bits as this CPU's build."""
     import platform
     import shutil
     import subprocess
@@ -381,6 +434,15 @@ def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
         assert lib.dec_matmul_q4(ctypes.addressof(m), x[3:4].ctypes.data, 1, one.ctypes.data, 1) == 0
         assert np.array_equal(one[0], y[3])
         assert np.array_equal(_product(m, x, 2, idot=True, lib=lib), _product(m, x, 2, idot=True))
+    # decode steps on int8 activations (q4d): the portable path there, the same bits as this build's
+    lib.dec_step_q4.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    assert lib.dec_q4d_path() == 0
+    for bits, gs, bf, k in ((4, 32, False, 1120), (4, 64, True, 384), (8, 64, False, 640), (8, 32, True, 384)):
+        m, keep, w = _dmat(bits, gs, 37, k, bf)
+        x = np.random.default_rng(3).standard_normal((5, k)).astype(np.float32)
+        y = np.empty((5, 37), np.float32)
+        assert lib.dec_step_q4(ctypes.addressof(m), x.ctypes.data, 5, y.ctypes.data, 1, 2) == 0
+        assert np.array_equal(y, _step(m, x, 2)), (bits, gs, bf, k)
 
 
 @pytest.mark.parametrize("path", [2, 1, 0])

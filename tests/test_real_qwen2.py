@@ -58,17 +58,23 @@ def qwen_folder(tmp_path_factory):
     return import_gguf(src, tmp_path_factory.mktemp("qwen"), "qwen2.5-coder-1.5b-instruct")
 
 
-@pytest.mark.parametrize("weights,path", [("q4", "steps"), ("q4", "prompt"), ("q8", "steps")])
-def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, weights, path):
+@pytest.mark.parametrize("weights,path,steps", [("q4", "steps", ""), ("q4", "steps", "q4"), ("q4", "prompt", ""),
+                                                ("q8", "steps", "")])
+def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, weights, path, steps):
     """``path``: the positions after the prefilled half on decode steps, or on the prompt path (a
     one-token prefill each: prompt rows are independent, so these are the logits a whole prompt
-    gives at each position -- on q4, int8 activations where the CPU has integer dot products)."""
+    gives at each position -- on q4, int8 activations where the CPU has integer dot products).
+    ``steps``: the decode steps' products on q4 as chosen (int8 activations, q4d, where the build
+    has AVX512-VNNI), or ``FLUX_DECODE_PRODUCTS=q4`` (float32 FMAs)."""
     from engine.llm import models, native
     from test_gguf_import import PARAGRAPH
 
     skinny_or_skip()
-    for var in ("FLUX_LLM_DTYPE", "FLUX_DECODE_WEIGHTS", "FLUX_NATIVE_DECODE", "FLUX_KEEP_F32", "FLUX_AMX"):
+    for var in ("FLUX_LLM_DTYPE", "FLUX_DECODE_WEIGHTS", "FLUX_NATIVE_DECODE", "FLUX_KEEP_F32", "FLUX_AMX",
+                "FLUX_DECODE_PRODUCTS"):
         monkeypatch.delenv(var, raising=False)
+    if steps:
+        monkeypatch.setenv("FLUX_DECODE_PRODUCTS", steps)
     if weights == "q8":  # the default for this model is q4 (cpu_kernels.q4_wanted)
         monkeypatch.setenv("FLUX_DECODE_WEIGHTS", "q8")
     lm = models.load_model(qwen_folder)
@@ -82,6 +88,10 @@ def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, 
     assert not any(dec.mats[7 * i + j].bias for i in range(dec.n_layers) for j in range(3, 7))
     if weights == "q4":
         assert dec.prompt_products == native.prefill_q4_wanted() == lm.info["prompt_products"]
+        from engine.llm.cpu.native import decode_q4_wanted
+
+        assert dec.step_products == {"q4i": "q4i", "q4": "skinny"}[decode_q4_wanted()]
+        assert lm.info["model_id"].endswith("d") == (dec.step_products == "q4i")
     ids = lm.tokenizer.encode(PARAGRAPH)
     half = len(ids) // 2
     row = dec.row_from(None, len(ids) + 1)
@@ -97,7 +107,7 @@ def test_qwen2_1_5b_natively_within_the_quality_guard(qwen_folder, monkeypatch, 
         lp = lg - (lg.max() + math.log(np.exp(lg - lg.max()).sum()))
         top.append(int(np.argmax(lp)))
         lps.append(float(lp[ids[half + j]]))
-    dec_products = dec.prompt_products
+    dec_products = f"prompts {dec.prompt_products}, steps {dec.step_products}"
     del lm, dec, row
     gc.collect()
 

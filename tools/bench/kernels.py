@@ -7,6 +7,8 @@
                                             # the default decode weights (q8) vs q8i
     python -m tools.bench.kernels q4prompt [N] [ROUNDS]  # a prompt of N tokens (default 200) on a
                                             # 4-bit model: q4i vs q4 (and llama.cpp on its GGUF)
+    python -m tools.bench.kernels q4step [STEPS] [ROUNDS]  # decode steps at 1 and 4 rows on a
+                                            # 4-bit model: q4d (int8 activations) vs q4 (float32)
 
 Both use the real default model (``texture models pull``) and print figures measured side by side.
 """
@@ -283,11 +285,66 @@ def q4prompt_main(n: int = 200, rounds: int = 5) -> int:
     return 0
 
 
+def q4step_main(steps: int = 16, rounds: int = 5) -> int:
+    """Decode steps on a 4-bit model (the default model, or ``FLUX_LLM_MODEL_PATH``) at 1 and at 4
+    rows: the products on int8 activations (q4d, ``decode_q4i``) against float32 FMAs (q4),
+    alternating, ``rounds`` rounds of ``steps`` steps each, medians of steps/s and rows' tokens/s.
+    Each side timed on the wall clock: on a shared machine read the rounds side by side."""
+    import statistics
+    import time
+
+    import numpy as np
+
+    from engine.llm import native
+    from engine.llm.cpu import native as cnative
+    from engine.llm.models import load_model
+
+    lm = load_model()
+    dec = native.decoder_for(lm.model)
+    if dec is None or dec.weights != "q4":
+        print(f"{lm.info.get('model_id')}: no 4-bit decoder ({native.status()})")
+        return 1
+    if not cnative.decode_q4_wanted() == "q4i":
+        print(f"{lm.info.get('model_id')}: no q4d in this build ({cnative.step_q4_said(dec)})")
+        return 1
+    ids = lm.tokenizer.encode("The quay, the mill and the tower stand in the rain near the river.")
+    base = dec.row_from(None, len(ids) + rounds * steps * 2 + 8)
+    dec.prefill(base, ids)
+    print(f"{lm.info.get('model_id')}: decode steps after a prompt of {len(ids)} tokens, {steps} steps a round")
+    keep = dec.md.decode_q4i
+
+    def one(side, m):
+        dec.md.decode_q4i = int(side == "q4d")
+        rows = [type(base)(base.kv.copy(), base.length) for _ in range(m)]
+        toks = np.array([ids[-1]] * m)
+        t = time.perf_counter()
+        for _ in range(steps):
+            dec.step_np(toks, rows)
+        return steps / (time.perf_counter() - t)
+
+    sides = [(side, m) for m in (1, 4) for side in ("q4d", "q4")]
+    got: dict[tuple[str, int], list[float]] = {k: [] for k in sides}
+    try:
+        for k in sides:
+            one(*k)
+        for r in range(rounds):
+            for k in sides:
+                got[k].append(one(*k))
+            print(f"round {r + 1}: " + ", ".join(f"{s} x{m} {v[-1]:.2f}" for (s, m), v in got.items()) + " steps/s",
+                  flush=True)
+    finally:
+        dec.md.decode_q4i = keep
+    print("median steps/s (rows' tokens/s): " + ", ".join(
+        f"{s} x{m} {statistics.median(v):.2f} ({m * statistics.median(v):.2f})" for (s, m), v in got.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     which = argv[0] if argv else ""
-    if which not in ("prefill", "decode", "q8", "streams", "q4prompt"):
-        print("usage: python -m tools.bench.kernels prefill|decode|q8|streams [N]|q4prompt [N] [ROUNDS]", file=sys.stderr)
+    if which not in ("prefill", "decode", "q8", "streams", "q4prompt", "q4step"):
+        print("usage: python -m tools.bench.kernels prefill|decode|q8|streams [N]|q4prompt [N] [ROUNDS]|"
+              "q4step [STEPS] [ROUNDS]", file=sys.stderr)
         return 2
     # OpenBLAS must be loaded before anything imports mlx.core (the CPU fast path).
     from engine.llm.cpu.fastpath import prepare_backend
@@ -297,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         return streams_main(int(argv[1]) if len(argv) > 1 else 8)
     if which == "q4prompt":
         return q4prompt_main(int(argv[1]) if len(argv) > 1 else 200, int(argv[2]) if len(argv) > 2 else 5)
+    if which == "q4step":
+        return q4step_main(int(argv[1]) if len(argv) > 1 else 16, int(argv[2]) if len(argv) > 2 else 5)
     return {"prefill": prefill_main, "decode": decode_main, "q8": q8_main}[which]()
 
 

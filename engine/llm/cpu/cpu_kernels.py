@@ -303,15 +303,19 @@ def q4_wanted(model: Any) -> bool:
         return False
     _decode_choice.update(q4_why=(
         f"q4: {len(cands)} 4-bit and {n8} 8-bit matrices read where MLX holds them (float16 / bfloat16 scales "
-        f"and biases), dequantized in registers to float32 FMAs ({why}; FLUX_DECODE_WEIGHTS=q8 gives "
-        f"every matrix a q8 copy instead)"))
+        f"and biases) ({why}; FLUX_DECODE_WEIGHTS=q8 gives every matrix a q8 copy instead)"))
     return True
 
 
 def decode_choice(model: Any = None) -> str:
     """Which decode kernel variant the last loaded model (or ``model``) got, and why (doctor, bench)."""
     if model is not None and q4_layers(model) and _decode_choice.get("q4_why"):
-        return str(_decode_choice["q4_why"])
+        from .native import decoder_for, step_q4_said
+
+        dec = decoder_for(model)
+        steps = (step_q4_said(dec) if dec is not None and dec.weights == "q4"
+                 else "decode steps dequantize them in registers to float32 FMAs")
+        return f"{_decode_choice['q4_why']}; {steps}"
     return str(_decode_choice["why"])
 
 

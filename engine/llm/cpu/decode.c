@@ -83,6 +83,7 @@ typedef struct {
     int prefill_idot;        /* prompts' q8 products with int8 activations (AVX512-VNNI) when 1 */
     const dmat *emb4;        /* with embed and embq NULL: the embedding as an MLX matrix (fmt 2 or 3) */
     int prefill_q4i;         /* prompts' 4-bit and 8-bit (fmt 2, 3) products with int8 activations (q4.c) when 1 */
+    int decode_q4i;          /* decode steps' 4-bit and 8-bit products with int8 activations (q4.c's q4d) when 1 */
 } dmodel;
 
 #include "q4.c"
@@ -286,7 +287,10 @@ static void amx_q8_rows(const uint16_t *xb, int M, const dmat *m, float *y, int 
 /* ---------------------------------------------------------------- products of several matrices */
 /* One job over up to 3 matrices that share the input rows (q, k, v; gate, up): the rows of the
  * matrices are numbered one after the other and cut into chunks as one product. */
-typedef struct { int nseg, M; const dmat *m[3]; const float *x; float *y[3]; int start[4]; const uint16_t *xb; } segjob;
+typedef struct {
+    int nseg, M; const dmat *m[3]; const float *x; float *y[3]; int start[4]; const uint16_t *xb;
+    const void *qd;  /* the rows quantized for q4d (q4dx), or NULL */
+} segjob;
 
 static void seg_rows(const float *x, const void *w, const float *s, int K, float *y, int N, int n0, int n1) {
     (void)w; (void)s; (void)K; (void)y; (void)N;
@@ -299,6 +303,7 @@ static void seg_rows(const float *x, const void *w, const float *s, int K, float
 #ifdef HAVE_AMX
         if (j->xb) { amx_q8_rows(j->xb, j->M, m, j->y[g], a - o, b - o); continue; }
 #endif
+        if (m->fmt >= 2 && j->qd) { q4d_rows((const q4dx *)j->qd, m, j->y[g], m->N, a - o, b - o); continue; }
         if (m->fmt >= 2) Q4ROWS[j->M](j->x, m, 0, m->K, j->y[g], m->N, a - o, b - o);
         else if (m->fmt == 1) Q8ROWS[j->M](j->x, m->w, m->s, m->K, j->y[g], m->N, a - o, b - o);
         else ROWS[j->M](j->x, m->w, 0, m->K, j->y[g], m->N, a - o, b - o);
@@ -329,10 +334,16 @@ static void to_bf16_split(const float *x, size_t n, uint16_t *hi, uint16_t *lo) 
 #endif
 
 /* With every matrix packed for the tile unit (dec_pack_q8) and AMX granted, the rows run there
- * (in chunks of whole 16-row blocks); otherwise on the q8 / float32 kernels of skinny.c. */
-static void products(int M, const float *x, int nseg, const dmat *const *ms, float *const *ys, int threads) {
+ * (in chunks of whole 16-row blocks); with idot and every matrix 4-bit or 8-bit (fmt 2, 3), on
+ * q4.c's q4d (int8 activations, where the build has it); otherwise on the q8 / float32 kernels of
+ * skinny.c and q4.c. */
+static void products(int M, const float *x, int nseg, const dmat *const *ms, float *const *ys, int idot, int threads) {
     segjob j;
-    j.nseg = nseg; j.M = M; j.x = x; j.start[0] = 0; j.xb = 0;
+    j.nseg = nseg; j.M = M; j.x = x; j.start[0] = 0; j.xb = 0; j.qd = 0;
+    q4dx qd;
+    int q4d = idot && M <= MAXM;
+    for (int g = 0; g < nseg; g++) q4d = q4d && ms[g]->fmt >= 2 && q4_ok(ms[g]) && ms[g]->K == ms[0]->K;
+    if (q4d && q4d_prep(x, M, ms[0]->K, &qd) == 0) j.qd = &qd;
     int tiles = g_amx && M <= 16;
     for (int g = 0; g < nseg; g++) {
         j.m[g] = ms[g]; j.y[g] = ys[g]; j.start[g + 1] = j.start[g] + ms[g]->N;
@@ -565,7 +576,7 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
         {
             const dmat *ms[3] = {&mt[0], &mt[1], &mt[2]};
             float *ys[3] = {q, k, v};
-            products(M, xn, 3, ms, ys, threads);
+            products(M, xn, 3, ms, ys, md->decode_q4i, threads);
         }
         for (int r = 0; r < M; r++)
             rope_and_store(md, l, q + (size_t)r * QD, k + (size_t)r * KD, v + (size_t)r * KD, kv[r], cap[r], len[r],
@@ -577,7 +588,7 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
         {
             const dmat *ms[1] = {&mt[3]};
             float *ys[1] = {tmp};
-            products(M, att, 1, ms, ys, threads);
+            products(M, att, 1, ms, ys, md->decode_q4i, threads);
             for (size_t i = 0; i < (size_t)M * Hd; i++) x[i] += tmp[i];
         }
         for (int r = 0; r < M; r++)
@@ -585,7 +596,7 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
         {
             const dmat *ms[2] = {&mt[4], &mt[5]};
             float *ys[2] = {gt, up};
-            products(M, xn, 2, ms, ys, threads);
+            products(M, xn, 2, ms, ys, md->decode_q4i, threads);
         }
         for (size_t i = 0; i < (size_t)M * I; i += 16) {  /* silu(g) * u */
             v16 g = ld16(gt + i), u = ld16(up + i);
@@ -595,7 +606,7 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
         {
             const dmat *ms[1] = {&mt[6]};
             float *ys[1] = {tmp};
-            products(M, gt, 1, ms, ys, threads);
+            products(M, gt, 1, ms, ys, md->decode_q4i, threads);
             for (size_t i = 0; i < (size_t)M * Hd; i++) x[i] += tmp[i];
         }
     }
@@ -603,7 +614,7 @@ int dec_step(const dmodel *md, int M, const int *tokens, kvt *const *kv, const i
     {
         const dmat *ms[1] = {&md->head};
         float *ys[1] = {logits};
-        products(M, xn, 1, ms, ys, threads);
+        products(M, xn, 1, ms, ys, md->decode_q4i, threads);
     }
     free(buf);
     return 0;
@@ -748,6 +759,16 @@ int dec_matmul_q4(const dmat *m, const float *x, int T, float *y, int threads) {
     return gemm_q4_rows(T, x, m, y, 0, threads);
 }
 
+/* y (T x N, T 1..8) = x @ W.T as a decode step computes it: on q4d (int8 activations) with idot,
+ * else the float32 kernel. Returns 0; -1 bad shapes. */
+int dec_step_q4(const dmat *m, const float *x, int T, float *y, int idot, int threads) {
+    if (T < 1 || T > MAXM || !q4_ok(m)) return -1;
+    const dmat *ms[1] = {m};
+    float *ys[1] = {y};
+    products(T, x, 1, ms, ys, idot, threads);
+    return 0;
+}
+
 /* the same with int8 activations (q4.c's q4i: what prompts run on when the model asks for it) */
 int dec_matmul_q4i(const dmat *m, const float *x, int T, float *y, int threads) {
     return gemm_q4_rows(T, x, m, y, 1, threads);
@@ -872,7 +893,7 @@ int dec_prefill(const dmodel *md, int T, const int *tokens, kvt *kv, int len, in
             rms_norm(x + (size_t)(n - 1) * Hd, md->final_norm, xn, Hd, md->eps);
             const dmat *ms[1] = {&md->head};
             float *ys[1] = {logits};
-            products(1, xn, 1, ms, ys, threads);
+            products(1, xn, 1, ms, ys, md->decode_q4i, threads);
         }
     }
     free(buf); free(kvs); free(lens); free(caps); free(xb); free(qx.sx);

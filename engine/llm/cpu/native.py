@@ -24,7 +24,9 @@ decode steps and prompts alike, and a token's embedding row is dequantized from 
 8-bit row. Its prompts' products take int8 activations (``q4i``: each prompt row quantized per 32
 values with its own scales, the dots on the CPU's integer dot products -- AVX512-VNNI, AVX-VNNI
 or AVX2 --, as llama.cpp runs its prompts; :func:`prefill_q4_wanted`), about four times the
-float32 FMA path's speed; the decode step keeps float32 activations. No AMX packs are made for
+float32 FMA path's speed; so do its decode steps' (``q4d``, where the kernel has AVX512-VNNI:
+the weights read in place, each step row quantized the same way; :func:`decode_q4_wanted`,
+``FLUX_DECODE_PRODUCTS=q4`` keeps float32 FMAs; recipe letter ``d``). No AMX packs are made for
 such a model (bfloat16 would be 2 bytes a weight). ``FLUX_DECODE_WEIGHTS=q8`` gives it the q8
 copies instead.
 
@@ -88,7 +90,7 @@ class _DModel(ctypes.Structure):
                 ("inv_freq", ctypes.c_void_p), ("embed", ctypes.c_void_p), ("final_norm", ctypes.c_void_p),
                 ("norms", ctypes.c_void_p), ("mats", ctypes.c_void_p), ("head", _DMat),
                 ("embq", ctypes.c_void_p), ("embs", ctypes.c_void_p), ("prefill_idot", ctypes.c_int),
-                ("emb4", ctypes.c_void_p), ("prefill_q4i", ctypes.c_int)]
+                ("emb4", ctypes.c_void_p), ("prefill_q4i", ctypes.c_int), ("decode_q4i", ctypes.c_int)]
 
 
 class Unsupported(Exception):
@@ -168,17 +170,19 @@ class NativeDecoder:
     # "q4i": the same matrices times int8 activations on integer dot products (q4.c's q4i);
     # "amx-bf16": on the AMX tile unit (pack_amx)
     prompt_products: str = "blas-f32"
-    step_products: str = "skinny"  # "amx-bf16": decode steps' products on the tile unit too
+    # "amx-bf16": decode steps' products on the tile unit too; "q4i": on a 4-bit model's matrices
+    # with int8 activations (q4.c's q4d, AVX512-VNNI); "skinny": the float32 kernels
+    step_products: str = "skinny"
     q8_only: bool = False  # no float32 copy: embeddings dequantized from q8, prompts on q8 products
 
     @property
     def recipe(self) -> str:
         """What this path adds to the model id: bfloat16 products (prompts: b, steps: t) give
-        other bits, and so do prompts on q8 weights (q; i with int8 activations) and embeddings
-        from q8 (the float32 copy let go)."""
+        other bits, and so do prompts on q8 weights (q; i with int8 activations), embeddings
+        from q8 (the float32 copy let go) and decode steps on int8 activations (d)."""
         q = {"q8": "q", "q8i": "i", "q4": "q", "q4i": "i"}.get(self.prompt_products, "")
         return (RECIPE + ("b" if self.prompt_products == "amx-bf16" else "") + q
-                + ("t" if self.step_products == "amx-bf16" else ""))
+                + {"amx-bf16": "t", "q4i": "d"}.get(self.step_products, ""))
 
     def _block(self, capacity: int) -> np.ndarray:
         """An empty KV cache block of ``capacity`` positions, in decode.c's layout and element type."""
@@ -576,6 +580,31 @@ def prefill_q4_wanted() -> str:
     return "q4i" if q4i_path()[0] >= 1 else "q4"
 
 
+def decode_q4_wanted() -> str:
+    """"q4i" or "q4": how decode steps' products run on a model's 4-bit and 8-bit matrices. q4i
+    (the default where the kernel has AVX512-VNNI: q4.c's q4d) quantizes each row of a step to
+    int8 per 32 values with its own scales, as the prompts' q4i does (a row's result depends on
+    that row alone); ``FLUX_DECODE_PRODUCTS=q4`` keeps float32 FMAs on the dequantized weights,
+    ``=q4i`` asks int8 even on the portable path (the same bits, slower)."""
+    want = settings.decode_products()
+    if want in ("q4", "q4i"):  # q4i asks it even on the portable path
+        return want
+    lib = skinny.load()
+    return "q4i" if lib is not None and int(lib.dec_q4d_path()) else "q4"
+
+
+def step_q4_said(dec: "NativeDecoder") -> str:
+    """The decode step's kernel on a 4-bit model, in words (doctor, bench)."""
+    if dec.step_products == "q4i":
+        lib = skinny.load()
+        how = "AVX512-VNNI vpdpbusd" if lib is not None and int(lib.dec_q4d_path()) else "portable C"
+        return ("decode steps on int8 activations (q4.c's q4d: the 4-bit and 8-bit weights read in place, "
+                f"{how}; FLUX_DECODE_PRODUCTS=q4 keeps float32 FMAs)")
+    why = ("FLUX_DECODE_PRODUCTS=q4" if settings.decode_products() == "q4"
+           else "no AVX512-VNNI in this build")
+    return f"decode steps on float32 FMAs (the weights dequantized in registers; {why})"
+
+
 def enable_prefill() -> bool:
     """Hand the kernel the ``cblas_sgemm`` of the OpenBLAS this process loaded for MLX, so that
     prompts are prefilled in C; whether it now can (no OpenBLAS: no)."""
@@ -608,6 +637,9 @@ def attach(model: Any) -> NativeDecoder | None:
     if dec.weights == "q4":
         dec.prompt_products = prefill_q4_wanted()
         dec.md.prefill_q4i = int(dec.prompt_products == "q4i")
+        if decode_q4_wanted() == "q4i":
+            dec.step_products = "q4i"
+        dec.md.decode_q4i = int(dec.step_products == "q4i")
     elif dec.weights == "q8" and (dec.q8_only or not blas):  # prompts on the q8 weights too
         dec.prompt_products = prefill_products_wanted()
         dec.md.prefill_idot = int(dec.prompt_products == "q8i")
@@ -630,7 +662,7 @@ def attach(model: Any) -> NativeDecoder | None:
         prefill = "prompts prefilled through MLX (no OpenBLAS in the process)"
     if dec.weights == "q4":
         prefill += ("; MLX's 4-bit and 8-bit matrices read where MLX holds them, no copy, no float32 copy; "
-                    "embeddings dequantized from their own rows")
+                    "embeddings dequantized from their own rows; " + step_q4_said(dec))
     elif dec.q8_only:
         prefill += "; no float32 copy of the matrices kept (embeddings dequantized from q8)"
     _why["status"] = f"on: {NAME}, {dec.weights} weights; {prefill}"

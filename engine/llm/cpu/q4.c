@@ -707,3 +707,216 @@ static int gemm_q4_rows(int T, const float *x, const dmat *m, float *y, int idot
     run_chunks(blk4_rows, (const float *)(const void *)&j, m, 0, m->K, y, m->N, threads, chunk);
     return 0;
 }
+
+/* ---------------------------------------------------------------- q4d: decode steps on integer dot products
+ * A decode step's products (1..8 rows) on the 4-bit (or 8-bit) weights read where MLX holds them
+ * (a step streams the whole model once: no unpacked copy), times int8 activations quantized per
+ * row per 32 values exactly as q4i above (q4i_quant: sx, cx, xq), on AVX512-VNNI vpdpbusd.
+ *
+ * Each row's activations are laid out once per product input: for 4-bit weights, per 128 inputs
+ * the 64 even ones then the 64 odd ones, so that 64 bytes of a weight row (128 weights, 4 groups)
+ * split into low nibbles (even k) and high nibbles (odd k) meet them as they lie; two vpdpbusd
+ * give 16 int32 lanes, 4 per group. For 8-bit weights the activations stay in k order and two 64-
+ * byte loads (4 groups) fold the same way. Four such vectors (16 groups) are summed 4 lanes to 1
+ * and transposed (integer adds: exact, any order), giving one int32 sum D per group in lane
+ * l = 4 (g % 4) + g / 4 of the 16 groups; the groups' sx and cx are laid out in that lane order
+ * once per step, the weight row's scales and biases permuted to it. Then per 16 groups, per row
+ *     acc = fma((float)D, s * sx, acc);  acc = fma(b, cx, acc)
+ * in lanes, blocks of 16 groups in order from 0 (groups past K: zero weights, activations, scales:
+ * acc unchanged), and the 16 lanes summed by hsum16's fixed tree. A weight row is loaded and
+ * split once per step for all its rows.
+ *
+ * Determinism: an output's operations depend on K, the group size and its row's and weight row's
+ * values alone: the same bits whatever the other rows, M, the chunks or the threads. (Not the
+ * float decode's bits, nor the prompt q4i's: the model id names the recipe.) */
+typedef struct {
+    int M, K, Kp, GB;       /* rows, inputs, inputs padded to whole blocks of 512 (16 groups), blocks */
+    const int8_t *xq;       /* M x Kp, k order (for 8-bit weights), zero past K */
+    const int8_t *xp;       /* M x Kp, per 128 inputs the 64 even then the 64 odd (4-bit weights) */
+    const float *sx, *cx;   /* M x GB * 16, in lane order, zero past the last group */
+} q4dx;
+
+static inline int q4d_lane_group(int l) { return 4 * (l & 3) + (l >> 2); }
+
+/* a grown buffer of the calling thread for q4d_prep */
+static uint8_t *q4d_scratch(size_t n) {
+    static __thread uint8_t *p = 0;
+    static __thread size_t cap = 0;
+    if (n > cap) {
+        free(p);
+        p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+        cap = p ? n : 0;
+    }
+    return p;
+}
+
+/* M rows of x (M x K) quantized (q4i_quant) and laid out for q4d_rows. 0, or -2 out of memory. */
+static int q4d_prep(const float *x, int M, int K, q4dx *d) {
+    const int G = K / QG, GB = (G + 15) / 16, Kp = GB * 512;
+    const size_t nq = (size_t)M * K, nf = (size_t)M * G, np = (size_t)M * Kp, ns = (size_t)M * GB * 16;
+    uint8_t *buf = q4d_scratch(2 * np + sizeof(float) * 2 * ns + nq + sizeof(float) * 2 * nf + 64);
+    if (!buf) return -2;
+    int8_t *xq = (int8_t *)buf, *xp = xq + np;
+    float *sx = (float *)(void *)(buf + 2 * np), *cx = sx + ns;
+    q4ix a;
+    a.sx = cx + ns; a.cx = a.sx + nf; a.xq = (int8_t *)(a.cx + nf);
+    q4i_quant(x, M, K, &a);
+    memset(xq, 0, 2 * np);
+    for (int r = 0; r < M; r++) {
+        const int8_t *s = a.xq + (size_t)r * K;
+        int8_t *o = xq + (size_t)r * Kp, *p = xp + (size_t)r * Kp;
+        memcpy(o, s, (size_t)K);
+        for (int k = 0; k < K; k++) p[(k & ~127) + ((k & 1) << 6) + ((k & 127) >> 1)] = s[k];
+        for (int b = 0; b < GB; b++)
+            for (int l = 0; l < 16; l++) {
+                const int g = 16 * b + q4d_lane_group(l);
+                sx[(size_t)r * GB * 16 + 16 * b + l] = g < G ? a.sx[(size_t)r * G + g] : 0.0f;
+                cx[(size_t)r * GB * 16 + 16 * b + l] = g < G ? a.cx[(size_t)r * G + g] : 0.0f;
+            }
+    }
+    d->M = M; d->K = K; d->Kp = Kp; d->GB = GB; d->xq = xq; d->xp = xp; d->sx = sx; d->cx = cx;
+    return 0;
+}
+
+#if Q4I_PATH == 3 && defined(__AVX512VL__)
+#define Q4D_OK 1
+/* 16 scales (or biases) of a weight row for the 16 groups from g0 (a multiple of 16) in lane order */
+static inline __m512 q4d_scales(const dmat *m, const uint16_t *p, int SG, int g0, int shift, __m512i idx) {
+    const int j0 = g0 >> shift, nj = SG - j0 < 16 ? SG - j0 : 16;
+    const __m256i h = _mm256_maskz_loadu_epi16((__mmask16)((1u << nj) - 1), (const void *)(p + j0));
+    const __m512 f = m->bf ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)) : _mm512_cvtph_ps(h);
+    return _mm512_permutexvar_ps(idx, f);
+}
+
+/* four vectors of 4 groups x 4 lanes (128-bit lane q: group q) to one int32 sum a group, group
+ * 4 p + q of vector p in lane 4 q + p */
+static inline __m512i q4d_fold(__m512i a, __m512i b, __m512i c, __m512i e) {
+    const __m512i s1 = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    const __m512i s2 = _mm512_add_epi32(_mm512_unpacklo_epi32(c, e), _mm512_unpackhi_epi32(c, e));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(s1, s2), _mm512_unpackhi_epi64(s1, s2));
+}
+
+static inline __mmask64 q4d_mask(int nb) { return nb >= 64 ? ~(__mmask64)0 : nb <= 0 ? 0 : (((__mmask64)1 << nb) - 1); }
+
+/* rows [n0, n1) of y (d->M x N) for the 4-bit or 8-bit matrix m */
+static inline __attribute__((always_inline)) void q4d_rows_m(const q4dx *restrict d, const int M, const dmat *m,
+                                                             float *restrict y, int N, int n0, int n1, const int b8) {
+    const int K = m->K, SG = K / m->gs, RB = b8 ? K : K / 2, GB = d->GB, Kp = d->Kp;
+    const int shift = m->gs == 32 ? 0 : m->gs == 64 ? 1 : m->gs == 128 ? 2 : 3;
+    int li[16];
+    for (int l = 0; l < 16; l++) li[l] = q4d_lane_group(l) >> shift;
+    const __m512i idx = _mm512_loadu_si512((const void *)li), nib = _mm512_set1_epi8(15);
+    const uint8_t *W = (const uint8_t *)m->w;
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *q = W + (size_t)n * RB;
+        const uint16_t *sr = m->qs + (size_t)n * SG, *br = m->qb + (size_t)n * SG;
+        if (n + PF_ROWS < n1) {
+            __builtin_prefetch(sr + (size_t)PF_ROWS * SG, 0, 3);
+            __builtin_prefetch(br + (size_t)PF_ROWS * SG, 0, 3);
+        }
+        __m512 acc[MAXM];
+        for (int r = 0; r < M; r++) acc[r] = _mm512_setzero_ps();
+        for (int bk = 0; bk < GB; bk++) {
+            const __m512 s = q4d_scales(m, sr, SG, 16 * bk, shift, idx), b = q4d_scales(m, br, SG, 16 * bk, shift, idx);
+            __m512i D[MAXM];
+            if (!b8) {
+                __m512i lo[4], hi[4];
+                for (int p = 0; p < 4; p++) {
+                    const int off = (4 * bk + p) * 64;
+                    if (n + PF_ROWS < n1) __builtin_prefetch(q + (size_t)PF_ROWS * RB + off, 0, 3);
+                    const __m512i c = _mm512_maskz_loadu_epi8(q4d_mask(RB - off), (const void *)(q + off));
+                    lo[p] = _mm512_and_si512(c, nib);
+                    hi[p] = _mm512_and_si512(_mm512_srli_epi16(c, 4), nib);
+                }
+                for (int r = 0; r < M; r++) {
+                    const int8_t *xr = d->xp + (size_t)r * Kp + 512 * bk;
+                    __m512i R[4];
+                    for (int p = 0; p < 4; p++) {
+                        R[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[p], _mm512_load_si512((const void *)(xr + 128 * p)));
+                        R[p] = _mm512_dpbusd_epi32(R[p], hi[p], _mm512_load_si512((const void *)(xr + 128 * p + 64)));
+                    }
+                    D[r] = q4d_fold(R[0], R[1], R[2], R[3]);
+                }
+            } else {
+                __m512i w[8];
+                for (int i = 0; i < 8; i++) {
+                    const int off = (8 * bk + i) * 64;
+                    if (n + PF_ROWS < n1) __builtin_prefetch(q + (size_t)PF_ROWS * RB + off, 0, 3);
+                    w[i] = _mm512_maskz_loadu_epi8(q4d_mask(RB - off), (const void *)(q + off));
+                }
+                for (int r = 0; r < M; r++) {
+                    const int8_t *xr = d->xq + (size_t)r * Kp + 512 * bk;
+                    __m512i R[4];
+                    for (int p = 0; p < 4; p++) {
+                        const __m512i u = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[2 * p], _mm512_load_si512((const void *)(xr + 128 * p)));
+                        const __m512i v = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[2 * p + 1], _mm512_load_si512((const void *)(xr + 128 * p + 64)));
+                        R[p] = _mm512_add_epi32(_mm512_shuffle_i32x4(u, v, 0x88), _mm512_shuffle_i32x4(u, v, 0xDD));
+                    }
+                    D[r] = q4d_fold(R[0], R[1], R[2], R[3]);
+                }
+            }
+            for (int r = 0; r < M; r++) {
+                const size_t o = (size_t)r * GB * 16 + 16 * (size_t)bk;
+                const __m512 sc = _mm512_mul_ps(s, _mm512_load_ps(d->sx + o));
+                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(D[r]), sc, acc[r]);
+                acc[r] = _mm512_fmadd_ps(b, _mm512_load_ps(d->cx + o), acc[r]);
+            }
+        }
+        for (int r = 0; r < M; r++) {
+            v16 a;
+            memcpy(&a, &acc[r], sizeof a);
+            y[(size_t)r * N + n] = hsum16(a);
+        }
+    }
+}
+
+#define SPEC4D(MM) \
+    static void q4d_rows_##MM(const q4dx *d, const dmat *m, float *y, int N, int n0, int n1) { \
+        if (m->fmt == 3) q4d_rows_m(d, MM, m, y, N, n0, n1, 1); else q4d_rows_m(d, MM, m, y, N, n0, n1, 0); }
+SPEC4D(1) SPEC4D(2) SPEC4D(3) SPEC4D(4) SPEC4D(5) SPEC4D(6) SPEC4D(7) SPEC4D(8)
+typedef void (*q4d_fn)(const q4dx *, const dmat *, float *, int, int, int);
+static const q4d_fn Q4DROWS[MAXM + 1] = {0, q4d_rows_1, q4d_rows_2, q4d_rows_3, q4d_rows_4, q4d_rows_5, q4d_rows_6,
+                                         q4d_rows_7, q4d_rows_8};
+static void q4d_rows(const q4dx *d, const dmat *m, float *y, int N, int n0, int n1) { Q4DROWS[d->M](d, m, y, N, n0, n1); }
+#else
+#define Q4D_OK 0
+/* Portable: the same operations in the same order, lane by lane (lane l of a block of 16 groups:
+ * group 16 b + q4d_lane_group(l)), so the same bits as the AVX512-VNNI build; used where asked
+ * (FLUX_DECODE_PRODUCTS=q4i) and in tests. */
+static void q4d_rows(const q4dx *d, const dmat *m, float *y, int N, int n0, int n1) {
+    const int K = m->K, SG = K / m->gs, b8 = m->fmt == 3, RB = b8 ? K : K / 2, G = K / QG, GB = d->GB, M = d->M;
+    const int shift = m->gs == 32 ? 0 : m->gs == 64 ? 1 : m->gs == 128 ? 2 : 3;
+    const uint8_t *W = (const uint8_t *)m->w;
+    for (int n = n0; n < n1; n++) {
+        const uint8_t *q = W + (size_t)n * RB;
+        const uint16_t *sr = m->qs + (size_t)n * SG, *br = m->qb + (size_t)n * SG;
+        float acc[MAXM][16];
+        memset(acc, 0, sizeof acc);
+        for (int bk = 0; bk < GB; bk++)
+            for (int l = 0; l < 16; l++) {
+                const int g = 16 * bk + q4d_lane_group(l), j = g >> shift;
+                const float s = j < SG ? q4_scale(m, sr + j) : 0.0f, b = j < SG ? q4_scale(m, br + j) : 0.0f;
+                for (int r = 0; r < M; r++) {
+                    int32_t D = 0;
+                    if (g < G) {
+                        const int8_t *xr = d->xq + (size_t)r * d->Kp;
+                        for (int k = 32 * g; k < 32 * g + 32; k++)
+                            D += (int32_t)(b8 ? q[k] : (k & 1) ? q[k >> 1] >> 4 : q[k >> 1] & 15) * xr[k];
+                    }
+                    const size_t o = (size_t)r * GB * 16 + 16 * (size_t)bk + l;
+                    const float sc = s * d->sx[o];
+                    acc[r][l] = fmaf((float)D, sc, acc[r][l]);
+                    acc[r][l] = fmaf(b, d->cx[o], acc[r][l]);
+                }
+            }
+        for (int r = 0; r < M; r++) {
+            v16 a;
+            memcpy(&a, acc[r], sizeof a);
+            y[(size_t)r * N + n] = hsum16(a);
+        }
+    }
+}
+#endif
+
+/* whether this build runs decode steps on q4d's AVX512-VNNI path: 1, else 0 (the portable one) */
+int dec_q4d_path(void) { return Q4D_OK; }

@@ -162,6 +162,10 @@ def load() -> Any:
             lib.dec_matmul_q4i.argtypes = lib.dec_matmul_q4.argtypes
             lib.dec_matmul_q4i.restype = ctypes.c_int
             lib.dec_q4i_path.restype = ctypes.c_int
+            lib.dec_q4d_path.restype = ctypes.c_int
+            lib.dec_step_q4.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                                        ctypes.c_int]
+            lib.dec_step_q4.restype = ctypes.c_int
             if lib.skinny_max_rows() != MAX_ROWS or lib.skinny_q8_group() != Q8_GROUP:
                 raise RuntimeError("kernel and module disagree on the row limit")
         except (OSError, RuntimeError, subprocess.SubprocessError) as e:
