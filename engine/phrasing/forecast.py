@@ -98,11 +98,182 @@ def _drop_numbers(text: str) -> str:
     return text
 
 
+# --- forecasters' forms: UK shipping and inshore slots, Alpine heights ---------------------------
+
+_COMPASS = {"n": "northerly", "ne": "northeasterly", "e": "easterly", "se": "southeasterly", "s": "southerly",
+            "sw": "southwesterly", "w": "westerly", "nw": "northwesterly", "nne": "north-northeasterly",
+            "ene": "east-northeasterly", "ese": "east-southeasterly", "sse": "south-southeasterly",
+            "ssw": "south-southwesterly", "wsw": "west-southwesterly", "wnw": "west-northwesterly",
+            "nnw": "north-northwesterly"}
+_COMPASS_RX = r"(?:" + "|".join(sorted(_COMPASS, key=len, reverse=True)) + r")"
+# a compass abbreviation is a wind where a force, a gale, another point or the end follows it
+_COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(" + _COMPASS_RX + r")(?![\w'-])(?=\s*(?:\d|or\s+" + _COMPASS_RX
+                         + r"\b|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,.;]|$))")
+_COMPASS_AFTER = re.compile(r"(?i)\b(veering|backing|becoming|or)\s+(" + _COMPASS_RX + r")(?![\w'-])")
+SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "moderate", "rough", "high")
+_SEA_ONLY = frozenset("phenomenal rough high smooth slight".split())
+_SLOT_JOIN = frozenset("or occasionally becoming at times then later first for a time very to".split())
+_VIS_GRADES = frozenset("good moderate poor very fog".split())
+_NAMED = {"föhn": "Föhn", "foehn": "Föhn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
+          "sahara": "Sahara", "mistral": "Mistral", "tramontane": "Tramontane", "bora": "Bora", "scirocco": "Scirocco",
+          "sirocco": "Sirocco"}
+_NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco sirocco".split())
+
+
+def _metres(num: str, unit: str) -> float:
+    v = float(num.replace(",", "").replace("'", ""))
+    return v * 1000 if unit.lower().startswith("km") else v * 0.3048 if unit.lower() in ("ft", "feet") else v
+
+
+def _heights(text: str) -> str:
+    """A measurement said without its number: "visibility below 100 m" -> "very poor visibility",
+    "snowfall limit around 1100 m" -> "snow down to the middle slopes", "zero-degree line 1800 m"
+    -> "a freezing level high on the mountains", "high fog, top 1100 m" -> "high fog"."""
+    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters)\b"
+    lead = r"(?:\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|above|over|"\
+           r"up to|down to|to|from)\b)*\s*"
+
+    def vis(m: re.Match) -> str:
+        h = _metres(m.group(1), m.group(2))
+        return ("very poor" if h < 1000 else "poor" if h < 4000 else "moderate" if h < 10000 else "good") + " visibility"
+
+    def snow_limit(m: re.Match) -> str:
+        h = _metres(m.group(1), m.group(2))
+        return "snow down to the valley floors" if h < 700 else "snow down to the lower slopes" if h < 1100 \
+            else "snow down to the middle slopes" if h < 1800 else "snow only high on the mountains"
+
+    def freezing(m: re.Match) -> str:
+        h = _metres(m.group(1), m.group(2))
+        return "a freezing level down in the valleys" if h < 800 else "a freezing level on the middle slopes" \
+            if h < 1800 else "a freezing level high on the mountains" if h < 3500 else "a freezing level above the summits"
+
+    def gusts(m: re.Match) -> str:
+        v = float(m.group(2)) * (1.609 if m.group(3).lower() == "mph" else 1.852 if m.group(3).lower().startswith("k") and "t" in m.group(3).lower() else 1)
+        return ("severe gusts" if v >= 100 else "strong gusts" if v >= 60 else "gusts") + (m.group(1) or "")
+
+    t = re.sub(r"(?i)\b(?:visibility|vis|sight)\b" + lead + num, vis, text)
+    t = re.sub(r"(?i)\b(?:snowfall limit|snow limit|snow line|snowline|schneefallgrenze|limite pluie-neige|"
+               r"rain-snow limit|limit of snowfall|snow level)\b" + lead + num, snow_limit, t)
+    t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:down\s+)?to\s+" + num, snow_limit, t)
+    t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:above|over|from)\s+" + num, "snow on higher ground", t)
+    t = re.sub(r"(?i)\b(?:zero-degree line|zero degree line|0\s*°\s*c?\s*(?:level|line)|freezing level|"
+               r"nullgradgrenze|isotherme 0\s*°?\s*c?|iso(?:therm)?\s*0)\b" + lead + num, freezing, t)
+    t = re.sub(r"(?i),?\s*(?:with\s+)?(?:its\s+)?(?:tops?|upper limit|upper boundary|top of (?:the )?fog|fog tops?|"
+               r"cloud tops?|base|cloud base|ceiling)\b" + lead + num, "", t)
+    t = re.sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+)?(\d+)\s*(km/h|kmh|mph|kt|kts|knots)\b",
+               lambda m: gusts(m), t)
+    # a height left: "above 2000 m", "at 1500 m", "2000 m" -- said without it
+    t = re.sub(r"(?i)\s*\b(?:above|below|over|under|around|at|from|to|up to|down to)\s+" + num, "", t)
+    return t
+
+
+def _wind_slot(slot: str) -> str:
+    """"S or SW 3 or 4, occasionally 5" -> "southerly or southwesterly 3 or 4, occasionally 5";
+    "NW 6 to gale 8" -> "northwesterly 6, at times gale 8"."""
+    t = _COMPASS_AT.sub(lambda m: _COMPASS[m.group(1).lower()], slot)
+    t = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], t)
+    t = re.sub(r"(?i)\b(\d+)\s+(?:to|or)\s+((?:severe |violent )?(?:gale|storm)|hurricane force)\s+(\d+)",
+               r"\1, at times \2 \3", t)
+    return t
+
+
+def _sea_words(slot: str) -> list[str]:
+    return [w for w in re.split(r"[\s,]+", slot.lower().strip(" .")) if w]
+
+
+def _is_sea(slot: str, strict: bool) -> bool:
+    ws = _sea_words(slot)
+    if not ws or not all(w in _SLOT_JOIN or w in ("moderate", "very") or w in _SEA_ONLY for w in ws):
+        return False
+    return any(w in _SEA_ONLY for w in ws) or not strict
+
+
+def _sea(slot: str) -> str:
+    """"rough or very rough, occasionally high" -> "a rough or very rough sea, occasionally high"."""
+    s = " ".join(slot.lower().strip(" .").split())
+    m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
+    head, rest = m.group(1), m.group(2)
+    return article(head + " sea") + rest
+
+
+def _vis(slot: str) -> str:
+    s = " ".join(slot.lower().strip(" .").split())
+    s = re.sub(r"^((?:very )?[a-z]+), occasionally ((?:very )?[a-z]+)$", r"\1 or \2", s)  # "good, occasionally moderate"
+    m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
+    return m.group(1) + " visibility" + m.group(2) if "visibility" not in s else s
+
+
+def _forecasters(conditions: str) -> str:
+    """The forms real forecasters use, made words the reader knows, on the forecast as written
+    (case kept): the slots of a UK shipping or inshore forecast ("WIND. SEA STATE. WEATHER.
+    VISIBILITY.": "S 4, increasing 6 later. Moderate. Rain later. Good."), bare compass points,
+    the heights and distances of an Alpine forecast, the named winds ("Föhn", "Bise")."""
+    t = _heights(" ".join(conditions.split()))
+    slots = [x.strip() for x in re.split(r"(?<=[a-z0-9)])\.\s+|\.$", t) if x and x.strip()]
+    if not slots:
+        return t
+    shipping = bool(_COMPASS_AT.match(slots[0]) or re.match(r"(?i)(?:variable|cyclonic|light and variable)\b", slots[0]))
+    out = []
+    for i, slot in enumerate(slots):
+        last = i == len(slots) - 1
+        if shipping and i == 0:
+            bits = [b.strip() for b in slot.split(",")]
+            # "SW gale 8 to storm 10, very high": a sea state after the wind
+            keep = [b for b in bits if not _is_sea(b, strict=True)]
+            sea = [b for b in bits if _is_sea(b, strict=True)]
+            slot = _wind_slot(", ".join(keep)) + ("" if not sea else ", " + _sea(", ".join(sea)))
+        elif (shipping or len(slots) >= 2) and _is_sea(slot, strict=True) and not (last and all(w in _VIS_GRADES or w in _SLOT_JOIN for w in _sea_words(slot))):
+            slot = _sea(slot)
+        elif shipping and i == 1 and len(slots) >= 4 and _is_sea(slot, strict=False):
+            slot = _sea(slot)  # "moderate" in the second of four slots: the sea
+        elif last and len(slots) >= 2 and all(w in _VIS_GRADES or w in _SLOT_JOIN for w in _sea_words(slot)):
+            slot = _vis(slot)
+        elif shipping:
+            slot = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], slot)
+        out.append(slot)
+    t = ". ".join(out)
+    if re.fullmatch(r"(?i)\s*light and variable\.?\s*", t):
+        return "light and variable winds"
+    t = re.sub(r"(?i)^light and variable(?=\s*[,.;]|\s+becoming)", "light and variable winds", t)
+    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(?:temperature\s+)?inversion(?=\s*[,;.]|$)", "an inversion", t)
+    # a named wind on its own: "Föhn" -> "a Föhn wind"; "Südstau, snow" -> "Südstau snow"
+    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(föhn|foehn|bise|mistral|tramontane|bora|scirocco|sirocco)(?=\s*[,;.]|$)",
+               lambda m: "a " + _NAMED[m.group(1).lower()] + " wind", t)
+    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(südstau|nordstau),\s+(snow|rain|heavy snow|heavy rain|cloud)\b",
+               lambda m: _NAMED[m.group(1).lower()] + " " + m.group(2), t)
+    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(südstau|nordstau)(?=\s*[,;.]|$)",
+               lambda m: _NAMED[m.group(1).lower()] + " cloud", t)
+    return t
+
+
+def proper_nouns(conditions: str) -> dict[str, str]:
+    """The forecast's own capitalised words (lower-case -> as written): a word capitalised mid-
+    forecast ("the Inn flats", "the Rhine Valley") and the names of winds and weather ("Föhn",
+    "Südstau"). Compass points and all-capital words are not names."""
+    out = {}
+    t = _forecasters(conditions)
+    for m in re.finditer(r"(?<![.!?;:]\s)(?<!^)\b([A-ZÀ-Þ][a-zà-ÿ'’-]+)\b", t):
+        w = m.group(1)
+        if w.lower() not in ("i",):
+            out[w.lower()] = w
+    for k, v in _NAMED.items():
+        if re.search(r"(?i)\b" + k + r"\b", t):
+            out[k] = v
+    return out
+
+
+def recase(text: str, names: dict[str, str]) -> str:
+    """``text`` with the forecast's own names given their casing back."""
+    for low, w in names.items():
+        text = re.sub(r"(?<![\w'-])" + re.escape(low) + r"(?![\w'-])", w, text)
+    return text
+
+
 @lru_cache(maxsize=16384)
 def normalise(conditions: str) -> str:
     """The forecast in plain lower-case words: shorthand expanded, numbers dropped, separators
     made commas. Words the forecast says are kept; nothing is added."""
-    t = " ".join(conditions.split()).lower()
+    t = " ".join(_forecasters(conditions).split()).lower()
     t = t.replace("’", "'").replace("…", ",")
     t = re.sub(r"\s*\(\s*([^()]*?)\s*\)\s*", r" \1 ", t).strip()  # "smoky haze (from the forges)"
     # "wind: westerly 4", "visibility: good": a section's label, not a part of the weather
@@ -455,6 +626,10 @@ def _wind_np(p: Part, wind_band: int) -> str:
         return w
     if ws and all(x in _DIRECTION_SET or x in ("or", "and", "to", "veering", "backing", "becoming", "then") for x in ws):
         # "southwest", "northerly veering east": a wind from there, how hard the reading says
+        m = re.match(r"([a-z-]+)(?: (or|to) ([a-z-]+))?(?= |$)", w)
+        if m.group(3) and m.group(3) in _DIRECTION_SET:  # "southerly or southwesterly": one wind
+            lead = _directional(m.group(1)) + " " + m.group(2) + " " + _directional(m.group(3))
+            return article(lead + " wind") + w[m.end():]
         lead = ws[0]
         rest = w[len(lead):]
         return article(_directional(lead) + " wind") + rest
@@ -889,6 +1064,16 @@ def _clean_frames(frames: tuple[tuple[str, str], ...], conditions: str, temp_ban
 
 @lru_cache(maxsize=16384)
 def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    """Every phrasing of the weather sentence (:func:`_frames_for`), with the forecast's own names
+    in their own casing ("on the Inn flats", "a Föhn wind", "Südstau snow")."""
+    out = _frames_for(conditions, temp_band, wind_band)
+    names = proper_nouns(conditions)
+    if not names:
+        return out
+    return tuple((recase(pre, names), recase(post, names)) for pre, post in out)
+
+
+def _frames_for(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic.
 
