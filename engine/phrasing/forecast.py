@@ -399,6 +399,9 @@ _CHANGE = ("clearing", "easing", "lifting", "dying out", "brightening", "dissipa
            "turning heavier", "becoming")
 
 
+_CHANGE_WORDS = frozenset(c.split()[0] for c in _CHANGE)
+
+
 def _split(text: str) -> list[tuple[str, str]]:
     """(joint, part) pairs: the joint is how a part is tied to what comes before (",", "with",
     "then", "becoming", "and")."""
@@ -491,9 +494,14 @@ def _role_of(part: str) -> str:
         return ADJECTIVE if LEXICON[core][0] == ADJ else NOUN
     if _temp_band(core) is not None and (cw[-1] in TEMP_TERMS or core in TEMP_TERMS or cw[-1] in ("night", "day", "nights", "spell", "snap")):
         return TEMP
-    if cw[0].endswith("ing") and cw[0] not in ("morning", "evening", "lightning", "ceiling", "icing") and len(cw[0]) > 4:
+    if cw[0].endswith("ing") and cw[0] not in ("morning", "evening", "lightning", "ceiling", "icing") and len(cw[0]) > 4 \
+            and not (len(cw) > 1 and cw[0] in _ING_ADJ):  # "freezing fog patches": a kind of fog
         return VERB
     return ADJECTIVE if _form(core) == ADJ else NOUN
+
+
+_ING_ADJ = frozenset("freezing blowing drifting driving lingering towering rolling passing scattering pouring "
+                     "sweeping swirling falling".split())
 
 
 def _strip_freq(part: str) -> str:
@@ -687,9 +695,12 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
 
     adjs, where, nouns, temp_np, verbs, changes = [], [], [], [], [], []
     how_said = False
-    for p in now:
+    for i, p in enumerate(now):
         head, tail = _head_tail(p.words)
-        if p.role == VERB:
+        if p.role == VERB and i and now[i - 1].role == NOUN and now[i - 1].joint != "with" and nouns \
+                and nouns[-1] == _np(now[i - 1]) and not _is_wind_np(nouns[-1]) and p.words.split()[0] in _CHANGE_WORDS:
+            nouns[-1] += " " + p.words  # "showers dying out", "fog clearing later": what the noun does
+        elif p.role == VERB:
             verbs.append(p.words)
         elif p.form == ADJ and (p.role != WIND or head in _WIND_ADJS):
             adjs.append(head)
