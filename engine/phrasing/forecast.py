@@ -108,7 +108,7 @@ _COMPASS = {"n": "northerly", "ne": "northeasterly", "e": "easterly", "se": "sou
 _COMPASS_RX = r"(?:" + "|".join(sorted(_COMPASS, key=len, reverse=True)) + r")"
 # a compass abbreviation is a wind where a force, a gale, another point or the end follows it
 _COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(" + _COMPASS_RX + r")(?![\w'-])(?=\s*(?:\d|or\s+" + _COMPASS_RX
-                         + r"\b|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,.;]|$))")
+                         + r"\b|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,;]|\.(?!\w)|$))")
 _COMPASS_AFTER = re.compile(r"(?i)\b(veering|backing|becoming|or)\s+(" + _COMPASS_RX + r")(?![\w'-])")
 SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "moderate", "rough", "high")
 _SEA_ONLY = frozenset("phenomenal rough high smooth slight".split())
@@ -246,16 +246,25 @@ def _forecasters(conditions: str) -> str:
     return t
 
 
+_NAME_LEADS = frozenset("the in on over along across near around above below at from to of into towards toward off "
+                        "beyond behind by through west east north south".split())
+
+
 def proper_nouns(conditions: str) -> dict[str, str]:
     """The forecast's own capitalised words (lower-case -> as written): a word capitalised mid-
     forecast ("the Inn flats", "the Rhine Valley") and the names of winds and weather ("Föhn",
     "Südstau"). Compass points and all-capital words are not names."""
     out = {}
     t = _forecasters(conditions)
-    for m in re.finditer(r"(?<![.!?;:]\s)(?<!^)\b([A-ZÀ-Þ][a-zà-ÿ'’-]+)\b", t):
-        w = m.group(1)
-        if w.lower() not in ("i",):
-            out[w.lower()] = w
+    words = re.findall(r"[^\W\d_][\w'’-]*", t)
+    caps = sum(w[0].isupper() for w in words)
+    if words and caps * 2 <= len(words):  # "HEAVY Snow", "Rain Later": a forecast in title case has no names
+        prev = ""
+        for m in re.finditer(r"[^\W\d_][\w'’-]*|[.,;:!?]", t):
+            w = m.group(0)
+            if w[0].isupper() and w[1:].islower() and m.start() and (prev in _NAME_LEADS or prev.lower() in out):
+                out[w.lower()] = w  # "on the Inn flats", "in the Rhine Valley", "over Lake Geneva"
+            prev = w if w[0].isalpha() else ""
     for k, v in _NAMED.items():
         if re.search(r"(?i)\b" + k + r"\b", t):
             out[k] = v
