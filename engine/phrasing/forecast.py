@@ -114,7 +114,7 @@ SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "mode
 _SEA_ONLY = frozenset("phenomenal rough high smooth slight".split())
 _SLOT_JOIN = frozenset("or occasionally becoming at times then later first for a time very to".split())
 _VIS_GRADES = frozenset("good moderate poor very fog".split())
-_NAMED = {"föhn": "Föhn", "foehn": "Föhn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
+_NAMED = {"föhn": "Föhn", "foehn": "Foehn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
           "sahara": "Sahara", "mistral": "Mistral", "tramontane": "Tramontane", "bora": "Bora", "scirocco": "Scirocco",
           "sirocco": "Sirocco"}
 _NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco sirocco".split())
@@ -157,7 +157,7 @@ def _heights(text: str) -> str:
     t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:down\s+)?to\s+" + num, snow_limit, t)
     t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:above|over|from)\s+" + num, "snow on higher ground", t)
     t = re.sub(r"(?i)\b(?:zero-degree line|zero degree line|0\s*°\s*c?\s*(?:level|line)|freezing level|"
-               r"nullgradgrenze|isotherme 0\s*°?\s*c?|iso(?:therm)?\s*0)\b" + lead + num, freezing, t)
+               r"nullgradgrenze|isotherme 0\s*°?\s*c?|iso(?:therm)?\s*0(?:\s*°\s*c)?)(?!\w)" + lead + num, freezing, t)
     t = re.sub(r"(?i),?\s*(?:with\s+)?(?:its\s+)?(?:tops?|upper limit|upper boundary|top of (?:the )?fog|fog tops?|"
                r"cloud tops?|base|cloud base|ceiling)\b" + lead + num, "", t)
     t = re.sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+)?(\d+)\s*(km/h|kmh|mph|kt|kts|knots)\b",
@@ -167,13 +167,19 @@ def _heights(text: str) -> str:
     return t
 
 
+_BEAUFORT_NAMES = {"8": "gale 8", "9": "severe gale 9", "10": "storm 10", "11": "violent storm 11"}
+
+
 def _wind_slot(slot: str) -> str:
     """"S or SW 3 or 4, occasionally 5" -> "southerly or southwesterly 3 or 4, occasionally 5";
     "NW 6 to gale 8" -> "northwesterly 6, at times gale 8"."""
+    # "4 or 5, occasionally 6 later": a force said only by its number says nothing once it is dropped
+    slot = re.sub(r"(?i),\s*(?:occasionally|at times|perhaps|possibly)\s+\d+(?:\s+(?:later|at first|for a time|"
+                  r"in (?:the )?[a-z]+))?(?=\s*[,.;]|$)", "", slot)
     t = _COMPASS_AT.sub(lambda m: _COMPASS[m.group(1).lower()], slot)
     t = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], t)
     t = re.sub(r"(?i)\b(\d+)\s+(?:to|or)\s+((?:severe |violent )?(?:gale|storm)|hurricane force)\s+(\d+)",
-               r"\1, at times \2 \3", t)
+               lambda m: _BEAUFORT_NAMES.get(m.group(1), m.group(1)) + ", at times " + m.group(2) + " " + m.group(3), t)
     return t
 
 
@@ -199,6 +205,8 @@ def _sea(slot: str) -> str:
 def _vis(slot: str) -> str:
     s = " ".join(slot.lower().strip(" .").split())
     s = re.sub(r"^((?:very )?[a-z]+), occasionally ((?:very )?[a-z]+)$", r"\1 or \2", s)  # "good, occasionally moderate"
+    s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?), (becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
+               r"( later| at first)?$", r"\1 visibility, \2 \3 visibility\4", s)  # "good, becoming poor"
     m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
     return m.group(1) + " visibility" + m.group(2) if "visibility" not in s else s
 
@@ -212,6 +220,21 @@ def _forecasters(conditions: str) -> str:
     slots = [x.strip() for x in re.split(r"(?<=[a-z0-9)])\.\s+|\.$", t) if x and x.strip()]
     if not slots:
         return t
+    # "Wind: SW 4. Sea state: Slight. Weather: Fair. Visibility: Good.": the labelled inshore form
+    labels = [re.match(r"(?i)(wind|sea state|sea|weather|visibility)\s*:\s*", x) for x in slots]
+    if any(labels):
+        kinds = [(m.group(1).lower() if m else "") for m in labels]
+        slots = [x[m.end():] if m else x for x, m in zip(slots, labels)]
+        out = []
+        for k, x in zip(kinds, slots):
+            if k == "wind":
+                x = _wind_slot(x)
+            elif k.startswith("sea") and _is_sea(x, strict=False):
+                x = _sea(x)
+            elif k == "visibility" and all(w in _VIS_GRADES or w in _SLOT_JOIN for w in _sea_words(x)):
+                x = _vis(x)
+            out.append(x)
+        return ". ".join(out)
     shipping = bool(_COMPASS_AT.match(slots[0]) or re.match(r"(?i)(?:variable|cyclonic|light and variable)\b", slots[0]))
     out = []
     for i, slot in enumerate(slots):
@@ -232,6 +255,7 @@ def _forecasters(conditions: str) -> str:
             slot = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], slot)
         out.append(slot)
     t = ". ".join(out)
+    t = re.sub(r"(?i)\b(avalanche (?:danger|risk))\s+(low|moderate|considerable|high|very high)\b", r"\2 \1", t)
     if re.fullmatch(r"(?i)\s*light and variable\.?\s*", t):
         return "light and variable winds"
     t = re.sub(r"(?i)^light and variable(?=\s*[,.;]|\s+becoming)", "light and variable winds", t)
@@ -704,6 +728,8 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
 
     adjs, where, nouns, temp_np, verbs, changes = [], [], [], [], [], []
     how_said = False
+    # "mostly cloudy in the Tyrol, dry in Carinthia": each adjective keeps its own place
+    own_where = sum(1 for p in now if p.form == ADJ and p.role != VERB and _head_tail(p.words)[1]) > 1
     for i, p in enumerate(now):
         head, tail = _head_tail(p.words)
         if p.role == VERB and i and now[i - 1].role == NOUN and now[i - 1].joint != "with" and nouns \
@@ -712,9 +738,12 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
         elif p.role == VERB:
             verbs.append(p.words)
         elif p.form == ADJ and (p.role != WIND or head in _WIND_ADJS):
-            adjs.append(head)
-            if tail:
-                where.append(tail)
+            if own_where:
+                adjs.append(p.words)
+            else:
+                adjs.append(head)
+                if tail:
+                    where.append(tail)
         elif p.role == TEMP and not temp_np:
             temp_np.append(_np(p))
         elif p.role == VIS and p.words != _strip_freq(p.words) and nouns and "visibility" in nouns[-1]:
