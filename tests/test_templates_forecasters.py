@@ -91,3 +91,16 @@ def test_animals_are_never_running_low_and_never_listed_with_things():
     for s in sentences([], ["lake ice", "racehorses"]) + sentences([], ["gannets", "bonxies"]):
         assert "running low" not in s and "in short supply" not in s, s
         assert "lake ice and racehorses" not in s, s
+
+
+def test_people_and_animals_together_are_few_not_running_low():
+    assert understand("helicopter pilots")[0] == "people"
+    for s in sentences([], ["otters", "oil workers"]):
+        assert "running low" not in s and "short supply" not in s, s
+
+
+def test_light_and_variable_winds_name_the_wind():
+    from engine.phrasing.forecast import said_bands
+    assert said_bands("Light and variable")[1] == 1
+    for s in _said("Light and variable", 2, 2):
+        assert "blowing briskly" not in s and "light and variable winds" in s, s

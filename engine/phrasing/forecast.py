@@ -792,7 +792,7 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
         wind_nps = (fresh or list(_WIND_NP[wind_band]))[:2] if not (still and wind_band <= 1) else [""]
         if still and wind_band > 1:
             wind_tail, wind_nps = ", " + _BUT_WIND[wind_band], [""]
-    elif abs(named_w - wind_band) > 1:
+    elif abs(named_w - wind_band) > 1 or (wind_band == 0 and named_w == 1):  # "light winds, though the air is still"
         but = _BUT_WIND[wind_band]
         if {_stem(x) for x in _words(but)} & said_words:
             but = _BUT_WIND_ALT[wind_band]  # "blowing dust, ..., though strong winds are up now"
@@ -862,6 +862,7 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     says it gets no second word for it."""
     now = " ".join(p.words for p in read(conditions) if not p.later and p.words == _strip_freq(p.words))
     now = now.replace("-", " ").replace("freezing level", "")
+    now = re.sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
     out = []
     for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
         best, size = None, 0
@@ -1067,7 +1068,8 @@ def problems(sentence: str, conditions: str, temp_band: int, wind_band: int, nam
         added = [_band_words(kind)[1][m.group(0)] for m in _band_words(kind)[0].finditer(masked)]
         if any(abs(b - named) >= 2 for b in added) and not contrast:
             out.append(kind + "-contradicted")
-        elif added and abs(named - actual) <= 1 and all(abs(b - named) <= 1 for b in added):
+        elif added and abs(named - actual) <= 1 and all(abs(b - named) <= 1 for b in added) \
+                and not (kind == "wind" and named == 1 and actual == 0 and contrast):  # "light winds, though the air is still"
             out.append(kind + "-doubled")
     if out and first:
         return out

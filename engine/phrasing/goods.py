@@ -51,7 +51,8 @@ _ENTRIES = {
         wheelwrights cartwrights shipwrights blacksmiths goldsmiths silversmiths locksmiths ferrymen+ bargemen+
         watchmen+ ropemakers beekeepers innkeepers lightkeepers gatekeepers shopkeepers wardens rangers trappers
         whalers sealers loggers woodcutters charcoal-burners porters stevedores dockers pickers reapers gleaners
-        harvesters midwives cantors acolytes deacons almoners beggars paupers vagrants refugees""",
+        harvesters midwives cantors acolytes deacons almoners beggars paupers vagrants refugees pilots passengers
+        guests islanders villagers locals crews staff+ tourists visitors""",
     FOOD: """grain wheat barley rye oats rice maize corn bread flour honey fish meat mutton venison pork beef cheese
         milk butter eggs apples pears plums figs dates olives coconuts berries mushrooms beans lentils potatoes
         turnips cabbages onions spices herbs sugar salt wine ale beer rum mead tea coffee cider eels shellfish
@@ -218,6 +219,8 @@ def clauses(names: list[str], abundant: bool, gone: bool = False) -> tuple[str, 
             patterns = _PEOPLE_SCARCE_MANY
         elif all(c in (ANIMALS, WILD) for c, _ in cats):
             patterns = _LIVING_SCARCE_MANY  # animals and birds are not stock: never "racehorses are running low"
+        elif all(c in LIVING for c, _ in cats):
+            patterns = _PEOPLE_SCARCE_MANY  # "otters and oil workers are few", never "... are running low"
         else:
             patterns = _SCARCE_MANY
     r = join_and(names)
