@@ -104,3 +104,15 @@ def test_light_and_variable_winds_name_the_wind():
     assert said_bands("Light and variable")[1] == 1
     for s in _said("Light and variable", 2, 2):
         assert "blowing briskly" not in s and "light and variable winds" in s, s
+
+
+@pytest.mark.parametrize("conditions, must, never", [
+    ("rain, heavy at times in the W", r"in the west", r"\bw\b|westerly"),
+    ("SW 4. Showers in the NE. Good.", r"showers in the northeast, good visibility", r"\bne\b"),
+    ("NE 5 to 7, occasionally gale 8 in north", r"a gale in the north", r"gale north"),
+    ("fog near St. Moritz, clearing later", r"near St Moritz", r"\bst,|moritz"),
+])
+def test_a_compass_point_as_a_region_and_a_saints_name(conditions, must, never):
+    for s in _said(conditions):
+        assert re.search(must, s), s
+        assert not re.search(never, s), s

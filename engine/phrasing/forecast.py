@@ -59,7 +59,7 @@ _NUMBER_RX = r"(?:" + "|".join(sorted(_NUMBER_WORDS)) + r")(?:-\w+)?"
 _UNIT_WORDS = frozenset("degrees degree celsius fahrenheit knots knot mph kph percent".split())
 _NUMBER_LEADS = frozenset("minus plus force near around about to or gale storm severe gusts gusting highs lows high low "
                           "reaching beaufort".split())
-_UNIT = r"(?:km/h|km\s*h\b|m/s|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b|m\b|km\b|miles?\b)"
+_UNIT = r"(?:km/h|km\s*h\b|m/s|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b(?!\s+(?:the|north|south|east|west|[nsew]{1,3})\b)|m\b|km\b|miles?\b)"
 
 
 def _drop_numbers(text: str) -> str:
@@ -107,9 +107,10 @@ _COMPASS = {"n": "northerly", "ne": "northeasterly", "e": "easterly", "se": "sou
             "nnw": "north-northwesterly"}
 _COMPASS_RX = r"(?:" + "|".join(sorted(_COMPASS, key=len, reverse=True)) + r")"
 # a compass abbreviation is a wind where a force, a gale, another point or the end follows it
-_COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(" + _COMPASS_RX + r")(?![\w'-])(?=\s*(?:\d|or\s+" + _COMPASS_RX
+_COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(?<!the )(?<!in )(?<!of )(" + _COMPASS_RX + r")(?![\w'-])(?=\s*(?:\d|or\s+" + _COMPASS_RX
                          + r"\b|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,;]|\.(?!\w)|$))")
 _COMPASS_AFTER = re.compile(r"(?i)\b(veering|backing|becoming|or)\s+(" + _COMPASS_RX + r")(?![\w'-])")
+_COMPASS_REGION = {k: v[: -len("erly")].replace("-", "-") for k, v in _COMPASS.items()}  # "sw" -> "southwest"
 SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "moderate", "rough", "high")
 _SEA_ONLY = frozenset("phenomenal rough high smooth slight".split())
 _SLOT_JOIN = frozenset("or occasionally becoming at times then later first for a time very to".split())
@@ -217,7 +218,13 @@ def _forecasters(conditions: str) -> str:
     VISIBILITY.": "S 4, increasing 6 later. Moderate. Rain later. Good."), bare compass points,
     the heights and distances of an Alpine forecast, the named winds ("Föhn", "Bise")."""
     t = _heights(" ".join(conditions.split()))
-    slots = [x.strip() for x in re.split(r"(?<=[a-z0-9)])\.\s+|\.$", t) if x and x.strip()]
+    # "in the W", "over NE parts": a compass point named as a region
+    t = re.sub(r"(?i)\b(in|over|across|from|to|into|of) (?:the )?(" + _COMPASS_RX + r")(?![\w'-])(?!\.\w)",
+               lambda m: m.group(1) + " the " + _COMPASS_REGION[m.group(2).lower()], t)
+    t = re.sub(r"(?i)\bin (north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
+               r"south-east|south-west)(?=\s*[,.;]|$)", r"in the \1", t)  # "gale 8 in north"
+    t = re.sub(r"\b(St|Mt|Ste|Mte|Pt|Ft)\.\s+(?=[A-Z])", r"\1 ", t)  # "St. Moritz": a name, not a slot's end
+    slots = [x.strip() for x in re.split(r"(?<=[A-Za-z0-9)])\.\s+|\.$", t) if x and x.strip()]
     if not slots:
         return t
     # "Wind: SW 4. Sea state: Slight. Weather: Fair. Visibility: Good.": the labelled inshore form
@@ -274,6 +281,9 @@ _NAME_LEADS = frozenset("the in on over along across near around above below at 
                         "beyond behind by through west east north south".split())
 
 
+_SAINTS = frozenset("St Mt Ste Mte Pt Ft San Santa Sankt".split())
+
+
 def proper_nouns(conditions: str) -> dict[str, str]:
     """The forecast's own capitalised words (lower-case -> as written): a word capitalised mid-
     forecast ("the Inn flats", "the Rhine Valley") and the names of winds and weather ("Föhn",
@@ -286,8 +296,11 @@ def proper_nouns(conditions: str) -> dict[str, str]:
         prev = ""
         for m in re.finditer(r"[^\W\d_][\w'’-]*|[.,;:!?]", t):
             w = m.group(0)
-            if w[0].isupper() and w[1:].islower() and m.start() and (prev in _NAME_LEADS or prev.lower() in out):
-                out[w.lower()] = w  # "on the Inn flats", "in the Rhine Valley", "over Lake Geneva"
+            if w[0].isupper() and w[1:].islower() and (m.start() and (prev in _NAME_LEADS or prev.lower() in out)
+                                                        or prev in _SAINTS):
+                out[w.lower()] = w  # "on the Inn flats", "in the Rhine Valley", "over Lake Geneva", "St Moritz"
+                if prev in _SAINTS:
+                    out[prev.lower()] = prev
             prev = w if w[0].isalpha() else ""
     for k, v in _NAMED.items():
         if re.search(r"(?i)\b" + k + r"\b", t):
