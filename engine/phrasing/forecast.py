@@ -4,6 +4,12 @@ Real forecasts are lists: "southwest 5 to 7, occasionally gale 8 later", "fog/mi
 "cold night, frost in hollows", "drizzle, heavier to follow". Rather than one rule per shape, a
 forecast is read in three table-driven steps:
 
+0. :func:`_forecasters` reads the forms of real services on the forecast as written: the slots
+   of a UK shipping or inshore forecast ("S or SW 4 or 5. Rough. Showers. Good." -> a southerly or
+   southwesterly wind, a rough sea, showers, good visibility), compass points as winds or regions,
+   an Alpine forecast's heights said without their numbers ("snowfall limit around 1100 m" -> "snow
+   down to the middle slopes", "visibility below 100 m" -> "very poor visibility"), named winds
+   ("a Föhn wind"); :func:`proper_nouns` keeps the forecast's own names in their casing;
 1. :func:`normalise` expands forecasters' shorthand (:data:`SHORTHAND`: "vis" -> "visibility",
    "v." -> "very", "occ" -> "occasionally", "/" -> "or"), keeps a parenthesis as plain words and
    drops numbers and Beaufort forces ("gale 8" -> "gale", "5 to 7", "minus thirty", "-3C"): no
