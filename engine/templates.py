@@ -38,12 +38,39 @@ MAX_LISTED = 4  # resources named per side (abundant, scarce); a longer list wou
 _ENDS = frozenset(".!?…\"'")
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")
 _MAX_FLAVOUR = 200
+# a stop after these is an abbreviation, not a sentence end ("St. Moritz", "Mt. Cook", "e.g. the")
+ABBREVIATIONS = frozenset("""st mt mts ste dr mr mrs ms messrs prof rev fr sr jr hon gov gen col capt cpt lt sgt maj
+    cmdr adm rd ave av blvd ft pt sq nr approx ca cf vs viz etc al inc ltd co corp bros dept univ est fig figs vol
+    vols ed eds jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thurs fri sat sun e.g i.e
+    a.m p.m u.s u.k a.d b.c n.b p.s""".split())
+_NUMBERED = frozenset("no nos nr pp p op art vol ch sec".split())  # "No. 7", "pp. 12"
+
+
+def sentence_end(text: str, start: int = 0) -> "re.Match | None":
+    """The first sentence end in ``text`` from ``start`` (a stop, ! or ?, closing quotes, then a
+    space) that is not an abbreviation's stop ("St. Moritz", "e.g. the", "No. 7", "J. R. Hartley")
+    and is followed by what can start a sentence."""
+    for m in _SENTENCE_END.finditer(text, start):
+        if text[m.start()] == ".":
+            word = re.search(r"(?:^|[\s(\"'‘“])([^\s(\"'‘“]*)$", text[: m.start()])
+            w = (word.group(1) if word else "").lower()
+            nxt = text[m.end():m.end() + 1]
+            if w in ABBREVIATIONS and not (w == "etc" and nxt.isupper()):
+                continue
+            if w in _NUMBERED and nxt.isdigit():
+                continue
+            if len(w) == 1 and w.isalpha() and text[m.start() - 1].isupper():
+                continue  # an initial: "J. R. Hartley"
+            if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'‘“(["):
+                continue  # "the 3 p.m. ferry", a stop followed by a lower-case word
+        return m
+    return None
 
 
 def _first_sentence(base: str, limit: int = 240) -> str:
     """The base description's first sentence (whitespace collapsed, at most ``limit`` chars)."""
     base = " ".join(base.split())
-    m = _SENTENCE_END.search(base)
+    m = sentence_end(base + " ")
     if m is not None and m.end() - 1 < limit:
         return base[: m.end() - 1]
     if len(base) > limit:
@@ -56,7 +83,7 @@ def _flavour(base: str, first: str) -> str:
     rest = " ".join(base.split())[len(first):].strip()
     if not rest or not rest[0].isupper():
         return ""
-    m = _SENTENCE_END.search(rest + " ")
+    m = sentence_end(rest + " ")
     second = rest[: m.end() - 1] if m else ""
     if not second or len(second) > _MAX_FLAVOUR or second[-1] not in ".!?\"'’”":
         return ""

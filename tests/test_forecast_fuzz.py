@@ -88,3 +88,47 @@ def test_shorthand_and_numbers_are_normalised():
     assert normalise("ten") == "ten" and normalise("polar low") == "polar low"  # a word is not a number
     roles = [(p.words, p.role) for p in read("blowing dust - vis poor")]
     assert roles == [("blowing dust", "noun"), ("poor visibility", "vis")]
+
+
+def test_the_forecasters_formats_are_hand_written_and_many():
+    pool = F.SHIPPING_UK + F.ALPINE
+    assert len(set(pool)) == len(pool) >= 150
+    assert sum(bool(re.match(r"(?:Wind: )?(?:N|NE|E|SE|S|SW|W|NW|SSW|WNW|ESE)\b", f, re.I)) for f in F.SHIPPING_UK) > 50
+    assert sum(bool(re.search(r"\d+ m\b", f)) for f in F.ALPINE) > 20
+
+
+@pytest.mark.parametrize("forecast", (F.SHIPPING_UK + F.ALPINE)[::3])
+def test_shipping_and_alpine_forecasts_read_right_in_every_band(forecast):
+    marked = []
+    for t in F.TEMPS:
+        for w in F.WINDS:
+            ws, marks = F.check(forecast, t, w)
+            if marks:
+                marked.append((ws, marks))
+    assert not marked, marked[:3]
+
+
+@pytest.mark.parametrize("conditions, sentence, mark", [
+    ("S 4, increasing 6 later. Rain later. Moderate.", "A cool day at Harrow Point brings s, moderate and a steady wind.",
+     "compass"),
+    ("NE 4 or 5, veering E 5 to 7", "A cold day at Harrow Point brings ne and a hard wind, veering east.", "compass"),
+    ("overcast, snowfall limit around 1100 m", "It is overcast at Harrow Point, with snowfall limit and a breeze.", "measure"),
+    ("high fog, top 1100 m", "It is top and cold at Harrow Point, with high fog.", "measure"),
+    ("Hill fog, vis 800 m", "It is cool at Harrow Point, with hill fog, visibility and a brisk wind.", "measure"),
+    ("cold and clear, freezing fog patches on the Inn flats",
+     "It is cold and clear at Harrow Point, with freezing fog patches on the inn flats.", "case:Inn"),
+    ("NW gale 8 to storm 10. High or very high.", "A cold day at Harrow Point brings high or very high and a gale.",
+     "sea:High or very high"),
+    ("N 7 to severe gale 9. Rough or very rough, occasionally high.",
+     "It is rough or very rough and cold at Harrow Point, with occasionally high and a gale.", "sea:Rough or very rough, occasionally high"),
+])
+def test_the_fuzz_marks_what_readers_marked_in_these_formats(conditions, sentence, mark):
+    assert mark in F.format_marks(conditions, sentence)
+
+
+def test_the_fuzz_does_not_mark_a_sentence_that_reads_right():
+    assert F.format_marks("NW gale 8 to storm 10. High or very high.",
+                          "A cold day at Harrow Point brings a high or very high sea and a northwesterly gale.") == []
+    assert F.format_marks("cold and clear, freezing fog patches on the Inn flats",
+                          "It is cold and clear at Harrow Point, with freezing fog patches on the Inn flats.") == []
+    assert F.format_marks("HEAVY Snow", "It is cold at Harrow Point, with heavy snow.") == []

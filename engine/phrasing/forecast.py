@@ -4,6 +4,12 @@ Real forecasts are lists: "southwest 5 to 7, occasionally gale 8 later", "fog/mi
 "cold night, frost in hollows", "drizzle, heavier to follow". Rather than one rule per shape, a
 forecast is read in three table-driven steps:
 
+0. :func:`_forecasters` reads the forms of real services on the forecast as written: the slots
+   of a UK shipping or inshore forecast ("S or SW 4 or 5. Rough. Showers. Good." -> a southerly or
+   southwesterly wind, a rough sea, showers, good visibility), compass points as winds or regions,
+   an Alpine forecast's heights said without their numbers ("snowfall limit around 1100 m" -> "snow
+   down to the middle slopes", "visibility below 100 m" -> "very poor visibility"), named winds
+   ("a Föhn wind"); :func:`proper_nouns` keeps the forecast's own names in their casing;
 1. :func:`normalise` expands forecasters' shorthand (:data:`SHORTHAND`: "vis" -> "visibility",
    "v." -> "very", "occ" -> "occasionally", "/" -> "or"), keeps a parenthesis as plain words and
    drops numbers and Beaufort forces ("gale 8" -> "gale", "5 to 7", "minus thirty", "-3C"): no
@@ -59,7 +65,7 @@ _NUMBER_RX = r"(?:" + "|".join(sorted(_NUMBER_WORDS)) + r")(?:-\w+)?"
 _UNIT_WORDS = frozenset("degrees degree celsius fahrenheit knots knot mph kph percent".split())
 _NUMBER_LEADS = frozenset("minus plus force near around about to or gale storm severe gusts gusting highs lows high low "
                           "reaching beaufort".split())
-_UNIT = r"(?:km/h|km\s*h\b|m/s|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b|m\b|km\b|miles?\b)"
+_UNIT = r"(?:km/h|km\s*h\b|m/s|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b(?!\s+(?:the|north|south|east|west|[nsew]{1,3})\b)|m\b|km\b|miles?\b)"
 
 
 def _drop_numbers(text: str) -> str:
@@ -98,11 +104,228 @@ def _drop_numbers(text: str) -> str:
     return text
 
 
+# --- forecasters' forms: UK shipping and inshore slots, Alpine heights ---------------------------
+
+_COMPASS = {"n": "northerly", "ne": "northeasterly", "e": "easterly", "se": "southeasterly", "s": "southerly",
+            "sw": "southwesterly", "w": "westerly", "nw": "northwesterly", "nne": "north-northeasterly",
+            "ene": "east-northeasterly", "ese": "east-southeasterly", "sse": "south-southeasterly",
+            "ssw": "south-southwesterly", "wsw": "west-southwesterly", "wnw": "west-northwesterly",
+            "nnw": "north-northwesterly"}
+_COMPASS_RX = r"(?:" + "|".join(sorted(_COMPASS, key=len, reverse=True)) + r")"
+# a compass abbreviation is a wind where a force, a gale, another point or the end follows it
+_COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(?<!the )(?<!in )(?<!of )(" + _COMPASS_RX + r")(?![\w'-])(?=\s*(?:\d|or\s+" + _COMPASS_RX
+                         + r"\b|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,;]|\.(?!\w)|$))")
+_COMPASS_AFTER = re.compile(r"(?i)\b(veering|backing|becoming|or)\s+(" + _COMPASS_RX + r")(?![\w'-])")
+_COMPASS_REGION = {k: v[: -len("erly")].replace("-", "-") for k, v in _COMPASS.items()}  # "sw" -> "southwest"
+SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "moderate", "rough", "high")
+_SEA_ONLY = frozenset("phenomenal rough high smooth slight".split())
+_SLOT_JOIN = frozenset("or occasionally becoming at times then later first for a time very to".split())
+_VIS_GRADES = frozenset("good moderate poor very fog".split())
+_NAMED = {"föhn": "Föhn", "foehn": "Foehn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
+          "sahara": "Sahara", "mistral": "Mistral", "tramontane": "Tramontane", "bora": "Bora", "scirocco": "Scirocco",
+          "sirocco": "Sirocco"}
+_NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco sirocco".split())
+
+
+def _metres(num: str, unit: str) -> float:
+    v = float(num.replace(",", "").replace("'", ""))
+    return v * 1000 if unit.lower().startswith("km") else v * 0.3048 if unit.lower() in ("ft", "feet") else v
+
+
+def _heights(text: str) -> str:
+    """A measurement said without its number: "visibility below 100 m" -> "very poor visibility",
+    "snowfall limit around 1100 m" -> "snow down to the middle slopes", "zero-degree line 1800 m"
+    -> "a freezing level high on the mountains", "high fog, top 1100 m" -> "high fog"."""
+    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters)\b"
+    lead = r"(?:\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|above|over|"\
+           r"up to|down to|to|from)\b)*\s*"
+
+    def vis(m: re.Match) -> str:
+        h = _metres(m.group(1), m.group(2))
+        return ("very poor" if h < 1000 else "poor" if h < 4000 else "moderate" if h < 10000 else "good") + " visibility"
+
+    def snow_limit(m: re.Match) -> str:
+        h = _metres(m.group(1), m.group(2))
+        return "snow down to the valley floors" if h < 700 else "snow down to the lower slopes" if h < 1100 \
+            else "snow down to the middle slopes" if h < 1800 else "snow only high on the mountains"
+
+    def freezing(m: re.Match) -> str:
+        h = _metres(m.group(1), m.group(2))
+        return "a freezing level down in the valleys" if h < 800 else "a freezing level on the middle slopes" \
+            if h < 1800 else "a freezing level high on the mountains" if h < 3500 else "a freezing level above the summits"
+
+    def gusts(m: re.Match) -> str:
+        v = float(m.group(2)) * (1.609 if m.group(3).lower() == "mph" else 1.852 if m.group(3).lower().startswith("k") and "t" in m.group(3).lower() else 1)
+        return ("severe gusts" if v >= 100 else "strong gusts" if v >= 60 else "gusts") + (m.group(1) or "")
+
+    t = re.sub(r"(?i)\b(?:visibility|vis|sight)\b" + lead + num, vis, text)
+    t = re.sub(r"(?i)\b(?:snowfall limit|snow limit|snow line|snowline|schneefallgrenze|limite pluie-neige|"
+               r"rain-snow limit|limit of snowfall|snow level)\b" + lead + num, snow_limit, t)
+    t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:down\s+)?to\s+" + num, snow_limit, t)
+    t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:above|over|from)\s+" + num, "snow on higher ground", t)
+    t = re.sub(r"(?i)\b(?:zero-degree line|zero degree line|0\s*°\s*c?\s*(?:level|line)|freezing level|"
+               r"nullgradgrenze|isotherme 0\s*°?\s*c?|iso(?:therm)?\s*0(?:\s*°\s*c)?)(?!\w)" + lead + num, freezing, t)
+    t = re.sub(r"(?i),?\s*(?:with\s+)?(?:its\s+)?(?:tops?|upper limit|upper boundary|top of (?:the )?fog|fog tops?|"
+               r"cloud tops?|base|cloud base|ceiling)\b" + lead + num, "", t)
+    t = re.sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+)?(\d+)\s*(km/h|kmh|mph|kt|kts|knots)\b",
+               lambda m: gusts(m), t)
+    # a height left: "above 2000 m", "at 1500 m", "2000 m" -- said without it
+    t = re.sub(r"(?i)\s*\b(?:above|below|over|under|around|at|from|to|up to|down to)\s+" + num, "", t)
+    return t
+
+
+_BEAUFORT_NAMES = {"8": "gale 8", "9": "severe gale 9", "10": "storm 10", "11": "violent storm 11"}
+
+
+def _wind_slot(slot: str) -> str:
+    """"S or SW 3 or 4, occasionally 5" -> "southerly or southwesterly 3 or 4, occasionally 5";
+    "NW 6 to gale 8" -> "northwesterly 6, at times gale 8"."""
+    # "4 or 5, occasionally 6 later": a force said only by its number says nothing once it is dropped
+    slot = re.sub(r"(?i),\s*(?:occasionally|at times|perhaps|possibly)\s+\d+(?:\s+(?:later|at first|for a time|"
+                  r"in (?:the )?[a-z]+))?(?=\s*[,.;]|$)", "", slot)
+    t = _COMPASS_AT.sub(lambda m: _COMPASS[m.group(1).lower()], slot)
+    t = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], t)
+    t = re.sub(r"(?i)\b(\d+)\s+(?:to|or)\s+((?:severe |violent )?(?:gale|storm)|hurricane force)\s+(\d+)",
+               lambda m: _BEAUFORT_NAMES.get(m.group(1), m.group(1)) + ", at times " + m.group(2) + " " + m.group(3), t)
+    return t
+
+
+def _sea_words(slot: str) -> list[str]:
+    return [w for w in re.split(r"[\s,]+", slot.lower().strip(" .")) if w]
+
+
+def _is_sea(slot: str, strict: bool) -> bool:
+    ws = _sea_words(slot)
+    if not ws or not all(w in _SLOT_JOIN or w in ("moderate", "very") or w in _SEA_ONLY for w in ws):
+        return False
+    return any(w in _SEA_ONLY for w in ws) or not strict
+
+
+def _sea(slot: str) -> str:
+    """"rough or very rough, occasionally high" -> "a rough or very rough sea, occasionally high"."""
+    s = " ".join(slot.lower().strip(" .").split())
+    m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
+    head, rest = m.group(1), m.group(2)
+    return article(head + " sea") + rest
+
+
+def _vis(slot: str) -> str:
+    s = " ".join(slot.lower().strip(" .").split())
+    s = re.sub(r"^((?:very )?[a-z]+), occasionally ((?:very )?[a-z]+)$", r"\1 or \2", s)  # "good, occasionally moderate"
+    s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?), (becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
+               r"( later| at first)?$", r"\1 visibility, \2 \3 visibility\4", s)  # "good, becoming poor"
+    m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
+    return m.group(1) + " visibility" + m.group(2) if "visibility" not in s else s
+
+
+def _forecasters(conditions: str) -> str:
+    """The forms real forecasters use, made words the reader knows, on the forecast as written
+    (case kept): the slots of a UK shipping or inshore forecast ("WIND. SEA STATE. WEATHER.
+    VISIBILITY.": "S 4, increasing 6 later. Moderate. Rain later. Good."), bare compass points,
+    the heights and distances of an Alpine forecast, the named winds ("Föhn", "Bise")."""
+    t = _heights(" ".join(conditions.split()))
+    # "in the W", "over NE parts": a compass point named as a region
+    t = re.sub(r"(?i)\b(in|over|across|from|to|into|of) (?:the )?(" + _COMPASS_RX + r")(?![\w'-])(?!\.\w)",
+               lambda m: m.group(1) + " the " + _COMPASS_REGION[m.group(2).lower()], t)
+    t = re.sub(r"(?i)\bin (north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
+               r"south-east|south-west)(?=\s*[,.;]|$)", r"in the \1", t)  # "gale 8 in north"
+    t = re.sub(r"\b(St|Mt|Ste|Mte|Pt|Ft)\.\s+(?=[A-Z])", r"\1 ", t)  # "St. Moritz": a name, not a slot's end
+    slots = [x.strip() for x in re.split(r"(?<=[A-Za-z0-9)])\.\s+|\.$", t) if x and x.strip()]
+    if not slots:
+        return t
+    # "Wind: SW 4. Sea state: Slight. Weather: Fair. Visibility: Good.": the labelled inshore form
+    labels = [re.match(r"(?i)(wind|sea state|sea|weather|visibility)\s*:\s*", x) for x in slots]
+    if any(labels):
+        kinds = [(m.group(1).lower() if m else "") for m in labels]
+        slots = [x[m.end():] if m else x for x, m in zip(slots, labels)]
+        out = []
+        for k, x in zip(kinds, slots):
+            if k == "wind":
+                x = _wind_slot(x)
+            elif k.startswith("sea") and _is_sea(x, strict=False):
+                x = _sea(x)
+            elif k == "visibility" and all(w in _VIS_GRADES or w in _SLOT_JOIN for w in _sea_words(x)):
+                x = _vis(x)
+            out.append(x)
+        return ". ".join(out)
+    shipping = bool(_COMPASS_AT.match(slots[0]) or re.match(r"(?i)(?:variable|cyclonic|light and variable)\b", slots[0]))
+    out = []
+    for i, slot in enumerate(slots):
+        last = i == len(slots) - 1
+        if shipping and i == 0:
+            bits = [b.strip() for b in slot.split(",")]
+            # "SW gale 8 to storm 10, very high": a sea state after the wind
+            keep = [b for b in bits if not _is_sea(b, strict=True)]
+            sea = [b for b in bits if _is_sea(b, strict=True)]
+            slot = _wind_slot(", ".join(keep)) + ("" if not sea else ", " + _sea(", ".join(sea)))
+        elif (shipping or len(slots) >= 2) and _is_sea(slot, strict=True) and not (last and all(w in _VIS_GRADES or w in _SLOT_JOIN for w in _sea_words(slot))):
+            slot = _sea(slot)
+        elif shipping and i == 1 and len(slots) >= 4 and _is_sea(slot, strict=False):
+            slot = _sea(slot)  # "moderate" in the second of four slots: the sea
+        elif last and len(slots) >= 2 and all(w in _VIS_GRADES or w in _SLOT_JOIN for w in _sea_words(slot)):
+            slot = _vis(slot)
+        elif shipping:
+            slot = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], slot)
+        out.append(slot)
+    t = ". ".join(out)
+    t = re.sub(r"(?i)\b(avalanche (?:danger|risk))\s+(low|moderate|considerable|high|very high)\b", r"\2 \1", t)
+    if re.fullmatch(r"(?i)\s*light and variable\.?\s*", t):
+        return "light and variable winds"
+    t = re.sub(r"(?i)^light and variable(?=\s*[,.;]|\s+becoming)", "light and variable winds", t)
+    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(?:temperature\s+)?inversion(?=\s*[,;.]|$)", "an inversion", t)
+    # a named wind on its own: "Föhn" -> "a Föhn wind"; "Südstau, snow" -> "Südstau snow"
+    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(föhn|foehn|bise|mistral|tramontane|bora|scirocco|sirocco)(?=\s*[,;.]|$)",
+               lambda m: "a " + _NAMED[m.group(1).lower()] + " wind", t)
+    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(südstau|nordstau),\s+(snow|rain|heavy snow|heavy rain|cloud)\b",
+               lambda m: _NAMED[m.group(1).lower()] + " " + m.group(2), t)
+    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(südstau|nordstau)(?=\s*[,;.]|$)",
+               lambda m: _NAMED[m.group(1).lower()] + " cloud", t)
+    return t
+
+
+_NAME_LEADS = frozenset("the in on over along across near around above below at from to of into towards toward off "
+                        "beyond behind by through west east north south".split())
+
+
+_SAINTS = frozenset("St Mt Ste Mte Pt Ft San Santa Sankt".split())
+
+
+def proper_nouns(conditions: str) -> dict[str, str]:
+    """The forecast's own capitalised words (lower-case -> as written): a word capitalised mid-
+    forecast ("the Inn flats", "the Rhine Valley") and the names of winds and weather ("Föhn",
+    "Südstau"). Compass points and all-capital words are not names."""
+    out = {}
+    t = _forecasters(conditions)
+    words = re.findall(r"[^\W\d_][\w'’-]*", t)
+    caps = sum(w[0].isupper() for w in words)
+    if words and caps * 2 <= len(words):  # "HEAVY Snow", "Rain Later": a forecast in title case has no names
+        prev = ""
+        for m in re.finditer(r"[^\W\d_][\w'’-]*|[.,;:!?]", t):
+            w = m.group(0)
+            if w[0].isupper() and w[1:].islower() and (m.start() and (prev in _NAME_LEADS or prev.lower() in out)
+                                                        or prev in _SAINTS):
+                out[w.lower()] = w  # "on the Inn flats", "in the Rhine Valley", "over Lake Geneva", "St Moritz"
+                if prev in _SAINTS:
+                    out[prev.lower()] = prev
+            prev = w if w[0].isalpha() else ""
+    for k, v in _NAMED.items():
+        if re.search(r"(?i)\b" + k + r"\b", t):
+            out[k] = v
+    return out
+
+
+def recase(text: str, names: dict[str, str]) -> str:
+    """``text`` with the forecast's own names given their casing back."""
+    for low, w in names.items():
+        text = re.sub(r"(?<![\w'-])" + re.escape(low) + r"(?![\w'-])", w, text)
+    return text
+
+
 @lru_cache(maxsize=16384)
 def normalise(conditions: str) -> str:
     """The forecast in plain lower-case words: shorthand expanded, numbers dropped, separators
     made commas. Words the forecast says are kept; nothing is added."""
-    t = " ".join(conditions.split()).lower()
+    t = " ".join(_forecasters(conditions).split()).lower()
     t = t.replace("’", "'").replace("…", ",")
     t = re.sub(r"\s*\(\s*([^()]*?)\s*\)\s*", r" \1 ", t).strip()  # "smoky haze (from the forges)"
     # "wind: westerly 4", "visibility: good": a section's label, not a part of the weather
@@ -228,6 +451,9 @@ _CHANGE = ("clearing", "easing", "lifting", "dying out", "brightening", "dissipa
            "turning heavier", "becoming")
 
 
+_CHANGE_WORDS = frozenset(c.split()[0] for c in _CHANGE)
+
+
 def _split(text: str) -> list[tuple[str, str]]:
     """(joint, part) pairs: the joint is how a part is tied to what comes before (",", "with",
     "then", "becoming", "and")."""
@@ -320,9 +546,14 @@ def _role_of(part: str) -> str:
         return ADJECTIVE if LEXICON[core][0] == ADJ else NOUN
     if _temp_band(core) is not None and (cw[-1] in TEMP_TERMS or core in TEMP_TERMS or cw[-1] in ("night", "day", "nights", "spell", "snap")):
         return TEMP
-    if cw[0].endswith("ing") and cw[0] not in ("morning", "evening", "lightning", "ceiling", "icing") and len(cw[0]) > 4:
+    if cw[0].endswith("ing") and cw[0] not in ("morning", "evening", "lightning", "ceiling", "icing") and len(cw[0]) > 4 \
+            and not (len(cw) > 1 and cw[0] in _ING_ADJ):  # "freezing fog patches": a kind of fog
         return VERB
     return ADJECTIVE if _form(core) == ADJ else NOUN
+
+
+_ING_ADJ = frozenset("freezing blowing drifting driving lingering towering rolling passing scattering pouring "
+                     "sweeping swirling falling".split())
 
 
 def _strip_freq(part: str) -> str:
@@ -455,6 +686,10 @@ def _wind_np(p: Part, wind_band: int) -> str:
         return w
     if ws and all(x in _DIRECTION_SET or x in ("or", "and", "to", "veering", "backing", "becoming", "then") for x in ws):
         # "southwest", "northerly veering east": a wind from there, how hard the reading says
+        m = re.match(r"([a-z-]+)(?: (or|to) ([a-z-]+))?(?= |$)", w)
+        if m.group(3) and m.group(3) in _DIRECTION_SET:  # "southerly or southwesterly": one wind
+            lead = _directional(m.group(1)) + " " + m.group(2) + " " + _directional(m.group(3))
+            return article(lead + " wind") + w[m.end():]
         lead = ws[0]
         rest = w[len(lead):]
         return article(_directional(lead) + " wind") + rest
@@ -512,14 +747,22 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
 
     adjs, where, nouns, temp_np, verbs, changes = [], [], [], [], [], []
     how_said = False
-    for p in now:
+    # "mostly cloudy in the Tyrol, dry in Carinthia": each adjective keeps its own place
+    own_where = sum(1 for p in now if p.form == ADJ and p.role != VERB and _head_tail(p.words)[1]) > 1
+    for i, p in enumerate(now):
         head, tail = _head_tail(p.words)
-        if p.role == VERB:
+        if p.role == VERB and i and now[i - 1].role == NOUN and now[i - 1].joint != "with" and nouns \
+                and nouns[-1] == _np(now[i - 1]) and not _is_wind_np(nouns[-1]) and p.words.split()[0] in _CHANGE_WORDS:
+            nouns[-1] += " " + p.words  # "showers dying out", "fog clearing later": what the noun does
+        elif p.role == VERB:
             verbs.append(p.words)
         elif p.form == ADJ and (p.role != WIND or head in _WIND_ADJS):
-            adjs.append(head)
-            if tail:
-                where.append(tail)
+            if own_where:
+                adjs.append(p.words)
+            else:
+                adjs.append(head)
+                if tail:
+                    where.append(tail)
         elif p.role == TEMP and not temp_np:
             temp_np.append(_np(p))
         elif p.role == VIS and p.words != _strip_freq(p.words) and nouns and "visibility" in nouns[-1]:
@@ -568,7 +811,7 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
         wind_nps = (fresh or list(_WIND_NP[wind_band]))[:2] if not (still and wind_band <= 1) else [""]
         if still and wind_band > 1:
             wind_tail, wind_nps = ", " + _BUT_WIND[wind_band], [""]
-    elif abs(named_w - wind_band) > 1:
+    elif abs(named_w - wind_band) > 1 or (wind_band == 0 and named_w == 1):  # "light winds, though the air is still"
         but = _BUT_WIND[wind_band]
         if {_stem(x) for x in _words(but)} & said_words:
             but = _BUT_WIND_ALT[wind_band]  # "blowing dust, ..., though strong winds are up now"
@@ -638,6 +881,7 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     says it gets no second word for it."""
     now = " ".join(p.words for p in read(conditions) if not p.later and p.words == _strip_freq(p.words))
     now = now.replace("-", " ").replace("freezing level", "")
+    now = re.sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
     out = []
     for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
         best, size = None, 0
@@ -843,7 +1087,8 @@ def problems(sentence: str, conditions: str, temp_band: int, wind_band: int, nam
         added = [_band_words(kind)[1][m.group(0)] for m in _band_words(kind)[0].finditer(masked)]
         if any(abs(b - named) >= 2 for b in added) and not contrast:
             out.append(kind + "-contradicted")
-        elif added and abs(named - actual) <= 1 and all(abs(b - named) <= 1 for b in added):
+        elif added and abs(named - actual) <= 1 and all(abs(b - named) <= 1 for b in added) \
+                and not (kind == "wind" and named == 1 and actual == 0 and contrast):  # "light winds, though the air is still"
             out.append(kind + "-doubled")
     if out and first:
         return out
@@ -889,6 +1134,16 @@ def _clean_frames(frames: tuple[tuple[str, str], ...], conditions: str, temp_ban
 
 @lru_cache(maxsize=16384)
 def weather_frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
+    """Every phrasing of the weather sentence (:func:`_frames_for`), with the forecast's own names
+    in their own casing ("on the Inn flats", "a Föhn wind", "Südstau snow")."""
+    out = _frames_for(conditions, temp_band, wind_band)
+    names = proper_nouns(conditions)
+    if not names:
+        return out
+    return tuple((recase(pre, names), recase(post, names)) for pre, post in out)
+
+
+def _frames_for(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, str], ...]:
     """Every phrasing of the weather sentence for these conditions and bands, as (text before
     the name, text after it); the template picks one by the place's seed. Deterministic.
 

@@ -33,9 +33,14 @@ _ENTRIES = {
         foxes wolves bears boar+ wildebeest+ zebra+ antelope+ impala+ buffalo+ hippos elephants lions crocodiles
         giraffes frogs game seabirds gulls puffins penguins hares wildfowl+ herons cranes storks flamingos
         narwhals+ porpoises dolphins sea-lions hyenas jackals leopards gazelles+ eagles vultures ptarmigan+
-        lemmings muskox+ musk-oxen+ orcas turtles""",
+        lemmings muskox+ musk-oxen+ orcas turtles birds migrants songbirds seabirds waders fulmars gannets
+        kittiwakes guillemots razorbills shags cormorants terns skuas bonxies rooks crows ravens jackdaws magpies
+        owls swans eiders eider+ curlews lapwings oystercatchers plovers snipe+ grouse+ capercaillie+ geese+
+        otters badgers squirrels stoats weasels hedgehogs bats ibises""",
     NATURAL: """ice snow lichen moss peat driftwood seaweed kelp reeds rushes sand stone clay gravel mud turf
-        bracken heather sea-ice pack-ice meltwater rainwater dew firewood deadwood brushwood""",
+        bracken heather sea-ice pack-ice meltwater rainwater dew firewood deadwood brushwood trees sycamores
+        spruces pines larches firs birches oaks beeches rowans willows alders stone-pine spruce larch pine
+        grass grazing wildflowers flowers glacier-ice lake-ice névé""",
     PEOPLE: """labour labor workers hands sailors soldiers guards recruits masons smiths scribes priests monks nuns
         healers porters miners guides craftsmen+ craftspeople+ apprentices mercenaries volunteers settlers clerks
         crew labourers laborers carpenters weavers herders shepherds fishermen+ farmhands hunters boatmen+
@@ -46,7 +51,8 @@ _ENTRIES = {
         wheelwrights cartwrights shipwrights blacksmiths goldsmiths silversmiths locksmiths ferrymen+ bargemen+
         watchmen+ ropemakers beekeepers innkeepers lightkeepers gatekeepers shopkeepers wardens rangers trappers
         whalers sealers loggers woodcutters charcoal-burners porters stevedores dockers pickers reapers gleaners
-        harvesters midwives cantors acolytes deacons almoners beggars paupers vagrants refugees""",
+        harvesters midwives cantors acolytes deacons almoners beggars paupers vagrants refugees pilots passengers
+        guests islanders villagers locals crews staff+ tourists visitors""",
     FOOD: """grain wheat barley rye oats rice maize corn bread flour honey fish meat mutton venison pork beef cheese
         milk butter eggs apples pears plums figs dates olives coconuts berries mushrooms beans lentils potatoes
         turnips cabbages onions spices herbs sugar salt wine ale beer rum mead tea coffee cider eels shellfish
@@ -80,6 +86,10 @@ _NOT_PEOPLE = ("flowers", "waters", "minerals", "peppers", "timbers", "furs", "p
                "tamers", "peppercorns", "fodders", "liqueurs", "ciders", "lagers", "porters-ale", "weirs")
 
 
+_LIVING_ENDS = tuple(sorted((w for w, (c, _) in LEXICON.items() if c in (ANIMALS, WILD) and " " not in w and len(w) >= 4),
+                            key=len, reverse=True))
+
+
 @lru_cache(maxsize=8192)
 def understand(resource: str) -> tuple[str, str]:
     """(category, number) of a resource name: the lexicon by its full name or its head noun,
@@ -95,6 +105,9 @@ def understand(resource: str) -> tuple[str, str]:
     last = head.rsplit("-", 1)[-1]
     if last != head and last in LEXICON:
         return LEXICON[last]  # "lock-keepers", "sea-ice"
+    for end in _LIVING_ENDS:
+        if head.endswith(end) and len(head) > len(end) + 2:
+            return LEXICON[end]  # "racehorses", "packhorses", "sheepdogs", "seagulls": a kind of animal
     if head.endswith(("folk", "clergy")):
         return PEOPLE, PLURAL_N  # "almsfolk are scarce", never "almsfolk is scarce"
     if (number == PLURAL_N or head.endswith("men")) and head.endswith(_PEOPLE_ENDS) \
@@ -172,6 +185,7 @@ _NONE = {MASS_N: ("the {r} is all gone",), PLURAL_N: ("the {r} are all gone",)}
 _NONE_LIVING = ("there are no {r} left",)  # "the chamois is all gone" is said of stock, not of animals
 _ABUNDANT_MANY = ("{R} are plentiful", "there is no shortage of {r}", "there {be} plenty of {r}")
 _SCARCE_MANY = ("{R} are scarce", "{R} are in short supply", "{R} are running low")
+_LIVING_SCARCE_MANY = ("{R} are scarce", "{R} are few", "there are few {r} about")
 _PEOPLE_SCARCE_MANY = ("{R} are scarce", "{R} are few")
 NONE_BELOW = 0.02
 
@@ -200,8 +214,15 @@ def clauses(names: list[str], abundant: bool, gone: bool = False) -> tuple[str, 
     elif abundant:
         patterns = _ABUNDANT_MANY
     else:
-        people = all(understand(n)[0] == PEOPLE for n in names)
-        patterns = _PEOPLE_SCARCE_MANY if people else _SCARCE_MANY
+        cats = [understand(n) for n in names]
+        if all(c == PEOPLE for c, _ in cats):
+            patterns = _PEOPLE_SCARCE_MANY
+        elif all(c in (ANIMALS, WILD) for c, _ in cats):
+            patterns = _LIVING_SCARCE_MANY  # animals and birds are not stock: never "racehorses are running low"
+        elif all(c in LIVING for c, _ in cats):
+            patterns = _PEOPLE_SCARCE_MANY  # "otters and oil workers are few", never "... are running low"
+        else:
+            patterns = _SCARCE_MANY
     r = join_and(names)
     be = "are" if understand(names[0])[1] == PLURAL_N else "is"  # "there are plenty of mules and dye"
     return tuple(_fill(p, r).replace("{be}", be) for p in patterns)
