@@ -317,16 +317,21 @@ static void q4i_quant(const float *x, int T, int K, q4ix *a) {
         }
 }
 
-/* a thread's scratch for its chunk's unpacked weights (grown, never shrunk) */
+/* *p grown to at least n bytes, 64-byte aligned (never shrunk); NULL when out of memory */
+static uint8_t *grown(uint8_t **p, size_t *cap, size_t n) {
+    if (n > *cap) {
+        free(*p);
+        *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+        *cap = *p ? n : 0;
+    }
+    return *p;
+}
+
+/* a thread's scratch for its chunk's unpacked weights */
 static uint8_t *q4i_scratch(size_t n) {
     static __thread uint8_t *p = 0;
     static __thread size_t cap = 0;
-    if (n > cap) {
-        free(p);
-        p = aligned_alloc(64, (n + 63) & ~(size_t)63);
-        cap = p ? n : 0;
-    }
-    return p;
+    return grown(&p, &cap, n);
 }
 
 /* rows n0 .. n0 + nrows - 1 (nrows <= 16) of m as one block: P (K * 16 bytes, kq-major as
@@ -738,16 +743,11 @@ typedef struct {
 
 static inline int q4d_lane_group(int l) { return 4 * (l & 3) + (l >> 2); }
 
-/* a grown buffer of the calling thread for q4d_prep */
+/* a grown buffer of the calling thread for q4d_prep (its own: a prompt's q4i chunks may hold theirs) */
 static uint8_t *q4d_scratch(size_t n) {
     static __thread uint8_t *p = 0;
     static __thread size_t cap = 0;
-    if (n > cap) {
-        free(p);
-        p = aligned_alloc(64, (n + 63) & ~(size_t)63);
-        cap = p ? n : 0;
-    }
-    return p;
+    return grown(&p, &cap, n);
 }
 
 /* M rows of x (M x K) quantized (q4i_quant) and laid out for q4d_rows. 0, or -2 out of memory. */
