@@ -81,7 +81,7 @@ def _bands(t, w):
 
 def test_shorthand_and_numbers_are_normalised():
     assert normalise("fog/mist, v. poor vis") == "fog or mist, very poor visibility"
-    assert normalise("southwest 5 to 7, occasionally gale 8") == "southwest, occasionally gale"
+    assert normalise("southwest 5 to 7, occasionally gale 8") == "southwest, occasionally a gale"
     assert normalise("starlit and still, minus thirty") == "starlit and still"
     assert normalise("smoky haze (from the forges)") == "smoky haze from the forges"
     assert normalise("occ. rain, vis mod/good") == "occasionally rain, moderate or good visibility"

@@ -76,7 +76,7 @@ def test_a_named_wind_is_a_wind_and_an_inversion_a_thing():
 
 
 def test_a_bare_compass_point_is_a_wind_and_nothing_else_is():
-    assert normalise("SW") == "southwesterly" and normalise("ne, becoming n") == "northeasterly, becoming northerly"
+    assert normalise("SW") == "southwesterly wind" and normalise("ne, becoming n") == "northeasterly wind, becoming northerly"
     assert normalise("snow over Sweden, e.g. in the north") .startswith("snow over sweden, e.g")
     assert normalise("it's raining") == "it's raining"
 

@@ -73,8 +73,10 @@ def _drop_numbers(text: str) -> str:
     text = re.sub(r"(?:,\s*)?(?:with\s+)?(?:a\s+)?\b(?:highs?|lows?|temperatures?|temps?|max|min)\s+"
                   r"(?:near|around|of|to|in the|reaching|between|about|upper|lower|mid)?\s*(?:minus\s+|-|plus\s+)?"
                   r"(?:\d+|[a-z]+ty|zero)\b[^,;.]*", "", text)
-    text = re.sub(r"\bwinds? (" + "|".join(sorted(DIRECTIONS, key=len, reverse=True)) + r")\b",
-                  lambda m: _directional(m.group(1)) + " wind", text)  # "wind north 30 km/h": "northerly wind"
+    _dirs = "|".join(sorted(DIRECTIONS, key=len, reverse=True))
+    text = re.sub(r"\bwinds? (" + _dirs + r")(?: (or|to) (" + _dirs + r"))?\b",
+                  lambda m: _directional(m.group(1)) + (" " + m.group(2) + " " + _directional(m.group(3)) if m.group(3) else "")
+                  + " wind", text)  # "wind north 30 km/h": "northerly wind"
     start = text
     # "5 to 7", "4 or 5", "-3c", "gusts to 60 mph", "force 6", "f6", "minus thirty"
     text = re.sub(r"\bf(?:orce)?\s*\d+\b", " ", text)
@@ -136,7 +138,7 @@ def _heights(text: str) -> str:
     """A measurement said without its number: "visibility below 100 m" -> "very poor visibility",
     "snowfall limit around 1100 m" -> "snow down to the middle slopes", "zero-degree line 1800 m"
     -> "a freezing level high on the mountains", "high fog, top 1100 m" -> "high fog"."""
-    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters)\b"
+    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters)\b(?!\s*/\s*h|\s*ph\b)"  # never "km/h"
     lead = r"(?:\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|above|over|"\
            r"up to|down to|to|from)\b)*\s*"
 
@@ -184,6 +186,8 @@ def _wind_slot(slot: str) -> str:
     slot = re.sub(r"(?i),\s*(?:occasionally|at times|perhaps|possibly)\s+\d+(?:\s+(?:later|at first|for a time|"
                   r"in (?:the )?[a-z]+))?(?=\s*[,.;]|$)", "", slot)
     t = _COMPASS_AT.sub(lambda m: _COMPASS[m.group(1).lower()], slot)
+    t = re.sub(r"(?i)\b(occasionally|perhaps|possibly|at times|probably)\s+((?:severe |violent )?gale|storm|violent storm)\s+\d+",
+               lambda m: m.group(1) + " a " + m.group(2).lower(), t)
     t = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], t)
     t = re.sub(r"(?i)\b(\d+)\s+(?:to|or)\s+((?:severe |violent )?(?:gale|storm)|hurricane force)\s+(\d+)",
                lambda m: _BEAUFORT_NAMES.get(m.group(1), m.group(1)) + ", at times " + m.group(2) + " " + m.group(3), t)
@@ -204,6 +208,11 @@ def _is_sea(slot: str, strict: bool) -> bool:
 def _sea(slot: str) -> str:
     """"rough or very rough, occasionally high" -> "a rough or very rough sea, occasionally high"."""
     s = " ".join(slot.lower().strip(" .").split())
+    m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
+                 r"(?: later)?$", s)
+    s = re.sub(r"^((?:very )?[a-z]+), (?:occasionally|at times|perhaps) ((?:very )?[a-z]+)$", r"\1 or \2", s)
+    if m:  # "slight becoming moderate": now, then later
+        return article(m.group(1) + " sea") + ", then " + article(m.group(2) + " sea") + " later"
     m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
     head, rest = m.group(1), m.group(2)
     return article(head + " sea") + rest
@@ -211,11 +220,81 @@ def _sea(slot: str) -> str:
 
 def _vis(slot: str) -> str:
     s = " ".join(slot.lower().strip(" .").split())
-    s = re.sub(r"^((?:very )?[a-z]+), occasionally ((?:very )?[a-z]+)$", r"\1 or \2", s)  # "good, occasionally moderate"
-    s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?), (becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
-               r"( later| at first)?$", r"\1 visibility, \2 \3 visibility\4", s)  # "good, becoming poor"
+    s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?), (occasionally|at times) ((?:very )?[a-z]+)$",
+               r"\1 visibility, \2 \3 visibility", s)  # "good, occasionally moderate"
+    s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
+               r"(?: later)?$", r"\1 visibility, then \2 visibility later", s)  # "good, becoming poor"
     m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
     return m.group(1) + " visibility" + m.group(2) if "visibility" not in s else s
+
+
+# --- an aviation report (METAR/TAF groups): decoded into the words a forecaster would say ---------
+# Hand-written rather than a METAR library: those parse whole reports (station, time, remarks) and
+# reject fragments; a world's "conditions" holds only the weather groups, in any order.
+_WX_DESC = {"MI": "shallow", "BC": "patchy", "PR": "partial", "DR": "drifting", "BL": "blowing", "SH": "showers",
+            "TS": "thunderstorms", "FZ": "freezing"}
+_WX = {"DZ": "drizzle", "RA": "rain", "SN": "snow", "SG": "snow grains", "IC": "ice crystals", "PL": "ice pellets",
+       "GR": "hail", "GS": "small hail", "UP": "precipitation", "BR": "mist", "FG": "fog", "FU": "smoke",
+       "VA": "volcanic ash", "DU": "dust", "SA": "sand", "HZ": "haze", "PY": "spray", "PO": "dust whirls",
+       "SQ": "squalls", "FC": "a funnel cloud", "SS": "a sandstorm", "DS": "a duststorm"}
+_CLOUD = {"FEW": (1, "a few clouds"), "SCT": (2, "partly cloudy"), "BKN": (3, "mostly cloudy"), "OVC": (4, "overcast"),
+          "VV": (4, "overcast"), "NSC": (0, "clear"), "SKC": (0, "clear"), "CLR": (0, "clear"), "NCD": (0, "clear")}
+_M_WIND = r"(?:\d{3}|VRB|[NSEW]{1,3})\s?\d{1,3}(?:G\d{2,3})?(?:KT|MPS|KMH)"
+_M_WX = r"[-+]?(?:VC)?(?:MI|BC|PR|DR|BL|SH|TS|FZ)?(?:DZ|RA|SN|SG|IC|PL|GR|GS|UP|BR|FG|FU|VA|DU|SA|HZ|PY|PO|SQ|FC|SS|DS)+"
+_M_TOKEN = (r"(?:" + _M_WIND + r"|[NSEW]{1,3}|\d{3}V\d{3}|\d{4}(?:NDV)?|\d{1,2}(?:/\d)?SM|CAVOK|" + _M_WX +
+            r"|(?:FEW|SCT|BKN|OVC|VV)\d{3}(?:CB|TCU)?|NSC|SKC|CLR|NCD|M?\d{2}/M?\d{2}|[QA]\d{4}|NOSIG|[A-Z]{4}|\d{6}Z)")
+_METAR = re.compile(r"(?:" + _M_TOKEN + r")(?![\w/+-])(?:\s+" + _M_TOKEN + r"(?![\w/+-]))+")
+
+
+def _metar(m: re.Match) -> str:
+    """"SW 15G25KT 8000 -SHRA SCT012 BKN020" -> "mostly cloudy, light rain showers, moderate
+    visibility, a gusty southwesterly wind"."""
+    toks = m.group(0).split()
+    if not any(re.fullmatch(_M_WIND + "|" + _M_WX + r"|(?:FEW|SCT|BKN|OVC|VV)\d{3}(?:CB|TCU)?|CAVOK|\d{4}", t) for t in toks):
+        return m.group(0)
+    sky, wx, vis, wind, cb = (-1, ""), [], "", "", False
+    for i, t in enumerate(toks):
+        if t == "CAVOK":
+            sky, vis = (0, "clear"), "good visibility"
+        elif re.fullmatch(r"(?:FEW|SCT|BKN|OVC|VV)\d{3}(?:CB|TCU)?|NSC|SKC|CLR|NCD", t):
+            c = _CLOUD[re.match(r"[A-Z]+?(?=\d|$)", t).group(0)]
+            sky = max(sky, c)
+            cb = cb or t.endswith(("CB", "TCU"))
+        elif re.fullmatch(r"\d{4}(?:NDV)?", t):
+            v = int(t[:4])
+            vis = ("very poor" if v < 1000 else "poor" if v < 4000 else "moderate" if v < 9999 else "good") + " visibility"
+        elif re.fullmatch(_M_WIND, t) or (re.fullmatch(r"[NSEW]{1,3}", t) and i + 1 < len(toks)
+                                          and re.fullmatch(r"\d{1,3}(?:G\d{2,3})?(?:KT|MPS|KMH)", toks[i + 1])):
+            d = re.match(r"\d{3}|VRB|[NSEW]{1,3}", t).group(0)
+            if d == "VRB":
+                name = "variable"
+            elif d.isdigit():
+                name = ("northerly", "northeasterly", "easterly", "southeasterly", "southerly", "southwesterly",
+                        "westerly", "northwesterly")[round(int(d) / 45) % 8]
+            else:
+                name = _COMPASS[d.lower()]
+            gust = "G" in t or (i + 1 < len(toks) and "G" in toks[i + 1])
+            wind = ("a gusty " if gust else "a ") + name + " wind"
+        elif re.fullmatch(_M_WX, t) and t not in ("SS", "DS") or t in ("+SS", "+DS", "SS", "DS"):
+            w = t
+            inten = "light " if w.startswith("-") else "heavy " if w.startswith("+") else ""
+            w = w.lstrip("-+")
+            near = w.startswith("VC")
+            w = w[2:] if near else w
+            desc = ""
+            if w[:2] in _WX_DESC and len(w) > 2:
+                desc, w = _WX_DESC[w[:2]], w[2:]
+            names = [_WX[w[j:j + 2]] for j in range(0, len(w), 2) if w[j:j + 2] in _WX]
+            if desc == "showers":
+                phrase = inten + " and ".join(names) + " showers" if names else inten + "showers"
+            elif desc == "thunderstorms":
+                phrase = "thunderstorms" + (" with " + inten + " and ".join(names) if names else "")
+            else:
+                phrase = inten + (desc + " " if desc else "") + " and ".join(names)
+            wx.append(phrase.strip() + (" nearby" if near else ""))
+    out = ([sky[1]] if sky[0] >= 0 and not (sky[0] == 0 and wx) else []) + wx + \
+        (["towering cloud"] if cb and not any("thunder" in x for x in wx) else []) + ([vis] if vis else []) + ([wind] if wind else [])
+    return ", ".join(out) if out else m.group(0)
 
 
 def _forecasters(conditions: str) -> str:
@@ -223,7 +302,31 @@ def _forecasters(conditions: str) -> str:
     (case kept): the slots of a UK shipping or inshore forecast ("WIND. SEA STATE. WEATHER.
     VISIBILITY.": "S 4, increasing 6 later. Moderate. Rain later. Good."), bare compass points,
     the heights and distances of an Alpine forecast, the named winds ("Föhn", "Bise")."""
-    t = _heights(" ".join(conditions.split()))
+    t = re.sub(r"(?i)\bcloud base\s+(?:of\s+|at\s+|around\s+)?(\d[\d,]*)\s*(m|ft|feet|metres|meters)\b",
+               lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", " ".join(conditions.split()))
+    t = _heights(t)
+    t = _METAR.sub(_metar, t) if _METAR.fullmatch(t.strip()) else t
+    # "The Minch: South or southwest 6 to gale 8": the sea area's name labels the forecast
+    t = re.sub(r"^(?!(?i:wind|winds|weather|sea|sea state|seas|visibility|outlook|forecast|warning|warnings|swell)\s*:)"
+               r"(?:The )?[A-Z][\w'’-]*(?: (?:[A-Z][\w'’-]*|and|to|of))*:\s+(?=(?:[NSEW]{1,3}|North|South|East|West|"
+               r"Northerly|Southerly|Easterly|Westerly|Variable|Cyclonic)[a-z-]*\b)", "", t)
+    # "Fire Danger: Severe", "fire danger rating very high": the rating before the noun
+    t = re.sub(r"(?i)\b(?:bush)?fire danger(?: rating)?\s*(?::|is|-)?\s*(low-moderate|low|moderate|high|very high|"
+               r"severe|extreme|catastrophic)\b", lambda m: m.group(1).lower() + " fire danger", t)
+    # a mountain forecast's cloud base, summit winds and "feels like"
+    t = re.sub(r"(?i)\b(summit|mountain|ridge|hill|upland) winds?\s+(" + _COMPASS_RX + r"|north|south|east|west)\b",
+               lambda m: _COMPASS.get(m.group(2).lower(), _directional(m.group(2).lower())) + " winds on the "
+               + {"summit": "summits", "mountain": "mountains", "ridge": "ridges", "hill": "hills", "upland": "uplands"}[m.group(1).lower()], t)
+    t = re.sub(r"(?i)\bfeels like\s*(?:around\s+)?([-−]?\d+)\s*°?\s*([cf])?\b",
+               lambda m: "a biting wind chill" if (float(m.group(1).replace("−", "-")) < (32 if (m.group(2) or "").lower() == "f" else 0))
+               else "", t)
+    t = re.sub(r"(?i)\b(snow|sleet|rain|hail)\s+above(?=\s*[,.;]|$)", r"\1 higher up", t)  # "sleet below 1800 m, snow above"
+    t = re.sub(r"(?i)\b(north|south)\s+(föhn|foehn)\b", lambda m: "a " + m.group(1).lower() + " " + _NAMED[m.group(2).lower()], t)
+    # "a shower or two", "one or two showers": a few, not a number
+    t = re.sub(r"(?i)\b(?:(late|early|morning|afternoon|evening|overnight|wintry|heavy|light) )?(?:a )?(shower|flurry|sprinkle|"
+               r"thunderstorm|storm)s? or two\b|\bone or two (shower|flurrie|sprinkle|thunderstorm|storm)s\b",
+               lambda m: "a few " + (m.group(1).lower() + " " if m.group(1) else "")
+               + (m.group(2) or m.group(3)).lower().replace("flurry", "flurrie") + "s", t)
     # "in the W", "over NE parts": a compass point named as a region
     t = re.sub(r"(?i)\b(in|over|across|from|to|into|of) (?:the )?(" + _COMPASS_RX + r")(?![\w'-])(?!\.\w)",
                lambda m: m.group(1) + " the " + _COMPASS_REGION[m.group(2).lower()], t)
@@ -248,7 +351,9 @@ def _forecasters(conditions: str) -> str:
                 x = _vis(x)
             out.append(x)
         return ". ".join(out)
-    shipping = bool(_COMPASS_AT.match(slots[0]) or re.match(r"(?i)(?:variable|cyclonic|light and variable)\b", slots[0]))
+    shipping = bool(_COMPASS_AT.match(slots[0]) or re.match(r"(?i)(?:variable|cyclonic|light and variable)\b", slots[0])
+                    or re.match(r"(?i)(?:north|south|east|west)[a-z-]*(?: or (?:north|south|east|west)[a-z-]*)?"
+                                r"(?: (?:veering|backing) (?:north|south|east|west)[a-z-]*)? \d", slots[0]))
     out = []
     for i, slot in enumerate(slots):
         last = i == len(slots) - 1
@@ -348,6 +453,18 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"(?:,\s*)+", ", ", t)
     t = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", t)  # "hot hot hot"
     t = " ".join(t.split()).strip(" ,")
+    # "medium chance of showers, most likely in the afternoon": one part, with its article
+    t = re.sub(r", (most likely|mainly|mostly|especially|chiefly|particularly) (in|during|over|on|near|around|by|after|before|from) ",
+               r" \1 \2 ", t)
+    t = re.sub(r"(?:^|(?<=, ))(?:the |a )?((?:slight|small|low|medium|moderate|high|good|fair|strong|remote|outside|increasing) )?"
+               r"(chance|risk|likelihood|possibility) of\b", lambda m: "a " + (m.group(1) or "") + m.group(2) + " of", t)
+    t = re.sub(r"\b(showers|rain|snow|drizzle),? some (?:heavy|heavier)\b", r"\1, heavy at times", t)
+    # "fresh southwesterly", "southerly increasing later": a direction said as the wind it is
+    t = re.sub(r"(?<!becoming )(?<!turning )(?<!then )(?<!veering )(?<!backing )(?<!or )(?<!to )"
+               r"\b((?:north|south|east|west)[a-z-]*erly)(?= (?:increasing|decreasing|veering|backing|easing|moderating|"
+               r"freshening|tending|shifting)\b|\s*,|$)", r"\1 wind", t)
+    t = re.sub(r"\b(wind|winds) (increasing|decreasing|easing|moderating|freshening|shifting|tending|veering|backing)\b",
+               r"\1, \2", t)
     # "visibility poor", "wind chill severe": the quality before the noun
     t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
                r"moderate or good|moderate or poor|good or moderate|poor or very poor|moderate|reduced|severe|extreme|"
@@ -374,8 +491,8 @@ def _short_ok(m: re.Match, text: str) -> bool:
     if w == "v":
         return after.startswith(("poor", "good", "heavy", "light", "strong", "cold", "warm", "hot", "high", "low", "rough"))
     if w in ("n", "s", "e", "w", "ne", "se", "nw", "sw", "nne", "ene", "ese", "sse", "ssw", "wsw", "wnw", "nnw"):
-        return bool(re.match(r"(\d|to |or |veering|backing|becoming|gale|wind|force|[nsew]{1,3}\b)", after)) or \
-            before.endswith(("veering", "backing", "becoming", "to", "or"))
+        return bool(re.match(r"(\d|to |or |veering|backing|becoming|tending|shifting|turning|gale|wind|force|[nsew]{1,3}\b)", after)) or \
+            before.endswith(("veering", "backing", "becoming", "tending", "shifting", "turning", "to", "or", "wind", "winds"))
     if w == "in":
         return False
     if w in ("am", "temp", "mod", "var", "eve", "aft"):
@@ -405,7 +522,7 @@ DIRECTIONS = ("north-northeast east-northeast east-southeast south-southeast sou
               "northwesterly southeasterly southwesterly north-easterly north-westerly south-easterly south-westerly "
               "cyclonic variable onshore offshore katabatic").split()
 _DIRECTION_SET = frozenset(DIRECTIONS)
-_WIND_CHANGE = frozenset("veering backing increasing decreasing easing moderating freshening rising dropping "
+_WIND_CHANGE = frozenset("veering backing tending shifting increasing decreasing easing moderating freshening rising dropping "
                          "falling abating slackening".split())
 # a temperature said by the forecast itself -> band
 TEMP_TERMS = {
@@ -529,6 +646,9 @@ def _role_of(part: str) -> str:
     cw = _words(core)
     if any(w in _VIS_WORDS for w in cw):
         return VIS
+    if ws[0] in ("a", "an") and len(ws) > 1 and ws[1] not in _DIRECTION_SET and not _WIND_NOUNS_RE.fullmatch(ws[-1]) \
+            and not any(w in _DIRECTION_SET for w in ws):
+        return NOUN  # "a chance of a shower", "a few showers": a noun phrase with its article
     if "chill" in cw or (core in TEMP_TERMS and core not in WIND_TERMS):
         return TEMP
     if cw and cw[0] in _WIND_CHANGE and (len(cw) == 1 or any(x in _DIRECTION_SET or x in WIND_TERMS for x in cw[1:])
@@ -552,7 +672,7 @@ def _role_of(part: str) -> str:
     return ADJECTIVE if _form(core) == ADJ else NOUN
 
 
-_ING_ADJ = frozenset("freezing blowing drifting driving lingering towering rolling passing scattering pouring "
+_ING_ADJ = frozenset("freezing blowing drifting driving lingering towering rolling passing scattering pouring clearing "
                      "sweeping swirling falling".split())
 
 
@@ -563,6 +683,10 @@ def _strip_freq(part: str) -> str:
     return part
 
 
+_COUNT_WEATHER = frozenset("shower thunderstorm storm squall flurry downpour cloudburst sprinkle gust thundershower "
+                           "dust-storm duststorm sandstorm whirlwind".split())
+
+
 @lru_cache(maxsize=16384)
 def _form(core: str) -> str:
     if core in LEXICON:
@@ -570,6 +694,10 @@ def _form(core: str) -> str:
     ws = _words(core)
     if not ws:
         return MASS
+    if ws[0] in ("a", "an"):
+        return COUNT
+    if ws[-1] in _COUNT_WEATHER and ws[0] not in ("some", "no"):
+        return COUNT  # "an isolated shower"
     if all(_adjective(w) for w in ws):
         return ADJ
     c = understand(core)
@@ -627,6 +755,10 @@ def read(conditions: str) -> tuple[Part, ...]:
                 form = COUNT
             if joint == "becoming" and role in (ADJECTIVE, TEMP, WIND) and form != ADJ and _form(core) == ADJ:
                 form = ADJ
+            if core in _CHANGE_WORDS and parts and parts[-1].role == NOUN and not later:
+                role, form = VERB, "verb"  # "a few showers, clearing": what the showers do
+            if re.match(r"an? (?:[a-z]+ )?(?:chance|risk|likelihood|possibility) of ", bit):
+                is_later = False  # "a chance of a thunderstorm in the afternoon": said now, of later
             parts.append(Part(bit, role, form, is_later, joint, _wind_band(bit) if role in (WIND, ADJECTIVE, NOUN) else None,
                               _temp_band(bit) if role in (TEMP, ADJECTIVE, NOUN) else None, _flags(core)))
     return tuple(parts)
@@ -743,7 +875,7 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
     named_t, named_w = said_bands(conditions)
     how_wind = named_w is None and any(p.role == WIND and p.words == _strip_freq(p.words) and _words(p.words)
                                        and _words(p.words)[0] not in _WIND_CHANGE for p in now)
-    said_words = {_stem(x) for x in _words(" ".join(p.words for p in parts))}
+    said_words = {_stem(x) for x in _words(" ".join(p.words for p in parts)) if x not in ("a", "an", "the")}
 
     adjs, where, nouns, temp_np, verbs, changes = [], [], [], [], [], []
     how_said = False
@@ -756,7 +888,7 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
             nouns[-1] += " " + p.words  # "showers dying out", "fog clearing later": what the noun does
         elif p.role == VERB:
             verbs.append(p.words)
-        elif p.form == ADJ and (p.role != WIND or head in _WIND_ADJS):
+        elif p.form == ADJ and (p.role != WIND or head in _WIND_ADJS or (_words(head) or [""])[-1] in _WIND_ADJS):
             if own_where:
                 adjs.append(p.words)
             else:
@@ -794,7 +926,7 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
     rough = frozenset({"stormy"}) if (named_w or 0) >= 3 else frozenset()
     tws = _temp_words(temp_band, flags | rough, wind_band)
     said = " ".join(p.words for p in parts)
-    said_st = {_stem(x) for x in _words(said)}
+    said_st = {_stem(x) for x in _words(said) if x not in ("a", "an", "the")}
     tws = [t for t in tws if not {_stem(x) for x in _words(t)} & said_st] or \
         [x for x in _TEMP_ALT[temp_band] if _stem(x) not in said_st][:1] or tws
     if named_t is None:
@@ -961,6 +1093,9 @@ def _later(parts: list[Part], wind_band: int) -> str:
                    r"violent storm)\b", r"\1 to a \2", w)
         w = re.sub(r"\b(becoming) (severe gale|gale|storm|near gale|violent storm)\b", r"\1 a \2", w)
         link = p.joint if p.joint in ("becoming", "turning") else "turning"
+        if w.startswith(("occasionally ", "perhaps ", "possibly ", "probably ", "at times ")) and p.role == WIND:
+            bits.append(w)  # "..., perhaps a severe gale later"
+            continue
         if bits and not (p.role == VERB or (p.role == WIND and _words(w)[0] in _WIND_CHANGE)):
             link = "then"  # "turning westerly, then fair": one "turning" a sentence
         if p.role == VERB or (_words(w) and _words(w)[0].endswith("ing") and _words(w)[0] not in ("morning", "evening")):
@@ -970,7 +1105,10 @@ def _later(parts: list[Part], wind_band: int) -> str:
         elif p.form == ADJ:
             bits.append(link + " " + w.replace(" to follow", " later"))
         elif p.role == WIND:
-            if all(x in _DIRECTION_SET or x == "later" for x in _words(w)):
+            bare = w[: len(w) - len(when)].strip() if when else w
+            if all(x in _DIRECTION_SET or x in ("later", "or", "and") for x in _words(bare)):
+                w = re.sub(r"\b(" + "|".join(sorted((d for d in DIRECTIONS if not d.endswith("erly")), key=len, reverse=True))
+                           + r")\b", lambda m: _directional(m.group(1)), bare) + w[len(bare):]
                 bits.append(link + " " + w)  # "light winds, becoming southeasterly later"
             elif _words(w)[0] in _WIND_CHANGE:
                 bits.append(w)
@@ -1071,10 +1209,12 @@ def problems(sentence: str, conditions: str, temp_band: int, wind_band: int, nam
         if _article_word(m.group(2)) != m.group(1).lower():
             out.append("article:" + m.group(0))
     for m in re.finditer(r"\b([Aa]n?) ((?:[a-z-]+ )?)([a-z-]+)\b(?=\s*(?:[,.;]|$| and | \w+ing\b| in | on | over ))", body):
-        if is_plural(m.group(3)) and not m.group(2).strip().endswith(("of",)):
+        if is_plural(m.group(3)) and not m.group(2).strip().endswith(("of",)) and m.group(2).strip() != "few":
             out.append("article:" + m.group(0))  # "a fog banks drifting ashore"
     said = {_stem(w)[:4] for w in _words(body)}
-    for p in read(conditions):
+    norm = normalise(conditions)
+    cut = reduced(norm) if norm else norm
+    for p in read(cut if cut != norm else conditions):  # what the reader left out on purpose is not "dropped"
         if not all(_stem(w)[:4] in said for w in _words(_strip_freq(p.words)) if w not in _JOINTS):
             out.append("dropped:" + p.words)
     if out and first:
@@ -1154,6 +1294,9 @@ def _frames_for(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[
     when none is left, the forecast reader's."""
     plain = " ".join(conditions.split()).lower().rstrip(".!?;:… ")
     norm = normalise(conditions)
+    cut = reduced(norm) if norm else norm
+    if cut != norm:  # what is left is said and checked as the forecast
+        norm = conditions = cut
     if not norm or not any(ch.isalpha() for ch in norm):
         if re.search(r"[^\W\d_]", conditions) and re.search(r"\d", conditions):
             # "high minus 5": a reading only, no weather to tell (a word alone, "ten", is said as written)
@@ -1176,6 +1319,65 @@ def _frames_for(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[
     if old and least <= least_new:
         return old
     return new or legacy_frames(conditions, temp_band, wind_band)
+
+
+# words a forecast is read with: a part made of these (its "where" or "when" tail aside) is understood
+_FORECAST_WORDS = frozenset("""the a an of in on at by with and or then to from over across along near into off around
+    about later early first times time morning afternoon evening night day days tonight today tomorrow overnight dawn
+    dusk midday noon hours hour while few some more less mostly mainly partly isolated scattered occasional occasionally
+    patchy patches patch spells spell periods period outbreaks outbreak bursts burst intervals breaks heavy heavier light
+    lighter moderate very rather quite little no dry drier wet wetter becoming turning then clearing soon possible
+    possibly probably perhaps chance risk likely likelihood slight small medium high low good poor fair fine sea seas
+    swell waves wave surf visibility cloud clouds cloudy sky skies sun sunshine sunny bright brightening frost frosts
+    ground hollows hills hill coast coasts inland high ground areas places parts north south east west northern southern
+    eastern western central far late fire danger ban wind winds chill chilly breeze breezes gusts gusty gust gale gales
+    storm storms thunder thunderstorms thunderstorm lightning shower showers rain snow sleet hail drizzle fog mist haze
+    dust sand smoke ash ice icy freezing frozen thaw thawing humid humidity muggy heat hot warm cool cold mild air
+    temperatures temperature level levels summits summit tops slopes valleys valley peaks ridges passes lower upper
+    higher up down falls fall spreading developing dying out easing lifting moving through building rising falling
+    dropping mixed mostly generally widespread local locally further continuing persistent steady brief short long
+    spells heavy at inversion avalanche uv index pollen count most biting bitter severe extreme strong fresh hard gentle
+    sharp snowfall flurries sleety wintry squally squalls blustery showery thundery misty foggy hazy smoky dusty sultry
+    stormy windy breezy calm still variable cyclonic onshore offshore increasing decreasing veering backing shifting
+    tending returning improving deteriorating worsening rolling drifting blowing clearing after before until sunset
+    sunrise dark daybreak nightfall""".split())
+
+
+def _understood(p: Part) -> bool:
+    """Whether the reader knows every word of a part (its "where"/"when" tail aside): a part it
+    only classed by its form ("rim walk closes at") is not."""
+    head, _tail = _head_tail(p.words)
+    ws = _words(head)
+    if not ws or ws[-1] in ("and", "or", "at", "of", "to", "with", "the", "a", "an", "from"):
+        return False  # what a dropped number or name left behind
+    unknown = [w for w in ws if w not in _FORECAST_WORDS and w not in _KNOWN and not _known_word(w)]
+    # one word of its own ("haar", "a keen wind", "spits of rain") is said by its form; a clause of them is not
+    return len(unknown) < 3 and not (len(unknown) >= 2 and len(unknown) * 2 >= len(ws))
+
+
+_KNOWN = frozenset(w for k in (list(LEXICON) + list(WIND_TERMS) + list(TEMP_TERMS) + list(DIRECTIONS) + list(_CHANGE)
+                               + list(SEA_STATES) + list(SHORTHAND.values()) + list(_MODIFIERS)) for w in WORD.findall(k))
+
+
+@lru_cache(maxsize=16384)
+def _known_word(w: str) -> bool:
+    return understand(w).known or w.rstrip("s") in _KNOWN or w in _NAMED
+
+
+@lru_cache(maxsize=16384)
+def reduced(norm: str) -> str:
+    """The normalised forecast less what the reader does not understand: a part made of words no
+    lexicon knows ("rim walk closes at on days forecast", an advisory pasted into the forecast) is
+    left out when the rest says the weather; a forecast understood nowhere is kept whole (it is
+    then said by its form)."""
+    chunks = [c.strip() for c in norm.split(",") if c.strip()]
+    if len(chunks) < 2:
+        return norm
+    ok = [c for c in chunks if all(_understood(p) for p in read(c))]
+    if not ok or len(ok) == len(chunks):
+        return norm
+    ok[0] = re.sub(r"^(?:then|becoming|turning|with|and|followed by|giving way to) ", "", ok[0])
+    return ", ".join(ok)
 
 
 def _plain_condition(text: str) -> bool:
