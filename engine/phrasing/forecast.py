@@ -37,6 +37,7 @@ from functools import lru_cache
 
 from .. import factcheck
 from ..world import Place
+from . import metar
 from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, guess_form, is_plural, join_and
 from .weather import (LEXICON, OTHER, SKY_ADJ, TEMPS, Condition, _adj_word, _MODIFIERS,
                       _NAMED_TEMP, _WIND_NOUNS, WINDY, legacy_frames, temperature_words, understand)
@@ -47,7 +48,7 @@ from .weather import (LEXICON, OTHER, SKY_ADJ, TEMPS, Condition, _adj_word, _MOD
 SHORTHAND = {
     "vis": "visibility", "visib": "visibility", "viz": "visibility", "v": "very", "occ": "occasionally",
     "occnl": "occasionally", "occl": "occasionally", "mod": "moderate", "sev": "severe", "hvy": "heavy",
-    "lt": "light", "lgt": "light", "isol": "isolated", "sct": "scattered", "scat": "scattered", "wintry": "wintry",
+    "lt": "light", "lgt": "light", "isol": "isolated", "vsby": "visibility", "sct": "scattered", "scat": "scattered", "wintry": "wintry",
     "incr": "increasing", "decr": "decreasing", "temp": "temporarily", "tempo": "temporarily", "poss": "possibly",
     "prob": "probably", "shwrs": "showers", "shwr": "shower", "tstms": "thunderstorms", "tstm": "thunderstorm",
     "ts": "thunderstorms", "fm": "from", "frm": "from", "w/": "with", "becmg": "becoming", "bcmg": "becoming",
@@ -81,7 +82,7 @@ def _drop_numbers(text: str) -> str:
     # "5 to 7", "4 or 5", "-3c", "gusts to 60 mph", "force 6", "f6", "minus thirty"
     text = re.sub(r"\bf(?:orce)?\s*\d+\b", " ", text)
     text = re.sub(r"[-−+]?\d+(?:[.,]\d+)?\s*" + _UNIT + r"?(?:\s*(?:to|or|-|–)\s*[-−+]?\d+(?:[.,]\d+)?\s*" + _UNIT + "?)?",
-                  " ", text)
+                  lambda m: " , " if m.group(0).endswith(".") else " ", text)  # "after 2pm. cloudy": the stop stays
     words = text.split(" ")
     cores = [w.strip(",;:.") for w in words]
     nums = [bool(re.fullmatch(_NUMBER_RX, c or "x")) for c in cores]
@@ -131,14 +132,21 @@ _NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco siro
 
 def _metres(num: str, unit: str) -> float:
     v = float(num.replace(",", "").replace("'", ""))
-    return v * 1000 if unit.lower().startswith("km") else v * 0.3048 if unit.lower() in ("ft", "feet") else v
+    u = unit.lower()
+    return v * 1000 if u.startswith("km") else v * 0.3048 if u in ("ft", "feet") else v * 1852 if u in ("nm", "nmi") \
+        else v * 1609 if u in ("mi", "mile", "miles") else v
+
+
+def _sea_by_height(h: float) -> str:
+    return "a calm sea" if h < 0.1 else "a smooth sea" if h < 0.5 else "a slight sea" if h < 1.25 else "a moderate sea" \
+        if h < 2.5 else "a rough sea" if h < 4 else "a very rough sea" if h < 6 else "a high sea" if h < 9 else "a very high sea"
 
 
 def _heights(text: str) -> str:
     """A measurement said without its number: "visibility below 100 m" -> "very poor visibility",
     "snowfall limit around 1100 m" -> "snow down to the middle slopes", "zero-degree line 1800 m"
     -> "a freezing level high on the mountains", "high fog, top 1100 m" -> "high fog"."""
-    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters)\b(?!\s*/\s*h|\s*ph\b)"  # never "km/h"
+    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters|nm|nmi|mi|miles?)\b(?!\s*/\s*h|\s*ph\b)"  # never "km/h"
     lead = r"(?:\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|above|over|"\
            r"up to|down to|to|from)\b)*\s*"
 
@@ -158,9 +166,29 @@ def _heights(text: str) -> str:
 
     def gusts(m: re.Match) -> str:
         v = float(m.group(2)) * (1.609 if m.group(3).lower() == "mph" else 1.852 if m.group(3).lower().startswith("k") and "t" in m.group(3).lower() else 1)
+        if v < 45:
+            return "light gusts" + (m.group(1) or "")  # gusts a breeze has: not a strong wind
         return ("severe gusts" if v >= 100 else "strong gusts" if v >= 60 else "gusts") + (m.group(1) or "")
 
-    t = re.sub(r"(?i)\b(?:visibility|vis|sight)\b" + lead + num, vis, text)
+    t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + num + r"(?:\s+or (?:less|more))?", vis, text)
+    # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
+    t = re.sub(r"(?i)\b(?:combined )?(?:seas|waves|sea|wave heights?)\s+(?:around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
+               r"(\d+(?:\.\d+)?)\s*(ft|feet|m|metres|meters)\b(?:,?\s*(building|subsiding|easing|rising|falling)"
+               r"(?: to \d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
+               lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
+    t = re.sub(r"(?i)\bwave detail:[^.]*\.?", "", t)
+    # "30 to 50 cm of fresh snow", "250 to 350 mm of rain": an amount, said without its number
+    t = re.sub(r"(?i)\b(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?\d+(?:\.\d+)?\s*(?:cm|mm|in|inches)\s+of\s+", "", t)
+    t = re.sub(r"(?i)\b((?:(?:north|south|east|west)[a-z-]*|[nsew]{1,3}) )?swell(?: (rising|easing|falling|building|increasing|decreasing)(?: to)?)?"
+               r"\s+(?:around\s+|of\s+|near\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?(\d+(?:\.\d+)?)\s*(m|metres|meters|ft|feet)\b",
+               lambda m: ("a low " if _metres(m.group(3), m.group(4)) < 2 else "a moderate " if _metres(m.group(3), m.group(4)) < 4
+                          else "a heavy ") + ((m.group(1) or "").lower().strip() + " " if m.group(1) and len(m.group(1).strip()) > 3 else "")
+               + "swell" + (" " + m.group(2).lower() if m.group(2) else ""), t)
+    t = re.sub(r"(?i)\bseas? (smooth|slight|moderate|rough|very rough|high|very high|phenomenal|calm)\b(?! to)",
+               lambda m: "a " + m.group(1).lower() + " sea", t)
+    t = re.sub(r"(?i)\s+gusting(?: to)?\s+(\d+)\s*(km/h|kmh|mph|kt|kts|knots)\b",
+               lambda m: ", " + ("severe gusts" if float(m.group(1)) * (1.609 if m.group(2).lower() == "mph" else 1.852 if "t" in m.group(2).lower() else 1) >= 100
+                                  else "strong gusts"), t)
     t = re.sub(r"(?i)\b(?:snowfall limit|snow limit|snow line|snowline|schneefallgrenze|limite pluie-neige|"
                r"rain-snow limit|limit of snowfall|snow level)\b" + lead + num, snow_limit, t)
     t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:down\s+)?to\s+" + num, snow_limit, t)
@@ -169,7 +197,7 @@ def _heights(text: str) -> str:
                r"nullgradgrenze|isotherme 0\s*°?\s*c?|iso(?:therm)?\s*0(?:\s*°\s*c)?)(?!\w)" + lead + num, freezing, t)
     t = re.sub(r"(?i),?\s*(?:with\s+)?(?:its\s+)?(?:tops?|upper limit|upper boundary|top of (?:the )?fog|fog tops?|"
                r"cloud tops?|base|cloud base|ceiling)\b" + lead + num, "", t)
-    t = re.sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+)?(\d+)\s*(km/h|kmh|mph|kt|kts|knots)\b",
+    t = re.sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+|as high as\s+|near\s+|around\s+)?(\d+)\s*(km/h|kmh|mph|kt|kts|knots)\b",
                lambda m: gusts(m), t)
     # a height left: "above 2000 m", "at 1500 m", "2000 m" -- said without it
     t = re.sub(r"(?i)\s*\b(?:above|below|over|under|around|at|from|to|up to|down to)\s+" + num, "", t)
@@ -228,75 +256,6 @@ def _vis(slot: str) -> str:
     return m.group(1) + " visibility" + m.group(2) if "visibility" not in s else s
 
 
-# --- an aviation report (METAR/TAF groups): decoded into the words a forecaster would say ---------
-# Hand-written rather than a METAR library: those parse whole reports (station, time, remarks) and
-# reject fragments; a world's "conditions" holds only the weather groups, in any order.
-_WX_DESC = {"MI": "shallow", "BC": "patchy", "PR": "partial", "DR": "drifting", "BL": "blowing", "SH": "showers",
-            "TS": "thunderstorms", "FZ": "freezing"}
-_WX = {"DZ": "drizzle", "RA": "rain", "SN": "snow", "SG": "snow grains", "IC": "ice crystals", "PL": "ice pellets",
-       "GR": "hail", "GS": "small hail", "UP": "precipitation", "BR": "mist", "FG": "fog", "FU": "smoke",
-       "VA": "volcanic ash", "DU": "dust", "SA": "sand", "HZ": "haze", "PY": "spray", "PO": "dust whirls",
-       "SQ": "squalls", "FC": "a funnel cloud", "SS": "a sandstorm", "DS": "a duststorm"}
-_CLOUD = {"FEW": (1, "a few clouds"), "SCT": (2, "partly cloudy"), "BKN": (3, "mostly cloudy"), "OVC": (4, "overcast"),
-          "VV": (4, "overcast"), "NSC": (0, "clear"), "SKC": (0, "clear"), "CLR": (0, "clear"), "NCD": (0, "clear")}
-_M_WIND = r"(?:\d{3}|VRB|[NSEW]{1,3})\s?\d{1,3}(?:G\d{2,3})?(?:KT|MPS|KMH)"
-_M_WX = r"[-+]?(?:VC)?(?:MI|BC|PR|DR|BL|SH|TS|FZ)?(?:DZ|RA|SN|SG|IC|PL|GR|GS|UP|BR|FG|FU|VA|DU|SA|HZ|PY|PO|SQ|FC|SS|DS)+"
-_M_TOKEN = (r"(?:" + _M_WIND + r"|[NSEW]{1,3}|\d{3}V\d{3}|\d{4}(?:NDV)?|\d{1,2}(?:/\d)?SM|CAVOK|" + _M_WX +
-            r"|(?:FEW|SCT|BKN|OVC|VV)\d{3}(?:CB|TCU)?|NSC|SKC|CLR|NCD|M?\d{2}/M?\d{2}|[QA]\d{4}|NOSIG|[A-Z]{4}|\d{6}Z)")
-_METAR = re.compile(r"(?:" + _M_TOKEN + r")(?![\w/+-])(?:\s+" + _M_TOKEN + r"(?![\w/+-]))+")
-
-
-def _metar(m: re.Match) -> str:
-    """"SW 15G25KT 8000 -SHRA SCT012 BKN020" -> "mostly cloudy, light rain showers, moderate
-    visibility, a gusty southwesterly wind"."""
-    toks = m.group(0).split()
-    if not any(re.fullmatch(_M_WIND + "|" + _M_WX + r"|(?:FEW|SCT|BKN|OVC|VV)\d{3}(?:CB|TCU)?|CAVOK|\d{4}", t) for t in toks):
-        return m.group(0)
-    sky, wx, vis, wind, cb = (-1, ""), [], "", "", False
-    for i, t in enumerate(toks):
-        if t == "CAVOK":
-            sky, vis = (0, "clear"), "good visibility"
-        elif re.fullmatch(r"(?:FEW|SCT|BKN|OVC|VV)\d{3}(?:CB|TCU)?|NSC|SKC|CLR|NCD", t):
-            c = _CLOUD[re.match(r"[A-Z]+?(?=\d|$)", t).group(0)]
-            sky = max(sky, c)
-            cb = cb or t.endswith(("CB", "TCU"))
-        elif re.fullmatch(r"\d{4}(?:NDV)?", t):
-            v = int(t[:4])
-            vis = ("very poor" if v < 1000 else "poor" if v < 4000 else "moderate" if v < 9999 else "good") + " visibility"
-        elif re.fullmatch(_M_WIND, t) or (re.fullmatch(r"[NSEW]{1,3}", t) and i + 1 < len(toks)
-                                          and re.fullmatch(r"\d{1,3}(?:G\d{2,3})?(?:KT|MPS|KMH)", toks[i + 1])):
-            d = re.match(r"\d{3}|VRB|[NSEW]{1,3}", t).group(0)
-            if d == "VRB":
-                name = "variable"
-            elif d.isdigit():
-                name = ("northerly", "northeasterly", "easterly", "southeasterly", "southerly", "southwesterly",
-                        "westerly", "northwesterly")[round(int(d) / 45) % 8]
-            else:
-                name = _COMPASS[d.lower()]
-            gust = "G" in t or (i + 1 < len(toks) and "G" in toks[i + 1])
-            wind = ("a gusty " if gust else "a ") + name + " wind"
-        elif re.fullmatch(_M_WX, t) and t not in ("SS", "DS") or t in ("+SS", "+DS", "SS", "DS"):
-            w = t
-            inten = "light " if w.startswith("-") else "heavy " if w.startswith("+") else ""
-            w = w.lstrip("-+")
-            near = w.startswith("VC")
-            w = w[2:] if near else w
-            desc = ""
-            if w[:2] in _WX_DESC and len(w) > 2:
-                desc, w = _WX_DESC[w[:2]], w[2:]
-            names = [_WX[w[j:j + 2]] for j in range(0, len(w), 2) if w[j:j + 2] in _WX]
-            if desc == "showers":
-                phrase = inten + " and ".join(names) + " showers" if names else inten + "showers"
-            elif desc == "thunderstorms":
-                phrase = "thunderstorms" + (" with " + inten + " and ".join(names) if names else "")
-            else:
-                phrase = inten + (desc + " " if desc else "") + " and ".join(names)
-            wx.append(phrase.strip() + (" nearby" if near else ""))
-    out = ([sky[1]] if sky[0] >= 0 and not (sky[0] == 0 and wx) else []) + wx + \
-        (["towering cloud"] if cb and not any("thunder" in x for x in wx) else []) + ([vis] if vis else []) + ([wind] if wind else [])
-    return ", ".join(out) if out else m.group(0)
-
-
 def _forecasters(conditions: str) -> str:
     """The forms real forecasters use, made words the reader knows, on the forecast as written
     (case kept): the slots of a UK shipping or inshore forecast ("WIND. SEA STATE. WEATHER.
@@ -305,7 +264,15 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\bcloud base\s+(?:of\s+|at\s+|around\s+)?(\d[\d,]*)\s*(m|ft|feet|metres|meters)\b",
                lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", " ".join(conditions.split()))
     t = _heights(t)
-    t = _METAR.sub(_metar, t) if _METAR.fullmatch(t.strip()) else t
+    t = metar.decode(t)
+    # a US forecast's headline: "...GALE WARNING TONIGHT..." -> "a gale warning."
+    t = re.sub(r"\.\.\.\s*((?:[A-Z]+ )*?(?:WARNING|ADVISORY|WATCH))\b[^.]*\.\.\.\s*",
+               lambda m: article(m.group(1).lower()) + ". ", t)
+    t = re.sub(r"(?i)\b(?:chance|probability) of (?:precipitation|rain|snow)(?: is)?\s*(?:near |around )?\d+\s*(?:%|percent)\.?", "", t)
+    t = re.sub(r"(?i)\blittle or no (?:new )?(?:snow|ice|sleet)? ?accumulation[^.]*\.?", "", t)
+    t = re.sub(r"(?i)\b(?:new )?(?:rainfall|snowfall|snow|ice|sleet|precipitation|rain) (?:amounts?|accumulations?|totals?)\b[^.]*\.?", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.,;]\s))otherwise,?\s+", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.,;]\s))(slight )?chance (?!of\b)(?=[a-z])", lambda m: "a " + (m.group(1) or "").lower() + "chance of ", t)
     # "The Minch: South or southwest 6 to gale 8": the sea area's name labels the forecast
     t = re.sub(r"^(?!(?i:wind|winds|weather|sea|sea state|seas|visibility|outlook|forecast|warning|warnings|swell)\s*:)"
                r"(?:The )?[A-Z][\w'’-]*(?: (?:[A-Z][\w'’-]*|and|to|of))*:\s+(?=(?:[NSEW]{1,3}|North|South|East|West|"
@@ -400,6 +367,9 @@ def proper_nouns(conditions: str) -> dict[str, str]:
     forecast ("the Inn flats", "the Rhine Valley") and the names of winds and weather ("Föhn",
     "Südstau"). Compass points and all-capital words are not names."""
     out = {}
+    raw = re.findall(r"[^\W\d_][\w'’-]*", conditions)
+    if raw and sum(w[0].isupper() for w in raw) * 2 > len(raw):  # "Chance Rain Showers": title case, no names
+        return {k: v for k, v in _NAMED.items() if re.search(r"(?i)\b" + k + r"\b", conditions)}
     t = _forecasters(conditions)
     words = re.findall(r"[^\W\d_][\w'’-]*", t)
     caps = sum(w[0].isupper() for w in words)
@@ -463,7 +433,8 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"(?<!becoming )(?<!turning )(?<!then )(?<!veering )(?<!backing )(?<!or )(?<!to )"
                r"\b((?:north|south|east|west)[a-z-]*erly)(?= (?:increasing|decreasing|veering|backing|easing|moderating|"
                r"freshening|tending|shifting)\b|\s*,|$)", r"\1 wind", t)
-    t = re.sub(r"\b(wind|winds) (increasing|decreasing|easing|moderating|freshening|shifting|tending|veering|backing)\b",
+    t = re.sub(r"(?:^|(?<=, ))((?:north|south)?(?:east|west)|north|south) changing\b", lambda m: _directional(m.group(1)) + " wind, changing", t)
+    t = re.sub(r"\b(wind|winds) (increasing|decreasing|easing|moderating|freshening|shifting|tending|veering|backing|changing)\b",
                r"\1, \2", t)
     # "visibility poor", "wind chill severe": the quality before the noun
     t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
@@ -515,14 +486,15 @@ WIND_TERMS = {
     "violent storm": 4, "hurricane force": 4, "hurricane-force": 4, "gale force": 4, "gale-force": 4, "howling": 4,
     "severe gusts": 4, "violent": 4,
 }
-_WIND_NOUNS_RE = re.compile(r"\b(winds?|breezes?|gales?|gusts?|airs?|squalls?|wind)\b")
+_WIND_NOUNS_RE = re.compile(r"\b(winds?|breezes?|gales?|gusts?|airs?|squalls?|wind|(?:north|south|east|west)[a-z-]*erlies|"
+                            r"(?:nor|sou)'?(?:west|east)ers?)\b")  # "westerlies", "nor'westers": the wind itself
 DIRECTIONS = ("north-northeast east-northeast east-southeast south-southeast south-southwest west-southwest "
               "west-northwest north-northwest northeast northwest southeast southwest north-east north-west "
               "south-east south-west north south east west northerly southerly easterly westerly northeasterly "
               "northwesterly southeasterly southwesterly north-easterly north-westerly south-easterly south-westerly "
               "cyclonic variable onshore offshore katabatic").split()
 _DIRECTION_SET = frozenset(DIRECTIONS)
-_WIND_CHANGE = frozenset("veering backing tending shifting increasing decreasing easing moderating freshening rising dropping "
+_WIND_CHANGE = frozenset("veering backing tending shifting changing increasing decreasing easing moderating freshening rising dropping "
                          "falling abating slackening".split())
 # a temperature said by the forecast itself -> band
 TEMP_TERMS = {
@@ -664,7 +636,7 @@ def _role_of(part: str) -> str:
         return WIND
     if core in LEXICON:
         return ADJECTIVE if LEXICON[core][0] == ADJ else NOUN
-    if _temp_band(core) is not None and (cw[-1] in TEMP_TERMS or core in TEMP_TERMS or cw[-1] in ("night", "day", "nights", "spell", "snap")):
+    if _temp_band(core) is not None and (cw[-1] in TEMP_TERMS or core in TEMP_TERMS or cw[-1] in ("night", "day", "nights", "spell", "snap", "start", "morning")):
         return TEMP
     if cw[0].endswith("ing") and cw[0] not in ("morning", "evening", "lightning", "ceiling", "icing") and len(cw[0]) > 4 \
             and not (len(cw) > 1 and cw[0] in _ING_ADJ):  # "freezing fog patches": a kind of fog
@@ -997,7 +969,7 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
     return tuple(dict.fromkeys(out))
 
 
-_BUT_WIND_ALT = ("though the air is still for now", "though no more than a light breeze stirs for now",
+_BUT_WIND_ALT = ("though the air is still for now", "though no more than a gentle breeze stirs for now",
                  "though only a brisk breeze is up for now", "though strong winds are up now",
                  "though a howling gale is up now")
 _TEMP_ALT = (("frigid", "bitter"), ("freezing", "icy"), ("chilly", "nippy"), ("cool", "mild"), ("warm", "balmy"),
@@ -1012,7 +984,7 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     ("mild", "extreme cold"; "calm", "gale", "gusts"), None where it says none: a forecast that
     says it gets no second word for it."""
     now = " ".join(p.words for p in read(conditions) if not p.later and p.words == _strip_freq(p.words))
-    now = now.replace("-", " ").replace("freezing level", "")
+    now = now.replace("-", " ").replace("freezing level", "").replace("fresh snow", "snow")
     now = re.sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
     out = []
     for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
@@ -1067,8 +1039,8 @@ def _is_wind_np(np: str) -> bool:
 def _plural_np(nouns: list[str]) -> bool:
     if len(nouns) > 1:
         return True
-    ws = _words(nouns[0])
-    return bool(ws) and is_plural(ws[-1]) and ws[0] not in ("a", "an")
+    ws = [w for w in _words(nouns[0]) if not (w.endswith("ing") and w not in ("morning", "evening", "lightning"))]
+    return bool(ws) and is_plural(ws[-1]) and ws[0] not in ("a", "an")  # "showers clearing": the showers agree
 
 
 def _later(parts: list[Part], wind_band: int) -> str:
@@ -1348,7 +1320,7 @@ def _understood(p: Part) -> bool:
     only classed by its form ("rim walk closes at") is not."""
     head, _tail = _head_tail(p.words)
     ws = _words(head)
-    if not ws or ws[-1] in ("and", "or", "at", "of", "to", "with", "the", "a", "an", "from"):
+    if not ws or ws[-1] in ("and", "or", "at", "of", "to", "with", "the", "a", "an", "from") or ws[0] in ("of", "to", "and", "or"):
         return False  # what a dropped number or name left behind
     unknown = [w for w in ws if w not in _FORECAST_WORDS and w not in _KNOWN and not _known_word(w)]
     # one word of its own ("haar", "a keen wind", "spits of rain") is said by its form; a clause of them is not

@@ -1,0 +1,85 @@
+"""More services' forms through the weather sentence: the Bureau of Meteorology's winds in km/h,
+chances and fire danger ratings, aviation METAR groups, a mountain forecast's cloud base, summit
+winds and "feels like", a sea area's name before a shipping forecast, and an advisory pasted into
+a forecast (left out, the weather said). Every phrasing is checked with the reader's own marks
+(:func:`engine.phrasing.forecast.problems`) and by the fact checker."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+import pytest
+
+from engine.factcheck import check_facts
+from engine.phrasing.forecast import problems, weather_frames
+from engine.phrasing.weather import TEMP_BOUNDS, WIND_BOUNDS
+from engine.templates import render_template
+from engine.world import make_place
+
+NAME = "Harrow Point"
+
+
+def _said(conditions: str, tb: int = 4, wb: int = 2) -> list[str]:
+    return [pre + NAME + post for pre, post in weather_frames(conditions, tb, wb)]
+
+
+CASES = [
+    ("Mostly sunny. Winds SE 20 to 30 km/h.", r"southeasterly wind", r"\bor h\b|\bh\b|\bse\b"),
+    ("Light winds becoming E/SE 15 to 20 km/h in the morning.", r"becoming easterly or southeasterly in the morning",
+     r"\bh\b|then east"),
+    ("Sunny. Winds N/NW 20 to 30 km/h. Fire Danger: Extreme.", r"extreme fire danger.*northerly or northwesterly wind",
+     r"fire danger, extreme|\bnw\b"),
+    ("Mostly sunny. Slight (10%) chance of a shower.", r"a slight chance of a shower", r"with slight chance|%"),
+    ("Partly cloudy. The chance of a thunderstorm in the afternoon.", r"with a chance of a thunderstorm in the afternoon",
+     r"the chance|then a chance"),
+    ("SW 15G25KT 8000 -SHRA SCT012 BKN020", r"(?=.*mostly cloudy)(?=.*light rain showers)(?=.*gusty southwesterly wind)",
+     r"shra|bkn|sct|kt\b"),
+    ("27015KT CAVOK", r"(?=.*clear)(?=.*good visibility)(?=.*westerly wind)", r"cavok|kt\b"),
+    ("Sunny. Rim Walk closes at 9am on days forecast 36 degrees and above.", r"sunny", r"rim walk|closes|forecast"),
+    ("Shower or two. Winds SW 20 to 30 km/h.", r"a few showers and a southwesterly wind", r"\bshower or\b|\btwo\b"),
+    ("The Minch: South or southwest 6 to gale 8. Rough, occasionally very rough. Rain.",
+     r"a rough or very rough sea.*southerly or southwesterly wind", r"[Mm]inch|occasionally very rough and"),
+    ("Cloud base 300m lifting to 500m by afternoon. Summit winds W 30-40mph, gusts 55mph. Feels like -2C on the tops.",
+     r"(?=.*low cloud)(?=.*westerly winds on the summits)", r"feels like|summit winds w\b|\d"),
+    ("S 4 increasing 5 to 7 later. Slight becoming moderate. Rain later. Good becoming moderate.",
+     r"(?=.*a slight sea)(?=.*then a moderate sea later)(?=.*southerly wind)", r"then southerly|then moderate,"),
+    ("Westerly 5 or 6. Moderate. Fair. Good.", r"a moderate sea, good visibility", r"with moderate,"),
+    ("Southwest 4 or 5, occasionally 6 later. Slight or moderate. Showers. Good.", r"southwesterly wind",
+     r"occasionally later"),
+    ("Sunny spells, rather windy, isolated shower", r"It is rather windy.*an isolated shower", r"windy winds"),
+    ("Cloudy, mainly dry, fresh southwesterly", r"a fresh southwesterly wind", r"southwesterly and"),
+    ("Partly cloudy. Shower or two, clearing. Min 19 Max 37.", r"a few showers clearing", r"cloudy, clearing and|min|max"),
+]
+
+
+@pytest.mark.parametrize("conditions, must, never", CASES)
+def test_a_services_form_is_read_and_said_plainly(conditions, must, never):
+    said = _said(conditions)
+    assert said
+    for s in said:
+        assert re.search(must, s), s
+        assert not re.search(never, s), s
+
+
+@pytest.mark.parametrize("conditions", [c for c, _, _ in CASES])
+@pytest.mark.parametrize("temperature, wind", [(-8.0, 3.0), (12.0, 15.0), (38.0, 40.0)])
+def test_every_phrasing_reads_right_and_keeps_the_facts(conditions, temperature, wind):
+    p = make_place("urn:flux:place:probe:p", NAME, "A lighthouse stands on the point. Gulls wheel over it.",
+                   temperature, conditions, wind, [], [])
+    text = render_template(p)
+    tb = min(bisect_right(TEMP_BOUNDS, temperature), len(TEMP_BOUNDS) - 1)
+    wb = min(bisect_right(WIND_BOUNDS, wind), len(WIND_BOUNDS) - 1)
+    weather = text.split(". ", 1)[1]
+    assert problems(weather, conditions, tb, wb, NAME) == [], weather
+    report = check_facts(p, text)
+    for kind in ("conditions", "temperature", "wind"):
+        items = report.by_kind(kind)
+        assert not items or items[0].status == "kept", (kind, text)
+    assert text == render_template(p)  # the same state, the same text
+
+
+def test_an_advisory_alone_is_still_said_not_dropped():
+    # nothing else to say: the forecast is kept whole (said by its form), never an empty weather
+    said = _said("Rim Walk closes early")
+    assert said and all("im walk closes early" in s.lower() or "rim walk" in s.lower() for s in said)
