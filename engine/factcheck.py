@@ -156,13 +156,13 @@ WIND_BAND_NAMES = ("still air", "light breeze", "brisk wind", "strong wind", "ga
 WIND_WORDS: tuple[tuple[str, ...], ...] = (
     ("still air", "windless", "without a breath of wind", "no wind", "stillness", "becalmed", "air is still", "calm",
      "air hangs still", "calm air", "motionless air", "breathless air", "not a breath of wind"),
-    ("breeze", "light breeze", "soft breeze", "gentle wind", "gentle breeze", "light wind", "zephyr", "breezy",
+    ("breeze", "breezes", "light breeze", "soft breeze", "gentle wind", "gentle breeze", "light wind", "zephyr", "breezy",
      "soft wind", "faint breeze", "blowing gently", "stirring softly"),
     ("brisk wind", "steady wind", "stiff breeze", "fresh wind", "blustery", "windy", "brisk breeze", "brisk, steady", "blowing briskly",
      "blowing steadily"),
     ("strong wind", "strong winds", "gust", "gusty", "roaring wind", "buffeting", "hard wind", "high wind", "blowing hard",
      "high winds", "battering wind", "whipping wind"),
-    ("gale", "howling", "storm-force", "hurricane", "howling wind", "tearing wind", "screaming wind", "gale-force"),
+    ("gale", "gales", "howling", "storm-force", "hurricane", "howling wind", "tearing wind", "screaming wind", "gale-force"),
 )
 assert len(WIND_WORDS) == len(_WIND_BANDS) == len(WIND_BAND_NAMES)
 GENERIC_WIND = frozenset({"wind", "winds"})  # supports bands 1..3 only

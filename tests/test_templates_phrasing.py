@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from engine.factcheck import check_facts
 from engine.phrasing import goods, news
 from engine.phrasing.weather import PLEASANT_WORDS, TEMP_BOUNDS, WIND_BOUNDS, understand
-from engine.templates import grave_news, render_template, template_sentences
+from engine.templates import sentence_end, grave_news, render_template, template_sentences
 from engine.world import Event, Resource, load_world, make_place
 
 FORECAST_CONDITIONS = """
@@ -64,7 +64,11 @@ WORLDS = sorted((Path(__file__).parent / "worlds").glob("*.jsonl"))
 
 
 def sentences(text: str) -> int:
-    return len(_SENTENCE_END.findall(text))
+    """Sentences as a reader counts them: a stop after "St." or "Mt." ends none."""
+    n, at = 0, 0
+    while (m := sentence_end(text + " ", at)) is not None:
+        n, at = n + 1, m.end()
+    return n
 
 
 def place(conditions="light rain", temperature=12.0, wind=8.0, resources=(), events=(), urn="urn:flux:place:vale:mill",
