@@ -66,7 +66,7 @@ _NUMBER_RX = r"(?:" + "|".join(sorted(_NUMBER_WORDS)) + r")(?:-\w+)?"
 _UNIT_WORDS = frozenset("degrees degree celsius fahrenheit knots knot mph kph percent".split())
 _NUMBER_LEADS = frozenset("minus plus force near around about to or gale storm severe gusts gusting highs lows high low "
                           "reaching beaufort".split())
-_UNIT = r"(?:km/h|km\s*h\b|m/s|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b(?!\s+(?:the|north|south|east|west|[nsew]{1,3})\b)|m\b|km\b|miles?\b)"
+_UNIT = r"(?:km/h|km\s*h\b|m/s|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|kmph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b(?!\s+(?:the|north|south|east|west|[nsew]{1,3})\b)|m\b|km\b|miles?\b)"
 
 
 def _drop_numbers(text: str) -> str:
@@ -146,7 +146,7 @@ def _heights(text: str) -> str:
     """A measurement said without its number: "visibility below 100 m" -> "very poor visibility",
     "snowfall limit around 1100 m" -> "snow down to the middle slopes", "zero-degree line 1800 m"
     -> "a freezing level high on the mountains", "high fog, top 1100 m" -> "high fog"."""
-    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters|nm|nmi|mi|miles?)\b(?!\s*/\s*h|\s*ph\b)"  # never "km/h"
+    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters|nm|nmi|mi|miles?)\b(?!\s*/\s*[hs]|\s*ph\b)"  # never "km/h", "m/s"
     lead = r"(?:\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|above|over|"\
            r"up to|down to|to|from)\b)*\s*"
 
@@ -172,7 +172,7 @@ def _heights(text: str) -> str:
 
     t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + num + r"(?:\s+or (?:less|more))?", vis, text)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
-    t = re.sub(r"(?i)\b(?:combined )?(?:seas|waves|sea|wave heights?)\s+(?:around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
+    t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s+(?:around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
                r"(\d+(?:\.\d+)?)\s*(ft|feet|m|metres|meters)\b(?:,?\s*(building|subsiding|easing|rising|falling)"
                r"(?: to \d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
                lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
@@ -186,7 +186,7 @@ def _heights(text: str) -> str:
                + "swell" + (" " + m.group(2).lower() if m.group(2) else ""), t)
     t = re.sub(r"(?i)\bseas? (smooth|slight|moderate|rough|very rough|high|very high|phenomenal|calm)\b(?! to)",
                lambda m: "a " + m.group(1).lower() + " sea", t)
-    t = re.sub(r"(?i)\s+gusting(?: to)?\s+(\d+)\s*(km/h|kmh|mph|kt|kts|knots)\b",
+    t = re.sub(r"(?i)\s+gusting(?: to)?\s+(\d+)\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b",
                lambda m: ", " + ("severe gusts" if float(m.group(1)) * (1.609 if m.group(2).lower() == "mph" else 1.852 if "t" in m.group(2).lower() else 1) >= 100
                                   else "strong gusts"), t)
     t = re.sub(r"(?i)\b(?:snowfall limit|snow limit|snow line|snowline|schneefallgrenze|limite pluie-neige|"
@@ -197,7 +197,7 @@ def _heights(text: str) -> str:
                r"nullgradgrenze|isotherme 0\s*°?\s*c?|iso(?:therm)?\s*0(?:\s*°\s*c)?)(?!\w)" + lead + num, freezing, t)
     t = re.sub(r"(?i),?\s*(?:with\s+)?(?:its\s+)?(?:tops?|upper limit|upper boundary|top of (?:the )?fog|fog tops?|"
                r"cloud tops?|base|cloud base|ceiling)\b" + lead + num, "", t)
-    t = re.sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+|as high as\s+|near\s+|around\s+)?(\d+)\s*(km/h|kmh|mph|kt|kts|knots)\b",
+    t = re.sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+|as high as\s+|near\s+|around\s+)?(\d+)\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b",
                lambda m: gusts(m), t)
     # a height left: "above 2000 m", "at 1500 m", "2000 m" -- said without it
     t = re.sub(r"(?i)\s*\b(?:above|below|over|under|around|at|from|to|up to|down to)\s+" + num, "", t)
@@ -265,6 +265,36 @@ def _forecasters(conditions: str) -> str:
                lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", " ".join(conditions.split()))
     t = _heights(t)
     t = metar.decode(t)
+    # indices and readings that are numbers only: "UV index 8 or very high", "Humidex 33", "Amount 10 mm",
+    # "High 27 except 21 near the coast", "Max 30°C, Min 25°C", "Temperature steady near 6"
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:uvb?(?: sunburn)? index|humidex|air quality(?: health)? index|aqhi|pollen count|amount|"
+               r"(?:high|low|max(?:imum)?|min(?:imum)?)(?: temperatures?)?|temperatures?|wind chill|feels like)\b"
+               r"(?=[^.]*\d|\s*:)[^.]*(?:\.|$)", "", t)
+    t = re.sub(r"(?i),?\s*\b(?:max|min)(?:imum)?\s*[-−]?\d+\s*°?\s*c?\b", "", t)
+    # a wind by its speed: "North 18-23 m/s", "Southerly 20-30kt", "Strong westerly winds 35-45 kmph"
+    t = re.sub(r"(?i)\b(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|south-east|"
+               r"south-west|northerly|southerly|easterly|westerly|north-easterly|north-westerly|south-easterly|south-westerly|"
+               r"northeasterly|northwesterly|southeasterly|southwesterly)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
+               r"(?:m/s|kt|kts|knots|km/h|kmh|kmph|kph|mph)\b",
+               lambda m: _directional(m.group(1).lower()) + " wind", t)
+    t = re.sub(r"\b(NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW|NE|SE|SW|NW|N|E|S|W)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
+               r"(?:m/s|kt|kts|knots|km/h|kmh|kmph|kph|mph)\b", lambda m: m.group(0) if re.search(
+                   r"(?i)(?:becoming|turning|then|veering|backing|tending|shifting|changing|or|/|winds?)\s*$", m.string[: m.start()])
+               else _COMPASS[m.group(1).lower()] + " wind", t)
+    t = re.sub(r"(?i)\s*\bwith (?:wind )?speed (?:reaching|of|up to|around)?\s*\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
+               r"(?:m/s|kt|kts|knots|km/h|kmh|kmph|kph|mph)(?:\s+likely)?", "", t)
+    t = re.sub(r"(?i)\bwind speed\b", "winds", t)
+    t = re.sub(r"(?i),?\s*\bcoldest (?:inland|in the [a-z]+|on [a-z ]+)(?=\s*[.,;]|$)", "", t)
+    t = re.sub(r"(?i),?\s*\b(reaching|rising to|increasing to|easing to|decreasing to|dropping to)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?"
+               r"\s*(?:m/s|kt|kts|knots|km/h|kmh|kmph|kph|mph)\b",
+               lambda m: ", " + {"reaching": "increasing", "rising to": "increasing", "increasing to": "increasing"}.get(
+                   m.group(1).lower(), "easing"), t)
+    # "The wind along the coast will be moderate south-westerly": the wind, where it blows
+    t = re.sub(r"(?i)\bthe wind( along the coast| over the sea| on the coast| inland| over land)? will be\s+([^.,]+?)(?=\s*[.,]|$)",
+               lambda m: m.group(2) + (" wind" if not re.search(r"(?i)winds?$", m.group(2)) else "") + (m.group(1) or ""), t)
+    t = re.sub(r"(?i)\b(extremely high|very high|high|extreme|severe) fire danger conditions?\b", r"\1 fire danger", t)
+    t = re.sub(r"(?i)\s+(?:are|is) (?:expected|forecast)\b", "", t)
+    t = re.sub(r"(?i)\b(cool|mild|warm|hot|cold|chilly) to (very hot|hot|warm|mild|cool|cold)\b", r"\2", t)  # "warm to hot"
     # a US forecast's headline: "...GALE WARNING TONIGHT..." -> "a gale warning."
     t = re.sub(r"\.\.\.\s*((?:[A-Z]+ )*?(?:WARNING|ADVISORY|WATCH))\b[^.]*\.\.\.\s*",
                lambda m: article(m.group(1).lower()) + ". ", t)
@@ -276,7 +306,7 @@ def _forecasters(conditions: str) -> str:
     # "The Minch: South or southwest 6 to gale 8": the sea area's name labels the forecast
     t = re.sub(r"^(?!(?i:wind|winds|weather|sea|sea state|seas|visibility|outlook|forecast|warning|warnings|swell)\s*:)"
                r"(?:The )?[A-Z][\w'’-]*(?: (?:[A-Z][\w'’-]*|and|to|of))*:\s+(?=(?:[NSEW]{1,3}|North|South|East|West|"
-               r"Northerly|Southerly|Easterly|Westerly|Variable|Cyclonic)[a-z-]*\b)", "", t)
+               r"Northerly|Southerly|Easterly|Westerly|Variable|Cyclonic|(?i:north|south|east|west|variable|cyclonic))[a-z-]*\b)", "", t)
     # "Fire Danger: Severe", "fire danger rating very high": the rating before the noun
     t = re.sub(r"(?i)\b(?:bush)?fire danger(?: rating)?\s*(?::|is|-)?\s*(low-moderate|low|moderate|high|very high|"
                r"severe|extreme|catastrophic)\b", lambda m: m.group(1).lower() + " fire danger", t)
@@ -424,8 +454,10 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", t)  # "hot hot hot"
     t = " ".join(t.split()).strip(" ,")
     # "medium chance of showers, most likely in the afternoon": one part, with its article
-    t = re.sub(r", (most likely|mainly|mostly|especially|chiefly|particularly) (in|during|over|on|near|around|by|after|before|from) ",
-               r" \1 \2 ", t)
+    t = re.sub(r", (most likely) (in|during|over|on|near|around|by|after|before|from) ", r" \1 \2 ", t)
+    t = re.sub(r", (?:mainly|mostly|especially|chiefly|particularly) (in|during|over|on|near|around|by|after|before|from|along) ",
+               r" \1 ", t)  # "snow showers, mostly near the north coast": where they fall
+    t = re.sub(r"(?:^|(?<=, ))(smooth|slight|moderate|rough|very rough|high|very high|heavy) sea\b", r"a \1 sea", t)
     t = re.sub(r"(?:^|(?<=, ))(?:the |a )?((?:slight|small|low|medium|moderate|high|good|fair|strong|remote|outside|increasing) )?"
                r"(chance|risk|likelihood|possibility) of\b", lambda m: "a " + (m.group(1) or "") + m.group(2) + " of", t)
     t = re.sub(r"\b(showers|rain|snow|drizzle),? some (?:heavy|heavier)\b", r"\1, heavy at times", t)
@@ -437,6 +469,8 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"\b(wind|winds) (increasing|decreasing|easing|moderating|freshening|shifting|tending|veering|backing|changing)\b",
                r"\1, \2", t)
     # "visibility poor", "wind chill severe": the quality before the noun
+    t = re.sub(r"\bwind (light|calm|strong|moderate|fresh|variable|light and variable)(?=\s*[,.;]|$)", r"\1 wind", t)
+    t = re.sub(r"(?:^|(?<=, ))but ", "", t)  # "bright in between, but snow showers"
     t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
                r"moderate or good|moderate or poor|good or moderate|poor or very poor|moderate|reduced|severe|extreme|"
                r"heavy|light|strong|high|low|rough|slight|very rough|calm)\b", r"\2 \1", t)
@@ -618,6 +652,8 @@ def _role_of(part: str) -> str:
     cw = _words(core)
     if any(w in _VIS_WORDS for w in cw):
         return VIS
+    if len(cw) > 1 and cw[-1] == "likely" and not any(w in _DIRECTION_SET for w in cw):
+        return NOUN  # "sea erosion likely", "rain or thundershower likely"
     if ws[0] in ("a", "an") and len(ws) > 1 and ws[1] not in _DIRECTION_SET and not _WIND_NOUNS_RE.fullmatch(ws[-1]) \
             and not any(w in _DIRECTION_SET for w in ws):
         return NOUN  # "a chance of a shower", "a few showers": a noun phrase with its article
@@ -636,7 +672,7 @@ def _role_of(part: str) -> str:
         return WIND
     if core in LEXICON:
         return ADJECTIVE if LEXICON[core][0] == ADJ else NOUN
-    if _temp_band(core) is not None and (cw[-1] in TEMP_TERMS or core in TEMP_TERMS or cw[-1] in ("night", "day", "nights", "spell", "snap", "start", "morning")):
+    if _temp_band(core) is not None and (cw[-1] in TEMP_TERMS or core in TEMP_TERMS or cw[-1] in ("night", "day", "nights", "spell", "snap", "start")):
         return TEMP
     if cw[0].endswith("ing") and cw[0] not in ("morning", "evening", "lightning", "ceiling", "icing") and len(cw[0]) > 4 \
             and not (len(cw) > 1 and cw[0] in _ING_ADJ):  # "freezing fog patches": a kind of fog
@@ -668,6 +704,8 @@ def _form(core: str) -> str:
         return MASS
     if ws[0] in ("a", "an"):
         return COUNT
+    if len(ws) > 1 and ws[-1] == "likely":
+        return MASS
     if ws[-1] in _COUNT_WEATHER and ws[0] not in ("some", "no"):
         return COUNT  # "an isolated shower"
     if all(_adjective(w) for w in ws):
@@ -723,7 +761,7 @@ def read(conditions: str) -> tuple[Part, ...]:
             is_later = later or tail in _LATER_TAILS or core.endswith(tuple(" " + x for x in _LATER_TAILS)) \
                 or bit.startswith(("later ", "soon "))
             form = "verb" if role == VERB else _form(core[: len(core) - len(tail)].strip() if tail else core)
-            if role == TEMP and _words(core) and _words(core)[-1] in _TIME_HEADS:
+            if role == TEMP and _words(core) and _words(core)[-1] in _TIME_HEADS and not tail:
                 form = COUNT
             if joint == "becoming" and role in (ADJECTIVE, TEMP, WIND) and form != ADJ and _form(core) == ADJ:
                 form = ADJ
@@ -1039,7 +1077,7 @@ def _is_wind_np(np: str) -> bool:
 def _plural_np(nouns: list[str]) -> bool:
     if len(nouns) > 1:
         return True
-    ws = [w for w in _words(nouns[0]) if not (w.endswith("ing") and w not in ("morning", "evening", "lightning"))]
+    ws = [w for w in _words(_head_tail(nouns[0])[0]) if not (w.endswith("ing") and w not in ("morning", "evening", "lightning"))]
     return bool(ws) and is_plural(ws[-1]) and ws[0] not in ("a", "an")  # "showers clearing": the showers agree
 
 
