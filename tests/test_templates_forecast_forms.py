@@ -43,7 +43,7 @@ CASES = [
     ("Cloud base 300m lifting to 500m by afternoon. Summit winds W 30-40mph, gusts 55mph. Feels like -2C on the tops.",
      r"(?=.*low cloud)(?=.*westerly winds on the summits)", r"feels like|summit winds w\b|\d"),
     ("S 4 increasing 5 to 7 later. Slight becoming moderate. Rain later. Good becoming moderate.",
-     r"(?=.*a slight sea)(?=.*then a moderate sea later)(?=.*southerly wind)", r"then southerly|then moderate,"),
+     r"(?=.*a slight sea)(?=.*then a moderate sea)(?=.*southerly wind)(?=.*visibility later)", r"then southerly|then moderate,|later, then"),
     ("Westerly 5 or 6. Moderate. Fair. Good.", r"a moderate sea, good visibility", r"with moderate,"),
     ("Southwest 4 or 5, occasionally 6 later. Slight or moderate. Showers. Good.", r"southwesterly wind",
      r"occasionally later"),

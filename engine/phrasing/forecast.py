@@ -239,6 +239,9 @@ def _sea(slot: str) -> str:
     m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
                  r"(?: later)?$", s)
     s = re.sub(r"^((?:very )?[a-z]+), (?:occasionally|at times|perhaps) ((?:very )?[a-z]+)$", r"\1 or \2", s)
+    m2 = re.match(r"^((?:very )?[a-z]+ or (?:very )?[a-z]+), (occasionally|at times|perhaps) ((?:very )?[a-z]+)$", s)
+    if m2:  # "rough or very rough, occasionally high"
+        return article(m2.group(1) + " sea") + ", " + m2.group(2) + " " + article(m2.group(3) + " sea")
     if m:  # "slight becoming moderate": now, then later
         return article(m.group(1) + " sea") + ", then " + article(m.group(2) + " sea") + " later"
     m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
@@ -460,7 +463,8 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"(?:^|(?<=, ))(smooth|slight|moderate|rough|very rough|high|very high|heavy) sea\b", r"a \1 sea", t)
     t = re.sub(r"(?:^|(?<=, ))(?:the |a )?((?:slight|small|low|medium|moderate|high|good|fair|strong|remote|outside|increasing) )?"
                r"(chance|risk|likelihood|possibility) of\b", lambda m: "a " + (m.group(1) or "") + m.group(2) + " of", t)
-    t = re.sub(r"\b(showers|rain|snow|drizzle),? some (?:heavy|heavier)\b", r"\1, heavy at times", t)
+    t = re.sub(r"\b(showers|rain|snow|drizzle),? some (?:heavy|heavier)(?: and (?=[a-z]+ing\b))?", r"\1, heavy at times, ", t)
+    t = re.sub(r",\s*,", ",", t).rstrip(", ")
     # "fresh southwesterly", "southerly increasing later": a direction said as the wind it is
     t = re.sub(r"(?<!becoming )(?<!turning )(?<!then )(?<!veering )(?<!backing )(?<!or )(?<!to )"
                r"\b((?:north|south|east|west)[a-z-]*erly)(?= (?:increasing|decreasing|veering|backing|easing|moderating|"
@@ -1135,6 +1139,10 @@ def _later(parts: list[Part], wind_band: int) -> str:
                 bits.append("and then " + np + (" follow" if plural else " follows"))
                 continue
             bits.append("then " + np)
+    if sum(b.endswith(" later") for b in bits) > 1:  # "later" is said once, at the end
+        bits = [b[: -len(" later")] if b.endswith(" later") and i < len(bits) - 1 else b for i, b in enumerate(bits)]
+        if not bits[-1].endswith(" later"):
+            bits[-1] += " later"
     return ", " + ", ".join(bits)
 
 
