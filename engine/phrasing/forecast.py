@@ -179,6 +179,7 @@ def _heights(text: str) -> str:
     t = re.sub(r"(?i)\bwave detail:[^.]*\.?", "", t)
     # "30 to 50 cm of fresh snow", "250 to 350 mm of rain": an amount, said without its number
     t = re.sub(r"(?i)\b(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?\d+(?:\.\d+)?\s*(?:cm|mm|in|inches)\s+of\s+", "", t)
+    t = re.sub(r"(?i)\bswell:\s*((?:north|south|east|west)[a-z-]*\s+)", r"\1swell ", t)  # "Swell: South-westerly 3-4m"
     t = re.sub(r"(?i)\b((?:(?:north|south|east|west)[a-z-]*|[nsew]{1,3}) )?swell(?: (rising|easing|falling|building|increasing|decreasing)(?: to)?)?"
                r"\s+(?:around\s+|of\s+|near\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?(\d+(?:\.\d+)?)\s*(m|metres|meters|ft|feet)\b",
                lambda m: ("a low " if _metres(m.group(3), m.group(4)) < 2 else "a moderate " if _metres(m.group(3), m.group(4)) < 4
@@ -656,6 +657,8 @@ def _role_of(part: str) -> str:
     cw = _words(core)
     if any(w in _VIS_WORDS for w in cw):
         return VIS
+    if any(w in ("swell", "swells", "warning", "warnings", "advisory", "watch", "alert") for w in cw):
+        return NOUN  # "a heavy southerly swell", "a gale warning": a thing, not the wind
     if len(cw) > 1 and cw[-1] == "likely" and not any(w in _DIRECTION_SET for w in cw):
         return NOUN  # "sea erosion likely", "rain or thundershower likely"
     if ws[0] in ("a", "an") and len(ws) > 1 and ws[1] not in _DIRECTION_SET and not _WIND_NOUNS_RE.fullmatch(ws[-1]) \
@@ -695,7 +698,7 @@ def _strip_freq(part: str) -> str:
     return part
 
 
-_COUNT_WEATHER = frozenset("shower thunderstorm storm squall flurry downpour cloudburst sprinkle gust thundershower "
+_COUNT_WEATHER = frozenset("shower thunderstorm storm squall flurry downpour cloudburst sprinkle gust thundershower warning advisory alert "
                            "dust-storm duststorm sandstorm whirlwind".split())
 
 
@@ -825,6 +828,11 @@ def _wind_np(p: Part, wind_band: int) -> str:
                lambda m: _directional(m.group(1)), w)
     w = re.sub(r"\b(violent )?storm$", "storm-force wind", w)  # "northerly storm 10": Beaufort 10
     ws = _words(w)
+    if not _WIND_NOUNS_RE.search(w) and any(x.endswith("erly") for x in ws) and not all(
+            x in _DIRECTION_SET or x in ("or", "and", "to", "veering", "backing", "becoming", "then") for x in ws):
+        last = max(i for i, x in enumerate(ws) if x.endswith("erly"))
+        w = re.sub(r"\b" + re.escape(ws[last]) + r"\b", ws[last] + " wind", w, count=1)  # "fresh southerly" -> "... wind"
+        ws = _words(w)
     if _WIND_NOUNS_RE.search(w):
         first_noun = next((x for x in ws if _WIND_NOUNS_RE.fullmatch(x)), "")
         if ws[0] not in _DETERMINERS and first_noun in ("wind", "breeze", "gale", "squall", "gust", "storm"):
@@ -1027,6 +1035,7 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     says it gets no second word for it."""
     now = " ".join(p.words for p in read(conditions) if not p.later and p.words == _strip_freq(p.words))
     now = now.replace("-", " ").replace("freezing level", "").replace("fresh snow", "snow")
+    now = re.sub(r"\b(?:gale|storm|wind|hurricane|strong wind|small craft) (?:warning|advisory|watch)s?\b", "", now)  # a warning, not the wind now
     now = re.sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
     out = []
     for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
