@@ -84,7 +84,7 @@ def test_shorthand_and_numbers_are_normalised():
     assert normalise("southwest 5 to 7, occasionally gale 8") == "southwest, occasionally a gale"
     assert normalise("starlit and still, minus thirty") == "starlit and still"
     assert normalise("smoky haze (from the forges)") == "smoky haze from the forges"
-    assert normalise("occ. rain, vis mod/good") == "occasionally rain, moderate or good visibility"
+    assert normalise("occ. rain, vis mod/good") == "occasional rain, moderate or good visibility"
     assert normalise("ten") == "ten" and normalise("polar low") == "polar low"  # a word is not a number
     roles = [(p.words, p.role) for p in read("blowing dust - vis poor")]
     assert roles == [("blowing dust", "noun"), ("poor visibility", "vis")]

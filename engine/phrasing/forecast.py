@@ -66,7 +66,7 @@ _NUMBER_RX = r"(?:" + "|".join(sorted(_NUMBER_WORDS)) + r")(?:-\w+)?"
 _UNIT_WORDS = frozenset("degrees degree celsius fahrenheit knots knot mph kph percent".split())
 _NUMBER_LEADS = frozenset("minus plus force near around about to or gale storm severe gusts gusting highs lows high low "
                           "reaching beaufort".split())
-_UNIT = r"(?:km/h|km\s*h\b|m/s|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|kmph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b(?!\s+(?:the|north|south|east|west|[nsew]{1,3})\b)|m\b|km\b|miles?\b)"
+_UNIT = r"(?:km/h|km\s*h\b|m/s|bft\b|bf\b|beaufort\b|a\.?m\b\.?|p\.?m\b\.?|°\s*[cf]?|c\b|f\b|degrees?(?:\s*(?:celsius|fahrenheit|c|f))?|deg\b|mph\b|kph\b|kmph\b|km/h|kmh\b|knots?\b|kts?\b|kt\b|mb\b|hpa\b|%|cm\b|mm\b|in\b(?!\s+(?:the|north|south|east|west|[nsew]{1,3})\b)|m\b|km\b|miles?\b)"
 
 
 def _drop_numbers(text: str) -> str:
@@ -170,9 +170,11 @@ def _heights(text: str) -> str:
             return "light gusts" + (m.group(1) or "")  # gusts a breeze has: not a strong wind
         return ("severe gusts" if v >= 100 else "strong gusts" if v >= 60 else "gusts") + (m.group(1) or "")
 
-    t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + num + r"(?:\s+or (?:less|more))?", vis, text)
+    t = re.sub(r"(?i)\bvisibility (?:one quarter|a quarter|one half|half a|one|1/4|1/2) miles?(?: or less)?", "very poor visibility", text)
+    t = re.sub(r"(?i)\bvisibility (?:two|three|2|3) miles?(?: or less)?", "poor visibility", t)
+    t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + num + r"(?:\s+or (?:less|more))?", vis, t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
-    t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s+(?:around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
+    t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s+(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
                r"(\d+(?:\.\d+)?)\s*(ft|feet|m|metres|meters)\b(?:,?\s*(building|subsiding|easing|rising|falling)"
                r"(?: to \d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
                lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
@@ -187,6 +189,9 @@ def _heights(text: str) -> str:
                + "swell" + (" " + m.group(2).lower() if m.group(2) else ""), t)
     t = re.sub(r"(?i)\bseas? (smooth|slight|moderate|rough|very rough|high|very high|phenomenal|calm)\b(?! to)",
                lambda m: "a " + m.group(1).lower() + " sea", t)
+    unit = re.search(r"(?i)\d\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b", t)
+    t = re.sub(r"(?i)\s+gusting(?: to)?\s+(\d+)(?![\d.])(?!\s*(?:km/h|kmh|kmph|mph|kt|kts|knots|m/s)\b)",
+               lambda m: m.group(0) + " " + (unit.group(1) if unit else "km/h"), t)
     t = re.sub(r"(?i)\s+gusting(?: to)?\s+(\d+)\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b",
                lambda m: ", " + ("severe gusts" if float(m.group(1)) * (1.609 if m.group(2).lower() == "mph" else 1.852 if "t" in m.group(2).lower() else 1) >= 100
                                   else "strong gusts"), t)
@@ -245,7 +250,7 @@ def _sea(slot: str) -> str:
         return article(m2.group(1) + " sea") + ", " + m2.group(2) + " " + article(m2.group(3) + " sea")
     if m:  # "slight becoming moderate": now, then later
         return article(m.group(1) + " sea") + ", then " + article(m.group(2) + " sea") + " later"
-    m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
+    m = re.match(r"((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?)(.*)$", s)
     head, rest = m.group(1), m.group(2)
     return article(head + " sea") + rest
 
@@ -271,7 +276,7 @@ def _forecasters(conditions: str) -> str:
     t = metar.decode(t)
     # indices and readings that are numbers only: "UV index 8 or very high", "Humidex 33", "Amount 10 mm",
     # "High 27 except 21 near the coast", "Max 30°C, Min 25°C", "Temperature steady near 6"
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:uvb?(?: sunburn)? index|humidex|air quality(?: health)? index|aqhi|pollen count|amount|"
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:uvb?(?: sunburn)? index|humidex|heat index(?: values?)?|air quality(?: health)? index|aqhi|pollen count|amount|"
                r"(?:high|low|max(?:imum)?|min(?:imum)?)(?: temperatures?)?|temperatures?|wind chill|feels like)\b"
                r"(?=[^.]*\d|\s*:)[^.]*(?:\.|$)", "", t)
     t = re.sub(r"(?i),?\s*\b(?:max|min)(?:imum)?\s*[-−]?\d+\s*°?\s*c?\b", "", t)
@@ -323,6 +328,8 @@ def _forecasters(conditions: str) -> str:
                else "", t)
     t = re.sub(r"(?i)\b(snow|sleet|rain|hail)\s+above(?=\s*[,.;]|$)", r"\1 higher up", t)  # "sleet below 1800 m, snow above"
     t = re.sub(r"(?i)\b(north|south)\s+(föhn|foehn)\b", lambda m: "a " + m.group(1).lower() + " " + _NAMED[m.group(2).lower()], t)
+    t = re.sub(r"(?i)\bone or two (?=[a-z])", "a few ", t)  # "one or two spells of rain"
+    t = re.sub(r"(?i)\s+(?:is|are) likely\b", " likely", t)
     # "a shower or two", "one or two showers": a few, not a number
     t = re.sub(r"(?i)\b(?:(late|early|morning|afternoon|evening|overnight|wintry|heavy|light) )?(?:a )?(shower|flurry|sprinkle|"
                r"thunderstorm|storm)s? or two\b|\bone or two (shower|flurrie|sprinkle|thunderstorm|storm)s\b",
@@ -462,7 +469,7 @@ def normalise(conditions: str) -> str:
     t = re.sub(r", (?:mainly|mostly|especially|chiefly|particularly) (in|during|over|on|near|around|by|after|before|from|along) ",
                r" \1 ", t)  # "snow showers, mostly near the north coast": where they fall
     t = re.sub(r"(?:^|(?<=, ))(smooth|slight|moderate|rough|very rough|high|very high|heavy) sea\b", r"a \1 sea", t)
-    t = re.sub(r"(?:^|(?<=, ))(?:the |a )?((?:slight|small|low|medium|moderate|high|good|fair|strong|remote|outside|increasing) )?"
+    t = re.sub(r"(?:^|(?<=, )|(?<=with ))(?:the |a )?((?:slight|small|low|medium|moderate|high|good|fair|strong|remote|outside|increasing) )?"
                r"(chance|risk|likelihood|possibility) of\b", lambda m: "a " + (m.group(1) or "") + m.group(2) + " of", t)
     t = re.sub(r"\b(showers|rain|snow|drizzle),? some (?:heavy|heavier)(?: and (?=[a-z]+ing\b))?", r"\1, heavy at times, ", t)
     t = re.sub(r",\s*,", ",", t).rstrip(", ")
@@ -474,7 +481,11 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"\b(wind|winds) (increasing|decreasing|easing|moderating|freshening|shifting|tending|veering|backing|changing)\b",
                r"\1, \2", t)
     # "visibility poor", "wind chill severe": the quality before the noun
-    t = re.sub(r"\bwind (light|calm|strong|moderate|fresh|variable|light and variable)(?=\s*[,.;]|$)", r"\1 wind", t)
+    t = re.sub(r"\b(winds?) (light|calm|strong|moderate|fresh|variable|light and variable)(?=\s*[,.;]|$)", r"\2 \1", t)
+    # "southwesterly wind, fresh to strong": how hard, before the wind
+    t = re.sub(r"\b([a-z-]+erly winds?|[a-z-]+erlies), ((?:light|gentle|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|gale force|gales?))?)(?=\s*,|$)",
+               r"\2 \1", t)
+    t = re.sub(r"(?:^|(?<=, ))occasionally (rain|snow|drizzle|showers|sleet|hail)\b", r"occasional \1", t)
     t = re.sub(r"(?:^|(?<=, ))but ", "", t)  # "bright in between, but snow showers"
     t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
                r"moderate or good|moderate or poor|good or moderate|poor or very poor|moderate|reduced|severe|extreme|"
@@ -979,6 +990,7 @@ def frames(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[str, 
         ns = nouns + ([wn] if wn else [])
         with_s = (", with " + join_and(ns)) if ns else ""
         tail = with_s + verb_s + changes_s + wind_tail + contrast_t + later_s + "."
+        adjs = [x for a in adjs for x in (a.split(" and ") if " but " not in a else [a])]  # "dry and sunny" + "warm"
         lead = adjs + ([temp_word] if temp_word else [])
         if still and not temp_np:
             out.append(("The air is " + join_and(["still"] + lead) + where_s + " at ", tail))
@@ -1055,7 +1067,8 @@ def _adjective_sequence(parts: tuple[Part, ...], temp_band: int, wind_band: int)
     each with its time ("It is cold at first and warm later at X"). () for any other forecast."""
     if len(parts) < 2 or not all(p.form == ADJ and p.role in (ADJECTIVE, TEMP) for p in parts):
         return ()
-    if not any(_TIMELY.search(p.words) for p in parts):
+    if not any(_TIMELY.search(p.words) for p in parts) or not _TIMELY.search(parts[0].words):
+        # "fine, later cloudy": said as the weather now and a change to come, not as a sequence
         return ()
     said = [b for p in parts for b, ws in enumerate(factcheck.TEMP_WORDS) for w in ws if re.search(r"\b" + re.escape(w) + r"\b", p.words)]
     words = [p.words.replace(" early", " early on") if p.words.endswith(" early") else p.words for p in parts]
@@ -1367,7 +1380,8 @@ _FORECAST_WORDS = frozenset("""the a an of in on at by with and or then to from 
     sharp snowfall flurries sleety wintry squally squalls blustery showery thundery misty foggy hazy smoky dusty sultry
     stormy windy breezy calm still variable cyclonic onshore offshore increasing decreasing veering backing shifting
     tending returning improving deteriorating worsening rolling drifting blowing clearing after before until sunset
-    sunrise dark daybreak nightfall""".split())
+    sunrise dark daybreak nightfall flood floods flooding flash landslides landslide slips thundery thunder warning
+    warnings advisory advisories watch alert statement special craft winter effect force orange yellow red amber""".split())
 
 
 def _understood(p: Part) -> bool:
@@ -1398,10 +1412,17 @@ def reduced(norm: str) -> str:
     left out when the rest says the weather; a forecast understood nowhere is kept whole (it is
     then said by its form)."""
     chunks = [c.strip() for c in norm.split(",") if c.strip()]
-    if len(chunks) < 2:
+    if len(chunks) < 2 and len(read(norm)) < 2:
         return norm
-    ok = [c for c in chunks if all(_understood(p) for p in read(c))]
-    if not ok or len(ok) == len(chunks):
+    ok = []
+    for c in chunks:
+        parts = read(c)
+        keep = [p for p in parts if _understood(p)]
+        if len(keep) == len(parts):
+            ok.append(c)
+        elif keep:  # "torrential rain with <a clause no lexicon reads>": the rain stays
+            ok.append(keep[0].words + "".join((", " if p.joint == "," else ", " + p.joint + " ") + p.words for p in keep[1:]))
+    if not ok or ok == chunks:
         return norm
     ok[0] = re.sub(r"^(?:then|becoming|turning|with|and|followed by|giving way to) ", "", ok[0])
     return ", ".join(ok)
