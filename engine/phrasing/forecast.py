@@ -172,7 +172,7 @@ def _heights(text: str) -> str:
 
     t = re.sub(r"(?i)\bvisibility (?:one quarter|a quarter|one half|half a|one|1/4|1/2) miles?(?: or less)?", "very poor visibility", text)
     t = re.sub(r"(?i)\bvisibility (?:two|three|2|3) miles?(?: or less)?", "poor visibility", t)
-    t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + num + r"(?:\s+or (?:less|more))?", vis, t)
+    t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more))?", vis, t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
     t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s+(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
                r"(\d+(?:\.\d+)?)\s*(ft|feet|m|metres|meters)\b(?:,?\s*(building|subsiding|easing|rising|falling)"
@@ -187,8 +187,8 @@ def _heights(text: str) -> str:
                lambda m: ("a low " if _metres(m.group(3), m.group(4)) < 2 else "a moderate " if _metres(m.group(3), m.group(4)) < 4
                           else "a heavy ") + ((m.group(1) or "").lower().strip() + " " if m.group(1) and len(m.group(1).strip()) > 3 else "")
                + "swell" + (" " + m.group(2).lower() if m.group(2) else ""), t)
-    t = re.sub(r"(?i)\bseas? (smooth|slight|moderate|rough|very rough|high|very high|phenomenal|calm)\b(?! to)",
-               lambda m: "a " + m.group(1).lower() + " sea", t)
+    t = re.sub(r"(?i)\bseas? ((?:very )?(?:smooth|slight|moderate|rough|high|phenomenal|calm)(?: (?:to|or) (?:very )?"
+               r"(?:smooth|slight|moderate|rough|high|phenomenal))?)\b", lambda m: "a " + m.group(1).lower() + " sea", t)
     unit = re.search(r"(?i)\d\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b", t)
     t = re.sub(r"(?i)\s+gusting(?: to)?\s+(\d+)(?![\d.])(?!\s*(?:km/h|kmh|kmph|mph|kt|kts|knots|m/s)\b)",
                lambda m: m.group(0) + " " + (unit.group(1) if unit else "km/h"), t)
@@ -445,7 +445,7 @@ def normalise(conditions: str) -> str:
     t = t.replace("’", "'").replace("…", ",")
     t = re.sub(r"\s*\(\s*([^()]*?)\s*\)\s*", r" \1 ", t).strip()  # "smoky haze (from the forges)"
     # "wind: westerly 4", "visibility: good": a section's label, not a part of the weather
-    t = re.sub(r"\b(?:wind|weather|sea state|visibility|outlook|forecast)\s*:\s*",
+    t = re.sub(r"\b(?:winds?|weather|sea state|visibility|outlook|forecast)\s*:\s*",
                lambda m: "visibility " if m.group(0).startswith("vis") else ("seas " if m.group(0).startswith("sea") else ""), t)
     t = re.sub(r"\s+[-–—]+\s+|\s*;\s+|\s*:\s+", ", ", t)
     t = _drop_numbers(t)
@@ -487,7 +487,10 @@ def normalise(conditions: str) -> str:
                r"\2 \1", t)
     t = re.sub(r"(?:^|(?<=, ))occasionally (rain|snow|drizzle|showers|sleet|hail)\b", r"occasional \1", t)
     t = re.sub(r"(?:^|(?<=, ))but ", "", t)  # "bright in between, but snow showers"
-    t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|seas?) (very poor|poor|good|excellent|"
+    t = re.sub(r"\b(roads?|paths|pavements|surfaces|tracks) (icy|slippery|wet|flooded|treacherous)\b", r"\2 \1", t)
+    t = re.sub(r"\b(?:cool|cold|chilly|frosty|mild|warm) (?:morning|start), (cool|cold|mild|warm|hot|very hot) (?:afternoon|day|later)\b",
+               lambda m: m.group(0).split(" ", 1)[0] + " at first, " + m.group(1) + " later", t)  # "cool morning, warm afternoon"
+    t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|air quality|seas?) (very poor|poor|good|excellent|"
                r"moderate or good|moderate or poor|good or moderate|poor or very poor|moderate|reduced|severe|extreme|"
                r"heavy|light|strong|high|low|rough|slight|very rough|calm)\b", r"\2 \1", t)
     return t
@@ -684,7 +687,7 @@ def _role_of(part: str) -> str:
             and any(x in ("poor", "good") for x in cw):
         return VIS  # "moderate or good, occasionally poor": the visibility of a shipping forecast
     if any(w in _DIRECTION_SET for w in cw) or _WIND_NOUNS_RE.search(core) and not re.search(
-            r"\b(rain|snow|sleet|hail|shower|showers|drizzle|fog|mist|dust|sand|thunder)\b", core):
+            r"\b(rain|snow|sleet|hail|shower|showers|drizzle|fog|mist|dust|sand|thunder|quality)\b", core):
         return WIND
     if core in WIND_TERMS or (cw and all(w in WIND_TERMS or w in ("and", "very", "rather", "but") for w in cw)):
         return WIND
@@ -1083,6 +1086,8 @@ def _adjective_sequence(parts: tuple[Part, ...], temp_band: int, wind_band: int)
     return tuple(("It is " + join_and(words) + " at ", ", with " + n + temp + ".") for n in winds)
 
 
+_INTENSITY = frozenset("heavy heavier light lighter persistent thundery wintry drier brighter patchy intermittent "
+                       "showery squally torrential very more less".split())
 _TIMELY = re.compile(r"(?:at |by |for |early|later|overnight|tonight|soon|this |in the (?:morning|afternoon|evening|night))")
 _TIME_HEADS = frozenset("night day morning evening afternoon start spell snap".split())
 _WIND_ADJS = frozenset("calm still windy breezy blustery gusty squally windless blowy".split())
@@ -1138,7 +1143,8 @@ def _later(parts: list[Part], wind_band: int) -> str:
             bits.append(w)  # "clearing later", "burning off by noon"
         elif p.role == VIS:
             bits.append(link + " " + w + (" visibility" if link == "then" and "visibility" not in w else ""))
-        elif p.form == ADJ:
+        elif p.form == ADJ or (p.role == NOUN and _words(_head_tail(w)[0]) and all(
+                _adjective(x) or x in _INTENSITY for x in _words(_head_tail(w)[0]))):  # "rain, becoming heavy in the evening"
             bits.append(link + " " + w.replace(" to follow", " later"))
         elif p.role == WIND:
             bare = w[: len(w) - len(when)].strip() if when else w
