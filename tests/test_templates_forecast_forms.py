@@ -50,6 +50,36 @@ CASES = [
     ("Sunny spells, rather windy, isolated shower", r"It is rather windy.*an isolated shower", r"windy winds"),
     ("Cloudy, mainly dry, fresh southwesterly", r"a fresh southwesterly wind", r"southwesterly and"),
     ("Partly cloudy. Shower or two, clearing. Min 19 Max 37.", r"a few showers clearing", r"cloudy, clearing and|min|max"),
+    # US National Weather Service: chances and amounts are numbers only; seas by their height; a headline
+    ("Rain. High near 51. East wind 10 to 15 mph. Chance of precipitation is 90%. New rainfall amounts between a quarter "
+     "and half of an inch possible.", r"rain and an easterly wind", r"precipitation|amounts|inch|possible"),
+    ("...GALE WARNING TONIGHT... SW wind 20 kt, increasing to 35 kt in the afternoon. Seas 8 ft, building to 14 ft. Rain.",
+     r"(?=.*a moderate sea)(?=.*a gale warning)(?=.*southwesterly wind blowing)", r"\.\.\.|\bft\b|only a brisk"),
+    # New Zealand MetService: plural winds, swells
+    ("Mostly cloudy. Brief showers. Fresh westerlies.", r"mostly cloudy and \w+ .*fresh westerlies blowing", r"westerlies and a"),
+    ("Southwest 20 knots, easing to 15 knots this evening. Sea moderate. Southwest swell 3 metres, easing.",
+     r"(?=.*a moderate sea)(?=.*a moderate southwest swell)", r"metres|swell metres|with moderate sea"),
+    # Environment Canada: indices left out, gusts with the wind's unit
+    ("Sunny. High 25. Humidex 29. UV index 8 or very high.", r"sunny", r"humidex|uv|index"),
+    ("Fog patches dissipating late this morning then a mix of sun and cloud. Wind northeast 20 km/h gusting to 40 near "
+     "the coast.", r"(?=.*northeasterly wind)(?=.*gusts near the coast)", r"gusting to|km"),
+    # Iceland: winds in m/s
+    ("North 18-23 m/s on the heights with snow and drifting snow, visibility very poor.",
+     r"(?=.*northerly wind on the heights)(?=.*very poor visibility)", r"\bnorth on|m/s|outherly"),
+    # South Africa: the wind along the coast
+    ("Fine and warm but partly cloudy in the morning. The wind along the coast will be moderate south-westerly, becoming "
+     "fresh southerly in the afternoon.", r"moderate south-westerly wind along the coast.*becoming fresh southerly in the afternoon",
+     r"will be|the wind along the coast will"),
+    # India: squally weather, wind speeds in kmph, advisories left out
+    ("Squally weather with wind speed reaching 40-50 kmph gusting to 60 kmph is likely along and off Kerala coast. "
+     "Fishermen are advised not to venture into the sea.", r"squally weather and strong gusts likely along",
+     r"kmph|fishermen|venture|\boff\b"),
+    ("Cloudy sky with one or two spells of rain. Strong westerly winds 35-45 kmph. Rough to very rough sea.",
+     r"(?=.*a few spells of rain)(?=.*a rough to very rough sea)", r"kmph|with or"),
+    # Japan: the weather now, then later
+    ("Fine, later cloudy.", r"It is fine and \w+ at .*, turning cloudy later", r"later cloudy"),
+    ("Fair weather. Light to moderate northeast winds. Sea slight to moderate.", r"a slight to moderate sea",
+     r"sea to moderate"),
 ]
 
 

@@ -468,7 +468,9 @@ def normalise(conditions: str) -> str:
     t = re.sub(r", (most likely) (in|during|over|on|near|around|by|after|before|from) ", r" \1 \2 ", t)
     t = re.sub(r", (?:mainly|mostly|especially|chiefly|particularly) (in|during|over|on|near|around|by|after|before|from|along) ",
                r" \1 ", t)  # "snow showers, mostly near the north coast": where they fall
-    t = re.sub(r"(?:^|(?<=, ))(smooth|slight|moderate|rough|very rough|high|very high|heavy) sea\b", r"a \1 sea", t)
+    t = re.sub(r"(?:^|(?<=, ))((?:very )?(?:smooth|slight|moderate|rough|high|heavy|calm)(?: (?:to|or) (?:very )?(?:smooth|slight|"
+               r"moderate|rough|high|phenomenal))?) seas?\b", r"a \1 sea", t)
+    t = re.sub(r"\b(along|on|in) and (?:off|along|near) ", r"\1 ", t)  # "along and off the coast"
     t = re.sub(r"(?:^|(?<=, )|(?<=with ))(?:the |a )?((?:slight|small|low|medium|moderate|high|good|fair|strong|remote|outside|increasing) )?"
                r"(chance|risk|likelihood|possibility) of\b", lambda m: "a " + (m.group(1) or "") + m.group(2) + " of", t)
     t = re.sub(r"\b(showers|rain|snow|drizzle),? some (?:heavy|heavier)(?: and (?=[a-z]+ing\b))?", r"\1, heavy at times, ", t)
@@ -1050,7 +1052,8 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     says it gets no second word for it."""
     now = " ".join(p.words for p in read(conditions) if not p.later and p.words == _strip_freq(p.words))
     now = now.replace("-", " ").replace("freezing level", "").replace("fresh snow", "snow")
-    now = re.sub(r"\b(?:gale|storm|wind|hurricane|strong wind|small craft) (?:warning|advisory|watch)s?\b", "", now)  # a warning, not the wind now
+    now = re.sub(r"\b(?:gale|storm|wind|hurricane|strong wind|small craft) (?:warning|advisory|watch)s?\b", "", now)
+    now = re.sub(r"\bfresh (?=[a-z-]*(?:erly|erlies|winds?|breezes?|gales?)\b)", "", now)  # "fresh westerlies": a wind  # a warning, not the wind now
     now = re.sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
     out = []
     for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
@@ -1154,6 +1157,8 @@ def _later(parts: list[Part], wind_band: int) -> str:
                 bits.append(link + " " + w)  # "light winds, becoming southeasterly later"
             elif _words(w)[0] in _WIND_CHANGE:
                 bits.append(w)
+            elif all(x in _DIRECTION_SET or x in WIND_TERMS or x in ("or", "to", "and") for x in _words(bare)):
+                bits.append(link + " " + w)  # "becoming fresh southerly in the afternoon": the wind already said
             else:
                 bits.append("then " + _wind_np(Part(w, p.role, p.form, True, p.joint, p.wind_band, None, p.flags), wind_band))
         elif _words(w) and _words(w)[0].endswith("er") and _words(w)[0] not in ("water", "weather", "thunder", "shower"):
