@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from hypothesis import settings as _hypothesis_settings
+
+# Property tests explore the same examples on every run and every machine: a failure is reproducible
+# and a run never fails on an example the last one did not try.
+_hypothesis_settings.register_profile("deterministic", derandomize=True, print_blob=True)
+_hypothesis_settings.load_profile("deterministic")
 
 # The CPU fast path (OpenBLAS) only takes effect if it is loaded before anything imports mlx:
 # conftest.py is imported before any test module, so the whole session gets what users get.

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from engine.factcheck import check_facts
 from engine.phrasing import goods, news
 from engine.phrasing.weather import PLEASANT_WORDS, TEMP_BOUNDS, WIND_BOUNDS, understand
+from engine.phrasing.forecast import SHORTHAND
 from engine.templates import sentence_end, grave_news, render_template, template_sentences
 from engine.world import Event, Resource, load_world, make_place
 
@@ -355,10 +356,11 @@ def test_test_worlds_span_every_tier_and_use_other_words():
 
 # --- properties ---------------------------------------------------------------------------------
 
-_word = st.text(st.characters(whitelist_categories=("Ll",)), min_size=2, max_size=10)
+# a forecaster's shorthand ("bcmg", "vis") is expanded on purpose, so it is not a word that must be kept
+_word = st.text(st.characters(whitelist_categories=("Ll",)), min_size=2, max_size=10).filter(lambda w: w not in SHORTHAND)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.lists(_word, min_size=1, max_size=3).map(" ".join), st.sampled_from(TEMPS), st.sampled_from(WINDS),
        st.integers(0, 2**32 - 1))
 def test_any_condition_word_reads_without_a_frame_and_deterministically(cond, t, w, seed):
