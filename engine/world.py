@@ -19,7 +19,8 @@ from .errors import TextureError
 TERMS = ("immediate", "short", "medium", "long", "permanent")
 MAX_BASE = 2000
 MAX_SUMMARY = 300
-MAX_SHORT_TEXT = 200  # name, conditions, resource/event type
+MAX_SHORT_TEXT = 200  # name, resource/event type
+MAX_CONDITIONS = 500  # a real service's forecast runs to 200-400 characters ("Rain. High near 51. East wind ...")
 MAX_ITEMS = 32
 URN_PREFIX = "urn:flux:place:"
 
@@ -204,7 +205,7 @@ def parse_place(obj: Any) -> Place:
         raise _Bad("weather", "missing")
     weather = _obj(obj["weather"], "weather")
     temperature = _number(weather, "temperature", "weather.temperature", -90, 60)
-    conditions = _text(weather, "conditions", "weather.conditions", MAX_SHORT_TEXT)
+    conditions = _text(weather, "conditions", "weather.conditions", MAX_CONDITIONS)
     wind = _number(weather, "windSpeed", "weather.windSpeed", 0, 250)
     resources = []
     for i, r in enumerate(_list(obj, "resources", "resources")):

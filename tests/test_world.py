@@ -12,7 +12,7 @@ import pytest
 
 from engine.builtin_world import FULL_WORLD, builtin_world
 from engine.world import (
-    MAX_BASE,
+    MAX_BASE, MAX_CONDITIONS,
     MAX_ITEMS,
     MAX_SUMMARY,
     TERMS,
@@ -262,6 +262,17 @@ def test_base_longer_than_2000_chars_is_reported(world_file, place_dict):
 
 def test_base_of_exactly_2000_chars_is_accepted(place_dict):
     assert len(parse_place(place_dict(1, description={"base": "é" * 2000})).base) == 2000
+
+
+def test_a_forecast_as_long_as_a_real_service_writes_is_accepted_and_a_longer_one_reported(world_file, place_dict):
+    assert MAX_CONDITIONS == 500
+    forecast = ("Rain. High near 51. East wind 10 to 15 mph. Chance of precipitation is 90%. New rainfall amounts "
+                "between a quarter and half of an inch possible. ") * 2
+    assert 250 < len(forecast) <= 500
+    assert parse_place(place_dict(1, weather={"temperature": 10.0, "conditions": forecast.strip(), "windSpeed": 12.0}))
+    bad = place_dict(1, weather={"temperature": 10.0, "conditions": "r" * 501, "windSpeed": 12.0})
+    res, file = _load_one_bad(world_file, place_dict, bad)
+    _assert_one_error(res, file, 2, "weather.conditions", "too long", "501", "500")
 
 
 def test_summary_longer_than_300_chars_is_reported(world_file, place_dict, make_event):
