@@ -710,7 +710,8 @@ def _style_rules(place: Place, f: _Facts, text: str, low: str, out: list[str]) -
     if nums:
         out.append(f"number: '{nums[0]}' read out")
     else:
-        m = _SPELLED_NUMBER.search(text)
+        low_data = data.lower()
+        m = next((m for m in _SPELLED_NUMBER.finditer(text) if m.group(0).lower() not in low_data), None)
         if m:
             out.append(f"number: {_quote(m.group(0))} read out")
 

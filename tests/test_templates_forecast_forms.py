@@ -72,7 +72,7 @@ CASES = [
      r"will be|the wind along the coast will"),
     # India: squally weather, wind speeds in kmph, advisories left out
     ("Squally weather with wind speed reaching 40-50 kmph gusting to 60 kmph is likely along and off Kerala coast. "
-     "Fishermen are advised not to venture into the sea.", r"squally weather and strong gusts likely along",
+     "Fishermen are advised not to venture into the sea.", r"squally and \w+ at .*strong gusts likely along",
      r"kmph|fishermen|venture|\boff\b"),
     ("Cloudy sky with one or two spells of rain. Strong westerly winds 35-45 kmph. Rough to very rough sea.",
      r"(?=.*a few spells of rain)(?=.*a rough to very rough sea)", r"kmph|with or"),
@@ -80,6 +80,22 @@ CASES = [
     ("Fine, later cloudy.", r"It is fine and \w+ at .*, turning cloudy later", r"later cloudy"),
     ("Fair weather. Light to moderate northeast winds. Sea slight to moderate.", r"a slight to moderate sea",
      r"sea to moderate"),
+    # Sri Lanka: what "will prevail" or "may occur" is the weather; amounts and speeds in brackets left out
+    ("Mainly fair weather will prevail. Fairly strong winds about (30-40) kmph can be expected at times.",
+     r"It is mainly fair and \w+ at .*fairly strong winds at times", r"prevail|expected|about|kmph"),
+    ("Showers or thundershowers will occur at several places in Southern province after 2.00 p.m. Heavy showers above "
+     "100 mm are likely at some places in Galle district.", r"heavy showers likely at some places in Galle district",
+     r"will occur|above|mm\b"),
+    # Malta: labelled slots, a swell by its size and direction, the sea's temperature left out
+    ("Weather: Sunny periods. Visibility: Good. Wind: Northwest force 3 to 4. Sea: Slight to moderate. Swell: Low NW. "
+     "Sea temperature: 23°C.", r"(?=.*a slight to moderate sea)(?=.*a low northwesterly swell)", r"temperature|\bnw\b"),
+    ("WARNING: Strong gusts of up to force 7 are expected from the southwest until 18:00 local time. Sea: Rough.",
+     r"strong gusts from the southwest", r"warning|local time|up to"),
+    # Japan: a wind's strength after it, waves by their height, an amount by area left out
+    ("Cloudy, occasional snow. Northwest wind, strong at sea. Waves 4 m, later 3 m, with swell.",
+     r"(?=.*a very rough sea)(?=.*a strong northwesterly wind at sea)", r"later \d|with strong at sea"),
+    ("Snow, heavy at times. Heavy Snow Warning. Expected snowfall in the 24 hours to 6 a.m. tomorrow: plains 40 cm, "
+     "mountains 60 cm.", r"a heavy snow warning", r"plains|mountains|tomorrow|\bm\b"),
 ]
 
 

@@ -121,7 +121,7 @@ _COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(?<!the )(?<!in )(?<!of )(" + _COMPASS
 _COMPASS_AFTER = re.compile(r"(?i)\b(veering|backing|becoming|or)\s+(" + _COMPASS_RX + r")(?![\w'-])")
 _COMPASS_REGION = {k: v[: -len("erly")].replace("-", "-") for k, v in _COMPASS.items()}  # "sw" -> "southwest"
 SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "moderate", "rough", "high")
-_SEA_ONLY = frozenset("phenomenal rough high smooth slight".split())
+_SEA_ONLY = frozenset("phenomenal rough high smooth slight calm".split())
 _SLOT_JOIN = frozenset("or occasionally becoming at times then later first for a time very to".split())
 _VIS_GRADES = frozenset("good moderate poor very fog".split())
 _NAMED = {"föhn": "Föhn", "foehn": "Foehn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
@@ -182,6 +182,9 @@ def _heights(text: str) -> str:
     # "30 to 50 cm of fresh snow", "250 to 350 mm of rain": an amount, said without its number
     t = re.sub(r"(?i)\b(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?\d+(?:\.\d+)?\s*(?:cm|mm|in|inches)\s+of\s+", "", t)
     t = re.sub(r"(?i)\bswell:\s*((?:north|south|east|west)[a-z-]*\s+)", r"\1swell ", t)  # "Swell: South-westerly 3-4m"
+    t = re.sub(r"(?i)\bswell:\s*(low|moderate|heavy|high|long|short|slight|no)\s+(" + _COMPASS_RX + r")\b\.?",
+               lambda m: "a " + m.group(1).lower() + " " + _COMPASS[m.group(2).lower()] + " swell.", t)
+    t = re.sub(r"(?i)\bswell:\s*(low|moderate|heavy|high|long|short|slight|negligible)\b\.?", lambda m: "a " + m.group(1).lower() + " swell.", t)
     t = re.sub(r"(?i)\b((?:(?:north|south|east|west)[a-z-]*|[nsew]{1,3}) )?swell(?: (rising|easing|falling|building|increasing|decreasing)(?: to)?)?"
                r"\s+(?:around\s+|of\s+|near\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?(\d+(?:\.\d+)?)\s*(m|metres|meters|ft|feet)\b",
                lambda m: ("a low " if _metres(m.group(3), m.group(4)) < 2 else "a moderate " if _metres(m.group(3), m.group(4)) < 4
@@ -242,7 +245,7 @@ def _is_sea(slot: str, strict: bool) -> bool:
 def _sea(slot: str) -> str:
     """"rough or very rough, occasionally high" -> "a rough or very rough sea, occasionally high"."""
     s = " ".join(slot.lower().strip(" .").split())
-    m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
+    m = re.match(r"((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?)"
                  r"(?: later)?$", s)
     s = re.sub(r"^((?:very )?[a-z]+), (?:occasionally|at times|perhaps) ((?:very )?[a-z]+)$", r"\1 or \2", s)
     m2 = re.match(r"^((?:very )?[a-z]+ or (?:very )?[a-z]+), (occasionally|at times|perhaps) ((?:very )?[a-z]+)$", s)
@@ -257,6 +260,8 @@ def _sea(slot: str) -> str:
 
 def _vis(slot: str) -> str:
     s = " ".join(slot.lower().strip(" .").split())
+    s = re.sub(r"^((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?),? (?:becoming )?(?:very )?[a-z]+ in (?:showers|rain|fog|drizzle|snow|mist)$",
+               r"\1", s)  # "good, moderate in showers": the visibility, its dip in showers a detail
     s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?), (occasionally|at times) ((?:very )?[a-z]+)$",
                r"\1 visibility, \2 \3 visibility", s)  # "good, occasionally moderate"
     s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
@@ -274,9 +279,37 @@ def _forecasters(conditions: str) -> str:
                lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", " ".join(conditions.split()))
     t = _heights(t)
     t = metar.decode(t)
+    t = re.sub(r"\((\d[^()]*)\)", r"\1", t)  # "(30-40) kmph"
+    t = re.sub(r"(?i)\s*\b(?:about|around|near|of|at|of up to|up to)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kmph|km/h|kmh|kph|mph|kt|kts|knots|m/s)\b", "", t)
+    t = re.sub(r"(?i)\s*\bof up to force \d+", "", t)
+    t = re.sub(r"(?i)\s*\bexpected (?:snowfall|rainfall|precipitation)\b.*$", "", t)  # amounts by area, to the end
+    t = re.sub(r"(?i)^warning\s*:\s*", "", t)
+    t = re.sub(r"(?i)\s*\buntil \d{1,2}[:.]\d{2}(?: (?:local time|utc|gmt|lt))?", "", t)
+    # "X will prevail", "showers may occur at a few places", "winds can be expected at times": the weather, not the verb
+    t = re.sub(r"(?i)\s+(?:will|may|can|could|might|should|are likely to|is likely to)\s+(?:also\s+)?(?:be\s+)?"
+               r"(?:prevail|occur|develop|persist|continue|expected|experienced|observed|reported|felt|seen)\b", "", t)
+    t = re.sub(r"(?i)\bwinds? will be ([a-z-]+erly)\b", r"\1 winds", t)  # "winds will be south-westerly"
+    t = re.sub(r"(?i)\s*\b(?:and )?wind speed will be\s+(?:about\s+)?\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kmph|km/h|kph|mph|kt|knots|m/s)", "", t)
+    t = re.sub(r"(?i)\bsea areas?(?: off the coasts?| around the island)? (?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)"
+               r"(?: at times)?", lambda m: "a " + m.group(1).lower() + " sea at times", t)
+    t = re.sub(r"(?i)\b(?:(?:moderate|strong|light|fresh|gentle)(?: to (?:strong|fresh|moderate|gale-force|gale force))? )?winds? "
+               r"(?:coming )?from the (north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
+               r"south-east|south-west)\b", lambda m: m.group(0).split(" winds", 1)[0].split(" wind", 1)[0].replace("Winds", "").replace("winds", "").strip()
+               + (" " if not m.group(0).lower().startswith(("wind", "winds")) else "") + _directional(m.group(1).lower()) + " winds", t)
+    t = re.sub(r"(?i)\b(misty|foggy|hazy|stormy|windy|showery|squally|thundery|wintry|humid) conditions\b", r"\1", t)
+    t = re.sub(r"(?i)\b(?:above|over|exceeding|more than|up to|around|about)\s+\d+\s*mm\b", "", t)
+    t = re.sub(r"(?i)\b((?:mainly|mostly|generally|largely) )?(fair|fine|dry|settled|unsettled|showery|squally|stormy) weather\b",
+               lambda m: (m.group(1) or "") + m.group(2), t)
+    # the Japan Meteorological Agency: "North wind, slightly strong", "Waves 4 m, later 3 m, with swell"
+    t = re.sub(r"(?i)\b((?:north|south|east|west|northeast|northwest|southeast|southwest)(?:erly)? winds?),\s*"
+               r"(slightly strong|very strong|strong|fresh|moderate|light|weak)( at sea| on the coast| offshore| at times)?",
+               lambda m: {"slightly strong": "fresh", "weak": "light"}.get(m.group(2).lower(), m.group(2).lower()) + " "
+               + m.group(1) + (m.group(3) or ""), t)
+    t = re.sub(r"(?i)(\d\s*(?:m|ft|metres|meters)),\s*later\s+\d+(?:\.\d+)?\s*(?:m|ft|metres|meters)\b", r"\1", t)
+    t = re.sub(r"(?i),?\s*with swell\b", ", a swell", t)
     # indices and readings that are numbers only: "UV index 8 or very high", "Humidex 33", "Amount 10 mm",
     # "High 27 except 21 near the coast", "Max 30°C, Min 25°C", "Temperature steady near 6"
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:uvb?(?: sunburn)? index|humidex|heat index(?: values?)?|air quality(?: health)? index|aqhi|pollen count|amount|"
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:uvb?(?: sunburn)? index|humidex|heat index(?: values?)?|(?:sea|water|sea surface) temperature|snow depth|expected (?:snowfall|rainfall|precipitation)|air quality(?: health)? index|aqhi|pollen count|amount|"
                r"(?:high|low|max(?:imum)?|min(?:imum)?)(?: temperatures?)?|temperatures?|wind chill|feels like)\b"
                r"(?=[^.]*\d|\s*:)[^.]*(?:\.|$)", "", t)
     t = re.sub(r"(?i),?\s*\b(?:max|min)(?:imum)?\s*[-−]?\d+\s*°?\s*c?\b", "", t)
@@ -355,7 +388,8 @@ def _forecasters(conditions: str) -> str:
                 x = _wind_slot(x)
             elif k.startswith("sea") and _is_sea(x, strict=False):
                 x = _sea(x)
-            elif k == "visibility" and all(w in _VIS_GRADES or w in _SLOT_JOIN for w in _sea_words(x)):
+            elif k == "visibility" and all(w in _VIS_GRADES or w in _SLOT_JOIN or w in ("in", "showers", "rain", "fog", "drizzle",
+                                                                                          "snow", "mist") for w in _sea_words(x)):
                 x = _vis(x)
             out.append(x)
         return ". ".join(out)
