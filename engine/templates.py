@@ -39,11 +39,11 @@ _ENDS = frozenset(".!?…\"'")
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")
 _MAX_FLAVOUR = 200
 # a stop after these is an abbreviation, not a sentence end ("St. Moritz", "Mt. Cook", "e.g. the")
-ABBREVIATIONS = frozenset("""st mt mts ste dr mr mrs ms messrs prof rev fr sr jr hon gov gen col capt cpt lt sgt maj
+ABBREVIATIONS = frozenset("""st sta sto mt mts ste dr mr mrs ms messrs prof rev fr sr jr hon gov gen col capt cpt lt sgt maj
     cmdr adm rd ave av blvd ft pt sq nr approx ca cf vs viz etc al inc ltd co corp bros dept univ est fig figs vol
     vols ed eds jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thurs fri sat sun e.g i.e
     a.m p.m u.s u.k a.d b.c n.b p.s""".split())
-_NUMBERED = frozenset("no nos nr pp p op art vol ch sec".split())  # "No. 7", "pp. 12"
+_NUMBERED = frozenset("no nos nr pp p op art vol ch sec rs rp ksh sh".split())  # "No. 7", "pp. 12"
 
 
 def sentence_end(text: str, start: int = 0) -> "re.Match | None":
@@ -180,7 +180,8 @@ def news_sentence(resources: tuple, events: tuple, seed: int) -> str:
     if news.ends_in_role(top.summary):  # "...visit the shrine; salt is scarce", never "the shrine, with salt"
         return _end(lead + "; " + stock[(seed >> 7) % len(stock)])
     if ";" in lead:  # "The abbot died at dawn; his body will lie in state": no third semicolon
-        tail = [x for x in stock if ", " not in x]
+        tail = [x for x in (y.replace(", but ", " but ").replace(", though ", " though ").replace(", while ", " while ")
+                            .replace(", and ", " and ") for y in stock) if ", " not in x]
         return _end(lead + (", and " + tail[(seed >> 7) % len(tail)] if tail else ""))
     if " and " in lead or news.kind(top.type, top.summary) == news.CALAMITY:
         # a summary already joined with "and", or grave news: the stock after a semicolon, never

@@ -284,11 +284,27 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\s*\bof up to force \d+", "", t)
     t = re.sub(r"(?i)\s*\bexpected (?:snowfall|rainfall|precipitation)\b.*$", "", t)  # amounts by area, to the end
     t = re.sub(r"(?i)^warning\s*:\s*", "", t)
+    # a bulletin's number, who issued it and when: "GALE WARNING No. 2 issued at 5:00 AM today"
+    t = re.sub(r"(?i)\b(warning|advisory|bulletin|alert)\s+no\.?\s*\d+\b", r"\1", t)
+    t = re.sub(r"(?i)\s*\bissued (?:at|by|for|on)\b[^.]*", "", t)
+    t = re.sub(r"(?i)\b(landslide|flood|heat|rain|wind|storm|thunderstorm)(?: early)? warning\s*\(?(?:level\s*\d+\s*[-–]?\s*)?"
+               r"(red|amber|yellow|orange)\)?", lambda m: m.group(2).lower() + " " + m.group(1).lower() + " warning", t)
+    # a sentence addressed to people ("Fishermen are advised not to venture into the sea") is advice, not weather
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:requested|advised|urged|should not|must not|are warned|alerted)\b[^.;]*[.;]?\s*", "", t)
+    t = re.sub(r"(?i)\bsea areas?[^.;]*?\b(?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)(?: at times)?[^.;]*",
+               lambda m: "a " + m.group(1).lower() + " sea at times", t)
+    t = re.sub(r"(?i)\bsea conditions? (?:will|may|can) be ((?:very )?(?:rough|moderate|slight|calm|high)(?: to (?:very )?(?:rough|high|moderate))?)",
+               lambda m: "a " + m.group(1).lower() + " sea", t)
+    t = re.sub(r"(?i)\s+(?:are|is) being experienced\b", "", t)
+    t = re.sub(r"(?i)\s*\b(?:which|that) may (?:persist|affect|continue)\b[^.]*", "", t)
+    t = re.sub(r"(?i)\s*\b(?:associated with|due to|caused by) the [a-z ]*?(?:monsoon|surge|trough|front|depression|low)\b", "", t)
+    t = re.sub(r"(?i)\s+in direction\b", "", t)
     t = re.sub(r"(?i)\s*\buntil \d{1,2}[:.]\d{2}(?: (?:local time|utc|gmt|lt))?", "", t)
     # "X will prevail", "showers may occur at a few places", "winds can be expected at times": the weather, not the verb
     t = re.sub(r"(?i)\s+(?:will|may|can|could|might|should|are likely to|is likely to)\s+(?:also\s+)?(?:be\s+)?"
                r"(?:prevail|occur|develop|persist|continue|expected|experienced|observed|reported|felt|seen)\b", "", t)
-    t = re.sub(r"(?i)\bwinds? will be ([a-z-]+erly)\b", r"\1 winds", t)  # "winds will be south-westerly"
+    t = re.sub(r"(?i)\bwinds? will be ([a-z-]+erly(?: (?:to|or) [a-z-]+erly)?)(?: in direction)?\b", r"\1 winds", t)
+    t = re.sub(r"\s*\((?=[A-Z])[^()\d]*\)", "", t)  # "in Albay (Legazpi City, Daraga)": the places, in brackets  # "winds will be south-westerly"
     t = re.sub(r"(?i)\s*\b(?:and )?wind speed will be\s+(?:about\s+)?\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kmph|km/h|kph|mph|kt|knots|m/s)", "", t)
     t = re.sub(r"(?i)\bsea areas?(?: off the coasts?| around the island)? (?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)"
                r"(?: at times)?", lambda m: "a " + m.group(1).lower() + " sea at times", t)
