@@ -303,6 +303,10 @@ def _forecasters(conditions: str) -> str:
     # "X will prevail", "showers may occur at a few places", "winds can be expected at times": the weather, not the verb
     t = re.sub(r"(?i)\s+(?:will|may|can|could|might|should|are likely to|is likely to)\s+(?:also\s+)?(?:be\s+)?"
                r"(?:prevail|occur|develop|persist|continue|expected|experienced|observed|reported|felt|seen)\b", "", t)
+    t = re.sub(r"(?i)^winds? becoming (north(?:east|west)?|south(?:east|west)?|east|west)\b(?!erly)",
+               lambda m: _directional(m.group(1).lower()) + " wind", t)  # "Wind becoming north 30 km/h ..."
+    t = re.sub(r"(?i)(?<=[.;]\s)winds? becoming (north(?:east|west)?|south(?:east|west)?|east|west)\b(?!erly)",
+               lambda m: _directional(m.group(1).lower()) + " wind", t)
     t = re.sub(r"(?i)\bwinds? will be ([a-z-]+erly(?: (?:to|or) [a-z-]+erly)?)(?: in direction)?\b", r"\1 winds", t)
     t = re.sub(r"\s*\((?=[A-Z])[^()\d]*\)", "", t)  # "in Albay (Legazpi City, Daraga)": the places, in brackets  # "winds will be south-westerly"
     t = re.sub(r"(?i)\s*\b(?:and )?wind speed will be\s+(?:about\s+)?\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kmph|km/h|kph|mph|kt|knots|m/s)", "", t)
@@ -318,7 +322,7 @@ def _forecasters(conditions: str) -> str:
                lambda m: (m.group(1) or "") + m.group(2), t)
     # the Japan Meteorological Agency: "North wind, slightly strong", "Waves 4 m, later 3 m, with swell"
     t = re.sub(r"(?i)\b((?:north|south|east|west|northeast|northwest|southeast|southwest)(?:erly)? winds?),\s*"
-               r"(slightly strong|very strong|strong|fresh|moderate|light|weak)( at sea| on the coast| offshore| at times)?",
+               r"(slightly strong|very strong|strong|fresh|moderate|light|weak)( at sea| on the coast| offshore| at times)?(?=\s*(?:[,.;]|$))",
                lambda m: {"slightly strong": "fresh", "weak": "light"}.get(m.group(2).lower(), m.group(2).lower()) + " "
                + m.group(1) + (m.group(3) or ""), t)
     t = re.sub(r"(?i)(\d\s*(?:m|ft|metres|meters)),\s*later\s+\d+(?:\.\d+)?\s*(?:m|ft|metres|meters)\b", r"\1", t)
@@ -764,7 +768,7 @@ def _strip_freq(part: str) -> str:
     return part
 
 
-_COUNT_WEATHER = frozenset("shower thunderstorm storm squall flurry downpour cloudburst sprinkle gust thundershower warning advisory alert "
+_COUNT_WEATHER = frozenset("shower thunderstorm storm squall flurry downpour cloudburst sprinkle gust thundershower warning advisory alert watch "
                            "dust-storm duststorm sandstorm whirlwind".split())
 
 
