@@ -220,7 +220,7 @@ def _wind_slot(slot: str) -> str:
     """"S or SW 3 or 4, occasionally 5" -> "southerly or southwesterly 3 or 4, occasionally 5";
     "NW 6 to gale 8" -> "northwesterly 6, at times gale 8"."""
     # "4 or 5, occasionally 6 later": a force said only by its number says nothing once it is dropped
-    slot = re.sub(r"(?i),\s*(?:occasionally|at times|perhaps|possibly)\s+\d+(?:\s+(?:later|at first|for a time|"
+    slot = re.sub(r"(?i),\s*(?:occasionally|at times|perhaps|possibly|locally|gusting)\s+(?:force\s+)?\d+(?:\s+(?:later|at first|for a time|"
                   r"in (?:the )?[a-z]+))?(?=\s*[,.;]|$)", "", slot)
     t = _COMPASS_AT.sub(lambda m: _COMPASS[m.group(1).lower()], slot)
     t = re.sub(r"(?i)\b(occasionally|perhaps|possibly|at times|probably)\s+((?:severe |violent )?gale|storm|violent storm)\s+\d+",
@@ -237,7 +237,7 @@ def _sea_words(slot: str) -> list[str]:
 
 def _is_sea(slot: str, strict: bool) -> bool:
     ws = _sea_words(slot)
-    if not ws or not all(w in _SLOT_JOIN or w in ("moderate", "very") or w in _SEA_ONLY for w in ws):
+    if not ws or not all(w in _SLOT_JOIN or w in ("moderate", "very", "inshore", "offshore") or w in _SEA_ONLY for w in ws):
         return False
     return any(w in _SEA_ONLY for w in ws) or not strict
 
@@ -245,6 +245,9 @@ def _is_sea(slot: str, strict: bool) -> bool:
 def _sea(slot: str) -> str:
     """"rough or very rough, occasionally high" -> "a rough or very rough sea, occasionally high"."""
     s = " ".join(slot.lower().strip(" .").split())
+    m = re.match(r"^((?:very )?[a-z]+) (inshore|offshore|near the coast),? ((?:very )?[a-z]+) (inshore|offshore|further out)$", s)
+    if m:  # "slight inshore, moderate offshore"
+        return article(m.group(1) + " sea") + " " + m.group(2) + " and " + article(m.group(3) + " sea") + " " + m.group(4)
     m = re.match(r"((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?)"
                  r"(?: later)?$", s)
     s = re.sub(r"^((?:very )?[a-z]+), (?:occasionally|at times|perhaps) ((?:very )?[a-z]+)$", r"\1 or \2", s)
@@ -275,8 +278,9 @@ def _forecasters(conditions: str) -> str:
     (case kept): the slots of a UK shipping or inshore forecast ("WIND. SEA STATE. WEATHER.
     VISIBILITY.": "S 4, increasing 6 later. Moderate. Rain later. Good."), bare compass points,
     the heights and distances of an Alpine forecast, the named winds ("Föhn", "Bise")."""
+    t = re.sub(r"(\d) (\d{3})\b", r"\1\2", " ".join(conditions.split()))  # "1 000 metres"
     t = re.sub(r"(?i)\bcloud base\s+(?:of\s+|at\s+|around\s+)?(\d[\d,]*)\s*(m|ft|feet|metres|meters)\b",
-               lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", " ".join(conditions.split()))
+               lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", t)
     t = _heights(t)
     t = metar.decode(t)
     t = re.sub(r"\((\d[^()]*)\)", r"\1", t)  # "(30-40) kmph"
@@ -284,6 +288,23 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\s*\bof up to force \d+", "", t)
     t = re.sub(r"(?i)\s*\bexpected (?:snowfall|rainfall|precipitation)\b.*$", "", t)  # amounts by area, to the end
     t = re.sub(r"(?i)^warning\s*:\s*", "", t)
+    # "North West Force 4", "West North West": a compass point written as words
+    t = re.sub(r"(?i)\b(north|south|east|west)[ -](north|south)[ -](east|west)\b",
+               lambda m: m.group(1).lower() + "-" + m.group(2).lower() + m.group(3).lower(), t)
+    t = re.sub(r"(?i)\b(north|south)[ -](east|west)\b(?!ern)", lambda m: m.group(1).lower() + m.group(2).lower(), t)
+    t = re.sub(r"(?i)\bthe ([a-z ]+?(?:warning|signal|advisory|alert|watch)) is (?:now )?(?:in force|in effect|current|hoisted)\b",
+               lambda m: "a " + m.group(1).lower() + " in force", t)
+    t = re.sub(r"(?i)\s*\((?:sea|land|coast|coastal|inland|offshore)\)", "", t)  # "Gale Warning (sea)"
+    t = re.sub(r"(?i),?\s*(?:with )?relative humidity\b[^.]*", "", t)
+    t = re.sub(r"(?i),?\s*with temperatures?\b[^.]*", "", t)  # "Cold, with temperatures of about 8 degrees in ..."
+    t = re.sub(r"(?i)\b(fair|fine|dry|sunny|bright)(?: weather)? (?:aside|apart) from\b", r"\1, with", t)
+    t = re.sub(r"(?i)\brather strong\b", "fairly strong", t)
+    t = re.sub(r"(?i)\b(light|moderate|fresh) to (?:at times|occasionally|locally) (heavy|strong|very heavy)\b", r"\1 to \2", t)
+    t = re.sub(r"(?i)\bcoastal waters? ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)\b",
+               lambda m: "a " + m.group(1).lower() + " sea", t)
+    t = re.sub(r"(?i)\b((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?) coastal waters?\b",
+               lambda m: "a " + m.group(1).lower() + " sea", t)
+    t = re.sub(r"(?i)\bgale[ -]force\b(?![ -](?:[a-z-]+ )?(?:winds?|gusts?|gales?)\b)", "gale-force winds", t)
     # a bulletin's number, who issued it and when: "GALE WARNING No. 2 issued at 5:00 AM today"
     t = re.sub(r"(?i)\b(warning|advisory|bulletin|alert)\s+no\.?\s*\d+\b", r"\1", t)
     t = re.sub(r"(?i)\s*\bissued (?:at|by|for|on)\b[^.]*", "", t)
@@ -322,7 +343,7 @@ def _forecasters(conditions: str) -> str:
                lambda m: (m.group(1) or "") + m.group(2), t)
     # the Japan Meteorological Agency: "North wind, slightly strong", "Waves 4 m, later 3 m, with swell"
     t = re.sub(r"(?i)\b((?:north|south|east|west|northeast|northwest|southeast|southwest)(?:erly)? winds?),\s*"
-               r"(slightly strong|very strong|strong|fresh|moderate|light|weak)( at sea| on the coast| offshore| at times)?(?=\s*(?:[,.;]|$))",
+               r"(slightly strong|fairly strong|very strong|strong|fresh|moderate|light|weak)( at sea| on the coast| offshore| at times)?(?=\s*(?:[,.;]|$))",
                lambda m: {"slightly strong": "fresh", "weak": "light"}.get(m.group(2).lower(), m.group(2).lower()) + " "
                + m.group(1) + (m.group(3) or ""), t)
     t = re.sub(r"(?i)(\d\s*(?:m|ft|metres|meters)),\s*later\s+\d+(?:\.\d+)?\s*(?:m|ft|metres|meters)\b", r"\1", t)
