@@ -658,6 +658,8 @@ def _goods_rules(place: Place, f: _Facts, low: str, out: list[str]) -> None:
             return
     for s in _sentences(low):
         m = _BECOME_ROLE.search(s)
+        if m and _in_template(s[max(0, m.start() - 30): m.end() + 30].strip(), f):
+            continue  # the world's own words ("the copra shed is now a marina")
         if m and _resource_words(f, s[: m.start()]):
             out.append(f"goods-misused: {_resource_words(f, s[: m.start()])[0][0]} turned into something else "
                        f"({_quote(s[max(0, m.start() - 30): m.end() + 30])})")

@@ -72,7 +72,7 @@ CASES = [
      r"will be|the wind along the coast will"),
     # India: squally weather, wind speeds in kmph, advisories left out
     ("Squally weather with wind speed reaching 40-50 kmph gusting to 60 kmph is likely along and off Kerala coast. "
-     "Fishermen are advised not to venture into the sea.", r"squally and \w+ at .*strong gusts likely along",
+     "Fishermen are advised not to venture into the sea.", r"squally and \w+ at .*strong gusts along",
      r"kmph|fishermen|venture|\boff\b"),
     ("Cloudy sky with one or two spells of rain. Strong westerly winds 35-45 kmph. Rough to very rough sea.",
      r"(?=.*a few spells of rain)(?=.*a rough to very rough sea)", r"kmph|with or"),
@@ -84,7 +84,7 @@ CASES = [
     ("Mainly fair weather will prevail. Fairly strong winds about (30-40) kmph can be expected at times.",
      r"It is mainly fair and \w+ at .*fairly strong winds at times", r"prevail|expected|about|kmph"),
     ("Showers or thundershowers will occur at several places in Southern province after 2.00 p.m. Heavy showers above "
-     "100 mm are likely at some places in Galle district.", r"heavy showers likely at some places in Galle district",
+     "100 mm are likely at some places in Galle district.", r"heavy showers at some places in Galle district",
      r"will occur|above|mm\b"),
     # Malta: labelled slots, a swell by its size and direction, the sea's temperature left out
     ("Weather: Sunny periods. Visibility: Good. Wind: Northwest force 3 to 4. Sea: Slight to moderate. Swell: Low NW. "

@@ -279,6 +279,18 @@ def _forecasters(conditions: str) -> str:
     VISIBILITY.": "S 4, increasing 6 later. Moderate. Rain later. Good."), bare compass points,
     the heights and distances of an Alpine forecast, the named winds ("Föhn", "Bise")."""
     t = re.sub(r"(\d) (\d{3})\b", r"\1\2", " ".join(conditions.split()))  # "1 000 metres"
+    t = re.sub(r"(?i)\bkm\s*/\s*hr?\b|\bkmph\b|\bkph\b|\bkm/hour\b", "km/h", t)  # one spelling of the unit
+    # a place or area labelling part of a forecast: "Gilgit: Max 23°C", "Inari: cloudy", "Bay of Bothnia: southwest 10-14 m/s"
+    t = re.sub(r"(?:^|(?<=[.;]\s))(?!(?i:wind|winds|weather|sea|seas|sea state|swell|visibility|outlook|forecast|warning|warnings|"
+               r"traffic weather|pedestrian weather|road weather)\s*:)(?![^:.]*(?i:danger|index|temperature|chill|humidity|depth|warning|"
+               r"alert|advisory|level|rating|outlook|forecast|visibility|swell|wind|sea)[^:.]*:)"
+               r"[A-Z][\w'’-]*(?: (?:[A-Za-z][\w'’-]*|of|and|to|the)){0,3}:\s+",
+               "", t)
+    t = re.sub(r"(?i)\bpedestrian weather:\s*(very )?slippery\b", lambda m: (m.group(1) or "") + "slippery pavements", t)
+    t = re.sub(r"(?i)\b(?:traffic|road|driving) weather:\s*", "", t)
+    t = re.sub(r"(?i)\b(very poor|poor|difficult|hazardous|dangerous|treacherous) driving conditions\b", r"\1 driving", t)
+    t = re.sub(r"(?i)\s*\bbecause of\b", ", with", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))however,?\s+", "", t)
     t = re.sub(r"(?i)\bcloud base\s+(?:of\s+|at\s+|around\s+)?(\d[\d,]*)\s*(m|ft|feet|metres|meters)\b",
                lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", t)
     t = _heights(t)
@@ -292,8 +304,14 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(north|south|east|west)[ -](north|south)[ -](east|west)\b",
                lambda m: m.group(1).lower() + "-" + m.group(2).lower() + m.group(3).lower(), t)
     t = re.sub(r"(?i)\b(north|south)[ -](east|west)\b(?!ern)", lambda m: m.group(1).lower() + m.group(2).lower(), t)
-    t = re.sub(r"(?i)\bthe ([a-z ]+?(?:warning|signal|advisory|alert|watch)) is (?:now )?(?:in force|in effect|current|hoisted)\b",
-               lambda m: "a " + m.group(1).lower() + " in force", t)
+    t = re.sub(r"(?i)\b(?:the|an?) ([a-z ]+?(?:warning|signal|advisory|alert|watch)) (?:is|remains) (?:now |still )?"
+               r"(?:in force|in effect|current|hoisted)(?: for [^.;]*)?", lambda m: article(m.group(1).lower()) + " in force", t)
+    t = re.sub(r"(?i)\b(?:may|will|could|can) be (heavy|heavier|torrential|intense|squally|thundery)\b", r"\1", t)
+    t = re.sub(r"(?i)\s+(?:(?:is|are) )?expected(?=\s*[.,;]|$)", "", t)  # "Mainly dry weather expected."
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(on|over) (fell tops|the fells|high ground|the hills|the coast|the mountains|summits|the tops) "
+               r"((?:[a-z-]+ )?winds?)\b(?! chill)", r"\3 \1 \2", t)  # "On fell tops southwesterly wind 8-12 m/s"
+    t = re.sub(r"(?i)\b(winds),\s*(?:strong|stronger|fresh|fresher|gale force|gusty)\s+(?:offshore|on high ground|over high ground|"
+               r"at sea|on the coast|in exposed places|over the sea|on exposed coasts)(?: at first| later| at times)?", r"\1", t)
     t = re.sub(r"(?i)\s*\((?:sea|land|coast|coastal|inland|offshore)\)", "", t)  # "Gale Warning (sea)"
     t = re.sub(r"(?i),?\s*(?:with )?relative humidity\b[^.]*", "", t)
     t = re.sub(r"(?i),?\s*with temperatures?\b[^.]*", "", t)  # "Cold, with temperatures of about 8 degrees in ..."
@@ -311,7 +329,8 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(landslide|flood|heat|rain|wind|storm|thunderstorm)(?: early)? warning\s*\(?(?:level\s*\d+\s*[-–]?\s*)?"
                r"(red|amber|yellow|orange)\)?", lambda m: m.group(2).lower() + " " + m.group(1).lower() + " warning", t)
     # a sentence addressed to people ("Fishermen are advised not to venture into the sea") is advice, not weather
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:requested|advised|urged|should not|must not|are warned|alerted)\b[^.;]*[.;]?\s*", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:requested|advised|urged|should not|must not|are warned|alerted|should exercise|"
+               r"should take|are reminded|remain cautious|take care|exercise caution)\b[^.;]*[.;]?\s*", "", t)
     t = re.sub(r"(?i)\bsea areas?[^.;]*?\b(?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)(?: at times)?[^.;]*",
                lambda m: "a " + m.group(1).lower() + " sea at times", t)
     t = re.sub(r"(?i)\bsea conditions? (?:will|may|can) be ((?:very )?(?:rough|moderate|slight|calm|high)(?: to (?:very )?(?:rough|high|moderate))?)",
@@ -337,10 +356,13 @@ def _forecasters(conditions: str) -> str:
                r"(?:coming )?from the (north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
                r"south-east|south-west)\b", lambda m: m.group(0).split(" winds", 1)[0].split(" wind", 1)[0].replace("Winds", "").replace("winds", "").strip()
                + (" " if not m.group(0).lower().startswith(("wind", "winds")) else "") + _directional(m.group(1).lower()) + " winds", t)
-    t = re.sub(r"(?i)\b(misty|foggy|hazy|stormy|windy|showery|squally|thundery|wintry|humid) conditions\b", r"\1", t)
+    t = re.sub(r"(?i)\b(misty|foggy|hazy|stormy|windy|showery|squally|thundery|wintry|humid|cloudy|sunny|dry|wet|calm|cold|hot|"
+               r"icy|snowy|freezing|blustery|unsettled|settled|fair|fine) conditions\b", r"\1", t)
     t = re.sub(r"(?i)\b(?:above|over|exceeding|more than|up to|around|about)\s+\d+\s*mm\b", "", t)
     t = re.sub(r"(?i)\b((?:mainly|mostly|generally|largely) )?(fair|fine|dry|settled|unsettled|showery|squally|stormy) weather\b",
                lambda m: (m.group(1) or "") + m.group(2), t)
+    t = re.sub(r"(?i)\s+(?:are|is) (?:expected|forecast|likely)\b", "", t)
+    t = re.sub(r"(?i),?\s*in (?:showers|rain|fog|snow|drizzle) (?:very poor|poor|moderate)\b", "", t)  # "visibility moderate, in showers poor"
     # the Japan Meteorological Agency: "North wind, slightly strong", "Waves 4 m, later 3 m, with swell"
     t = re.sub(r"(?i)\b((?:north|south|east|west|northeast|northwest|southeast|southwest)(?:erly)? winds?),\s*"
                r"(slightly strong|fairly strong|very strong|strong|fresh|moderate|light|weak)( at sea| on the coast| offshore| at times)?(?=\s*(?:[,.;]|$))",
@@ -352,7 +374,7 @@ def _forecasters(conditions: str) -> str:
     # "High 27 except 21 near the coast", "Max 30°C, Min 25°C", "Temperature steady near 6"
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:uvb?(?: sunburn)? index|humidex|heat index(?: values?)?|(?:sea|water|sea surface) temperature|snow depth|expected (?:snowfall|rainfall|precipitation)|air quality(?: health)? index|aqhi|pollen count|amount|"
                r"(?:high|low|max(?:imum)?|min(?:imum)?)(?: temperatures?)?|temperatures?|wind chill|feels like)\b"
-               r"(?=[^.]*\d|\s*:)[^.]*(?:\.|$)", "", t)
+               r"(?=[^.]*\d|\s*:|\s+(?:is\s+)?(?:low|moderate|high|very high|extreme)\b)[^.]*(?:\.|$)", "", t)
     t = re.sub(r"(?i),?\s*\b(?:max|min)(?:imum)?\s*[-−]?\d+\s*°?\s*c?\b", "", t)
     # a wind by its speed: "North 18-23 m/s", "Southerly 20-30kt", "Strong westerly winds 35-45 kmph"
     t = re.sub(r"(?i)\b(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|south-east|"
@@ -419,7 +441,7 @@ def _forecasters(conditions: str) -> str:
     if not slots:
         return t
     # "Wind: SW 4. Sea state: Slight. Weather: Fair. Visibility: Good.": the labelled inshore form
-    labels = [re.match(r"(?i)(wind|sea state|sea|weather|visibility)\s*:\s*", x) for x in slots]
+    labels = [re.match(r"(?i)(wind|sea state|seas?|weather|visibility)\s*:\s*", x) for x in slots]
     if any(labels):
         kinds = [(m.group(1).lower() if m else "") for m in labels]
         slots = [x[m.end():] if m else x for x, m in zip(slots, labels)]
@@ -644,7 +666,7 @@ _WHEN = re.compile(
     r"on high ground|on the hills|on hills|on the coast|inland|offshore|near the coast|at night|tonight|"
     r"in the (?:morning|afternoon|evening|night)|this (?:morning|afternoon|evening)|later on|soon|"
     r"by (?:dawn|morning|noon|midday|afternoon|evening|dusk|nightfall|night|tonight)|to follow|for a while|"
-    r"(?:in|on|near|over|along|across|around|from|off|at|above|below|by|under) (?:the |a )?[a-z' -]+))$")
+    r"(?:in|on|near|over|along|across|around|from|off|at|above|below|by|under|during|throughout) (?:the |a )?[a-z' -]+))$")
 _LATER_LEADS = ("then ", "becoming ", "turning ", "later ", "followed by ", "giving way to ", "soon ")
 _LATER_TAILS = ("later", "to follow", "later on", "by evening", "by dusk", "by nightfall", "by night", "overnight",
                 "by afternoon", "by midday", "by noon", "by morning", "soon", "tonight", "this evening",
@@ -821,7 +843,7 @@ def _form(core: str) -> str:
 
 
 def _adjective(w: str) -> bool:
-    if w in ("and", "but", "or", "very", "rather", "quite", "mostly", "partly", "becoming", "yet"):
+    if w in ("and", "but", "or", "very", "rather", "quite", "mostly", "partly", "becoming", "yet", "mainly", "generally", "largely"):
         return True
     if w in LEXICON:
         return LEXICON[w][0] == ADJ
@@ -1125,7 +1147,8 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     """(temperature band, wind band) that the forecast's own words carry for the fact checker
     ("mild", "extreme cold"; "calm", "gale", "gusts"), None where it says none: a forecast that
     says it gets no second word for it."""
-    now = " ".join(p.words for p in read(conditions) if not p.later and p.words == _strip_freq(p.words))
+    now = " ".join(p.words for p in read(conditions) if not p.later and (p.words == _strip_freq(p.words)
+                                                                          or p.words.startswith(("mainly ", "mostly ", "generally "))))
     now = now.replace("-", " ").replace("freezing level", "").replace("fresh snow", "snow")
     now = re.sub(r"\b(?:gale|storm|wind|hurricane|strong wind|small craft) (?:warning|advisory|watch)s?\b", "", now)
     now = re.sub(r"\bfresh (?=[a-z-]*(?:erly|erlies|winds?|breezes?|gales?)\b)", "", now)  # "fresh westerlies": a wind  # a warning, not the wind now
@@ -1434,8 +1457,11 @@ def _frames_for(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[
         if _plain_condition(norm):
             return old  # a condition of the lexicon, said its own way: nothing to check
         good, least = _clean_frames(old, conditions, temp_band, wind_band)
-        if good:
+        if good and not norm.startswith(("mainly ", "mostly ", "generally ", "largely ")):
             return tuple(good)
+        if good:  # a longer phrase the lexicon does not know whole ("mainly cold and dry"): the reader's, if it reads right
+            fresh, _ = _clean_frames(frames(norm, temp_band, wind_band), conditions, temp_band, wind_band)
+            return tuple(fresh or good)
     else:
         old, least = (), 99
     new = frames(norm, temp_band, wind_band)
