@@ -147,7 +147,7 @@ def _heights(text: str) -> str:
     "snowfall limit around 1100 m" -> "snow down to the middle slopes", "zero-degree line 1800 m"
     -> "a freezing level high on the mountains", "high fog, top 1100 m" -> "high fog"."""
     num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters|nm|nmi|mi|miles?)\b(?!\s*/\s*[hs]|\s*ph\b)"  # never "km/h", "m/s"
-    lead = r"(?:\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|above|over|"\
+    lead = r"(?::?\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|more than|above|over|"\
            r"up to|down to|to|from)\b)*\s*"
 
     def vis(m: re.Match) -> str:
@@ -179,6 +179,8 @@ def _heights(text: str) -> str:
                r"(?: to \d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
                lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
     t = re.sub(r"(?i)\bwave detail:[^.]*\.?", "", t)
+    t = re.sub(r"(?i)\b(swells?|waves?) of (?:\d+(?:[.,]\d+)?\s*(?:to|-|–)\s*)?\d+(?:[.,]\d+)?\s*(?:m|metres|meters|ft|feet)\b", r"\1", t)
+    t = re.sub(r"(?i)\breducing ((?:very )?(?:poor|moderate)) visibility\b", r"\1 visibility", t)
     # "30 to 50 cm of fresh snow", "250 to 350 mm of rain": an amount, said without its number
     t = re.sub(r"(?i)\b(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?\d+(?:\.\d+)?\s*(?:cm|mm|in|inches)\s+of\s+", "", t)
     t = re.sub(r"(?i)\bswell:\s*((?:north|south|east|west)[a-z-]*\s+)", r"\1swell ", t)  # "Swell: South-westerly 3-4m"
@@ -291,6 +293,22 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(very poor|poor|difficult|hazardous|dangerous|treacherous) driving conditions\b", r"\1 driving", t)
     t = re.sub(r"(?i)\s*\bbecause of\b", ", with", t)
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))however,?\s+", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:today|tonight|this (?:morning|afternoon|evening)|for today)[,:]\s*", "", t)
+    t = re.sub(r"(?i)\s*\bvalid (?:from|until|till|to|for)\b[^.]*\.?", "", t)  # "Valid from 11:00 till 19:00."
+    t = re.sub(r"(?i)\s*\bnext (?:bulletin|update|forecast)\b[^.]*\.?", "", t)
+    t = re.sub(r"(?i)\s*\bit does not (?:yet )?(?:constitute|present|pose)\b[^.]*\.?", "", t)
+    t = re.sub(r"(?i)\b(?:moderate |severe |intense |weak )?tropical (storm|cyclone|depression)\s+'?[A-Z][A-Za-z]+'?\s+(?:was|is)\s+"
+               r"(?:centred|centered|located)\b[^.]*\.?", lambda m: "a tropical " + m.group(1).lower() + " out at sea.", t)
+    t = re.sub(r"(?i)\bcyclone warning class ([ivx]+|\d)\b", lambda m: "class " + m.group(1).upper() + " cyclone warning", t)
+    # "Yellow Warning: ...", "Strong wind warning for the coastal waters: ...": the warning, then the weather
+    t = re.sub(r"(?i)\b((?:[a-z-]+ ){1,3}(?:warning|advisory|alert|watch))(?: for [^:.]*)?:\s*", lambda m: m.group(1) + ". ", t)
+    t = re.sub(r"(?i)\bthe sea will be ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)",
+               lambda m: "a " + m.group(1).lower() + " sea", t)
+    t = re.sub(r"(?i)\bgradually (becoming|turning|increasing|decreasing|easing)\b", r"\1", t)
+    t = re.sub(r"(?i)\bvisibility( in [a-z ]+?)? will be ((?:very )?(?:poor|moderate|good))\b",
+               lambda m: m.group(2).lower() + " visibility" + (m.group(1) or ""), t)
+    t = re.sub(r"(?i),?\s*reducing to \d+(?:\.\d+)?\s*(?:km|m|miles?|nm)\b(?: in [a-z]+)?", "", t)
+    t = re.sub(r"(?i),?\s*locally (?:force )?\d+(?:\s*(?:beaufort|bft|bf))?(?: (?:at sea|offshore|on the coast|in the [a-z]+))?", "", t)
     t = re.sub(r"(?i)\bcloud base\s+(?:of\s+|at\s+|around\s+)?(\d[\d,]*)\s*(m|ft|feet|metres|meters)\b",
                lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", t)
     t = _heights(t)
@@ -356,6 +374,7 @@ def _forecasters(conditions: str) -> str:
                r"(?:coming )?from the (north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
                r"south-east|south-west)\b", lambda m: m.group(0).split(" winds", 1)[0].split(" wind", 1)[0].replace("Winds", "").replace("winds", "").strip()
                + (" " if not m.group(0).lower().startswith(("wind", "winds")) else "") + _directional(m.group(1).lower()) + " winds", t)
+    t = re.sub(r"(?i)\b(blizzard|whiteout|gale|storm|drought|flood|heatwave|heat wave)(?:-like)? conditions\b", r"\1", t)
     t = re.sub(r"(?i)\b(misty|foggy|hazy|stormy|windy|showery|squally|thundery|wintry|humid|cloudy|sunny|dry|wet|calm|cold|hot|"
                r"icy|snowy|freezing|blustery|unsettled|settled|fair|fine) conditions\b", r"\1", t)
     t = re.sub(r"(?i)\b(?:above|over|exceeding|more than|up to|around|about)\s+\d+\s*mm\b", "", t)
@@ -582,7 +601,7 @@ def normalise(conditions: str) -> str:
     # "visibility poor", "wind chill severe": the quality before the noun
     t = re.sub(r"\b(winds?) (light|calm|strong|moderate|fresh|variable|light and variable)(?=\s*[,.;]|$)", r"\2 \1", t)
     # "southwesterly wind, fresh to strong": how hard, before the wind
-    t = re.sub(r"\b([a-z-]+erly winds?|[a-z-]+erlies), ((?:light|gentle|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|gale force|gales?))?)(?=\s*,|$)",
+    t = re.sub(r"\b((?:[a-z-]+erly (?:to|or) )?[a-z-]+erly winds?|[a-z-]+erlies), ((?:light|gentle|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|gale force|gales?))?)(?=\s*,|$)",
                r"\2 \1", t)
     t = re.sub(r"(?:^|(?<=, ))occasionally (rain|snow|drizzle|showers|sleet|hail)\b", r"occasional \1", t)
     t = re.sub(r"(?:^|(?<=, ))but ", "", t)  # "bright in between, but snow showers"
