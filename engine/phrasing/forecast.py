@@ -174,7 +174,7 @@ def _heights(text: str) -> str:
     t = re.sub(r"(?i)\bvisibility (?:two|three|2|3) miles?(?: or less)?", "poor visibility", t)
     t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more))?", vis, t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
-    t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s+(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
+    t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
                r"(\d+(?:\.\d+)?)\s*(ft|feet|m|metres|meters)\b(?:,?\s*(building|subsiding|easing|rising|falling)"
                r"(?: to \d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
                lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
@@ -293,6 +293,35 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(very poor|poor|difficult|hazardous|dangerous|treacherous) driving conditions\b", r"\1 driving", t)
     t = re.sub(r"(?i)\s*\bbecause of\b", ", with", t)
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))however,?\s+", "", t)
+    # "This Morning...Partly cloudy. This Afternoon...Isolated showers": each period's weather, then its time
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(this morning|this afternoon|this evening|tonight|overnight|tomorrow|today)\s*\.\.\.\s*([^.]*)",
+               lambda m: m.group(2) + ("" if m.group(1).lower() == "today" else " " + m.group(1).lower()), t)
+    # IPMA: "Sky very cloudy", "Wind from northwest, strong (40 to 50 km/h)", "Waves from northwest 3 to 4 m", "weak"
+    t = re.sub(r"\s*\(\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:km/h|kt|knots|mph|m/s)\)", "", t)
+    t = re.sub(r"(?i)\bperiods of ((?:very |partly |mostly )*cloudy) sky\b", r"\1 at times", t)
+    t = re.sub(r"(?i)\blittle cloudiness, increasing\b", "little cloud, clouding over", t)
+    t = re.sub(r"(?i)\b(?:the )?sky ((?:(?:very|generally|mostly|partly|mainly) )*(?:cloudy|clear|overcast))\b", r"\1", t)
+    t = re.sub(r"(?i)\b((?:(?:very|generally|mostly|partly|mainly) )*(?:cloudy|clear|overcast)) sky\b", r"\1", t)
+    t = re.sub(r"(?i)\blittle cloudiness\b", "little cloud", t)
+    t = re.sub(r"(?i)\bweak (showers|rain|drizzle|snow|snowfall)\b", r"light \1", t)
+    t = re.sub(r"(?i)\bwinds? from (?:the )?(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
+               r"south-east|south-west|variable directions?),\s*((?:weak|light|moderate|fresh|strong|very strong)"
+               r"(?: to (?:moderate|fresh|strong|very strong))?)\b",
+               lambda m: m.group(2).lower().replace("weak", "light") + " " + ("variable" if m.group(1).lower().startswith("variable")
+                                                                             else _directional(m.group(1).lower())) + " wind", t)
+    t = re.sub(r"(?i)\bwinds? from (?:the )?(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
+               r"south-east|south-west)\b", lambda m: _directional(m.group(1).lower()) + " wind", t)
+    t = re.sub(r"(?i)(?<=wind),\s*(?:weak|light|moderate|strong|fresh)(?: to (?:moderate|strong|fresh))? (?:on|in|along|over) [^,.;]+", "", t)
+    t = re.sub(r"(?i)\bturning to (north|south|east|west|northeast|northwest|southeast|southwest)\b",
+               lambda m: "veering " + _directional(m.group(1).lower()), t)
+    t = re.sub(r"(?i),?\s*higher (?:in|on|over) [^,.;]+", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:a )?(?:small|slight|little) (?:drop|rise|fall|change) in (?:temperatures?|maximum|minimum)[^.]*\.?", "", t)
+    t = re.sub(r"(?i)\b(red|orange|yellow|amber) warning for [a-z ]+?(?: between [^.,;]*)?(?=[.,;]|$)",
+               lambda m: m.group(1).lower() + " warning", t)
+    t = re.sub(r"(?i),?\s*sometimes (heavy|heavier|strong|intense)\b", r", \1 at times", t)
+    t = re.sub(r"(?i),?\s*becoming weak\b", ", easing", t)
+    t = re.sub(r"(?i)\bsmall rise in temperature\b\.?", "", t)
+    t = re.sub(r"(?i),?\s*becoming (?:very )?(?:moderate|poor)(?: to (?:very )?poor)? in (?:showers|rain|fog|drizzle|snow)", "", t)
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:today|tonight|this (?:morning|afternoon|evening)|for today)[,:]\s*", "", t)
     t = re.sub(r"(?i)\s*\bvalid (?:from|until|till|to|for)\b[^.]*\.?", "", t)  # "Valid from 11:00 till 19:00."
     t = re.sub(r"(?i)\s*\bnext (?:bulletin|update|forecast)\b[^.]*\.?", "", t)
@@ -322,7 +351,7 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(north|south|east|west)[ -](north|south)[ -](east|west)\b",
                lambda m: m.group(1).lower() + "-" + m.group(2).lower() + m.group(3).lower(), t)
     t = re.sub(r"(?i)\b(north|south)[ -](east|west)\b(?!ern)", lambda m: m.group(1).lower() + m.group(2).lower(), t)
-    t = re.sub(r"(?i)\b(?:the|an?) ([a-z ]+?(?:warning|signal|advisory|alert|watch)) (?:is|remains) (?:now |still )?"
+    t = re.sub(r"(?i)(?:\b(?:the|an?) |^|(?<=[.;]\s))([a-z ]+?(?:warning|signal|advisory|alert|watch)) (?:is|remains) (?:now |still )?"
                r"(?:in force|in effect|current|hoisted)(?: for [^.;]*)?", lambda m: article(m.group(1).lower()) + " in force", t)
     t = re.sub(r"(?i)\b(?:may|will|could|can) be (heavy|heavier|torrential|intense|squally|thundery)\b", r"\1", t)
     t = re.sub(r"(?i)\s+(?:(?:is|are) )?expected(?=\s*[.,;]|$)", "", t)  # "Mainly dry weather expected."
@@ -348,7 +377,7 @@ def _forecasters(conditions: str) -> str:
                r"(red|amber|yellow|orange)\)?", lambda m: m.group(2).lower() + " " + m.group(1).lower() + " warning", t)
     # a sentence addressed to people ("Fishermen are advised not to venture into the sea") is advice, not weather
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:requested|advised|urged|should not|must not|are warned|alerted|should exercise|"
-               r"should take|are reminded|remain cautious|take care|exercise caution)\b[^.;]*[.;]?\s*", "", t)
+               r"should take|should remain|should stay|are reminded|remain cautious|take care|exercise caution)\b[^.;]*[.;]?\s*", "", t)
     t = re.sub(r"(?i)\bsea areas?[^.;]*?\b(?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)(?: at times)?[^.;]*",
                lambda m: "a " + m.group(1).lower() + " sea at times", t)
     t = re.sub(r"(?i)\bsea conditions? (?:will|may|can) be ((?:very )?(?:rough|moderate|slight|calm|high)(?: to (?:very )?(?:rough|high|moderate))?)",
@@ -375,6 +404,7 @@ def _forecasters(conditions: str) -> str:
                r"south-east|south-west)\b", lambda m: m.group(0).split(" winds", 1)[0].split(" wind", 1)[0].replace("Winds", "").replace("winds", "").strip()
                + (" " if not m.group(0).lower().startswith(("wind", "winds")) else "") + _directional(m.group(1).lower()) + " winds", t)
     t = re.sub(r"(?i)\b(blizzard|whiteout|gale|storm|drought|flood|heatwave|heat wave)(?:-like)? conditions\b", r"\1", t)
+    t = re.sub(r"(?i)\b(cooler|warmer|milder|colder|drier|wetter|calmer) conditions\b", r"\1", t)
     t = re.sub(r"(?i)\b(misty|foggy|hazy|stormy|windy|showery|squally|thundery|wintry|humid|cloudy|sunny|dry|wet|calm|cold|hot|"
                r"icy|snowy|freezing|blustery|unsettled|settled|fair|fine) conditions\b", r"\1", t)
     t = re.sub(r"(?i)\b(?:above|over|exceeding|more than|up to|around|about)\s+\d+\s*mm\b", "", t)
