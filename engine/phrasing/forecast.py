@@ -275,6 +275,90 @@ def _vis(slot: str) -> str:
     return m.group(1) + " visibility" + m.group(2) if "visibility" not in s else s
 
 
+_DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_SENTENCE = r"[^.]*(?:\.\d[^.]*)*(?:\.|$)"  # to the sentence's end, past a decimal point ("24.3°C")
+
+
+def _bulletins(t: str) -> str:
+    """Bulletin forms, made the weather they state: alert headings, advice to the public,
+    validity, probability and impact lines, temperature and tide readings, sea areas, and the
+    times, days and places a warning names (the weather stays, its paperwork goes)."""
+    # an alert's heading: "YELLOW LEVEL ADVERSE WEATHER ALERT:", "STRONG WIND ADVISORY:", "Orange Alert:"
+    t = re.sub(r"(?i),?\s*in gusts (?:up to|of up to|of|to)\b", ", gusts to", t)
+    t = re.sub(r"\b[A-Z]{2,}\s+warns of ([a-z ]+?)\s*:\s*", lambda m: m.group(1) + " warning. ", t)  # "DMI warns of high water:"
+    t = re.sub(r"(?i)\b(red|orange|yellow|amber) level (?:adverse |severe )?weather (alert|warning)\b", r"\1 \2", t)
+    t = re.sub(r"(?:^|(?<=[.;]\s))([A-Z][A-Za-z ]*?(?:ALERT|ADVISORY|WARNING|WATCH|Alert|Advisory|Warning|Watch))\s*:\s*",
+               lambda m: m.group(1).lower() + ". ", t)
+    t = " ".join(t.split())
+    # readings and paperwork, whole sentences: "Temp. 8-10 degrees.", "Highest temperature expected 44°C.",
+    # "Valid: 12:00 pm Wednesday to 6:00 am Thursday.", "Probability: Medium (65%).", "Impacts: ...",
+    # "High tide 07:42, low tide 14:05.", "Water level up to 1.2 m above normal."
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:temps?\.?|temperatures?:|(?:the )?(?:highest|lowest|maximum|minimum|max|min)\.? "
+               r"temperatures?\b|valid\s*:|probability\s*:|impacts?\s*:|(?:high|low) tide\b|water levels?\b|tides?\s*:)"
+               + _SENTENCE, "", t)
+    # advice to the public: "Fishermen and marine users are advised to take precaution.", "Avoid driving through ...",
+    # "Keep away from wadis ...", "Residents are advised to be on the lookout for flash floods."
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:[^.]*\b(?:are|is) (?:advised|urged|requested|asked|warned)\b|avoid\b|keep away\b|"
+               r"stay away\b|do not\b|take (?:precautions?|care)\b|be on the lookout\b|motorists\b|boaters should\b)" + _SENTENCE, "", t)
+    t = " ".join(t.split())
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))wave heights? (?:of )?(?:more than |up to |near |around |below |over |about )?\d" + _SENTENCE, "", t)
+    # "from 14:00 till 21:00", "from Tuesday to Thursday", "from Wednesday", "and Saturday morning"
+    t = re.sub(r"(?i),?\s*\b(?:from )?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:till|to|until|-|–)\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?", "", t)
+    t = re.sub(r"(?i),?\s*\b(?:from|on|until|till|by|and|through) (?:the )?" + _DAYS + r"(?: (?:to|till|until|and|through) "
+               + _DAYS + r")?(?: (?:morning|afternoon|evening|night))?\b", "", t)
+    # "in 24 hours", "exceeding 30mm", "of more than 2 metres": the amount goes, and the words that led to it
+    t = re.sub(r"(?i)\s*\b(?:exceeding|in excess of|of more than|more than)\s+\d+(?:[.,]\d+)?\s*"
+               r"(?:m/s|km/h|mm|cm|metres?|meters?|m|ft|feet|knots?|kts?|mph)\b(?:\s+in\s+\d+\s+hours?)?", "", t)
+    t = re.sub(r"(?i)\s*\bin \d+ hours?\b", "", t)
+    t = re.sub(r"(?i)\b(?:is|are) (?:expected|forecast|likely|predicted)(?= over| in| along| across| for| on| at|\s*[.,;]|$)", "", t)
+    # places a bulletin names: "over the Lamu and Tana River coast and offshore", "over Kilifi, Tana River and Lamu counties",
+    # "extending to Dibba", "at Jebel Jais (RAK)"
+    _name = r"[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*)*"
+    _areas = r" (?:coasts?|county|counties|regions?|districts?|provinces?|waters)"
+    t = re.sub(r"\s*,?\s*\b(?:over|across) (?:the )?" + _name + r"(?:(?:,| and| &) (?:the )?" + _name + r")+(?:" + _areas
+               + r")?(?: and offshore)?(?=[\s.,;]|$)", "", t)  # "over Kilifi, Tana River and Lamu counties"
+    t = re.sub(r"\s*,?\s*\b(?:over|across) (?:the )?" + _name + _areas + r"(?: and offshore)?(?=[\s.,;]|$)", "", t)
+    t = re.sub(r"\s*,?\s*\bextending to (?:the )?" + _name + r"(?=[\s.,;]|$)", "", t)
+    t = re.sub(r"(?i)\bconvective clouds? (?:(?:may be|are|is) )?associated with\b", "clouds with", t)
+    t = re.sub(r"(?i)\b(?:may be )?associated with\b", "with", t)
+    t = re.sub(r"(?i)\bprobability of (mist|fog|haze|dust)(?: formation)?\b", r"chance of \1", t)
+    t = re.sub(r"(?i)\b(mist|fog) formation\b", r"\1", t)
+    t = re.sub(r"(?i)\bover (?:a )?few places\b", "in a few places", t)
+    t = re.sub(r"\b(mountains|coasts?|areas|islands|hills|valleys|wadis|parts?) (?:and|of) (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", r"\1", t)
+    t = re.sub(r"(?i),\s*waves?(?=\s*[.,;]|$)", "", t)
+    t = re.sub(r"(?i)\bin (showers|rain|precipitation|squalls) ((?:strong |severe |gale-force |gale force )?gusts)\b", r"\2 in \1", t)
+    # "Sea: Oman Sea slight": the sea's name is not its state; "North Sea and Skagerrak: Gale warning."
+    t = re.sub(r"\b([Ss]eas?)\s*:\s*(?:the )?(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)\s+", r"\1: ", t)
+    t = re.sub(r"(?:^|(?<=[.;]\s))(?:(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)|Kattegat|Skagerrak)(?: and (?:the )?"
+               r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?\s*:\s*", "", t)
+    # "Seas: Moderate, waves up to 1.5m in open waters": the sea's state, where
+    t = re.sub(r"(?i)\bseas?\s*:\s*((?:slight|moderate|rough|calm|smooth)(?: to (?:occasionally )?(?:slight|moderate|rough|very rough))?)"
+               r"(?:,\s*waves?\b[^.;]*)?", lambda m: "a " + m.group(1).lower() + " sea", t)
+    # "Morning: Partly cloudy. Afternoon: Showers.": each period's weather, then its time
+    t = re.sub(r"(?:^|(?<=[.;]\s))(Morning|Afternoon|Evening|Night|Overnight|Tonight)\s*:\s*([^.]*)",
+               lambda m: m.group(2) + {"morning": " in the morning", "afternoon": " in the afternoon", "evening": " in the evening",
+                                       "night": " at night", "overnight": " overnight", "tonight": " tonight"}[m.group(1).lower()], t)
+    # DMI: "in the evening showers", "in the afternoon light rain", "in the evening west 18-23 m/s"
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|tonight|overnight|later) ((?:light |heavy |scattered |isolated |some )?"
+               r"(?:showers|rain|drizzle|snow|sleet|fog|mist|thunderstorms|thunder|hail))\b", r"\2 \1", t)
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|tonight|overnight|later) ((?:north|south)?-?(?:east|west)|north|south)"
+               r"\s+(\d[^.,;]*)", r"becoming \2 \3 \1", t)
+    # "Showers, in places with hail": the hail is in places
+    t = re.sub(r"(?i),?\s*in places with (hail|thunder|sleet|snow|sleet)\b", r" with \1 in places", t)
+    # "Moderate, in precipitation poor visibility": the visibility, then where it drops
+    t = re.sub(r"(?i)\b(good|moderate|poor)(?: visibility)?, in (precipitation|showers|rain|fog|snow) ((?:very )?(?:good|moderate|poor))"
+               r"(?: visibility)?", r"\1 visibility, \3 visibility in \2", t)
+    # compass points as the wind's direction: "NE'ly", "from west-southwest"
+    t = re.sub(r"(?i)\b(N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)['’]ly\b", lambda m: _COMPASS[m.group(1).lower()], t)
+    t = re.sub(r"(?i)\bwinds? from (?:the )?((?:north|south|east|west)-(?:north|south)(?:east|west))\b",
+               lambda m: _directional(m.group(1).lower()) + " wind", t)
+    t = re.sub(r"(?i)\bwith a speed of\b[^.;]*", "", t)
+    t = re.sub(r"\s+([.,;])", r"\1", t)
+    t = re.sub(r"(?:^|(?<=\s))(?:[,;]|\.(?!\.))\s*", "", t).strip()
+    return t
+
+
+
 def _forecasters(conditions: str) -> str:
     """The forms real forecasters use, made words the reader knows, on the forecast as written
     (case kept): the slots of a UK shipping or inshore forecast ("WIND. SEA STATE. WEATHER.
@@ -282,6 +366,7 @@ def _forecasters(conditions: str) -> str:
     the heights and distances of an Alpine forecast, the named winds ("Föhn", "Bise")."""
     t = re.sub(r"(\d) (\d{3})\b", r"\1\2", " ".join(conditions.split()))  # "1 000 metres"
     t = re.sub(r"(?i)\bkm\s*/\s*hr?\b|\bkmph\b|\bkph\b|\bkm/hour\b", "km/h", t)  # one spelling of the unit
+    t = _bulletins(t)
     # a place or area labelling part of a forecast: "Gilgit: Max 23°C", "Inari: cloudy", "Bay of Bothnia: southwest 10-14 m/s"
     t = re.sub(r"(?:^|(?<=[.;]\s))(?!(?i:wind|winds|weather|sea|seas|sea state|swell|visibility|outlook|forecast|warning|warnings|"
                r"traffic weather|pedestrian weather|road weather)\s*:)(?![^:.]*(?i:danger|index|temperature|chill|humidity|depth|warning|"
