@@ -96,6 +96,37 @@ CASES = [
      r"(?=.*a very rough sea)(?=.*a strong northwesterly wind at sea)", r"later \d|with strong at sea"),
     ("Snow, heavy at times. Heavy Snow Warning. Expected snowfall in the 24 hours to 6 a.m. tomorrow: plains 40 cm, "
      "mountains 60 cm.", r"a heavy snow warning", r"plains|mountains|tomorrow|\bm\b"),
+    # bulletins: readings, paperwork and advice go, the weather stays
+    ("Cloudy with rain at times. Fresh to strong wind from southwest. Temp. 9-11 degrees.",
+     r"(?=.*rain at times)(?=.*southwesterly wind)", r"\btemp\b|degrees"),
+    ("Hot. Fair in general, becoming partly cloudy eastward by afternoon. Highest temperature expected 44°C.",
+     r"fair in general", r"highest|temperature|44"),
+    ("Light to moderate winds, with a speed of 10-20 km/hr.", r"light to moderate winds", r"speed|\bhr\b"),
+    ("Fair to partly cloudy. Sea: Oman Sea slight. Wave height 1-2 ft.", r"a slight sea", r"oman|wave|\bft\b|slight sea.*slight sea"),
+    ("Partly cloudy. Seas: Moderate, waves up to 1.5m in open waters.", r"a moderate sea", r"waves|open waters,|\bm\b"),
+    ("YELLOW LEVEL ADVERSE WEATHER ALERT: Showers/Thunderstorms. Valid: 12:00 pm Wednesday to 6:00 am Thursday. "
+     "Probability: Medium (65%). Impacts: Street/flash flooding, gusty winds in excess of 55 km/h.",
+     r"(?=.*a yellow alert)(?=.*showers or thunderstorms)", r"valid|probability|impacts|thursday|medium|flooding|%"),
+    ("STRONG WIND ADVISORY: Strong northeasterly winds exceeding 25 knots are expected over the Lamu and Tana River coast "
+     "and offshore from Wednesday. Wave heights of more than 2 metres are expected. Fishermen and marine users are advised "
+     "to take precaution.", r"(?=.*a strong wind advisory)(?=.*northeasterly winds)",
+     r"lamu|exceeding|expected|wednesday|fishermen|wave|metres|offshore"),
+    ("Orange Alert: Convective clouds associated with heavy rainfall, thunder and lightning over the eastern mountains and "
+     "Wadi Wurayah, from 14:00 till 21:00. Chance of hail. Keep away from wadis and flood-prone areas.",
+     r"(?=.*an orange alert)(?=.*heavy rainfall)(?=.*a chance of hail)", r"wurayah|till|keep away|associated|\d"),
+    ("Morning: Partly cloudy. Afternoon: Showers and thunderstorms over few places. Night: Showers over few places.",
+     r"(?=.*partly cloudy in the morning)(?=.*in a few places)", r"morning:|afternoon:|over few"),
+    ("Rain at times, in the evening showers. Fresh to strong wind from west, in gusts up to 20 m/s.",
+     r"(?=.*showers in the evening)(?=.*westerly wind)", r"in the evening showers|\bm\b|or south"),
+    ("Showers, in places with hail. Fresh wind from northwest, in showers strong gusts.",
+     r"(?=.*hail in places)(?=.*strong gusts in showers)", r"in places, hail|in showers strong"),
+    ("Skagerrak: Southwest 12-17 m/s. Rain, later showers. Moderate, in precipitation poor visibility.",
+     r"(?=.*moderate visibility)(?=.*poor visibility in precipitation)", r"skagerrak|in precipitation poor"),
+    ("Mostly cloudy. Moderate to fresh wind from west-southwest. Temp. 8-10 degrees.",
+     r"west-southwesterly wind", r"wind-southwest|\btemp\b"),
+    ("Hot and humid. Light to moderate NE'ly winds, 10-25 km/hr.", r"northeasterly winds", r"ne'ly|\bhr\b"),
+    ("DMI warns of high water: Water level in the Limfjord up to 1.4 m above normal tonight. Rain at times.",
+     r"(?=.*a high water warning)(?=.*rain at times)", r"water level|limfjord|dmi"),
 ]
 
 

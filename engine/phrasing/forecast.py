@@ -326,7 +326,8 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)\bover (?:a )?few places\b", "in a few places", t)
     t = re.sub(r"\b(mountains|coasts?|areas|islands|hills|valleys|wadis|parts?) (?:and|of) (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", r"\1", t)
     t = re.sub(r"(?i),\s*waves?(?=\s*[.,;]|$)", "", t)
-    t = re.sub(r"(?i)\bin (showers|rain|precipitation|squalls) ((?:strong |severe |gale-force |gale force )?gusts)\b", r"\2 in \1", t)
+    t = re.sub(r"(?i),?\s*\bin (showers|rain|precipitation|squalls) ((?:strong |severe |gale-force |gale force )?gusts)\b",
+               r"; \2 in \1", t)
     # "Sea: Oman Sea slight": the sea's name is not its state; "North Sea and Skagerrak: Gale warning."
     t = re.sub(r"\b([Ss]eas?)\s*:\s*(?:the )?(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)\s+", r"\1: ", t)
     t = re.sub(r"(?:^|(?<=[.;]\s))(?:(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)|Kattegat|Skagerrak)(?: and (?:the )?"

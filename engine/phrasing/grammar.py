@@ -142,14 +142,29 @@ def cap(text: str) -> str:
 def is_plural(word: str) -> bool:
     """Whether a noun is plural ("horses", "showers", "machine parts"; not "moss", "salt")."""
     w = word.lower()
-    if len(w) < 3 or w in _NOT_PLURAL or w.endswith(("ss", "us", "is")):
+    if len(w) < 3 or w in _NOT_PLURAL or w.endswith(("ss", "us")):
         return False
+    if w.endswith("is"):  # "taxis", "kiwis", "skis" are plurals; "oasis", "ibis", "tennis" are not
+        return _is_plural_is(w)
     try:
         sing = _P.singular_noun(w)
         # "ferrymen", "children", "geese": irregular plurals inflect knows
         return bool(sing) and (w.endswith("s") or (w.endswith("men") and sing.endswith("man")) or w in _IRREGULAR)
     except Exception:
         return False
+
+
+@lru_cache(maxsize=4096)
+def _is_plural_is(w: str) -> bool:
+    """A noun ending in -is is plural where lemminflect's first noun lemma is another word
+    ("taxis" <- taxi); unknown to it ("yetis"), it is taken as singular, as before."""
+    from lemminflect import getAllLemmas
+
+    try:
+        lemmas = getAllLemmas(w).get("NOUN") or ()
+    except Exception:
+        return False
+    return bool(lemmas) and lemmas[0] != w
 
 
 _IRREGULAR = frozenset("children people geese mice oxen feet teeth women men lice dice".split())
