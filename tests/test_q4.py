@@ -115,11 +115,12 @@ def _step(m, x: np.ndarray, threads: int, idot: bool = True) -> np.ndarray:
 
 @pytest.mark.parametrize("bits,gs,bf,k", [(4, 32, False, 384), (4, 64, True, 1536), (4, 128, False, 896),
                                           (4, 32, False, 8960), (4, 256, True, 768), (8, 64, False, 384),
-                                          (8, 32, True, 1120), (8, 64, False, 640)])
+                                          (8, 32, True, 1120), (8, 64, False, 640), (4, 32, False, 576)])
 def test_decode_steps_on_int8_activations_match_numpy_and_a_rows_bits_do_not_depend_on_the_batch(bits, gs, bf, k):
     """q4d (decode steps' products on integer dot products, weights read in place): the exact
     product of the weights with each row quantized to int8 per 32 values, to float rounding (K
-    with a partial last block of 16 groups, and a partial 4-group chunk: 1120 = 35 groups); a
+    with a partial last block of 16 groups, and a partial 4-group chunk: 1120 = 35 groups; a last
+    block of at most 4 groups, computed alone: 576, 640, 1120); a
     row's bits the same alone or with any other rows (1..8) and any thread split."""
     skinny_or_skip()
     n = 37
@@ -437,7 +438,8 @@ def test_the_avx2_and_portable_builds_give_the_same_products(tmp_path, march):
     # decode steps on int8 activations (q4d): the portable path there, the same bits as this build's
     lib.dec_step_q4.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
     assert lib.dec_q4d_path() == 0
-    for bits, gs, bf, k in ((4, 32, False, 1120), (4, 64, True, 384), (8, 64, False, 640), (8, 32, True, 384)):
+    for bits, gs, bf, k in ((4, 32, False, 1120), (4, 64, True, 384), (8, 64, False, 640), (8, 32, True, 384),
+                            (4, 32, False, 576)):  # SmolLM2's: a last block of 2 groups
         m, keep, w = _dmat(bits, gs, 37, k, bf)
         x = np.random.default_rng(3).standard_normal((5, k)).astype(np.float32)
         y = np.empty((5, 37), np.float32)
