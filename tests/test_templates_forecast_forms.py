@@ -127,6 +127,32 @@ CASES = [
     ("Hot and humid. Light to moderate NE'ly winds, 10-25 km/hr.", r"northeasterly winds", r"ne'ly|\bhr\b"),
     ("DMI warns of high water: Water level in the Limfjord up to 1.4 m above normal tonight. Rain at times.",
      r"(?=.*a high water warning)(?=.*rain at times)", r"water level|limfjord|dmi"),
+    ("Continuous Rain Warning (Alert Level): Continuous rain is expected until Friday in Sabah: Interior (Tenom, Beaufort, "
+     "Nabawan) and West Coast (Papar).", r"a continuous rain warning", r"sabah|interior|tenom|friday|level|expected"),
+    ("WARNING ON CONTINUOUS RAIN (Alert Level): Continuous rain is expected to occur until Saturday in Sabah: Sandakan "
+     "(Kinabatangan, Beluran, Sandakan).", r"a continuous rain warning", r"warning on|sandakan|saturday"),
+    ("Strong Wind and Rough Sea Warning (First Category): Strong northeasterly winds of 40 - 50 km/h with waves up to 3.5 "
+     "metres are expected over the waters of Sabah (Interior, West Coast, Kudat) and F.T. Labuan until Thursday. This "
+     "condition is dangerous to small boats.", r"(?=.*a strong wind warning)(?=.*a rough sea warning)(?=.*northeasterly winds)",
+     r"labuan|sabah|category|\.t\.|dangerous|waves"),
+    ("Thunderstorm Warning (Alert Level): Thunderstorms, heavy rain and strong winds are expected in the following areas: "
+     "Sabah: West Coast (Ranau, Kota Belud). This condition is expected until 6.00 pm.",
+     r"(?=.*a thunderstorm warning)(?=.*heavy rain)", r"sabah|following|ranau|condition"),
+    ("Fair in the morning. Isolated thunderstorms over the west coast and interior in the afternoon.",
+     r"isolated thunderstorms over the west coast in the afternoon", r"interior"),
+    ("Marine forecast, Kudat waters. Weather: Rain. Wind direction: Northeast. Wind speed: 30 - 50 km/h. "
+     "Wave height: 2.5 - 3.5 m. Visibility reduced in rain.", r"(?=.*northeasterly wind)(?=.*reduced visibility in rain)",
+     r"kudat|direction|speed|wave|marine"),
+    ("SOUTH OF CRETE: SOUTHWEST 7 BEAUFORT, LOC 8. RAIN AND THUNDERSTORMS. VIS MODERATE, POOR IN STORMS.",
+     r"(?=.*southwesterly wind)(?=.*poor visibility in storms)", r"\bloc\b|crete|in storms visibility"),
+    ("GALE WARNING. KRITIKO: NORTH-NORTHWEST 7 TO 8 BEAUFORT FROM 221800 UTC. WEATHER: FAIR. SEA: VERY ROUGH.",
+     r"(?=.*a gale warning)(?=.*north-northwesterly wind)(?=.*a very rough sea)", r"utc|kritiko"),
+    ("South of Crete: southwest 5 to 6 Beaufort, temporarily 7 from the afternoon. Rain. Visibility moderate.",
+     r"(?=.*southwesterly wind)(?=.*rain)", r"temporarily|from the afternoon"),
+    ("Psiloritis above 1,400 m: sleet showers, turning to snow above 1,900 m overnight. Northwest 7 Beaufort on the summits.",
+     r"(?=.*sleet showers)(?=.*northwesterly wind on the summits)", r"psiloritis|northwest on"),
+    ("Increased concentrations of African dust, with visibility reduced to 4 km in the afternoon. South 5 to 6 Beaufort.",
+     r"(?=.*dust)(?=.*southerly wind)", r"concentrations|african|\bkm\b"),
 ]
 
 

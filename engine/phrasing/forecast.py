@@ -124,7 +124,7 @@ SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "mode
 _SEA_ONLY = frozenset("phenomenal rough high smooth slight calm".split())
 _SLOT_JOIN = frozenset("or occasionally becoming at times then later first for a time very to".split())
 _VIS_GRADES = frozenset("good moderate poor very fog".split())
-_NAMED = {"föhn": "Föhn", "foehn": "Foehn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
+_NAMED = {"amihan": "Amihan", "habagat": "Habagat", "föhn": "Föhn", "foehn": "Foehn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
           "sahara": "Sahara", "mistral": "Mistral", "tramontane": "Tramontane", "bora": "Bora", "scirocco": "Scirocco",
           "sirocco": "Sirocco"}
 _NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco sirocco".split())
@@ -283,12 +283,34 @@ def _bulletins(t: str) -> str:
     """Bulletin forms, made the weather they state: alert headings, advice to the public,
     validity, probability and impact lines, temperature and tide readings, sea areas, and the
     times, days and places a warning names (the weather stays, its paperwork goes)."""
+    t = re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), t)  # "F.T. Labuan"
+    t = re.sub(r"(?i)\s*\((?:[^()]*\b(?:level|category|stage|code)\b[^()]*)\)", "", t)  # "(Alert Level)", "(First Category)"
+    t = re.sub(r"\s*\((?:[A-Z][\w'’.-]*(?:,? (?:and )?[A-Z][\w'’.-]*)*)\)", "", t)  # "(Tenom, Beaufort, Nabawan)"
+    t = re.sub(r"\s*\bin [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:" + _SENTENCE, ".", t)  # "in Sabah: Interior and West Coast."
+    t = re.sub(r"(?i)\b(coasts?) and (?:the )?interior\b", r"\1", t)
     # an alert's heading: "YELLOW LEVEL ADVERSE WEATHER ALERT:", "STRONG WIND ADVISORY:", "Orange Alert:"
     t = re.sub(r"(?i),?\s*in gusts (?:up to|of up to|of|to)\b", ", gusts to", t)
     t = re.sub(r"\b[A-Z]{2,}\s+warns of ([a-z ]+?)\s*:\s*", lambda m: m.group(1) + " warning. ", t)  # "DMI warns of high water:"
     t = re.sub(r"(?i)\b(red|orange|yellow|amber) level (?:adverse |severe )?weather (alert|warning)\b", r"\1 \2", t)
     t = re.sub(r"(?:^|(?<=[.;]\s))([A-Z][A-Za-z ]*?(?:ALERT|ADVISORY|WARNING|WATCH|Alert|Advisory|Warning|Watch))\s*:\s*",
-               lambda m: m.group(1).lower() + ". ", t)
+               lambda m: re.sub(r"^(.+?) and (.+?) (warning|alert|advisory|watch)$", r"\1 \3, \2 \3", m.group(1).lower()) + ". ", t)
+    t = re.sub(r"(?i)\bwarning on ([a-z ]+?)(?=\.|\s*$)", r"\1 warning", t)  # "WARNING ON CONTINUOUS RAIN"
+    t = re.sub(r"(?i)\s*\b(?:in|over) the following (?:areas|districts|regions|waters)\b" + _SENTENCE, ".", t)
+    t = re.sub(r"(?i)\s*\bover the waters of\b" + _SENTENCE, ".", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))this (?:condition|warning|situation|system) (?:is|will|may)\b" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))marine forecast\b[,:]?\s*", "", t)
+    t = re.sub(r"(?:^|(?<=[.;]\s))(?:[A-Z][\w'’-]* )+[Ww]aters\s*[.:]\s*", "", t)  # "West Coast waters.", "Kudat waters:"
+    t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z(][\w'’()-]*)*,? (?:above|below) [\d,.]+\s*m(?:etres)?\s*:\s*", "", t)
+    t = re.sub(r"(?i)\bwind direction\s*:\s*([a-z-]+)\s*\.?\s*wind speed\s*:\s*", r"\1 wind ", t)
+    t = re.sub(r"(?i)\b(?:from )?\d{4,6}\s*utc\b", "", t)
+    t = re.sub(r"(?i),?\s*\b(?:temporarily|locally|loc\.?)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?(?:\s*beaufort)?"
+               r"(?: (?:from|in|during|on|over|at|by) (?:the )?(?:morning|afternoon|evening|night|midday|noon))?(?=[\s.,;]|$)", "", t)
+    t = re.sub(r"(?i)\b(north-north(?:east|west)|south-south(?:east|west)|east-(?:north|south)east|west-(?:north|south)west|"
+               r"north(?:east|west)?|south(?:east|west)?|east|west)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:beaufort|bft)\b",
+               lambda m: _directional(m.group(1).lower()) + " wind", t)
+    t = re.sub(r"(?i)\b(?:increased |high |elevated )?concentrations? of (?:african |saharan )?dust\b", "dust", t)
+    t = re.sub(r"(?i)\bwith visibility reduced(?: to [\d.,]+\s*(?:km|m|metres|miles))?", "with reduced visibility", t)
+    t = re.sub(r"(?i),?\s*\bwith waves (?:of )?up to [\d.,]+\s*(?:m|metres|meters|ft|feet)\b", "", t)
     t = " ".join(t.split())
     # readings and paperwork, whole sentences: "Temp. 8-10 degrees.", "Highest temperature expected 44°C.",
     # "Valid: 12:00 pm Wednesday to 6:00 am Thursday.", "Probability: Medium (65%).", "Impacts: ...",
@@ -301,7 +323,8 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:[^.]*\b(?:are|is) (?:advised|urged|requested|asked|warned)\b|avoid\b|keep away\b|"
                r"stay away\b|do not\b|take (?:precautions?|care)\b|be on the lookout\b|motorists\b|boaters should\b)" + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))wave heights? (?:of )?(?:more than |up to |near |around |below |over |about )?\d" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))wave heights?\s*:?\s*(?:of )?(?:more than |up to |near |around |below |over |about )?\d"
+               + _SENTENCE, "", t)
     # "from 14:00 till 21:00", "from Tuesday to Thursday", "from Wednesday", "and Saturday morning"
     t = re.sub(r"(?i),?\s*\b(?:from )?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:till|to|until|-|–)\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?", "", t)
     t = re.sub(r"(?i),?\s*\b(?:from|on|until|till|by|and|through) (?:the )?" + _DAYS + r"(?: (?:to|till|until|and|through) "
@@ -336,7 +359,7 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)\bseas?\s*:\s*((?:slight|moderate|rough|calm|smooth)(?: to (?:occasionally )?(?:slight|moderate|rough|very rough))?)"
                r"(?:,\s*waves?\b[^.;]*)?", lambda m: "a " + m.group(1).lower() + " sea", t)
     # "Morning: Partly cloudy. Afternoon: Showers.": each period's weather, then its time
-    t = re.sub(r"(?:^|(?<=[.;]\s))(Morning|Afternoon|Evening|Night|Overnight|Tonight)\s*:\s*([^.]*)",
+    t = re.sub(r"(?:^|(?<=[.;:]\s))(Morning|Afternoon|Evening|Night|Overnight|Tonight)\s*:\s*([^.]*)",
                lambda m: m.group(2) + {"morning": " in the morning", "afternoon": " in the afternoon", "evening": " in the evening",
                                        "night": " at night", "overnight": " overnight", "tonight": " tonight"}[m.group(1).lower()], t)
     # DMI: "in the evening showers", "in the afternoon light rain", "in the evening west 18-23 m/s"
@@ -727,6 +750,8 @@ def normalise(conditions: str) -> str:
     t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|air quality|seas?) (very poor|poor|good|excellent|"
                r"moderate or good|moderate or poor|good or moderate|poor or very poor|moderate|reduced|severe|extreme|"
                r"heavy|light|strong|high|low|rough|slight|very rough|calm)\b", r"\2 \1", t)
+    t = re.sub(r"\b((?:very )?(?:good|moderate|poor)) visibility, ((?:very )?(?:good|moderate|poor)) in (\w+)",
+               r"\1 visibility, \2 visibility in \3", t)  # "VIS MODERATE, POOR IN STORMS"
     return t
 
 
@@ -1497,7 +1522,7 @@ def problems(sentence: str, conditions: str, temp_band: int, wind_band: int, nam
             out.append("article:" + m.group(0))  # "a fog banks drifting ashore"
     said = {_stem(w)[:4] for w in _words(body)}
     norm = normalise(conditions)
-    cut = reduced(norm) if norm else norm
+    cut = reduced(norm, capitalised(conditions)) if norm else norm
     for p in read(cut if cut != norm else conditions):  # what the reader left out on purpose is not "dropped"
         if not all(_stem(w)[:4] in said for w in _words(_strip_freq(p.words)) if w not in _JOINTS):
             out.append("dropped:" + p.words)
@@ -1578,7 +1603,7 @@ def _frames_for(conditions: str, temp_band: int, wind_band: int) -> tuple[tuple[
     when none is left, the forecast reader's."""
     plain = " ".join(conditions.split()).lower().rstrip(".!?;:… ")
     norm = normalise(conditions)
-    cut = reduced(norm) if norm else norm
+    cut = reduced(norm, capitalised(conditions)) if norm else norm
     if cut != norm:  # what is left is said and checked as the forecast
         norm = conditions = cut
     if not norm or not any(ch.isalpha() for ch in norm):
@@ -1631,14 +1656,18 @@ _FORECAST_WORDS = frozenset("""the a an of in on at by with and or then to from 
     warnings advisory advisories watch alert statement special craft winter effect force orange yellow red amber""".split())
 
 
-def _understood(p: Part) -> bool:
+def _understood(p: Part, strict: frozenset[str] | None = None) -> bool:
     """Whether the reader knows every word of a part (its "where"/"when" tail aside): a part it
-    only classed by its form ("rim walk closes at") is not."""
+    only classed by its form ("rim walk closes at") is not. ``strict`` (the forecast's capitalised
+    words): no name or code left behind ("labuan", "interior", "loc"), for a part beside others
+    that are read."""
     head, _tail = _head_tail(p.words)
     ws = _words(head)
     if not ws or ws[-1] in ("and", "or", "at", "of", "to", "with", "the", "a", "an", "from") or ws[0] in ("of", "to", "and", "or"):
         return False  # what a dropped number or name left behind
     unknown = [w for w in ws if w not in _FORECAST_WORDS and w not in _KNOWN and not _known_word(w)]
+    if strict is not None and any(_foreign(w, strict) for w in unknown):
+        return False
     # one word of its own ("haar", "a keen wind", "spits of rain") is said by its form; a clause of them is not
     return len(unknown) < 3 and not (len(unknown) >= 2 and len(unknown) * 2 >= len(ws))
 
@@ -1647,13 +1676,37 @@ _KNOWN = frozenset(w for k in (list(LEXICON) + list(WIND_TERMS) + list(TEMP_TERM
                                + list(SEA_STATES) + list(SHORTHAND.values()) + list(_MODIFIERS)) for w in WORD.findall(k))
 
 
+_CODES = frozenset("loc utc gmt bst cet eet lt".split())
+
+
+def _foreign(w: str, caps: frozenset[str]) -> bool:
+    """A word the reader does not know that names no weather: a name the forecast capitalised
+    mid-sentence ("Labuan", "Psiloritis", "Interior") or a code ("LOC", "UTC"); the reader's own
+    names ("Föhn", "Amihan") and compass words are not."""
+    if w in _NAMED or re.fullmatch(r"(?:(?:north|south|east|west)-?)+(?:erly|erlies|ward|wards|ern)?", w):
+        return False
+    return w in _CODES or w in caps
+
+
+def capitalised(conditions: str) -> frozenset[str]:
+    """The forecast's words written with a capital inside a sentence (lower-cased): names, in a
+    forecast not written in capitals or title case."""
+    out = set()
+    conditions = re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), conditions)
+    for sent in re.split(r"[.;:!?]\s+|\n", conditions):
+        ws = re.findall(r"[^\W\d_][\w'’-]*", sent)
+        if len(ws) > 1 and sum(w[0].isupper() for w in ws) * 2 <= len(ws):
+            out.update(w.lower() for w in ws[1:] if w[0].isupper() and not w.isupper())
+    return frozenset(out)
+
+
 @lru_cache(maxsize=16384)
 def _known_word(w: str) -> bool:
     return understand(w).known or w.rstrip("s") in _KNOWN or w in _NAMED
 
 
 @lru_cache(maxsize=16384)
-def reduced(norm: str) -> str:
+def reduced(norm: str, caps: frozenset[str] = frozenset()) -> str:
     """The normalised forecast less what the reader does not understand: a part made of words no
     lexicon knows ("rim walk closes at on days forecast", an advisory pasted into the forecast) is
     left out when the rest says the weather; a forecast understood nowhere is kept whole (it is
@@ -1662,9 +1715,12 @@ def reduced(norm: str) -> str:
     if len(chunks) < 2 and len(read(norm)) < 2:
         return norm
     ok = []
+    every = [p for c in chunks for p in read(c)]
+    # beside parts read whole, a part with a word no lexicon knows is left out too
+    strict = caps if len(every) >= 2 and any(_understood(p, caps) for p in every) else None
     for c in chunks:
         parts = read(c)
-        keep = [p for p in parts if _understood(p)]
+        keep = [p for p in parts if _understood(p, strict)]
         if len(keep) == len(parts):
             ok.append(c)
         elif keep:  # "torrential rain with <a clause no lexicon reads>": the rain stays
