@@ -153,6 +153,35 @@ CASES = [
      r"(?=.*sleet showers)(?=.*northwesterly wind on the summits)", r"psiloritis|northwest on"),
     ("Increased concentrations of African dust, with visibility reduced to 4 km in the afternoon. South 5 to 6 Beaufort.",
      r"(?=.*dust)(?=.*southerly wind)", r"concentrations|african|\bkm\b"),
+    ("Partly cloudy to occasionally cloudy with a few brief showers. Wind: East at 30 to 40 km/h, gusts to 55 km/h. "
+     "Seas: Rough, swells 2.5 to 3.5 metres. Small Craft Warning in effect until 6:00 p.m. Thursday.",
+     r"(?=.*a rough sea)(?=.*a small craft warning in force)", r"swells|p\.?m|thursday|\.m\b"),
+    ("Sunny to partly cloudy and breezy. Wind: East-north-east at 25 to 35 km/h. Seas: Moderate on western coasts, rough on "
+     "northern and eastern coasts.", r"a moderate sea on western coasts, a rough sea on northern and eastern coasts",
+     r"rough and|breezy, rough"),
+    ("Partly cloudy and windy. Seas: Very rough, swells 3.0 to 4.0 metres on northern and eastern coasts.",
+     r"a very rough sea", r"swells|very rough and|sea, on"),
+    ("Fine and warm. Wind: Variable, light. Early morning fog reaching the lower Swakop valley.",
+     r"a light variable wind", r"with light and"),
+    ("Partly cloudy and warm to hot. Scattered thundershowers in the afternoon. Wind: Easterly, moderate, strong and gusty "
+     "near thunderstorms.", r"(?=.*moderate easterly wind)(?=.*strong gusts near thunderstorms)", r"strong and a|gusty and"),
+    ("Partly cloudy to cloudy with scattered showers. Wind: Easterly at 15 to 25 km/h, gusty near showers.",
+     r"strong gusts near showers", r"gusty and \w+ near|gusty near showers at"),
+    ("Fine and hot. Wind: South-westerly, moderate in the afternoon. Fire Danger Index: High to Very High over the central "
+     "interior.", r"high to very high fire danger", r"index|fire danger index"),
+    ("Marine, Walvis Bay: SW 20-25 kt, becoming 25-30 kt in the afternoon. Sea 2 m. Swell SW 2.5 m. Visibility moderate, poor "
+     "in fog patches.", r"(?=.*southwesterly wind)(?=.*increasing in the afternoon)(?=.*a southwesterly swell)",
+     r"marine|walvis|swell sw|in the afternoon later"),
+    ("Walvis Bay: Cloudy and cool with fog in places, clearing in the afternoon. Wind: SW 15-20 kt. Visibility reduced to 1 km "
+     "in fog patches before 10:00.", r"cloudy", r"before|walvis|:"),
+    ("Coast: Cloudy and cool with fog in the morning, partly clearing in the afternoon. Wind: South-westerly, moderate.",
+     r"clearing in the afternoon", r"and partly|coast:"),
+    ("Hot to very hot in the Namib interior, with temperatures of 35 to 38 °C. Wind: North-easterly, moderate to fresh.",
+     r"north-easterly wind", r"yet it is|temperatures"),
+    ("Warm to hot. Wind: Easterly, fresh to strong, becoming south-westerly in the afternoon.",
+     r"becoming south-westerly in the afternoon", r"southerly-westerly|yet it is"),
+    ("Advisory: Very hot conditions expected over Erongo until Friday, with temperatures above 35 °C in the western interior.",
+     r"very hot", r"expected|erongo|friday"),
 ]
 
 

@@ -564,3 +564,12 @@ def test_supplies_are_phrased_by_kind(name, abundance, never, must):
         assert re.search(must, third), t
         r = check_facts(place(resources=[Resource(name, abundance)], urn=f"urn:flux:place:v:kind-{s}"), t)
         assert all(it.status == "kept" for it in r.items if it.kind in ("abundant", "scarce")), (r.items, t)
+
+
+@pytest.mark.parametrize("name, said", [("Ragged Point", "Ragged Point"), ("Foul Bay", "Foul Bay"),
+                                        ("Cherry Tree Hill", "Cherry Tree Hill"), ("Old Mill", "the Old Mill"),
+                                        ("Blue Mountains", "the Blue Mountains"), ("Sunken Baths", "the Sunken Baths")])
+def test_a_natural_features_name_takes_no_article(name, said):
+    from engine.phrasing.grammar import place_name
+
+    assert place_name(name) == said

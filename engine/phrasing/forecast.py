@@ -288,6 +288,14 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"\s*\((?:[A-Z][\w'’.-]*(?:,? (?:and )?[A-Z][\w'’.-]*)*)\)", "", t)  # "(Tenom, Beaufort, Nabawan)"
     t = re.sub(r"\s*\bin [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:" + _SENTENCE, ".", t)  # "in Sabah: Interior and West Coast."
     t = re.sub(r"(?i)\b(coasts?) and (?:the )?interior\b", r"\1", t)
+    t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "6:00 p.m. Thursday": not a sentence end
+    # "SW 20-25 kt, becoming 25-30 kt in the afternoon": the wind's change, said without its numbers
+    def _becoming(m: re.Match) -> str:
+        before = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", t[max(0, m.start() - 40):m.start()])]
+        after = float(m.group(2))
+        word = "increasing" if not before or after > max(before) else "easing" if after < max(before) else ""
+        return (", " + word) if word else ""
+    t = re.sub(r"(?i),?\s*\bbecoming (\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?(\d+(?:\.\d+)?)\s*(?:kt|kts|knots|km/h|mph|m/s)\b", _becoming, t)
     # an alert's heading: "YELLOW LEVEL ADVERSE WEATHER ALERT:", "STRONG WIND ADVISORY:", "Orange Alert:"
     t = re.sub(r"(?i),?\s*in gusts (?:up to|of up to|of|to)\b", ", gusts to", t)
     t = re.sub(r"\b[A-Z]{2,}\s+warns of ([a-z ]+?)\s*:\s*", lambda m: m.group(1) + " warning. ", t)  # "DMI warns of high water:"
@@ -356,8 +364,12 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?:^|(?<=[.;]\s))(?:(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)|Kattegat|Skagerrak)(?: and (?:the )?"
                r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?\s*:\s*", "", t)
     # "Seas: Moderate, waves up to 1.5m in open waters": the sea's state, where
-    t = re.sub(r"(?i)\bseas?\s*:\s*((?:slight|moderate|rough|calm|smooth)(?: to (?:occasionally )?(?:slight|moderate|rough|very rough))?)"
-               r"(?:,\s*waves?\b[^.;]*)?", lambda m: "a " + m.group(1).lower() + " sea", t)
+    t = re.sub(r"(?i)\bseas?\s*:\s*((?:slight|moderate|rough|very rough|high|very high|calm|smooth)(?: to (?:occasionally )?"
+               r"(?:slight|moderate|rough|very rough|high))?)((?: (?:on|along|off|in|near) [^,.;]+)?)"
+               r"(?:,\s*((?:slight|moderate|rough|very rough|high|calm|smooth)) ((?:on|along|off|in|near) [^,.;]+))?"
+               r"(?:,?\s*(?:waves?|swells?)\b(?:[^.;]|\.\d)*)?",
+               lambda m: "a " + m.group(1).lower() + " sea" + m.group(2)
+               + (", a " + m.group(3).lower() + " sea " + m.group(4) if m.group(3) else ""), t)
     # "Morning: Partly cloudy. Afternoon: Showers.": each period's weather, then its time
     t = re.sub(r"(?:^|(?<=[.;:]\s))(Morning|Afternoon|Evening|Night|Overnight|Tonight)\s*:\s*([^.]*)",
                lambda m: m.group(2) + {"morning": " in the morning", "afternoon": " in the afternoon", "evening": " in the evening",
@@ -377,6 +389,27 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)\bwinds? from (?:the )?((?:north|south|east|west)-(?:north|south)(?:east|west))\b",
                lambda m: _directional(m.group(1).lower()) + " wind", t)
     t = re.sub(r"(?i)\bwith a speed of\b[^.;]*", "", t)
+    # BMS / Namibian forms: "Wind: Variable, light", "Wind: Easterly, moderate, strong and gusty near thunderstorms",
+    # "gusty near showers", "Fire Danger Index: High to Very High", "... are possible over", "partly clearing"
+    t = re.sub(r"(?i)\bwind\s*:\s*((?:north|south|east|west)[a-z-]*erly|variable),\s*((?:light|gentle|moderate|fresh|strong)"
+               r"(?: to (?:moderate|fresh|strong))?)\b", lambda m: m.group(2).lower() + " " + m.group(1).lower() + " wind", t)
+    t = re.sub(r"(?i),?\s*\b(?:strong and )?gusty (near|in|with|around) (showers|thunderstorms|thundershowers|squalls)\b",
+               r", with strong gusts \1 \2", t)
+    t = re.sub(r"(?i)\bfire danger(?: index| rating)?\s*:\s*((?:very |extremely )?(?:low|moderate|high|extreme|severe)"
+               r"(?: to (?:very |extremely )?(?:moderate|high|extreme|severe))?)\b",
+               lambda m: m.group(1).lower() + " fire danger", t)
+    t = re.sub(r"(?i)\s+\b(?:is|are) possible\b", " possible", t)
+    t = re.sub(r"(?i)\bpartly (clearing|brightening)\b", r"\1", t)
+    t = re.sub(r"(?i)\s*\bexpected (?:over|across|in) (?:the )?[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*)*", "", t)
+    t = re.sub(r"(?i)\s*\b(?:in effect|in force) until\b[^.;]*", " in force", t)
+    t = re.sub(r"(?i)\s*\b(?:before|after|until|till|by|from) \d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?: local time| utc| lt)?(?: (?:today|tonight|tomorrow|"
+               + _DAYS[3:-1] + r"))?", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))marine\s*[,:]\s*", "", t)
+    t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* to [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:\s*", "", t)  # "Walvis Bay to Meob Bay:"
+    t = re.sub(r"(?i)\bswells? (n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw)\s+[\d.,]+\s*(?:m|metres|ft)\b",
+               lambda m: "a " + _COMPASS[m.group(1).lower()] + " swell", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))seas? [\d.,]+(?:\s*[-–]\s*[\d.,]+)?\s*m\b", lambda m: "Sea " + m.group(0).split()[-1], t) \
+        if False else t
     t = re.sub(r"\s+([.,;])", r"\1", t)
     t = re.sub(r"(?:^|(?<=\s))(?:[,;]|\.(?!\.))\s*", "", t).strip()
     return t
@@ -1313,12 +1346,20 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     now = re.sub(r"\b(?:gale|storm|wind|hurricane|strong wind|small craft) (?:warning|advisory|watch)s?\b", "", now)
     now = re.sub(r"\bfresh (?=[a-z-]*(?:erly|erlies|winds?|breezes?|gales?)\b)", "", now)  # "fresh westerlies": a wind  # a warning, not the wind now
     now = re.sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
+    now = re.sub(r"\b(?:(?:light|gentle|moderate|strong) (?:to|or) fresh|fresh (?:to|or) (?:strong|moderate|gale))\b", "", now)  # a wind's strength
+    # "warm, but cool along the coast": the day's temperature is the one said of no one place
+    unplaced = re.sub(r"\b(?:cool|cold|cooler|colder|warm|warmer|hot|hotter|mild|milder|chilly) (?:along|near|on|over|by) "
+                      r"(?:the )?(?:coasts?|shore|hills|mountains|high ground|heights|coastal areas)\b", "", now)
     out = []
     for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
         best, size = None, 0
+        text = now
+        if table is factcheck.TEMP_WORDS and unplaced != now and any(
+                re.search(r"\b" + re.escape(w.replace("-", " ")) + r"s?\b", unplaced) for ws in table for w in ws):
+            text = unplaced
         for b, ws in enumerate(table):
             for w in ws:
-                if len(w) > size and re.search(r"\b" + re.escape(w.replace("-", " ")) + r"s?\b", now):
+                if len(w) > size and re.search(r"\b" + re.escape(w.replace("-", " ")) + r"s?\b", text):
                     if table is factcheck.TEMP_WORDS and re.search(r"freezing (rain|drizzle|fog|spray|mist)|icy (stretches|patches|roads)|frost", now) and w in ("freezing", "icy", "frost"):
                         continue  # a kind of rain or ground, not the air's temperature
                     best, size = b, len(w)
@@ -1410,8 +1451,8 @@ def _later(parts: list[Part], wind_band: int) -> str:
         elif p.role == WIND:
             bare = w[: len(w) - len(when)].strip() if when else w
             if all(x in _DIRECTION_SET or x in ("later", "or", "and") for x in _words(bare)):
-                w = re.sub(r"\b(" + "|".join(sorted((d for d in DIRECTIONS if not d.endswith("erly")), key=len, reverse=True))
-                           + r")\b", lambda m: _directional(m.group(1)), bare) + w[len(bare):]
+                w = re.sub(r"(?<![\w-])(" + "|".join(sorted((d for d in DIRECTIONS if not d.endswith("erly")), key=len, reverse=True))
+                           + r")(?![\w-])", lambda m: _directional(m.group(1)), bare) + w[len(bare):]
                 bits.append(link + " " + w)  # "light winds, becoming southeasterly later"
             elif _words(w)[0] in _WIND_CHANGE:
                 bits.append(w)

@@ -75,6 +75,8 @@ def place_name(name: str) -> str:
     if len(words) >= 2 and words[0].endswith(("s'", "s’")):
         return "the " + name  # "the Stonecutters' Hamlet": a plural possessive is never a proper name
     linked = next((w for w in words[1:-1] if w in _LINKS), None)
+    if linked is None and words[-1].lower() in _GEOGRAPHIC:
+        return name  # "Ragged Point", "Foul Bay", "Cherry Tree Hill": a feature's name takes no article
     if len(words) >= 2 and linked is None and (_common_phrase(words) or _common_plural(words)):
         return "the " + name  # "the Sunken Baths", "the Felt-Makers' Quarter", never "Kess Viaduct"
     if len(words) < 3 or linked is None:
@@ -99,6 +101,10 @@ def plural_name(name: str) -> bool:
     return len(words) >= 2 and last[:1].isupper() and is_plural(last) and bool(_known(last))
 
 
+# the last word of a natural feature's name, which English says without "the" ("Ragged Point",
+# "Foul Bay", "Black Mountain"; "the Old Mill", "the Sunken Baths" keep it)
+_GEOGRAPHIC = frozenset("""point bay hill hills head cove beach island lake mount mountain peak creek ridge pond sound
+    rock bluff springs spring cape""".split())
 _LINKS = frozenset(("of", "at", "on", "off", "near", "by", "under", "above", "below", "beyond", "upon"))
 
 
