@@ -734,17 +734,18 @@ def _garble_rules(place: Place, f: _Facts, text: str, low: str, bare: str, out: 
         return
     # One word twice in a row or nearly ("weathered and weathered", "sheltered by a sheltered
     # hollow", "a swampy swamp").
-    ws = _words(bare)
-    for i, w in enumerate(ws):
-        if len(w) < 5 or w in _REPEAT_OK:
-            continue
-        for j in range(i + 1, min(len(ws), i + 4)):
-            v = ws[j]
-            if len(v) >= 5 and (v == w or v.startswith(w[:5]) and (v.startswith(w) or w.startswith(v))):
-                said = " ".join(ws[i:j + 1])
-                if said not in " ".join(_words(f.template.lower())):
-                    out.append(f"garbled: '{said}'")
-                    return
+    for clause in re.split(r"[.;!?]", bare):  # within a clause: "pršut is plentiful; the pršut fair" is two
+        ws = _words(clause)
+        for i, w in enumerate(ws):
+            if len(w) < 5 or w in _REPEAT_OK:
+                continue
+            for j in range(i + 1, min(len(ws), i + 4)):
+                v = ws[j]
+                if len(v) >= 5 and (v == w or v.startswith(w[:5]) and (v.startswith(w) or w.startswith(v))):
+                    said = " ".join(ws[i:j + 1])
+                    if said not in " ".join(_words(f.template.lower())):
+                        out.append(f"garbled: '{said}'")
+                        return
     # A name of two or more words written all in lower case ("highholme spring").
     if f.name_rx is not None and len(f.name_words) >= 2:
         for m in f.name_rx.finditer(text):

@@ -39,7 +39,7 @@ _ENDS = frozenset(".!?…\"'")
 _SENTENCE_END = re.compile(r"[.!?…][\"'’”)\]]*\s")
 _MAX_FLAVOUR = 200
 # a stop after these is an abbreviation, not a sentence end ("St. Moritz", "Mt. Cook", "e.g. the")
-ABBREVIATIONS = frozenset("""st sta sto sct skt mt mts ste dr mr mrs ms messrs prof rev fr sr jr hon gov gen col capt cpt lt sgt maj
+ABBREVIATIONS = frozenset("""st sta sto sct skt sv mt mts ste dr mr mrs ms messrs prof rev fr sr jr hon gov gen col capt cpt lt sgt maj
     cmdr adm rd ave av blvd ft pt sq nr approx ca cf vs viz etc al inc ltd co corp bros dept univ est fig figs vol
     vols ed eds jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thurs fri sat sun e.g i.e
     a.m p.m u.s u.k a.d b.c n.b p.s""".split())

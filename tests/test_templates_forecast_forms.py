@@ -182,6 +182,26 @@ CASES = [
      r"becoming south-westerly in the afternoon", r"southerly-westerly|yet it is"),
     ("Advisory: Very hot conditions expected over Erongo until Friday, with temperatures above 35 °C in the western interior.",
      r"very hot", r"expected|erongo|friday"),
+    ("SOUTHERN ADRIATIC: Wind NE and E (bura) 4-5 Bf, in the channels 6 Bf, gusty. Sea 2-3. Visibility over 30 km.",
+     r"(?=.*bura)(?=.*a slight sea)", r"in the channels|\bbf\b|, sea,|a wind bura"),
+    ("MIDDLE ADRIATIC: Jugo 4-5 Bf, on the open sea 6-7 Bf. Sea 3-4, on the open sea 5. Visibility 5-10 km, in rain below 2 km. "
+     "Cloudy with rain.", r"(?=.*a moderate sea)(?=.*moderate visibility)(?=.*poor visibility in rain)",
+     r"good visibility|open sea|, sea,"),
+    ("Clear. Wind light and variable, in the afternoon NW 2-3 Bf. Sea 1-2. Visibility 20-30 km, in the morning locally reduced "
+     "in haze.", r"(?=.*light and variable winds)(?=.*haze in places in the morning)", r"wind and variable|\bnw\b"),
+    ("Zadar: variable cloudiness. In the evening wind turning to bura, moderate, in the channels strong.",
+     r"moderate bura wind in the evening", r"an in the evening|channels"),
+    ("Mountains: snow above 1200 m, in the evening strong NE wind, wind chill down to -15 °C.",
+     r"strong northeasterly wind in the evening", r"\bne in the evening wind"),
+    ("Partly cloudy with occasional showers in the morning, sunny periods later. Wind weak to moderate jugo, in the evening "
+     "turning to bura.", r"(?=.*light to moderate jugo wind)(?=.*bura wind in the evening)", r"wind weak|jugo, in the evening"),
+    ("Wind light to moderate SW (lebić), later NW. Sea 2.", r"(?=.*light to moderate lebić)(?=.*northwesterly later)",
+     r"\bnw\b|\(|sw lebić"),
+    ("RED WARNING - wind: strong and very strong bura, on the Klis pass gusts over 100 km/h. Cold, maximum temperature around 4 °C.",
+     r"strong to very strong bura wind", r"maximum|strong, very strong|klis"),
+    ("Heavy Rain Warning: Intense thundery showers over central Singapore between 12.45pm and 2.00pm. Flash floods may occur.",
+     r"(?=.*a heavy rain warning)(?=.*intense thundery showers)", r"singapore|between|and,"),
+    ("Warm. Highs of 34°C. Heat Stress: Moderate (WBGT 31-32°C) in the afternoon.", r"moderate heat stress in the afternoon", r"wbgt|highs"),
 ]
 
 

@@ -127,7 +127,8 @@ _VIS_GRADES = frozenset("good moderate poor very fog".split())
 _NAMED = {"amihan": "Amihan", "habagat": "Habagat", "föhn": "Föhn", "foehn": "Foehn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
           "sahara": "Sahara", "mistral": "Mistral", "tramontane": "Tramontane", "bora": "Bora", "scirocco": "Scirocco",
           "sirocco": "Sirocco"}
-_NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco sirocco".split())
+_NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco sirocco bura jugo maestral tramontana lebić lebic "
+                         "levant burin".split())
 
 
 def _metres(num: str, unit: str) -> float:
@@ -152,6 +153,9 @@ def _heights(text: str) -> str:
 
     def vis(m: re.Match) -> str:
         h = _metres(m.group(1), m.group(2))
+        low = re.search(r"(\d+(?:\.\d+)?)\s*(?:-|–|to)\s*\d", m.group(0))
+        if low:  # "4-10 km": as poor as its lower bound
+            h = min(h, _metres(low.group(1), m.group(2)))
         return ("very poor" if h < 1000 else "poor" if h < 4000 else "moderate" if h < 10000 else "good") + " visibility"
 
     def snow_limit(m: re.Match) -> str:
@@ -172,6 +176,11 @@ def _heights(text: str) -> str:
 
     t = re.sub(r"(?i)\bvisibility (?:one quarter|a quarter|one half|half a|one|1/4|1/2) miles?(?: or less)?", "very poor visibility", text)
     t = re.sub(r"(?i)\bvisibility (?:two|three|2|3) miles?(?: or less)?", "poor visibility", t)
+    # "Visibility 5-10 km, in rain below 2 km": where it drops, graded too
+    t = re.sub(r"(?i),?\s*(?:dropping |falling )?(?:in|during) ((?:heavy )?(?:rain|showers|fog|fog patches|precipitation|drizzle|snow|squalls))"
+               r" (?:below|under|less than|to) " + num,
+               lambda m: ", " + vis(type("M", (), {"group": lambda self, i=0: (m.group(0), m.group(2), m.group(3))[i]})())
+               + " in " + m.group(1), t)
     t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more))?", vis, t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
     t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
@@ -276,6 +285,8 @@ def _vis(slot: str) -> str:
 
 
 _DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+# the Douglas sea scale, by degree: "Sea 2-3" is a slight sea
+_DOUGLAS = ("calm", "calm", "smooth", "slight", "moderate", "rough", "very rough", "high", "very high", "phenomenal")
 _SENTENCE = r"[^.]*(?:\.\d[^.]*)*(?:\.|$)"  # to the sentence's end, past a decimal point ("24.3°C")
 
 
@@ -314,7 +325,7 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i),?\s*\b(?:temporarily|locally|loc\.?)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?(?:\s*beaufort)?"
                r"(?: (?:from|in|during|on|over|at|by) (?:the )?(?:morning|afternoon|evening|night|midday|noon))?(?=[\s.,;]|$)", "", t)
     t = re.sub(r"(?i)\b(north-north(?:east|west)|south-south(?:east|west)|east-(?:north|south)east|west-(?:north|south)west|"
-               r"north(?:east|west)?|south(?:east|west)?|east|west)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:beaufort|bft)\b",
+               r"north(?:east|west)?|south(?:east|west)?|east|west)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:beaufort|bft|bf)\b",
                lambda m: _directional(m.group(1).lower()) + " wind", t)
     t = re.sub(r"(?i)\b(?:increased |high |elevated )?concentrations? of (?:african |saharan )?dust\b", "dust", t)
     t = re.sub(r"(?i)\bwith visibility reduced(?: to [\d.,]+\s*(?:km|m|metres|miles))?", "with reduced visibility", t)
@@ -389,6 +400,60 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)\bwinds? from (?:the )?((?:north|south|east|west)-(?:north|south)(?:east|west))\b",
                lambda m: _directional(m.group(1).lower()) + " wind", t)
     t = re.sub(r"(?i)\bwith a speed of\b[^.;]*", "", t)
+    # DHMZ (Croatia): "NE and E (bura) 4-5 Bf", "Wind moderate jugo", "in the afternoon moderate maestral", "Sea 2-3"
+    t = re.sub(r"(?i)\b(?:(?:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)(?: and | to |/)?)+\s*\((bura|bora|jugo|maestral|"
+               r"tramontana|lebić|lebic|levant|burin)\)", lambda m: m.group(1).lower(), t)
+    t = re.sub(r"(?i)\b(?:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW|north|south|east|west)(?: to (?:N|NE|E|SE|S|SW|W|NW|north|"
+               r"south|east|west))?\s*\(((?:maestral|bura|bora|jugo|lebić|lebic|tramontana|levant|burin))\)", lambda m: m.group(1).lower(), t)
+    t = re.sub(r"(?i),?\s*\bin the [A-Z][\w'’-]* (?:Channel|channel)\b(?: in the (?:morning|afternoon|evening|night))?", "", t)
+    t = re.sub(r"(?i),?\s*\bin the channels\b(?:\s+\d+(?:\s*[-–]\s*\d+)?(?:\s*bf)?|\s+(?:strong|very strong|gale force|moderate))?", "", t)
+    t = re.sub(r"(?i),?\s*\bon the open sea\b(?:\s+(?:storm|gale)?\s*\d+(?:\s*[-–]\s*\d+)?(?:\s*bf)?)?", "", t)
+    t = re.sub(r"(?i)\bwind light and variable\b", "light and variable winds", t)
+    t = re.sub(r"(?i)\b(strong|moderate|fresh) and (very strong|strong|fresh)\b", r"\1 to \2", t)
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) wind turning to (bura|bora|jugo|maestral|tramontana|lebić|lebic|"
+               r"levant|burin)(?:, (light|moderate|fresh|strong|very strong))?", lambda m: "turning to " + ((m.group(3) or "") + " "
+               + m.group(2)).strip().lower() + " " + m.group(1).lower(), t)
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) (turning|veering|backing) to (bura|bora|jugo|maestral|tramontana|"
+               r"lebić|lebic|levant|burin)\b", r"\2 to \3 \1", t)
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) turning to (bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin)\b",
+               r"turning to \2 \1", t)
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) ((?:light|moderate|fresh|strong|very strong) )?"
+               r"(N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW) winds?\b",
+               lambda m: (m.group(2) or "").lower() + _COMPASS[m.group(3).lower()] + " wind " + m.group(1).lower(), t)
+    t = re.sub(r"(?i)\bwind (bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin)\b", lambda m: m.group(1).lower(), t)
+    t = re.sub(r"(?i),?\s*\blater (N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)\b(?!\s*\d)",
+               lambda m: ", becoming " + _COMPASS[m.group(1).lower()] + " later", t)
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) locally reduced in (haze|fog|mist|smoke)\b", r"\2 in places \1", t)
+    t = re.sub(r"\s*\b(?i:over (?:the )?(?:(?:central|eastern|western|northern|southern|city|north|south|east|west)(?:,| and)? ?)+"
+               r"(?!\s*(?:coast|coasts|coastal|mountains|hills|shore|sea|slopes|valley|highlands|islands?)\b)(?:areas|parts|regions|districts)?)(?: of [A-Z][\w'’-]*| [A-Z][\w'’-]*)?(?i:, including the offshore islands)?"
+               r"(?=[\s.,;]|$)", "", t)
+    t = re.sub(r"(?i),\s*locally heavy\b", "", t)
+    t = re.sub(r"(?i)\bwind (weak|light|moderate|fresh|strong|very strong)(?: to (moderate|fresh|strong|very strong))?"
+               r"(?: (bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin|n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw))?\b",
+               lambda m: ((m.group(1).lower().replace("weak", "light") + (" to " + m.group(2).lower() if m.group(2) else ""))
+                          + " " + (_COMPASS.get(m.group(3).lower(), m.group(3).lower()) if m.group(3) else "")
+                          + ("" if m.group(3) and m.group(3).lower() in _NAMED_WINDS else " wind")).replace("  ", " "), t)
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) ((?:possible |occasional |locally )*(?:weak |light |moderate |"
+               r"fresh |strong |very strong )?(?:bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin|rain|showers|"
+               r"(?:n|ne|e|se|s|sw|w|nw)(?=[\s,.;]|$)))", lambda m: (re.sub(r"(?i)\b(n|ne|e|se|s|sw|w|nw)$", lambda c: _COMPASS[
+                   c.group(1).lower()] + " wind", m.group(2)) + " " + m.group(1)), t)
+    t = re.sub(r"(?i)\bseas? (\d)(?:\s*[-–]\s*(\d))?(?:, at times (\d))?(?!\s*(?:[.,]\d|m\b|ft\b|metres|meters|feet|\d))",
+               lambda m: "a " + _DOUGLAS[int(m.group(2) or m.group(1))] + " sea", t)
+    t = re.sub(r"(?i)\bseas? \(?douglas\)? (\d)", lambda m: "a " + _DOUGLAS[int(m.group(1))] + " sea", t)
+    t = re.sub(r"(?i),?\s*\b(?:maximum|minimum|max\.?|min\.?) temperatures?\b[^.;]*", "", t)
+    t = re.sub(r"(?i),?\s*\bat night not below\b[^.;,]*", "", t)
+    t = re.sub(r"(?i),?\s*\blocally more\b", "", t)
+    t = re.sub(r"(?i)\s*\bbetween \d{1,2}[.:]\d{2}\s*[ap]m and \d{1,2}[.:]\d{2}\s*[ap]m\b", "", t)
+    t = re.sub(r"(?i)\bheat stress\s*:\s*(low|moderate|high|very high|extreme)\s*(?:\(\s*wbgt[^)]*\))?",
+               lambda m: m.group(1).lower() + " heat stress", t)  # "Heat Stress: Moderate (WBGT 31-32°C)"
+    t = re.sub(r"(?i)\bfire weather danger\b", "fire danger", t)
+    t = re.sub(r"(?i)\b(seas? (?:slight|moderate|rough|very rough|high)(?: to (?:slight|moderate|rough|very rough|high))?),\s*"
+               r"wave heights?\b(?:[^.;]|\.\d)*", r"\1", t)
+    t = re.sub(r",?\s*\bon the [A-Z][\w'’-]* (?:pass|bridge|coast|road|motorway)\s+(?=gusts)", ", ", t)  # "on the Klis pass gusts over 100 km/h"
+    t = re.sub(r"(?i)\bgusts over (\d)", r"gusts to \1", t)
+    # a named wind of the Adriatic said as the wind it is: "moderate maestral" -> "moderate maestral wind"
+    t = re.sub(r"(?i)\b(bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin)\b(?! winds?\b)(?!\s*\()",
+               lambda m: m.group(1).lower() + " wind", t)
     # BMS / Namibian forms: "Wind: Variable, light", "Wind: Easterly, moderate, strong and gusty near thunderstorms",
     # "gusty near showers", "Fire Danger Index: High to Very High", "... are possible over", "partly clearing"
     t = re.sub(r"(?i)\bwind\s*:\s*((?:north|south|east|west)[a-z-]*erly|variable),\s*((?:light|gentle|moderate|fresh|strong)"
