@@ -473,8 +473,6 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* to [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:\s*", "", t)  # "Walvis Bay to Meob Bay:"
     t = re.sub(r"(?i)\bswells? (n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw)\s+[\d.,]+\s*(?:m|metres|ft)\b",
                lambda m: "a " + _COMPASS[m.group(1).lower()] + " swell", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))seas? [\d.,]+(?:\s*[-–]\s*[\d.,]+)?\s*m\b", lambda m: "Sea " + m.group(0).split()[-1], t) \
-        if False else t
     t = re.sub(r"\s+([.,;])", r"\1", t)
     t = re.sub(r"(?:^|(?<=\s))(?:[,;]|\.(?!\.))\s*", "", t).strip()
     return t
