@@ -285,6 +285,8 @@ def _vis(slot: str) -> str:
 
 
 _DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+# the Adriatic's named winds, as the Croatian service writes them in English ("jugo", "bura")
+_ADRIATIC = "bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin"
 # the Douglas sea scale, by degree: "Sea 2-3" is a slight sea
 _DOUGLAS = ("calm", "calm", "smooth", "slight", "moderate", "rough", "very rough", "high", "very high", "phenomenal")
 _SENTENCE = r"[^.]*(?:\.\d[^.]*)*(?:\.|$)"  # to the sentence's end, past a decimal point ("24.3°C")
@@ -396,32 +398,27 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)\b(good|moderate|poor)(?: visibility)?, in (precipitation|showers|rain|fog|snow) ((?:very )?(?:good|moderate|poor))"
                r"(?: visibility)?", r"\1 visibility, \3 visibility in \2", t)
     # compass points as the wind's direction: "NE'ly", "from west-southwest"
-    t = re.sub(r"(?i)\b(N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)['’]ly\b", lambda m: _COMPASS[m.group(1).lower()], t)
+    t = re.sub(r"(?i)\b(" + _COMPASS_RX + r")['’]ly\b", lambda m: _COMPASS[m.group(1).lower()], t)
     t = re.sub(r"(?i)\bwinds? from (?:the )?((?:north|south|east|west)-(?:north|south)(?:east|west))\b",
                lambda m: _directional(m.group(1).lower()) + " wind", t)
     t = re.sub(r"(?i)\bwith a speed of\b[^.;]*", "", t)
     # DHMZ (Croatia): "NE and E (bura) 4-5 Bf", "Wind moderate jugo", "in the afternoon moderate maestral", "Sea 2-3"
-    t = re.sub(r"(?i)\b(?:(?:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)(?: and | to |/)?)+\s*\((bura|bora|jugo|maestral|"
-               r"tramontana|lebić|lebic|levant|burin)\)", lambda m: m.group(1).lower(), t)
-    t = re.sub(r"(?i)\b(?:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW|north|south|east|west)(?: to (?:N|NE|E|SE|S|SW|W|NW|north|"
-               r"south|east|west))?\s*\(((?:maestral|bura|bora|jugo|lebić|lebic|tramontana|levant|burin))\)", lambda m: m.group(1).lower(), t)
+    t = re.sub(r"(?i)\b(?:" + _COMPASS_RX + r"(?: and | to |/)?)+\s*\((" + _ADRIATIC + r")\)", lambda m: m.group(1).lower(), t)
+    t = re.sub(r"(?i)\b(?:" + _COMPASS_RX + r"|north|south|east|west)(?: to (?:N|NE|E|SE|S|SW|W|NW|north|"
+               r"south|east|west))?\s*\((" + _ADRIATIC + r")\)", lambda m: m.group(1).lower(), t)
     t = re.sub(r"(?i),?\s*\bin the [A-Z][\w'’-]* (?:Channel|channel)\b(?: in the (?:morning|afternoon|evening|night))?", "", t)
     t = re.sub(r"(?i),?\s*\bin the channels\b(?:\s+\d+(?:\s*[-–]\s*\d+)?(?:\s*bf)?|\s+(?:strong|very strong|gale force|moderate))?", "", t)
     t = re.sub(r"(?i),?\s*\bon the open sea\b(?:\s+(?:storm|gale)?\s*\d+(?:\s*[-–]\s*\d+)?(?:\s*bf)?)?", "", t)
     t = re.sub(r"(?i)\bwind light and variable\b", "light and variable winds", t)
     t = re.sub(r"(?i)\b(strong|moderate|fresh) and (very strong|strong|fresh)\b", r"\1 to \2", t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) wind turning to (bura|bora|jugo|maestral|tramontana|lebić|lebic|"
-               r"levant|burin)(?:, (light|moderate|fresh|strong|very strong))?", lambda m: "turning to " + ((m.group(3) or "") + " "
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) wind turning to (" + _ADRIATIC + r")(?:, (light|moderate|fresh|strong|very strong))?", lambda m: "turning to " + ((m.group(3) or "") + " "
                + m.group(2)).strip().lower() + " " + m.group(1).lower(), t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) (turning|veering|backing) to (bura|bora|jugo|maestral|tramontana|"
-               r"lebić|lebic|levant|burin)\b", r"\2 to \3 \1", t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) turning to (bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin)\b",
-               r"turning to \2 \1", t)
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) (turning|veering|backing) to (" + _ADRIATIC + r")\b", r"\2 to \3 \1", t)
     t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) ((?:light|moderate|fresh|strong|very strong) )?"
-               r"(N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW) winds?\b",
+               r"(" + _COMPASS_RX + r") winds?\b",
                lambda m: (m.group(2) or "").lower() + _COMPASS[m.group(3).lower()] + " wind " + m.group(1).lower(), t)
-    t = re.sub(r"(?i)\bwind (bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin)\b", lambda m: m.group(1).lower(), t)
-    t = re.sub(r"(?i),?\s*\blater (N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)\b(?!\s*\d)",
+    t = re.sub(r"(?i)\bwind (" + _ADRIATIC + r")\b", lambda m: m.group(1).lower(), t)
+    t = re.sub(r"(?i),?\s*\blater (" + _COMPASS_RX + r")\b(?!\s*\d)",
                lambda m: ", becoming " + _COMPASS[m.group(1).lower()] + " later", t)
     t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) locally reduced in (haze|fog|mist|smoke)\b", r"\2 in places \1", t)
     t = re.sub(r"\s*\b(?i:over (?:the )?(?:(?:central|eastern|western|northern|southern|city|north|south|east|west)(?:,| and)? ?)+"
@@ -429,12 +426,12 @@ def _bulletins(t: str) -> str:
                r"(?=[\s.,;]|$)", "", t)
     t = re.sub(r"(?i),\s*locally heavy\b", "", t)
     t = re.sub(r"(?i)\bwind (weak|light|moderate|fresh|strong|very strong)(?: to (moderate|fresh|strong|very strong))?"
-               r"(?: (bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin|n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw))?\b",
+               r"(?: (" + _ADRIATIC + "|" + _COMPASS_RX + r"))?\b",
                lambda m: ((m.group(1).lower().replace("weak", "light") + (" to " + m.group(2).lower() if m.group(2) else ""))
                           + " " + (_COMPASS.get(m.group(3).lower(), m.group(3).lower()) if m.group(3) else "")
                           + ("" if m.group(3) and m.group(3).lower() in _NAMED_WINDS else " wind")).replace("  ", " "), t)
     t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) ((?:possible |occasional |locally )*(?:weak |light |moderate |"
-               r"fresh |strong |very strong )?(?:bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin|rain|showers|"
+               r"fresh |strong |very strong )?(?:" + _ADRIATIC + r"|rain|showers|"
                r"(?:n|ne|e|se|s|sw|w|nw)(?=[\s,.;]|$)))", lambda m: (re.sub(r"(?i)\b(n|ne|e|se|s|sw|w|nw)$", lambda c: _COMPASS[
                    c.group(1).lower()] + " wind", m.group(2)) + " " + m.group(1)), t)
     t = re.sub(r"(?i)\bseas? (\d)(?:\s*[-–]\s*(\d))?(?:, at times (\d))?(?!\s*(?:[.,]\d|m\b|ft\b|metres|meters|feet|\d))",
@@ -452,7 +449,7 @@ def _bulletins(t: str) -> str:
     t = re.sub(r",?\s*\bon the [A-Z][\w'’-]* (?:pass|bridge|coast|road|motorway)\s+(?=gusts)", ", ", t)  # "on the Klis pass gusts over 100 km/h"
     t = re.sub(r"(?i)\bgusts over (\d)", r"gusts to \1", t)
     # a named wind of the Adriatic said as the wind it is: "moderate maestral" -> "moderate maestral wind"
-    t = re.sub(r"(?i)\b(bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin)\b(?! winds?\b)(?!\s*\()",
+    t = re.sub(r"(?i)\b(" + _ADRIATIC + r")\b(?! winds?\b)(?!\s*\()",
                lambda m: m.group(1).lower() + " wind", t)
     # BMS / Namibian forms: "Wind: Variable, light", "Wind: Easterly, moderate, strong and gusty near thunderstorms",
     # "gusty near showers", "Fire Danger Index: High to Very High", "... are possible over", "partly clearing"
