@@ -172,6 +172,7 @@ class _Worker:
         self.label = f"w{index}@{self.host}"
         self._jobs: dict[int, Any] = {}  # id(job) -> job (the scripted model's jobs are unhashable)
         self._lock = threading.Lock()
+        self._pause_seq = 0  # the driver's last pause state applied (see set_paused)
         self.model_folder = None
         if self.spec.kind == "scripted":
             from .llm.scripted import ScriptedLLM
@@ -239,11 +240,18 @@ class _Worker:
             j.cancel()
         return len(jobs)
 
-    def pause(self) -> None:
-        self.engine.pause()
+    def set_paused(self, paused: bool, seq: int) -> bool:
+        """Pause or resume this worker's engine, as the driver's ``seq``-th pause state.
 
-    def resume(self) -> None:
-        self.engine.resume()
+        The actor is threaded, and Ray keeps no order between calls of a threaded actor: a resume
+        sent just after a pause can run first. So each state carries the driver's sequence number
+        and a state older than the one applied is ignored: the last one the driver set wins."""
+        with self._lock:
+            if seq <= self._pause_seq:
+                return False
+            self._pause_seq = seq
+            (self.engine.pause if paused else self.engine.resume)()
+            return True
 
     def shutdown(self) -> None:
         self.engine.shutdown()
@@ -323,6 +331,8 @@ class ClusterLLM(LLMService):
         self.concurrency = 1
         self._ids = itertools.count(1)
         self._paused = threading.Event()
+        self._pause_lock = threading.Lock()
+        self._pause_seq = 0  # numbers the pause states sent to the workers (see _Worker.set_paused)
         self._deadlines: dict[int, float] = {}
         self._started = False
         self._lost: list[str] = []
@@ -469,12 +479,17 @@ class ClusterLLM(LLMService):
         return job
 
     def pause(self) -> None:
-        self._paused.set()
-        self._broadcast("pause")
+        self._set_paused(True)
 
     def resume(self) -> None:
-        self._paused.clear()
-        self._broadcast("resume")
+        self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> None:
+        with self._pause_lock:
+            (self._paused.set if paused else self._paused.clear)()
+            self._pause_seq += 1
+            seq = self._pause_seq
+        self._broadcast("set_paused", paused, seq)
 
     def shutdown(self, timeout: float | None = 10.0) -> None:
         try:
@@ -492,11 +507,11 @@ class ClusterLLM(LLMService):
             ray.shutdown()
             self._owns_ray = False
 
-    def _broadcast(self, method: str) -> None:
+    def _broadcast(self, method: str, *args: Any) -> None:
         for w in self.workers:
             if w.alive:
                 try:
-                    getattr(w.actor, method).remote()
+                    getattr(w.actor, method).remote(*args)
                 except Exception:
                     pass
 

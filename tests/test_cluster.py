@@ -242,6 +242,26 @@ def test_drain_sends_no_new_place_and_the_places_in_flight_finish(local_ray):
         llm.shutdown()
 
 
+def test_a_resume_that_overtakes_its_pause_leaves_the_worker_running():
+    """Ray keeps no order between calls of a threaded actor: the driver's resume can reach a worker
+    before the pause sent just before it. The worker applies the newer state and ignores the older."""
+    from dataclasses import asdict
+
+    from engine.cluster import _Worker
+
+    w = _Worker(asdict(WorkerSpec("scripted", concurrency=2, scripted={"model_id": "scripted"})), 0)
+    try:
+        assert w.set_paused(False, 2) is True   # the resume, arrived first
+        assert w.set_paused(True, 1) is False   # the pause it overtook: stale, ignored
+        assert not w.engine._paused.is_set()
+        res = w.generate(requests(1)[0])        # would wait for ever on a paused engine
+        assert res["reason"] is None and res["text"]
+        assert w.set_paused(True, 3) is True and w.engine._paused.is_set()
+        assert w.set_paused(False, 4) is True and not w.engine._paused.is_set()
+    finally:
+        w.shutdown()
+
+
 def test_worker_without_the_model_or_with_another_model_is_refused_before_the_batch(local_ray, tmp_path):
     ok = WorkerSpec("scripted", concurrency=2, scripted={"model_id": "scripted"})
     other = WorkerSpec("scripted", concurrency=2, scripted={"model_id": "another-model"})
