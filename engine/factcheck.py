@@ -86,7 +86,7 @@ from functools import lru_cache
 from dataclasses import dataclass
 from typing import Iterable
 
-from .phrasing import metar
+from .phrasing import metar, periods
 from .phrasing.weather import TEMP_BANDS as _TEMP_BANDS, WIND_BANDS as _WIND_BANDS
 from .world import Place
 
@@ -498,7 +498,7 @@ def _item(ix: _Index, kind: str, fact: str, status: str, span: tuple[int, int] |
 def _check_conditions(place: Place, ix: _Index) -> FactItem | None:
     cond = " ".join(place.conditions.split())
     label = cond
-    cond = metar.decode(cond)  # "-SHRA BKN020": light rain showers, mostly cloudy
+    cond = metar.decode(periods.today(cond))  # "-SHRA BKN020": light rain showers, mostly cloudy; today's part
     cond_words = [stem(w) for w in _WORD_RE.findall(cond.lower())]
     fams = []
     for w in cond_words:

@@ -37,7 +37,7 @@ from functools import lru_cache
 
 from .. import factcheck
 from ..world import Place
-from . import metar
+from . import metar, periods
 from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, guess_form, is_plural, join_and
 from .weather import (LEXICON, OTHER, SKY_ADJ, TEMPS, Condition, _adj_word, _MODIFIERS,
                       _NAMED_TEMP, _WIND_NOUNS, WINDY, legacy_frames, temperature_words, understand)
@@ -120,11 +120,11 @@ _COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(?<!the )(?<!in )(?<!of )(" + _COMPASS
                          + r"\b|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,;]|\.(?!\w)|$))")
 _COMPASS_AFTER = re.compile(r"(?i)\b(veering|backing|becoming|or)\s+(" + _COMPASS_RX + r")(?![\w'-])")
 _COMPASS_REGION = {k: v[: -len("erly")].replace("-", "-") for k, v in _COMPASS.items()}  # "sw" -> "southwest"
-SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "moderate", "rough", "high")
+SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "moderate", "rough", "high", "choppy", "chop")
 _SEA_ONLY = frozenset("phenomenal rough high smooth slight calm".split())
 _SLOT_JOIN = frozenset("or occasionally becoming at times then later first for a time very to".split())
 _VIS_GRADES = frozenset("good moderate poor very fog".split())
-_NAMED = {"amihan": "Amihan", "habagat": "Habagat", "föhn": "Föhn", "foehn": "Foehn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
+_NAMED = {"saharan": "Saharan", "amihan": "Amihan", "habagat": "Habagat", "föhn": "Föhn", "foehn": "Foehn", "südstau": "Südstau", "nordstau": "Nordstau", "bise": "Bise",
           "sahara": "Sahara", "mistral": "Mistral", "tramontane": "Tramontane", "bora": "Bora", "scirocco": "Scirocco",
           "sirocco": "Sirocco"}
 _NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco sirocco bura jugo maestral tramontana lebić lebic "
@@ -284,7 +284,7 @@ def _vis(slot: str) -> str:
     return m.group(1) + " visibility" + m.group(2) if "visibility" not in s else s
 
 
-_DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_DAYS = periods.DAYS
 # the Adriatic's named winds, as the Croatian service writes them in English ("jugo", "bura")
 _ADRIATIC = "bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin"
 # the Douglas sea scale, by degree: "Sea 2-3" is a slight sea
@@ -292,11 +292,124 @@ _DOUGLAS = ("calm", "calm", "smooth", "slight", "moderate", "rough", "very rough
 _SENTENCE = r"[^.]*(?:\.\d[^.]*)*(?:\.|$)"  # to the sentence's end, past a decimal point ("24.3°C")
 
 
+_SEA_STATE = (r"(?:(?:(?:light|moderate|heavy)(?:\s+(?:to|or)\s+(?:light|moderate|heavy))?\s+)?chop\b|very rough|very high|slight|"
+              r"moderate|rough|high|calm|smooth|choppy)")
+_TIME_FIRST = (r"in the (?:early |late )?(?:morning|afternoon|evening|night)|from the (?:morning|afternoon|evening|night)|"
+               r"from midday|from noon|after (?:sunset|dark|midnight|noon|midday)|by (?:the )?(?:morning|afternoon|evening|night)|"
+               r"later|overnight|tonight|towards evening|toward evening")
+# a heading that only says what kind of text follows: "24-hr forecast:", "Mountain weather:", "Race-day mountain forecast:",
+# "Avalanche information (early season):" -- the weather after it stays
+_HEADING = re.compile(r"(?i)(?:^|(?<=[.;]\s))(?:\d+[- ]?(?:hr|hour|h)s?\s+|[\w-]+\s+){0,3}(?:forecast|weather|information|bulletin|"
+                      r"report|summary|synopsis|overview)(?:\s*\([^()]*\))?\s*:\s*")
+
+
+def _periods(t: str) -> str:
+    """Headings, later periods and readings whose numbers are all they say: a heading names the
+    text, an outlook is another day, "15 degrees.", "Highs 16 degrees", "At 3000 m: -6 degrees",
+    "Max temps: Coast 31°C, Inland 34°C" are readings; a time written before the weather it times
+    ("In the evening a cold front ...") is said after it; a sea state in a marine bulletin's label
+    ("Sea state: Moderate to choppy; waves 3-6 ft") is the sea, its heights not said twice."""
+    t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "4 p.m. Persons": a time, not a sentence end
+    t = _HEADING.sub("", t)
+    t = re.sub(r"(?i)^(?:today|tonight|this (?:morning|afternoon|evening))\s*:\s*", "", t)
+    t = periods.today(t)
+    # "Tropical wave: A tropical wave is forecast to move ...", "Föhn: strong southerly föhn ...": a label its sentence repeats
+    m = re.match(r"(?i)^([\w-]+(?: [\w-]+)?)\s*:\s*(?=[^.]*\b\1\b)", t)
+    if m:
+        t = t[m.end():]
+    # readings: a temperature alone, or after a height or a label
+    deg = r"[-−+]?\d+(?:[.,]\d+)?\s*(?:°\s*[cf]?|degrees?(?:\s*(?:celsius|c))?|deg\b)"
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:temperature )?(?:at|on|above|below) [\d,.]+\s*m\s*:\s*)?(?:around |about |near |up to )?"
+               + deg + r"\s*(?:[.;]\s*|,\s*|$)", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:coast|coastal|inland|interior|valley|mountain|city)\s+)?(?:max(?:imum)?|min(?:imum)?|highs?|lows?)"
+               r"(?:\s+temp(?:erature)?s?\.?)?\s*:?\s*(?:[A-Z][a-z]+\s+)?(?:of |up to |around |near |about )?" + deg
+               + r"(?:,?\s*(?:[A-Z][a-z]+\s+)?" + deg + r")*(?:\s+(?:in|on|at|along|near) [^.;,]*)?\s*(?:[.;]\s*|$)", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:coast|coastal|inland)\s+)?(?:max(?:imum)?|min(?:imum)?)\s+temps?\s*:[^.;]*(?:[.;]\s*|$)", "", t)
+    t = re.sub(r"(?i),?\s*\b(?:highs?|lows?|maxima|minima|maximum|minimum|max\.?|min\.?)\s+(?:of |up to |around |near |about )?"
+               + deg + r"(?:\s+(?:in|on|at|along|near) [^,.;]*)?", "", t)
+    t = re.sub(r"(?i),\s*afterwards\b", ", then", t)
+    t = re.sub(r"(?i),\s*some (?:locally )?(heavy|severe|strong|intense)(?: at times)?(?=\s*[,.;]|$)", r", \1 at times", t)
+    t = re.sub(r"(?i)\b(hazy|haze|dusty|dust)( skies)? due to\b", r"\1\2 from", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:at|on|above|below) [\d,.]+\s*m\s*:\s*", "", t)  # "At 3000 m: ..."
+    t = re.sub(r"(?i)\b(?:temperature|temp\.?)\s+(?:at|on|above) [\d,.]+\s*m\s*:?\s*" + deg + r"\.?", "", t)
+    # "Wind at 3000 m S 70 km/h": the wind high up
+    t = re.sub(r"(?i)\bwinds? (?:at|on|above) [\d,.]+\s*m\s+(" + _COMPASS_RX + r")\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:km/h|kt|kts|knots|mph|m/s)",
+               lambda m: _COMPASS[m.group(1).lower()] + " wind on the heights", t)
+    # "snowline falling from 2200 to 1400 m", "freezing level 3000 m falling to 2200 m": the level it falls to
+    t = re.sub(r"(?i)\b(snowline|snow line|snowfall limit|snow limit|snow level|freezing level|zero-degree line)"
+               r"(?:\s+[\d,]+\s*m)?\s+(?:falling|dropping|sinking|lowering|descending)\s+(?:from\s+[\d,]+\s*(?:m\b)?\s*)?to\s+", r"\1 ", t)
+    # "10 to 20 cm at 2000 m", "15 to 25 cm": an amount
+    t = re.sub(r"(?i),?\s*\b(?:(?:above|over|exceeding|more than|up to|around|about|of)\s+)?\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:cm|mm)\b(?!\s+of\b)(?:\s+(?:at|above) [\d,.]+\s*m\b)?", "", t)
+    # a warning by its level and kind: "Warning level orange – storm:", "Yellow warning – snow:"
+    t = re.sub(r"(?i)\bwarning level (red|orange|yellow|amber)\s*[–—-]\s*([a-z ]+?)\s*:\s*",
+               lambda m: m.group(1).lower() + " " + m.group(2).lower().strip() + " warning. ", t)
+    t = re.sub(r"(?i)\b(red|orange|yellow|amber) warning\s*[–—-]\s*([a-z ]+?)\s*:\s*(?-i:(?:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*,\s*)?)",
+               lambda m: m.group(1).lower() + " " + m.group(2).lower().strip() + " warning. ", t)
+    t = re.sub(r"(?i)\bwarning level (red|orange|yellow|amber)\b", lambda m: m.group(1).lower() + " warning", t)
+    t = re.sub(r"(?i)\b((?:[a-z]+ ){0,2}(?:advisory|warning|watch))\s+(?:is\s+|remains\s+)?in effect\b[^.;]*",
+               lambda m: article(m.group(1).lower()) + " in force", t)  # "HEAT ADVISORY in effect today for inland areas ..."
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:possible |potential |expected |likely )impacts?\s*:" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:be prepared|caution|take care|stay informed|check)\b" + _SENTENCE, "", t)
+    # an avalanche bulletin: its slabs and triggers are an avalanche risk
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))avalanche (?:information|bulletin|report|warning)(?:\s*\([^()]*\))?\s*:\s*", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:wind slabs?|snow slabs?|slab avalanches?|(?:can|could|may) be (?:released|triggered))\b"
+               + _SENTENCE, "an avalanche risk.", t)
+    # a marine bulletin: "Sea state: Moderate to choppy; waves 3-6 ft", "Seas: Choppy to rough outside the reef, 5-7 ft"
+    t = re.sub(r"(?i)\b(sea state\s*:?|seas?\s*:?)\s*(" + _SEA_STATE + r"(?:\s+(?:to|or)\s+" + _SEA_STATE + r")?)(?![\w-])"
+               r"((?:\s+(?:outside|inside|beyond|within|off|near|along|in|on) (?:the )?[a-z]+(?: [a-z]+){0,2})?)"
+               r"(?:(?:[,;]\s*|\s+)(?:waves?\s*:?\s*)?(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?\d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?"
+               r"(?:\.\s*waves?\s*:\s*(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?\d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?",
+               lambda m: _sea_state(m.group(2)) + m.group(3) if "chop" in m.group(2).lower() or m.group(1).lower().startswith("sea state")
+               else m.group(0), t)
+    # compass ranges: "E-SE 10-20 kts" is a wind from between east and southeast
+    t = re.sub(r"\b(" + _COMPASS_RX.replace("(?:", "(?:(?i:") + r"))[-–](" + r"(?:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)"
+               + r")\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kts?|knots|km/h|mph|m/s)\b",
+               lambda m: _COMPASS[m.group(1).lower()] + " to " + _COMPASS[m.group(2).lower()] + " wind", t)
+    # "higher near thunderstorms", "occasionally higher in gusts": more of the wind just named
+    t = re.sub(r"(?i),?\s*\b(?:occasionally |locally |at times )?(?:higher|stronger) (?:in|near|around|with|over|on) [^,.;]+", "", t)
+    # "some with frequent lightning", "some heavy with strong gusty winds": the storms' detail
+    t = re.sub(r"(?i),\s*some (heavy|severe|strong|intense) with\b", r", \1 at times, with", t)
+    t = re.sub(r"(?i),\s*some with\b", " with", t)
+    t = re.sub(r"(?i)\b(?:is|are) (?:forecast|expected|likely) to (move|cross|pass|bring|affect|reach|approach|drift|spread|push|sweep|"
+               r"develop|linger|arrive|set in)\b", lambda m: _ing(m.group(1)), t)
+    t = re.sub(r"(?i)\b(?:the|a) ((?:cold |warm |occluded )?front) (arrives|moves in|passes|sets in|crosses)\b",
+               lambda m: "a " + m.group(1).lower() + " " + _ing(m.group(2)), t)
+    t = re.sub(r"(?i)\b(decreasing|diminishing|easing|dying out) to (?:isolated|scattered|little|limited) activity\b", r"\1", t)
+    t = re.sub(r"(?i)\b(mainly|mostly|chiefly|especially)\s+(?=(?:along|over|in|near|on|across|inland)\b)", "", t)
+    t = re.sub(r"(?i),?\s*\b(?:over|in|across) (?:the )?(?:(?:northern|southern|eastern|western|central|coastal|inland|interior|"
+               r"northeastern|northwestern|southeastern|southwestern)(?:,? and |, )?)+\s*(?:areas|parts|districts|regions)\b", "", t)
+    t = re.sub(r"(?i)\b(increasingly cloudy|clouding over|cloud increasing) from the (?:north|south|east|west)[a-z]*\b", r"\1", t)
+    t = re.sub(r"(?i)\b(mild|warm|cold|cool|chilly|hot) for the (?:time of )?(?:year|season|date)\b", r"\1", t)
+    t = re.sub(r"(?i)\b(?:föhn|foehn)-(?:influenced|affected)\b", "a föhn wind", t)
+    t = re.sub(r"(?i)\b((?:(?:strong|light|moderate|weak|gusty|stormy) )?(?:north|south)(?:erly)?) (föhn|foehn)\b(?! wind)",
+               lambda m: m.group(1) + " " + m.group(2) + " wind", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;,]\s))(föhn|foehn) wall\b", r"a \1 wall", t)
+    t = re.sub(r"(?i)^(clear|cold|frosty|mild|cloudy|starry|calm) night\s*:\s*", r"\1, ", t)
+    # "In the evening a cold front with showers": the weather, then its time
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(" + _TIME_FIRST + r")\s+(?!(?:and|or|with|then|winds?|turning|veering|backing)\b)([a-zäöüß][^,.;]*)",
+               lambda m: m.group(2) + " " + m.group(1).lower(), t)
+    return " ".join(t.split())
+
+
+def _sea_state(words: str) -> str:
+    w = words.lower()
+    return ("a " if not w.startswith(("a ", "an ")) else "") + (w if w.endswith("chop") else w + " sea")
+
+
+def _ing(verb: str) -> str:
+    from lemminflect import getInflection, getLemma
+
+    head, _, rest = verb.lower().partition(" ")
+    head = (getLemma(head, "VERB") or (head,))[0]
+    return (getInflection(head, "VBG") or (head + "ing",))[0] + (" " + rest if rest else "")
+
+
 def _bulletins(t: str) -> str:
     """Bulletin forms, made the weather they state: alert headings, advice to the public,
     validity, probability and impact lines, temperature and tide readings, sea areas, and the
     times, days and places a warning names (the weather stays, its paperwork goes)."""
     t = re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), t)  # "F.T. Labuan"
+    t = _periods(t)
     t = re.sub(r"(?i)\s*\((?:[^()]*\b(?:level|category|stage|code)\b[^()]*)\)", "", t)  # "(Alert Level)", "(First Category)"
     t = re.sub(r"\s*\((?:[A-Z][\w'’.-]*(?:,? (?:and )?[A-Z][\w'’.-]*)*)\)", "", t)  # "(Tenom, Beaufort, Nabawan)"
     t = re.sub(r"\s*\bin [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:" + _SENTENCE, ".", t)  # "in Sabah: Interior and West Coast."
@@ -470,6 +583,7 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* to [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:\s*", "", t)  # "Walvis Bay to Meob Bay:"
     t = re.sub(r"(?i)\bswells? (n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw)\s+[\d.,]+\s*(?:m|metres|ft)\b",
                lambda m: "a " + _COMPASS[m.group(1).lower()] + " swell", t)
+    t = re.sub(r"(?i),?\s*\b(?:at |from |until |till |by )?\d{1,2}:\d{2}\b(?:\s*(?:[ap]\.?m\.?|utc|lt|local time|hrs)\b)?", "", t)
     t = re.sub(r"\s+([.,;])", r"\1", t)
     t = re.sub(r"(?:^|(?<=\s))(?:[,;]|\.(?!\.))\s*", "", t).strip()
     return t
@@ -485,8 +599,8 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\bkm\s*/\s*hr?\b|\bkmph\b|\bkph\b|\bkm/hour\b", "km/h", t)  # one spelling of the unit
     t = _bulletins(t)
     # a place or area labelling part of a forecast: "Gilgit: Max 23°C", "Inari: cloudy", "Bay of Bothnia: southwest 10-14 m/s"
-    t = re.sub(r"(?:^|(?<=[.;]\s))(?!(?i:wind|winds|weather|sea|seas|sea state|swell|visibility|outlook|forecast|warning|warnings|"
-               r"traffic weather|pedestrian weather|road weather)\s*:)(?![^:.]*(?i:danger|index|temperature|chill|humidity|depth|warning|"
+    t = re.sub(r"(?:^|(?<=[.;]\s))(?!(?i:wind|winds|weather|sea|seas|sea state|swell|waves?|visibility|outlook|forecast|warning|warnings|"
+               r"traffic weather|pedestrian weather|road weather)\s*:)(?![^:.]*(?i:danger|index|temp|max|min|chill|humidity|depth|warning|"
                r"alert|advisory|level|rating|outlook|forecast|visibility|swell|wind|sea)[^:.]*:)"
                r"[A-Z][\w'’-]*(?: (?:[A-Za-z][\w'’-]*|of|and|to|the)){0,3}:\s+",
                "", t)
@@ -766,7 +880,8 @@ def proper_nouns(conditions: str) -> dict[str, str]:
         prev = ""
         for m in re.finditer(r"[^\W\d_][\w'’-]*|[.,;:!?]", t):
             w = m.group(0)
-            if w[0].isupper() and w[1:].islower() and (m.start() and (prev in _NAME_LEADS or prev.lower() in out)
+            if w[0].isupper() and w[1:].islower() and (m.start() and (prev in _NAME_LEADS or prev.lower() in out
+                                                                      or prev.islower() and not _known_word(w.lower()))
                                                         or prev in _SAINTS):
                 out[w.lower()] = w  # "on the Inn flats", "in the Rhine Valley", "over Lake Geneva", "St Moritz"
                 if prev in _SAINTS:
@@ -919,11 +1034,13 @@ _WHEN = re.compile(
     r"on high ground|on the hills|on hills|on the coast|inland|offshore|near the coast|at night|tonight|"
     r"in the (?:morning|afternoon|evening|night)|this (?:morning|afternoon|evening)|later on|soon|"
     r"by (?:dawn|morning|noon|midday|afternoon|evening|dusk|nightfall|night|tonight)|to follow|for a while|"
-    r"(?:in|on|near|over|along|across|around|from|off|at|above|below|by|under|during|throughout) (?:the |a )?[a-z' -]+))$")
+    r"(?:in|on|near|over|along|across|around|from|off|at|above|below|by|under|during|throughout|after|before|until) "
+    r"(?:the |a )?[a-z' -]+))$")
 _LATER_LEADS = ("then ", "becoming ", "turning ", "later ", "followed by ", "giving way to ", "soon ")
 _LATER_TAILS = ("later", "to follow", "later on", "by evening", "by dusk", "by nightfall", "by night", "overnight",
                 "by afternoon", "by midday", "by noon", "by morning", "soon", "tonight", "this evening",
-                "in the evening", "in the afternoon", "in the night")
+                "in the evening", "in the afternoon", "in the night", "after midnight", "after dark", "after sunset",
+                "before dawn", "by dawn", "around midnight")
 _FREQ = ("occasionally ", "at times ", "sometimes ", "perhaps ", "possibly ", "probably ", "chance of ", "risk of ",
          "a chance of ", "a risk of ", "temporarily ", "mainly ", "mostly ", "locally ", "some ")
 
