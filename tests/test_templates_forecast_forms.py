@@ -84,7 +84,7 @@ CASES = [
     ("Mainly fair weather will prevail. Fairly strong winds about (30-40) kmph can be expected at times.",
      r"It is mainly fair and \w+ at .*fairly strong winds at times", r"prevail|expected|about|kmph"),
     ("Showers or thundershowers will occur at several places in Southern province after 2.00 p.m. Heavy showers above "
-     "100 mm are likely at some places in Galle district.", r"heavy showers at some places in Galle district",
+     "100 mm are likely at some places in Galle district.", r"heavy showers in some places in Galle district",
      r"will occur|above|mm\b"),
     # Malta: labelled slots, a swell by its size and direction, the sea's temperature left out
     ("Weather: Sunny periods. Visibility: Good. Wind: Northwest force 3 to 4. Sea: Slight to moderate. Swell: Low NW. "
@@ -252,7 +252,46 @@ CASES = [
     ("Föhn in the upper Inn valley, at times breaking through. 15 degrees.", r"upper Inn valley", r"inn valley|degrees"),
     ("Sunny, mild for the time of year.", r"sunny and mild", r"with mild|time of year"),
     ("Very hot. HEAT ADVISORY in effect today for inland areas with heat index values of 40–44°C between 11 a.m. and 4 p.m.",
-     r"a heat advisory in force", r"index|\bm\b|in effect"),
+     r"a heat advisory in force", r"index|\bm\b|in effect"),    # the Bangladesh service's forms and a Bahamian marine forecast
+    ("Rain/thundershowers accompanied by temporary gusty/squally wind is likely to occur at many places over Chattogram division. "
+     "Wind: S/SW'ly 10-20 kph, temporarily gusty up to 40-50 kph.",
+     r"(?=.*gusty or squally winds at times in many places)(?=.*a southerly or southwesterly wind)",
+     r"chattogram|division|accompanied|temporar|south or|kph|'ly"),
+    ("Wind: S/SE'ly 10-15 kph. Sky may remain partly cloudy. Discomfort may prevail due to excessive moisture in the air. "
+     "Sunset today at Cox's Bazar 6:35 PM.", r"(?=.*partly cloudy)(?=.*uncomfortably humid)", r"sky may|sunset|discomfort|bazar"),
+    ("Heavy rainfall warning: Heavy to very heavy rainfall (44-88 mm/24 hrs to ≥89 mm/24 hrs) is likely to occur at places over "
+     "Chattogram division. Due to heavy rainfall, landslide may occur at places over the hilly areas of Chattogram division.",
+     r"(?=.*a heavy rainfall warning)(?=.*landslides in places in the hills)", r"\bmm\b|hrs|≥|division|may occur"),
+    ("Mild heat wave is sweeping over Chattogram, Cox's Bazar and Feni districts and it may continue. Day temperature may rise "
+     "slightly. Yesterday's highest temperature was 36.4°C at Cox's Bazar.", r"a mild heat wave", r"yesterday|day temperature|feni"),
+    ("The severe cyclonic storm over the east-central Bay moved north-eastwards. Maritime ports of Chattogram and Cox's Bazar have "
+     "been advised to hoist great danger signal no. eight (R) eight. Low-lying areas may be inundated by wind-driven surge of 5-7 "
+     "feet above normal astronomical tide.", r"(?=.*a severe cyclone out at sea)(?=.*a great danger signal)(?=.*a storm surge)",
+     r"storm-force|\(r\)|eight|feet|astronomical"),
+    ("Monsoon is active over Bangladesh and vigorous over the North Bay. Sea will remain rough. Wind: SW'ly 20-30 kts.",
+     r"(?=.*a vigorous monsoon)(?=.*a rough sea)", r"It is vigorous|sea will"),
+    ("Weather may remain mainly dry with temporary partly cloudy sky over the country. Night temperature may fall slightly.",
+     r"mainly dry and partly cloudy at times", r"temporary|over the country|night temperature"),
+    ("Weather may remain mainly dry. Visibility may be reduced in the morning due to haze.", r"haze in the morning",
+     r"reduced|due to"),
+    ("Due to heavy rainfall, water-logging may occur in the low-lying areas of Cox's Bazar town.",
+     r"(?=.*heavy rainfall)(?=.*waterlogging in low-lying areas)", r"bazar|due to|may occur"),
+    ("Winds: Northwest 10 to 15 knots. Seas: 2 to 4 feet, building to 4 to 6 feet tonight as a cold front moves through.",
+     r"(?=.*a slight sea building tonight)(?=.*a cold front moving through)", r"building to\b|\bfeet\b|as a cold front"),
+    ("Bight of Abaco: Light winds. Seas: 1 foot or less on the banks. Mostly sunny and very hot.", r"a smooth sea on the banks",
+     r"\bfoot\b|or less|abaco"),
+    ("Behind the cold front: Winds: North to Northeast 15 to 20 knots. Seas: 5 to 8 feet in open Atlantic waters, 2 to 4 feet on "
+     "the banks. Cooler tonight.", r"a moderate sea in open Atlantic waters, a slight sea on the banks", r"behind|\bfeet\b"),
+    ("RIP CURRENT RISK: High along Atlantic-facing beaches of Abaco. Swimmers are urged to stay out of the water.",
+     r"a high rip current risk along Atlantic-facing beaches", r"abaco|swimmers|^high"),
+    ("Marsh Harbour: Winds Southeast 12 knots. Visibility 6 miles or better. Scattered cloud at 2,500 feet.",
+     r"good visibility", r"moderate visibility|miles|feet"),
+    ("Tonight: Partly cloudy. Low 78°F. Winds: East near 10 knots. Seas: 1 to 3 feet on the Little Bahama Bank.",
+     r"on the Little Bahama Bank", r"little bahama|\bSea\b|low 78"),
+    ("Sunny and breezy. Winds: East near 15 knots. Seas: 3 to 5 feet outside the reef, 1 to 2 feet on the Sea of Abaco.",
+     r"a moderate sea outside the reef", r"\bSea\b|abaco|\bfeet\b"),
+    ("Squally weather may affect the North Bay and adjoining areas. Maritime ports have been advised to hoist local cautionary "
+     "signal no. three (R) three.", r"(?=.*squally)(?=.*a local cautionary signal at the ports)", r"adjoining|may affect|three"),
 ]
 
 

@@ -134,7 +134,7 @@ _NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco siro
 def _metres(num: str, unit: str) -> float:
     v = float(num.replace(",", "").replace("'", ""))
     u = unit.lower()
-    return v * 1000 if u.startswith("km") else v * 0.3048 if u in ("ft", "feet") else v * 1852 if u in ("nm", "nmi") \
+    return v * 1000 if u.startswith("km") else v * 0.3048 if u in ("ft", "feet", "foot") else v * 1852 if u in ("nm", "nmi") \
         else v * 1609 if u in ("mi", "mile", "miles") else v
 
 
@@ -147,12 +147,14 @@ def _heights(text: str) -> str:
     """A measurement said without its number: "visibility below 100 m" -> "very poor visibility",
     "snowfall limit around 1100 m" -> "snow down to the middle slopes", "zero-degree line 1800 m"
     -> "a freezing level high on the mountains", "high fog, top 1100 m" -> "high fog"."""
-    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|metres|meters|nm|nmi|mi|miles?)\b(?!\s*/\s*[hs]|\s*ph\b)"  # never "km/h", "m/s"
+    num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|foot|metres|meters|nm|nmi|mi|miles?)\b(?!\s*/\s*[hs]|\s*ph\b)"  # never "km/h", "m/s"
     lead = r"(?::?\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|more than|above|over|"\
            r"up to|down to|to|from)\b)*\s*"
 
     def vis(m: re.Match) -> str:
         h = _metres(m.group(1), m.group(2))
+        if re.search(r"(?i)or (?:better|more|greater)\b|\+", m.group(0)):
+            h *= 1.6  # "6 miles or better": at least that, and more
         low = re.search(r"(\d+(?:\.\d+)?)\s*(?:-|–|to)\s*\d", m.group(0))
         if low:  # "4-10 km": as poor as its lower bound
             h = min(h, _metres(low.group(1), m.group(2)))
@@ -181,12 +183,15 @@ def _heights(text: str) -> str:
                r" (?:below|under|less than|to) " + num,
                lambda m: ", " + vis(type("M", (), {"group": lambda self, i=0: (m.group(0), m.group(2), m.group(3))[i]})())
                + " in " + m.group(1), t)
-    t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more))?", vis, t)
+    t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more|better|greater))?", vis, t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
     t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
-               r"(\d+(?:\.\d+)?)\s*(ft|feet|m|metres|meters)\b(?:,?\s*(building|subsiding|easing|rising|falling)"
-               r"(?: to \d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
+               r"(\d+(?:\.\d+)?)\s*(ft|feet|foot|m|metres|meters)\b(?:\s+or (?:less|lower|below))?(?:,?\s*(building|subsiding|easing|rising|falling)"
+               r"(?: to (?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?\d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
                lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
+    t = re.sub(r"(?i),\s*(?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?(\d+(?:\.\d+)?)\s*(ft|feet|foot|metres|meters)\b"
+               r"(?=\s+(?:on|in|near|inside|outside|off|along|over)\b)",
+               lambda m: ", " + _sea_by_height(_metres(m.group(1), m.group(2))), t)  # "..., 2 to 4 feet on the banks"
     t = re.sub(r"(?i)\bwave detail:[^.]*\.?", "", t)
     t = re.sub(r"(?i)\b(swells?|waves?) of (?:\d+(?:[.,]\d+)?\s*(?:to|-|–)\s*)?\d+(?:[.,]\d+)?\s*(?:m|metres|meters|ft|feet)\b", r"\1", t)
     t = re.sub(r"(?i)\breducing ((?:very )?(?:poor|moderate)) visibility\b", r"\1 visibility", t)
@@ -299,8 +304,8 @@ _TIME_FIRST = (r"in the (?:early |late )?(?:morning|afternoon|evening|night)|fro
                r"later|overnight|tonight|towards evening|toward evening")
 # a heading that only says what kind of text follows: "24-hr forecast:", "Mountain weather:", "Race-day mountain forecast:",
 # "Avalanche information (early season):" -- the weather after it stays
-_HEADING = re.compile(r"(?i)(?:^|(?<=[.;]\s))(?:\d+[- ]?(?:hr|hour|h)s?\s+|[\w-]+\s+){0,3}(?:forecast|weather|information|bulletin|"
-                      r"report|summary|synopsis|overview)(?:\s*\([^()]*\))?\s*:\s*")
+_HEADING = re.compile(r"(?i)(?:^|(?<=[.;]\s))(?!weather\s*:)(?:\d+[- ]?(?:hr|hour|h)s?\s+|[\w-]+\s+){0,3}(?:forecast|weather|information|bulletin|"
+                      r"report|summary|synopsis|overview)(?:, (?:for )?(?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?(?:\s*\([^()]*\))?\s*:\s*")
 
 
 def _periods(t: str) -> str:
@@ -309,7 +314,8 @@ def _periods(t: str) -> str:
     "Max temps: Coast 31°C, Inland 34°C" are readings; a time written before the weather it times
     ("In the evening a cold front ...") is said after it; a sea state in a marine bulletin's label
     ("Sea state: Moderate to choppy; waves 3-6 ft") is the sea, its heights not said twice."""
-    t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "4 p.m. Persons": a time, not a sentence end
+    t = re.sub(r"(?i)\b([ap])\.m\.(?=\s+[A-Z])", r"\1m.", t)  # "after 2.00 p.m. Heavy showers": the time, then the end
+    t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "between 11 a.m. and 4 p.m.": a time, not a sentence end
     t = _HEADING.sub("", t)
     t = re.sub(r"(?i)^(?:today|tonight|this (?:morning|afternoon|evening))\s*:\s*", "", t)
     t = periods.today(t)
@@ -317,6 +323,79 @@ def _periods(t: str) -> str:
     m = re.match(r"(?i)^([\w-]+(?: [\w-]+)?)\s*:\s*(?=[^.]*\b\1\b)", t)
     if m:
         t = t[m.end():]
+    # the Bangladesh, Indian and Pakistani services' forms: "S/SW'ly 10-20 kph", "at many places over Chattogram division",
+    # "Sky may remain partly cloudy", "temporary gusty wind", "(44-88 mm/24 hrs)", "hoist local cautionary signal no. three"
+    t = re.sub(r"(?i)\b(" + _COMPASS_RX + r")\s*/\s*(" + _COMPASS_RX + r")['’]ly\b",
+               lambda m: _COMPASS[m.group(1).lower()] + " or " + _COMPASS[m.group(2).lower()], t)
+    t = re.sub(r"(?i)\b(north|south|east|west)\s*/\s*((?:north|south)?(?:east|west)?erly)\b",
+               lambda m: _directional(m.group(1).lower()) + " or " + m.group(2).lower(), t)
+    t = re.sub(r"\s*\((?![^()]*(?i:wbgt))[^()]*\d[^()]*(?:mm|cm|kph|km/h|knots|kts|°|hrs)[^()]*\)", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:day|night|minimum|maximum) temperatures? (?:may|will|is likely to|are likely to)\b"
+               + _SENTENCE, "", t)
+    t = " ".join(t.split())
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:yesterday'?s?|today'?s) (?:highest|lowest|maximum|minimum)\b" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:sunrise|sunset|moonrise|moonset)\b" + _SENTENCE, "", t)
+    t = " ".join(t.split())
+    t = re.sub(r"(?i),?\s*\bheat index(?: values?)?(?: of| near| around| up to| to)?\s*\d[^,.;]*", "", t)
+    t = re.sub(r"(?i)\b(?:the )?(?:sky|weather) (?:may|will|is likely to|could) (?:remain|be|become|stay)\s+", "", t)
+    t = re.sub(r"(?i)\bdiscomfort (?:may|will|is likely to|could)?\s*(?:prevail|persist|continue)?\s*(?:due to|because of|for) "
+               r"(?:excessive |high |increased )?(?:moisture|humidity)(?: in the air)?", "uncomfortably humid", t)
+    t = re.sub(r"(?i)\btemporar(?:y|ily) (gusty|squally)(?:\s*/\s*(gusty|squally))?\s+winds?\b",
+               lambda m: m.group(1).lower() + (" or " + m.group(2).lower() if m.group(2) else "") + " winds at times", t)
+    t = re.sub(r"(?i),?\s*\btemporar(?:y|ily) (gusty|squally)(?: up to)?(?:\s*\d+(?:\s*[-–]\s*\d+)?\s*(?:kph|km/h|knots|kts|mph))?",
+               lambda m: ", " + m.group(1).lower() + " at times", t)
+    t = re.sub(r"(?i)\btemporar(?:y|ily) ((?:partly |mostly )?cloudy)(?: sky)?\b", r"\1 at times", t)
+    t = re.sub(r"(?i)\btemporar(?:y|ily) ((?:light |heavy |moderate )?(?:rain|showers|drizzle|thundershowers|fog|mist|haze)"
+               r"(?:\s*/\s*[a-z]+)?)\b", r"\1 at times", t)
+    t = re.sub(r"(?i)\bvisibility (?:may|will|could|is likely to) (?:be )?reduced( in the (?:morning|afternoon|evening|night))? "
+               r"(?:due to|by|in) (haze|fog|mist|smoke|dust|rain|showers|drizzle)\b", lambda m: m.group(2).lower() + (m.group(1) or ""), t)
+    t = re.sub(r"(?i)\b(hot|warm|cold|cool|humid|hot and humid|warm and humid|cloudy|wet|windy)(?: weather)? (?:may|will|is likely to) "
+               r"(?:prevail|persist|continue)\b", r"\1", t)
+    t = re.sub(r"(?i)\s*\b(?:on|in|over) the (?:Sea|Gulf|Bight|Strait|Straits|Sound) of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", "", t)
+    t = re.sub(r"(?i)\baccompanied by\b", "with", t)
+    t = re.sub(r"(?i)\bat (many|a few|some|several|most|one or two) places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?",
+               lambda m: "in " + ("a few" if m.group(1).lower() == "one or two" else m.group(1).lower()) + " places", t)
+    t = re.sub(r"(?i)\bat places over (?:the )?hilly areas\b(?: of [^,.;]*)?", "in places in the hills", t)
+    t = re.sub(r"(?i)\bat places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?", "in places", t)
+    t = re.sub(r"(?i)\s*\b(?:over|throughout) the country\b", "", t)
+    t = re.sub(r"(?i)\s*\b(?:and|&) (?:its |the )?adjoining (?:areas|offshore islands|islands|coasts|regions)\b", "", t)
+    t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* and adjoining [a-z ]+\s*:\s*", "", t)
+    t = re.sub(r"(?i)\bover inland areas(?: and (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?", "inland", t)
+    t = re.sub(r"(?i),?\s*\b(?:mainly|mostly|chiefly|especially)\s+(inland|offshore|near the coast|along the coast|on the coast)\b",
+               r" \1", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))due to [^,.;]+,\s*([^.;]*\b(?:disrupted|suspended|hampered|affected|closed|delayed)\b)" + _SENTENCE,
+               "", t)  # "Due to fog, inland waterways ... may be disrupted": what it stops, not the weather
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))due to ((?:heavy |very heavy )?(?:rainfall|rain|fog|high winds|winds)),\s*", r"\1, ", t)
+    t = re.sub(r"(?i)\b(landslides?|water-?logging|flash floods?|flooding)\s+(?:may|could|can|will|is likely to|are likely to)\s+"
+               r"(?:occur|take place|happen|affect)\b",
+               lambda m: m.group(1).lower().replace("landslide", "landslides").replace("landslidess", "landslides")
+               .replace("water-logging", "waterlogging"), t)
+    t = re.sub(r"(?i)\bin the low-lying areas of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?: town| city| district)?", "in low-lying areas", t)
+    t = re.sub(r"(?i)\b(?:the )?monsoon is (active|vigorous|weak|fairly active|less active|normal|strong)\b(?: over [^.,;]*?)?"
+               r"(?: and (active|vigorous|strong) over [^.;]*)?(?=\s*[.;,]|$)",
+               lambda m: article((m.group(2) or m.group(1)).lower() + " monsoon"), t)
+    t = re.sub(r"(?i)\b(?:the )?sea (?:will|may|is likely to) (?:remain|be|become) ((?:very )?(?:smooth|slight|moderate|rough|high|calm))\b",
+               lambda m: "a " + m.group(1).lower() + " sea", t)
+    t = re.sub(r"(?i)\b(?:the |a )?((?:very |extremely )?severe cyclonic storm|cyclonic storm|deep depression|well-marked low)"
+               r"(?: ['\"]?[A-Z][a-z]+['\"]?)? (?:over|in|near) (?:the )?[^.;]*?(?:bay|sea)\b[^.;]*",
+               lambda m: "a " + m.group(1).lower().replace("cyclonic storm", "cyclone") + " out at sea", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\bhoist (?:the )?((?:great |local |distant )?(?:danger|cautionary|warning)\s+)?signal\b"
+               r"(?:\s*no\.?\s*[\w]+(?:\s*\((?:r|\d+)\)\s*(?:[a-z]+\b)?)?)?[^.;]*",
+               lambda m: article(((m.group(1) or "storm ").lower().strip() + " signal")) + " at the ports", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\binundated by (?:a )?(wind-driven )?(?:storm |tidal )?surge\b[^.;]*",
+               lambda m: ("a storm surge" if m.group(1) else "a tidal surge") + " over low-lying coasts", t)
+    t = re.sub(r"(?i)\b(?:squally|stormy|unsettled) weather (?:may|will|is likely to|could) affect\b[^.;]*",
+               lambda m: m.group(0).split()[0].lower() + " weather", t)
+    t = re.sub(r"(?i)\b(mild|moderate|severe|very severe)?\s*heat ?wave (?:is|has been) (?:sweeping|prevailing|continuing|spreading)"
+               r"(?: over [^.;]*?)?(?:,? and (?:it )?(?:may|is likely to) (?:continue|abate|spread|persist)[^.;]*)?(?=\s*[.;]|$)",
+               lambda m: article(((m.group(1) or "").lower() + " heat wave").strip()), t)
+    t = re.sub(r"(?i)\b(rip current|surf|flood|fire|avalanche) (risk|danger)\s*:\s*(low|moderate|high|very high|considerable|extreme)\b",
+               lambda m: article(m.group(3).lower() + " " + m.group(1).lower() + " " + m.group(2).lower()), t)
+    t = re.sub(r"(?i)\b(beaches|coasts|shores|islands|cays) of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", r"\1", t)
+    t = re.sub(r"(?i)\s*\bas (?:a|the) ((?:cold |warm )?front) (moves through|passes|approaches|arrives|crosses|moves in)\b",
+               lambda m: "; a " + m.group(1).lower() + " " + _ing(m.group(2)), t)
+    t = re.sub(r"\s*\bover (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)+(?=\s*[.,;]|$)", "", t)  # "over Cox's Bazar", "over Great Abaco"
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:behind|ahead of|after|before) the (?:cold |warm )?front\s*:\s*", "", t)
     # readings: a temperature alone, or after a height or a label
     deg = r"[-−+]?\d+(?:[.,]\d+)?\s*(?:°\s*[cf]?|degrees?(?:\s*(?:celsius|c))?|deg\b)"
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:temperature )?(?:at|on|above|below) [\d,.]+\s*m\s*:\s*)?(?:around |about |near |up to )?"
@@ -347,7 +426,7 @@ def _periods(t: str) -> str:
                lambda m: m.group(1).lower() + " " + m.group(2).lower().strip() + " warning. ", t)
     t = re.sub(r"(?i)\bwarning level (red|orange|yellow|amber)\b", lambda m: m.group(1).lower() + " warning", t)
     t = re.sub(r"(?i)\b((?:[a-z]+ ){0,2}(?:advisory|warning|watch))\s+(?:is\s+|remains\s+)?in effect\b[^.;]*",
-               lambda m: article(m.group(1).lower()) + " in force", t)  # "HEAT ADVISORY in effect today for inland areas ..."
+               lambda m: m.group(0) if m.string[: m.start()].count("...") % 2 else article(m.group(1).lower()) + " in force", t)  # "HEAT ADVISORY in effect today for inland areas ..."
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:possible |potential |expected |likely )impacts?\s*:" + _SENTENCE, "", t)
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:be prepared|caution|take care|stay informed|check)\b" + _SENTENCE, "", t)
     # an avalanche bulletin: its slabs and triggers are an avalanche risk
@@ -577,13 +656,13 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)\bpartly (clearing|brightening)\b", r"\1", t)
     t = re.sub(r"(?i)\s*\bexpected (?:over|across|in) (?:the )?[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*)*", "", t)
     t = re.sub(r"(?i)\s*\b(?:in effect|in force) until\b[^.;]*", " in force", t)
-    t = re.sub(r"(?i)\s*\b(?:before|after|until|till|by|from) \d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?: local time| utc| lt)?(?: (?:today|tonight|tomorrow|"
+    t = re.sub(r"(?i)\s*\b(?:before|after|until|till|by|from) \d{1,2}[:.]\d{2}(?:\s*[ap]\.?m(?:\.(?!\s+[A-Z]))?)?(?: local time| utc| lt)?(?: (?:today|tonight|tomorrow|"
                + _DAYS[3:-1] + r"))?", "", t)
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))marine\s*[,:]\s*", "", t)
     t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* to [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:\s*", "", t)  # "Walvis Bay to Meob Bay:"
     t = re.sub(r"(?i)\bswells? (n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw)\s+[\d.,]+\s*(?:m|metres|ft)\b",
                lambda m: "a " + _COMPASS[m.group(1).lower()] + " swell", t)
-    t = re.sub(r"(?i),?\s*\b(?:at |from |until |till |by )?\d{1,2}:\d{2}\b(?:\s*(?:[ap]\.?m\.?|utc|lt|local time|hrs)\b)?", "", t)
+    t = re.sub(r"(?i),?\s*\b(?:at |from |until |till |by )?\d{1,2}:\d{2}\b(?:\s*(?:[ap]\.?m(?:\.(?!\s+[A-Z]))?|utc|lt|local time|hrs)\b)?", "", t)
     t = re.sub(r"\s+([.,;])", r"\1", t)
     t = re.sub(r"(?:^|(?<=\s))(?:[,;]|\.(?!\.))\s*", "", t).strip()
     return t
@@ -858,6 +937,10 @@ def _forecasters(conditions: str) -> str:
     return t
 
 
+# words the template says itself ("a slight sea", "light rain"): capitalised in a forecast they are a name only
+# at the head of one ("the Little Bahama Bank"), or "the Sea of Abaco" would make every sea a "Sea"
+_SAID_WORDS = frozenset("""sea seas wind winds rain snow fog mist cloud clouds sky skies storm storms little high low great
+    big good poor fair fine light heavy bay gulf sound""".split())
 _NAME_LEADS = frozenset("the in on over along across near around above below at from to of into towards toward off "
                         "beyond behind by through west east north south".split())
 
@@ -870,7 +953,8 @@ def proper_nouns(conditions: str) -> dict[str, str]:
     forecast ("the Inn flats", "the Rhine Valley") and the names of winds and weather ("Föhn",
     "Südstau"). Compass points and all-capital words are not names."""
     out = {}
-    raw = re.findall(r"[^\W\d_][\w'’-]*", conditions)
+    # a word after a sentence's start or a label ("Winds: East") is capitalised by the form, not as a name
+    raw = [w for seg in re.split(r"[.;:!?]\s+", conditions) for w in re.findall(r"[^\W\d_][\w'’-]*", seg)[1:]]
     if raw and sum(w[0].isupper() for w in raw) * 2 > len(raw):  # "Chance Rain Showers": title case, no names
         return {k: v for k, v in _NAMED.items() if re.search(r"(?i)\b" + k + r"\b", conditions)}
     t = _forecasters(conditions)
@@ -880,9 +964,11 @@ def proper_nouns(conditions: str) -> dict[str, str]:
         prev = ""
         for m in re.finditer(r"[^\W\d_][\w'’-]*|[.,;:!?]", t):
             w = m.group(0)
-            if w[0].isupper() and w[1:].islower() and (m.start() and (prev in _NAME_LEADS or prev.lower() in out
-                                                                      or prev.islower() and not _known_word(w.lower()))
-                                                        or prev in _SAINTS):
+            # a forecast's own word ("Sea", "Little") is a name only at the head of one ("the Little Bahama Bank")
+            named = w.lower() not in _SAID_WORDS or re.match(r"\s+[A-Z][a-z]", t[m.end():])
+            if w[0].isupper() and w[1:].islower() and named and (m.start() and (prev in _NAME_LEADS or prev.lower() in out
+                                                                             or prev.islower() and not _known_word(w.lower()))
+                                                               or prev in _SAINTS):
                 out[w.lower()] = w  # "on the Inn flats", "in the Rhine Valley", "over Lake Geneva", "St Moritz"
                 if prev in _SAINTS:
                     out[prev.lower()] = prev
@@ -1520,6 +1606,7 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     now = " ".join(p.words for p in read(conditions) if not p.later and (p.words == _strip_freq(p.words)
                                                                           or p.words.startswith(("mainly ", "mostly ", "generally "))))
     now = now.replace("-", " ").replace("freezing level", "").replace("fresh snow", "snow")
+    now = re.sub(r"\b(?:cold|warm) fronts?\b", "front", now)  # a front, not the air's temperature
     now = re.sub(r"\b(?:gale|storm|wind|hurricane|strong wind|small craft) (?:warning|advisory|watch)s?\b", "", now)
     now = re.sub(r"\bfresh (?=[a-z-]*(?:erly|erlies|winds?|breezes?|gales?)\b)", "", now)  # "fresh westerlies": a wind  # a warning, not the wind now
     now = re.sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
@@ -1871,7 +1958,9 @@ _FORECAST_WORDS = frozenset("""the a an of in on at by with and or then to from 
     stormy windy breezy calm still variable cyclonic onshore offshore increasing decreasing veering backing shifting
     tending returning improving deteriorating worsening rolling drifting blowing clearing after before until sunset
     sunrise dark daybreak nightfall flood floods flooding flash landslides landslide slips thundery thunder warning
-    warnings advisory advisories watch alert statement special craft winter effect force orange yellow red amber""".split())
+    warnings advisory advisories watch alert statement special craft winter effect force orange yellow red amber
+    signal signals cautionary ports port surge tidal monsoon cyclone cyclonic depression waterlogging rip current currents
+    front fronts choppy chop reef banks beaches""".split())
 
 
 def _understood(p: Part, strict: frozenset[str] | None = None) -> bool:
