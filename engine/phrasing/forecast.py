@@ -355,7 +355,9 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\baccompanied by\b", "with", t)
     t = re.sub(r"(?i)\bat (many|a few|some|several|most|one or two) places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?",
                lambda m: "in " + ("a few" if m.group(1).lower() == "one or two" else m.group(1).lower()) + " places", t)
-    t = re.sub(r"(?i)\bat places over (?:the )?hilly areas\b(?: of [^,.;]*)?", "in places in the hills", t)
+    _names = r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*"
+    t = re.sub(r"(?i)\bat places over (?:the )?hilly areas\b(?-i:(?: of " + _names + r"(?:(?:,| and) " + _names + r")*(?: (?:division|districts?|regions?|provinces?))?)?)",
+               "in places in the hills", t)
     t = re.sub(r"(?i)\bat places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?", "in places", t)
     t = re.sub(r"(?i)\s*\b(?:over|throughout) the country\b", "", t)
     t = re.sub(r"(?i)\s*\b(?:and|&) (?:its |the )?adjoining (?:areas|offshore islands|islands|coasts|regions)\b", "", t)
@@ -365,7 +367,8 @@ def _periods(t: str) -> str:
                r" \1", t)
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))due to [^,.;]+,\s*([^.;]*\b(?:disrupted|suspended|hampered|affected|closed|delayed)\b)" + _SENTENCE,
                "", t)  # "Due to fog, inland waterways ... may be disrupted": what it stops, not the weather
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))due to ((?:heavy |very heavy )?(?:rainfall|rain|fog|high winds|winds)),\s*", r"\1, ", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))due to ((?:heavy |very heavy )?(rainfall|rain|fog|high winds|winds)),\s*",
+               lambda m: "" if re.search(r"(?i)\b" + m.group(2) + r"\b", m.string[: m.start()]) else m.group(1) + ", ", t)
     t = re.sub(r"(?i)\b(landslides?|water-?logging|flash floods?|flooding)\s+(?:may|could|can|will|is likely to|are likely to)\s+"
                r"(?:occur|take place|happen|affect)\b",
                lambda m: m.group(1).lower().replace("landslide", "landslides").replace("landslidess", "landslides")
@@ -1975,10 +1978,13 @@ def _understood(p: Part, strict: frozenset[str] | None = None) -> bool:
     unknown = [w for w in ws if w not in _FORECAST_WORDS and w not in _KNOWN and not _known_word(w)]
     if strict is not None and any(_foreign(w, strict) for w in unknown):
         return False
+    if strict is not None and any(w in _FINITE for w in ws):
+        return False  # a clause the reader did not make a phrase of ("sky may remain", "it may continue")
     # one word of its own ("haar", "a keen wind", "spits of rain") is said by its form; a clause of them is not
     return len(unknown) < 3 and not (len(unknown) >= 2 and len(unknown) * 2 >= len(ws))
 
 
+_FINITE = frozenset("may will can could would should might must is are was were has have had been".split())
 _KNOWN = frozenset(w for k in (list(LEXICON) + list(WIND_TERMS) + list(TEMP_TERMS) + list(DIRECTIONS) + list(_CHANGE)
                                + list(SEA_STATES) + list(SHORTHAND.values()) + list(_MODIFIERS)) for w in WORD.findall(k))
 
