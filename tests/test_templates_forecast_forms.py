@@ -291,7 +291,32 @@ CASES = [
     ("Sunny and breezy. Winds: East near 15 knots. Seas: 3 to 5 feet outside the reef, 1 to 2 feet on the Sea of Abaco.",
      r"a moderate sea outside the reef", r"\bSea\b|abaco|\bfeet\b"),
     ("Squally weather may affect the North Bay and adjoining areas. Maritime ports have been advised to hoist local cautionary "
-     "signal no. three (R) three.", r"(?=.*squally)(?=.*a local cautionary signal at the ports)", r"adjoining|may affect|three"),
+     "signal no. three (R) three.", r"(?=.*squally)(?=.*a local cautionary signal at the ports)", r"adjoining|may affect|three"),    # the Tanzanian and Omani services' forms
+    ("WARNING: Heavy rain exceeding 50 mm in 24 hours is expected over some areas of Unguja Isle. Likelihood: High. Impact level: "
+     "Medium. Impacts: flooding of low-lying areas, damage to infrastructure. Be prepared.", r"heavy rain in some areas",
+     r"likelihood|impact|medium|high sea|unguja|\bmm\b"),
+    ("WARNING: Strong winds reaching 40 km/h and large waves reaching 2.0 m are expected along the coastal areas of Unguja and "
+     "Pemba Isles. Likelihood: Medium. Impact: Medium. Small vessel operations may be disrupted.",
+     r"(?=.*large waves along the coastal areas)(?=.*strong winds)", r"medium|increasing|pemba|vessel|reaching"),
+    ("Overcast with drizzle. Sea rough, max wave height 4 m. Vis 3 km.", r"a rough sea", r"\bmax\b|very rough|wave height"),
+    ("Hazardous sea state. Max wave height 4.5 m along the coast of Mirbat and Sadah.", r"a hazardous sea along the coast",
+     r"\bmax\b|sadah|mirbat|state"),
+    ("Fog with visibility below 100 m in the evening and night. Drizzle.", r"fog in the evening and at night, very poor visibility",
+     r"fog, at night|turning very poor"),
+    ("Fog patches and drizzle over the mountains. Visibility near zero at times during the night. Winds SW 10–18 kt.",
+     r"very poor visibility at times at night", r"near at|\bzero\b|\bkt\b"),
+    ("Hot and clear. Rising dust over Najd during the afternoon reducing horizontal visibility to 3–5 km.", r"poor visibility",
+     r"horizontal|\bkm\b"),
+    ("Partly cloudy. Winds: SW moderate to fresh. Sea: moderate to rough, 2.5–3.5 m.",
+     r"(?=.*a moderate to fresh southwesterly wind)(?=.*a moderate to rough sea)", r"\bsw\b|\b\d"),
+    ("Marine: SW 20–28 kt, gusts 33 kt. Sea: rough to very rough. Wave height: 3.5–4.5 m. Visibility: 4–6 km in drizzle, locally 2 km.",
+     r"moderate visibility in drizzle", r"\bkm\b|locally|, in drizzle"),
+    ("Marine: Winds South-easterly 25–35 km/h. Waves: Moderate to large, 1.5–2.0 m. Visibility: Good to moderate in showers.",
+     r"(?=.*moderate to large waves)(?=.*good visibility, moderate visibility in showers)", r"\bm\b|visibility to moderate"),
+    ("Warning: Sand storm expected over desert areas of Dhofar from 1400 to 1900 local time. Horizontal visibility may drop below "
+     "1000 m. Motorists are advised to drive with caution.", r"(?=.*a sand storm)(?=.*poor visibility)", r"local time|dhofar|1400|may drop"),
+    ("Cloudy with chance of light rain. Sea state: rough along the Arabian Sea coast, max wave height 3.5 m.",
+     r"a rough sea along the Arabian Sea coast", r"\bmax\b|Arabian sea"),
 ]
 
 

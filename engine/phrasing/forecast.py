@@ -149,7 +149,7 @@ def _heights(text: str) -> str:
     -> "a freezing level high on the mountains", "high fog, top 1100 m" -> "high fog"."""
     num = r"(\d[\d,']*(?:\.\d+)?)\s*(km|m|ft|feet|foot|metres|meters|nm|nmi|mi|miles?)\b(?!\s*/\s*[hs]|\s*ph\b)"  # never "km/h", "m/s"
     lead = r"(?::?\s+(?:of|at|around|about|near|approx\.?|approximately|ca\.?|below|under|less than|more than|above|over|"\
-           r"up to|down to|to|from)\b)*\s*"
+           r"up to|down to|to|from|locally|occasionally|at times)\b)*:?\s*"
 
     def vis(m: re.Match) -> str:
         h = _metres(m.group(1), m.group(2))
@@ -194,7 +194,7 @@ def _heights(text: str) -> str:
                lambda m: ", " + _sea_by_height(_metres(m.group(1), m.group(2))), t)  # "..., 2 to 4 feet on the banks"
     t = re.sub(r"(?i)\bwave detail:[^.]*\.?", "", t)
     t = re.sub(r"(?i)\b(swells?|waves?) of (?:\d+(?:[.,]\d+)?\s*(?:to|-|–)\s*)?\d+(?:[.,]\d+)?\s*(?:m|metres|meters|ft|feet)\b", r"\1", t)
-    t = re.sub(r"(?i)\breducing ((?:very )?(?:poor|moderate)) visibility\b", r"\1 visibility", t)
+    t = re.sub(r"(?i),?\s*\breducing ((?:very )?(?:poor|moderate)) visibility\b", r", \1 visibility", t)
     # "30 to 50 cm of fresh snow", "250 to 350 mm of rain": an amount, said without its number
     t = re.sub(r"(?i)\b(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?\d+(?:\.\d+)?\s*(?:cm|mm|in|inches)\s+of\s+", "", t)
     t = re.sub(r"(?i)\bswell:\s*((?:north|south|east|west)[a-z-]*\s+)", r"\1swell ", t)  # "Swell: South-westerly 3-4m"
@@ -399,6 +399,55 @@ def _periods(t: str) -> str:
                lambda m: "; a " + m.group(1).lower() + " " + _ing(m.group(2)), t)
     t = re.sub(r"\s*\bover (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)+(?=\s*[.,;]|$)", "", t)  # "over Cox's Bazar", "over Great Abaco"
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:behind|ahead of|after|before) the (?:cold |warm )?front\s*:\s*", "", t)
+    # the Tanzanian and Omani services' forms: "Likelihood: High. Impact level: Medium.", "max wave height 4 m",
+    # "Horizontal visibility", "Winds: SW moderate to fresh", "Waves: Moderate to large, 1.5-2.0 m", "from 1400 to 1900 local time"
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:likelihood|probability|impact(?: level)?|impacts?(?: expected| level)?)\s*:" + _SENTENCE, "", t)
+    t = " ".join(t.split())
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:may|could|will|might) be (?:disrupted|affected|hampered|suspended|delayed|cancelled)"
+               + _SENTENCE, "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:red|yellow|double red) flags?\b" + _SENTENCE, "", t)
+    t = " ".join(t.split())
+    t = re.sub(r"(?i)\bhorizontal (visibility)\b", r"\1", t)
+    t = re.sub(r"(?i)\bvisibility (?:near|close to|almost|nearly) (?:zero|nil)\b", "very poor visibility", t)
+    t = re.sub(r"(?i)\bvisibility (?:may|will|could) (?:drop|fall|decrease|reduce)\b", "visibility", t)
+    t = re.sub(r"(?i),\s*locally \d+(?:\.\d+)?\s*(?:km|m)\b", "", t)
+    t = re.sub(r"(?i)\bvisibility\s*:\s*(good|moderate|poor)(?: to| becoming) (moderate|poor)( in [a-z ]+?)?(?=\s*[.,;]|$)",
+               lambda m: m.group(1).lower() + " visibility, " + m.group(2).lower() + (m.group(3) or ""), t)
+    t = re.sub(r"(?i)\bhazardous sea(?: state| conditions)?\b", "a hazardous sea", t)
+    t = re.sub(r"(?i)\bsea state\s*:\s*((?:slight|small|moderate|large|high|rough|low)(?: to (?:moderate|large|high|rough))?) waves\b",
+               lambda m: m.group(1).lower() + " waves", t)
+    t = re.sub(r"(?i)\bwaves?\s*:\s*((?:slight|small|moderate|large|high|rough|low)(?: to (?:moderate|large|high|rough))?)"
+               r"(?:,\s*(?:\d+(?:\.\d+)?\s*(?:–|-|to)\s*)?\d+(?:\.\d+)?\s*m\b)?", lambda m: m.group(1).lower() + " waves", t)
+    t = re.sub(r"(?i)\b(large|high|big|strong|rough)\s+(waves|swells?|seas)\s+(?:reaching|of|up to|near)\s+[\d.]+\s*(?:m|metres|ft|feet)\b",
+               r"\1 \2", t)
+    t = re.sub(r"(?i)\b(winds?)\s+(?:reaching|of|up to)\s+\d+(?:\s*(?:–|-|to)\s*\d+)?\s*(?:km/h|kt|kts|knots|mph|m/s)\b", r"\1", t)
+
+    def _max_wave(m: re.Match) -> str:
+        said = re.search(r"(?i)\b(?:sea|seas|sea state)\b[^.;]*\b(?:calm|smooth|slight|moderate|rough|high|choppy|hazardous)\b|"
+                         r"\b(?:calm|smooth|slight|moderate|rough|high|choppy|hazardous) sea", m.string[: m.start()])
+        return "" if said else ", " + _sea_by_height(_metres(m.group(1), m.group(2)))
+    t = re.sub(r"(?i)(?:,\s*|\s+with\s+|\.\s+|\s+)max(?:imum)?\.? (?:significant )?wave heights?\s*:?\s*(?:of\s+|reaching\s+|up to\s+)?"
+               r"(?:\d+(?:\.\d+)?\s*(?:–|-|to)\s*)?(\d+(?:\.\d+)?)\s*(m|metres|meters|ft|feet)\b", _max_wave, t)
+    t = re.sub(r"(?i),?\s*\bwith (?:max(?:imum)? |min(?:imum)? |high |low )?temperatures?\b[^.;]*", "", t)
+    t = re.sub(r"(?i)\s*\bfrom \d{3,4}\s*(?:hrs?\s*)?(?:to|till|until|-|–)\s*\d{3,4}(?:\s*hrs?)?(?:\s*(?:local time|lt|utc|gmt))?"
+               r"(?!\s*(?:m|metres|meters|ft|feet)\b)(?!\d)", "", t)
+    t = re.sub(r"(?i)\bover (?:some|few|a few|many|most|several) areas\b(?-i:(?: of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?)",
+               lambda m: "in " + {"few": "a few"}.get(m.group(0).split()[1].lower(), m.group(0).split()[1].lower()) + " areas", t)
+    t = re.sub(r"(?i)\b(sandstorm|sand storm) expected (?=over|in|along|across|inland)", r"\1 ", t)
+    t = re.sub(r"(?i)\bover (?:(?-i:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*) and )?(?:the )?(desert|coastal|mountain|interior|inland) areas\b"
+               r"(?-i:(?: of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?)",
+               lambda m: {"coastal": "along the coast", "mountain": "over the mountains"}.get(m.group(1).lower(), "inland"), t)
+    t = re.sub(r"(?i)\b(desert|coastal|mountain|interior|inland) areas (?-i:of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)", r"\1 areas", t)
+    t = re.sub(r"(?i)\bin the (evening|morning|afternoon) and night\b", r"in the \1 and at night", t)
+    t = re.sub(r"(?i)\bduring (?:the )?night and (?:the )?early morning\b", "at night and in the early morning", t)
+    # "Fog with visibility below 100 m in the evening and at night": the fog's time, then what it does to the view
+    t = re.sub(r"(?i)\b((?:dense |thick |patchy )?(?:fog|mist|haze|dust|sand|drizzle|rain|snow)(?: patches)?) with (visibility [^,.;]*?)"
+               r"\s+((?:in the [a-z]+(?: and at night)?)|at night|overnight)(?=\s*[.,;]|$)", r"\1 \3, \2", t)
+    t = re.sub(r"(?i)\bduring (?:the )?night\b", "at night", t)
+    t = re.sub(r"(?i)\b(sand ?storm)\b(?= expected| over| in)", lambda m: "a " + m.group(1).lower(), t)
+    t = re.sub(r"(?i)\b(winds?)\s*:?\s+(" + _COMPASS_RX + r"|(?:north|south)?-?(?:east|west)?erly|northerly|southerly)\s+"
+               r"((?:light|gentle|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|gale))?)\b(?!\s*(?:\d|winds?\b))",
+               lambda m: m.group(3).lower() + " " + _COMPASS.get(m.group(2).lower(), m.group(2).lower()) + " wind", t)
     # readings: a temperature alone, or after a height or a label
     deg = r"[-−+]?\d+(?:[.,]\d+)?\s*(?:°\s*[cf]?|degrees?(?:\s*(?:celsius|c))?|deg\b)"
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:temperature )?(?:at|on|above|below) [\d,.]+\s*m\s*:\s*)?(?:around |about |near |up to )?"
@@ -563,7 +612,8 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)\bprobability of (mist|fog|haze|dust)(?: formation)?\b", r"chance of \1", t)
     t = re.sub(r"(?i)\b(mist|fog) formation\b", r"\1", t)
     t = re.sub(r"(?i)\bover (?:a )?few places\b", "in a few places", t)
-    t = re.sub(r"\b(mountains|coasts?|areas|islands|hills|valleys|wadis|parts?) (?:and|of) (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", r"\1", t)
+    t = re.sub(r"\b(mountains|coasts?|areas|islands|hills|valleys|wadis|parts?) (?:and|of) (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*"
+               r"(?:(?:,| and) [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)*", r"\1", t)
     t = re.sub(r"(?i),\s*waves?(?=\s*[.,;]|$)", "", t)
     t = re.sub(r"(?i),?\s*\bin (showers|rain|precipitation|squalls) ((?:strong |severe |gale-force |gale force )?gusts)\b",
                r"; \2 in \1", t)
@@ -806,7 +856,8 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(misty|foggy|hazy|stormy|windy|showery|squally|thundery|wintry|humid|cloudy|sunny|dry|wet|calm|cold|hot|"
                r"icy|snowy|freezing|blustery|unsettled|settled|fair|fine) conditions\b", r"\1", t)
     t = re.sub(r"(?i)\b(?:above|over|exceeding|more than|up to|around|about)\s+\d+\s*mm\b", "", t)
-    t = re.sub(r"(?i)\b((?:mainly|mostly|generally|largely) )?(fair|fine|dry|settled|unsettled|showery|squally|stormy) weather\b",
+    t = re.sub(r"(?i)\b((?:mainly|mostly|generally|largely) )?(fair|fine|dry|settled|unsettled|showery|squally|stormy|hot|warm|cold|"
+               r"cool|humid|wet|windy|cloudy|hazy|dusty|foggy) weather\b",
                lambda m: (m.group(1) or "") + m.group(2), t)
     t = re.sub(r"(?i)\s+(?:are|is) (?:expected|forecast|likely)\b", "", t)
     t = re.sub(r"(?i),?\s*in (?:showers|rain|fog|snow|drizzle) (?:very poor|poor|moderate)\b", "", t)  # "visibility moderate, in showers poor"
@@ -969,7 +1020,9 @@ def proper_nouns(conditions: str) -> dict[str, str]:
             w = m.group(0)
             # a forecast's own word ("Sea", "Little") is a name only at the head of one ("the Little Bahama Bank")
             named = w.lower() not in _SAID_WORDS or re.match(r"\s+[A-Z][a-z]", t[m.end():])
-            if w[0].isupper() and w[1:].islower() and named and (m.start() and (prev in _NAME_LEADS or prev.lower() in out
+            if w[0].isupper() and w[1:].islower() and not named and prev.lower() in out:
+                out[prev.lower() + " " + w.lower()] = prev + " " + w  # "the Arabian Sea": the name, not every sea
+            elif w[0].isupper() and w[1:].islower() and named and (m.start() and (prev in _NAME_LEADS or prev.lower() in out
                                                                              or prev.islower() and not _known_word(w.lower()))
                                                                or prev in _SAINTS):
                 out[w.lower()] = w  # "on the Inn flats", "in the Rhine Valley", "over Lake Geneva", "St Moritz"
@@ -984,7 +1037,7 @@ def proper_nouns(conditions: str) -> dict[str, str]:
 
 def recase(text: str, names: dict[str, str]) -> str:
     """``text`` with the forecast's own names given their casing back."""
-    for low, w in names.items():
+    for low, w in sorted(names.items(), key=lambda kv: -len(kv[0])):
         text = re.sub(r"(?<![\w'-])" + re.escape(low) + r"(?![\w'-])", w, text)
     return text
 
