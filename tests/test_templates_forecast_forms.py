@@ -316,7 +316,15 @@ CASES = [
     ("Warning: Sand storm expected over desert areas of Dhofar from 1400 to 1900 local time. Horizontal visibility may drop below "
      "1000 m. Motorists are advised to drive with caution.", r"(?=.*a sand storm)(?=.*poor visibility)", r"local time|dhofar|1400|may drop"),
     ("Cloudy with chance of light rain. Sea state: rough along the Arabian Sea coast, max wave height 3.5 m.",
-     r"a rough sea along the Arabian Sea coast", r"\bmax\b|Arabian sea"),
+     r"a rough sea along the Arabian Sea coast", r"\bmax\b|Arabian sea"),    # the Qatar service's forms: units in capitals, inshore and offshore, "mild daytime"
+    ("Offshore: Hazy at places. Wind: NE-SE 05-15 KT. Sea state: 2-4 FT. Visibility: 4-8 KM, 3 KM or less at places.",
+     r"(?=.*a slight sea)(?=.*poor visibility in places)(?=.*a northeasterly to southeasterly wind)", r"\bft\b|ne-se|less in places"),
+    ("Inshore: Hazy. Wind: NW 10-20 KT, gust 28 KT at times. Sea state: 3-5 FT. Offshore: Hazy to dusty at places. Wind: NW 15-25 KT.",
+     r"(?=.*a moderate sea)(?=.*a northwesterly wind)", r"\bft\b|dusty|a gust\b"),
+    ("Mild daytime, relatively cold at night. Wind: NW 10-20 KT. Sea: 2-4 FT.", r"mild by day and cold at night",
+     r"relatively|daytime|\bft\b|grips"),
+    ("Fog warning: Dense fog expected over the north of the country from 2 AM until 8 AM, with visibility dropping to 500 M or less "
+     "at some places. Drive carefully.", r"(?=.*dense fog in the north)(?=.*very poor visibility)", r"dropping|or less|\bam\b|country"),
 ]
 
 

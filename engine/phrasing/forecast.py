@@ -323,6 +323,35 @@ def _periods(t: str) -> str:
     m = re.match(r"(?i)^([\w-]+(?: [\w-]+)?)\s*:\s*(?=[^.]*\b\1\b)", t)
     if m:
         t = t[m.end():]
+    # the Qatar service's forms: units in capitals ("05-15 KT", "2-4 FT", "1 KM"), "Inshore: ... Offshore: ...",
+    # "mild daytime, relatively cold at night", "visibility dropping to 1 KM or less at some places"
+    t = re.sub(r"(\d)\s+(KTS?|FT|KM|M|KMH|MPH|NM)\b", lambda m: m.group(1) + " " + m.group(2).lower(), t)
+    t = re.sub(r"(?<![\d:.])\b0(\d)(?=\s*[-–]\s*\d+\s*(?:kts?|ft|km|m)\b)", r"\1", t)  # "05-15 kt"
+    off = re.search(r"(?:^|(?<=[.;]\s))Offshore\s*:", t)
+    if off and re.search(r"(?:^|(?<=[.;]\s))Inshore\s*:", t[: off.start()]):
+        t = t[: off.start()]  # an inshore forecast, then the offshore one: the place's own, the first
+    t = re.sub(r"(?:^|(?<=[.;]\s))(?:Inshore|Offshore|Coastal waters|Coast|Inland)\s*:\s*", "", t)
+    t = re.sub(r"(?i),\s*offshore\s+(?:" + _COMPASS_RX + r")[-–](?:" + _COMPASS_RX + r")\s+\d+(?:\s*[-–]\s*\d+)?\s*kts?\b", "", t)
+    t = re.sub(r"(?i),\s*offshore\s+\d+(?:\s*[-–]\s*\d+)?\s*(?:ft|m)\b[^.;]*", "", t)
+    t = re.sub(r"(?i)\b(?:inshore|offshore)\s+(?=(?:" + _COMPASS_RX + r")\b|\d)", "", t)  # "Wind: Inshore SE-NE 3-13 kt"
+    t = re.sub(r"(?i)\bsea state\s*:\s*(?:inshore\s+)?(?=\d)", "seas ", t)
+    t = re.sub(r"(?i)\bsea\s*:\s*(?=\d)", "seas ", t)
+    t = re.sub(r"(?i)\b(?:relatively |rather |quite )?(mild|hot|warm|cold|cool|humid|hot and humid|warm and humid) "
+               r"(?:daytime|during (?:the )?day(?:time)?|by day)\b", r"\1 by day", t)
+    t = re.sub(r"(?i)\b(?:relatively|rather) (cold|cool|hot|warm|humid|mild)\b", r"\1", t)
+    t = re.sub(r"(?i)\bbecomes? (hot|warm|cold|humid|mild)\b", r"becoming \1", t)
+    t = re.sub(r"(?i)\bgust(?:s|ing)? (?:to )?\d+\s*kts?\b", "gusts", t)
+    t = re.sub(r"(?i),?\s*(?:causing |with )?visibility (?:dropping|falling|to drop|to fall|reducing|decreasing) to\s+", ", visibility ", t)
+    t = re.sub(r"(?i)\s*\bfrom \d{1,2}\s*[ap]m (?:until|to|till) \d{1,2}\s*[ap]m\b", "", t)
+    t = re.sub(r"(?i)\b(?:expected )?over the (?-i:(north|south|east|west))(?: of the country)?\b(?!\s*(?:coasts?|coastal|mountains|hills)\b)",
+               r"in the \1", t)
+    t = re.sub(r"(?i)\bthat (?:may|might|could|will) be (\w+)", r", \1", t)
+    t = re.sub(r"(?i)(\d\s*(?:km|m))\s*/\s*(\d+(?:\.\d+)?\s*(?:km|m)) or less\b", r"\2 or less", t)  # "3-7 KM / 2 KM or less"
+    t = re.sub(r"(?i)(visibility\s*:?\s*(?:\d+\s*[-–]\s*)?\d+\s*(?:km|m)),\s*(?:dropping to |down to )?(\d+(?:\.\d+)?\s*(?:km|m))"
+               r"(?: or less)?", r"visibility \2", t)  # "Visibility: 4-8 KM, 3 KM or less at places": where it drops
+    t = re.sub(r"(?i)\bby late night to early morning\b", "overnight", t)
+    t = re.sub(r"(?i)\bweekend\s*:\s*(?:" + _DAYS[3:-1] + r")(?:\s*(?:&|and)\s*(?:" + _DAYS[3:-1] + r"))?\s*[-–:]\s*", "", t)
+    t = re.sub(r"(?i)\b(?:" + _DAYS[3:-1] + r")\s*(?:&|and)\s*(?:" + _DAYS[3:-1] + r")\s*[-–:]\s*", "", t)
     # the Bangladesh, Indian and Pakistani services' forms: "S/SW'ly 10-20 kph", "at many places over Chattogram division",
     # "Sky may remain partly cloudy", "temporary gusty wind", "(44-88 mm/24 hrs)", "hoist local cautionary signal no. three"
     t = re.sub(r"(?i)\b(" + _COMPASS_RX + r")\s*/\s*(" + _COMPASS_RX + r")['’]ly\b",
@@ -679,7 +708,7 @@ def _bulletins(t: str) -> str:
                r"fresh |strong |very strong )?(?:" + _ADRIATIC + r"|rain|showers|"
                r"(?:n|ne|e|se|s|sw|w|nw)(?=[\s,.;]|$)))", lambda m: (re.sub(r"(?i)\b(n|ne|e|se|s|sw|w|nw)$", lambda c: _COMPASS[
                    c.group(1).lower()] + " wind", m.group(2)) + " " + m.group(1)), t)
-    t = re.sub(r"(?i)\bseas? (\d)(?:\s*[-–]\s*(\d))?(?:, at times (\d))?(?!\s*(?:[.,]\d|m\b|ft\b|metres|meters|feet|\d))",
+    t = re.sub(r"(?i)\bseas? (?!\d+(?:\.\d+)?(?:\s*[-–]\s*\d+(?:\.\d+)?)?\s*(?:ft|feet|m|metres|meters)\b)(\d)(?:\s*[-–]\s*(\d))?(?:, at times (\d))?(?!\s*(?:[.,]\d|m\b|ft\b|metres|meters|feet|\d))",
                lambda m: "a " + _DOUGLAS[int(m.group(2) or m.group(1))] + " sea", t)
     t = re.sub(r"(?i)\bseas? \(?douglas\)? (\d)", lambda m: "a " + _DOUGLAS[int(m.group(1))] + " sea", t)
     t = re.sub(r"(?i),?\s*\b(?:maximum|minimum|max\.?|min\.?) temperatures?\b[^.;]*", "", t)
