@@ -325,6 +325,32 @@ CASES = [
      r"relatively|daytime|\bft\b|grips"),
     ("Fog warning: Dense fog expected over the north of the country from 2 AM until 8 AM, with visibility dropping to 500 M or less "
      "at some places. Drive carefully.", r"(?=.*dense fog in the north)(?=.*very poor visibility)", r"dropping|or less|\bam\b|country"),
+    # a part that only says where, when or how much belongs to the weather before it, never a thing of its own
+    ("Partly cloudy with a few showers, mainly in the morning. Winds: East 15-25 km/h.", r"a few showers (?:mainly )?in the morning",
+     r"with in the|, in the morning"),
+    ("Partly cloudy with isolated showers over Mahé, mainly in the afternoon. Wind: South-east 10 to 20 knots.",
+     r"isolated showers over Mahé", r"with in the|, in the afternoon"),
+    ("Today, partly cloudy with isolated showers, mainly in the west and in the afternoon. Winds southwesterly, 3 to 4 Beaufort.",
+     r"isolated showers (?:mainly )?in the west", r", in the west|, in the afternoon"),
+    ("Partly cloudy. Winds southwesterly, 4 Beaufort, locally 5 on the coast. Sea moderate.", r"a moderate sea",
+     r"with on the|, on the coast"),
+    ("Humid by night and early morning, with mist forming over inland areas.", r"humid by night and early morning",
+     r"with early morning"),
+    ("The Strong Monsoon Signal is in force. Strong northeast monsoon winds are expected offshore and on high ground. "
+     "Seas will be rough.", r"(?=.*a rough sea)(?=.*northeast monsoon)", r"on high ground blowing|, on high ground|will be"),
+    ("Marine: Wind north-west 8 to 15 knots. Sea slight to moderate, 0.5 to 1.5 metres. Visibility good, 10 km or more.",
+     r"good visibility", r"\bmore\b"),
+    # a sea or visibility to come is said with its noun: "then a slight sea", not "then slight"
+    ("Partly cloudy. Wind: North force 4, becoming northeast 3. Sea: Moderate becoming slight.", r"a slight sea",
+     r"then slight\b"),
+    ("Sleet. Visibility good, becoming moderate.", r"then moderate visibility", r"then moderate later|turning moderate"),
+    ("Afternoon thunderstorms. Visibility: Good, but fair to poor in thunderstorms. Winds: Variable 5 to 10 knots.",
+     r"good visibility", r"\bbut\b|, good,"),
+    ("KYTHIRA: NORTHWEST 6 TO 7, LOC 8. WEATHER: FAIR. VIS: GOOD.", r"good visibility", r"\bvis\b|, good\b"),
+    # readings and paperwork the reader leaves out
+    ("Periods of rain. Amount 10 mm. Wind southeast 20 km/h. High 16.", r"periods of rain", r"amount"),
+    ("Yellow Warning: Isolated thunderstorms with heavy rainfall, possibly accompanied by hail. Valid from 11:00 till 19:00.",
+     r"isolated thunderstorms", r"valid|possibly,"),
 ]
 
 

@@ -277,9 +277,14 @@ def _sea(slot: str) -> str:
     return article(head + " sea") + rest
 
 
+_VIS_LEAD = re.compile(r"(?i)((?:very )?(?:good|moderate|poor|fair|excellent|reduced)(?: (?:to|or) (?:very )?"
+                       r"(?:good|moderate|poor|fair))?)(?=\s*(?:[,;]|$|\s+(?:but|becoming|reducing|occasionally|at times|"
+                       r"locally|in|then|later|decreasing|falling)\b))")
+
+
 def _vis(slot: str) -> str:
     s = " ".join(slot.lower().strip(" .").split())
-    s = re.sub(r"^((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?),? (?:becoming )?(?:very )?[a-z]+ in (?:showers|rain|fog|drizzle|snow|mist)$",
+    s = re.sub(r"^((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?),? (?:becoming )?(?:very )?[a-z]+ in (?:heavy )?(?:showers|rain|fog|drizzle|snow|mist|precipitation)(?: later)?$",
                r"\1", s)  # "good, moderate in showers": the visibility, its dip in showers a detail
     s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?), (occasionally|at times) ((?:very )?[a-z]+)$",
                r"\1 visibility, \2 \3 visibility", s)  # "good, occasionally moderate"
@@ -319,6 +324,9 @@ def _periods(t: str) -> str:
     t = _HEADING.sub("", t)
     t = re.sub(r"(?i)^(?:today|tonight|this (?:morning|afternoon|evening))\s*:\s*", "", t)
     t = periods.today(t)
+    # "Amount 10 mm.", "Rainfall amounts of 20 to 40 mm.": a reading, not weather
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
+               + _SENTENCE, "", t).strip()
     # "Tropical wave: A tropical wave is forecast to move ...", "Föhn: strong southerly föhn ...": a label its sentence repeats
     m = re.match(r"(?i)^([\w-]+(?: [\w-]+)?)\s*:\s*(?=[^.]*\b\1\b)", t)
     if m:
@@ -610,7 +618,8 @@ def _bulletins(t: str) -> str:
     # "Valid: 12:00 pm Wednesday to 6:00 am Thursday.", "Probability: Medium (65%).", "Impacts: ...",
     # "High tide 07:42, low tide 14:05.", "Water level up to 1.2 m above normal."
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:temps?\.?|temperatures?:|(?:the )?(?:highest|lowest|maximum|minimum|max|min)\.? "
-               r"temperatures?\b|valid\s*:|probability\s*:|impacts?\s*:|(?:high|low) tide\b|water levels?\b|tides?\s*:)"
+               r"temperatures?\b|valid\s*:|probability\s*:|impacts?\s*:|(?:high|low) tide\b|water levels?\b|tides?\s*:|"
+               r"(?:rainfall |snowfall |precipitation )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d)"
                + _SENTENCE, "", t)
     # advice to the public: "Fishermen and marine users are advised to take precaution.", "Avoid driving through ...",
     # "Keep away from wadis ...", "Residents are advised to be on the lookout for flash floods."
@@ -620,7 +629,7 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))wave heights?\s*:?\s*(?:of )?(?:more than |up to |near |around |below |over |about )?\d"
                + _SENTENCE, "", t)
     # "from 14:00 till 21:00", "from Tuesday to Thursday", "from Wednesday", "and Saturday morning"
-    t = re.sub(r"(?i),?\s*\b(?:from )?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:till|to|until|-|–)\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?", "", t)
+    t = re.sub(r"(?i),?\s*\b(?:valid\s+)?(?:from )?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:till|to|until|-|–)\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?", "", t)
     t = re.sub(r"(?i),?\s*\b(?:from|on|until|till|by|and|through) (?:the )?" + _DAYS + r"(?: (?:to|till|until|and|through) "
                + _DAYS + r")?(?: (?:morning|afternoon|evening|night))?\b", "", t)
     # "in 24 hours", "exceeding 30mm", "of more than 2 metres": the amount goes, and the words that led to it
@@ -808,7 +817,7 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\bcyclone warning class ([ivx]+|\d)\b", lambda m: "class " + m.group(1).upper() + " cyclone warning", t)
     # "Yellow Warning: ...", "Strong wind warning for the coastal waters: ...": the warning, then the weather
     t = re.sub(r"(?i)\b((?:[a-z-]+ ){1,3}(?:warning|advisory|alert|watch))(?: for [^:.]*)?:\s*", lambda m: m.group(1) + ". ", t)
-    t = re.sub(r"(?i)\bthe sea will be ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)",
+    t = re.sub(r"(?i)\b(?:the )?seas? (?:will be|will remain|are expected to be|is expected to be) ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)",
                lambda m: "a " + m.group(1).lower() + " sea", t)
     t = re.sub(r"(?i)\bgradually (becoming|turning|increasing|decreasing|easing)\b", r"\1", t)
     t = re.sub(r"(?i)\bvisibility( in [a-z ]+?)? will be ((?:very )?(?:poor|moderate|good))\b",
@@ -968,9 +977,10 @@ def _forecasters(conditions: str) -> str:
     if not slots:
         return t
     # "Wind: SW 4. Sea state: Slight. Weather: Fair. Visibility: Good.": the labelled inshore form
-    labels = [re.match(r"(?i)(wind|sea state|seas?|weather|visibility)\s*:\s*", x) for x in slots]
+    labels = [re.match(r"(?i)(wind|sea state|seas?|weather|visibility|vis)\s*:\s*", x) for x in slots]
     if any(labels):
-        kinds = [(m.group(1).lower() if m else "") for m in labels]
+        kinds = [(m.group(1).lower().replace("vis", "visibility") if m and m.group(1).lower() == "vis" else
+                  m.group(1).lower() if m else "") for m in labels]
         slots = [x[m.end():] if m else x for x, m in zip(slots, labels)]
         out = []
         for k, x in zip(kinds, slots):
@@ -981,6 +991,8 @@ def _forecasters(conditions: str) -> str:
             elif k == "visibility" and all(w in _VIS_GRADES or w in _SLOT_JOIN or w in ("in", "showers", "rain", "fog", "drizzle",
                                                                                           "snow", "mist") for w in _sea_words(x)):
                 x = _vis(x)
+            elif k == "visibility" and (m := _VIS_LEAD.match(x)):
+                x = m.group(1).lower() + " visibility"  # "Good, but fair to poor in thunderstorms": the visibility; its dips a detail
             out.append(x)
         return ". ".join(out)
     shipping = bool(_COMPASS_AT.match(slots[0]) or re.match(r"(?i)(?:variable|cyclonic|light and variable)\b", slots[0])
@@ -1206,7 +1218,7 @@ _WHEN = re.compile(
     r"in the (?:morning|afternoon|evening|night)|this (?:morning|afternoon|evening)|later on|soon|"
     r"by (?:dawn|morning|noon|midday|afternoon|evening|dusk|nightfall|night|tonight)|to follow|for a while|"
     r"(?:in|on|near|over|along|across|around|from|off|at|above|below|by|under|during|throughout|after|before|until) "
-    r"(?:the |a )?[a-z' -]+))$")
+    r"(?:the |a )?(?:[^\W\d_]|[' -])+))$")
 _LATER_LEADS = ("then ", "becoming ", "turning ", "later ", "followed by ", "giving way to ", "soon ")
 _LATER_TAILS = ("later", "to follow", "later on", "by evening", "by dusk", "by nightfall", "by night", "overnight",
                 "by afternoon", "by midday", "by noon", "by morning", "soon", "tonight", "this evening",
@@ -1253,12 +1265,44 @@ def _split(text: str) -> list[tuple[str, str]]:
     return out
 
 
+# a part that only says where, when or how much ("mainly in the afternoon", "on the coast", "early
+# morning", "more"): it belongs to the part before it and is never said as a thing of its own
+_QUAL_LEAD = re.compile(r"^(?:(?:mainly|mostly|chiefly|largely|especially|particularly|generally|locally|occasionally|"
+                        r"at times|possibly|probably|perhaps|also|even|but|and)\s+)+")
+_QUAL_ALONE = frozenset("more less possibly probably perhaps too also later first again".split())
+_QUAL_TIME = re.compile(r"(?:(?:early|late|mid)[- ]?)?(?:morning|afternoon|evening|night|day|daytime|dawn|dusk|"
+                        r"midday|noon|midnight)(?:s)?(?:\s+(?:and|or|to)\s+(?:(?:early|late|mid)[- ]?)?"
+                        r"(?:morning|afternoon|evening|night|day|daytime|dawn|dusk|midday|noon|midnight)s?)*")
+_QUAL_PLACE = re.compile(r"(?:in|on|near|over|along|across|around|at|during|by|from|through|throughout|until|before|"
+                         r"after|this|for|off|about|inland|offshore|onshore|coastal|the|and|or)\b.*")
+_SEA_HEADS = frozenset("sea seas swell swells wave waves surf tide tides current currents visibility wind winds gust "
+                       "gusts breeze breezes gale gales squall squalls".split())
+
+
+@lru_cache(maxsize=16384)
+def _qualifier(bit: str) -> bool:
+    """Whether a part only says where, when or how much, with no weather of its own: "mainly in
+    the afternoon", "on the coast", "over the west coast of mahé", "early morning", "more"."""
+    b = _QUAL_LEAD.sub("", bit.strip())
+    if not b or b in _QUAL_ALONE:
+        return True
+    ws = _words(b)
+    if any(w in _SEA_HEADS or understand(w).known for w in ws):
+        return False
+    return bool(_QUAL_TIME.fullmatch(b) or _QUAL_PLACE.fullmatch(b) and len(ws) > 1)
+
+
 def _and_split(part: str) -> list[str]:
     """"fog and strong winds" -> two parts (they are different things); "hot and humid", "rain and
-    snow", "sleet or snow" stay one (one role)."""
+    snow", "sleet or snow" stay one (one role); "humid by night and early morning" stays one (a
+    when is not a part)."""
     if " and " not in part:
         return [part]
     bits = [b.strip() for b in part.split(" and ") if b.strip()]
+    if any(_qualifier(b) for b in bits[1:]):
+        if _role_of(bits[0]) in (WIND, VIS):  # "monsoon winds offshore and on high ground": the wind
+            return [" and ".join(b for b in bits if not _qualifier(b))]
+        return [part]
     roles = [_role_of(b) for b in bits]
     if len(set(roles)) == 1:
         return [part]
@@ -1406,13 +1450,38 @@ def _flags(text: str) -> frozenset[str]:
     return c.flags
 
 
+_GRADES = frozenset("smooth calm slight moderate rough very rough high very high phenomenal good poor very poor fair".split(" "))
+
+
+def _qualified(chunks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The forecast's parts with each "where/when/how much" part ("showers, mainly in the
+    afternoon") joined to the weather before it ("showers mainly in the afternoon"); beside a wind,
+    a visibility or a sea, or with nothing before it, it is left out (the wind, visibility or sea is
+    said without it)."""
+    out: list[tuple[str, str]] = []
+    for joint, chunk in chunks:
+        if out and joint in ("becoming", "then", "turning", ",") and chunk in _GRADES:
+            before = _words(out[-1][1])
+            if "sea" in before and chunk in _SEA_ONLY | {"moderate", "very rough", "very high"}:
+                joint, chunk = "then", article(chunk + " sea")  # "sea: moderate becoming slight": a slight sea to come
+            elif "visibility" in before and chunk in _VIS_GRADES | {"very poor"}:
+                joint, chunk = "then", chunk + " visibility"
+        if not _qualifier(chunk):
+            out.append((joint, chunk))
+            continue
+        if out and _role_of(out[-1][1]) in (NOUN, ADJECTIVE) and not _qualifier(out[-1][1]) \
+                and not _words(out[-1][1])[-1:] == ["sea"] and _QUAL_LEAD.sub("", chunk) not in _QUAL_ALONE:
+            out[-1] = (out[-1][0], out[-1][1] + " " + chunk)
+    return out
+
+
 @lru_cache(maxsize=16384)
 def read(conditions: str) -> tuple[Part, ...]:
     """The forecast's parts, in order, each classified (see the module doc)."""
     text = normalise(conditions)
     parts: list[Part] = []
     later = False
-    for joint, chunk in _split(text):
+    for joint, chunk in _qualified(_split(text)):
         later = joint in ("then", "becoming", "turning", "turning to", "followed by", "giving way to")
         for bit in _and_split(chunk):
             core = _strip_freq(bit)
@@ -1747,9 +1816,16 @@ _WIND_ADJS = frozenset("calm still windy breezy blustery gusty squally windless 
 def _head_tail(words: str) -> tuple[str, str]:
     """("hot and humid", "near the springs") of "hot and humid near the springs"."""
     m = _WHEN.search(words)
-    if m and m.start() > 0:
-        return words[: m.start()].strip(), m.group("q")
-    return words, ""
+    if not (m and m.start() > 0):
+        return words, ""
+    head, tail = words[: m.start()].strip(), m.group("q")
+    while (j := re.search(r" (and|or)$", head)):  # "offshore and on high ground": one tail of two
+        m = _WHEN.search(head[: j.start()])
+        if not (m and m.start() > 0):
+            head = head[: j.start()]  # "offshore wind and on high ground": the wind, and where
+            break
+        head, tail = head[: m.start()].strip(), m.group("q") + " " + j.group(1) + " " + tail
+    return head, tail
 
 
 def _is_wind_np(np: str) -> bool:
@@ -1793,7 +1869,10 @@ def _later(parts: list[Part], wind_band: int) -> str:
         if p.role == VERB or (_words(w) and _words(w)[0].endswith("ing") and _words(w)[0] not in ("morning", "evening")):
             bits.append(w)  # "clearing later", "burning off by noon"
         elif p.role == VIS:
-            bits.append(link + " " + w + (" visibility" if link == "then" and "visibility" not in w else ""))
+            if "visibility" not in w:  # "visibility good, becoming poor in rain": then poor visibility in rain
+                head, tail = _head_tail(w)
+                w = head + " visibility" + (" " + tail if tail else "")
+            bits.append("then " + w)
         elif p.form == ADJ or (p.role == NOUN and _words(_head_tail(w)[0]) and all(
                 _adjective(x) or x in _INTENSITY for x in _words(_head_tail(w)[0]))):  # "rain, becoming heavy in the evening"
             bits.append(link + " " + w.replace(" to follow", " later"))
@@ -1900,6 +1979,8 @@ def problems(sentence: str, conditions: str, temp_band: int, wind_band: int, nam
         st = _stem(w)
         seen[st] = seen.get(st, 0) + 1
     for st, n in seen.items():
+        if st[:4] in ("visi", "sea") and n <= len(set(re.findall(r"\b(\w+) (?:very )?" + st[:4], body.lower()))):
+            continue  # "good visibility, then moderate visibility later": each said with its own grade
         if n > max(1, sum(o[:4] == st[:4] for o in own)):  # "east ..., backing easterly": the forecast's own
             out.append("doubled:" + st)
     if out and first:
@@ -2113,9 +2194,15 @@ def reduced(norm: str, caps: frozenset[str] = frozenset()) -> str:
     every = [p for c in chunks for p in read(c)]
     # beside parts read whole, a part with a word no lexicon knows is left out too
     strict = caps if len(every) >= 2 and any(_understood(p, caps) for p in every) else None
+    kept = True
     for c in chunks:
         parts = read(c)
+        if not parts and _qualifier(c):  # "mainly in the afternoon": kept with the part before it, if that is kept
+            if kept and ok:
+                ok.append(c)
+            continue
         keep = [p for p in parts if _understood(p, strict)]
+        kept = bool(keep)
         if len(keep) == len(parts):
             ok.append(c)
         elif keep:  # "torrential rain with <a clause no lexicon reads>": the rain stays
