@@ -349,6 +349,13 @@ CASES = [
     ("KYTHIRA: NORTHWEST 6 TO 7, LOC 8. WEATHER: FAIR. VIS: GOOD.", r"good visibility", r"\bvis\b|, good\b"),
     # readings and paperwork the reader leaves out
     ("Periods of rain. Amount 10 mm. Wind southeast 20 km/h. High 16.", r"periods of rain", r"amount"),
+    ("Mostly cloudy. Chance of showers 60 percent. Humidity 85%. Pressure 1008 hPa falling.", r"a chance of showers",
+     r"humidity|pressure"),
+    ("Clear skies. Dew point 18°C. Relative humidity 40-60%.", r"clear skies", r"dew|humidity"),
+    ("Sunny to partly cloudy. High 90°F, heat index near 104°F. Winds: East 10 to 15 knots. Sunrise 6:26 a.m.",
+     r"easterly wind", r"heat index|sunrise"),
+    ("Cloudy with rain. Freezing level 2200 m. Wind at ridge level: SW 50 km/h.", r"a southwesterly wind",
+     r"ridge level"),
     ("Yellow Warning: Isolated thunderstorms with heavy rainfall, possibly accompanied by hail. Valid from 11:00 till 19:00.",
      r"isolated thunderstorms", r"valid|possibly,"),
 ]

@@ -324,6 +324,12 @@ def _periods(t: str) -> str:
     t = _HEADING.sub("", t)
     t = re.sub(r"(?i)^(?:today|tonight|this (?:morning|afternoon|evening))\s*:\s*", "", t)
     t = periods.today(t)
+    # "Humidity 85%.", "Pressure 1008 hPa falling.", "Dew point 18°C.", "Sunset: 6:21 p.m.", ", heat index near 104°F":
+    # readings of the day, not its weather
+    _read = (r"(?:(?:relative )?humidity|(?:air |sea[- ]level |barometric )?pressure|barometer|dew ?points?|wind ?chill|"
+             r"heat index|humidex|feels like|uv(?: index)?|sunrise|sunset|moonrise|moonset|qnh)")
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))" + _read + r"\b(?=[^.]*\d)" + _SENTENCE, "", t).strip()
+    t = re.sub(r"(?i),\s*" + _read + r"\b[^,.;]*\d[^,.;]*", "", t)
     # "Amount 10 mm.", "Rainfall amounts of 20 to 40 mm.": a reading, not weather
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
                + _SENTENCE, "", t).strip()
@@ -977,7 +983,8 @@ def _forecasters(conditions: str) -> str:
     if not slots:
         return t
     # "Wind: SW 4. Sea state: Slight. Weather: Fair. Visibility: Good.": the labelled inshore form
-    labels = [re.match(r"(?i)(wind|sea state|seas?|weather|visibility|vis)\s*:\s*", x) for x in slots]
+    labels = [re.match(r"(?i)(wind|sea state|seas?|weather|visibility|vis)(?:s? (?:at|on|over|along|near) [a-z -]{1,24}?)?\s*:\s*", x)
+              for x in slots]
     if any(labels):
         kinds = [(m.group(1).lower().replace("vis", "visibility") if m and m.group(1).lower() == "vis" else
                   m.group(1).lower() if m else "") for m in labels]
