@@ -59,8 +59,8 @@ def sentence_end(text: str, start: int = 0) -> "re.Match | None":
                 continue
             if w in _NUMBERED and nxt.isdigit():
                 continue
-            if len(w) == 1 and w.isalpha() and text[m.start() - 1].isupper():
-                continue  # an initial: "J. R. Hartley"
+            if (len(w) == 1 and w.isalpha() or re.fullmatch(r"(?:[a-z]\.)+[a-z]", w)) and text[m.start() - 1].isupper():
+                continue  # an initial: "J. R. Hartley", "V.C. Bird International Airport"
             if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'‘“(["):
                 continue  # "the 3 p.m. ferry", a stop followed by a lower-case word
         return m

@@ -19,6 +19,7 @@ from engine.world import make_place
      "Boats of every kind, e.g. yoles and sixareens, i.e. the old craft, line the beach."),
     ("Nets, creels, floats etc. are piled by the store. A dog sleeps.", "Nets, creels, floats etc. are piled by the store."),
     ("J. R. Hartley kept the bookshop. It is shut now.", "J. R. Hartley kept the bookshop."),
+    ("Jets land at V.C. Bird International Airport all day. Taxis wait.", "Jets land at V.C. Bird International Airport all day."),
     ("A mill. A pond.", "A mill."),
     ("What a view! Rain comes.", "What a view!"),
 ])

@@ -356,6 +356,20 @@ CASES = [
      r"easterly wind", r"heat index|sunrise"),
     ("Cloudy with rain. Freezing level 2200 m. Wind at ridge level: SW 50 km/h.", r"a southwesterly wind",
      r"ridge level"),
+    # ranges written with "~", the same reading in other units in brackets, probabilities, amounts and advice
+    ("Jeju Island Western Sea: Wind and wave warning. NW wind 12~18 m/s, wave height 2.0~4.0 m. Vessels in port should "
+     "check their moorings.", r"(?=.*a wind and wave warning)(?=.*a very rough sea)(?=.*northwesterly wind)",
+     r"~|wave height|moorings|a wind blowing"),
+    ("Jeju West: Cloudy, showers in the evening (60%), 5 mm or less. Wind NW 10~15 m/s. High waves on the coast.",
+     r"showers in the evening", r"~|or less|%"),
+    ("Partly cloudy and breezy. Winds: E at 25 to 35 km/h (16 to 22 mph).", r"an easterly wind", r"\be\b|mph"),
+    ("Harbour: Winds E 13 to 18 knots. Seas in sheltered bays below 1 metre (3 ft).", r"a slight sea in sheltered bays",
+     r"metre|\bft\b"),
+    ("Tonight: A 30% chance of passing showers, then clearing. Low 25°C (77°F).", r"a chance of passing showers",
+     r"then,|it is then"),
+    ("Cloudy with rain (70%) from noon. Rainfall 10~30 mm. Wind 2~5 m/s.", r"rain from noon", r"rainfall|~"),
+    ("HIGH SURF WARNING for Atlantic-facing coastlines. Easterly swells 2.7 to 3.4 m (9 to 11 ft), with higher breakers. "
+     "Stay off exposed rocks and coastal outcrops.", r"easterly swell", r"stay off|\bft\b"),
     ("Yellow Warning: Isolated thunderstorms with heavy rainfall, possibly accompanied by hail. Valid from 11:00 till 19:00.",
      r"isolated thunderstorms", r"valid|possibly,"),
 ]

@@ -117,7 +117,7 @@ _COMPASS = {"n": "northerly", "ne": "northeasterly", "e": "easterly", "se": "sou
 _COMPASS_RX = r"(?:" + "|".join(sorted(_COMPASS, key=len, reverse=True)) + r")"
 # a compass abbreviation is a wind where a force, a gale, another point or the end follows it
 _COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(?<!the )(?<!in )(?<!of )(" + _COMPASS_RX + r")(?![\w'-])(?=\s*(?:\d|or\s+" + _COMPASS_RX
-                         + r"\b|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,;]|\.(?!\w)|$))")
+                         + r"\b|at\s+\d|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,;]|\.(?!\w)|$))")
 _COMPASS_AFTER = re.compile(r"(?i)\b(veering|backing|becoming|or)\s+(" + _COMPASS_RX + r")(?![\w'-])")
 _COMPASS_REGION = {k: v[: -len("erly")].replace("-", "-") for k, v in _COMPASS.items()}  # "sw" -> "southwest"
 SEA_STATES = ("phenomenal", "very rough", "very high", "smooth", "slight", "moderate", "rough", "high", "choppy", "chop")
@@ -184,6 +184,10 @@ def _heights(text: str) -> str:
                lambda m: ", " + vis(type("M", (), {"group": lambda self, i=0: (m.group(0), m.group(2), m.group(3))[i]})())
                + " in " + m.group(1), t)
     t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more|better|greater))?", vis, t)
+    # "Seas in sheltered bays below 1 metre": the sea state by its height, where it holds kept
+    t = re.sub(r"(?i)\b(?:seas?|waves?)((?: (?:in|on|inside|outside|off|along|near|over|across) [a-z' -]+?))\s+(?:below|under|less than|"
+               r"up to|near|around|about|above|over|of)\s+(?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?(\d+(?:\.\d+)?)\s*"
+               r"(ft|feet|foot|m|metres?|meters?)\b", lambda m: _sea_by_height(_metres(m.group(2), m.group(3))) + m.group(1), t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
     t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
                r"(\d+(?:\.\d+)?)\s*(ft|feet|foot|m|metres|meters)\b(?:\s+or (?:less|lower|below))?(?:,?\s*(building|subsiding|easing|rising|falling)"
@@ -239,6 +243,7 @@ def _wind_slot(slot: str) -> str:
     slot = re.sub(r"(?i),\s*(?:occasionally|at times|perhaps|possibly|locally|gusting)\s+(?:force\s+)?\d+(?:\s+(?:later|at first|for a time|"
                   r"in (?:the )?[a-z]+))?(?=\s*[,.;]|$)", "", slot)
     t = _COMPASS_AT.sub(lambda m: _COMPASS[m.group(1).lower()], slot)
+    t = re.sub(r"(?i)\b([a-z-]+erly) at (?=\d)", r"\1 ", t)  # "E at 25 to 35 km/h"
     t = re.sub(r"(?i)\b(occasionally|perhaps|possibly|at times|probably)\s+((?:severe |violent )?gale|storm|violent storm)\s+\d+",
                lambda m: m.group(1) + " a " + m.group(2).lower(), t)
     t = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], t)
@@ -319,6 +324,19 @@ def _periods(t: str) -> str:
     "Max temps: Coast 31°C, Inland 34°C" are readings; a time written before the weather it times
     ("In the evening a cold front ...") is said after it; a sea state in a marine bulletin's label
     ("Sea state: Moderate to choppy; waves 3-6 ft") is the sea, its heights not said twice."""
+    t = re.sub(r"(\d)\s*[~〜～]\s*(?=[-+]?\d)", r"\1 to ", t)  # "14~20 m/s": a range, as East Asian services write it
+    # the same reading again in other units, a probability: "(16 to 22 mph)", "(3 ft)", "(77°F)", "(60%)", "(Prob. of precip. 70%)"
+    t = re.sub(r"(?i)\s*\(\s*(?:near |about |around |up to |over |below )?[-+]?[\d.,]+(?:\s*(?:to|-|–)\s*[-+]?[\d.,]+)?\s*"
+               r"(?:mph|km/h|kph|kmh|knots?|kts?|kt|ft|feet|foot|m|metres?|meters?|°\s*[cf]?|f|c|in|inches|mm|cm|miles?|km|nm|m/s|hpa|mb)\s*\)",
+               "", t)
+    t = re.sub(r"\s*\([^()]*\d\s*%[^()]*\)", "", t)
+    t = re.sub(r"(?i)\bprob(?:\.|ability)? of precip(?:\.|itation)?\s*:?\s*\d+\s*%\.?", "", t)
+    # "from 18:00 KST", "until 6 pm AST": a time with its zone, said without it
+    t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\s*"
+               r"(?:KST|JST|UTC|GMT|AST|EST|EDT|CET|CEST|EAT|IST|PKT|local time|LT)\b", "", t)
+    # "Heavy rain advisory for Jeju South": the advisory; where it holds is the place's own
+    t = re.sub(r"\b((?:[A-Za-z-]+ ){1,3}(?:[Ww]arning|[Aa]dvisory|[Aa]lert|[Ww]atch))(?: (?:is )?in (?:effect|force))? for (?:the )?"
+               r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?=\s*[.;,]|\s*$)", r"\1", t)
     t = re.sub(r"(?i)\b([ap])\.m\.(?=\s+[A-Z])", r"\1m.", t)  # "after 2.00 p.m. Heavy showers": the time, then the end
     t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "between 11 a.m. and 4 p.m.": a time, not a sentence end
     t = _HEADING.sub("", t)
@@ -330,6 +348,15 @@ def _periods(t: str) -> str:
              r"heat index|humidex|feels like|uv(?: index)?|sunrise|sunset|moonrise|moonset|qnh)")
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))" + _read + r"\b(?=[^.]*\d)" + _SENTENCE, "", t).strip()
     t = re.sub(r"(?i),\s*" + _read + r"\b[^,.;]*\d[^,.;]*", "", t)
+    # "Rainfall 10 to 30 mm.", "New snow 5 to 15 cm, locally over 20 cm.", ", 5 mm or less": amounts, not weather
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:expected |total |new |fresh )?(?:rainfall|rain|snowfall|snow|precipitation)\s*:?\s*"
+               r"(?:of |up to |about |around |near )?\d[\d.]*\s*(?:to\s*\d[\d.]*\s*)?(?:mm|cm)\b" + _SENTENCE, "", t).strip()
+    t = re.sub(r"(?i),\s*(?:up to |about |around |locally |over )?\d[\d.]*(?:\s*to\s*\d[\d.]*)?\s*(?:mm|cm)\b(?: or (?:less|more))?"
+               r"(?: per hour)?(?: at times)?(?=\s*[,.;]|$)", "", t)
+    # advice to the reader, not weather: "Stay off exposed rocks.", "Vessels in port should check their moorings."
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:please )?(?:stay off|stay out|refrain|check|wear|secure|seek shelter|monitor|listen|"
+               r"follow|postpone)\b|[^.]*\bshould (?:exercise|check|monitor|remain|avoid|stay|take|secure|keep|follow|listen|refrain|"
+               r"seek|postpone|consider|not|be (?:aware|alert|cautious|careful|prepared))\b)" + _SENTENCE, "", t).strip()
     # "Amount 10 mm.", "Rainfall amounts of 20 to 40 mm.": a reading, not weather
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
                + _SENTENCE, "", t).strip()
@@ -983,7 +1010,7 @@ def _forecasters(conditions: str) -> str:
     if not slots:
         return t
     # "Wind: SW 4. Sea state: Slight. Weather: Fair. Visibility: Good.": the labelled inshore form
-    labels = [re.match(r"(?i)(wind|sea state|seas?|weather|visibility|vis)(?:s? (?:at|on|over|along|near) [a-z -]{1,24}?)?\s*:\s*", x)
+    labels = [re.match(r"(?i)(wind|sea state|seas?|weather|visibility|vis)(?:s?(?= *:)|s? (?:at|on|over|along|near) [a-z -]{1,24}?)?\s*:\s*", x)
               for x in slots]
     if any(labels):
         kinds = [(m.group(1).lower().replace("vis", "visibility") if m and m.group(1).lower() == "vis" else
@@ -1260,7 +1287,7 @@ def _split(text: str) -> list[tuple[str, str]]:
     "then", "becoming", "and")."""
     t = re.sub(r",?\s+(then|becoming|turning|followed by|giving way to)\s+", r", \1 ", text)
     t = re.sub(r",?\s+with\s+", ", with ", t)
-    t = re.sub(r"(?<=[a-z])\s+(?=(?:" + "|".join(_CHANGE) + r")\b)", ", ", t)
+    t = re.sub(r"(?<=[a-z])(?<!\bthen)(?<!\bbecoming)(?<!\bturning)(?<!\bwith)\s+(?=(?:" + "|".join(_CHANGE) + r")\b)", ", ", t)
     out = []
     for chunk in [c.strip() for c in t.split(",") if c.strip()]:
         joint = ","
@@ -1303,8 +1330,8 @@ def _and_split(part: str) -> list[str]:
     """"fog and strong winds" -> two parts (they are different things); "hot and humid", "rain and
     snow", "sleet or snow" stay one (one role); "humid by night and early morning" stays one (a
     when is not a part)."""
-    if " and " not in part:
-        return [part]
+    if " and " not in part or re.fullmatch(r"(?:an? )?[a-z-]+ and [a-z-]+ (?:warning|advisory|watch|alert)s?(?: in (?:force|effect))?", part):
+        return [part]  # "a wind and wave warning": one warning
     bits = [b.strip() for b in part.split(" and ") if b.strip()]
     if any(_qualifier(b) for b in bits[1:]):
         if _role_of(bits[0]) in (WIND, VIS):  # "monsoon winds offshore and on high ground": the wind
