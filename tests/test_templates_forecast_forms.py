@@ -370,6 +370,19 @@ CASES = [
     ("Cloudy with rain (70%) from noon. Rainfall 10~30 mm. Wind 2~5 m/s.", r"rain from noon", r"rainfall|~"),
     ("HIGH SURF WARNING for Atlantic-facing coastlines. Easterly swells 2.7 to 3.4 m (9 to 11 ft), with higher breakers. "
      "Stay off exposed rocks and coastal outcrops.", r"easterly swell", r"stay off|\bft\b"),
+    # what was measured is not forecast; times in hours, readings by place, advice and "expect" left out
+    ("ORANGE ALERT: Heavy rain. Rainfall at Gan exceeded 100 mm in the 24 hours to 0600hrs. Further heavy showers and "
+     "thunderstorms likely this morning.", r"(?=.*an orange alert)(?=.*heavy rain)", r"exceeded|hours|rainfall at"),
+    ("Yellow alert: Expect frequent heavy showers and thunderstorms with strong winds of 35 to 45 mph from 1800hrs tonight "
+     "to 0600hrs tomorrow.", r"frequent heavy showers", r"expect|hrs|tonight tomorrow"),
+    ("Heat wave: Maximum temperature of 38.6°C recorded at Biratnagar. Hot and humid conditions likely to continue for "
+     "the next 2-3 days. Public advised to avoid direct sun.", r"heat wave", r"recorded|likely|next days|advised"),
+    ("Heat wave alert: Day temperature 4-5°C above normal. Drink plenty of water.", r"a heat wave alert",
+     r"alert day|drink"),
+    ("Kaadedhdhoo: Max 31°C, Min 25°C. Rainfall past 24 hrs: 42.6 mm. Wind now WSW 12 mph. Thundershowers possible "
+     "this evening.", r"(?=.*west-southwesterly wind)(?=.*thundershowers)", r"kaadedhdhoo|rainfall|\bnow\b"),
+    ("Sea rough. Swell waves of 6 to 8 ft from SW along outer reefs. Small boats are advised not to venture out.",
+     r"swell waves from the southwest", r"swell a |advised"),
     ("Yellow Warning: Isolated thunderstorms with heavy rainfall, possibly accompanied by hail. Valid from 11:00 till 19:00.",
      r"isolated thunderstorms", r"valid|possibly,"),
 ]

@@ -189,7 +189,7 @@ def _heights(text: str) -> str:
                r"up to|near|around|about|above|over|of)\s+(?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?(\d+(?:\.\d+)?)\s*"
                r"(ft|feet|foot|m|metres?|meters?)\b", lambda m: _sea_by_height(_metres(m.group(2), m.group(3))) + m.group(1), t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
-    t = re.sub(r"(?i)\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
+    t = re.sub(r"(?i)(?<!swell )(?<!swells )\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
                r"(\d+(?:\.\d+)?)\s*(ft|feet|foot|m|metres|meters)\b(?:\s+or (?:less|lower|below))?(?:,?\s*(building|subsiding|easing|rising|falling)"
                r"(?: to (?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?\d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
                lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
@@ -331,6 +331,24 @@ def _periods(t: str) -> str:
                "", t)
     t = re.sub(r"\s*\([^()]*\d\s*%[^()]*\)", "", t)
     t = re.sub(r"(?i)\bprob(?:\.|ability)? of precip(?:\.|itation)?\s*:?\s*\d+\s*%\.?", "", t)
+    t = re.sub(r"(?i)\b(heat ?wave|cold ?wave)(\s+(?:alert|warning|advisory|watch))?\s*:\s*", r"\1\2. ", t)  # "Heat wave: ..."
+    # "from 1800hrs tonight to 0600hrs tomorrow", "in the 24 hours to 0600hrs": times in hours, said without them
+    t = re.sub(r"(?i)\s*\bfrom\s+\d{3,4}\s*hrs\b[^.]*?\bto\s+\d{3,4}\s*hrs(?:\s+(?:tonight|today|tomorrow))?", "", t)
+    # what was measured, not what is forecast: "Rainfall at Gan exceeded 100 mm ...", "Maximum temperature of 38.6°C recorded at ..."
+    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))(?=[^.]*\d)(?=(?:[^.]|\.\d)*\b(?:recorded|exceeded|measured|observed at|reported at|registered)\b)"
+               + _SENTENCE, "", t).strip()
+    # "Kaadedhdhoo: Max 31°C, Min 25°C.", "Biratnagar Max 35.4°C Min 24.8°C.", "Day temperature 4-5°C above normal": readings
+    t = re.sub(r"(?:^|(?<=[.;:]\s))(?:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*:?\s+)?(?:[Mm]ax(?:imum)?|[Mm]in(?:imum)?|[Hh]igh|[Ll]ow|"
+               r"(?:[Dd]ay|[Nn]ight|[Dd]aytime) temperatures?)\.?\s*:?\s*(?:of |around |near |about )?-?\d" + _SENTENCE, "", t).strip()
+    t = " ".join(t.split())
+    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))expect(?:ed)?\s+(?=[a-z])", "", t)  # "Expect frequent heavy showers": the showers
+    t = re.sub(r"(?i)\s*\b(?:is |are )?likely to (?:continue|persist|prevail)\b", "", t)
+    t = re.sub(r"(?i)\s*\b(?:for|over|during) the (?:next|coming) (?:\d+(?:\s*(?:-|–|to)\s*\d+)?|few|two|three) (?:days|hours|hrs)\b", "", t)
+    t = re.sub(r"(?i)\bwind now\b", "wind", t)
+    t = re.sub(r"(?i)\s*\b(?:from|until|till|to|by|after|before|at)\s+\d{3,4}\s*(?:hrs|h|hours|utc|lt)\b", "", t)
+    t = re.sub(r"(?i)\s*\bin the (?:past |last )?\d+ (?:hrs|hours)\b", "", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))forecast for [^:.]{1,40}:\s*", "", t)  # "Forecast for today day time:"
+    t = re.sub(r"(?i)\bdue to the influence of [^,.;]*,\s*", "", t)  # "Due to the influence of westerly wind, ...": the cause
     # "from 18:00 KST", "until 6 pm AST": a time with its zone, said without it
     t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\s*"
                r"(?:KST|JST|UTC|GMT|AST|EST|EDT|CET|CEST|EAT|IST|PKT|local time|LT)\b", "", t)
@@ -349,13 +367,15 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))" + _read + r"\b(?=[^.]*\d)" + _SENTENCE, "", t).strip()
     t = re.sub(r"(?i),\s*" + _read + r"\b[^,.;]*\d[^,.;]*", "", t)
     # "Rainfall 10 to 30 mm.", "New snow 5 to 15 cm, locally over 20 cm.", ", 5 mm or less": amounts, not weather
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:expected |total |new |fresh )?(?:rainfall|rain|snowfall|snow|precipitation)\s*:?\s*"
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:expected |total |new |fresh )?(?:rainfall|rain|snowfall|snow|precipitation)"
+               r"(?: (?:in the |over the )?(?:past|last) \d+ (?:hrs|hours|h))?\s*:?\s*"
                r"(?:of |up to |about |around |near )?\d[\d.]*\s*(?:to\s*\d[\d.]*\s*)?(?:mm|cm)\b" + _SENTENCE, "", t).strip()
     t = re.sub(r"(?i),\s*(?:up to |about |around |locally |over )?\d[\d.]*(?:\s*to\s*\d[\d.]*)?\s*(?:mm|cm)\b(?: or (?:less|more))?"
                r"(?: per hour)?(?: at times)?(?=\s*[,.;]|$)", "", t)
+    t = " ".join(t.split())
     # advice to the reader, not weather: "Stay off exposed rocks.", "Vessels in port should check their moorings."
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:please )?(?:stay off|stay out|refrain|check|wear|secure|seek shelter|monitor|listen|"
-               r"follow|postpone)\b|[^.]*\bshould (?:exercise|check|monitor|remain|avoid|stay|take|secure|keep|follow|listen|refrain|"
+    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))(?:(?:please )?(?:stay off|stay out|refrain|check|wear|secure|seek shelter|monitor|listen|"
+               r"follow|postpone|drink|avoid)\b|[^.]*\b(?:are |is )?advised to (?!hoist|keep hoisted|lower)|[^.]*\bshould (?:exercise|check|monitor|remain|avoid|stay|take|secure|keep|follow|listen|refrain|"
                r"seek|postpone|consider|not|be (?:aware|alert|cautious|careful|prepared))\b)" + _SENTENCE, "", t).strip()
     # "Amount 10 mm.", "Rainfall amounts of 20 to 40 mm.": a reading, not weather
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
@@ -849,7 +869,8 @@ def _forecasters(conditions: str) -> str:
                r"(?:centred|centered|located)\b[^.]*\.?", lambda m: "a tropical " + m.group(1).lower() + " out at sea.", t)
     t = re.sub(r"(?i)\bcyclone warning class ([ivx]+|\d)\b", lambda m: "class " + m.group(1).upper() + " cyclone warning", t)
     # "Yellow Warning: ...", "Strong wind warning for the coastal waters: ...": the warning, then the weather
-    t = re.sub(r"(?i)\b((?:[a-z-]+ ){1,3}(?:warning|advisory|alert|watch))(?: for [^:.]*)?:\s*", lambda m: m.group(1) + ". ", t)
+    t = re.sub(r"(?i)\b((?:[a-z-]+ ){1,3}(?:warning|advisory|alert|watch)|heat ?wave|cold ?wave)(?: for [^:.]*)?:\s*",
+               lambda m: m.group(1) + ". ", t)
     t = re.sub(r"(?i)\b(?:the )?seas? (?:will be|will remain|are expected to be|is expected to be) ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)",
                lambda m: "a " + m.group(1).lower() + " sea", t)
     t = re.sub(r"(?i)\bgradually (becoming|turning|increasing|decreasing|easing)\b", r"\1", t)
