@@ -383,6 +383,23 @@ CASES = [
      "this evening.", r"(?=.*west-southwesterly wind)(?=.*thundershowers)", r"kaadedhdhoo|rainfall|\bnow\b"),
     ("Sea rough. Swell waves of 6 to 8 ft from SW along outer reefs. Small boats are advised not to venture out.",
      r"swell waves from the southwest", r"swell a |advised"),
+    # a label naming an area, heights in centimetres, "calm to light", a forecast's sea said once, advice after a ";"
+    ("Sea state, Haifa-Ashdod: moderate to rough, wave height 100-200 cm. Wind: southwesterly, 20-40 km/h.",
+     r"a moderate to rough sea", r"haifa|ashdod|wave height|sea state"),
+    ("Clear. Sea state: calm to light, wave height 20-40 cm. Sea water temperature: 28°C.", r"a calm to slight sea",
+     r"to light|wave height|water temperature"),
+    ("Marine: Sea state moderate, wave height 1.5-2.0m. Wind southwesterly 10-15 knots.", r"a moderate sea",
+     r"moderate sea.*moderate sea"),
+    ("Coastal cities: cloudy atmosphere in the morning with chances of isolated rains over Badagry and environs. Partly "
+     "cloudy in the afternoon; night temperature 24°C.", r"cloudy skies in the morning", r"cities|environs|atmosphere|;"),
+    ("Cloudy with isolated thunderstorms over parts of Lagos and Ogun states.", r"isolated thunderstorms in places",
+     r"\bstates\b|parts"),
+    ("Lagos offshore: SW 15-20 kt. Seas moderate to rough. Visibility 6-10km, locally below 2km in rain.",
+     r"(?=.*moderate visibility)(?=.*poor visibility in rain)", r"lagos|locally in rain"),
+    ("Heavy heat stress is expected in the Jordan Valley; maximum 39°C. The public is advised to avoid strenuous "
+     "activity and drink plenty of water.", r"heavy heat stress", r"advised|;"),
+    ("Sea of Galilee: strong westerly winds in the afternoon, 30-50 km/h. Danger to bathers and small boats.",
+     r"westerly winds", r"sea of galilee|danger"),
     ("Yellow Warning: Isolated thunderstorms with heavy rainfall, possibly accompanied by hail. Valid from 11:00 till 19:00.",
      r"isolated thunderstorms", r"valid|possibly,"),
 ]

@@ -134,7 +134,7 @@ _NAMED_WINDS = frozenset("föhn foehn bise mistral tramontane bora scirocco siro
 def _metres(num: str, unit: str) -> float:
     v = float(num.replace(",", "").replace("'", ""))
     u = unit.lower()
-    return v * 1000 if u.startswith("km") else v * 0.3048 if u in ("ft", "feet", "foot") else v * 1852 if u in ("nm", "nmi") \
+    return v * 1000 if u.startswith("km") else v / 100 if u == "cm" else v * 0.3048 if u in ("ft", "feet", "foot") else v * 1852 if u in ("nm", "nmi") \
         else v * 1609 if u in ("mi", "mile", "miles") else v
 
 
@@ -183,6 +183,10 @@ def _heights(text: str) -> str:
                r" (?:below|under|less than|to) " + num,
                lambda m: ", " + vis(type("M", (), {"group": lambda self, i=0: (m.group(0), m.group(2), m.group(3))[i]})())
                + " in " + m.group(1), t)
+    t = re.sub(r"(?i),?\s*(?:locally |occasionally |at times )?(?:below|under|less than) " + num
+               + r" in ((?:heavy )?(?:rain|showers|fog|fog patches|precipitation|drizzle|snow|squalls|thunderstorms))",
+               lambda m: ", " + vis(type("M", (), {"group": lambda self, i=0: (m.group(0), m.group(1), m.group(2))[i]})())
+               + " in " + m.group(3), t)  # "Visibility 6-10km, locally below 2km in rain"
     t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more|better|greater))?", vis, t)
     # "Seas in sheltered bays below 1 metre": the sea state by its height, where it holds kept
     t = re.sub(r"(?i)\b(?:seas?|waves?)((?: (?:in|on|inside|outside|off|along|near|over|across) [a-z' -]+?))\s+(?:below|under|less than|"
@@ -190,7 +194,7 @@ def _heights(text: str) -> str:
                r"(ft|feet|foot|m|metres?|meters?)\b", lambda m: _sea_by_height(_metres(m.group(2), m.group(3))) + m.group(1), t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
     t = re.sub(r"(?i)(?<!swell )(?<!swells )\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
-               r"(\d+(?:\.\d+)?)\s*(ft|feet|foot|m|metres|meters)\b(?:\s+or (?:less|lower|below))?(?:,?\s*(building|subsiding|easing|rising|falling)"
+               r"(\d+(?:\.\d+)?)\s*(ft|feet|foot|cm|m|metres|meters)\b(?:\s+or (?:less|lower|below))?(?:,?\s*(building|subsiding|easing|rising|falling)"
                r"(?: to (?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?\d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
                lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
     t = re.sub(r"(?i),\s*(?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?(\d+(?:\.\d+)?)\s*(ft|feet|foot|metres|meters)\b"
@@ -311,11 +315,26 @@ _SEA_STATE = (r"(?:(?:(?:light|moderate|heavy)(?:\s+(?:to|or)\s+(?:light|moderat
               r"moderate|rough|high|calm|smooth|choppy)")
 _TIME_FIRST = (r"in the (?:early |late )?(?:morning|afternoon|evening|night)|from the (?:morning|afternoon|evening|night)|"
                r"from midday|from noon|after (?:sunset|dark|midnight|noon|midday)|by (?:the )?(?:morning|afternoon|evening|night)|"
-               r"later|overnight|tonight|towards evening|toward evening")
+               r"later in the day|later today|later|overnight|tonight|towards evening|toward evening")
 # a heading that only says what kind of text follows: "24-hr forecast:", "Mountain weather:", "Race-day mountain forecast:",
 # "Avalanche information (early season):" -- the weather after it stays
 _HEADING = re.compile(r"(?i)(?:^|(?<=[.;]\s))(?!weather\s*:)(?:\d+[- ]?(?:hr|hour|h)s?\s+|[\w-]+\s+){0,3}(?:forecast|weather|information|bulletin|"
                       r"report|summary|synopsis|overview)(?:, (?:for )?(?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?(?:\s*\([^()]*\))?\s*:\s*")
+
+
+def _area_label(m: re.Match) -> str:
+    """An area's label before its forecast ("Sea of Galilee:", "Lagos offshore:") is left out; a
+    label that is itself weather ("Fire Danger:", "Heat Stress:", "ORANGE ALERT:") is kept."""
+    label = m.group(0)
+    ws = [w.lower() for w in re.findall(r"[^\W\d_][\w'’-]*", label)]
+    if label.strip(" :").isupper() or any(w in _FORECAST_WORDS or w in _KNOWN or w in _LABEL_WEATHER for w in ws
+                                           if w not in ("sea", "coast", "coastal", "offshore", "inshore", "inland",
+                                                        "areas", "area", "region", "waters", "of", "the", "and")):
+        return label
+    return ""
+
+
+_LABEL_WEATHER = frozenset("alert danger stress risk index level warning advisory watch fire heat storm flood".split())
 
 
 def _periods(t: str) -> str:
@@ -332,6 +351,26 @@ def _periods(t: str) -> str:
     t = re.sub(r"\s*\([^()]*\d\s*%[^()]*\)", "", t)
     t = re.sub(r"(?i)\bprob(?:\.|ability)? of precip(?:\.|itation)?\s*:?\s*\d+\s*%\.?", "", t)
     t = re.sub(r"(?i)\b(heat ?wave|cold ?wave)(\s+(?:alert|warning|advisory|watch))?\s*:\s*", r"\1\2. ", t)  # "Heat wave: ..."
+    # "Sea state, Haifa-Ashdod: moderate to rough": the label, less the area it names
+    t = re.sub(r"(?i)\b(sea state|seas?|wind|winds|visibility|waves?),\s*[A-Z][^:.]{0,40}:\s*", r"\1: ", t)
+    t = re.sub(r"(?i)\b(sea state\s*:?\s*(?:calm )?(?:to )?)light\b(?=\s*[,.;]|$)", r"\1slight", t)  # "Sea state: calm to light"
+    # an area's label before its forecast: "Sea of Galilee: ...", "Lagos offshore: ...", "Coastal cities: ..."
+    t = re.sub(r"(?:^|(?<=[.;]\s))(?!(?:Wind|Winds|Sea|Seas|Sea state|Weather|Visibility|Vis|Swell|Waves?|Outlook|Warning|Today|"
+               r"Tonight|Tomorrow|Morning|Afternoon|Evening|Night|Temperature|Temp|Max|Min|High|Low|Marine|Forecast)\s*:)"
+               r"(?:[A-Z][\w'’-]*(?: (?:of|the|and|de|la|al|el))?(?: [A-Z][\w'’-]*)+|[A-Z][\w'’-]* (?:offshore|inshore|coast|coastal waters|"
+               r"waters|inland|area|areas|region)|(?:Coastal|Inland|Northern|Southern|Eastern|Western|Central) (?:cities|areas|towns|"
+               r"districts|regions|parts|states|waters))\s*:\s*", _area_label, t)
+    t = re.sub(r"(?i)\b(cloudy|hazy|dusty|sunny|misty) atmosphere\b", r"\1 skies", t)  # "Cloudy atmosphere"
+    # "Stable conditions with weak winds may cause a rise in air pollution levels": the air, not what it may cause
+    t = re.sub(r"(?i)\s+(?:may|could|might|will|can) (?:cause|lead to|result in|bring about)\b[^.;]*", "", t)
+    t = re.sub(r"(?i)\bstable conditions\b", "stable air", t)
+    t = re.sub(r"(?i)\bweak winds?\b", "light winds", t)
+    t = re.sub(r"(?i)\s+and (?:its )?environs\b", "", t)
+    # "over parts of Lagos and Ogun states", "over Lagos, Ogun and Ondo states": where, said as "in places"
+    t = re.sub(r"\b(?:[Oo]ver|[Ii]n|[Aa]cross) (?:(?:some |most |many )?parts of [A-Z][\w'’-]*(?:(?:,| and|, and) [A-Z][\w'’-]*)*"
+               r"|[A-Z][\w'’-]*(?:, [A-Z][\w'’-]*)*,? and [A-Z][\w'’-]*) "
+               r"(?:[Ss]tates?|[Pp]rovinces?|[Dd]istricts?|[Cc]ounties|[Rr]egions?|[Aa]reas?)\b", "in places", t)
+    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))danger to\b" + _SENTENCE, "", t).strip()  # "Danger to bathers and small boats."
     # "from 1800hrs tonight to 0600hrs tomorrow", "in the 24 hours to 0600hrs": times in hours, said without them
     t = re.sub(r"(?i)\s*\bfrom\s+\d{3,4}\s*hrs\b[^.]*?\bto\s+\d{3,4}\s*hrs(?:\s+(?:tonight|today|tomorrow))?", "", t)
     # what was measured, not what is forecast: "Rainfall at Gan exceeded 100 mm ...", "Maximum temperature of 38.6°C recorded at ..."
@@ -363,7 +402,8 @@ def _periods(t: str) -> str:
     # "Humidity 85%.", "Pressure 1008 hPa falling.", "Dew point 18°C.", "Sunset: 6:21 p.m.", ", heat index near 104°F":
     # readings of the day, not its weather
     _read = (r"(?:(?:relative )?humidity|(?:air |sea[- ]level |barometric )?pressure|barometer|dew ?points?|wind ?chill|"
-             r"heat index|humidex|feels like|uv(?: index)?|sunrise|sunset|moonrise|moonset|qnh)")
+             r"heat index|humidex|feels like|uv(?: index)?|sunrise|sunset|moonrise|moonset|qnh|"
+             r"sea (?:water |surface )?temperatures?|water temperatures?)")
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))" + _read + r"\b(?=[^.]*\d)" + _SENTENCE, "", t).strip()
     t = re.sub(r"(?i),\s*" + _read + r"\b[^,.;]*\d[^,.;]*", "", t)
     # "Rainfall 10 to 30 mm.", "New snow 5 to 15 cm, locally over 20 cm.", ", 5 mm or less": amounts, not weather
@@ -375,7 +415,7 @@ def _periods(t: str) -> str:
     t = " ".join(t.split())
     # advice to the reader, not weather: "Stay off exposed rocks.", "Vessels in port should check their moorings."
     t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))(?:(?:please )?(?:stay off|stay out|refrain|check|wear|secure|seek shelter|monitor|listen|"
-               r"follow|postpone|drink|avoid)\b|[^.]*\b(?:are |is )?advised to (?!hoist|keep hoisted|lower)|[^.]*\bshould (?:exercise|check|monitor|remain|avoid|stay|take|secure|keep|follow|listen|refrain|"
+               r"follow|postpone|drink|avoid)\b|[^.;]*\b(?:are |is )?advised to (?!hoist|keep hoisted|lower)|[^.;]*\bshould (?:exercise|check|monitor|remain|avoid|stay|take|secure|keep|follow|listen|refrain|"
                r"seek|postpone|consider|not|be (?:aware|alert|cautious|careful|prepared))\b)" + _SENTENCE, "", t).strip()
     # "Amount 10 mm.", "Rainfall amounts of 20 to 40 mm.": a reading, not weather
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
@@ -609,6 +649,8 @@ def _periods(t: str) -> str:
     # "In the evening a cold front with showers": the weather, then its time
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(" + _TIME_FIRST + r")\s+(?!(?:and|or|with|then|winds?|turning|veering|backing)\b)([a-zäöüß][^,.;]*)",
                lambda m: m.group(2) + " " + m.group(1).lower(), t)
+    t = re.sub(r"(?i),?\s*\bwave heights?\b(?=\s*[.,;]|\s*$)", "", t)  # its number gone: the sea is said already
+    t = re.sub(r"\s*;\s*(?=[.,;]|$)", "", t)  # "Partly cloudy in the afternoon; ." once a reading has gone
     return " ".join(t.split())
 
 
@@ -676,7 +718,7 @@ def _bulletins(t: str) -> str:
                + _SENTENCE, "", t)
     # advice to the public: "Fishermen and marine users are advised to take precaution.", "Avoid driving through ...",
     # "Keep away from wadis ...", "Residents are advised to be on the lookout for flash floods."
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:[^.]*\b(?:are|is) (?:advised|urged|requested|asked|warned)\b|avoid\b|keep away\b|"
+    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:[^.;]*\b(?:are|is) (?:advised|urged|requested|asked|warned)\b|avoid\b|keep away\b|"
                r"stay away\b|do not\b|take (?:precautions?|care)\b|be on the lookout\b|motorists\b|boaters should\b)" + _SENTENCE, "", t)
     t = " ".join(t.split())
     t = re.sub(r"(?i)(?:^|(?<=[.;]\s))wave heights?\s*:?\s*(?:of )?(?:more than |up to |near |around |below |over |about )?\d"
@@ -1515,6 +1557,8 @@ def _qualified(chunks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     said without it)."""
     out: list[tuple[str, str]] = []
     for joint, chunk in chunks:
+        if any(chunk == c for _, c in out):
+            continue  # "Sea state moderate, wave height 1.5-2.0 m": one moderate sea
         if out and joint in ("becoming", "then", "turning", ",") and chunk in _GRADES:
             before = _words(out[-1][1])
             if "sea" in before and chunk in _SEA_ONLY | {"moderate", "very rough", "very high"}:
