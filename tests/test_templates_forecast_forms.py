@@ -402,6 +402,24 @@ CASES = [
      r"westerly winds", r"sea of galilee|danger"),
     ("Yellow Warning: Isolated thunderstorms with heavy rainfall, possibly accompanied by hail. Valid from 11:00 till 19:00.",
      r"isolated thunderstorms", r"valid|possibly,"),
+    ("Sea: rough conditions along the coast. Cloudy with light rain.", r"a rough sea along the coast", r"sea conditions"),
+    ("Cloudy with showers, heavier over inland and elevated areas. Low cloud and poor visibility on the ranges.",
+     r"showers heavier inland and on high ground", r"heavier and|elevated areas|over inland"),
+    ("HEAVY RAIN WARNING now in force for all of Samoa. Cloudy with rain.", r"a heavy rain warning", r"samoa|all of"),
+    ("HIGH SURF ADVISORY for the southern coasts of Savai'i and Upolu. Heavy southerly swells 3 to 4 metres.",
+     r"a high surf advisory", r"coasts|savai|upolu"),
+    ("Fine weather expected. Light winds. Hot and humid conditions continue.", r"fine", r"continue|expected"),
+    ("Sunny with few clouds. Max 31°C. Sea breeze SW 15–25 km/h in the afternoon.", r"a southwesterly sea breeze",
+     r"breeze southwesterly|km"),
+    ("Dust haze: visibility 2000m–4000m. Winds: NE 10–20 km/h.", r"poor visibility", r"–|\d"),
+    ("Morning: Fog patches with visibility below 1000m in places until 0900GMT.", r"fog patches", r"gmt|until"),
+    ("Afternoon: Thunderstorms with strong winds and heavy rains likely around Winneba, Apam and Kasoa between 1600GMT "
+     "and 1900GMT.", r"thunderstorms", r"winneba|likely|gmt|between"),
+    ("Partly cloudy with isolated thunderstorms in the afternoon over the northern parts of the region.",
+     r"isolated thunderstorms in the afternoon", r"region|northern"),
+    ("Northeast winds 10 knots. Slight seas. Northerly swells 1 to 1.5 metres, increasing from Thursday.",
+     r"a slight sea", r"increasing|thursday"),
+    ("Partly cloudy. Few showers, mainly at night.", r"a few showers", r"cloudy and few"),
 ]
 
 

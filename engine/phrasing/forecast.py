@@ -344,6 +344,33 @@ def _periods(t: str) -> str:
     ("In the evening a cold front ...") is said after it; a sea state in a marine bulletin's label
     ("Sea state: Moderate to choppy; waves 3-6 ft") is the sea, its heights not said twice."""
     t = re.sub(r"(\d)\s*[~〜～]\s*(?=[-+]?\d)", r"\1 to ", t)  # "14~20 m/s": a range, as East Asian services write it
+    t = re.sub(r"(?i)(\d)\s*(m|km|ft|mm|cm)\s*[-–]\s*(?=\d)", r"\1 \2 to ", t)  # "visibility 2000m–4000m": a range
+    # "until 0900GMT", "between 1600GMT and 1900GMT": a time in hours with its zone, said without it
+    t = re.sub(r"(?i)\s*\bbetween\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\s+and\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\b", "", t)
+    t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{3,4}\s*(?:GMT|UTC|Z)\b", "", t)
+    # "Sea: rough conditions along the coast": the sea, not its "conditions"
+    t = re.sub(r"(?i)\b(seas?\s*:\s*(?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
+               r"(?:calm|smooth|slight|moderate|rough|high|choppy))?)\s+(?:sea\s+)?conditions\b", r"\1", t)
+    # "Hot and humid conditions continue", "Fine weather expected": the weather, not that it goes on
+    t = re.sub(r"(?i)\b(conditions|weather)\s+(?:will\s+)?(?:continues?|persists?|prevails?|remains?|expected)\b(?=\s*[.,;]|\s*$)",
+               r"\1", t)
+    # "Sea breeze SW 15–25 km/h in the afternoon": a southwesterly sea breeze
+    t = re.sub(r"(?i)\b(sea|land|lake) breeze\s*:?\s+(" + _COMPASS_RX + r")(?![\w'-])(?:\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
+               r"(?:km/h|kph|kts?|knots|mph|m/s))?",
+               lambda m: article(_COMPASS[m.group(2).lower()] + " " + m.group(1).lower() + " breeze"), t)
+    # ", increasing from Thursday": what another day brings is its outlook
+    t = re.sub(r"(?i),?\s*\b(?:increasing|decreasing|easing|building|rising|moderating|abating)\s+(?:from|on|by)\s+(?:"
+               + _DAYS[3:-1] + r")\b", "", t)
+    # "likely around Winneba, Apam and Kasoa": where, by the names of the places; the place is its own
+    t = re.sub(r"\s+(?:likely\s+)?(?:around|near|at|in|over) [A-Z][\w'’-]*(?:, [A-Z][\w'’-]*)+,? and [A-Z][\w'’-]*", "", t)
+    t = re.sub(r"(?i)(?<=[a-z])\s+likely(?=\s*[,.;]|\s*$)", "", t)  # "heavy rains likely"
+    # "over inland and elevated areas", "over the coastal and inland areas": where, said plainly
+    _where = {"coastal": "along the coast", "mountain": "over the mountains", "elevated": "on high ground", "high": "on high ground",
+              "upland": "on high ground", "hilly": "on high ground", "mountainous": "over the mountains", "low-lying": "in low-lying areas"}
+    t = re.sub(r"(?i)(?<!places )\b(?:over|in|across) (?:the )?(desert|coastal|mountain|mountainous|interior|inland|elevated|high|upland|low-lying)"
+               r"(?:,? (?:and|or) (desert|coastal|mountain|mountainous|interior|inland|elevated|high|upland|low-lying))? "
+               r"(?:areas|parts|ground|districts|regions)\b(?-i:(?: of (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*))?",
+               lambda m: " and ".join(dict.fromkeys(_where.get(w.lower(), "inland") for w in m.groups() if w)), t)
     # the same reading again in other units, a probability: "(16 to 22 mph)", "(3 ft)", "(77°F)", "(60%)", "(Prob. of precip. 70%)"
     t = re.sub(r"(?i)\s*\(\s*(?:near |about |around |up to |over |below )?[-+]?[\d.,]+(?:\s*(?:to|-|–)\s*[-+]?[\d.,]+)?\s*"
                r"(?:mph|km/h|kph|kmh|knots?|kts?|kt|ft|feet|foot|m|metres?|meters?|°\s*[cf]?|f|c|in|inches|mm|cm|miles?|km|nm|m/s|hpa|mb)\s*\)",
@@ -392,8 +419,10 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\s*"
                r"(?:KST|JST|UTC|GMT|AST|EST|EDT|CET|CEST|EAT|IST|PKT|local time|LT)\b", "", t)
     # "Heavy rain advisory for Jeju South": the advisory; where it holds is the place's own
-    t = re.sub(r"\b((?:[A-Za-z-]+ ){1,3}(?:[Ww]arning|[Aa]dvisory|[Aa]lert|[Ww]atch))(?: (?:is )?in (?:effect|force))? for (?:the )?"
-               r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?=\s*[.;,]|\s*$)", r"\1", t)
+    t = re.sub(r"\b((?:[A-Za-z-]+ ){1,3}(?:[Ww]arning|[Aa]dvisory|[Aa]lert|[Ww]atch|WARNING|ADVISORY|ALERT|WATCH))"
+               r"(?: (?:is |now |remains )*in (?:effect|force))? for (?:all of |the whole of |much of |most of )?(?:the )?"
+               r"(?:(?:(?:northern|southern|eastern|western|central|north|south|east|west) )?(?:coasts?|shores?|parts?|areas?|districts?) of )?"
+               r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?:,? and [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?(?=\s*[.;,]|\s*$)", r"\1", t)
     t = re.sub(r"(?i)\b([ap])\.m\.(?=\s+[A-Z])", r"\1m.", t)  # "after 2.00 p.m. Heavy showers": the time, then the end
     t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "between 11 a.m. and 4 p.m.": a time, not a sentence end
     t = _HEADING.sub("", t)
@@ -638,7 +667,8 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\b(decreasing|diminishing|easing|dying out) to (?:isolated|scattered|little|limited) activity\b", r"\1", t)
     t = re.sub(r"(?i)\b(mainly|mostly|chiefly|especially)\s+(?=(?:along|over|in|near|on|across|inland)\b)", "", t)
     t = re.sub(r"(?i),?\s*\b(?:over|in|across) (?:the )?(?:(?:northern|southern|eastern|western|central|coastal|inland|interior|"
-               r"northeastern|northwestern|southeastern|southwestern)(?:,? and |, )?)+\s*(?:areas|parts|districts|regions)\b", "", t)
+               r"northeastern|northwestern|southeastern|southwestern)(?:,? and |, )?)+\s*(?:areas|parts|districts|regions)\b"
+               r"(?: of (?:the )?(?:region|country|state|province|district|island|islands|territory))?", "", t)
     t = re.sub(r"(?i)\b(increasingly cloudy|clouding over|cloud increasing) from the (?:north|south|east|west)[a-z]*\b", r"\1", t)
     t = re.sub(r"(?i)\b(mild|warm|cold|cool|chilly|hot) for the (?:time of )?(?:year|season|date)\b", r"\1", t)
     t = re.sub(r"(?i)\b(?:föhn|foehn)-(?:influenced|affected)\b", "a föhn wind", t)
@@ -1057,6 +1087,8 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(snow|sleet|rain|hail)\s+above(?=\s*[,.;]|$)", r"\1 higher up", t)  # "sleet below 1800 m, snow above"
     t = re.sub(r"(?i)\b(north|south)\s+(föhn|foehn)\b", lambda m: "a " + m.group(1).lower() + " " + _NAMED[m.group(2).lower()], t)
     t = re.sub(r"(?i)\bone or two (?=[a-z])", "a few ", t)  # "one or two spells of rain"
+    t = re.sub(r"(?i)(?:^|(?<=[.,;:]\s)|(?<=\bwith\s))few (?=(?:showers|clouds|rains|thunderstorms|storms|spells|"
+               r"flurries|sunny|bright)\b)", "a few ", t)  # "Few showers, mainly at night": a few showers
     t = re.sub(r"(?i)\s+(?:is|are) likely\b", " likely", t)
     # "a shower or two", "one or two showers": a few, not a number
     t = re.sub(r"(?i)\b(?:(late|early|morning|afternoon|evening|overnight|wintry|heavy|light) )?(?:a )?(shower|flurry|sprinkle|"
@@ -1565,6 +1597,10 @@ def _qualified(chunks: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 joint, chunk = "then", article(chunk + " sea")  # "sea: moderate becoming slight": a slight sea to come
             elif "visibility" in before and chunk in _VIS_GRADES | {"very poor"}:
                 joint, chunk = "then", chunk + " visibility"
+        more = re.match(r"(?:heavier|lighter|stronger|more frequent|more persistent) (.+)$", chunk)
+        if more and out and _role_of(out[-1][1]) == NOUN and _qualifier(more.group(1)) and not _QUAL_TIME.search(chunk):
+            out[-1] = (out[-1][0], out[-1][1] + " " + chunk)  # "showers, heavier inland": more of the showers there
+            continue
         if not _qualifier(chunk):
             out.append((joint, chunk))
             continue
