@@ -420,6 +420,10 @@ CASES = [
     ("Northeast winds 10 knots. Slight seas. Northerly swells 1 to 1.5 metres, increasing from Thursday.",
      r"a slight sea", r"increasing|thursday"),
     ("Partly cloudy. Few showers, mainly at night.", r"a few showers", r"cloudy and few"),
+    ("Sunny intervals. Rough sea conditions along the coast. Sea bathers should keep off the sea.", r"a rough sea along the coast",
+     r"sea conditions|bathers"),
+    ("HIGH SURF ADVISORY for the western and southern coasts of Savai'i. Southeast winds 20 knots. Rough seas.",
+     r"a high surf advisory", r"coasts|savai"),
 ]
 
 

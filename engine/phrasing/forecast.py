@@ -351,6 +351,8 @@ def _periods(t: str) -> str:
     # "Sea: rough conditions along the coast": the sea, not its "conditions"
     t = re.sub(r"(?i)\b(seas?\s*:\s*(?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
                r"(?:calm|smooth|slight|moderate|rough|high|choppy))?)\s+(?:sea\s+)?conditions\b", r"\1", t)
+    t = re.sub(r"(?i)\b((?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
+               r"(?:calm|smooth|slight|moderate|rough|high|choppy))?) sea conditions\b", r"\1 seas", t)  # "Rough sea conditions"
     # "Hot and humid conditions continue", "Fine weather expected": the weather, not that it goes on
     t = re.sub(r"(?i)\b(conditions|weather)\s+(?:will\s+)?(?:continues?|persists?|prevails?|remains?|expected)\b(?=\s*[.,;]|\s*$)",
                r"\1", t)
@@ -421,7 +423,8 @@ def _periods(t: str) -> str:
     # "Heavy rain advisory for Jeju South": the advisory; where it holds is the place's own
     t = re.sub(r"\b((?:[A-Za-z-]+ ){1,3}(?:[Ww]arning|[Aa]dvisory|[Aa]lert|[Ww]atch|WARNING|ADVISORY|ALERT|WATCH))"
                r"(?: (?:is |now |remains )*in (?:effect|force))? for (?:all of |the whole of |much of |most of )?(?:the )?"
-               r"(?:(?:(?:northern|southern|eastern|western|central|north|south|east|west) )?(?:coasts?|shores?|parts?|areas?|districts?) of )?"
+               r"(?:(?:(?:northern|southern|eastern|western|central|north|south|east|west)(?:,? (?:and|or) (?:northern|southern|eastern|"
+               r"western|central))? )?(?:coasts?|shores?|parts?|areas?|districts?|coastal waters) of )?"
                r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?:,? and [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?(?=\s*[.;,]|\s*$)", r"\1", t)
     t = re.sub(r"(?i)\b([ap])\.m\.(?=\s+[A-Z])", r"\1m.", t)  # "after 2.00 p.m. Heavy showers": the time, then the end
     t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "between 11 a.m. and 4 p.m.": a time, not a sentence end
