@@ -424,6 +424,22 @@ CASES = [
      r"sea conditions|bathers"),
     ("HIGH SURF ADVISORY for the western and southern coasts of Savai'i. Southeast winds 20 knots. Rough seas.",
      r"a high surf advisory", r"coasts|savai"),
+    ("Light to moderate showers this morning, becoming cloudy. Winds: NE to E at 2.06 to 4.63 m/s.",
+     r"a northeasterly to easterly wind", r"\batm\b|southerly|\d"),
+    ("Sunny and hot. Winds: light and variable becoming E at 2.06 to 3.09 m/s.", r"light and variable winds",
+     r"southerly|variable and a"),
+    ("Partly cloudy becoming cloudy in the afternoon, with the chance of light showers after 15:00h.", r"a chance of light showers",
+     r"showersh|\bh\b|15"),
+    ("FLASH FLOOD WATCH in effect from 2:00 p.m. today until 6:00 a.m. Saturday. Persons near rivers and streams should be on alert.",
+     r"a flash flood watch", r"today|saturday|persons|alert"),
+    ("Seas moderate, waves 1.5 to 2.1 m in open waters. High tide at 16:47h (2.87 m). Winds: NE 4.12 to 6.69 m/s.",
+     r"a moderate sea and a northeasterly wind", r"moderate sea in open|tide|nem"),
+    ("HIGH TIDE ADVISORY: Spring tides reaching 3.14 m at 17:42h may cause overtopping of sea defences.",
+     r"a high tide advisory", r"overtopping|\bh\b"),
+    ("Cloudy with periods of light to moderate rain across Regions 1, 2, 3, 4, 5, 6 and 10. Winds: ENE at 1.54 to 3.60 m/s.",
+     r"periods of light to moderate rain", r"regions|\d"),
+    ("Cloudy with light to moderate showers, heavier inland. Winds: NE at 1.54 to 3.09 m/s.",
+     r"showers heavier inland", r"cloudy, heavier|heavier and"),
 ]
 
 

@@ -116,7 +116,7 @@ _COMPASS = {"n": "northerly", "ne": "northeasterly", "e": "easterly", "se": "sou
             "nnw": "north-northwesterly"}
 _COMPASS_RX = r"(?:" + "|".join(sorted(_COMPASS, key=len, reverse=True)) + r")"
 # a compass abbreviation is a wind where a force, a gale, another point or the end follows it
-_COMPASS_AT = re.compile(r"(?i)(?<![\w'-])(?<!the )(?<!in )(?<!of )(" + _COMPASS_RX + r")(?![\w'-])(?=\s*(?:\d|or\s+" + _COMPASS_RX
+_COMPASS_AT = re.compile(r"(?i)(?<![\w'/-])(?<!the )(?<!in )(?<!of )(" + _COMPASS_RX + r")(?![\w'-])(?=\s*(?:\d|or\s+" + _COMPASS_RX
                          + r"\b|at\s+\d|gale|storm|severe|violent|hurricane|veering|backing|becoming|later|[,;]|\.(?!\w)|$))")
 _COMPASS_AFTER = re.compile(r"(?i)\b(veering|backing|becoming|or)\s+(" + _COMPASS_RX + r")(?![\w'-])")
 _COMPASS_REGION = {k: v[: -len("erly")].replace("-", "-") for k, v in _COMPASS.items()}  # "sw" -> "southwest"
@@ -308,6 +308,11 @@ _DAYS = periods.DAYS
 _ADRIATIC = "bura|bora|jugo|maestral|tramontana|lebić|lebic|levant|burin"
 # the Douglas sea scale, by degree: "Sea 2-3" is a slight sea
 _DOUGLAS = ("calm", "calm", "smooth", "slight", "moderate", "rough", "very rough", "high", "very high", "phenomenal")
+# where a sentence starts: the text's start, or after a full stop or semicolon (after a colon too, for a
+# label's sentence; after a comma too, for a part of a sentence)
+_START = r"(?:^|(?<=[.;]\s))"
+_START_LABEL = r"(?:^|(?<=[.;:]\s))"
+_START_PART = r"(?:^|(?<=[.,;]\s))"
 _SENTENCE = r"[^.]*(?:\.\d[^.]*)*(?:\.|$)"  # to the sentence's end, past a decimal point ("24.3°C")
 
 
@@ -318,7 +323,7 @@ _TIME_FIRST = (r"in the (?:early |late )?(?:morning|afternoon|evening|night)|fro
                r"later in the day|later today|later|overnight|tonight|towards evening|toward evening")
 # a heading that only says what kind of text follows: "24-hr forecast:", "Mountain weather:", "Race-day mountain forecast:",
 # "Avalanche information (early season):" -- the weather after it stays
-_HEADING = re.compile(r"(?i)(?:^|(?<=[.;]\s))(?!weather\s*:)(?:\d+[- ]?(?:hr|hour|h)s?\s+|[\w-]+\s+){0,3}(?:forecast|weather|information|bulletin|"
+_HEADING = re.compile(r"(?i)" + _START + r"(?!weather\s*:)(?:\d+[- ]?(?:hr|hour|h)s?\s+|[\w-]+\s+){0,3}(?:forecast|weather|information|bulletin|"
                       r"report|summary|synopsis|overview)(?:, (?:for )?(?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?(?:\s*\([^()]*\))?\s*:\s*")
 
 
@@ -345,9 +350,33 @@ def _periods(t: str) -> str:
     ("Sea state: Moderate to choppy; waves 3-6 ft") is the sea, its heights not said twice."""
     t = re.sub(r"(\d)\s*[~〜～]\s*(?=[-+]?\d)", r"\1 to ", t)  # "14~20 m/s": a range, as East Asian services write it
     t = re.sub(r"(?i)(\d)\s*(m|km|ft|mm|cm)\s*[-–]\s*(?=\d)", r"\1 \2 to ", t)  # "visibility 2000m–4000m": a range
+    # "E at 2.06 to 4.63 m/s" (a speed converted from knots): whole numbers, the wind's direction before them
+    t = re.sub(r"(?i)(\d+)\.\d+(?=(?:\s*(?:to|-|–)\s*\d+(?:\.\d+)?)?\s*(?:m/s|km/h|kts?|knots|mph)\b)", r"\1", t)
+    t = re.sub(r"(?i)(?<![\w'/-])(" + _COMPASS_RX + r")(?:\s+to\s+(" + _COMPASS_RX + r")(?![\w'-])(?:\s+at)?|(?![\w'-])\s+at)\s+"
+               r"(?=\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:m/s|km/h|kts?|knots|mph)\b)",
+               lambda m: _COMPASS[m.group(1).lower()] + (" to " + _COMPASS[m.group(2).lower()] if m.group(2) else "") + " ", t)
     # "until 0900GMT", "between 1600GMT and 1900GMT": a time in hours with its zone, said without it
     t = re.sub(r"(?i)\s*\bbetween\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\s+and\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\b", "", t)
     t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{3,4}\s*(?:GMT|UTC|Z)\b", "", t)
+    # "lifting by 08:00h", "after 15:00h", "until 6:00 a.m. Saturday", "from 2:00 p.m. today": clock times, said without them
+    t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at|around|near)\s+\d{1,2}[:.]\d{2}\s*(?:h\b|hrs\b|[ap]\.?m\.?)"
+               r"(?:\s+(?:today|tonight|tomorrow|" + _DAYS[3:-1] + r"))?", "", t)
+    t = re.sub(r"(?i)\s*\b(?:at\s+)?\d{1,2}:\d{2}\s*h\b", "", t)
+    t = re.sub(r"(?i)\s*\bwithin (?:the next )?\d+ (?:hours|hrs|h)\b", "", t)  # "possible within 48 hours"
+    t = re.sub(r"(?i)\bthereafter\b,?", "then", t)
+    t = re.sub(r"(?i)\bwinds?\s*:\s*(light and variable|light|variable|calm)(?=\s*(?:[.;]|$|,?\s*(?:becoming|then|later)\b))", r"\1 winds", t)
+    # "High tide at Georgetown 05:18h (2.84 m).": a tide table's reading, not weather
+    t = re.sub(r"(?i)" + _START + r"(?:high|low) (?:tide|water)s?\b(?!\s*(?:advisory|warning|alert|watch))(?=[^.]*\d)" + _SENTENCE, "", t).strip()
+    # "Spring tides reaching 3.14 m may cause overtopping of sea defences": the tides
+    t = re.sub(r"(?i)\b((?:spring |high |king )?tides?)\s+(?:reaching|of|up to|near)\s+[\d.]+\s*(?:m|metres|meters|ft|feet)\b",
+               r"\1", t)
+    t = re.sub(r"(?i)\s*\b(?:across|over|in|for) Regions? \d+(?:(?:,\s*|,?\s+and\s+)\d+)*", "", t)  # "across Regions 1, 2 and 10"
+    t = re.sub(r"(?i),?\s*with higher amounts? (?:over|in|on|along|across) [^,.;]*", "", t)
+    t = re.sub(r"(?i),\s*as (?:a|the) (tropical wave|trough|low|disturbance|system)\s+(passes|crosses|moves through|approaches|moves in)\b",
+               lambda m: ", with a " + m.group(1).lower() + " " + _ing(m.group(2)), t)
+    # "Seas moderate, waves 1.5 to 2.1 m in open waters": the sea once
+    t = re.sub(r"(?i)\b(seas?\s*:?\s*(?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy))(?:\s+(?:with|,)\s*|,\s*)waves\s+"
+               r"(?:reaching\s+)?(?:[\d.]+\s*(?:to|-|–)\s*)?[\d.]+\s*(?:m|ft)\b(?:\s+in open waters)?", r"\1", t)
     # "Sea: rough conditions along the coast": the sea, not its "conditions"
     t = re.sub(r"(?i)\b(seas?\s*:\s*(?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
                r"(?:calm|smooth|slight|moderate|rough|high|choppy))?)\s+(?:sea\s+)?conditions\b", r"\1", t)
@@ -384,7 +413,7 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\b(sea state|seas?|wind|winds|visibility|waves?),\s*[A-Z][^:.]{0,40}:\s*", r"\1: ", t)
     t = re.sub(r"(?i)\b(sea state\s*:?\s*(?:calm )?(?:to )?)light\b(?=\s*[,.;]|$)", r"\1slight", t)  # "Sea state: calm to light"
     # an area's label before its forecast: "Sea of Galilee: ...", "Lagos offshore: ...", "Coastal cities: ..."
-    t = re.sub(r"(?:^|(?<=[.;]\s))(?!(?:Wind|Winds|Sea|Seas|Sea state|Weather|Visibility|Vis|Swell|Waves?|Outlook|Warning|Today|"
+    t = re.sub(_START + r"(?!(?:Wind|Winds|Sea|Seas|Sea state|Weather|Visibility|Vis|Swell|Waves?|Outlook|Warning|Today|"
                r"Tonight|Tomorrow|Morning|Afternoon|Evening|Night|Temperature|Temp|Max|Min|High|Low|Marine|Forecast)\s*:)"
                r"(?:[A-Z][\w'’-]*(?: (?:of|the|and|de|la|al|el))?(?: [A-Z][\w'’-]*)+|[A-Z][\w'’-]* (?:offshore|inshore|coast|coastal waters|"
                r"waters|inland|area|areas|region)|(?:Coastal|Inland|Northern|Southern|Eastern|Western|Central) (?:cities|areas|towns|"
@@ -399,23 +428,23 @@ def _periods(t: str) -> str:
     t = re.sub(r"\b(?:[Oo]ver|[Ii]n|[Aa]cross) (?:(?:some |most |many )?parts of [A-Z][\w'’-]*(?:(?:,| and|, and) [A-Z][\w'’-]*)*"
                r"|[A-Z][\w'’-]*(?:, [A-Z][\w'’-]*)*,? and [A-Z][\w'’-]*) "
                r"(?:[Ss]tates?|[Pp]rovinces?|[Dd]istricts?|[Cc]ounties|[Rr]egions?|[Aa]reas?)\b", "in places", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))danger to\b" + _SENTENCE, "", t).strip()  # "Danger to bathers and small boats."
+    t = re.sub(r"(?i)" + _START_LABEL + r"danger to\b" + _SENTENCE, "", t).strip()  # "Danger to bathers and small boats."
     # "from 1800hrs tonight to 0600hrs tomorrow", "in the 24 hours to 0600hrs": times in hours, said without them
     t = re.sub(r"(?i)\s*\bfrom\s+\d{3,4}\s*hrs\b[^.]*?\bto\s+\d{3,4}\s*hrs(?:\s+(?:tonight|today|tomorrow))?", "", t)
     # what was measured, not what is forecast: "Rainfall at Gan exceeded 100 mm ...", "Maximum temperature of 38.6°C recorded at ..."
-    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))(?=[^.]*\d)(?=(?:[^.]|\.\d)*\b(?:recorded|exceeded|measured|observed at|reported at|registered)\b)"
+    t = re.sub(r"(?i)" + _START_LABEL + r"(?=[^.]*\d)(?=(?:[^.]|\.\d)*\b(?:recorded|exceeded|measured|observed at|reported at|registered)\b)"
                + _SENTENCE, "", t).strip()
     # "Kaadedhdhoo: Max 31°C, Min 25°C.", "Biratnagar Max 35.4°C Min 24.8°C.", "Day temperature 4-5°C above normal": readings
-    t = re.sub(r"(?:^|(?<=[.;:]\s))(?:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*:?\s+)?(?:[Mm]ax(?:imum)?|[Mm]in(?:imum)?|[Hh]igh|[Ll]ow|"
+    t = re.sub(_START_LABEL + r"(?:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*:?\s+)?(?:[Mm]ax(?:imum)?|[Mm]in(?:imum)?|[Hh]igh|[Ll]ow|"
                r"(?:[Dd]ay|[Nn]ight|[Dd]aytime) temperatures?)\.?\s*:?\s*(?:of |around |near |about )?-?\d" + _SENTENCE, "", t).strip()
     t = " ".join(t.split())
-    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))expect(?:ed)?\s+(?=[a-z])", "", t)  # "Expect frequent heavy showers": the showers
+    t = re.sub(r"(?i)" + _START_LABEL + r"expect(?:ed)?\s+(?=[a-z])", "", t)  # "Expect frequent heavy showers": the showers
     t = re.sub(r"(?i)\s*\b(?:is |are )?likely to (?:continue|persist|prevail)\b", "", t)
     t = re.sub(r"(?i)\s*\b(?:for|over|during) the (?:next|coming) (?:\d+(?:\s*(?:-|–|to)\s*\d+)?|few|two|three) (?:days|hours|hrs)\b", "", t)
     t = re.sub(r"(?i)\bwind now\b", "wind", t)
     t = re.sub(r"(?i)\s*\b(?:from|until|till|to|by|after|before|at)\s+\d{3,4}\s*(?:hrs|h|hours|utc|lt)\b", "", t)
     t = re.sub(r"(?i)\s*\bin the (?:past |last )?\d+ (?:hrs|hours)\b", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))forecast for [^:.]{1,40}:\s*", "", t)  # "Forecast for today day time:"
+    t = re.sub(r"(?i)" + _START + r"forecast for [^:.]{1,40}:\s*", "", t)  # "Forecast for today day time:"
     t = re.sub(r"(?i)\bdue to the influence of [^,.;]*,\s*", "", t)  # "Due to the influence of westerly wind, ...": the cause
     # "from 18:00 KST", "until 6 pm AST": a time with its zone, said without it
     t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\s*"
@@ -436,21 +465,21 @@ def _periods(t: str) -> str:
     _read = (r"(?:(?:relative )?humidity|(?:air |sea[- ]level |barometric )?pressure|barometer|dew ?points?|wind ?chill|"
              r"heat index|humidex|feels like|uv(?: index)?|sunrise|sunset|moonrise|moonset|qnh|"
              r"sea (?:water |surface )?temperatures?|water temperatures?)")
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))" + _read + r"\b(?=[^.]*\d)" + _SENTENCE, "", t).strip()
+    t = re.sub(r"(?i)" + _START + _read + r"\b(?=[^.]*\d)" + _SENTENCE, "", t).strip()
     t = re.sub(r"(?i),\s*" + _read + r"\b[^,.;]*\d[^,.;]*", "", t)
     # "Rainfall 10 to 30 mm.", "New snow 5 to 15 cm, locally over 20 cm.", ", 5 mm or less": amounts, not weather
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:expected |total |new |fresh )?(?:rainfall|rain|snowfall|snow|precipitation)"
+    t = re.sub(r"(?i)" + _START + r"(?:expected |total |new |fresh )?(?:rainfall|rain|snowfall|snow|precipitation)"
                r"(?: (?:in the |over the )?(?:past|last) \d+ (?:hrs|hours|h))?\s*:?\s*"
                r"(?:of |up to |about |around |near )?\d[\d.]*\s*(?:to\s*\d[\d.]*\s*)?(?:mm|cm)\b" + _SENTENCE, "", t).strip()
     t = re.sub(r"(?i),\s*(?:up to |about |around |locally |over )?\d[\d.]*(?:\s*to\s*\d[\d.]*)?\s*(?:mm|cm)\b(?: or (?:less|more))?"
                r"(?: per hour)?(?: at times)?(?=\s*[,.;]|$)", "", t)
     t = " ".join(t.split())
     # advice to the reader, not weather: "Stay off exposed rocks.", "Vessels in port should check their moorings."
-    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))(?:(?:please )?(?:stay off|stay out|refrain|check|wear|secure|seek shelter|monitor|listen|"
+    t = re.sub(r"(?i)" + _START_LABEL + r"(?:(?:please )?(?:stay off|stay out|refrain|check|wear|secure|seek shelter|monitor|listen|"
                r"follow|postpone|drink|avoid)\b|[^.;]*\b(?:are |is )?advised to (?!hoist|keep hoisted|lower)|[^.;]*\bshould (?:exercise|check|monitor|remain|avoid|stay|take|secure|keep|follow|listen|refrain|"
-               r"seek|postpone|consider|not|be (?:aware|alert|cautious|careful|prepared))\b)" + _SENTENCE, "", t).strip()
+               r"seek|postpone|consider|not|be (?:aware|alert|cautious|careful|prepared|vigilant|on (?:the )?alert))\b)" + _SENTENCE, "", t).strip()
     # "Amount 10 mm.", "Rainfall amounts of 20 to 40 mm.": a reading, not weather
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
+    t = re.sub(r"(?i)" + _START + r"(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
                + _SENTENCE, "", t).strip()
     # "Tropical wave: A tropical wave is forecast to move ...", "Föhn: strong southerly föhn ...": a label its sentence repeats
     m = re.match(r"(?i)^([\w-]+(?: [\w-]+)?)\s*:\s*(?=[^.]*\b\1\b)", t)
@@ -460,10 +489,10 @@ def _periods(t: str) -> str:
     # "mild daytime, relatively cold at night", "visibility dropping to 1 KM or less at some places"
     t = re.sub(r"(\d)\s+(KTS?|FT|KM|M|KMH|MPH|NM)\b", lambda m: m.group(1) + " " + m.group(2).lower(), t)
     t = re.sub(r"(?<![\d:.])\b0(\d)(?=\s*[-–]\s*\d+\s*(?:kts?|ft|km|m)\b)", r"\1", t)  # "05-15 kt"
-    off = re.search(r"(?:^|(?<=[.;]\s))Offshore\s*:", t)
-    if off and re.search(r"(?:^|(?<=[.;]\s))Inshore\s*:", t[: off.start()]):
+    off = re.search(_START + r"Offshore\s*:", t)
+    if off and re.search(_START + r"Inshore\s*:", t[: off.start()]):
         t = t[: off.start()]  # an inshore forecast, then the offshore one: the place's own, the first
-    t = re.sub(r"(?:^|(?<=[.;]\s))(?:Inshore|Offshore|Coastal waters|Coast|Inland)\s*:\s*", "", t)
+    t = re.sub(_START + r"(?:Inshore|Offshore|Coastal waters|Coast|Inland)\s*:\s*", "", t)
     t = re.sub(r"(?i),\s*offshore\s+(?:" + _COMPASS_RX + r")[-–](?:" + _COMPASS_RX + r")\s+\d+(?:\s*[-–]\s*\d+)?\s*kts?\b", "", t)
     t = re.sub(r"(?i),\s*offshore\s+\d+(?:\s*[-–]\s*\d+)?\s*(?:ft|m)\b[^.;]*", "", t)
     t = re.sub(r"(?i)\b(?:inshore|offshore)\s+(?=(?:" + _COMPASS_RX + r")\b|\d)", "", t)  # "Wind: Inshore SE-NE 3-13 kt"
@@ -492,11 +521,11 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\b(north|south|east|west)\s*/\s*((?:north|south)?(?:east|west)?erly)\b",
                lambda m: _directional(m.group(1).lower()) + " or " + m.group(2).lower(), t)
     t = re.sub(r"\s*\((?![^()]*(?i:wbgt))[^()]*\d[^()]*(?:mm|cm|kph|km/h|knots|kts|°|hrs)[^()]*\)", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:day|night|minimum|maximum) temperatures? (?:may|will|is likely to|are likely to)\b"
+    t = re.sub(r"(?i)" + _START + r"[^.;]*\b(?:day|night|minimum|maximum) temperatures? (?:may|will|is likely to|are likely to)\b"
                + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:yesterday'?s?|today'?s) (?:highest|lowest|maximum|minimum)\b" + _SENTENCE, "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:sunrise|sunset|moonrise|moonset)\b" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:yesterday'?s?|today'?s) (?:highest|lowest|maximum|minimum)\b" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:sunrise|sunset|moonrise|moonset)\b" + _SENTENCE, "", t)
     t = " ".join(t.split())
     t = re.sub(r"(?i),?\s*\bheat index(?: values?)?(?: of| near| around| up to| to)?\s*\d[^,.;]*", "", t)
     t = re.sub(r"(?i)\b(?:the )?(?:sky|weather) (?:may|will|is likely to|could) (?:remain|be|become|stay)\s+", "", t)
@@ -523,13 +552,13 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\bat places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?", "in places", t)
     t = re.sub(r"(?i)\s*\b(?:over|throughout) the country\b", "", t)
     t = re.sub(r"(?i)\s*\b(?:and|&) (?:its |the )?adjoining (?:areas|offshore islands|islands|coasts|regions)\b", "", t)
-    t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* and adjoining [a-z ]+\s*:\s*", "", t)
+    t = re.sub(_START + r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* and adjoining [a-z ]+\s*:\s*", "", t)
     t = re.sub(r"(?i)\bover inland areas(?: and (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?", "inland", t)
     t = re.sub(r"(?i),?\s*\b(?:mainly|mostly|chiefly|especially)\s+(inland|offshore|near the coast|along the coast|on the coast)\b",
                r" \1", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))due to [^,.;]+,\s*([^.;]*\b(?:disrupted|suspended|hampered|affected|closed|delayed)\b)" + _SENTENCE,
+    t = re.sub(r"(?i)" + _START + r"due to [^,.;]+,\s*([^.;]*\b(?:disrupted|suspended|hampered|affected|closed|delayed)\b)" + _SENTENCE,
                "", t)  # "Due to fog, inland waterways ... may be disrupted": what it stops, not the weather
-    t = re.sub(r"(?i)(?:^|(?<=[.;:]\s))due to ((?:heavy |very heavy )?(rainfall|rain|fog|high winds|winds)),\s*",
+    t = re.sub(r"(?i)" + _START_LABEL + r"due to ((?:heavy |very heavy )?(rainfall|rain|fog|high winds|winds)),\s*",
                lambda m: "" if re.search(r"(?i)\b" + m.group(2) + r"\b", m.string[: m.start()]) else m.group(1) + ", ", t)
     t = re.sub(r"(?i)\b(landslides?|water-?logging|flash floods?|flooding)\s+(?:may|could|can|will|is likely to|are likely to)\s+"
                r"(?:occur|take place|happen|affect)\b",
@@ -544,10 +573,10 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\b(?:the |a )?((?:very |extremely )?severe cyclonic storm|cyclonic storm|deep depression|well-marked low)"
                r"(?: ['\"]?[A-Z][a-z]+['\"]?)? (?:over|in|near) (?:the )?[^.;]*?(?:bay|sea)\b[^.;]*",
                lambda m: "a " + m.group(1).lower().replace("cyclonic storm", "cyclone") + " out at sea", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\bhoist (?:the )?((?:great |local |distant )?(?:danger|cautionary|warning)\s+)?signal\b"
+    t = re.sub(r"(?i)" + _START + r"[^.;]*\bhoist (?:the )?((?:great |local |distant )?(?:danger|cautionary|warning)\s+)?signal\b"
                r"(?:\s*no\.?\s*[\w]+(?:\s*\((?:r|\d+)\)\s*(?:[a-z]+\b)?)?)?[^.;]*",
                lambda m: article(((m.group(1) or "storm ").lower().strip() + " signal")) + " at the ports", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\binundated by (?:a )?(wind-driven )?(?:storm |tidal )?surge\b[^.;]*",
+    t = re.sub(r"(?i)" + _START + r"[^.;]*\binundated by (?:a )?(wind-driven )?(?:storm |tidal )?surge\b[^.;]*",
                lambda m: ("a storm surge" if m.group(1) else "a tidal surge") + " over low-lying coasts", t)
     t = re.sub(r"(?i)\b(?:squally|stormy|unsettled) weather (?:may|will|is likely to|could) affect\b[^.;]*",
                lambda m: m.group(0).split()[0].lower() + " weather", t)
@@ -560,14 +589,14 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\s*\bas (?:a|the) ((?:cold |warm )?front) (moves through|passes|approaches|arrives|crosses|moves in)\b",
                lambda m: "; a " + m.group(1).lower() + " " + _ing(m.group(2)), t)
     t = re.sub(r"\s*\bover (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)+(?=\s*[.,;]|$)", "", t)  # "over Cox's Bazar", "over Great Abaco"
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:behind|ahead of|after|before) the (?:cold |warm )?front\s*:\s*", "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:behind|ahead of|after|before) the (?:cold |warm )?front\s*:\s*", "", t)
     # the Tanzanian and Omani services' forms: "Likelihood: High. Impact level: Medium.", "max wave height 4 m",
     # "Horizontal visibility", "Winds: SW moderate to fresh", "Waves: Moderate to large, 1.5-2.0 m", "from 1400 to 1900 local time"
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:likelihood|probability|impact(?: level)?|impacts?(?: expected| level)?)\s*:" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:likelihood|probability|impact(?: level)?|impacts?(?: expected| level)?)\s*:" + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:may|could|will|might) be (?:disrupted|affected|hampered|suspended|delayed|cancelled)"
+    t = re.sub(r"(?i)" + _START + r"[^.;]*\b(?:may|could|will|might) be (?:disrupted|affected|hampered|suspended|delayed|cancelled)"
                + _SENTENCE, "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:red|yellow|double red) flags?\b" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:red|yellow|double red) flags?\b" + _SENTENCE, "", t)
     t = " ".join(t.split())
     t = re.sub(r"(?i)\bhorizontal (visibility)\b", r"\1", t)
     t = re.sub(r"(?i)\bvisibility (?:near|close to|almost|nearly) (?:zero|nil)\b", "very poor visibility", t)
@@ -612,18 +641,18 @@ def _periods(t: str) -> str:
                lambda m: m.group(3).lower() + " " + _COMPASS.get(m.group(2).lower(), m.group(2).lower()) + " wind", t)
     # readings: a temperature alone, or after a height or a label
     deg = r"[-−+]?\d+(?:[.,]\d+)?\s*(?:°\s*[cf]?|degrees?(?:\s*(?:celsius|c))?|deg\b)"
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:temperature )?(?:at|on|above|below) [\d,.]+\s*m\s*:\s*)?(?:around |about |near |up to )?"
+    t = re.sub(r"(?i)" + _START + r"(?:(?:temperature )?(?:at|on|above|below) [\d,.]+\s*m\s*:\s*)?(?:around |about |near |up to )?"
                + deg + r"\s*(?:[.;]\s*|,\s*|$)", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:coast|coastal|inland|interior|valley|mountain|city)\s+)?(?:max(?:imum)?|min(?:imum)?|highs?|lows?)"
+    t = re.sub(r"(?i)" + _START + r"(?:(?:coast|coastal|inland|interior|valley|mountain|city)\s+)?(?:max(?:imum)?|min(?:imum)?|highs?|lows?)"
                r"(?:\s+temp(?:erature)?s?\.?)?\s*:?\s*(?:[A-Z][a-z]+\s+)?(?:of |up to |around |near |about )?" + deg
                + r"(?:,?\s*(?:[A-Z][a-z]+\s+)?" + deg + r")*(?:\s+(?:in|on|at|along|near) [^.;,]*)?\s*(?:[.;]\s*|$)", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:(?:coast|coastal|inland)\s+)?(?:max(?:imum)?|min(?:imum)?)\s+temps?\s*:[^.;]*(?:[.;]\s*|$)", "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:(?:coast|coastal|inland)\s+)?(?:max(?:imum)?|min(?:imum)?)\s+temps?\s*:[^.;]*(?:[.;]\s*|$)", "", t)
     t = re.sub(r"(?i),?\s*\b(?:highs?|lows?|maxima|minima|maximum|minimum|max\.?|min\.?)\s+(?:of |up to |around |near |about )?"
                + deg + r"(?:\s+(?:in|on|at|along|near) [^,.;]*)?", "", t)
     t = re.sub(r"(?i),\s*afterwards\b", ", then", t)
     t = re.sub(r"(?i),\s*some (?:locally )?(heavy|severe|strong|intense)(?: at times)?(?=\s*[,.;]|$)", r", \1 at times", t)
     t = re.sub(r"(?i)\b(hazy|haze|dusty|dust)( skies)? due to\b", r"\1\2 from", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:at|on|above|below) [\d,.]+\s*m\s*:\s*", "", t)  # "At 3000 m: ..."
+    t = re.sub(r"(?i)" + _START + r"(?:at|on|above|below) [\d,.]+\s*m\s*:\s*", "", t)  # "At 3000 m: ..."
     t = re.sub(r"(?i)\b(?:temperature|temp\.?)\s+(?:at|on|above) [\d,.]+\s*m\s*:?\s*" + deg + r"\.?", "", t)
     # "Wind at 3000 m S 70 km/h": the wind high up
     t = re.sub(r"(?i)\bwinds? (?:at|on|above) [\d,.]+\s*m\s+(" + _COMPASS_RX + r")\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:km/h|kt|kts|knots|mph|m/s)",
@@ -641,11 +670,11 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\bwarning level (red|orange|yellow|amber)\b", lambda m: m.group(1).lower() + " warning", t)
     t = re.sub(r"(?i)\b((?:[a-z]+ ){0,2}(?:advisory|warning|watch))\s+(?:is\s+|remains\s+)?in effect\b[^.;]*",
                lambda m: m.group(0) if m.string[: m.start()].count("...") % 2 else article(m.group(1).lower()) + " in force", t)  # "HEAT ADVISORY in effect today for inland areas ..."
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:possible |potential |expected |likely )impacts?\s*:" + _SENTENCE, "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:be prepared|caution|take care|stay informed|check)\b" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:possible |potential |expected |likely )impacts?\s*:" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:be prepared|caution|take care|stay informed|check)\b" + _SENTENCE, "", t)
     # an avalanche bulletin: its slabs and triggers are an avalanche risk
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))avalanche (?:information|bulletin|report|warning)(?:\s*\([^()]*\))?\s*:\s*", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:wind slabs?|snow slabs?|slab avalanches?|(?:can|could|may) be (?:released|triggered))\b"
+    t = re.sub(r"(?i)" + _START + r"avalanche (?:information|bulletin|report|warning)(?:\s*\([^()]*\))?\s*:\s*", "", t)
+    t = re.sub(r"(?i)" + _START + r"[^.;]*\b(?:wind slabs?|snow slabs?|slab avalanches?|(?:can|could|may) be (?:released|triggered))\b"
                + _SENTENCE, "an avalanche risk.", t)
     # a marine bulletin: "Sea state: Moderate to choppy; waves 3-6 ft", "Seas: Choppy to rough outside the reef, 5-7 ft"
     t = re.sub(r"(?i)\b(sea state\s*:?|seas?\s*:?)\s*(" + _SEA_STATE + r"(?:\s+(?:to|or)\s+" + _SEA_STATE + r")?)(?![\w-])"
@@ -659,7 +688,7 @@ def _periods(t: str) -> str:
                + r")\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kts?|knots|km/h|mph|m/s)\b",
                lambda m: _COMPASS[m.group(1).lower()] + " to " + _COMPASS[m.group(2).lower()] + " wind", t)
     # "higher near thunderstorms", "occasionally higher in gusts": more of the wind just named
-    t = re.sub(r"(?i),?\s*\b(?:occasionally |locally |at times )?(?:higher|stronger) (?:in|near|around|with|over|on) [^,.;]+", "", t)
+    t = re.sub(r"(?i),?\s*\b(?:occasionally |locally |at times )?(?:higher|stronger|lighter) (?:in|near|around|with|over|on) [^,.;]+", "", t)
     # "some with frequent lightning", "some heavy with strong gusty winds": the storms' detail
     t = re.sub(r"(?i),\s*some (heavy|severe|strong|intense) with\b", r", \1 at times, with", t)
     t = re.sub(r"(?i),\s*some with\b", " with", t)
@@ -680,7 +709,7 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)(?:^|(?<=[.;,]\s))(föhn|foehn) wall\b", r"a \1 wall", t)
     t = re.sub(r"(?i)^(clear|cold|frosty|mild|cloudy|starry|calm) night\s*:\s*", r"\1, ", t)
     # "In the evening a cold front with showers": the weather, then its time
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(" + _TIME_FIRST + r")\s+(?!(?:and|or|with|then|winds?|turning|veering|backing)\b)([a-zäöüß][^,.;]*)",
+    t = re.sub(r"(?i)" + _START + r"(" + _TIME_FIRST + r")\s+(?!(?:and|or|with|then|winds?|turning|veering|backing)\b)([a-zäöüß][^,.;]*)",
                lambda m: m.group(2) + " " + m.group(1).lower(), t)
     t = re.sub(r"(?i),?\s*\bwave heights?\b(?=\s*[.,;]|\s*$)", "", t)  # its number gone: the sea is said already
     t = re.sub(r"\s*;\s*(?=[.,;]|$)", "", t)  # "Partly cloudy in the afternoon; ." once a reading has gone
@@ -722,15 +751,15 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i),?\s*in gusts (?:up to|of up to|of|to)\b", ", gusts to", t)
     t = re.sub(r"\b[A-Z]{2,}\s+warns of ([a-z ]+?)\s*:\s*", lambda m: m.group(1) + " warning. ", t)  # "DMI warns of high water:"
     t = re.sub(r"(?i)\b(red|orange|yellow|amber) level (?:adverse |severe )?weather (alert|warning)\b", r"\1 \2", t)
-    t = re.sub(r"(?:^|(?<=[.;]\s))([A-Z][A-Za-z ]*?(?:ALERT|ADVISORY|WARNING|WATCH|Alert|Advisory|Warning|Watch))\s*:\s*",
+    t = re.sub(_START + r"([A-Z][A-Za-z ]*?(?:ALERT|ADVISORY|WARNING|WATCH|Alert|Advisory|Warning|Watch))\s*:\s*",
                lambda m: re.sub(r"^(.+?) and (.+?) (warning|alert|advisory|watch)$", r"\1 \3, \2 \3", m.group(1).lower()) + ". ", t)
     t = re.sub(r"(?i)\bwarning on ([a-z ]+?)(?=\.|\s*$)", r"\1 warning", t)  # "WARNING ON CONTINUOUS RAIN"
     t = re.sub(r"(?i)\s*\b(?:in|over) the following (?:areas|districts|regions|waters)\b" + _SENTENCE, ".", t)
     t = re.sub(r"(?i)\s*\bover the waters of\b" + _SENTENCE, ".", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))this (?:condition|warning|situation|system) (?:is|will|may)\b" + _SENTENCE, "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))marine forecast\b[,:]?\s*", "", t)
-    t = re.sub(r"(?:^|(?<=[.;]\s))(?:[A-Z][\w'’-]* )+[Ww]aters\s*[.:]\s*", "", t)  # "West Coast waters.", "Kudat waters:"
-    t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z(][\w'’()-]*)*,? (?:above|below) [\d,.]+\s*m(?:etres)?\s*:\s*", "", t)
+    t = re.sub(r"(?i)" + _START + r"this (?:condition|warning|situation|system) (?:is|will|may)\b" + _SENTENCE, "", t)
+    t = re.sub(r"(?i)" + _START + r"marine forecast\b[,:]?\s*", "", t)
+    t = re.sub(_START + r"(?:[A-Z][\w'’-]* )+[Ww]aters\s*[.:]\s*", "", t)  # "West Coast waters.", "Kudat waters:"
+    t = re.sub(_START + r"[A-Z][\w'’-]*(?: [A-Z(][\w'’()-]*)*,? (?:above|below) [\d,.]+\s*m(?:etres)?\s*:\s*", "", t)
     t = re.sub(r"(?i)\bwind direction\s*:\s*([a-z-]+)\s*\.?\s*wind speed\s*:\s*", r"\1 wind ", t)
     t = re.sub(r"(?i)\b(?:from )?\d{4,6}\s*utc\b", "", t)
     t = re.sub(r"(?i),?\s*\b(?:temporarily|locally|loc\.?)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?(?:\s*beaufort)?"
@@ -745,16 +774,16 @@ def _bulletins(t: str) -> str:
     # readings and paperwork, whole sentences: "Temp. 8-10 degrees.", "Highest temperature expected 44°C.",
     # "Valid: 12:00 pm Wednesday to 6:00 am Thursday.", "Probability: Medium (65%).", "Impacts: ...",
     # "High tide 07:42, low tide 14:05.", "Water level up to 1.2 m above normal."
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:temps?\.?|temperatures?:|(?:the )?(?:highest|lowest|maximum|minimum|max|min)\.? "
-               r"temperatures?\b|valid\s*:|probability\s*:|impacts?\s*:|(?:high|low) tide\b|water levels?\b|tides?\s*:|"
+    t = re.sub(r"(?i)" + _START + r"(?:temps?\.?|temperatures?:|(?:the )?(?:highest|lowest|maximum|minimum|max|min)\.? "
+               r"temperatures?\b|valid\s*:|probability\s*:|impacts?\s*:|(?:high|low) tide\b(?!\s*(?:advisory|warning|alert|watch))|water levels?\b|tides?\s*:|"
                r"(?:rainfall |snowfall |precipitation )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d)"
                + _SENTENCE, "", t)
     # advice to the public: "Fishermen and marine users are advised to take precaution.", "Avoid driving through ...",
     # "Keep away from wadis ...", "Residents are advised to be on the lookout for flash floods."
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:[^.;]*\b(?:are|is) (?:advised|urged|requested|asked|warned)\b|avoid\b|keep away\b|"
+    t = re.sub(r"(?i)" + _START + r"(?:[^.;]*\b(?:are|is) (?:advised|urged|requested|asked|warned)\b|avoid\b|keep away\b|"
                r"stay away\b|do not\b|take (?:precautions?|care)\b|be on the lookout\b|motorists\b|boaters should\b)" + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))wave heights?\s*:?\s*(?:of )?(?:more than |up to |near |around |below |over |about )?\d"
+    t = re.sub(r"(?i)" + _START + r"wave heights?\s*:?\s*(?:of )?(?:more than |up to |near |around |below |over |about )?\d"
                + _SENTENCE, "", t)
     # "from 14:00 till 21:00", "from Tuesday to Thursday", "from Wednesday", "and Saturday morning"
     t = re.sub(r"(?i),?\s*\b(?:valid\s+)?(?:from )?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:till|to|until|-|–)\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?", "", t)
@@ -785,7 +814,7 @@ def _bulletins(t: str) -> str:
                r"; \2 in \1", t)
     # "Sea: Oman Sea slight": the sea's name is not its state; "North Sea and Skagerrak: Gale warning."
     t = re.sub(r"\b([Ss]eas?)\s*:\s*(?:the )?(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)\s+", r"\1: ", t)
-    t = re.sub(r"(?:^|(?<=[.;]\s))(?:(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)|Kattegat|Skagerrak)(?: and (?:the )?"
+    t = re.sub(_START + r"(?:(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)|Kattegat|Skagerrak)(?: and (?:the )?"
                r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?\s*:\s*", "", t)
     # "Seas: Moderate, waves up to 1.5m in open waters": the sea's state, where
     t = re.sub(r"(?i)\bseas?\s*:\s*((?:slight|moderate|rough|very rough|high|very high|calm|smooth)(?: to (?:occasionally )?"
@@ -795,7 +824,7 @@ def _bulletins(t: str) -> str:
                lambda m: "a " + m.group(1).lower() + " sea" + m.group(2)
                + (", a " + m.group(3).lower() + " sea " + m.group(4) if m.group(3) else ""), t)
     # "Morning: Partly cloudy. Afternoon: Showers.": each period's weather, then its time
-    t = re.sub(r"(?:^|(?<=[.;:]\s))(Morning|Afternoon|Evening|Night|Overnight|Tonight)\s*:\s*([^.]*)",
+    t = re.sub(_START_LABEL + r"(Morning|Afternoon|Evening|Night|Overnight|Tonight)\s*:\s*([^.]*)",
                lambda m: m.group(2) + {"morning": " in the morning", "afternoon": " in the afternoon", "evening": " in the evening",
                                        "night": " at night", "overnight": " overnight", "tonight": " tonight"}[m.group(1).lower()], t)
     # DMI: "in the evening showers", "in the afternoon light rain", "in the evening west 18-23 m/s"
@@ -877,8 +906,8 @@ def _bulletins(t: str) -> str:
     t = re.sub(r"(?i)\s*\b(?:in effect|in force) until\b[^.;]*", " in force", t)
     t = re.sub(r"(?i)\s*\b(?:before|after|until|till|by|from) \d{1,2}[:.]\d{2}(?:\s*[ap]\.?m(?:\.(?!\s+[A-Z]))?)?(?: local time| utc| lt)?(?: (?:today|tonight|tomorrow|"
                + _DAYS[3:-1] + r"))?", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))marine\s*[,:]\s*", "", t)
-    t = re.sub(r"(?:^|(?<=[.;]\s))[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* to [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:\s*", "", t)  # "Walvis Bay to Meob Bay:"
+    t = re.sub(r"(?i)" + _START + r"marine\s*[,:]\s*", "", t)
+    t = re.sub(_START + r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* to [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:\s*", "", t)  # "Walvis Bay to Meob Bay:"
     t = re.sub(r"(?i)\bswells? (n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw)\s+[\d.,]+\s*(?:m|metres|ft)\b",
                lambda m: "a " + _COMPASS[m.group(1).lower()] + " swell", t)
     t = re.sub(r"(?i),?\s*\b(?:at |from |until |till |by )?\d{1,2}:\d{2}\b(?:\s*(?:[ap]\.?m(?:\.(?!\s+[A-Z]))?|utc|lt|local time|hrs)\b)?", "", t)
@@ -897,7 +926,7 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\bkm\s*/\s*hr?\b|\bkmph\b|\bkph\b|\bkm/hour\b", "km/h", t)  # one spelling of the unit
     t = _bulletins(t)
     # a place or area labelling part of a forecast: "Gilgit: Max 23°C", "Inari: cloudy", "Bay of Bothnia: southwest 10-14 m/s"
-    t = re.sub(r"(?:^|(?<=[.;]\s))(?!(?i:wind|winds|weather|sea|seas|sea state|swell|waves?|visibility|outlook|forecast|warning|warnings|"
+    t = re.sub(_START + r"(?!(?i:wind|winds|weather|sea|seas|sea state|swell|waves?|visibility|outlook|forecast|warning|warnings|"
                r"traffic weather|pedestrian weather|road weather)\s*:)(?![^:.]*(?i:danger|index|temp|max|min|chill|humidity|depth|warning|"
                r"alert|advisory|level|rating|outlook|forecast|visibility|swell|wind|sea)[^:.]*:)"
                r"[A-Z][\w'’-]*(?: (?:[A-Za-z][\w'’-]*|of|and|to|the)){0,3}:\s+",
@@ -906,9 +935,9 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(?:traffic|road|driving) weather:\s*", "", t)
     t = re.sub(r"(?i)\b(very poor|poor|difficult|hazardous|dangerous|treacherous) driving conditions\b", r"\1 driving", t)
     t = re.sub(r"(?i)\s*\bbecause of\b", ", with", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))however,?\s+", "", t)
+    t = re.sub(r"(?i)" + _START + r"however,?\s+", "", t)
     # "This Morning...Partly cloudy. This Afternoon...Isolated showers": each period's weather, then its time
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(this morning|this afternoon|this evening|tonight|overnight|tomorrow|today)\s*\.\.\.\s*([^.]*)",
+    t = re.sub(r"(?i)" + _START + r"(this morning|this afternoon|this evening|tonight|overnight|tomorrow|today)\s*\.\.\.\s*([^.]*)",
                lambda m: m.group(2) + ("" if m.group(1).lower() == "today" else " " + m.group(1).lower()), t)
     # IPMA: "Sky very cloudy", "Wind from northwest, strong (40 to 50 km/h)", "Waves from northwest 3 to 4 m", "weak"
     t = re.sub(r"\s*\(\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:km/h|kt|knots|mph|m/s)\)", "", t)
@@ -929,14 +958,14 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\bturning to (north|south|east|west|northeast|northwest|southeast|southwest)\b",
                lambda m: "veering " + _directional(m.group(1).lower()), t)
     t = re.sub(r"(?i),?\s*higher (?:in|on|over) [^,.;]+", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:a )?(?:small|slight|little) (?:drop|rise|fall|change) in (?:temperatures?|maximum|minimum)[^.]*\.?", "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:a )?(?:small|slight|little) (?:drop|rise|fall|change) in (?:temperatures?|maximum|minimum)[^.]*\.?", "", t)
     t = re.sub(r"(?i)\b(red|orange|yellow|amber) warning for [a-z ]+?(?: between [^.,;]*)?(?=[.,;]|$)",
                lambda m: m.group(1).lower() + " warning", t)
     t = re.sub(r"(?i),?\s*sometimes (heavy|heavier|strong|intense)\b", r", \1 at times", t)
     t = re.sub(r"(?i),?\s*becoming weak\b", ", easing", t)
     t = re.sub(r"(?i)\bsmall rise in temperature\b\.?", "", t)
     t = re.sub(r"(?i),?\s*becoming (?:very )?(?:moderate|poor)(?: to (?:very )?poor)? in (?:showers|rain|fog|drizzle|snow)", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:today|tonight|this (?:morning|afternoon|evening)|for today)[,:]\s*", "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:today|tonight|this (?:morning|afternoon|evening)|for today)[,:]\s*", "", t)
     t = re.sub(r"(?i)\s*\bvalid (?:from|until|till|to|for)\b[^.]*\.?", "", t)  # "Valid from 11:00 till 19:00."
     t = re.sub(r"(?i)\s*\bnext (?:bulletin|update|forecast)\b[^.]*\.?", "", t)
     t = re.sub(r"(?i)\s*\bit does not (?:yet )?(?:constitute|present|pose)\b[^.]*\.?", "", t)
@@ -970,7 +999,7 @@ def _forecasters(conditions: str) -> str:
                r"(?:in force|in effect|current|hoisted)(?: for [^.;]*)?", lambda m: article(m.group(1).lower()) + " in force", t)
     t = re.sub(r"(?i)\b(?:may|will|could|can) be (heavy|heavier|torrential|intense|squally|thundery)\b", r"\1", t)
     t = re.sub(r"(?i)\s+(?:(?:is|are) )?expected(?=\s*[.,;]|$)", "", t)  # "Mainly dry weather expected."
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(on|over) (fell tops|the fells|high ground|the hills|the coast|the mountains|summits|the tops) "
+    t = re.sub(r"(?i)" + _START + r"(on|over) (fell tops|the fells|high ground|the hills|the coast|the mountains|summits|the tops) "
                r"((?:[a-z-]+ )?winds?)\b(?! chill)", r"\3 \1 \2", t)  # "On fell tops southwesterly wind 8-12 m/s"
     t = re.sub(r"(?i)\b(winds),\s*(?:strong|stronger|fresh|fresher|gale force|gusty)\s+(?:offshore|on high ground|over high ground|"
                r"at sea|on the coast|in exposed places|over the sea|on exposed coasts)(?: at first| later| at times)?", r"\1", t)
@@ -991,7 +1020,7 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(landslide|flood|heat|rain|wind|storm|thunderstorm)(?: early)? warning\s*\(?(?:level\s*\d+\s*[-–]?\s*)?"
                r"(red|amber|yellow|orange)\)?", lambda m: m.group(2).lower() + " " + m.group(1).lower() + " warning", t)
     # a sentence addressed to people ("Fishermen are advised not to venture into the sea") is advice, not weather
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))[^.;]*\b(?:requested|advised|urged|should not|must not|are warned|alerted|should exercise|"
+    t = re.sub(r"(?i)" + _START + r"[^.;]*\b(?:requested|advised|urged|should not|must not|are warned|alerted|should exercise|"
                r"should take|should remain|should stay|are reminded|remain cautious|take care|exercise caution)\b[^.;]*[.;]?\s*", "", t)
     t = re.sub(r"(?i)\bsea areas?[^.;]*?\b(?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)(?: at times)?[^.;]*",
                lambda m: "a " + m.group(1).lower() + " sea at times", t)
@@ -1037,7 +1066,7 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i),?\s*with swell\b", ", a swell", t)
     # indices and readings that are numbers only: "UV index 8 or very high", "Humidex 33", "Amount 10 mm",
     # "High 27 except 21 near the coast", "Max 30°C, Min 25°C", "Temperature steady near 6"
-    t = re.sub(r"(?i)(?:^|(?<=[.;]\s))(?:uvb?(?: sunburn)? index|humidex|heat index(?: values?)?|(?:sea|water|sea surface) temperature|snow depth|expected (?:snowfall|rainfall|precipitation)|air quality(?: health)? index|aqhi|pollen count|amount|"
+    t = re.sub(r"(?i)" + _START + r"(?:uvb?(?: sunburn)? index|humidex|heat index(?: values?)?|(?:sea|water|sea surface) temperature|snow depth|expected (?:snowfall|rainfall|precipitation)|air quality(?: health)? index|aqhi|pollen count|amount|"
                r"(?:high|low|max(?:imum)?|min(?:imum)?)(?: temperatures?)?|temperatures?|wind chill|feels like)\b"
                r"(?=[^.]*\d|\s*:|\s+(?:is\s+)?(?:low|moderate|high|very high|extreme)\b)[^.]*(?:\.|$)", "", t)
     t = re.sub(r"(?i),?\s*\b(?:max|min)(?:imum)?\s*[-−]?\d+\s*°?\s*c?\b", "", t)
@@ -1071,8 +1100,8 @@ def _forecasters(conditions: str) -> str:
     t = re.sub(r"(?i)\b(?:chance|probability) of (?:precipitation|rain|snow)(?: is)?\s*(?:near |around )?\d+\s*(?:%|percent)\.?", "", t)
     t = re.sub(r"(?i)\blittle or no (?:new )?(?:snow|ice|sleet)? ?accumulation[^.]*\.?", "", t)
     t = re.sub(r"(?i)\b(?:new )?(?:rainfall|snowfall|snow|ice|sleet|precipitation|rain) (?:amounts?|accumulations?|totals?)\b[^.]*\.?", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.,;]\s))otherwise,?\s+", "", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.,;]\s))(slight )?chance (?!of\b)(?=[a-z])", lambda m: "a " + (m.group(1) or "").lower() + "chance of ", t)
+    t = re.sub(r"(?i)" + _START_PART + r"otherwise,?\s+", "", t)
+    t = re.sub(r"(?i)" + _START_PART + r"(slight )?chance (?!of\b)(?=[a-z])", lambda m: "a " + (m.group(1) or "").lower() + "chance of ", t)
     # "The Minch: South or southwest 6 to gale 8": the sea area's name labels the forecast
     t = re.sub(r"^(?!(?i:wind|winds|weather|sea|sea state|seas|visibility|outlook|forecast|warning|warnings|swell)\s*:)"
                r"(?:The )?[A-Z][\w'’-]*(?: (?:[A-Z][\w'’-]*|and|to|of))*:\s+(?=(?:[NSEW]{1,3}|North|South|East|West|"
@@ -1153,13 +1182,13 @@ def _forecasters(conditions: str) -> str:
     if re.fullmatch(r"(?i)\s*light and variable\.?\s*", t):
         return "light and variable winds"
     t = re.sub(r"(?i)^light and variable(?=\s*[,.;]|\s+becoming)", "light and variable winds", t)
-    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(?:temperature\s+)?inversion(?=\s*[,;.]|$)", "an inversion", t)
+    t = re.sub(r"(?i)" + _START_PART + r"(?:temperature\s+)?inversion(?=\s*[,;.]|$)", "an inversion", t)
     # a named wind on its own: "Föhn" -> "a Föhn wind"; "Südstau, snow" -> "Südstau snow"
-    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(föhn|foehn|bise|mistral|tramontane|bora|scirocco|sirocco)(?=\s*[,;.]|$)",
+    t = re.sub(r"(?i)" + _START_PART + r"(föhn|foehn|bise|mistral|tramontane|bora|scirocco|sirocco)(?=\s*[,;.]|$)",
                lambda m: "a " + _NAMED[m.group(1).lower()] + " wind", t)
-    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(südstau|nordstau),\s+(snow|rain|heavy snow|heavy rain|cloud)\b",
+    t = re.sub(r"(?i)" + _START_PART + r"(südstau|nordstau),\s+(snow|rain|heavy snow|heavy rain|cloud)\b",
                lambda m: _NAMED[m.group(1).lower()] + " " + m.group(2), t)
-    t = re.sub(r"(?i)(?:^|(?<=[,;.]\s))(südstau|nordstau)(?=\s*[,;.]|$)",
+    t = re.sub(r"(?i)" + _START_PART + r"(südstau|nordstau)(?=\s*[,;.]|$)",
                lambda m: _NAMED[m.group(1).lower()] + " cloud", t)
     return t
 
@@ -1601,7 +1630,8 @@ def _qualified(chunks: list[tuple[str, str]]) -> list[tuple[str, str]]:
             elif "visibility" in before and chunk in _VIS_GRADES | {"very poor"}:
                 joint, chunk = "then", chunk + " visibility"
         more = re.match(r"(?:heavier|lighter|stronger|more frequent|more persistent) (.+)$", chunk)
-        if more and out and _role_of(out[-1][1]) == NOUN and _qualifier(more.group(1)) and not _QUAL_TIME.search(chunk):
+        if more and out and _role_of(out[-1][1]) == NOUN and not _QUAL_TIME.search(chunk) \
+                and (_qualifier(more.group(1)) or more.group(1) in ("inland", "offshore", "on the coast", "along the coast")):
             out[-1] = (out[-1][0], out[-1][1] + " " + chunk)  # "showers, heavier inland": more of the showers there
             continue
         if not _qualifier(chunk):
