@@ -331,15 +331,20 @@ def _area_label(m: re.Match) -> str:
     """An area's label before its forecast ("Sea of Galilee:", "Lagos offshore:") is left out; a
     label that is itself weather ("Fire Danger:", "Heat Stress:", "ORANGE ALERT:") is kept."""
     label = m.group(0)
-    ws = [w.lower() for w in re.findall(r"[^\W\d_][\w'’-]*", label)]
-    if label.strip(" :").isupper() or any(w in _FORECAST_WORDS or w in _KNOWN or w in _LABEL_WEATHER for w in ws
-                                           if w not in ("sea", "coast", "coastal", "offshore", "inshore", "inland",
-                                                        "areas", "area", "region", "waters", "of", "the", "and")):
+    ws = [w.lower() for w in re.findall(r"[^\W\d_][\w'’-]*", re.sub(r"\([^()]*\)", "", label))]  # "(SOUTH)": a part of it
+    said = _KNOWN | _LABEL_WEATHER | _LABEL_KEEP if label.strip(" :").isupper() or "(" in label or "," in label or "/" in label \
+        else _FORECAST_WORDS | _KNOWN | _LABEL_WEATHER
+    if any(w in said for w in ws if w not in ("sea", "coast", "coastal", "offshore", "inshore", "inland", "areas", "area", "region",
+                                             "waters", "of", "the", "and", "to", "lake", "bay", "channel", "summits", "slopes",
+                                             "lower", "upper", "north", "south", "east", "west", "central")):
         return label
     return ""
 
 
 _LABEL_WEATHER = frozenset("alert danger stress risk index level warning advisory watch fire heat storm flood".split())
+# a label's words that say what follows is weather, a time or a reading: "WIND:", "TONIGHT:", "MARINE:"
+_LABEL_KEEP = frozenset("""wind winds sea seas swell swells wave waves visibility vis weather outlook forecast marine morning
+    afternoon evening night today tonight tomorrow temperature temperatures temp max min high low uv pollen warning warnings""".split())
 
 
 def _periods(t: str) -> str:
@@ -358,6 +363,13 @@ def _periods(t: str) -> str:
     # "until 0900GMT", "between 1600GMT and 1900GMT": a time in hours with its zone, said without it
     t = re.sub(r"(?i)\s*\bbetween\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\s+and\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\b", "", t)
     t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{3,4}\s*(?:GMT|UTC|Z)\b", "", t)
+    t = re.sub(r"(?i)\b(morning|afternoon|evening|night)\s*/\s*(morning|afternoon|evening|night)\s*:", r"\1 and \2:", t)
+    t = re.sub(r"(?i)" + _START + r"(?:dekadal|weekly|10-day|ten-day|monthly|seasonal) outlook\s*:\s*", "", t)
+    t = re.sub(r"(?i)" + _START + r"risk\s*:" + _SENTENCE, "", t).strip()  # "RISK: HIGH after 1500 hrs." (to small craft)
+    t = re.sub(r"(?i),\s*(?:up to|reaching|locally) [\d.]+\s*(?:m|ft|metres?|meters?|feet)\b(?: (?:near|in|with) [^,.;]*)?", "", t)
+    # "Swell below 1 metre": a low swell
+    t = re.sub(r"(?i)\b(swells?|waves?) (below|under|less than) [\d.]+\s*(?:metres?|meters?|m|ft|feet)\b",
+               lambda m: "low " + m.group(1).lower(), t)
     # "lifting by 08:00h", "after 15:00h", "until 6:00 a.m. Saturday", "from 2:00 p.m. today": clock times, said without them
     t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at|around|near)\s+\d{1,2}[:.]\d{2}\s*(?:h\b|hrs\b|[ap]\.?m\.?)"
                r"(?:\s+(?:today|tonight|tomorrow|" + _DAYS[3:-1] + r"))?", "", t)
@@ -383,8 +395,8 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\b((?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
                r"(?:calm|smooth|slight|moderate|rough|high|choppy))?) sea conditions\b", r"\1 seas", t)  # "Rough sea conditions"
     # "Hot and humid conditions continue", "Fine weather expected": the weather, not that it goes on
-    t = re.sub(r"(?i)\b(conditions|weather)\s+(?:will\s+)?(?:continues?|persists?|prevails?|remains?|expected)\b(?=\s*[.,;]|\s*$)",
-               r"\1", t)
+    t = re.sub(r"(?i)(?<=[a-z])\s+(?:conditions|weather)\s+(?:will\s+)?(?:continues?|persists?|prevails?|remains?|expected)\b"
+               r"(?=\s*[.,;]|\s*$)", "", t)
     # "Sea breeze SW 15–25 km/h in the afternoon": a southwesterly sea breeze
     t = re.sub(r"(?i)\b(sea|land|lake) breeze\s*:?\s+(" + _COMPASS_RX + r")(?![\w'-])(?:\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
                r"(?:km/h|kph|kts?|knots|mph|m/s))?",
@@ -413,9 +425,13 @@ def _periods(t: str) -> str:
     t = re.sub(r"(?i)\b(sea state|seas?|wind|winds|visibility|waves?),\s*[A-Z][^:.]{0,40}:\s*", r"\1: ", t)
     t = re.sub(r"(?i)\b(sea state\s*:?\s*(?:calm )?(?:to )?)light\b(?=\s*[,.;]|$)", r"\1slight", t)  # "Sea state: calm to light"
     # an area's label before its forecast: "Sea of Galilee: ...", "Lagos offshore: ...", "Coastal cities: ..."
-    t = re.sub(_START + r"(?!(?:Wind|Winds|Sea|Seas|Sea state|Weather|Visibility|Vis|Swell|Waves?|Outlook|Warning|Today|"
+    t = re.sub(_START + r"(?!(?i:Wind|Winds|Sea|Seas|Sea state|Weather|Visibility|Vis|Swell|Waves?|Outlook|Warning|Today|"
                r"Tonight|Tomorrow|Morning|Afternoon|Evening|Night|Temperature|Temp|Max|Min|High|Low|Marine|Forecast)\s*:)"
-               r"(?:[A-Z][\w'’-]*(?: (?:of|the|and|de|la|al|el))?(?: [A-Z][\w'’-]*)+|[A-Z][\w'’-]* (?:offshore|inshore|coast|coastal waters|"
+               r"(?:[A-Z][\w'’-]*(?:(?:,\s*|\s*/\s*|,? (?:and|&) )[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)+"  # "Hoima, Kikuube, Masindi:"
+               r"|[A-Z][\w'’-]*(?: [\w'’-]+){0,3}\s*\([^()]{1,40}\)"  # "LAKE ALBERT (SOUTH):", "Rwenzori summits (above 4500 m):"
+               r"|[A-Z][A-Z'’-]+(?: [A-Z][A-Z'’-]+)*"  # "HANSA BAY:", "USINO-BUNDI:"
+               r"|(?i:coastal waters|waters|coast) (?:of |from )?[A-Z][\w'’-]*(?: (?:to|and) [A-Z][\w'’-]*)*"  # "COASTAL WATERS Madang to Saidor:"
+               r"|[A-Z][\w'’-]*(?: (?:of|the|and|de|la|al|el))?(?: [A-Z][\w'’-]*)+|[A-Z][\w'’-]* (?:offshore|inshore|coast|coastal waters|"
                r"waters|inland|area|areas|region)|(?:Coastal|Inland|Northern|Southern|Eastern|Western|Central) (?:cities|areas|towns|"
                r"districts|regions|parts|states|waters))\s*:\s*", _area_label, t)
     t = re.sub(r"(?i)\b(cloudy|hazy|dusty|sunny|misty) atmosphere\b", r"\1 skies", t)  # "Cloudy atmosphere"
@@ -440,7 +456,7 @@ def _periods(t: str) -> str:
     t = " ".join(t.split())
     t = re.sub(r"(?i)" + _START_LABEL + r"expect(?:ed)?\s+(?=[a-z])", "", t)  # "Expect frequent heavy showers": the showers
     t = re.sub(r"(?i)\s*\b(?:is |are )?likely to (?:continue|persist|prevail)\b", "", t)
-    t = re.sub(r"(?i)\s*\b(?:for|over|during) the (?:next|coming) (?:\d+(?:\s*(?:-|–|to)\s*\d+)?|few|two|three) (?:days|hours|hrs)\b", "", t)
+    t = re.sub(r"(?i)\s*\b(?:for|over|during|in) the (?:next|coming) (?:\d+(?:\s*(?:-|–|to)\s*\d+)?|few|two|three) (?:days|hours|hrs)\b", "", t)
     t = re.sub(r"(?i)\bwind now\b", "wind", t)
     t = re.sub(r"(?i)\s*\b(?:from|until|till|to|by|after|before|at)\s+\d{3,4}\s*(?:hrs|h|hours|utc|lt)\b", "", t)
     t = re.sub(r"(?i)\s*\bin the (?:past |last )?\d+ (?:hrs|hours)\b", "", t)
@@ -470,7 +486,7 @@ def _periods(t: str) -> str:
     # "Rainfall 10 to 30 mm.", "New snow 5 to 15 cm, locally over 20 cm.", ", 5 mm or less": amounts, not weather
     t = re.sub(r"(?i)" + _START + r"(?:expected |total |new |fresh )?(?:rainfall|rain|snowfall|snow|precipitation)"
                r"(?: (?:in the |over the )?(?:past|last) \d+ (?:hrs|hours|h))?\s*:?\s*"
-               r"(?:of |up to |about |around |near )?\d[\d.]*\s*(?:to\s*\d[\d.]*\s*)?(?:mm|cm)\b" + _SENTENCE, "", t).strip()
+               r"(?:of |up to |about |around |near )?\d[\d.]*\s*(?:(?:to|-|–)\s*\d[\d.]*\s*)?(?:mm|cm)\b" + _SENTENCE, "", t).strip()
     t = re.sub(r"(?i),\s*(?:up to |about |around |locally |over )?\d[\d.]*(?:\s*to\s*\d[\d.]*)?\s*(?:mm|cm)\b(?: or (?:less|more))?"
                r"(?: per hour)?(?: at times)?(?=\s*[,.;]|$)", "", t)
     t = " ".join(t.split())
@@ -1460,6 +1476,16 @@ def _and_split(part: str) -> list[str]:
     if " and " not in part or re.fullmatch(r"(?:an? )?[a-z-]+ and [a-z-]+ (?:warning|advisory|watch|alert)s?(?: in (?:force|effect))?", part):
         return [part]  # "a wind and wave warning": one warning
     bits = [b.strip() for b in part.split(" and ") if b.strip()]
+    joined = bits[:1]
+    for b in bits[1:]:  # "flash flooding possible in creeks and low-lying areas": one where, two places
+        if re.search(r"\b(?:in|over|along|near|across|around|on)\b", joined[-1]) \
+                and not any(w in _KNOWN or w in _SEA_HEADS or understand(w).known for w in _words(b)):
+            joined[-1] += " and " + b
+        else:
+            joined.append(b)
+    if len(joined) == 1:
+        return [part]
+    bits = joined
     if any(_qualifier(b) for b in bits[1:]):
         if _role_of(bits[0]) in (WIND, VIS):  # "monsoon winds offshore and on high ground": the wind
             return [" and ".join(b for b in bits if not _qualifier(b))]
@@ -1659,8 +1685,8 @@ def read(conditions: str) -> tuple[Part, ...]:
             is_later = later or tail in _LATER_TAILS or core.endswith(tuple(" " + x for x in _LATER_TAILS)) \
                 or bit.startswith(("later ", "soon "))
             form = "verb" if role == VERB else _form(core[: len(core) - len(tail)].strip() if tail else core)
-            if role == TEMP and _words(core) and _words(core)[-1] in _TIME_HEADS and not tail:
-                form = COUNT
+            if role in (TEMP, ADJECTIVE, NOUN) and len(_words(core)) > 1 and _words(core)[-1] in _TIME_HEADS and not tail:
+                form = COUNT  # "a hot day", "a sunny morning", "a partly cloudy afternoon"
             if joint == "becoming" and role in (ADJECTIVE, TEMP, WIND) and form != ADJ and _form(core) == ADJ:
                 form = ADJ
             if core in _CHANGE_WORDS and parts and parts[-1].role == NOUN and not later:

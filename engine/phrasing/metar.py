@@ -84,7 +84,23 @@ def _metar(m: re.Match) -> str:
     return ", ".join(out) if out else m.group(0)
 
 
+_TAF_HEAD = re.compile(r"TAF(?:\s+(?:AMD|COR))?\s+[A-Z]{4}(?:\s+\d{6}Z)?(?:\s+\d{4}/\d{4})?\s+")
+_TAF_CHANGE = re.compile(r"\s+(TEMPO|BECMG|FM\d{4,6}|PROB\d{2}(?:\s+TEMPO)?)\s+")
+
+
 def decode(text: str) -> str:
-    """``text`` decoded when it is made only of METAR groups (at least two); otherwise as it is."""
+    """``text`` decoded when it is made only of METAR groups (at least two), or is a terminal
+    forecast (TAF) of them: "TAF AYMD 130012KT 9999 SCT020 TEMPO 4000 SHRA BKN012 FM0800 33008KT
+    9999 FEW025" -> its weather, then what comes at times ("TEMPO") and later ("FM0800",
+    "BECMG"); otherwise as it is."""
     t = text.strip()
+    head = _TAF_HEAD.match(t)
+    if head:
+        parts = _TAF_CHANGE.split(t[head.end():])
+        said = [decode(parts[0])]
+        for change, groups in zip(parts[1::2], parts[2::2]):
+            if change.startswith(("TEMPO", "PROB")):  # its weather at times; a later period ("FM0800") is the next forecast's
+                said += [w + " at times" for w in decode(groups).split(", ")
+                         if not w.endswith(("visibility", "wind")) and w not in {c for _, c in _CLOUD.values()}]
+        return text if any(re.search(r"\b[A-Z]{2,}\d|\d{4}", s) for s in said) else ", ".join(said)
     return _METAR.sub(_metar, t) if t and _METAR.fullmatch(t) else text
