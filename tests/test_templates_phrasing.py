@@ -84,7 +84,7 @@ def weather_sentence(p) -> str:
 def articles_ok(text: str) -> list[str]:
     """Every "a X" / "an X" whose article inflect would not choose."""
     bad = []
-    for m in re.finditer(r"\b([Aa]n?) ([A-Za-z][\w-]*)", text):
+    for m in re.finditer(r"(?<!['’\w])([Aa]n?) ([A-Za-z][\w-]*)", text):  # not the end of a name ("Ma'an next")
         art, word = m.group(1).lower(), m.group(2)
         before = text[: m.start()].rstrip()
         if m.group(1)[0] == "A" and word[0].isupper() and before and before[-1] not in ".!?":

@@ -370,6 +370,63 @@ def _periods(t: str) -> str:
     # "Swell below 1 metre": a low swell
     t = re.sub(r"(?i)\b(swells?|waves?) (below|under|less than) [\d.]+\s*(?:metres?|meters?|m|ft|feet)\b",
                lambda m: "low " + m.group(1).lower(), t)
+    # the Estonian and Jordanian services' forms: "Air temperature 6..8°C", "S-SW 8-12, gusts 17 m/s", "Southwest, west wind
+    # 4-9 m/s", "on the coast gusts up to 17 m/s", "Storm warning!", "Winds westerly moderate in speed", "southerly winds active"
+    t = re.sub(r"!\s*", ". ", t).strip()
+    t = re.sub(r"([-+]?\d)\s*\.\.\s*(?=[-+]?\d)", r"\1 to ", t)  # "-2..+2°C": a range
+    t = re.sub(r"(?i)" + _START + r"(?:air )?temperatures?\s+(?:up to |around |about |near |falling to |rising to |of )?[-+]?\d" + _SENTENCE,
+               "", t).strip()
+    t = re.sub(r"(?i),\s*(?:air )?temperature\s+[^,.;]*\d[^,.;]*", "", t)
+    t = " ".join(t.split())
+    t = re.sub(r"(?i)" + _START + r"(?:in the (?:morning|afternoon|evening) |at night )?(?:the )?sea level\b" + _SENTENCE, "", t).strip()
+    t = re.sub(r"(?i),\s*amount\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*mm\b", "", t)
+    t = re.sub(r"(?i)\s*\b(?:by|at|after|until|before|from|around)\s+\d{1,2}\s*o['’]clock\b", "", t)
+    t = re.sub(r"(?i)(?<=[.;]\s)tomorrow\b(?!\s*(?:morning|afternoon|evening|night))" + _SENTENCE, "", t).strip()  # another day
+    t = re.sub(r"(?i)^(?:tomorrow|today|tonight),?\s+(?:" + _DAYS[3:-1] + r")\s*:\s*", "", t)  # "Tomorrow, Thursday:"
+    t = re.sub(r"(?i)^today\s+(?=[a-z])", "", t)  # "Today cloudy with clear spells"
+    t = re.sub(r"(?i)" + _START + r"from the (?:north|south|east|west)[a-z-]* (?=[a-z])", "", t)  # "From the southwest rain spreading"
+    t = re.sub(r"(?i),\s*in places ([a-z]+)(?=\s*[.,;]|$)", r", \1 in places", t)  # "Showers, in places sleet"
+    t = re.sub(r"(?i)" + _START + r"on the coast (gales?|storm)\b", lambda m: "a " + m.group(1).lower().rstrip("s") + " on the coast", t)
+    _cmp = r"(?-i:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)"
+    t = re.sub(r"(?i),\s*(in the (?:morning|afternoon|evening)|at night|overnight|later)\s+(" + _cmp + r")\s+\d+\s*[-–]\s*\d+"
+               r"(?:,\s*gusts[^,.;]*)?", lambda m: ", becoming " + _COMPASS[m.group(2).lower()] + " " + m.group(1).lower(), t)
+    t = re.sub(r"(?i)\b(" + _cmp + r")[-–](" + _cmp + r")(?:\s+winds?)?\s+\d+(?:\s*[-–]\s*\d+)?(?:\s*(?:m/s|kts?|knots|km/h|mph))?",
+               lambda m: _COMPASS[m.group(1).lower()] + " to " + _COMPASS[m.group(2).lower()] + " wind", t)  # "S-SW 8-12"
+    t = re.sub(r"(?i)\b(" + _cmp + r")[-–](" + _cmp + r")\s+winds?\b",
+               lambda m: _COMPASS[m.group(1).lower()] + " to " + _COMPASS[m.group(2).lower()] + " wind", t)  # "N-NE wind"
+    t = re.sub(r"\b(" + _cmp + r")\s+\d+\s*[-–]\s*\d+(?=,\s*(?:on [^,.;]{1,30}\s)?gusts)",
+               lambda m: _COMPASS[m.group(1).lower()] + " wind", t)  # "NW 8-13, gusts 18 m/s"
+    _dir = r"(?:north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|south-east|south-west)"
+    t = re.sub(r"(?i)\b(" + _dir + r"),\s*(" + _dir + r")\s+winds?\b",
+               lambda m: _directional(m.group(1).lower()) + " to " + _directional(m.group(2).lower()) + " wind", t)
+    t = re.sub(r"(?i),\s*(on (?:the )?[^,.;]{1,30}?)\s+gusts\b", r", gusts \1", t)  # "on the coast gusts up to 17 m/s"
+    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|at night|overnight|later) (veering|backing|turning) (" + _cmp + r")\b",
+               lambda m: m.group(2).lower() + " " + _COMPASS[m.group(3).lower()] + " " + m.group(1).lower(), t)
+    t = re.sub(r"(?i)\bvisibility in ([a-z]+) (good|moderate|poor|very poor)\b", r"\2 visibility in \1", t)
+    t = re.sub(r"(?i)\bwinds? (?:veering|backing|turning) (" + _dir + r")\b", lambda m: _directional(m.group(1).lower()) + " wind", t)
+    t = re.sub(r"(?i)" + _START + r"in places ([a-z][a-z ]*?)(?=\s*[.,;]|$)", r"\1 in places", t)  # "In places light rain"
+    t = re.sub(r"(?i)\bmoderate in speed\b", "moderate", t)
+    t = re.sub(r"(?i),\s*gusts?(?:\s+(?:to|up to|of|reaching))?(?:\s+\d+(?:\s*[-–]\s*\d+)?\s*(?:km/h|kts?|knots|mph|m/s))?\s+"
+               r"(in the (?:morning|afternoon|evening)|at night|overnight)\b", r", gusty \1", t)  # "gusts 55 km/h in the afternoon"
+    t = re.sub(r"(?i)\bbecoming active\b", "freshening", t)
+    t = re.sub(r"(?i)\b((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?) winds? (?:moderate to )?active\b",
+               r"fresh \1 winds", t)
+    t = re.sub(r"(?i)\bwinds? ((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?),? (?:moderate to )?active\b",
+               r"fresh \1 winds", t)
+    t = re.sub(r"(?i)\b(winds?) ((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?),? "
+               r"(light|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|active))?\b", r"\3 \2 \1", t)
+    t = re.sub(r"(?i)\b((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?) (winds?) "
+               r"(light|moderate|fresh|strong)\b(?! to)", r"\3 \1 \2", t)  # "northerly winds moderate in speed"
+    t = re.sub(r"(?i)" + _START + r"(?:the )?weather will be\s+", "", t)
+    t = re.sub(r"(?i),?\s*with the appearance of (?:some )?clouds? at (?:medium|middle|high)(?: and (?:medium|high))? (?:altitudes|levels)",
+               ", with some high cloud", t)
+    t = re.sub(r"(?i),?\s*with a (?:noticeable|slight|marked|significant) (?:drop|fall|rise|increase) in temperatures?\b", "", t)
+    t = re.sub(r"(?i)" + _START + r"(?:[A-Z]{2,5}) (?:warns|forecasts|expects|predicts) (?!(?:of )?high water)(?:of )?", "", t)  # "JMD warns of flash floods"
+    t = re.sub(r"(?i)" + _START + r"(?:max(?:imum)?|min(?:imum)?)\.?\s*:?\s*-?\d+(?:,\s*(?:max|min)\.?\s*:?\s*-?\d+)?(?:\s*[.;]|$)", "", t).strip()
+    # "warm in Aqaba today", "in the southern Ghors and the Dead Sea": where, the place's own
+    t = re.sub(r"(?i)\b(weather|warm|hot|cool|cold|mild|dry|sunny|cloudy)\s+in (?:the )?(?:(?:northern|southern|eastern|western|central) )?"
+               r"(?-i:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?: and (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?)(?: today)?"
+               r"(?=\s*[,.;]|\s*$|,? with\b)", r"\1", t)
     # "lifting by 08:00h", "after 15:00h", "until 6:00 a.m. Saturday", "from 2:00 p.m. today": clock times, said without them
     t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at|around|near)\s+\d{1,2}[:.]\d{2}\s*(?:h\b|hrs\b|[ap]\.?m\.?)"
                r"(?:\s+(?:today|tonight|tomorrow|" + _DAYS[3:-1] + r"))?", "", t)
@@ -428,12 +485,14 @@ def _periods(t: str) -> str:
     t = re.sub(_START + r"(?!(?i:Wind|Winds|Sea|Seas|Sea state|Weather|Visibility|Vis|Swell|Waves?|Outlook|Warning|Today|"
                r"Tonight|Tomorrow|Morning|Afternoon|Evening|Night|Temperature|Temp|Max|Min|High|Low|Marine|Forecast)\s*:)"
                r"(?:[A-Z][\w'’-]*(?:(?:,\s*|\s*/\s*|,? (?:and|&) )[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)+"  # "Hoima, Kikuube, Masindi:"
-               r"|[A-Z][\w'’-]*(?: [\w'’-]+){0,3}\s*\([^()]{1,40}\)"  # "LAKE ALBERT (SOUTH):", "Rwenzori summits (above 4500 m):"
+               r"|[A-Z][\w'’-]*(?: [\w'’-]+){0,3}\s*\([^()]{1,40}\)"
+               r"|[A-Z][\w'’-]*(?: (?:of|the|and))?(?: [A-Z][\w'’-]*)*,(?: [a-z][\w'’-]*){1,3}"  # "Gulf of Riga, central part:"  # "LAKE ALBERT (SOUTH):", "Rwenzori summits (above 4500 m):"
                r"|[A-Z][A-Z'’-]+(?: [A-Z][A-Z'’-]+)*"  # "HANSA BAY:", "USINO-BUNDI:"
                r"|(?i:coastal waters|waters|coast) (?:of |from )?[A-Z][\w'’-]*(?: (?:to|and) [A-Z][\w'’-]*)*"  # "COASTAL WATERS Madang to Saidor:"
                r"|[A-Z][\w'’-]*(?: (?:of|the|and|de|la|al|el))?(?: [A-Z][\w'’-]*)+|[A-Z][\w'’-]* (?:offshore|inshore|coast|coastal waters|"
-               r"waters|inland|area|areas|region)|(?:Coastal|Inland|Northern|Southern|Eastern|Western|Central) (?:cities|areas|towns|"
-               r"districts|regions|parts|states|waters))\s*:\s*", _area_label, t)
+               r"waters|inland|area|areas|region)|(?:Coastal|Inland|Northern|Southern|Eastern|Western|Central)"
+               r"(?: and (?:coastal|inland|northern|southern|eastern|western|central))? (?:cities|areas|towns|"
+               r"districts|regions|parts|states|waters|desert|deserts|highlands|mountains|valleys|plains|coast|coasts))\s*:\s*", _area_label, t)
     t = re.sub(r"(?i)\b(cloudy|hazy|dusty|sunny|misty) atmosphere\b", r"\1 skies", t)  # "Cloudy atmosphere"
     # "Stable conditions with weak winds may cause a rise in air pollution levels": the air, not what it may cause
     t = re.sub(r"(?i)\s+(?:may|could|might|will|can) (?:cause|lead to|result in|bring about)\b[^.;]*", "", t)
