@@ -514,3 +514,14 @@ def test_an_advisory_alone_is_still_said_not_dropped():
     # nothing else to say: the forecast is kept whole (said by its form), never an empty weather
     said = _said("Rim Walk closes early")
     assert said and all("im walk closes early" in s.lower() or "rim walk" in s.lower() for s in said)
+
+
+def test_the_readers_patterns_are_compiled_once():
+    # the reader's patterns outnumber the re module's cache (512); kept compiled in its own, none is
+    # evicted and compiled again on every forecast
+    from engine.phrasing.forecast import _compiled, normalise
+
+    for conditions, _, _ in CASES:
+        normalise(conditions + " ")
+    info = _compiled.cache_info()
+    assert 500 < info.currsize < info.maxsize

@@ -42,6 +42,19 @@ from .grammar import ADJ, COUNT, MASS, PLURAL, WORD, article, cap, guess_form, i
 from .weather import (LEXICON, OTHER, SKY_ADJ, TEMPS, Condition, _adj_word, _MODIFIERS,
                       _NAMED_TEMP, _WIND_NOUNS, WINDY, legacy_frames, temperature_words, understand)
 
+
+# The reader applies some six hundred patterns to every forecast, more than the re module's own cache
+# holds (512): its patterns are kept compiled here, so they are compiled once, not on every call.
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str, flags: int = 0) -> re.Pattern:
+    return re.compile(pattern, flags)
+
+
+def _sub(pattern, repl, string: str, count: int = 0, flags: int = 0) -> str:
+    """``re.sub`` with the pattern compiled once (see :func:`_compiled`)."""
+    return _compiled(pattern, flags).sub(repl, string, count)
+
+
 # --- 1. normalising ------------------------------------------------------------------------------
 
 # forecasters' shorthand -> plain words (whole words only; applied after lower-casing)
@@ -71,17 +84,17 @@ _UNIT = r"(?:km/h|km\s*h\b|m/s|bft\b|bf\b|beaufort\b|a\.?m\b\.?|p\.?m\b\.?|°\s*
 
 def _drop_numbers(text: str) -> str:
     # "with a high near 45", "highs in the 20s", "low minus 22": a reading, not weather
-    text = re.sub(r"(?:,\s*)?(?:with\s+)?(?:a\s+)?\b(?:highs?|lows?|temperatures?|temps?|max|min)\s+"
+    text = _sub(r"(?:,\s*)?(?:with\s+)?(?:a\s+)?\b(?:highs?|lows?|temperatures?|temps?|max|min)\s+"
                   r"(?:near|around|of|to|in the|reaching|between|about|upper|lower|mid)?\s*(?:minus\s+|-|plus\s+)?"
                   r"(?:\d+|[a-z]+ty|zero)\b[^,;.]*", "", text)
     _dirs = "|".join(sorted(DIRECTIONS, key=len, reverse=True))
-    text = re.sub(r"\bwinds? (" + _dirs + r")(?: (or|to) (" + _dirs + r"))?\b",
+    text = _sub(r"\bwinds? (" + _dirs + r")(?: (or|to) (" + _dirs + r"))?\b",
                   lambda m: _directional(m.group(1)) + (" " + m.group(2) + " " + _directional(m.group(3)) if m.group(3) else "")
                   + " wind", text)  # "wind north 30 km/h": "northerly wind"
     start = text
     # "5 to 7", "4 or 5", "-3c", "gusts to 60 mph", "force 6", "f6", "minus thirty"
-    text = re.sub(r"\bf(?:orce)?\s*\d+\b", " ", text)
-    text = re.sub(r"[-−+]?\d+(?:[.,]\d+)?\s*" + _UNIT + r"?(?:\s*(?:to|or|-|–)\s*[-−+]?\d+(?:[.,]\d+)?\s*" + _UNIT + "?)?",
+    text = _sub(r"\bf(?:orce)?\s*\d+\b", " ", text)
+    text = _sub(r"[-−+]?\d+(?:[.,]\d+)?\s*" + _UNIT + r"?(?:\s*(?:to|or|-|–)\s*[-−+]?\d+(?:[.,]\d+)?\s*" + _UNIT + "?)?",
                   lambda m: " , " if m.group(0).endswith(".") else " ", text)  # "after 2pm. cloudy": the stop stays
     words = text.split(" ")
     cores = [w.strip(",;:.") for w in words]
@@ -102,8 +115,8 @@ def _drop_numbers(text: str) -> str:
     dropped = " ".join(out).split() != start.split()
     text = " ".join(out)
     if dropped:  # what a dropped number leaves dangling: "gusts to", "up to", "around", "5 to 7" -> "to"
-        text = re.sub(r"\b(?:as high as|as low as|in excess of|of up to|up to|to|or|around|about|near|of|at|reaching|gusting to|before|after|until|from|by|above|below)\s*(?=[,;.]|$)", "", text)
-        text = re.sub(r"(?:^|(?<=[,;]))\s*(?:to|or)\s+(?=\w)", " ", text)
+        text = _sub(r"\b(?:as high as|as low as|in excess of|of up to|up to|to|or|around|about|near|of|at|reaching|gusting to|before|after|until|from|by|above|below)\s*(?=[,;.]|$)", "", text)
+        text = _sub(r"(?:^|(?<=[,;]))\s*(?:to|or)\s+(?=\w)", " ", text)
     return text
 
 
@@ -176,64 +189,64 @@ def _heights(text: str) -> str:
             return "light gusts" + (m.group(1) or "")  # gusts a breeze has: not a strong wind
         return ("severe gusts" if v >= 100 else "strong gusts" if v >= 60 else "gusts") + (m.group(1) or "")
 
-    t = re.sub(r"(?i)\bvisibility (?:one quarter|a quarter|one half|half a|one|1/4|1/2) miles?(?: or less)?", "very poor visibility", text)
-    t = re.sub(r"(?i)\bvisibility (?:two|three|2|3) miles?(?: or less)?", "poor visibility", t)
+    t = _sub(r"(?i)\bvisibility (?:one quarter|a quarter|one half|half a|one|1/4|1/2) miles?(?: or less)?", "very poor visibility", text)
+    t = _sub(r"(?i)\bvisibility (?:two|three|2|3) miles?(?: or less)?", "poor visibility", t)
     # "Visibility 5-10 km, in rain below 2 km": where it drops, graded too
-    t = re.sub(r"(?i),?\s*(?:dropping |falling )?(?:in|during) ((?:heavy )?(?:rain|showers|fog|fog patches|precipitation|drizzle|snow|squalls))"
+    t = _sub(r"(?i),?\s*(?:dropping |falling )?(?:in|during) ((?:heavy )?(?:rain|showers|fog|fog patches|precipitation|drizzle|snow|squalls))"
                r" (?:below|under|less than|to) " + num,
                lambda m: ", " + vis(type("M", (), {"group": lambda self, i=0: (m.group(0), m.group(2), m.group(3))[i]})())
                + " in " + m.group(1), t)
-    t = re.sub(r"(?i),?\s*(?:locally |occasionally |at times )?(?:below|under|less than) " + num
+    t = _sub(r"(?i),?\s*(?:locally |occasionally |at times )?(?:below|under|less than) " + num
                + r" in ((?:heavy )?(?:rain|showers|fog|fog patches|precipitation|drizzle|snow|squalls|thunderstorms))",
                lambda m: ", " + vis(type("M", (), {"group": lambda self, i=0: (m.group(0), m.group(1), m.group(2))[i]})())
                + " in " + m.group(3), t)  # "Visibility 6-10km, locally below 2km in rain"
-    t = re.sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more|better|greater))?", vis, t)
+    t = _sub(r"(?i)\b(?:visibility|vis|vsby|sight)\b" + lead + r"(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?" + num + r"(?:\s+or (?:less|more|better|greater))?", vis, t)
     # "Seas in sheltered bays below 1 metre": the sea state by its height, where it holds kept
-    t = re.sub(r"(?i)\b(?:seas?|waves?)((?: (?:in|on|inside|outside|off|along|near|over|across) [a-z' -]+?))\s+(?:below|under|less than|"
+    t = _sub(r"(?i)\b(?:seas?|waves?)((?: (?:in|on|inside|outside|off|along|near|over|across) [a-z' -]+?))\s+(?:below|under|less than|"
                r"up to|near|around|about|above|over|of)\s+(?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?(\d+(?:\.\d+)?)\s*"
                r"(ft|feet|foot|m|metres?|meters?)\b", lambda m: _sea_by_height(_metres(m.group(2), m.group(3))) + m.group(1), t)
     # "Seas 10 ft", "seas 2 to 4 ft", "waves 1.5 m": the sea state by the height of its waves (WMO code 3700)
-    t = re.sub(r"(?i)(?<!swell )(?<!swells )\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
+    t = _sub(r"(?i)(?<!swell )(?<!swells )\b(?:high |big |rough )?(?:combined )?(?:seas|waves|sea|wave heights?)\s*:?\s+(?:from (?:the )?[a-z-]+\s+)?(?:in the range of\s+|around\s+|near\s+|of\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?"
                r"(\d+(?:\.\d+)?)\s*(ft|feet|foot|cm|m|metres|meters)\b(?:\s+or (?:less|lower|below))?(?:,?\s*(building|subsiding|easing|rising|falling)"
                r"(?: to (?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?\d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?)?",
                lambda m: _sea_by_height(_metres(m.group(1), m.group(2))) + (" " + m.group(3).lower() if m.group(3) else ""), t)
-    t = re.sub(r"(?i),\s*(?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?(\d+(?:\.\d+)?)\s*(ft|feet|foot|metres|meters)\b"
+    t = _sub(r"(?i),\s*(?:\d+(?:\.\d+)?\s*(?:to|-|–)\s*)?(\d+(?:\.\d+)?)\s*(ft|feet|foot|metres|meters)\b"
                r"(?=\s+(?:on|in|near|inside|outside|off|along|over)\b)",
                lambda m: ", " + _sea_by_height(_metres(m.group(1), m.group(2))), t)  # "..., 2 to 4 feet on the banks"
-    t = re.sub(r"(?i)\bwave detail:[^.]*\.?", "", t)
-    t = re.sub(r"(?i)\b(swells?|waves?) of (?:\d+(?:[.,]\d+)?\s*(?:to|-|–)\s*)?\d+(?:[.,]\d+)?\s*(?:m|metres|meters|ft|feet)\b", r"\1", t)
-    t = re.sub(r"(?i),?\s*\breducing ((?:very )?(?:poor|moderate)) visibility\b", r", \1 visibility", t)
+    t = _sub(r"(?i)\bwave detail:[^.]*\.?", "", t)
+    t = _sub(r"(?i)\b(swells?|waves?) of (?:\d+(?:[.,]\d+)?\s*(?:to|-|–)\s*)?\d+(?:[.,]\d+)?\s*(?:m|metres|meters|ft|feet)\b", r"\1", t)
+    t = _sub(r"(?i),?\s*\breducing ((?:very )?(?:poor|moderate)) visibility\b", r", \1 visibility", t)
     # "30 to 50 cm of fresh snow", "250 to 350 mm of rain": an amount, said without its number
-    t = re.sub(r"(?i)\b(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?\d+(?:\.\d+)?\s*(?:cm|mm|in|inches)\s+of\s+", "", t)
-    t = re.sub(r"(?i)\bswell:\s*((?:north|south|east|west)[a-z-]*\s+)", r"\1swell ", t)  # "Swell: South-westerly 3-4m"
-    t = re.sub(r"(?i)\bswell:\s*(low|moderate|heavy|high|long|short|slight|no)\s+(" + _COMPASS_RX + r")\b\.?",
+    t = _sub(r"(?i)\b(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?\d+(?:\.\d+)?\s*(?:cm|mm|in|inches)\s+of\s+", "", t)
+    t = _sub(r"(?i)\bswell:\s*((?:north|south|east|west)[a-z-]*\s+)", r"\1swell ", t)  # "Swell: South-westerly 3-4m"
+    t = _sub(r"(?i)\bswell:\s*(low|moderate|heavy|high|long|short|slight|no)\s+(" + _COMPASS_RX + r")\b\.?",
                lambda m: "a " + m.group(1).lower() + " " + _COMPASS[m.group(2).lower()] + " swell.", t)
-    t = re.sub(r"(?i)\bswell:\s*(low|moderate|heavy|high|long|short|slight|negligible)\b\.?", lambda m: "a " + m.group(1).lower() + " swell.", t)
-    t = re.sub(r"(?i)\b((?:(?:north|south|east|west)[a-z-]*|[nsew]{1,3}) )?swell(?: (rising|easing|falling|building|increasing|decreasing)(?: to)?)?"
+    t = _sub(r"(?i)\bswell:\s*(low|moderate|heavy|high|long|short|slight|negligible)\b\.?", lambda m: "a " + m.group(1).lower() + " swell.", t)
+    t = _sub(r"(?i)\b((?:(?:north|south|east|west)[a-z-]*|[nsew]{1,3}) )?swell(?: (rising|easing|falling|building|increasing|decreasing)(?: to)?)?"
                r"\s+(?:around\s+|of\s+|near\s+)?(?:\d+(?:\.\d+)?\s*(?:to|-|–|or)\s*)?(\d+(?:\.\d+)?)\s*(m|metres|meters|ft|feet)\b",
                lambda m: ("a low " if _metres(m.group(3), m.group(4)) < 2 else "a moderate " if _metres(m.group(3), m.group(4)) < 4
                           else "a heavy ") + ((m.group(1) or "").lower().strip() + " " if m.group(1) and len(m.group(1).strip()) > 3 else "")
                + "swell" + (" " + m.group(2).lower() if m.group(2) else ""), t)
-    t = re.sub(r"(?i)\bseas? ((?:very )?(?:smooth|slight|moderate|rough|high|phenomenal|calm)(?: (?:to|or) (?:very )?"
+    t = _sub(r"(?i)\bseas? ((?:very )?(?:smooth|slight|moderate|rough|high|phenomenal|calm)(?: (?:to|or) (?:very )?"
                r"(?:smooth|slight|moderate|rough|high|phenomenal))?)\b", lambda m: "a " + m.group(1).lower() + " sea", t)
     unit = re.search(r"(?i)\d\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b", t)
-    t = re.sub(r"(?i)\s+gusting(?: to)?\s+(\d+)(?![\d.])(?!\s*(?:km/h|kmh|kmph|mph|kt|kts|knots|m/s)\b)",
+    t = _sub(r"(?i)\s+gusting(?: to)?\s+(\d+)(?![\d.])(?!\s*(?:km/h|kmh|kmph|mph|kt|kts|knots|m/s)\b)",
                lambda m: m.group(0) + " " + (unit.group(1) if unit else "km/h"), t)
-    t = re.sub(r"(?i)\s+gusting(?: to)?\s+(\d+)\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b",
+    t = _sub(r"(?i)\s+gusting(?: to)?\s+(\d+)\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b",
                lambda m: ", " + ("severe gusts" if float(m.group(1)) * (1.609 if m.group(2).lower() == "mph" else 1.852 if "t" in m.group(2).lower() else 1) >= 100
                                   else "strong gusts"), t)
-    t = re.sub(r"(?i)\b(?:snowfall limit|snow limit|snow line|snowline|schneefallgrenze|limite pluie-neige|"
+    t = _sub(r"(?i)\b(?:snowfall limit|snow limit|snow line|snowline|schneefallgrenze|limite pluie-neige|"
                r"rain-snow limit|limit of snowfall|snow level)\b" + lead + num, snow_limit, t)
-    t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:down\s+)?to\s+" + num, snow_limit, t)
-    t = re.sub(r"(?i)\bsnow(?:fall)?\s+(?:above|over|from)\s+" + num, "snow on higher ground", t)
-    t = re.sub(r"(?i)\b(?:zero-degree line|zero degree line|0\s*°\s*c?\s*(?:level|line)|freezing level|"
+    t = _sub(r"(?i)\bsnow(?:fall)?\s+(?:down\s+)?to\s+" + num, snow_limit, t)
+    t = _sub(r"(?i)\bsnow(?:fall)?\s+(?:above|over|from)\s+" + num, "snow on higher ground", t)
+    t = _sub(r"(?i)\b(?:zero-degree line|zero degree line|0\s*°\s*c?\s*(?:level|line)|freezing level|"
                r"nullgradgrenze|isotherme 0\s*°?\s*c?|iso(?:therm)?\s*0(?:\s*°\s*c)?)(?!\w)" + lead + num, freezing, t)
-    t = re.sub(r"(?i),?\s*(?:with\s+)?(?:its\s+)?(?:tops?|upper limit|upper boundary|top of (?:the )?fog|fog tops?|"
+    t = _sub(r"(?i),?\s*(?:with\s+)?(?:its\s+)?(?:tops?|upper limit|upper boundary|top of (?:the )?fog|fog tops?|"
                r"cloud tops?|base|cloud base|ceiling)\b" + lead + num, "", t)
-    t = re.sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+|as high as\s+|near\s+|around\s+)?(\d+)\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b",
+    t = _sub(r"(?i)\bgusts(\s+in the [a-z]+)?\s+(?:of\s+|up to\s+|to\s+|reaching\s+|as high as\s+|near\s+|around\s+)?(\d+)\s*(km/h|kmh|kmph|mph|kt|kts|knots)\b",
                lambda m: gusts(m), t)
     # a height left: "above 2000 m", "at 1500 m", "2000 m" -- said without it
-    t = re.sub(r"(?i)\s*\b(?:above|below|over|under|around|at|from|to|up to|down to)\s+" + num, "", t)
+    t = _sub(r"(?i)\s*\b(?:above|below|over|under|around|at|from|to|up to|down to)\s+" + num, "", t)
     return t
 
 
@@ -244,14 +257,14 @@ def _wind_slot(slot: str) -> str:
     """"S or SW 3 or 4, occasionally 5" -> "southerly or southwesterly 3 or 4, occasionally 5";
     "NW 6 to gale 8" -> "northwesterly 6, at times gale 8"."""
     # "4 or 5, occasionally 6 later": a force said only by its number says nothing once it is dropped
-    slot = re.sub(r"(?i),\s*(?:occasionally|at times|perhaps|possibly|locally|gusting)\s+(?:force\s+)?\d+(?:\s+(?:later|at first|for a time|"
+    slot = _sub(r"(?i),\s*(?:occasionally|at times|perhaps|possibly|locally|gusting)\s+(?:force\s+)?\d+(?:\s+(?:later|at first|for a time|"
                   r"in (?:the )?[a-z]+))?(?=\s*[,.;]|$)", "", slot)
     t = _COMPASS_AT.sub(lambda m: _COMPASS[m.group(1).lower()], slot)
-    t = re.sub(r"(?i)\b([a-z-]+erly) at (?=\d)", r"\1 ", t)  # "E at 25 to 35 km/h"
-    t = re.sub(r"(?i)\b(occasionally|perhaps|possibly|at times|probably)\s+((?:severe |violent )?gale|storm|violent storm)\s+\d+",
+    t = _sub(r"(?i)\b([a-z-]+erly) at (?=\d)", r"\1 ", t)  # "E at 25 to 35 km/h"
+    t = _sub(r"(?i)\b(occasionally|perhaps|possibly|at times|probably)\s+((?:severe |violent )?gale|storm|violent storm)\s+\d+",
                lambda m: m.group(1) + " a " + m.group(2).lower(), t)
     t = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], t)
-    t = re.sub(r"(?i)\b(\d+)\s+(?:to|or)\s+((?:severe |violent )?(?:gale|storm)|hurricane force)\s+(\d+)",
+    t = _sub(r"(?i)\b(\d+)\s+(?:to|or)\s+((?:severe |violent )?(?:gale|storm)|hurricane force)\s+(\d+)",
                lambda m: _BEAUFORT_NAMES.get(m.group(1), m.group(1)) + ", at times " + m.group(2) + " " + m.group(3), t)
     return t
 
@@ -275,7 +288,7 @@ def _sea(slot: str) -> str:
         return article(m.group(1) + " sea") + " " + m.group(2) + " and " + article(m.group(3) + " sea") + " " + m.group(4)
     m = re.match(r"((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?)"
                  r"(?: later)?$", s)
-    s = re.sub(r"^((?:very )?[a-z]+), (?:occasionally|at times|perhaps) ((?:very )?[a-z]+)$", r"\1 or \2", s)
+    s = _sub(r"^((?:very )?[a-z]+), (?:occasionally|at times|perhaps) ((?:very )?[a-z]+)$", r"\1 or \2", s)
     m2 = re.match(r"^((?:very )?[a-z]+ or (?:very )?[a-z]+), (occasionally|at times|perhaps) ((?:very )?[a-z]+)$", s)
     if m2:  # "rough or very rough, occasionally high"
         return article(m2.group(1) + " sea") + ", " + m2.group(2) + " " + article(m2.group(3) + " sea")
@@ -293,11 +306,11 @@ _VIS_LEAD = re.compile(r"(?i)((?:very )?(?:good|moderate|poor|fair|excellent|red
 
 def _vis(slot: str) -> str:
     s = " ".join(slot.lower().strip(" .").split())
-    s = re.sub(r"^((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?),? (?:becoming )?(?:very )?[a-z]+ in (?:heavy )?(?:showers|rain|fog|drizzle|snow|mist|precipitation)(?: later)?$",
+    s = _sub(r"^((?:very )?[a-z]+(?: (?:or|to) (?:very )?[a-z]+)?),? (?:becoming )?(?:very )?[a-z]+ in (?:heavy )?(?:showers|rain|fog|drizzle|snow|mist|precipitation)(?: later)?$",
                r"\1", s)  # "good, moderate in showers": the visibility, its dip in showers a detail
-    s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?), (occasionally|at times) ((?:very )?[a-z]+)$",
+    s = _sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?), (occasionally|at times) ((?:very )?[a-z]+)$",
                r"\1 visibility, \2 \3 visibility", s)  # "good, occasionally moderate"
-    s = re.sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
+    s = _sub(r"^((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?),? (?:becoming|then) ((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)"
                r"(?: later)?$", r"\1 visibility, then \2 visibility later", s)  # "good, becoming poor"
     m = re.match(r"((?:very )?[a-z]+(?: or (?:very )?[a-z]+)?)(.*)$", s)
     return m.group(1) + " visibility" + m.group(2) if "visibility" not in s else s
@@ -331,7 +344,7 @@ def _area_label(m: re.Match) -> str:
     """An area's label before its forecast ("Sea of Galilee:", "Lagos offshore:") is left out; a
     label that is itself weather ("Fire Danger:", "Heat Stress:", "ORANGE ALERT:") is kept."""
     label = m.group(0)
-    ws = [w.lower() for w in re.findall(r"[^\W\d_][\w'’-]*", re.sub(r"\([^()]*\)", "", label))]  # "(SOUTH)": a part of it
+    ws = [w.lower() for w in re.findall(r"[^\W\d_][\w'’-]*", _sub(r"\([^()]*\)", "", label))]  # "(SOUTH)": a part of it
     said = _KNOWN | _LABEL_WEATHER | _LABEL_KEEP if label.strip(" :").isupper() or "(" in label or "," in label or "/" in label \
         else _FORECAST_WORDS | _KNOWN | _LABEL_WEATHER
     if any(w in said for w in ws if w not in ("sea", "coast", "coastal", "offshore", "inshore", "inland", "areas", "area", "region",
@@ -353,136 +366,136 @@ def _periods(t: str) -> str:
     "Max temps: Coast 31°C, Inland 34°C" are readings; a time written before the weather it times
     ("In the evening a cold front ...") is said after it; a sea state in a marine bulletin's label
     ("Sea state: Moderate to choppy; waves 3-6 ft") is the sea, its heights not said twice."""
-    t = re.sub(r"(\d)\s*[~〜～]\s*(?=[-+]?\d)", r"\1 to ", t)  # "14~20 m/s": a range, as East Asian services write it
-    t = re.sub(r"(?i)(\d)\s*(m|km|ft|mm|cm)\s*[-–]\s*(?=\d)", r"\1 \2 to ", t)  # "visibility 2000m–4000m": a range
+    t = _sub(r"(\d)\s*[~〜～]\s*(?=[-+]?\d)", r"\1 to ", t)  # "14~20 m/s": a range, as East Asian services write it
+    t = _sub(r"(?i)(\d)\s*(m|km|ft|mm|cm)\s*[-–]\s*(?=\d)", r"\1 \2 to ", t)  # "visibility 2000m–4000m": a range
     # "E at 2.06 to 4.63 m/s" (a speed converted from knots): whole numbers, the wind's direction before them
-    t = re.sub(r"(?i)(\d+)\.\d+(?=(?:\s*(?:to|-|–)\s*\d+(?:\.\d+)?)?\s*(?:m/s|km/h|kts?|knots|mph)\b)", r"\1", t)
-    t = re.sub(r"(?i)(?<![\w'/-])(" + _COMPASS_RX + r")(?:\s+to\s+(" + _COMPASS_RX + r")(?![\w'-])(?:\s+at)?|(?![\w'-])\s+at)\s+"
+    t = _sub(r"(?i)(\d+)\.\d+(?=(?:\s*(?:to|-|–)\s*\d+(?:\.\d+)?)?\s*(?:m/s|km/h|kts?|knots|mph)\b)", r"\1", t)
+    t = _sub(r"(?i)(?<![\w'/-])(" + _COMPASS_RX + r")(?:\s+to\s+(" + _COMPASS_RX + r")(?![\w'-])(?:\s+at)?|(?![\w'-])\s+at)\s+"
                r"(?=\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:m/s|km/h|kts?|knots|mph)\b)",
                lambda m: _COMPASS[m.group(1).lower()] + (" to " + _COMPASS[m.group(2).lower()] if m.group(2) else "") + " ", t)
     # "until 0900GMT", "between 1600GMT and 1900GMT": a time in hours with its zone, said without it
-    t = re.sub(r"(?i)\s*\bbetween\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\s+and\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\b", "", t)
-    t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{3,4}\s*(?:GMT|UTC|Z)\b", "", t)
-    t = re.sub(r"(?i)\b(morning|afternoon|evening|night)\s*/\s*(morning|afternoon|evening|night)\s*:", r"\1 and \2:", t)
-    t = re.sub(r"(?i)" + _START + r"(?:dekadal|weekly|10-day|ten-day|monthly|seasonal) outlook\s*:\s*", "", t)
-    t = re.sub(r"(?i)" + _START + r"risk\s*:" + _SENTENCE, "", t).strip()  # "RISK: HIGH after 1500 hrs." (to small craft)
-    t = re.sub(r"(?i),\s*(?:up to|reaching|locally) [\d.]+\s*(?:m|ft|metres?|meters?|feet)\b(?: (?:near|in|with) [^,.;]*)?", "", t)
+    t = _sub(r"(?i)\s*\bbetween\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\s+and\s+\d{3,4}\s*(?:GMT|UTC|Z|LT|hrs)\b", "", t)
+    t = _sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{3,4}\s*(?:GMT|UTC|Z)\b", "", t)
+    t = _sub(r"(?i)\b(morning|afternoon|evening|night)\s*/\s*(morning|afternoon|evening|night)\s*:", r"\1 and \2:", t)
+    t = _sub(r"(?i)" + _START + r"(?:dekadal|weekly|10-day|ten-day|monthly|seasonal) outlook\s*:\s*", "", t)
+    t = _sub(r"(?i)" + _START + r"risk\s*:" + _SENTENCE, "", t).strip()  # "RISK: HIGH after 1500 hrs." (to small craft)
+    t = _sub(r"(?i),\s*(?:up to|reaching|locally) [\d.]+\s*(?:m|ft|metres?|meters?|feet)\b(?: (?:near|in|with) [^,.;]*)?", "", t)
     # "Swell below 1 metre": a low swell
-    t = re.sub(r"(?i)\b(swells?|waves?) (below|under|less than) [\d.]+\s*(?:metres?|meters?|m|ft|feet)\b",
+    t = _sub(r"(?i)\b(swells?|waves?) (below|under|less than) [\d.]+\s*(?:metres?|meters?|m|ft|feet)\b",
                lambda m: "low " + m.group(1).lower(), t)
     # the Estonian and Jordanian services' forms: "Air temperature 6..8°C", "S-SW 8-12, gusts 17 m/s", "Southwest, west wind
     # 4-9 m/s", "on the coast gusts up to 17 m/s", "Storm warning!", "Winds westerly moderate in speed", "southerly winds active"
-    t = re.sub(r"!\s*", ". ", t).strip()
-    t = re.sub(r"([-+]?\d)\s*\.\.\s*(?=[-+]?\d)", r"\1 to ", t)  # "-2..+2°C": a range
-    t = re.sub(r"(?i)" + _START + r"(?:air )?temperatures?\s+(?:up to |around |about |near |falling to |rising to |of )?[-+]?\d" + _SENTENCE,
+    t = _sub(r"!\s*", ". ", t).strip()
+    t = _sub(r"([-+]?\d)\s*\.\.\s*(?=[-+]?\d)", r"\1 to ", t)  # "-2..+2°C": a range
+    t = _sub(r"(?i)" + _START + r"(?:air )?temperatures?\s+(?:up to |around |about |near |falling to |rising to |of )?[-+]?\d" + _SENTENCE,
                "", t).strip()
-    t = re.sub(r"(?i),\s*(?:air )?temperature\s+[^,.;]*\d[^,.;]*", "", t)
+    t = _sub(r"(?i),\s*(?:air )?temperature\s+[^,.;]*\d[^,.;]*", "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)" + _START + r"(?:in the (?:morning|afternoon|evening) |at night )?(?:the )?sea level\b" + _SENTENCE, "", t).strip()
-    t = re.sub(r"(?i),\s*amount\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*mm\b", "", t)
-    t = re.sub(r"(?i)\s*\b(?:by|at|after|until|before|from|around)\s+\d{1,2}\s*o['’]clock\b", "", t)
-    t = re.sub(r"(?i)(?<=[.;]\s)tomorrow\b(?!\s*(?:morning|afternoon|evening|night))" + _SENTENCE, "", t).strip()  # another day
-    t = re.sub(r"(?i)^(?:tomorrow|today|tonight),?\s+(?:" + _DAYS[3:-1] + r")\s*:\s*", "", t)  # "Tomorrow, Thursday:"
-    t = re.sub(r"(?i)^today\s+(?=[a-z])", "", t)  # "Today cloudy with clear spells"
-    t = re.sub(r"(?i)" + _START + r"from the (?:north|south|east|west)[a-z-]* (?=[a-z])", "", t)  # "From the southwest rain spreading"
-    t = re.sub(r"(?i),\s*in places ([a-z]+)(?=\s*[.,;]|$)", r", \1 in places", t)  # "Showers, in places sleet"
-    t = re.sub(r"(?i)" + _START + r"on the coast (gales?|storm)\b", lambda m: "a " + m.group(1).lower().rstrip("s") + " on the coast", t)
+    t = _sub(r"(?i)" + _START + r"(?:in the (?:morning|afternoon|evening) |at night )?(?:the )?sea level\b" + _SENTENCE, "", t).strip()
+    t = _sub(r"(?i),\s*amount\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*mm\b", "", t)
+    t = _sub(r"(?i)\s*\b(?:by|at|after|until|before|from|around)\s+\d{1,2}\s*o['’]clock\b", "", t)
+    t = _sub(r"(?i)(?<=[.;]\s)tomorrow\b(?!\s*(?:morning|afternoon|evening|night))" + _SENTENCE, "", t).strip()  # another day
+    t = _sub(r"(?i)^(?:tomorrow|today|tonight),?\s+(?:" + _DAYS[3:-1] + r")\s*:\s*", "", t)  # "Tomorrow, Thursday:"
+    t = _sub(r"(?i)^today\s+(?=[a-z])", "", t)  # "Today cloudy with clear spells"
+    t = _sub(r"(?i)" + _START + r"from the (?:north|south|east|west)[a-z-]* (?=[a-z])", "", t)  # "From the southwest rain spreading"
+    t = _sub(r"(?i),\s*in places ([a-z]+)(?=\s*[.,;]|$)", r", \1 in places", t)  # "Showers, in places sleet"
+    t = _sub(r"(?i)" + _START + r"on the coast (gales?|storm)\b", lambda m: "a " + m.group(1).lower().rstrip("s") + " on the coast", t)
     _cmp = r"(?-i:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)"
-    t = re.sub(r"(?i),\s*(in the (?:morning|afternoon|evening)|at night|overnight|later)\s+(" + _cmp + r")\s+\d+\s*[-–]\s*\d+"
+    t = _sub(r"(?i),\s*(in the (?:morning|afternoon|evening)|at night|overnight|later)\s+(" + _cmp + r")\s+\d+\s*[-–]\s*\d+"
                r"(?:,\s*gusts[^,.;]*)?", lambda m: ", becoming " + _COMPASS[m.group(2).lower()] + " " + m.group(1).lower(), t)
-    t = re.sub(r"(?i)\b(" + _cmp + r")[-–](" + _cmp + r")(?:\s+winds?)?\s+\d+(?:\s*[-–]\s*\d+)?(?:\s*(?:m/s|kts?|knots|km/h|mph))?",
+    t = _sub(r"(?i)\b(" + _cmp + r")[-–](" + _cmp + r")(?:\s+winds?)?\s+\d+(?:\s*[-–]\s*\d+)?(?:\s*(?:m/s|kts?|knots|km/h|mph))?",
                lambda m: _COMPASS[m.group(1).lower()] + " to " + _COMPASS[m.group(2).lower()] + " wind", t)  # "S-SW 8-12"
-    t = re.sub(r"(?i)\b(" + _cmp + r")[-–](" + _cmp + r")\s+winds?\b",
+    t = _sub(r"(?i)\b(" + _cmp + r")[-–](" + _cmp + r")\s+winds?\b",
                lambda m: _COMPASS[m.group(1).lower()] + " to " + _COMPASS[m.group(2).lower()] + " wind", t)  # "N-NE wind"
-    t = re.sub(r"\b(" + _cmp + r")\s+\d+\s*[-–]\s*\d+(?=,\s*(?:on [^,.;]{1,30}\s)?gusts)",
+    t = _sub(r"\b(" + _cmp + r")\s+\d+\s*[-–]\s*\d+(?=,\s*(?:on [^,.;]{1,30}\s)?gusts)",
                lambda m: _COMPASS[m.group(1).lower()] + " wind", t)  # "NW 8-13, gusts 18 m/s"
     _dir = r"(?:north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|south-east|south-west)"
-    t = re.sub(r"(?i)\b(" + _dir + r"),\s*(" + _dir + r")\s+winds?\b",
+    t = _sub(r"(?i)\b(" + _dir + r"),\s*(" + _dir + r")\s+winds?\b",
                lambda m: _directional(m.group(1).lower()) + " to " + _directional(m.group(2).lower()) + " wind", t)
-    t = re.sub(r"(?i),\s*(on (?:the )?[^,.;]{1,30}?)\s+gusts\b", r", gusts \1", t)  # "on the coast gusts up to 17 m/s"
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|at night|overnight|later) (veering|backing|turning) (" + _cmp + r")\b",
+    t = _sub(r"(?i),\s*(on (?:the )?[^,.;]{1,30}?)\s+gusts\b", r", gusts \1", t)  # "on the coast gusts up to 17 m/s"
+    t = _sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|at night|overnight|later) (veering|backing|turning) (" + _cmp + r")\b",
                lambda m: m.group(2).lower() + " " + _COMPASS[m.group(3).lower()] + " " + m.group(1).lower(), t)
-    t = re.sub(r"(?i)\bvisibility in ([a-z]+) (good|moderate|poor|very poor)\b", r"\2 visibility in \1", t)
-    t = re.sub(r"(?i)\bwinds? (?:veering|backing|turning) (" + _dir + r")\b", lambda m: _directional(m.group(1).lower()) + " wind", t)
-    t = re.sub(r"(?i)" + _START + r"in places ([a-z][a-z ]*?)(?=\s*[.,;]|$)", r"\1 in places", t)  # "In places light rain"
-    t = re.sub(r"(?i)\bmoderate in speed\b", "moderate", t)
-    t = re.sub(r"(?i),\s*gusts?(?:\s+(?:to|up to|of|reaching))?(?:\s+\d+(?:\s*[-–]\s*\d+)?\s*(?:km/h|kts?|knots|mph|m/s))?\s+"
+    t = _sub(r"(?i)\bvisibility in ([a-z]+) (good|moderate|poor|very poor)\b", r"\2 visibility in \1", t)
+    t = _sub(r"(?i)\bwinds? (?:veering|backing|turning) (" + _dir + r")\b", lambda m: _directional(m.group(1).lower()) + " wind", t)
+    t = _sub(r"(?i)" + _START + r"in places ([a-z][a-z ]*?)(?=\s*[.,;]|$)", r"\1 in places", t)  # "In places light rain"
+    t = _sub(r"(?i)\bmoderate in speed\b", "moderate", t)
+    t = _sub(r"(?i),\s*gusts?(?:\s+(?:to|up to|of|reaching))?(?:\s+\d+(?:\s*[-–]\s*\d+)?\s*(?:km/h|kts?|knots|mph|m/s))?\s+"
                r"(in the (?:morning|afternoon|evening)|at night|overnight)\b", r", gusty \1", t)  # "gusts 55 km/h in the afternoon"
-    t = re.sub(r"(?i)\bbecoming active\b", "freshening", t)
-    t = re.sub(r"(?i)\b((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?) winds? (?:moderate to )?active\b",
+    t = _sub(r"(?i)\bbecoming active\b", "freshening", t)
+    t = _sub(r"(?i)\b((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?) winds? (?:moderate to )?active\b",
                r"fresh \1 winds", t)
-    t = re.sub(r"(?i)\bwinds? ((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?),? (?:moderate to )?active\b",
+    t = _sub(r"(?i)\bwinds? ((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?),? (?:moderate to )?active\b",
                r"fresh \1 winds", t)
-    t = re.sub(r"(?i)\b(winds?) ((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?),? "
+    t = _sub(r"(?i)\b(winds?) ((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?),? "
                r"(light|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|active))?\b", r"\3 \2 \1", t)
-    t = re.sub(r"(?i)\b((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?) (winds?) "
+    t = _sub(r"(?i)\b((?:north|south|east|west)[a-z-]*erly(?: to (?:north|south|east|west)[a-z-]*erly)?) (winds?) "
                r"(light|moderate|fresh|strong)\b(?! to)", r"\3 \1 \2", t)  # "northerly winds moderate in speed"
-    t = re.sub(r"(?i)" + _START + r"(?:the )?weather will be\s+", "", t)
-    t = re.sub(r"(?i),?\s*with the appearance of (?:some )?clouds? at (?:medium|middle|high)(?: and (?:medium|high))? (?:altitudes|levels)",
+    t = _sub(r"(?i)" + _START + r"(?:the )?weather will be\s+", "", t)
+    t = _sub(r"(?i),?\s*with the appearance of (?:some )?clouds? at (?:medium|middle|high)(?: and (?:medium|high))? (?:altitudes|levels)",
                ", with some high cloud", t)
-    t = re.sub(r"(?i),?\s*with a (?:noticeable|slight|marked|significant) (?:drop|fall|rise|increase) in temperatures?\b", "", t)
-    t = re.sub(r"(?i)" + _START + r"(?:[A-Z]{2,5}) (?:warns|forecasts|expects|predicts) (?!(?:of )?high water)(?:of )?", "", t)  # "JMD warns of flash floods"
-    t = re.sub(r"(?i)" + _START + r"(?:max(?:imum)?|min(?:imum)?)\.?\s*:?\s*-?\d+(?:,\s*(?:max|min)\.?\s*:?\s*-?\d+)?(?:\s*[.;]|$)", "", t).strip()
+    t = _sub(r"(?i),?\s*with a (?:noticeable|slight|marked|significant) (?:drop|fall|rise|increase) in temperatures?\b", "", t)
+    t = _sub(r"(?i)" + _START + r"(?:[A-Z]{2,5}) (?:warns|forecasts|expects|predicts) (?!(?:of )?high water)(?:of )?", "", t)  # "JMD warns of flash floods"
+    t = _sub(r"(?i)" + _START + r"(?:max(?:imum)?|min(?:imum)?)\.?\s*:?\s*-?\d+(?:,\s*(?:max|min)\.?\s*:?\s*-?\d+)?(?:\s*[.;]|$)", "", t).strip()
     # "warm in Aqaba today", "in the southern Ghors and the Dead Sea": where, the place's own
-    t = re.sub(r"(?i)\b(weather|warm|hot|cool|cold|mild|dry|sunny|cloudy)\s+in (?:the )?(?:(?:northern|southern|eastern|western|central) )?"
+    t = _sub(r"(?i)\b(weather|warm|hot|cool|cold|mild|dry|sunny|cloudy)\s+in (?:the )?(?:(?:northern|southern|eastern|western|central) )?"
                r"(?-i:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?: and (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?)(?: today)?"
                r"(?=\s*[,.;]|\s*$|,? with\b)", r"\1", t)
     # "lifting by 08:00h", "after 15:00h", "until 6:00 a.m. Saturday", "from 2:00 p.m. today": clock times, said without them
-    t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at|around|near)\s+\d{1,2}[:.]\d{2}\s*(?:h\b|hrs\b|[ap]\.?m\.?)"
+    t = _sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at|around|near)\s+\d{1,2}[:.]\d{2}\s*(?:h\b|hrs\b|[ap]\.?m\.?)"
                r"(?:\s+(?:today|tonight|tomorrow|" + _DAYS[3:-1] + r"))?", "", t)
-    t = re.sub(r"(?i)\s*\b(?:at\s+)?\d{1,2}:\d{2}\s*h\b", "", t)
-    t = re.sub(r"(?i)\s*\bwithin (?:the next )?\d+ (?:hours|hrs|h)\b", "", t)  # "possible within 48 hours"
-    t = re.sub(r"(?i)\bthereafter\b,?", "then", t)
-    t = re.sub(r"(?i)\bwinds?\s*:\s*(light and variable|light|variable|calm)(?=\s*(?:[.;]|$|,?\s*(?:becoming|then|later)\b))", r"\1 winds", t)
+    t = _sub(r"(?i)\s*\b(?:at\s+)?\d{1,2}:\d{2}\s*h\b", "", t)
+    t = _sub(r"(?i)\s*\bwithin (?:the next )?\d+ (?:hours|hrs|h)\b", "", t)  # "possible within 48 hours"
+    t = _sub(r"(?i)\bthereafter\b,?", "then", t)
+    t = _sub(r"(?i)\bwinds?\s*:\s*(light and variable|light|variable|calm)(?=\s*(?:[.;]|$|,?\s*(?:becoming|then|later)\b))", r"\1 winds", t)
     # "High tide at Georgetown 05:18h (2.84 m).": a tide table's reading, not weather
-    t = re.sub(r"(?i)" + _START + r"(?:high|low) (?:tide|water)s?\b(?!\s*(?:advisory|warning|alert|watch))(?=[^.]*\d)" + _SENTENCE, "", t).strip()
+    t = _sub(r"(?i)" + _START + r"(?:high|low) (?:tide|water)s?\b(?!\s*(?:advisory|warning|alert|watch))(?=[^.]*\d)" + _SENTENCE, "", t).strip()
     # "Spring tides reaching 3.14 m may cause overtopping of sea defences": the tides
-    t = re.sub(r"(?i)\b((?:spring |high |king )?tides?)\s+(?:reaching|of|up to|near)\s+[\d.]+\s*(?:m|metres|meters|ft|feet)\b",
+    t = _sub(r"(?i)\b((?:spring |high |king )?tides?)\s+(?:reaching|of|up to|near)\s+[\d.]+\s*(?:m|metres|meters|ft|feet)\b",
                r"\1", t)
-    t = re.sub(r"(?i)\s*\b(?:across|over|in|for) Regions? \d+(?:(?:,\s*|,?\s+and\s+)\d+)*", "", t)  # "across Regions 1, 2 and 10"
-    t = re.sub(r"(?i),?\s*with higher amounts? (?:over|in|on|along|across) [^,.;]*", "", t)
-    t = re.sub(r"(?i),\s*as (?:a|the) (tropical wave|trough|low|disturbance|system)\s+(passes|crosses|moves through|approaches|moves in)\b",
+    t = _sub(r"(?i)\s*\b(?:across|over|in|for) Regions? \d+(?:(?:,\s*|,?\s+and\s+)\d+)*", "", t)  # "across Regions 1, 2 and 10"
+    t = _sub(r"(?i),?\s*with higher amounts? (?:over|in|on|along|across) [^,.;]*", "", t)
+    t = _sub(r"(?i),\s*as (?:a|the) (tropical wave|trough|low|disturbance|system)\s+(passes|crosses|moves through|approaches|moves in)\b",
                lambda m: ", with a " + m.group(1).lower() + " " + _ing(m.group(2)), t)
     # "Seas moderate, waves 1.5 to 2.1 m in open waters": the sea once
-    t = re.sub(r"(?i)\b(seas?\s*:?\s*(?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy))(?:\s+(?:with|,)\s*|,\s*)waves\s+"
+    t = _sub(r"(?i)\b(seas?\s*:?\s*(?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy))(?:\s+(?:with|,)\s*|,\s*)waves\s+"
                r"(?:reaching\s+)?(?:[\d.]+\s*(?:to|-|–)\s*)?[\d.]+\s*(?:m|ft)\b(?:\s+in open waters)?", r"\1", t)
     # "Sea: rough conditions along the coast": the sea, not its "conditions"
-    t = re.sub(r"(?i)\b(seas?\s*:\s*(?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
+    t = _sub(r"(?i)\b(seas?\s*:\s*(?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
                r"(?:calm|smooth|slight|moderate|rough|high|choppy))?)\s+(?:sea\s+)?conditions\b", r"\1", t)
-    t = re.sub(r"(?i)\b((?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
+    t = _sub(r"(?i)\b((?:very )?(?:calm|smooth|slight|moderate|rough|high|choppy)(?:\s+(?:to|or)\s+(?:very )?"
                r"(?:calm|smooth|slight|moderate|rough|high|choppy))?) sea conditions\b", r"\1 seas", t)  # "Rough sea conditions"
     # "Hot and humid conditions continue", "Fine weather expected": the weather, not that it goes on
-    t = re.sub(r"(?i)(?<=[a-z])\s+(?:conditions|weather)\s+(?:will\s+)?(?:continues?|persists?|prevails?|remains?|expected)\b"
+    t = _sub(r"(?i)(?<=[a-z])\s+(?:conditions|weather)\s+(?:will\s+)?(?:continues?|persists?|prevails?|remains?|expected)\b"
                r"(?=\s*[.,;]|\s*$)", "", t)
     # "Sea breeze SW 15–25 km/h in the afternoon": a southwesterly sea breeze
-    t = re.sub(r"(?i)\b(sea|land|lake) breeze\s*:?\s+(" + _COMPASS_RX + r")(?![\w'-])(?:\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
+    t = _sub(r"(?i)\b(sea|land|lake) breeze\s*:?\s+(" + _COMPASS_RX + r")(?![\w'-])(?:\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
                r"(?:km/h|kph|kts?|knots|mph|m/s))?",
                lambda m: article(_COMPASS[m.group(2).lower()] + " " + m.group(1).lower() + " breeze"), t)
     # ", increasing from Thursday": what another day brings is its outlook
-    t = re.sub(r"(?i),?\s*\b(?:increasing|decreasing|easing|building|rising|moderating|abating)\s+(?:from|on|by)\s+(?:"
+    t = _sub(r"(?i),?\s*\b(?:increasing|decreasing|easing|building|rising|moderating|abating)\s+(?:from|on|by)\s+(?:"
                + _DAYS[3:-1] + r")\b", "", t)
     # "likely around Winneba, Apam and Kasoa": where, by the names of the places; the place is its own
-    t = re.sub(r"\s+(?:likely\s+)?(?:around|near|at|in|over) [A-Z][\w'’-]*(?:, [A-Z][\w'’-]*)+,? and [A-Z][\w'’-]*", "", t)
-    t = re.sub(r"(?i)(?<=[a-z])\s+likely(?=\s*[,.;]|\s*$)", "", t)  # "heavy rains likely"
+    t = _sub(r"\s+(?:likely\s+)?(?:around|near|at|in|over) [A-Z][\w'’-]*(?:, [A-Z][\w'’-]*)+,? and [A-Z][\w'’-]*", "", t)
+    t = _sub(r"(?i)(?<=[a-z])\s+likely(?=\s*[,.;]|\s*$)", "", t)  # "heavy rains likely"
     # "over inland and elevated areas", "over the coastal and inland areas": where, said plainly
     _where = {"coastal": "along the coast", "mountain": "over the mountains", "elevated": "on high ground", "high": "on high ground",
               "upland": "on high ground", "hilly": "on high ground", "mountainous": "over the mountains", "low-lying": "in low-lying areas"}
-    t = re.sub(r"(?i)(?<!places )\b(?:over|in|across) (?:the )?(desert|coastal|mountain|mountainous|interior|inland|elevated|high|upland|low-lying)"
+    t = _sub(r"(?i)(?<!places )\b(?:over|in|across) (?:the )?(desert|coastal|mountain|mountainous|interior|inland|elevated|high|upland|low-lying)"
                r"(?:,? (?:and|or) (desert|coastal|mountain|mountainous|interior|inland|elevated|high|upland|low-lying))? "
                r"(?:areas|parts|ground|districts|regions)\b(?-i:(?: of (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*))?",
                lambda m: " and ".join(dict.fromkeys(_where.get(w.lower(), "inland") for w in m.groups() if w)), t)
     # the same reading again in other units, a probability: "(16 to 22 mph)", "(3 ft)", "(77°F)", "(60%)", "(Prob. of precip. 70%)"
-    t = re.sub(r"(?i)\s*\(\s*(?:near |about |around |up to |over |below )?[-+]?[\d.,]+(?:\s*(?:to|-|–)\s*[-+]?[\d.,]+)?\s*"
+    t = _sub(r"(?i)\s*\(\s*(?:near |about |around |up to |over |below )?[-+]?[\d.,]+(?:\s*(?:to|-|–)\s*[-+]?[\d.,]+)?\s*"
                r"(?:mph|km/h|kph|kmh|knots?|kts?|kt|ft|feet|foot|m|metres?|meters?|°\s*[cf]?|f|c|in|inches|mm|cm|miles?|km|nm|m/s|hpa|mb)\s*\)",
                "", t)
-    t = re.sub(r"\s*\([^()]*\d\s*%[^()]*\)", "", t)
-    t = re.sub(r"(?i)\bprob(?:\.|ability)? of precip(?:\.|itation)?\s*:?\s*\d+\s*%\.?", "", t)
-    t = re.sub(r"(?i)\b(heat ?wave|cold ?wave)(\s+(?:alert|warning|advisory|watch))?\s*:\s*", r"\1\2. ", t)  # "Heat wave: ..."
+    t = _sub(r"\s*\([^()]*\d\s*%[^()]*\)", "", t)
+    t = _sub(r"(?i)\bprob(?:\.|ability)? of precip(?:\.|itation)?\s*:?\s*\d+\s*%\.?", "", t)
+    t = _sub(r"(?i)\b(heat ?wave|cold ?wave)(\s+(?:alert|warning|advisory|watch))?\s*:\s*", r"\1\2. ", t)  # "Heat wave: ..."
     # "Sea state, Haifa-Ashdod: moderate to rough": the label, less the area it names
-    t = re.sub(r"(?i)\b(sea state|seas?|wind|winds|visibility|waves?),\s*[A-Z][^:.]{0,40}:\s*", r"\1: ", t)
-    t = re.sub(r"(?i)\b(sea state\s*:?\s*(?:calm )?(?:to )?)light\b(?=\s*[,.;]|$)", r"\1slight", t)  # "Sea state: calm to light"
+    t = _sub(r"(?i)\b(sea state|seas?|wind|winds|visibility|waves?),\s*[A-Z][^:.]{0,40}:\s*", r"\1: ", t)
+    t = _sub(r"(?i)\b(sea state\s*:?\s*(?:calm )?(?:to )?)light\b(?=\s*[,.;]|$)", r"\1slight", t)  # "Sea state: calm to light"
     # an area's label before its forecast: "Sea of Galilee: ...", "Lagos offshore: ...", "Coastal cities: ..."
-    t = re.sub(_START + r"(?!(?i:Wind|Winds|Sea|Seas|Sea state|Weather|Visibility|Vis|Swell|Waves?|Outlook|Warning|Today|"
+    t = _sub(_START + r"(?!(?i:Wind|Winds|Sea|Seas|Sea state|Weather|Visibility|Vis|Swell|Waves?|Outlook|Warning|Today|"
                r"Tonight|Tomorrow|Morning|Afternoon|Evening|Night|Temperature|Temp|Max|Min|High|Low|Marine|Forecast)\s*:)"
                r"(?:[A-Z][\w'’-]*(?:(?:,\s*|\s*/\s*|,? (?:and|&) )[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)+"  # "Hoima, Kikuube, Masindi:"
                r"|[A-Z][\w'’-]*(?: [\w'’-]+){0,3}\s*\([^()]{1,40}\)"
@@ -493,68 +506,68 @@ def _periods(t: str) -> str:
                r"waters|inland|area|areas|region)|(?:Coastal|Inland|Northern|Southern|Eastern|Western|Central)"
                r"(?: and (?:coastal|inland|northern|southern|eastern|western|central))? (?:cities|areas|towns|"
                r"districts|regions|parts|states|waters|desert|deserts|highlands|mountains|valleys|plains|coast|coasts))\s*:\s*", _area_label, t)
-    t = re.sub(r"(?i)\b(cloudy|hazy|dusty|sunny|misty) atmosphere\b", r"\1 skies", t)  # "Cloudy atmosphere"
+    t = _sub(r"(?i)\b(cloudy|hazy|dusty|sunny|misty) atmosphere\b", r"\1 skies", t)  # "Cloudy atmosphere"
     # "Stable conditions with weak winds may cause a rise in air pollution levels": the air, not what it may cause
-    t = re.sub(r"(?i)\s+(?:may|could|might|will|can) (?:cause|lead to|result in|bring about)\b[^.;]*", "", t)
-    t = re.sub(r"(?i)\bstable conditions\b", "stable air", t)
-    t = re.sub(r"(?i)\bweak winds?\b", "light winds", t)
-    t = re.sub(r"(?i)\s+and (?:its )?environs\b", "", t)
+    t = _sub(r"(?i)\s+(?:may|could|might|will|can) (?:cause|lead to|result in|bring about)\b[^.;]*", "", t)
+    t = _sub(r"(?i)\bstable conditions\b", "stable air", t)
+    t = _sub(r"(?i)\bweak winds?\b", "light winds", t)
+    t = _sub(r"(?i)\s+and (?:its )?environs\b", "", t)
     # "over parts of Lagos and Ogun states", "over Lagos, Ogun and Ondo states": where, said as "in places"
-    t = re.sub(r"\b(?:[Oo]ver|[Ii]n|[Aa]cross) (?:(?:some |most |many )?parts of [A-Z][\w'’-]*(?:(?:,| and|, and) [A-Z][\w'’-]*)*"
+    t = _sub(r"\b(?:[Oo]ver|[Ii]n|[Aa]cross) (?:(?:some |most |many )?parts of [A-Z][\w'’-]*(?:(?:,| and|, and) [A-Z][\w'’-]*)*"
                r"|[A-Z][\w'’-]*(?:, [A-Z][\w'’-]*)*,? and [A-Z][\w'’-]*) "
                r"(?:[Ss]tates?|[Pp]rovinces?|[Dd]istricts?|[Cc]ounties|[Rr]egions?|[Aa]reas?)\b", "in places", t)
-    t = re.sub(r"(?i)" + _START_LABEL + r"danger to\b" + _SENTENCE, "", t).strip()  # "Danger to bathers and small boats."
+    t = _sub(r"(?i)" + _START_LABEL + r"danger to\b" + _SENTENCE, "", t).strip()  # "Danger to bathers and small boats."
     # "from 1800hrs tonight to 0600hrs tomorrow", "in the 24 hours to 0600hrs": times in hours, said without them
-    t = re.sub(r"(?i)\s*\bfrom\s+\d{3,4}\s*hrs\b[^.]*?\bto\s+\d{3,4}\s*hrs(?:\s+(?:tonight|today|tomorrow))?", "", t)
+    t = _sub(r"(?i)\s*\bfrom\s+\d{3,4}\s*hrs\b[^.]*?\bto\s+\d{3,4}\s*hrs(?:\s+(?:tonight|today|tomorrow))?", "", t)
     # what was measured, not what is forecast: "Rainfall at Gan exceeded 100 mm ...", "Maximum temperature of 38.6°C recorded at ..."
-    t = re.sub(r"(?i)" + _START_LABEL + r"(?=[^.]*\d)(?=(?:[^.]|\.\d)*\b(?:recorded|exceeded|measured|observed at|reported at|registered)\b)"
+    t = _sub(r"(?i)" + _START_LABEL + r"(?=[^.]*\d)(?=(?:[^.]|\.\d)*\b(?:recorded|exceeded|measured|observed at|reported at|registered)\b)"
                + _SENTENCE, "", t).strip()
     # "Kaadedhdhoo: Max 31°C, Min 25°C.", "Biratnagar Max 35.4°C Min 24.8°C.", "Day temperature 4-5°C above normal": readings
-    t = re.sub(_START_LABEL + r"(?:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*:?\s+)?(?:[Mm]ax(?:imum)?|[Mm]in(?:imum)?|[Hh]igh|[Ll]ow|"
+    t = _sub(_START_LABEL + r"(?:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*:?\s+)?(?:[Mm]ax(?:imum)?|[Mm]in(?:imum)?|[Hh]igh|[Ll]ow|"
                r"(?:[Dd]ay|[Nn]ight|[Dd]aytime) temperatures?)\.?\s*:?\s*(?:of |around |near |about )?-?\d" + _SENTENCE, "", t).strip()
     t = " ".join(t.split())
-    t = re.sub(r"(?i)" + _START_LABEL + r"expect(?:ed)?\s+(?=[a-z])", "", t)  # "Expect frequent heavy showers": the showers
-    t = re.sub(r"(?i)\s*\b(?:is |are )?likely to (?:continue|persist|prevail)\b", "", t)
-    t = re.sub(r"(?i)\s*\b(?:for|over|during|in) the (?:next|coming) (?:\d+(?:\s*(?:-|–|to)\s*\d+)?|few|two|three) (?:days|hours|hrs)\b", "", t)
-    t = re.sub(r"(?i)\bwind now\b", "wind", t)
-    t = re.sub(r"(?i)\s*\b(?:from|until|till|to|by|after|before|at)\s+\d{3,4}\s*(?:hrs|h|hours|utc|lt)\b", "", t)
-    t = re.sub(r"(?i)\s*\bin the (?:past |last )?\d+ (?:hrs|hours)\b", "", t)
-    t = re.sub(r"(?i)" + _START + r"forecast for [^:.]{1,40}:\s*", "", t)  # "Forecast for today day time:"
-    t = re.sub(r"(?i)\bdue to the influence of [^,.;]*,\s*", "", t)  # "Due to the influence of westerly wind, ...": the cause
+    t = _sub(r"(?i)" + _START_LABEL + r"expect(?:ed)?\s+(?=[a-z])", "", t)  # "Expect frequent heavy showers": the showers
+    t = _sub(r"(?i)\s*\b(?:is |are )?likely to (?:continue|persist|prevail)\b", "", t)
+    t = _sub(r"(?i)\s*\b(?:for|over|during|in) the (?:next|coming) (?:\d+(?:\s*(?:-|–|to)\s*\d+)?|few|two|three) (?:days|hours|hrs)\b", "", t)
+    t = _sub(r"(?i)\bwind now\b", "wind", t)
+    t = _sub(r"(?i)\s*\b(?:from|until|till|to|by|after|before|at)\s+\d{3,4}\s*(?:hrs|h|hours|utc|lt)\b", "", t)
+    t = _sub(r"(?i)\s*\bin the (?:past |last )?\d+ (?:hrs|hours)\b", "", t)
+    t = _sub(r"(?i)" + _START + r"forecast for [^:.]{1,40}:\s*", "", t)  # "Forecast for today day time:"
+    t = _sub(r"(?i)\bdue to the influence of [^,.;]*,\s*", "", t)  # "Due to the influence of westerly wind, ...": the cause
     # "from 18:00 KST", "until 6 pm AST": a time with its zone, said without it
-    t = re.sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\s*"
+    t = _sub(r"(?i)\s*\b(?:from|until|till|after|before|by|at)\s+\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\s*"
                r"(?:KST|JST|UTC|GMT|AST|EST|EDT|CET|CEST|EAT|IST|PKT|local time|LT)\b", "", t)
     # "Heavy rain advisory for Jeju South": the advisory; where it holds is the place's own
-    t = re.sub(r"\b((?:[A-Za-z-]+ ){1,3}(?:[Ww]arning|[Aa]dvisory|[Aa]lert|[Ww]atch|WARNING|ADVISORY|ALERT|WATCH))"
+    t = _sub(r"\b((?:[A-Za-z-]+ ){1,3}(?:[Ww]arning|[Aa]dvisory|[Aa]lert|[Ww]atch|WARNING|ADVISORY|ALERT|WATCH))"
                r"(?: (?:is |now |remains )*in (?:effect|force))? for (?:all of |the whole of |much of |most of )?(?:the )?"
                r"(?:(?:(?:northern|southern|eastern|western|central|north|south|east|west)(?:,? (?:and|or) (?:northern|southern|eastern|"
                r"western|central))? )?(?:coasts?|shores?|parts?|areas?|districts?|coastal waters) of )?"
                r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?:,? and [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?(?=\s*[.;,]|\s*$)", r"\1", t)
-    t = re.sub(r"(?i)\b([ap])\.m\.(?=\s+[A-Z])", r"\1m.", t)  # "after 2.00 p.m. Heavy showers": the time, then the end
-    t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "between 11 a.m. and 4 p.m.": a time, not a sentence end
+    t = _sub(r"(?i)\b([ap])\.m\.(?=\s+[A-Z])", r"\1m.", t)  # "after 2.00 p.m. Heavy showers": the time, then the end
+    t = _sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "between 11 a.m. and 4 p.m.": a time, not a sentence end
     t = _HEADING.sub("", t)
-    t = re.sub(r"(?i)^(?:today|tonight|this (?:morning|afternoon|evening))\s*:\s*", "", t)
+    t = _sub(r"(?i)^(?:today|tonight|this (?:morning|afternoon|evening))\s*:\s*", "", t)
     t = periods.today(t)
     # "Humidity 85%.", "Pressure 1008 hPa falling.", "Dew point 18°C.", "Sunset: 6:21 p.m.", ", heat index near 104°F":
     # readings of the day, not its weather
     _read = (r"(?:(?:relative )?humidity|(?:air |sea[- ]level |barometric )?pressure|barometer|dew ?points?|wind ?chill|"
              r"heat index|humidex|feels like|uv(?: index)?|sunrise|sunset|moonrise|moonset|qnh|"
              r"sea (?:water |surface )?temperatures?|water temperatures?)")
-    t = re.sub(r"(?i)" + _START + _read + r"\b(?=[^.]*\d)" + _SENTENCE, "", t).strip()
-    t = re.sub(r"(?i),\s*" + _read + r"\b[^,.;]*\d[^,.;]*", "", t)
+    t = _sub(r"(?i)" + _START + _read + r"\b(?=[^.]*\d)" + _SENTENCE, "", t).strip()
+    t = _sub(r"(?i),\s*" + _read + r"\b[^,.;]*\d[^,.;]*", "", t)
     # "Rainfall 10 to 30 mm.", "New snow 5 to 15 cm, locally over 20 cm.", ", 5 mm or less": amounts, not weather
-    t = re.sub(r"(?i)" + _START + r"(?:expected |total |new |fresh )?(?:rainfall|rain|snowfall|snow|precipitation)"
+    t = _sub(r"(?i)" + _START + r"(?:expected |total |new |fresh )?(?:rainfall|rain|snowfall|snow|precipitation)"
                r"(?: (?:in the |over the )?(?:past|last) \d+ (?:hrs|hours|h))?\s*:?\s*"
                r"(?:of |up to |about |around |near )?\d[\d.]*\s*(?:(?:to|-|–)\s*\d[\d.]*\s*)?(?:mm|cm)\b" + _SENTENCE, "", t).strip()
-    t = re.sub(r"(?i),\s*(?:up to |about |around |locally |over )?\d[\d.]*(?:\s*to\s*\d[\d.]*)?\s*(?:mm|cm)\b(?: or (?:less|more))?"
+    t = _sub(r"(?i),\s*(?:up to |about |around |locally |over )?\d[\d.]*(?:\s*to\s*\d[\d.]*)?\s*(?:mm|cm)\b(?: or (?:less|more))?"
                r"(?: per hour)?(?: at times)?(?=\s*[,.;]|$)", "", t)
     t = " ".join(t.split())
     # advice to the reader, not weather: "Stay off exposed rocks.", "Vessels in port should check their moorings."
-    t = re.sub(r"(?i)" + _START_LABEL + r"(?:(?:please )?(?:stay off|stay out|refrain|check|wear|secure|seek shelter|monitor|listen|"
+    t = _sub(r"(?i)" + _START_LABEL + r"(?:(?:please )?(?:stay off|stay out|refrain|check|wear|secure|seek shelter|monitor|listen|"
                r"follow|postpone|drink|avoid)\b|[^.;]*\b(?:are |is )?advised to (?!hoist|keep hoisted|lower)|[^.;]*\bshould (?:exercise|check|monitor|remain|avoid|stay|take|secure|keep|follow|listen|refrain|"
                r"seek|postpone|consider|not|be (?:aware|alert|cautious|careful|prepared|vigilant|on (?:the )?alert))\b)" + _SENTENCE, "", t).strip()
     # "Amount 10 mm.", "Rainfall amounts of 20 to 40 mm.": a reading, not weather
-    t = re.sub(r"(?i)" + _START + r"(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
+    t = _sub(r"(?i)" + _START + r"(?:(?:rainfall|snowfall|precipitation|total) )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d"
                + _SENTENCE, "", t).strip()
     # "Tropical wave: A tropical wave is forecast to move ...", "Föhn: strong southerly föhn ...": a label its sentence repeats
     m = re.match(r"(?i)^([\w-]+(?: [\w-]+)?)\s*:\s*(?=[^.]*\b\1\b)", t)
@@ -562,232 +575,232 @@ def _periods(t: str) -> str:
         t = t[m.end():]
     # the Qatar service's forms: units in capitals ("05-15 KT", "2-4 FT", "1 KM"), "Inshore: ... Offshore: ...",
     # "mild daytime, relatively cold at night", "visibility dropping to 1 KM or less at some places"
-    t = re.sub(r"(\d)\s+(KTS?|FT|KM|M|KMH|MPH|NM)\b", lambda m: m.group(1) + " " + m.group(2).lower(), t)
-    t = re.sub(r"(?<![\d:.])\b0(\d)(?=\s*[-–]\s*\d+\s*(?:kts?|ft|km|m)\b)", r"\1", t)  # "05-15 kt"
+    t = _sub(r"(\d)\s+(KTS?|FT|KM|M|KMH|MPH|NM)\b", lambda m: m.group(1) + " " + m.group(2).lower(), t)
+    t = _sub(r"(?<![\d:.])\b0(\d)(?=\s*[-–]\s*\d+\s*(?:kts?|ft|km|m)\b)", r"\1", t)  # "05-15 kt"
     off = re.search(_START + r"Offshore\s*:", t)
     if off and re.search(_START + r"Inshore\s*:", t[: off.start()]):
         t = t[: off.start()]  # an inshore forecast, then the offshore one: the place's own, the first
-    t = re.sub(_START + r"(?:Inshore|Offshore|Coastal waters|Coast|Inland)\s*:\s*", "", t)
-    t = re.sub(r"(?i),\s*offshore\s+(?:" + _COMPASS_RX + r")[-–](?:" + _COMPASS_RX + r")\s+\d+(?:\s*[-–]\s*\d+)?\s*kts?\b", "", t)
-    t = re.sub(r"(?i),\s*offshore\s+\d+(?:\s*[-–]\s*\d+)?\s*(?:ft|m)\b[^.;]*", "", t)
-    t = re.sub(r"(?i)\b(?:inshore|offshore)\s+(?=(?:" + _COMPASS_RX + r")\b|\d)", "", t)  # "Wind: Inshore SE-NE 3-13 kt"
-    t = re.sub(r"(?i)\bsea state\s*:\s*(?:inshore\s+)?(?=\d)", "seas ", t)
-    t = re.sub(r"(?i)\bsea\s*:\s*(?=\d)", "seas ", t)
-    t = re.sub(r"(?i)\b(?:relatively |rather |quite )?(mild|hot|warm|cold|cool|humid|hot and humid|warm and humid) "
+    t = _sub(_START + r"(?:Inshore|Offshore|Coastal waters|Coast|Inland)\s*:\s*", "", t)
+    t = _sub(r"(?i),\s*offshore\s+(?:" + _COMPASS_RX + r")[-–](?:" + _COMPASS_RX + r")\s+\d+(?:\s*[-–]\s*\d+)?\s*kts?\b", "", t)
+    t = _sub(r"(?i),\s*offshore\s+\d+(?:\s*[-–]\s*\d+)?\s*(?:ft|m)\b[^.;]*", "", t)
+    t = _sub(r"(?i)\b(?:inshore|offshore)\s+(?=(?:" + _COMPASS_RX + r")\b|\d)", "", t)  # "Wind: Inshore SE-NE 3-13 kt"
+    t = _sub(r"(?i)\bsea state\s*:\s*(?:inshore\s+)?(?=\d)", "seas ", t)
+    t = _sub(r"(?i)\bsea\s*:\s*(?=\d)", "seas ", t)
+    t = _sub(r"(?i)\b(?:relatively |rather |quite )?(mild|hot|warm|cold|cool|humid|hot and humid|warm and humid) "
                r"(?:daytime|during (?:the )?day(?:time)?|by day)\b", r"\1 by day", t)
-    t = re.sub(r"(?i)\b(?:relatively|rather) (cold|cool|hot|warm|humid|mild)\b", r"\1", t)
-    t = re.sub(r"(?i)\bbecomes? (hot|warm|cold|humid|mild)\b", r"becoming \1", t)
-    t = re.sub(r"(?i)\bgust(?:s|ing)? (?:to )?\d+\s*kts?\b", "gusts", t)
-    t = re.sub(r"(?i),?\s*(?:causing |with )?visibility (?:dropping|falling|to drop|to fall|reducing|decreasing) to\s+", ", visibility ", t)
-    t = re.sub(r"(?i)\s*\bfrom \d{1,2}\s*[ap]m (?:until|to|till) \d{1,2}\s*[ap]m\b", "", t)
-    t = re.sub(r"(?i)\b(?:expected )?over the (?-i:(north|south|east|west))(?: of the country)?\b(?!\s*(?:coasts?|coastal|mountains|hills)\b)",
+    t = _sub(r"(?i)\b(?:relatively|rather) (cold|cool|hot|warm|humid|mild)\b", r"\1", t)
+    t = _sub(r"(?i)\bbecomes? (hot|warm|cold|humid|mild)\b", r"becoming \1", t)
+    t = _sub(r"(?i)\bgust(?:s|ing)? (?:to )?\d+\s*kts?\b", "gusts", t)
+    t = _sub(r"(?i),?\s*(?:causing |with )?visibility (?:dropping|falling|to drop|to fall|reducing|decreasing) to\s+", ", visibility ", t)
+    t = _sub(r"(?i)\s*\bfrom \d{1,2}\s*[ap]m (?:until|to|till) \d{1,2}\s*[ap]m\b", "", t)
+    t = _sub(r"(?i)\b(?:expected )?over the (?-i:(north|south|east|west))(?: of the country)?\b(?!\s*(?:coasts?|coastal|mountains|hills)\b)",
                r"in the \1", t)
-    t = re.sub(r"(?i)\bthat (?:may|might|could|will) be (\w+)", r", \1", t)
-    t = re.sub(r"(?i)(\d\s*(?:km|m))\s*/\s*(\d+(?:\.\d+)?\s*(?:km|m)) or less\b", r"\2 or less", t)  # "3-7 KM / 2 KM or less"
-    t = re.sub(r"(?i)(visibility\s*:?\s*(?:\d+\s*[-–]\s*)?\d+\s*(?:km|m)),\s*(?:dropping to |down to )?(\d+(?:\.\d+)?\s*(?:km|m))"
+    t = _sub(r"(?i)\bthat (?:may|might|could|will) be (\w+)", r", \1", t)
+    t = _sub(r"(?i)(\d\s*(?:km|m))\s*/\s*(\d+(?:\.\d+)?\s*(?:km|m)) or less\b", r"\2 or less", t)  # "3-7 KM / 2 KM or less"
+    t = _sub(r"(?i)(visibility\s*:?\s*(?:\d+\s*[-–]\s*)?\d+\s*(?:km|m)),\s*(?:dropping to |down to )?(\d+(?:\.\d+)?\s*(?:km|m))"
                r"(?: or less)?", r"visibility \2", t)  # "Visibility: 4-8 KM, 3 KM or less at places": where it drops
-    t = re.sub(r"(?i)\bby late night to early morning\b", "overnight", t)
-    t = re.sub(r"(?i)\bweekend\s*:\s*(?:" + _DAYS[3:-1] + r")(?:\s*(?:&|and)\s*(?:" + _DAYS[3:-1] + r"))?\s*[-–:]\s*", "", t)
-    t = re.sub(r"(?i)\b(?:" + _DAYS[3:-1] + r")\s*(?:&|and)\s*(?:" + _DAYS[3:-1] + r")\s*[-–:]\s*", "", t)
+    t = _sub(r"(?i)\bby late night to early morning\b", "overnight", t)
+    t = _sub(r"(?i)\bweekend\s*:\s*(?:" + _DAYS[3:-1] + r")(?:\s*(?:&|and)\s*(?:" + _DAYS[3:-1] + r"))?\s*[-–:]\s*", "", t)
+    t = _sub(r"(?i)\b(?:" + _DAYS[3:-1] + r")\s*(?:&|and)\s*(?:" + _DAYS[3:-1] + r")\s*[-–:]\s*", "", t)
     # the Bangladesh, Indian and Pakistani services' forms: "S/SW'ly 10-20 kph", "at many places over Chattogram division",
     # "Sky may remain partly cloudy", "temporary gusty wind", "(44-88 mm/24 hrs)", "hoist local cautionary signal no. three"
-    t = re.sub(r"(?i)\b(" + _COMPASS_RX + r")\s*/\s*(" + _COMPASS_RX + r")['’]ly\b",
+    t = _sub(r"(?i)\b(" + _COMPASS_RX + r")\s*/\s*(" + _COMPASS_RX + r")['’]ly\b",
                lambda m: _COMPASS[m.group(1).lower()] + " or " + _COMPASS[m.group(2).lower()], t)
-    t = re.sub(r"(?i)\b(north|south|east|west)\s*/\s*((?:north|south)?(?:east|west)?erly)\b",
+    t = _sub(r"(?i)\b(north|south|east|west)\s*/\s*((?:north|south)?(?:east|west)?erly)\b",
                lambda m: _directional(m.group(1).lower()) + " or " + m.group(2).lower(), t)
-    t = re.sub(r"\s*\((?![^()]*(?i:wbgt))[^()]*\d[^()]*(?:mm|cm|kph|km/h|knots|kts|°|hrs)[^()]*\)", "", t)
-    t = re.sub(r"(?i)" + _START + r"[^.;]*\b(?:day|night|minimum|maximum) temperatures? (?:may|will|is likely to|are likely to)\b"
+    t = _sub(r"\s*\((?![^()]*(?i:wbgt))[^()]*\d[^()]*(?:mm|cm|kph|km/h|knots|kts|°|hrs)[^()]*\)", "", t)
+    t = _sub(r"(?i)" + _START + r"[^.;]*\b(?:day|night|minimum|maximum) temperatures? (?:may|will|is likely to|are likely to)\b"
                + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)" + _START + r"(?:yesterday'?s?|today'?s) (?:highest|lowest|maximum|minimum)\b" + _SENTENCE, "", t)
-    t = re.sub(r"(?i)" + _START + r"(?:sunrise|sunset|moonrise|moonset)\b" + _SENTENCE, "", t)
+    t = _sub(r"(?i)" + _START + r"(?:yesterday'?s?|today'?s) (?:highest|lowest|maximum|minimum)\b" + _SENTENCE, "", t)
+    t = _sub(r"(?i)" + _START + r"(?:sunrise|sunset|moonrise|moonset)\b" + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i),?\s*\bheat index(?: values?)?(?: of| near| around| up to| to)?\s*\d[^,.;]*", "", t)
-    t = re.sub(r"(?i)\b(?:the )?(?:sky|weather) (?:may|will|is likely to|could) (?:remain|be|become|stay)\s+", "", t)
-    t = re.sub(r"(?i)\bdiscomfort (?:may|will|is likely to|could)?\s*(?:prevail|persist|continue)?\s*(?:due to|because of|for) "
+    t = _sub(r"(?i),?\s*\bheat index(?: values?)?(?: of| near| around| up to| to)?\s*\d[^,.;]*", "", t)
+    t = _sub(r"(?i)\b(?:the )?(?:sky|weather) (?:may|will|is likely to|could) (?:remain|be|become|stay)\s+", "", t)
+    t = _sub(r"(?i)\bdiscomfort (?:may|will|is likely to|could)?\s*(?:prevail|persist|continue)?\s*(?:due to|because of|for) "
                r"(?:excessive |high |increased )?(?:moisture|humidity)(?: in the air)?", "uncomfortably humid", t)
-    t = re.sub(r"(?i)\btemporar(?:y|ily) (gusty|squally)(?:\s*/\s*(gusty|squally))?\s+winds?\b",
+    t = _sub(r"(?i)\btemporar(?:y|ily) (gusty|squally)(?:\s*/\s*(gusty|squally))?\s+winds?\b",
                lambda m: m.group(1).lower() + (" or " + m.group(2).lower() if m.group(2) else "") + " winds at times", t)
-    t = re.sub(r"(?i),?\s*\btemporar(?:y|ily) (gusty|squally)(?: up to)?(?:\s*\d+(?:\s*[-–]\s*\d+)?\s*(?:kph|km/h|knots|kts|mph))?",
+    t = _sub(r"(?i),?\s*\btemporar(?:y|ily) (gusty|squally)(?: up to)?(?:\s*\d+(?:\s*[-–]\s*\d+)?\s*(?:kph|km/h|knots|kts|mph))?",
                lambda m: ", " + m.group(1).lower() + " at times", t)
-    t = re.sub(r"(?i)\btemporar(?:y|ily) ((?:partly |mostly )?cloudy)(?: sky)?\b", r"\1 at times", t)
-    t = re.sub(r"(?i)\btemporar(?:y|ily) ((?:light |heavy |moderate )?(?:rain|showers|drizzle|thundershowers|fog|mist|haze)"
+    t = _sub(r"(?i)\btemporar(?:y|ily) ((?:partly |mostly )?cloudy)(?: sky)?\b", r"\1 at times", t)
+    t = _sub(r"(?i)\btemporar(?:y|ily) ((?:light |heavy |moderate )?(?:rain|showers|drizzle|thundershowers|fog|mist|haze)"
                r"(?:\s*/\s*[a-z]+)?)\b", r"\1 at times", t)
-    t = re.sub(r"(?i)\bvisibility (?:may|will|could|is likely to) (?:be )?reduced( in the (?:morning|afternoon|evening|night))? "
+    t = _sub(r"(?i)\bvisibility (?:may|will|could|is likely to) (?:be )?reduced( in the (?:morning|afternoon|evening|night))? "
                r"(?:due to|by|in) (haze|fog|mist|smoke|dust|rain|showers|drizzle)\b", lambda m: m.group(2).lower() + (m.group(1) or ""), t)
-    t = re.sub(r"(?i)\b(hot|warm|cold|cool|humid|hot and humid|warm and humid|cloudy|wet|windy)(?: weather)? (?:may|will|is likely to) "
+    t = _sub(r"(?i)\b(hot|warm|cold|cool|humid|hot and humid|warm and humid|cloudy|wet|windy)(?: weather)? (?:may|will|is likely to) "
                r"(?:prevail|persist|continue)\b", r"\1", t)
-    t = re.sub(r"(?i)\s*\b(?:on|in|over) the (?:Sea|Gulf|Bight|Strait|Straits|Sound) of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", "", t)
-    t = re.sub(r"(?i)\baccompanied by\b", "with", t)
-    t = re.sub(r"(?i)\bat (many|a few|some|several|most|one or two) places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?",
+    t = _sub(r"(?i)\s*\b(?:on|in|over) the (?:Sea|Gulf|Bight|Strait|Straits|Sound) of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", "", t)
+    t = _sub(r"(?i)\baccompanied by\b", "with", t)
+    t = _sub(r"(?i)\bat (many|a few|some|several|most|one or two) places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?",
                lambda m: "in " + ("a few" if m.group(1).lower() == "one or two" else m.group(1).lower()) + " places", t)
     _names = r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*"
-    t = re.sub(r"(?i)\bat places over (?:the )?hilly areas\b(?-i:(?: of " + _names + r"(?:(?:,| and) " + _names + r")*(?: (?:division|districts?|regions?|provinces?))?)?)",
+    t = _sub(r"(?i)\bat places over (?:the )?hilly areas\b(?-i:(?: of " + _names + r"(?:(?:,| and) " + _names + r")*(?: (?:division|districts?|regions?|provinces?))?)?)",
                "in places in the hills", t)
-    t = re.sub(r"(?i)\bat places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?", "in places", t)
-    t = re.sub(r"(?i)\s*\b(?:over|throughout) the country\b", "", t)
-    t = re.sub(r"(?i)\s*\b(?:and|&) (?:its |the )?adjoining (?:areas|offshore islands|islands|coasts|regions)\b", "", t)
-    t = re.sub(_START + r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* and adjoining [a-z ]+\s*:\s*", "", t)
-    t = re.sub(r"(?i)\bover inland areas(?: and (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?", "inland", t)
-    t = re.sub(r"(?i),?\s*\b(?:mainly|mostly|chiefly|especially)\s+(inland|offshore|near the coast|along the coast|on the coast)\b",
+    t = _sub(r"(?i)\bat places\b(?: over (?:the )?[^,.;]*?(?=[,.;]|$| with\b| in the\b))?", "in places", t)
+    t = _sub(r"(?i)\s*\b(?:over|throughout) the country\b", "", t)
+    t = _sub(r"(?i)\s*\b(?:and|&) (?:its |the )?adjoining (?:areas|offshore islands|islands|coasts|regions)\b", "", t)
+    t = _sub(_START + r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* and adjoining [a-z ]+\s*:\s*", "", t)
+    t = _sub(r"(?i)\bover inland areas(?: and (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?", "inland", t)
+    t = _sub(r"(?i),?\s*\b(?:mainly|mostly|chiefly|especially)\s+(inland|offshore|near the coast|along the coast|on the coast)\b",
                r" \1", t)
-    t = re.sub(r"(?i)" + _START + r"due to [^,.;]+,\s*([^.;]*\b(?:disrupted|suspended|hampered|affected|closed|delayed)\b)" + _SENTENCE,
+    t = _sub(r"(?i)" + _START + r"due to [^,.;]+,\s*([^.;]*\b(?:disrupted|suspended|hampered|affected|closed|delayed)\b)" + _SENTENCE,
                "", t)  # "Due to fog, inland waterways ... may be disrupted": what it stops, not the weather
-    t = re.sub(r"(?i)" + _START_LABEL + r"due to ((?:heavy |very heavy )?(rainfall|rain|fog|high winds|winds)),\s*",
+    t = _sub(r"(?i)" + _START_LABEL + r"due to ((?:heavy |very heavy )?(rainfall|rain|fog|high winds|winds)),\s*",
                lambda m: "" if re.search(r"(?i)\b" + m.group(2) + r"\b", m.string[: m.start()]) else m.group(1) + ", ", t)
-    t = re.sub(r"(?i)\b(landslides?|water-?logging|flash floods?|flooding)\s+(?:may|could|can|will|is likely to|are likely to)\s+"
+    t = _sub(r"(?i)\b(landslides?|water-?logging|flash floods?|flooding)\s+(?:may|could|can|will|is likely to|are likely to)\s+"
                r"(?:occur|take place|happen|affect)\b",
                lambda m: m.group(1).lower().replace("landslide", "landslides").replace("landslidess", "landslides")
                .replace("water-logging", "waterlogging"), t)
-    t = re.sub(r"(?i)\bin the low-lying areas of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?: town| city| district)?", "in low-lying areas", t)
-    t = re.sub(r"(?i)\b(?:the )?monsoon is (active|vigorous|weak|fairly active|less active|normal|strong)\b(?: over [^.,;]*?)?"
+    t = _sub(r"(?i)\bin the low-lying areas of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*(?: town| city| district)?", "in low-lying areas", t)
+    t = _sub(r"(?i)\b(?:the )?monsoon is (active|vigorous|weak|fairly active|less active|normal|strong)\b(?: over [^.,;]*?)?"
                r"(?: and (active|vigorous|strong) over [^.;]*)?(?=\s*[.;,]|$)",
                lambda m: article((m.group(2) or m.group(1)).lower() + " monsoon"), t)
-    t = re.sub(r"(?i)\b(?:the )?sea (?:will|may|is likely to) (?:remain|be|become) ((?:very )?(?:smooth|slight|moderate|rough|high|calm))\b",
+    t = _sub(r"(?i)\b(?:the )?sea (?:will|may|is likely to) (?:remain|be|become) ((?:very )?(?:smooth|slight|moderate|rough|high|calm))\b",
                lambda m: "a " + m.group(1).lower() + " sea", t)
-    t = re.sub(r"(?i)\b(?:the |a )?((?:very |extremely )?severe cyclonic storm|cyclonic storm|deep depression|well-marked low)"
+    t = _sub(r"(?i)\b(?:the |a )?((?:very |extremely )?severe cyclonic storm|cyclonic storm|deep depression|well-marked low)"
                r"(?: ['\"]?[A-Z][a-z]+['\"]?)? (?:over|in|near) (?:the )?[^.;]*?(?:bay|sea)\b[^.;]*",
                lambda m: "a " + m.group(1).lower().replace("cyclonic storm", "cyclone") + " out at sea", t)
-    t = re.sub(r"(?i)" + _START + r"[^.;]*\bhoist (?:the )?((?:great |local |distant )?(?:danger|cautionary|warning)\s+)?signal\b"
+    t = _sub(r"(?i)" + _START + r"[^.;]*\bhoist (?:the )?((?:great |local |distant )?(?:danger|cautionary|warning)\s+)?signal\b"
                r"(?:\s*no\.?\s*[\w]+(?:\s*\((?:r|\d+)\)\s*(?:[a-z]+\b)?)?)?[^.;]*",
                lambda m: article(((m.group(1) or "storm ").lower().strip() + " signal")) + " at the ports", t)
-    t = re.sub(r"(?i)" + _START + r"[^.;]*\binundated by (?:a )?(wind-driven )?(?:storm |tidal )?surge\b[^.;]*",
+    t = _sub(r"(?i)" + _START + r"[^.;]*\binundated by (?:a )?(wind-driven )?(?:storm |tidal )?surge\b[^.;]*",
                lambda m: ("a storm surge" if m.group(1) else "a tidal surge") + " over low-lying coasts", t)
-    t = re.sub(r"(?i)\b(?:squally|stormy|unsettled) weather (?:may|will|is likely to|could) affect\b[^.;]*",
+    t = _sub(r"(?i)\b(?:squally|stormy|unsettled) weather (?:may|will|is likely to|could) affect\b[^.;]*",
                lambda m: m.group(0).split()[0].lower() + " weather", t)
-    t = re.sub(r"(?i)\b(mild|moderate|severe|very severe)?\s*heat ?wave (?:is|has been) (?:sweeping|prevailing|continuing|spreading)"
+    t = _sub(r"(?i)\b(mild|moderate|severe|very severe)?\s*heat ?wave (?:is|has been) (?:sweeping|prevailing|continuing|spreading)"
                r"(?: over [^.;]*?)?(?:,? and (?:it )?(?:may|is likely to) (?:continue|abate|spread|persist)[^.;]*)?(?=\s*[.;]|$)",
                lambda m: article(((m.group(1) or "").lower() + " heat wave").strip()), t)
-    t = re.sub(r"(?i)\b(rip current|surf|flood|fire|avalanche) (risk|danger)\s*:\s*(low|moderate|high|very high|considerable|extreme)\b",
+    t = _sub(r"(?i)\b(rip current|surf|flood|fire|avalanche) (risk|danger)\s*:\s*(low|moderate|high|very high|considerable|extreme)\b",
                lambda m: article(m.group(3).lower() + " " + m.group(1).lower() + " " + m.group(2).lower()), t)
-    t = re.sub(r"(?i)\b(beaches|coasts|shores|islands|cays) of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", r"\1", t)
-    t = re.sub(r"(?i)\s*\bas (?:a|the) ((?:cold |warm )?front) (moves through|passes|approaches|arrives|crosses|moves in)\b",
+    t = _sub(r"(?i)\b(beaches|coasts|shores|islands|cays) of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*", r"\1", t)
+    t = _sub(r"(?i)\s*\bas (?:a|the) ((?:cold |warm )?front) (moves through|passes|approaches|arrives|crosses|moves in)\b",
                lambda m: "; a " + m.group(1).lower() + " " + _ing(m.group(2)), t)
-    t = re.sub(r"\s*\bover (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)+(?=\s*[.,;]|$)", "", t)  # "over Cox's Bazar", "over Great Abaco"
-    t = re.sub(r"(?i)" + _START + r"(?:behind|ahead of|after|before) the (?:cold |warm )?front\s*:\s*", "", t)
+    t = _sub(r"\s*\bover (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)+(?=\s*[.,;]|$)", "", t)  # "over Cox's Bazar", "over Great Abaco"
+    t = _sub(r"(?i)" + _START + r"(?:behind|ahead of|after|before) the (?:cold |warm )?front\s*:\s*", "", t)
     # the Tanzanian and Omani services' forms: "Likelihood: High. Impact level: Medium.", "max wave height 4 m",
     # "Horizontal visibility", "Winds: SW moderate to fresh", "Waves: Moderate to large, 1.5-2.0 m", "from 1400 to 1900 local time"
-    t = re.sub(r"(?i)" + _START + r"(?:likelihood|probability|impact(?: level)?|impacts?(?: expected| level)?)\s*:" + _SENTENCE, "", t)
+    t = _sub(r"(?i)" + _START + r"(?:likelihood|probability|impact(?: level)?|impacts?(?: expected| level)?)\s*:" + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)" + _START + r"[^.;]*\b(?:may|could|will|might) be (?:disrupted|affected|hampered|suspended|delayed|cancelled)"
+    t = _sub(r"(?i)" + _START + r"[^.;]*\b(?:may|could|will|might) be (?:disrupted|affected|hampered|suspended|delayed|cancelled)"
                + _SENTENCE, "", t)
-    t = re.sub(r"(?i)" + _START + r"(?:red|yellow|double red) flags?\b" + _SENTENCE, "", t)
+    t = _sub(r"(?i)" + _START + r"(?:red|yellow|double red) flags?\b" + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)\bhorizontal (visibility)\b", r"\1", t)
-    t = re.sub(r"(?i)\bvisibility (?:near|close to|almost|nearly) (?:zero|nil)\b", "very poor visibility", t)
-    t = re.sub(r"(?i)\bvisibility (?:may|will|could) (?:drop|fall|decrease|reduce)\b", "visibility", t)
-    t = re.sub(r"(?i),\s*locally \d+(?:\.\d+)?\s*(?:km|m)\b", "", t)
-    t = re.sub(r"(?i)\bvisibility\s*:\s*(good|moderate|poor)(?: to| becoming) (moderate|poor)( in [a-z ]+?)?(?=\s*[.,;]|$)",
+    t = _sub(r"(?i)\bhorizontal (visibility)\b", r"\1", t)
+    t = _sub(r"(?i)\bvisibility (?:near|close to|almost|nearly) (?:zero|nil)\b", "very poor visibility", t)
+    t = _sub(r"(?i)\bvisibility (?:may|will|could) (?:drop|fall|decrease|reduce)\b", "visibility", t)
+    t = _sub(r"(?i),\s*locally \d+(?:\.\d+)?\s*(?:km|m)\b", "", t)
+    t = _sub(r"(?i)\bvisibility\s*:\s*(good|moderate|poor)(?: to| becoming) (moderate|poor)( in [a-z ]+?)?(?=\s*[.,;]|$)",
                lambda m: m.group(1).lower() + " visibility, " + m.group(2).lower() + (m.group(3) or ""), t)
-    t = re.sub(r"(?i)\bhazardous sea(?: state| conditions)?\b", "a hazardous sea", t)
-    t = re.sub(r"(?i)\bsea state\s*:\s*((?:slight|small|moderate|large|high|rough|low)(?: to (?:moderate|large|high|rough))?) waves\b",
+    t = _sub(r"(?i)\bhazardous sea(?: state| conditions)?\b", "a hazardous sea", t)
+    t = _sub(r"(?i)\bsea state\s*:\s*((?:slight|small|moderate|large|high|rough|low)(?: to (?:moderate|large|high|rough))?) waves\b",
                lambda m: m.group(1).lower() + " waves", t)
-    t = re.sub(r"(?i)\bwaves?\s*:\s*((?:slight|small|moderate|large|high|rough|low)(?: to (?:moderate|large|high|rough))?)"
+    t = _sub(r"(?i)\bwaves?\s*:\s*((?:slight|small|moderate|large|high|rough|low)(?: to (?:moderate|large|high|rough))?)"
                r"(?:,\s*(?:\d+(?:\.\d+)?\s*(?:–|-|to)\s*)?\d+(?:\.\d+)?\s*m\b)?", lambda m: m.group(1).lower() + " waves", t)
-    t = re.sub(r"(?i)\b(large|high|big|strong|rough)\s+(waves|swells?|seas)\s+(?:reaching|of|up to|near)\s+[\d.]+\s*(?:m|metres|ft|feet)\b",
+    t = _sub(r"(?i)\b(large|high|big|strong|rough)\s+(waves|swells?|seas)\s+(?:reaching|of|up to|near)\s+[\d.]+\s*(?:m|metres|ft|feet)\b",
                r"\1 \2", t)
-    t = re.sub(r"(?i)\b(winds?)\s+(?:reaching|of|up to)\s+\d+(?:\s*(?:–|-|to)\s*\d+)?\s*(?:km/h|kt|kts|knots|mph|m/s)\b", r"\1", t)
+    t = _sub(r"(?i)\b(winds?)\s+(?:reaching|of|up to)\s+\d+(?:\s*(?:–|-|to)\s*\d+)?\s*(?:km/h|kt|kts|knots|mph|m/s)\b", r"\1", t)
 
     def _max_wave(m: re.Match) -> str:
         said = re.search(r"(?i)\b(?:sea|seas|sea state)\b[^.;]*\b(?:calm|smooth|slight|moderate|rough|high|choppy|hazardous)\b|"
                          r"\b(?:calm|smooth|slight|moderate|rough|high|choppy|hazardous) sea", m.string[: m.start()])
         return "" if said else ", " + _sea_by_height(_metres(m.group(1), m.group(2)))
-    t = re.sub(r"(?i)(?:,\s*|\s+with\s+|\.\s+|\s+)max(?:imum)?\.? (?:significant )?wave heights?\s*:?\s*(?:of\s+|reaching\s+|up to\s+)?"
+    t = _sub(r"(?i)(?:,\s*|\s+with\s+|\.\s+|\s+)max(?:imum)?\.? (?:significant )?wave heights?\s*:?\s*(?:of\s+|reaching\s+|up to\s+)?"
                r"(?:\d+(?:\.\d+)?\s*(?:–|-|to)\s*)?(\d+(?:\.\d+)?)\s*(m|metres|meters|ft|feet)\b", _max_wave, t)
-    t = re.sub(r"(?i),?\s*\bwith (?:max(?:imum)? |min(?:imum)? |high |low )?temperatures?\b[^.;]*", "", t)
-    t = re.sub(r"(?i)\s*\bfrom \d{3,4}\s*(?:hrs?\s*)?(?:to|till|until|-|–)\s*\d{3,4}(?:\s*hrs?)?(?:\s*(?:local time|lt|utc|gmt))?"
+    t = _sub(r"(?i),?\s*\bwith (?:max(?:imum)? |min(?:imum)? |high |low )?temperatures?\b[^.;]*", "", t)
+    t = _sub(r"(?i)\s*\bfrom \d{3,4}\s*(?:hrs?\s*)?(?:to|till|until|-|–)\s*\d{3,4}(?:\s*hrs?)?(?:\s*(?:local time|lt|utc|gmt))?"
                r"(?!\s*(?:m|metres|meters|ft|feet)\b)(?!\d)", "", t)
-    t = re.sub(r"(?i)\bover (?:some|few|a few|many|most|several) areas\b(?-i:(?: of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?)",
+    t = _sub(r"(?i)\bover (?:some|few|a few|many|most|several) areas\b(?-i:(?: of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?)",
                lambda m: "in " + {"few": "a few"}.get(m.group(0).split()[1].lower(), m.group(0).split()[1].lower()) + " areas", t)
-    t = re.sub(r"(?i)\b(sandstorm|sand storm) expected (?=over|in|along|across|inland)", r"\1 ", t)
-    t = re.sub(r"(?i)\bover (?:(?-i:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*) and )?(?:the )?(desert|coastal|mountain|interior|inland) areas\b"
+    t = _sub(r"(?i)\b(sandstorm|sand storm) expected (?=over|in|along|across|inland)", r"\1 ", t)
+    t = _sub(r"(?i)\bover (?:(?-i:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*) and )?(?:the )?(desert|coastal|mountain|interior|inland) areas\b"
                r"(?-i:(?: of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?)",
                lambda m: {"coastal": "along the coast", "mountain": "over the mountains"}.get(m.group(1).lower(), "inland"), t)
-    t = re.sub(r"(?i)\b(desert|coastal|mountain|interior|inland) areas (?-i:of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)", r"\1 areas", t)
-    t = re.sub(r"(?i)\bin the (evening|morning|afternoon) and night\b", r"in the \1 and at night", t)
-    t = re.sub(r"(?i)\bduring (?:the )?night and (?:the )?early morning\b", "at night and in the early morning", t)
+    t = _sub(r"(?i)\b(desert|coastal|mountain|interior|inland) areas (?-i:of [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)", r"\1 areas", t)
+    t = _sub(r"(?i)\bin the (evening|morning|afternoon) and night\b", r"in the \1 and at night", t)
+    t = _sub(r"(?i)\bduring (?:the )?night and (?:the )?early morning\b", "at night and in the early morning", t)
     # "Fog with visibility below 100 m in the evening and at night": the fog's time, then what it does to the view
-    t = re.sub(r"(?i)\b((?:dense |thick |patchy )?(?:fog|mist|haze|dust|sand|drizzle|rain|snow)(?: patches)?) with (visibility [^,.;]*?)"
+    t = _sub(r"(?i)\b((?:dense |thick |patchy )?(?:fog|mist|haze|dust|sand|drizzle|rain|snow)(?: patches)?) with (visibility [^,.;]*?)"
                r"\s+((?:in the [a-z]+(?: and at night)?)|at night|overnight)(?=\s*[.,;]|$)", r"\1 \3, \2", t)
-    t = re.sub(r"(?i)\bduring (?:the )?night\b", "at night", t)
-    t = re.sub(r"(?i)\b(sand ?storm)\b(?= expected| over| in)", lambda m: "a " + m.group(1).lower(), t)
-    t = re.sub(r"(?i)\b(winds?)\s*:?\s+(" + _COMPASS_RX + r"|(?:north|south)?-?(?:east|west)?erly|northerly|southerly)\s+"
+    t = _sub(r"(?i)\bduring (?:the )?night\b", "at night", t)
+    t = _sub(r"(?i)\b(sand ?storm)\b(?= expected| over| in)", lambda m: "a " + m.group(1).lower(), t)
+    t = _sub(r"(?i)\b(winds?)\s*:?\s+(" + _COMPASS_RX + r"|(?:north|south)?-?(?:east|west)?erly|northerly|southerly)\s+"
                r"((?:light|gentle|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|gale))?)\b(?!\s*(?:\d|winds?\b))",
                lambda m: m.group(3).lower() + " " + _COMPASS.get(m.group(2).lower(), m.group(2).lower()) + " wind", t)
     # readings: a temperature alone, or after a height or a label
     deg = r"[-−+]?\d+(?:[.,]\d+)?\s*(?:°\s*[cf]?|degrees?(?:\s*(?:celsius|c))?|deg\b)"
-    t = re.sub(r"(?i)" + _START + r"(?:(?:temperature )?(?:at|on|above|below) [\d,.]+\s*m\s*:\s*)?(?:around |about |near |up to )?"
+    t = _sub(r"(?i)" + _START + r"(?:(?:temperature )?(?:at|on|above|below) [\d,.]+\s*m\s*:\s*)?(?:around |about |near |up to )?"
                + deg + r"\s*(?:[.;]\s*|,\s*|$)", "", t)
-    t = re.sub(r"(?i)" + _START + r"(?:(?:coast|coastal|inland|interior|valley|mountain|city)\s+)?(?:max(?:imum)?|min(?:imum)?|highs?|lows?)"
+    t = _sub(r"(?i)" + _START + r"(?:(?:coast|coastal|inland|interior|valley|mountain|city)\s+)?(?:max(?:imum)?|min(?:imum)?|highs?|lows?)"
                r"(?:\s+temp(?:erature)?s?\.?)?\s*:?\s*(?:[A-Z][a-z]+\s+)?(?:of |up to |around |near |about )?" + deg
                + r"(?:,?\s*(?:[A-Z][a-z]+\s+)?" + deg + r")*(?:\s+(?:in|on|at|along|near) [^.;,]*)?\s*(?:[.;]\s*|$)", "", t)
-    t = re.sub(r"(?i)" + _START + r"(?:(?:coast|coastal|inland)\s+)?(?:max(?:imum)?|min(?:imum)?)\s+temps?\s*:[^.;]*(?:[.;]\s*|$)", "", t)
-    t = re.sub(r"(?i),?\s*\b(?:highs?|lows?|maxima|minima|maximum|minimum|max\.?|min\.?)\s+(?:of |up to |around |near |about )?"
+    t = _sub(r"(?i)" + _START + r"(?:(?:coast|coastal|inland)\s+)?(?:max(?:imum)?|min(?:imum)?)\s+temps?\s*:[^.;]*(?:[.;]\s*|$)", "", t)
+    t = _sub(r"(?i),?\s*\b(?:highs?|lows?|maxima|minima|maximum|minimum|max\.?|min\.?)\s+(?:of |up to |around |near |about )?"
                + deg + r"(?:\s+(?:in|on|at|along|near) [^,.;]*)?", "", t)
-    t = re.sub(r"(?i),\s*afterwards\b", ", then", t)
-    t = re.sub(r"(?i),\s*some (?:locally )?(heavy|severe|strong|intense)(?: at times)?(?=\s*[,.;]|$)", r", \1 at times", t)
-    t = re.sub(r"(?i)\b(hazy|haze|dusty|dust)( skies)? due to\b", r"\1\2 from", t)
-    t = re.sub(r"(?i)" + _START + r"(?:at|on|above|below) [\d,.]+\s*m\s*:\s*", "", t)  # "At 3000 m: ..."
-    t = re.sub(r"(?i)\b(?:temperature|temp\.?)\s+(?:at|on|above) [\d,.]+\s*m\s*:?\s*" + deg + r"\.?", "", t)
+    t = _sub(r"(?i),\s*afterwards\b", ", then", t)
+    t = _sub(r"(?i),\s*some (?:locally )?(heavy|severe|strong|intense)(?: at times)?(?=\s*[,.;]|$)", r", \1 at times", t)
+    t = _sub(r"(?i)\b(hazy|haze|dusty|dust)( skies)? due to\b", r"\1\2 from", t)
+    t = _sub(r"(?i)" + _START + r"(?:at|on|above|below) [\d,.]+\s*m\s*:\s*", "", t)  # "At 3000 m: ..."
+    t = _sub(r"(?i)\b(?:temperature|temp\.?)\s+(?:at|on|above) [\d,.]+\s*m\s*:?\s*" + deg + r"\.?", "", t)
     # "Wind at 3000 m S 70 km/h": the wind high up
-    t = re.sub(r"(?i)\bwinds? (?:at|on|above) [\d,.]+\s*m\s+(" + _COMPASS_RX + r")\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:km/h|kt|kts|knots|mph|m/s)",
+    t = _sub(r"(?i)\bwinds? (?:at|on|above) [\d,.]+\s*m\s+(" + _COMPASS_RX + r")\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:km/h|kt|kts|knots|mph|m/s)",
                lambda m: _COMPASS[m.group(1).lower()] + " wind on the heights", t)
     # "snowline falling from 2200 to 1400 m", "freezing level 3000 m falling to 2200 m": the level it falls to
-    t = re.sub(r"(?i)\b(snowline|snow line|snowfall limit|snow limit|snow level|freezing level|zero-degree line)"
+    t = _sub(r"(?i)\b(snowline|snow line|snowfall limit|snow limit|snow level|freezing level|zero-degree line)"
                r"(?:\s+[\d,]+\s*m)?\s+(?:falling|dropping|sinking|lowering|descending)\s+(?:from\s+[\d,]+\s*(?:m\b)?\s*)?to\s+", r"\1 ", t)
     # "10 to 20 cm at 2000 m", "15 to 25 cm": an amount
-    t = re.sub(r"(?i),?\s*\b(?:(?:above|over|exceeding|more than|up to|around|about|of)\s+)?\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:cm|mm)\b(?!\s+of\b)(?:\s+(?:at|above) [\d,.]+\s*m\b)?", "", t)
+    t = _sub(r"(?i),?\s*\b(?:(?:above|over|exceeding|more than|up to|around|about|of)\s+)?\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:cm|mm)\b(?!\s+of\b)(?:\s+(?:at|above) [\d,.]+\s*m\b)?", "", t)
     # a warning by its level and kind: "Warning level orange – storm:", "Yellow warning – snow:"
-    t = re.sub(r"(?i)\bwarning level (red|orange|yellow|amber)\s*[–—-]\s*([a-z ]+?)\s*:\s*",
+    t = _sub(r"(?i)\bwarning level (red|orange|yellow|amber)\s*[–—-]\s*([a-z ]+?)\s*:\s*",
                lambda m: m.group(1).lower() + " " + m.group(2).lower().strip() + " warning. ", t)
-    t = re.sub(r"(?i)\b(red|orange|yellow|amber) warning\s*[–—-]\s*([a-z ]+?)\s*:\s*(?-i:(?:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*,\s*)?)",
+    t = _sub(r"(?i)\b(red|orange|yellow|amber) warning\s*[–—-]\s*([a-z ]+?)\s*:\s*(?-i:(?:[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*,\s*)?)",
                lambda m: m.group(1).lower() + " " + m.group(2).lower().strip() + " warning. ", t)
-    t = re.sub(r"(?i)\bwarning level (red|orange|yellow|amber)\b", lambda m: m.group(1).lower() + " warning", t)
-    t = re.sub(r"(?i)\b((?:[a-z]+ ){0,2}(?:advisory|warning|watch))\s+(?:is\s+|remains\s+)?in effect\b[^.;]*",
+    t = _sub(r"(?i)\bwarning level (red|orange|yellow|amber)\b", lambda m: m.group(1).lower() + " warning", t)
+    t = _sub(r"(?i)\b((?:[a-z]+ ){0,2}(?:advisory|warning|watch))\s+(?:is\s+|remains\s+)?in effect\b[^.;]*",
                lambda m: m.group(0) if m.string[: m.start()].count("...") % 2 else article(m.group(1).lower()) + " in force", t)  # "HEAT ADVISORY in effect today for inland areas ..."
-    t = re.sub(r"(?i)" + _START + r"(?:possible |potential |expected |likely )impacts?\s*:" + _SENTENCE, "", t)
-    t = re.sub(r"(?i)" + _START + r"(?:be prepared|caution|take care|stay informed|check)\b" + _SENTENCE, "", t)
+    t = _sub(r"(?i)" + _START + r"(?:possible |potential |expected |likely )impacts?\s*:" + _SENTENCE, "", t)
+    t = _sub(r"(?i)" + _START + r"(?:be prepared|caution|take care|stay informed|check)\b" + _SENTENCE, "", t)
     # an avalanche bulletin: its slabs and triggers are an avalanche risk
-    t = re.sub(r"(?i)" + _START + r"avalanche (?:information|bulletin|report|warning)(?:\s*\([^()]*\))?\s*:\s*", "", t)
-    t = re.sub(r"(?i)" + _START + r"[^.;]*\b(?:wind slabs?|snow slabs?|slab avalanches?|(?:can|could|may) be (?:released|triggered))\b"
+    t = _sub(r"(?i)" + _START + r"avalanche (?:information|bulletin|report|warning)(?:\s*\([^()]*\))?\s*:\s*", "", t)
+    t = _sub(r"(?i)" + _START + r"[^.;]*\b(?:wind slabs?|snow slabs?|slab avalanches?|(?:can|could|may) be (?:released|triggered))\b"
                + _SENTENCE, "an avalanche risk.", t)
     # a marine bulletin: "Sea state: Moderate to choppy; waves 3-6 ft", "Seas: Choppy to rough outside the reef, 5-7 ft"
-    t = re.sub(r"(?i)\b(sea state\s*:?|seas?\s*:?)\s*(" + _SEA_STATE + r"(?:\s+(?:to|or)\s+" + _SEA_STATE + r")?)(?![\w-])"
+    t = _sub(r"(?i)\b(sea state\s*:?|seas?\s*:?)\s*(" + _SEA_STATE + r"(?:\s+(?:to|or)\s+" + _SEA_STATE + r")?)(?![\w-])"
                r"((?:\s+(?:outside|inside|beyond|within|off|near|along|in|on) (?:the )?[a-z]+(?: [a-z]+){0,2})?)"
                r"(?:(?:[,;]\s*|\s+)(?:waves?\s*:?\s*)?(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?\d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?"
                r"(?:\.\s*waves?\s*:\s*(?:\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?\d+(?:\.\d+)?\s*(?:ft|feet|m|metres|meters)\b)?",
                lambda m: _sea_state(m.group(2)) + m.group(3) if "chop" in m.group(2).lower() or m.group(1).lower().startswith("sea state")
                else m.group(0), t)
     # compass ranges: "E-SE 10-20 kts" is a wind from between east and southeast
-    t = re.sub(r"\b(" + _COMPASS_RX.replace("(?:", "(?:(?i:") + r"))[-–](" + r"(?:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)"
+    t = _sub(r"\b(" + _COMPASS_RX.replace("(?:", "(?:(?i:") + r"))[-–](" + r"(?:N|NE|E|SE|S|SW|W|NW|NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW)"
                + r")\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kts?|knots|km/h|mph|m/s)\b",
                lambda m: _COMPASS[m.group(1).lower()] + " to " + _COMPASS[m.group(2).lower()] + " wind", t)
     # "higher near thunderstorms", "occasionally higher in gusts": more of the wind just named
-    t = re.sub(r"(?i),?\s*\b(?:occasionally |locally |at times )?(?:higher|stronger|lighter) (?:in|near|around|with|over|on) [^,.;]+", "", t)
+    t = _sub(r"(?i),?\s*\b(?:occasionally |locally |at times )?(?:higher|stronger|lighter) (?:in|near|around|with|over|on) [^,.;]+", "", t)
     # "some with frequent lightning", "some heavy with strong gusty winds": the storms' detail
-    t = re.sub(r"(?i),\s*some (heavy|severe|strong|intense) with\b", r", \1 at times, with", t)
-    t = re.sub(r"(?i),\s*some with\b", " with", t)
-    t = re.sub(r"(?i)\b(?:is|are) (?:forecast|expected|likely) to (move|cross|pass|bring|affect|reach|approach|drift|spread|push|sweep|"
+    t = _sub(r"(?i),\s*some (heavy|severe|strong|intense) with\b", r", \1 at times, with", t)
+    t = _sub(r"(?i),\s*some with\b", " with", t)
+    t = _sub(r"(?i)\b(?:is|are) (?:forecast|expected|likely) to (move|cross|pass|bring|affect|reach|approach|drift|spread|push|sweep|"
                r"develop|linger|arrive|set in)\b", lambda m: _ing(m.group(1)), t)
-    t = re.sub(r"(?i)\b(?:the|a) ((?:cold |warm |occluded )?front) (arrives|moves in|passes|sets in|crosses)\b",
+    t = _sub(r"(?i)\b(?:the|a) ((?:cold |warm |occluded )?front) (arrives|moves in|passes|sets in|crosses)\b",
                lambda m: "a " + m.group(1).lower() + " " + _ing(m.group(2)), t)
-    t = re.sub(r"(?i)\b(decreasing|diminishing|easing|dying out) to (?:isolated|scattered|little|limited) activity\b", r"\1", t)
-    t = re.sub(r"(?i)\b(mainly|mostly|chiefly|especially)\s+(?=(?:along|over|in|near|on|across|inland)\b)", "", t)
-    t = re.sub(r"(?i),?\s*\b(?:over|in|across) (?:the )?(?:(?:northern|southern|eastern|western|central|coastal|inland|interior|"
+    t = _sub(r"(?i)\b(decreasing|diminishing|easing|dying out) to (?:isolated|scattered|little|limited) activity\b", r"\1", t)
+    t = _sub(r"(?i)\b(mainly|mostly|chiefly|especially)\s+(?=(?:along|over|in|near|on|across|inland)\b)", "", t)
+    t = _sub(r"(?i),?\s*\b(?:over|in|across) (?:the )?(?:(?:northern|southern|eastern|western|central|coastal|inland|interior|"
                r"northeastern|northwestern|southeastern|southwestern)(?:,? and |, )?)+\s*(?:areas|parts|districts|regions)\b"
                r"(?: of (?:the )?(?:region|country|state|province|district|island|islands|territory))?", "", t)
-    t = re.sub(r"(?i)\b(increasingly cloudy|clouding over|cloud increasing) from the (?:north|south|east|west)[a-z]*\b", r"\1", t)
-    t = re.sub(r"(?i)\b(mild|warm|cold|cool|chilly|hot) for the (?:time of )?(?:year|season|date)\b", r"\1", t)
-    t = re.sub(r"(?i)\b(?:föhn|foehn)-(?:influenced|affected)\b", "a föhn wind", t)
-    t = re.sub(r"(?i)\b((?:(?:strong|light|moderate|weak|gusty|stormy) )?(?:north|south)(?:erly)?) (föhn|foehn)\b(?! wind)",
+    t = _sub(r"(?i)\b(increasingly cloudy|clouding over|cloud increasing) from the (?:north|south|east|west)[a-z]*\b", r"\1", t)
+    t = _sub(r"(?i)\b(mild|warm|cold|cool|chilly|hot) for the (?:time of )?(?:year|season|date)\b", r"\1", t)
+    t = _sub(r"(?i)\b(?:föhn|foehn)-(?:influenced|affected)\b", "a föhn wind", t)
+    t = _sub(r"(?i)\b((?:(?:strong|light|moderate|weak|gusty|stormy) )?(?:north|south)(?:erly)?) (föhn|foehn)\b(?! wind)",
                lambda m: m.group(1) + " " + m.group(2) + " wind", t)
-    t = re.sub(r"(?i)(?:^|(?<=[.;,]\s))(föhn|foehn) wall\b", r"a \1 wall", t)
-    t = re.sub(r"(?i)^(clear|cold|frosty|mild|cloudy|starry|calm) night\s*:\s*", r"\1, ", t)
+    t = _sub(r"(?i)(?:^|(?<=[.;,]\s))(föhn|foehn) wall\b", r"a \1 wall", t)
+    t = _sub(r"(?i)^(clear|cold|frosty|mild|cloudy|starry|calm) night\s*:\s*", r"\1, ", t)
     # "In the evening a cold front with showers": the weather, then its time
-    t = re.sub(r"(?i)" + _START + r"(" + _TIME_FIRST + r")\s+(?!(?:and|or|with|then|winds?|turning|veering|backing)\b)([a-zäöüß][^,.;]*)",
+    t = _sub(r"(?i)" + _START + r"(" + _TIME_FIRST + r")\s+(?!(?:and|or|with|then|winds?|turning|veering|backing)\b)([a-zäöüß][^,.;]*)",
                lambda m: m.group(2) + " " + m.group(1).lower(), t)
-    t = re.sub(r"(?i),?\s*\bwave heights?\b(?=\s*[.,;]|\s*$)", "", t)  # its number gone: the sea is said already
-    t = re.sub(r"\s*;\s*(?=[.,;]|$)", "", t)  # "Partly cloudy in the afternoon; ." once a reading has gone
+    t = _sub(r"(?i),?\s*\bwave heights?\b(?=\s*[.,;]|\s*$)", "", t)  # its number gone: the sea is said already
+    t = _sub(r"\s*;\s*(?=[.,;]|$)", "", t)  # "Partly cloudy in the afternoon; ." once a reading has gone
     return " ".join(t.split())
 
 
@@ -808,186 +821,186 @@ def _bulletins(t: str) -> str:
     """Bulletin forms, made the weather they state: alert headings, advice to the public,
     validity, probability and impact lines, temperature and tide readings, sea areas, and the
     times, days and places a warning names (the weather stays, its paperwork goes)."""
-    t = re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), t)  # "F.T. Labuan"
+    t = _sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), t)  # "F.T. Labuan"
     t = _periods(t)
-    t = re.sub(r"(?i)\s*\((?:[^()]*\b(?:level|category|stage|code)\b[^()]*)\)", "", t)  # "(Alert Level)", "(First Category)"
-    t = re.sub(r"\s*\((?:[A-Z][\w'’.-]*(?:,? (?:and )?[A-Z][\w'’.-]*)*)\)", "", t)  # "(Tenom, Beaufort, Nabawan)"
-    t = re.sub(r"\s*\bin [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:" + _SENTENCE, ".", t)  # "in Sabah: Interior and West Coast."
-    t = re.sub(r"(?i)\b(coasts?) and (?:the )?interior\b", r"\1", t)
-    t = re.sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "6:00 p.m. Thursday": not a sentence end
+    t = _sub(r"(?i)\s*\((?:[^()]*\b(?:level|category|stage|code)\b[^()]*)\)", "", t)  # "(Alert Level)", "(First Category)"
+    t = _sub(r"\s*\((?:[A-Z][\w'’.-]*(?:,? (?:and )?[A-Z][\w'’.-]*)*)\)", "", t)  # "(Tenom, Beaufort, Nabawan)"
+    t = _sub(r"\s*\bin [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:" + _SENTENCE, ".", t)  # "in Sabah: Interior and West Coast."
+    t = _sub(r"(?i)\b(coasts?) and (?:the )?interior\b", r"\1", t)
+    t = _sub(r"(?i)\b([ap])\.m\.?(?=\s|$|[,;])", r"\1m", t)  # "6:00 p.m. Thursday": not a sentence end
     # "SW 20-25 kt, becoming 25-30 kt in the afternoon": the wind's change, said without its numbers
     def _becoming(m: re.Match) -> str:
         before = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", t[max(0, m.start() - 40):m.start()])]
         after = float(m.group(2))
         word = "increasing" if not before or after > max(before) else "easing" if after < max(before) else ""
         return (", " + word) if word else ""
-    t = re.sub(r"(?i),?\s*\bbecoming (\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?(\d+(?:\.\d+)?)\s*(?:kt|kts|knots|km/h|mph|m/s)\b", _becoming, t)
+    t = _sub(r"(?i),?\s*\bbecoming (\d+(?:\.\d+)?\s*(?:-|–|to)\s*)?(\d+(?:\.\d+)?)\s*(?:kt|kts|knots|km/h|mph|m/s)\b", _becoming, t)
     # an alert's heading: "YELLOW LEVEL ADVERSE WEATHER ALERT:", "STRONG WIND ADVISORY:", "Orange Alert:"
-    t = re.sub(r"(?i),?\s*in gusts (?:up to|of up to|of|to)\b", ", gusts to", t)
-    t = re.sub(r"\b[A-Z]{2,}\s+warns of ([a-z ]+?)\s*:\s*", lambda m: m.group(1) + " warning. ", t)  # "DMI warns of high water:"
-    t = re.sub(r"(?i)\b(red|orange|yellow|amber) level (?:adverse |severe )?weather (alert|warning)\b", r"\1 \2", t)
-    t = re.sub(_START + r"([A-Z][A-Za-z ]*?(?:ALERT|ADVISORY|WARNING|WATCH|Alert|Advisory|Warning|Watch))\s*:\s*",
-               lambda m: re.sub(r"^(.+?) and (.+?) (warning|alert|advisory|watch)$", r"\1 \3, \2 \3", m.group(1).lower()) + ". ", t)
-    t = re.sub(r"(?i)\bwarning on ([a-z ]+?)(?=\.|\s*$)", r"\1 warning", t)  # "WARNING ON CONTINUOUS RAIN"
-    t = re.sub(r"(?i)\s*\b(?:in|over) the following (?:areas|districts|regions|waters)\b" + _SENTENCE, ".", t)
-    t = re.sub(r"(?i)\s*\bover the waters of\b" + _SENTENCE, ".", t)
-    t = re.sub(r"(?i)" + _START + r"this (?:condition|warning|situation|system) (?:is|will|may)\b" + _SENTENCE, "", t)
-    t = re.sub(r"(?i)" + _START + r"marine forecast\b[,:]?\s*", "", t)
-    t = re.sub(_START + r"(?:[A-Z][\w'’-]* )+[Ww]aters\s*[.:]\s*", "", t)  # "West Coast waters.", "Kudat waters:"
-    t = re.sub(_START + r"[A-Z][\w'’-]*(?: [A-Z(][\w'’()-]*)*,? (?:above|below) [\d,.]+\s*m(?:etres)?\s*:\s*", "", t)
-    t = re.sub(r"(?i)\bwind direction\s*:\s*([a-z-]+)\s*\.?\s*wind speed\s*:\s*", r"\1 wind ", t)
-    t = re.sub(r"(?i)\b(?:from )?\d{4,6}\s*utc\b", "", t)
-    t = re.sub(r"(?i),?\s*\b(?:temporarily|locally|loc\.?)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?(?:\s*beaufort)?"
+    t = _sub(r"(?i),?\s*in gusts (?:up to|of up to|of|to)\b", ", gusts to", t)
+    t = _sub(r"\b[A-Z]{2,}\s+warns of ([a-z ]+?)\s*:\s*", lambda m: m.group(1) + " warning. ", t)  # "DMI warns of high water:"
+    t = _sub(r"(?i)\b(red|orange|yellow|amber) level (?:adverse |severe )?weather (alert|warning)\b", r"\1 \2", t)
+    t = _sub(_START + r"([A-Z][A-Za-z ]*?(?:ALERT|ADVISORY|WARNING|WATCH|Alert|Advisory|Warning|Watch))\s*:\s*",
+               lambda m: _sub(r"^(.+?) and (.+?) (warning|alert|advisory|watch)$", r"\1 \3, \2 \3", m.group(1).lower()) + ". ", t)
+    t = _sub(r"(?i)\bwarning on ([a-z ]+?)(?=\.|\s*$)", r"\1 warning", t)  # "WARNING ON CONTINUOUS RAIN"
+    t = _sub(r"(?i)\s*\b(?:in|over) the following (?:areas|districts|regions|waters)\b" + _SENTENCE, ".", t)
+    t = _sub(r"(?i)\s*\bover the waters of\b" + _SENTENCE, ".", t)
+    t = _sub(r"(?i)" + _START + r"this (?:condition|warning|situation|system) (?:is|will|may)\b" + _SENTENCE, "", t)
+    t = _sub(r"(?i)" + _START + r"marine forecast\b[,:]?\s*", "", t)
+    t = _sub(_START + r"(?:[A-Z][\w'’-]* )+[Ww]aters\s*[.:]\s*", "", t)  # "West Coast waters.", "Kudat waters:"
+    t = _sub(_START + r"[A-Z][\w'’-]*(?: [A-Z(][\w'’()-]*)*,? (?:above|below) [\d,.]+\s*m(?:etres)?\s*:\s*", "", t)
+    t = _sub(r"(?i)\bwind direction\s*:\s*([a-z-]+)\s*\.?\s*wind speed\s*:\s*", r"\1 wind ", t)
+    t = _sub(r"(?i)\b(?:from )?\d{4,6}\s*utc\b", "", t)
+    t = _sub(r"(?i),?\s*\b(?:temporarily|locally|loc\.?)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?(?:\s*beaufort)?"
                r"(?: (?:from|in|during|on|over|at|by) (?:the )?(?:morning|afternoon|evening|night|midday|noon))?(?=[\s.,;]|$)", "", t)
-    t = re.sub(r"(?i)\b(north-north(?:east|west)|south-south(?:east|west)|east-(?:north|south)east|west-(?:north|south)west|"
+    t = _sub(r"(?i)\b(north-north(?:east|west)|south-south(?:east|west)|east-(?:north|south)east|west-(?:north|south)west|"
                r"north(?:east|west)?|south(?:east|west)?|east|west)\s+\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:beaufort|bft|bf)\b",
                lambda m: _directional(m.group(1).lower()) + " wind", t)
-    t = re.sub(r"(?i)\b(?:increased |high |elevated )?concentrations? of (?:african |saharan )?dust\b", "dust", t)
-    t = re.sub(r"(?i)\bwith visibility reduced(?: to [\d.,]+\s*(?:km|m|metres|miles))?", "with reduced visibility", t)
-    t = re.sub(r"(?i),?\s*\bwith waves (?:of )?up to [\d.,]+\s*(?:m|metres|meters|ft|feet)\b", "", t)
+    t = _sub(r"(?i)\b(?:increased |high |elevated )?concentrations? of (?:african |saharan )?dust\b", "dust", t)
+    t = _sub(r"(?i)\bwith visibility reduced(?: to [\d.,]+\s*(?:km|m|metres|miles))?", "with reduced visibility", t)
+    t = _sub(r"(?i),?\s*\bwith waves (?:of )?up to [\d.,]+\s*(?:m|metres|meters|ft|feet)\b", "", t)
     t = " ".join(t.split())
     # readings and paperwork, whole sentences: "Temp. 8-10 degrees.", "Highest temperature expected 44°C.",
     # "Valid: 12:00 pm Wednesday to 6:00 am Thursday.", "Probability: Medium (65%).", "Impacts: ...",
     # "High tide 07:42, low tide 14:05.", "Water level up to 1.2 m above normal."
-    t = re.sub(r"(?i)" + _START + r"(?:temps?\.?|temperatures?:|(?:the )?(?:highest|lowest|maximum|minimum|max|min)\.? "
+    t = _sub(r"(?i)" + _START + r"(?:temps?\.?|temperatures?:|(?:the )?(?:highest|lowest|maximum|minimum|max|min)\.? "
                r"temperatures?\b|valid\s*:|probability\s*:|impacts?\s*:|(?:high|low) tide\b(?!\s*(?:advisory|warning|alert|watch))|water levels?\b|tides?\s*:|"
                r"(?:rainfall |snowfall |precipitation )?amounts?\s*:?\s*(?:of |up to |near |around |about )?\d)"
                + _SENTENCE, "", t)
     # advice to the public: "Fishermen and marine users are advised to take precaution.", "Avoid driving through ...",
     # "Keep away from wadis ...", "Residents are advised to be on the lookout for flash floods."
-    t = re.sub(r"(?i)" + _START + r"(?:[^.;]*\b(?:are|is) (?:advised|urged|requested|asked|warned)\b|avoid\b|keep away\b|"
+    t = _sub(r"(?i)" + _START + r"(?:[^.;]*\b(?:are|is) (?:advised|urged|requested|asked|warned)\b|avoid\b|keep away\b|"
                r"stay away\b|do not\b|take (?:precautions?|care)\b|be on the lookout\b|motorists\b|boaters should\b)" + _SENTENCE, "", t)
     t = " ".join(t.split())
-    t = re.sub(r"(?i)" + _START + r"wave heights?\s*:?\s*(?:of )?(?:more than |up to |near |around |below |over |about )?\d"
+    t = _sub(r"(?i)" + _START + r"wave heights?\s*:?\s*(?:of )?(?:more than |up to |near |around |below |over |about )?\d"
                + _SENTENCE, "", t)
     # "from 14:00 till 21:00", "from Tuesday to Thursday", "from Wednesday", "and Saturday morning"
-    t = re.sub(r"(?i),?\s*\b(?:valid\s+)?(?:from )?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:till|to|until|-|–)\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?", "", t)
-    t = re.sub(r"(?i),?\s*\b(?:from|on|until|till|by|and|through) (?:the )?" + _DAYS + r"(?: (?:to|till|until|and|through) "
+    t = _sub(r"(?i),?\s*\b(?:valid\s+)?(?:from )?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:till|to|until|-|–)\s*\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?", "", t)
+    t = _sub(r"(?i),?\s*\b(?:from|on|until|till|by|and|through) (?:the )?" + _DAYS + r"(?: (?:to|till|until|and|through) "
                + _DAYS + r")?(?: (?:morning|afternoon|evening|night))?\b", "", t)
     # "in 24 hours", "exceeding 30mm", "of more than 2 metres": the amount goes, and the words that led to it
-    t = re.sub(r"(?i)\s*\b(?:exceeding|in excess of|of more than|more than)\s+\d+(?:[.,]\d+)?\s*"
+    t = _sub(r"(?i)\s*\b(?:exceeding|in excess of|of more than|more than)\s+\d+(?:[.,]\d+)?\s*"
                r"(?:m/s|km/h|mm|cm|metres?|meters?|m|ft|feet|knots?|kts?|mph)\b(?:\s+in\s+\d+\s+hours?)?", "", t)
-    t = re.sub(r"(?i)\s*\bin \d+ hours?\b", "", t)
-    t = re.sub(r"(?i)\b(?:is|are) (?:expected|forecast|likely|predicted)(?= over| in| along| across| for| on| at|\s*[.,;]|$)", "", t)
+    t = _sub(r"(?i)\s*\bin \d+ hours?\b", "", t)
+    t = _sub(r"(?i)\b(?:is|are) (?:expected|forecast|likely|predicted)(?= over| in| along| across| for| on| at|\s*[.,;]|$)", "", t)
     # places a bulletin names: "over the Lamu and Tana River coast and offshore", "over Kilifi, Tana River and Lamu counties",
     # "extending to Dibba", "at Jebel Jais (RAK)"
     _name = r"[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*)*"
     _areas = r" (?:coasts?|county|counties|regions?|districts?|provinces?|waters)"
-    t = re.sub(r"\s*,?\s*\b(?:over|across) (?:the )?" + _name + r"(?:(?:,| and| &) (?:the )?" + _name + r")+(?:" + _areas
+    t = _sub(r"\s*,?\s*\b(?:over|across) (?:the )?" + _name + r"(?:(?:,| and| &) (?:the )?" + _name + r")+(?:" + _areas
                + r")?(?: and offshore)?(?=[\s.,;]|$)", "", t)  # "over Kilifi, Tana River and Lamu counties"
-    t = re.sub(r"\s*,?\s*\b(?:over|across) (?:the )?" + _name + _areas + r"(?: and offshore)?(?=[\s.,;]|$)", "", t)
-    t = re.sub(r"\s*,?\s*\bextending to (?:the )?" + _name + r"(?=[\s.,;]|$)", "", t)
-    t = re.sub(r"(?i)\bconvective clouds? (?:(?:may be|are|is) )?associated with\b", "clouds with", t)
-    t = re.sub(r"(?i)\b(?:may be )?associated with\b", "with", t)
-    t = re.sub(r"(?i)\bprobability of (mist|fog|haze|dust)(?: formation)?\b", r"chance of \1", t)
-    t = re.sub(r"(?i)\b(mist|fog) formation\b", r"\1", t)
-    t = re.sub(r"(?i)\bover (?:a )?few places\b", "in a few places", t)
-    t = re.sub(r"\b(mountains|coasts?|areas|islands|hills|valleys|wadis|parts?) (?:and|of) (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*"
+    t = _sub(r"\s*,?\s*\b(?:over|across) (?:the )?" + _name + _areas + r"(?: and offshore)?(?=[\s.,;]|$)", "", t)
+    t = _sub(r"\s*,?\s*\bextending to (?:the )?" + _name + r"(?=[\s.,;]|$)", "", t)
+    t = _sub(r"(?i)\bconvective clouds? (?:(?:may be|are|is) )?associated with\b", "clouds with", t)
+    t = _sub(r"(?i)\b(?:may be )?associated with\b", "with", t)
+    t = _sub(r"(?i)\bprobability of (mist|fog|haze|dust)(?: formation)?\b", r"chance of \1", t)
+    t = _sub(r"(?i)\b(mist|fog) formation\b", r"\1", t)
+    t = _sub(r"(?i)\bover (?:a )?few places\b", "in a few places", t)
+    t = _sub(r"\b(mountains|coasts?|areas|islands|hills|valleys|wadis|parts?) (?:and|of) (?:the )?[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*"
                r"(?:(?:,| and) [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)*", r"\1", t)
-    t = re.sub(r"(?i),\s*waves?(?=\s*[.,;]|$)", "", t)
-    t = re.sub(r"(?i),?\s*\bin (showers|rain|precipitation|squalls) ((?:strong |severe |gale-force |gale force )?gusts)\b",
+    t = _sub(r"(?i),\s*waves?(?=\s*[.,;]|$)", "", t)
+    t = _sub(r"(?i),?\s*\bin (showers|rain|precipitation|squalls) ((?:strong |severe |gale-force |gale force )?gusts)\b",
                r"; \2 in \1", t)
     # "Sea: Oman Sea slight": the sea's name is not its state; "North Sea and Skagerrak: Gale warning."
-    t = re.sub(r"\b([Ss]eas?)\s*:\s*(?:the )?(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)\s+", r"\1: ", t)
-    t = re.sub(_START + r"(?:(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)|Kattegat|Skagerrak)(?: and (?:the )?"
+    t = _sub(r"\b([Ss]eas?)\s*:\s*(?:the )?(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)\s+", r"\1: ", t)
+    t = _sub(_START + r"(?:(?:[A-Z][\w'’-]* )+(?:Sea|Gulf|Bay|Strait|Channel)|Kattegat|Skagerrak)(?: and (?:the )?"
                r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*)?\s*:\s*", "", t)
     # "Seas: Moderate, waves up to 1.5m in open waters": the sea's state, where
-    t = re.sub(r"(?i)\bseas?\s*:\s*((?:slight|moderate|rough|very rough|high|very high|calm|smooth)(?: to (?:occasionally )?"
+    t = _sub(r"(?i)\bseas?\s*:\s*((?:slight|moderate|rough|very rough|high|very high|calm|smooth)(?: to (?:occasionally )?"
                r"(?:slight|moderate|rough|very rough|high))?)((?: (?:on|along|off|in|near) [^,.;]+)?)"
                r"(?:,\s*((?:slight|moderate|rough|very rough|high|calm|smooth)) ((?:on|along|off|in|near) [^,.;]+))?"
                r"(?:,?\s*(?:waves?|swells?)\b(?:[^.;]|\.\d)*)?",
                lambda m: "a " + m.group(1).lower() + " sea" + m.group(2)
                + (", a " + m.group(3).lower() + " sea " + m.group(4) if m.group(3) else ""), t)
     # "Morning: Partly cloudy. Afternoon: Showers.": each period's weather, then its time
-    t = re.sub(_START_LABEL + r"(Morning|Afternoon|Evening|Night|Overnight|Tonight)\s*:\s*([^.]*)",
+    t = _sub(_START_LABEL + r"(Morning|Afternoon|Evening|Night|Overnight|Tonight)\s*:\s*([^.]*)",
                lambda m: m.group(2) + {"morning": " in the morning", "afternoon": " in the afternoon", "evening": " in the evening",
                                        "night": " at night", "overnight": " overnight", "tonight": " tonight"}[m.group(1).lower()], t)
     # DMI: "in the evening showers", "in the afternoon light rain", "in the evening west 18-23 m/s"
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|tonight|overnight|later) ((?:light |heavy |scattered |isolated |some )?"
+    t = _sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|tonight|overnight|later) ((?:light |heavy |scattered |isolated |some )?"
                r"(?:showers|rain|drizzle|snow|sleet|fog|mist|thunderstorms|thunder|hail))\b", r"\2 \1", t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|tonight|overnight|later) ((?:north|south)?-?(?:east|west)|north|south)"
+    t = _sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)|tonight|overnight|later) ((?:north|south)?-?(?:east|west)|north|south)"
                r"\s+(\d[^.,;]*)", r"becoming \2 \3 \1", t)
     # "Showers, in places with hail": the hail is in places
-    t = re.sub(r"(?i),?\s*in places with (hail|thunder|sleet|snow|sleet)\b", r" with \1 in places", t)
+    t = _sub(r"(?i),?\s*in places with (hail|thunder|sleet|snow|sleet)\b", r" with \1 in places", t)
     # "Moderate, in precipitation poor visibility": the visibility, then where it drops
-    t = re.sub(r"(?i)\b(good|moderate|poor)(?: visibility)?, in (precipitation|showers|rain|fog|snow) ((?:very )?(?:good|moderate|poor))"
+    t = _sub(r"(?i)\b(good|moderate|poor)(?: visibility)?, in (precipitation|showers|rain|fog|snow) ((?:very )?(?:good|moderate|poor))"
                r"(?: visibility)?", r"\1 visibility, \3 visibility in \2", t)
     # compass points as the wind's direction: "NE'ly", "from west-southwest"
-    t = re.sub(r"(?i)\b(" + _COMPASS_RX + r")['’]ly\b", lambda m: _COMPASS[m.group(1).lower()], t)
-    t = re.sub(r"(?i)\bwinds? from (?:the )?((?:north|south|east|west)-(?:north|south)(?:east|west))\b",
+    t = _sub(r"(?i)\b(" + _COMPASS_RX + r")['’]ly\b", lambda m: _COMPASS[m.group(1).lower()], t)
+    t = _sub(r"(?i)\bwinds? from (?:the )?((?:north|south|east|west)-(?:north|south)(?:east|west))\b",
                lambda m: _directional(m.group(1).lower()) + " wind", t)
-    t = re.sub(r"(?i)\bwith a speed of\b[^.;]*", "", t)
+    t = _sub(r"(?i)\bwith a speed of\b[^.;]*", "", t)
     # DHMZ (Croatia): "NE and E (bura) 4-5 Bf", "Wind moderate jugo", "in the afternoon moderate maestral", "Sea 2-3"
-    t = re.sub(r"(?i)\b(?:" + _COMPASS_RX + r"(?: and | to |/)?)+\s*\((" + _ADRIATIC + r")\)", lambda m: m.group(1).lower(), t)
-    t = re.sub(r"(?i)\b(?:" + _COMPASS_RX + r"|north|south|east|west)(?: to (?:N|NE|E|SE|S|SW|W|NW|north|"
+    t = _sub(r"(?i)\b(?:" + _COMPASS_RX + r"(?: and | to |/)?)+\s*\((" + _ADRIATIC + r")\)", lambda m: m.group(1).lower(), t)
+    t = _sub(r"(?i)\b(?:" + _COMPASS_RX + r"|north|south|east|west)(?: to (?:N|NE|E|SE|S|SW|W|NW|north|"
                r"south|east|west))?\s*\((" + _ADRIATIC + r")\)", lambda m: m.group(1).lower(), t)
-    t = re.sub(r"(?i),?\s*\bin the [A-Z][\w'’-]* (?:Channel|channel)\b(?: in the (?:morning|afternoon|evening|night))?", "", t)
-    t = re.sub(r"(?i),?\s*\bin the channels\b(?:\s+\d+(?:\s*[-–]\s*\d+)?(?:\s*bf)?|\s+(?:strong|very strong|gale force|moderate))?", "", t)
-    t = re.sub(r"(?i),?\s*\bon the open sea\b(?:\s+(?:storm|gale)?\s*\d+(?:\s*[-–]\s*\d+)?(?:\s*bf)?)?", "", t)
-    t = re.sub(r"(?i)\bwind light and variable\b", "light and variable winds", t)
-    t = re.sub(r"(?i)\b(strong|moderate|fresh) and (very strong|strong|fresh)\b", r"\1 to \2", t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) wind turning to (" + _ADRIATIC + r")(?:, (light|moderate|fresh|strong|very strong))?", lambda m: "turning to " + ((m.group(3) or "") + " "
+    t = _sub(r"(?i),?\s*\bin the [A-Z][\w'’-]* (?:Channel|channel)\b(?: in the (?:morning|afternoon|evening|night))?", "", t)
+    t = _sub(r"(?i),?\s*\bin the channels\b(?:\s+\d+(?:\s*[-–]\s*\d+)?(?:\s*bf)?|\s+(?:strong|very strong|gale force|moderate))?", "", t)
+    t = _sub(r"(?i),?\s*\bon the open sea\b(?:\s+(?:storm|gale)?\s*\d+(?:\s*[-–]\s*\d+)?(?:\s*bf)?)?", "", t)
+    t = _sub(r"(?i)\bwind light and variable\b", "light and variable winds", t)
+    t = _sub(r"(?i)\b(strong|moderate|fresh) and (very strong|strong|fresh)\b", r"\1 to \2", t)
+    t = _sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) wind turning to (" + _ADRIATIC + r")(?:, (light|moderate|fresh|strong|very strong))?", lambda m: "turning to " + ((m.group(3) or "") + " "
                + m.group(2)).strip().lower() + " " + m.group(1).lower(), t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) (turning|veering|backing) to (" + _ADRIATIC + r")\b", r"\2 to \3 \1", t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) ((?:light|moderate|fresh|strong|very strong) )?"
+    t = _sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) (turning|veering|backing) to (" + _ADRIATIC + r")\b", r"\2 to \3 \1", t)
+    t = _sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) ((?:light|moderate|fresh|strong|very strong) )?"
                r"(" + _COMPASS_RX + r") winds?\b",
                lambda m: (m.group(2) or "").lower() + _COMPASS[m.group(3).lower()] + " wind " + m.group(1).lower(), t)
-    t = re.sub(r"(?i)\bwind (" + _ADRIATIC + r")\b", lambda m: m.group(1).lower(), t)
-    t = re.sub(r"(?i),?\s*\blater (" + _COMPASS_RX + r")\b(?!\s*\d)",
+    t = _sub(r"(?i)\bwind (" + _ADRIATIC + r")\b", lambda m: m.group(1).lower(), t)
+    t = _sub(r"(?i),?\s*\blater (" + _COMPASS_RX + r")\b(?!\s*\d)",
                lambda m: ", becoming " + _COMPASS[m.group(1).lower()] + " later", t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) locally reduced in (haze|fog|mist|smoke)\b", r"\2 in places \1", t)
-    t = re.sub(r"\s*\b(?i:over (?:the )?(?:(?:central|eastern|western|northern|southern|city|north|south|east|west)(?:,| and)? ?)+"
+    t = _sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) locally reduced in (haze|fog|mist|smoke)\b", r"\2 in places \1", t)
+    t = _sub(r"\s*\b(?i:over (?:the )?(?:(?:central|eastern|western|northern|southern|city|north|south|east|west)(?:,| and)? ?)+"
                r"(?!\s*(?:coast|coasts|coastal|mountains|hills|shore|sea|slopes|valley|highlands|islands?)\b)(?:areas|parts|regions|districts)?)(?: of [A-Z][\w'’-]*| [A-Z][\w'’-]*)?(?i:, including the offshore islands)?"
                r"(?=[\s.,;]|$)", "", t)
-    t = re.sub(r"(?i),\s*locally heavy\b", "", t)
-    t = re.sub(r"(?i)\bwind (weak|light|moderate|fresh|strong|very strong)(?: to (moderate|fresh|strong|very strong))?"
+    t = _sub(r"(?i),\s*locally heavy\b", "", t)
+    t = _sub(r"(?i)\bwind (weak|light|moderate|fresh|strong|very strong)(?: to (moderate|fresh|strong|very strong))?"
                r"(?: (" + _ADRIATIC + "|" + _COMPASS_RX + r"))?\b",
                lambda m: ((m.group(1).lower().replace("weak", "light") + (" to " + m.group(2).lower() if m.group(2) else ""))
                           + " " + (_COMPASS.get(m.group(3).lower(), m.group(3).lower()) if m.group(3) else "")
                           + ("" if m.group(3) and m.group(3).lower() in _NAMED_WINDS else " wind")).replace("  ", " "), t)
-    t = re.sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) ((?:possible |occasional |locally )*(?:weak |light |moderate |"
+    t = _sub(r"(?i)\b(in the (?:morning|afternoon|evening|night)) ((?:possible |occasional |locally )*(?:weak |light |moderate |"
                r"fresh |strong |very strong )?(?:" + _ADRIATIC + r"|rain|showers|"
-               r"(?:n|ne|e|se|s|sw|w|nw)(?=[\s,.;]|$)))", lambda m: (re.sub(r"(?i)\b(n|ne|e|se|s|sw|w|nw)$", lambda c: _COMPASS[
+               r"(?:n|ne|e|se|s|sw|w|nw)(?=[\s,.;]|$)))", lambda m: (_sub(r"(?i)\b(n|ne|e|se|s|sw|w|nw)$", lambda c: _COMPASS[
                    c.group(1).lower()] + " wind", m.group(2)) + " " + m.group(1)), t)
-    t = re.sub(r"(?i)\bseas? (?!\d+(?:\.\d+)?(?:\s*[-–]\s*\d+(?:\.\d+)?)?\s*(?:ft|feet|m|metres|meters)\b)(\d)(?:\s*[-–]\s*(\d))?(?:, at times (\d))?(?!\s*(?:[.,]\d|m\b|ft\b|metres|meters|feet|\d))",
+    t = _sub(r"(?i)\bseas? (?!\d+(?:\.\d+)?(?:\s*[-–]\s*\d+(?:\.\d+)?)?\s*(?:ft|feet|m|metres|meters)\b)(\d)(?:\s*[-–]\s*(\d))?(?:, at times (\d))?(?!\s*(?:[.,]\d|m\b|ft\b|metres|meters|feet|\d))",
                lambda m: "a " + _DOUGLAS[int(m.group(2) or m.group(1))] + " sea", t)
-    t = re.sub(r"(?i)\bseas? \(?douglas\)? (\d)", lambda m: "a " + _DOUGLAS[int(m.group(1))] + " sea", t)
-    t = re.sub(r"(?i),?\s*\b(?:maximum|minimum|max\.?|min\.?) temperatures?\b[^.;]*", "", t)
-    t = re.sub(r"(?i),?\s*\bat night not below\b[^.;,]*", "", t)
-    t = re.sub(r"(?i),?\s*\blocally more\b", "", t)
-    t = re.sub(r"(?i)\s*\bbetween \d{1,2}[.:]\d{2}\s*[ap]m and \d{1,2}[.:]\d{2}\s*[ap]m\b", "", t)
-    t = re.sub(r"(?i)\bheat stress\s*:\s*(low|moderate|high|very high|extreme)\s*(?:\(\s*wbgt[^)]*\))?",
+    t = _sub(r"(?i)\bseas? \(?douglas\)? (\d)", lambda m: "a " + _DOUGLAS[int(m.group(1))] + " sea", t)
+    t = _sub(r"(?i),?\s*\b(?:maximum|minimum|max\.?|min\.?) temperatures?\b[^.;]*", "", t)
+    t = _sub(r"(?i),?\s*\bat night not below\b[^.;,]*", "", t)
+    t = _sub(r"(?i),?\s*\blocally more\b", "", t)
+    t = _sub(r"(?i)\s*\bbetween \d{1,2}[.:]\d{2}\s*[ap]m and \d{1,2}[.:]\d{2}\s*[ap]m\b", "", t)
+    t = _sub(r"(?i)\bheat stress\s*:\s*(low|moderate|high|very high|extreme)\s*(?:\(\s*wbgt[^)]*\))?",
                lambda m: m.group(1).lower() + " heat stress", t)  # "Heat Stress: Moderate (WBGT 31-32°C)"
-    t = re.sub(r"(?i)\bfire weather danger\b", "fire danger", t)
-    t = re.sub(r"(?i)\b(seas? (?:slight|moderate|rough|very rough|high)(?: to (?:slight|moderate|rough|very rough|high))?),\s*"
+    t = _sub(r"(?i)\bfire weather danger\b", "fire danger", t)
+    t = _sub(r"(?i)\b(seas? (?:slight|moderate|rough|very rough|high)(?: to (?:slight|moderate|rough|very rough|high))?),\s*"
                r"wave heights?\b(?:[^.;]|\.\d)*", r"\1", t)
-    t = re.sub(r",?\s*\bon the [A-Z][\w'’-]* (?:pass|bridge|coast|road|motorway)\s+(?=gusts)", ", ", t)  # "on the Klis pass gusts over 100 km/h"
-    t = re.sub(r"(?i)\bgusts over (\d)", r"gusts to \1", t)
+    t = _sub(r",?\s*\bon the [A-Z][\w'’-]* (?:pass|bridge|coast|road|motorway)\s+(?=gusts)", ", ", t)  # "on the Klis pass gusts over 100 km/h"
+    t = _sub(r"(?i)\bgusts over (\d)", r"gusts to \1", t)
     # a named wind of the Adriatic said as the wind it is: "moderate maestral" -> "moderate maestral wind"
-    t = re.sub(r"(?i)\b(" + _ADRIATIC + r")\b(?! winds?\b)(?!\s*\()",
+    t = _sub(r"(?i)\b(" + _ADRIATIC + r")\b(?! winds?\b)(?!\s*\()",
                lambda m: m.group(1).lower() + " wind", t)
     # BMS / Namibian forms: "Wind: Variable, light", "Wind: Easterly, moderate, strong and gusty near thunderstorms",
     # "gusty near showers", "Fire Danger Index: High to Very High", "... are possible over", "partly clearing"
-    t = re.sub(r"(?i)\bwind\s*:\s*((?:north|south|east|west)[a-z-]*erly|variable),\s*((?:light|gentle|moderate|fresh|strong)"
+    t = _sub(r"(?i)\bwind\s*:\s*((?:north|south|east|west)[a-z-]*erly|variable),\s*((?:light|gentle|moderate|fresh|strong)"
                r"(?: to (?:moderate|fresh|strong))?)\b", lambda m: m.group(2).lower() + " " + m.group(1).lower() + " wind", t)
-    t = re.sub(r"(?i),?\s*\b(?:strong and )?gusty (near|in|with|around) (showers|thunderstorms|thundershowers|squalls)\b",
+    t = _sub(r"(?i),?\s*\b(?:strong and )?gusty (near|in|with|around) (showers|thunderstorms|thundershowers|squalls)\b",
                r", with strong gusts \1 \2", t)
-    t = re.sub(r"(?i)\bfire danger(?: index| rating)?\s*:\s*((?:very |extremely )?(?:low|moderate|high|extreme|severe)"
+    t = _sub(r"(?i)\bfire danger(?: index| rating)?\s*:\s*((?:very |extremely )?(?:low|moderate|high|extreme|severe)"
                r"(?: to (?:very |extremely )?(?:moderate|high|extreme|severe))?)\b",
                lambda m: m.group(1).lower() + " fire danger", t)
-    t = re.sub(r"(?i)\s+\b(?:is|are) possible\b", " possible", t)
-    t = re.sub(r"(?i)\bpartly (clearing|brightening)\b", r"\1", t)
-    t = re.sub(r"(?i)\s*\bexpected (?:over|across|in) (?:the )?[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*)*", "", t)
-    t = re.sub(r"(?i)\s*\b(?:in effect|in force) until\b[^.;]*", " in force", t)
-    t = re.sub(r"(?i)\s*\b(?:before|after|until|till|by|from) \d{1,2}[:.]\d{2}(?:\s*[ap]\.?m(?:\.(?!\s+[A-Z]))?)?(?: local time| utc| lt)?(?: (?:today|tonight|tomorrow|"
+    t = _sub(r"(?i)\s+\b(?:is|are) possible\b", " possible", t)
+    t = _sub(r"(?i)\bpartly (clearing|brightening)\b", r"\1", t)
+    t = _sub(r"(?i)\s*\bexpected (?:over|across|in) (?:the )?[A-Z][a-z][\w'’-]*(?: [A-Z][a-z][\w'’-]*)*", "", t)
+    t = _sub(r"(?i)\s*\b(?:in effect|in force) until\b[^.;]*", " in force", t)
+    t = _sub(r"(?i)\s*\b(?:before|after|until|till|by|from) \d{1,2}[:.]\d{2}(?:\s*[ap]\.?m(?:\.(?!\s+[A-Z]))?)?(?: local time| utc| lt)?(?: (?:today|tonight|tomorrow|"
                + _DAYS[3:-1] + r"))?", "", t)
-    t = re.sub(r"(?i)" + _START + r"marine\s*[,:]\s*", "", t)
-    t = re.sub(_START + r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* to [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:\s*", "", t)  # "Walvis Bay to Meob Bay:"
-    t = re.sub(r"(?i)\bswells? (n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw)\s+[\d.,]+\s*(?:m|metres|ft)\b",
+    t = _sub(r"(?i)" + _START + r"marine\s*[,:]\s*", "", t)
+    t = _sub(_START + r"[A-Z][\w'’-]*(?: [A-Z][\w'’-]*)* to [A-Z][\w'’-]*(?: [A-Z][\w'’-]*)*\s*:\s*", "", t)  # "Walvis Bay to Meob Bay:"
+    t = _sub(r"(?i)\bswells? (n|ne|e|se|s|sw|w|nw|nne|ene|ese|sse|ssw|wsw|wnw|nnw)\s+[\d.,]+\s*(?:m|metres|ft)\b",
                lambda m: "a " + _COMPASS[m.group(1).lower()] + " swell", t)
-    t = re.sub(r"(?i),?\s*\b(?:at |from |until |till |by )?\d{1,2}:\d{2}\b(?:\s*(?:[ap]\.?m(?:\.(?!\s+[A-Z]))?|utc|lt|local time|hrs)\b)?", "", t)
-    t = re.sub(r"\s+([.,;])", r"\1", t)
-    t = re.sub(r"(?:^|(?<=\s))(?:[,;]|\.(?!\.))\s*", "", t).strip()
+    t = _sub(r"(?i),?\s*\b(?:at |from |until |till |by )?\d{1,2}:\d{2}\b(?:\s*(?:[ap]\.?m(?:\.(?!\s+[A-Z]))?|utc|lt|local time|hrs)\b)?", "", t)
+    t = _sub(r"\s+([.,;])", r"\1", t)
+    t = _sub(r"(?:^|(?<=\s))(?:[,;]|\.(?!\.))\s*", "", t).strip()
     return t
 
 
@@ -997,217 +1010,217 @@ def _forecasters(conditions: str) -> str:
     (case kept): the slots of a UK shipping or inshore forecast ("WIND. SEA STATE. WEATHER.
     VISIBILITY.": "S 4, increasing 6 later. Moderate. Rain later. Good."), bare compass points,
     the heights and distances of an Alpine forecast, the named winds ("Föhn", "Bise")."""
-    t = re.sub(r"(\d) (\d{3})\b", r"\1\2", " ".join(conditions.split()))  # "1 000 metres"
-    t = re.sub(r"(?i)\bkm\s*/\s*hr?\b|\bkmph\b|\bkph\b|\bkm/hour\b", "km/h", t)  # one spelling of the unit
+    t = _sub(r"(\d) (\d{3})\b", r"\1\2", " ".join(conditions.split()))  # "1 000 metres"
+    t = _sub(r"(?i)\bkm\s*/\s*hr?\b|\bkmph\b|\bkph\b|\bkm/hour\b", "km/h", t)  # one spelling of the unit
     t = _bulletins(t)
     # a place or area labelling part of a forecast: "Gilgit: Max 23°C", "Inari: cloudy", "Bay of Bothnia: southwest 10-14 m/s"
-    t = re.sub(_START + r"(?!(?i:wind|winds|weather|sea|seas|sea state|swell|waves?|visibility|outlook|forecast|warning|warnings|"
+    t = _sub(_START + r"(?!(?i:wind|winds|weather|sea|seas|sea state|swell|waves?|visibility|outlook|forecast|warning|warnings|"
                r"traffic weather|pedestrian weather|road weather)\s*:)(?![^:.]*(?i:danger|index|temp|max|min|chill|humidity|depth|warning|"
                r"alert|advisory|level|rating|outlook|forecast|visibility|swell|wind|sea)[^:.]*:)"
                r"[A-Z][\w'’-]*(?: (?:[A-Za-z][\w'’-]*|of|and|to|the)){0,3}:\s+",
                "", t)
-    t = re.sub(r"(?i)\bpedestrian weather:\s*(very )?slippery\b", lambda m: (m.group(1) or "") + "slippery pavements", t)
-    t = re.sub(r"(?i)\b(?:traffic|road|driving) weather:\s*", "", t)
-    t = re.sub(r"(?i)\b(very poor|poor|difficult|hazardous|dangerous|treacherous) driving conditions\b", r"\1 driving", t)
-    t = re.sub(r"(?i)\s*\bbecause of\b", ", with", t)
-    t = re.sub(r"(?i)" + _START + r"however,?\s+", "", t)
+    t = _sub(r"(?i)\bpedestrian weather:\s*(very )?slippery\b", lambda m: (m.group(1) or "") + "slippery pavements", t)
+    t = _sub(r"(?i)\b(?:traffic|road|driving) weather:\s*", "", t)
+    t = _sub(r"(?i)\b(very poor|poor|difficult|hazardous|dangerous|treacherous) driving conditions\b", r"\1 driving", t)
+    t = _sub(r"(?i)\s*\bbecause of\b", ", with", t)
+    t = _sub(r"(?i)" + _START + r"however,?\s+", "", t)
     # "This Morning...Partly cloudy. This Afternoon...Isolated showers": each period's weather, then its time
-    t = re.sub(r"(?i)" + _START + r"(this morning|this afternoon|this evening|tonight|overnight|tomorrow|today)\s*\.\.\.\s*([^.]*)",
+    t = _sub(r"(?i)" + _START + r"(this morning|this afternoon|this evening|tonight|overnight|tomorrow|today)\s*\.\.\.\s*([^.]*)",
                lambda m: m.group(2) + ("" if m.group(1).lower() == "today" else " " + m.group(1).lower()), t)
     # IPMA: "Sky very cloudy", "Wind from northwest, strong (40 to 50 km/h)", "Waves from northwest 3 to 4 m", "weak"
-    t = re.sub(r"\s*\(\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:km/h|kt|knots|mph|m/s)\)", "", t)
-    t = re.sub(r"(?i)\bperiods of ((?:very |partly |mostly )*cloudy) sky\b", r"\1 at times", t)
-    t = re.sub(r"(?i)\blittle cloudiness, increasing\b", "little cloud, clouding over", t)
-    t = re.sub(r"(?i)\b(?:the )?sky ((?:(?:very|generally|mostly|partly|mainly) )*(?:cloudy|clear|overcast))\b", r"\1", t)
-    t = re.sub(r"(?i)\b((?:(?:very|generally|mostly|partly|mainly) )*(?:cloudy|clear|overcast)) sky\b", r"\1", t)
-    t = re.sub(r"(?i)\blittle cloudiness\b", "little cloud", t)
-    t = re.sub(r"(?i)\bweak (showers|rain|drizzle|snow|snowfall)\b", r"light \1", t)
-    t = re.sub(r"(?i)\bwinds? from (?:the )?(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
+    t = _sub(r"\s*\(\d+(?:\s*(?:to|-|–)\s*\d+)?\s*(?:km/h|kt|knots|mph|m/s)\)", "", t)
+    t = _sub(r"(?i)\bperiods of ((?:very |partly |mostly )*cloudy) sky\b", r"\1 at times", t)
+    t = _sub(r"(?i)\blittle cloudiness, increasing\b", "little cloud, clouding over", t)
+    t = _sub(r"(?i)\b(?:the )?sky ((?:(?:very|generally|mostly|partly|mainly) )*(?:cloudy|clear|overcast))\b", r"\1", t)
+    t = _sub(r"(?i)\b((?:(?:very|generally|mostly|partly|mainly) )*(?:cloudy|clear|overcast)) sky\b", r"\1", t)
+    t = _sub(r"(?i)\blittle cloudiness\b", "little cloud", t)
+    t = _sub(r"(?i)\bweak (showers|rain|drizzle|snow|snowfall)\b", r"light \1", t)
+    t = _sub(r"(?i)\bwinds? from (?:the )?(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
                r"south-east|south-west|variable directions?),\s*((?:weak|light|moderate|fresh|strong|very strong)"
                r"(?: to (?:moderate|fresh|strong|very strong))?)\b",
                lambda m: m.group(2).lower().replace("weak", "light") + " " + ("variable" if m.group(1).lower().startswith("variable")
                                                                              else _directional(m.group(1).lower())) + " wind", t)
-    t = re.sub(r"(?i)\bwinds? from (?:the )?(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
+    t = _sub(r"(?i)\bwinds? from (?:the )?(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
                r"south-east|south-west)\b", lambda m: _directional(m.group(1).lower()) + " wind", t)
-    t = re.sub(r"(?i)(?<=wind),\s*(?:weak|light|moderate|strong|fresh)(?: to (?:moderate|strong|fresh))? (?:on|in|along|over) [^,.;]+", "", t)
-    t = re.sub(r"(?i)\bturning to (north|south|east|west|northeast|northwest|southeast|southwest)\b",
+    t = _sub(r"(?i)(?<=wind),\s*(?:weak|light|moderate|strong|fresh)(?: to (?:moderate|strong|fresh))? (?:on|in|along|over) [^,.;]+", "", t)
+    t = _sub(r"(?i)\bturning to (north|south|east|west|northeast|northwest|southeast|southwest)\b",
                lambda m: "veering " + _directional(m.group(1).lower()), t)
-    t = re.sub(r"(?i),?\s*higher (?:in|on|over) [^,.;]+", "", t)
-    t = re.sub(r"(?i)" + _START + r"(?:a )?(?:small|slight|little) (?:drop|rise|fall|change) in (?:temperatures?|maximum|minimum)[^.]*\.?", "", t)
-    t = re.sub(r"(?i)\b(red|orange|yellow|amber) warning for [a-z ]+?(?: between [^.,;]*)?(?=[.,;]|$)",
+    t = _sub(r"(?i),?\s*higher (?:in|on|over) [^,.;]+", "", t)
+    t = _sub(r"(?i)" + _START + r"(?:a )?(?:small|slight|little) (?:drop|rise|fall|change) in (?:temperatures?|maximum|minimum)[^.]*\.?", "", t)
+    t = _sub(r"(?i)\b(red|orange|yellow|amber) warning for [a-z ]+?(?: between [^.,;]*)?(?=[.,;]|$)",
                lambda m: m.group(1).lower() + " warning", t)
-    t = re.sub(r"(?i),?\s*sometimes (heavy|heavier|strong|intense)\b", r", \1 at times", t)
-    t = re.sub(r"(?i),?\s*becoming weak\b", ", easing", t)
-    t = re.sub(r"(?i)\bsmall rise in temperature\b\.?", "", t)
-    t = re.sub(r"(?i),?\s*becoming (?:very )?(?:moderate|poor)(?: to (?:very )?poor)? in (?:showers|rain|fog|drizzle|snow)", "", t)
-    t = re.sub(r"(?i)" + _START + r"(?:today|tonight|this (?:morning|afternoon|evening)|for today)[,:]\s*", "", t)
-    t = re.sub(r"(?i)\s*\bvalid (?:from|until|till|to|for)\b[^.]*\.?", "", t)  # "Valid from 11:00 till 19:00."
-    t = re.sub(r"(?i)\s*\bnext (?:bulletin|update|forecast)\b[^.]*\.?", "", t)
-    t = re.sub(r"(?i)\s*\bit does not (?:yet )?(?:constitute|present|pose)\b[^.]*\.?", "", t)
-    t = re.sub(r"(?i)\b(?:moderate |severe |intense |weak )?tropical (storm|cyclone|depression)\s+'?[A-Z][A-Za-z]+'?\s+(?:was|is)\s+"
+    t = _sub(r"(?i),?\s*sometimes (heavy|heavier|strong|intense)\b", r", \1 at times", t)
+    t = _sub(r"(?i),?\s*becoming weak\b", ", easing", t)
+    t = _sub(r"(?i)\bsmall rise in temperature\b\.?", "", t)
+    t = _sub(r"(?i),?\s*becoming (?:very )?(?:moderate|poor)(?: to (?:very )?poor)? in (?:showers|rain|fog|drizzle|snow)", "", t)
+    t = _sub(r"(?i)" + _START + r"(?:today|tonight|this (?:morning|afternoon|evening)|for today)[,:]\s*", "", t)
+    t = _sub(r"(?i)\s*\bvalid (?:from|until|till|to|for)\b[^.]*\.?", "", t)  # "Valid from 11:00 till 19:00."
+    t = _sub(r"(?i)\s*\bnext (?:bulletin|update|forecast)\b[^.]*\.?", "", t)
+    t = _sub(r"(?i)\s*\bit does not (?:yet )?(?:constitute|present|pose)\b[^.]*\.?", "", t)
+    t = _sub(r"(?i)\b(?:moderate |severe |intense |weak )?tropical (storm|cyclone|depression)\s+'?[A-Z][A-Za-z]+'?\s+(?:was|is)\s+"
                r"(?:centred|centered|located)\b[^.]*\.?", lambda m: "a tropical " + m.group(1).lower() + " out at sea.", t)
-    t = re.sub(r"(?i)\bcyclone warning class ([ivx]+|\d)\b", lambda m: "class " + m.group(1).upper() + " cyclone warning", t)
+    t = _sub(r"(?i)\bcyclone warning class ([ivx]+|\d)\b", lambda m: "class " + m.group(1).upper() + " cyclone warning", t)
     # "Yellow Warning: ...", "Strong wind warning for the coastal waters: ...": the warning, then the weather
-    t = re.sub(r"(?i)\b((?:[a-z-]+ ){1,3}(?:warning|advisory|alert|watch)|heat ?wave|cold ?wave)(?: for [^:.]*)?:\s*",
+    t = _sub(r"(?i)\b((?:[a-z-]+ ){1,3}(?:warning|advisory|alert|watch)|heat ?wave|cold ?wave)(?: for [^:.]*)?:\s*",
                lambda m: m.group(1) + ". ", t)
-    t = re.sub(r"(?i)\b(?:the )?seas? (?:will be|will remain|are expected to be|is expected to be) ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)",
+    t = _sub(r"(?i)\b(?:the )?seas? (?:will be|will remain|are expected to be|is expected to be) ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)",
                lambda m: "a " + m.group(1).lower() + " sea", t)
-    t = re.sub(r"(?i)\bgradually (becoming|turning|increasing|decreasing|easing)\b", r"\1", t)
-    t = re.sub(r"(?i)\bvisibility( in [a-z ]+?)? will be ((?:very )?(?:poor|moderate|good))\b",
+    t = _sub(r"(?i)\bgradually (becoming|turning|increasing|decreasing|easing)\b", r"\1", t)
+    t = _sub(r"(?i)\bvisibility( in [a-z ]+?)? will be ((?:very )?(?:poor|moderate|good))\b",
                lambda m: m.group(2).lower() + " visibility" + (m.group(1) or ""), t)
-    t = re.sub(r"(?i),?\s*reducing to \d+(?:\.\d+)?\s*(?:km|m|miles?|nm)\b(?: in [a-z]+)?", "", t)
-    t = re.sub(r"(?i),?\s*locally (?:force )?\d+(?:\s*(?:beaufort|bft|bf))?(?: (?:at sea|offshore|on the coast|in the [a-z]+))?", "", t)
-    t = re.sub(r"(?i)\bcloud base\s+(?:of\s+|at\s+|around\s+)?(\d[\d,]*)\s*(m|ft|feet|metres|meters)\b",
+    t = _sub(r"(?i),?\s*reducing to \d+(?:\.\d+)?\s*(?:km|m|miles?|nm)\b(?: in [a-z]+)?", "", t)
+    t = _sub(r"(?i),?\s*locally (?:force )?\d+(?:\s*(?:beaufort|bft|bf))?(?: (?:at sea|offshore|on the coast|in the [a-z]+))?", "", t)
+    t = _sub(r"(?i)\bcloud base\s+(?:of\s+|at\s+|around\s+)?(\d[\d,]*)\s*(m|ft|feet|metres|meters)\b",
                lambda m: "low cloud" if _metres(m.group(1), m.group(2)) < 900 else "cloud", t)
     t = _heights(t)
     t = metar.decode(t)
-    t = re.sub(r"\((\d[^()]*)\)", r"\1", t)  # "(30-40) kmph"
-    t = re.sub(r"(?i)\s*\b(?:about|around|near|of|at|of up to|up to)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kmph|km/h|kmh|kph|mph|kt|kts|knots|m/s)\b", "", t)
-    t = re.sub(r"(?i)\s*\bof up to force \d+", "", t)
-    t = re.sub(r"(?i)\s*\bexpected (?:snowfall|rainfall|precipitation)\b.*$", "", t)  # amounts by area, to the end
-    t = re.sub(r"(?i)^warning\s*:\s*", "", t)
+    t = _sub(r"\((\d[^()]*)\)", r"\1", t)  # "(30-40) kmph"
+    t = _sub(r"(?i)\s*\b(?:about|around|near|of|at|of up to|up to)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kmph|km/h|kmh|kph|mph|kt|kts|knots|m/s)\b", "", t)
+    t = _sub(r"(?i)\s*\bof up to force \d+", "", t)
+    t = _sub(r"(?i)\s*\bexpected (?:snowfall|rainfall|precipitation)\b.*$", "", t)  # amounts by area, to the end
+    t = _sub(r"(?i)^warning\s*:\s*", "", t)
     # "North West Force 4", "West North West": a compass point written as words
-    t = re.sub(r"(?i)\b(north|south|east|west)[ -](north|south)[ -](east|west)\b",
+    t = _sub(r"(?i)\b(north|south|east|west)[ -](north|south)[ -](east|west)\b",
                lambda m: m.group(1).lower() + "-" + m.group(2).lower() + m.group(3).lower(), t)
-    t = re.sub(r"(?i)\b(north|south)[ -](east|west)\b(?!ern)", lambda m: m.group(1).lower() + m.group(2).lower(), t)
-    t = re.sub(r"(?i)(?:\b(?:the|an?) |^|(?<=[.;]\s))([a-z ]+?(?:warning|signal|advisory|alert|watch)) (?:is|remains) (?:now |still )?"
+    t = _sub(r"(?i)\b(north|south)[ -](east|west)\b(?!ern)", lambda m: m.group(1).lower() + m.group(2).lower(), t)
+    t = _sub(r"(?i)(?:\b(?:the|an?) |^|(?<=[.;]\s))([a-z ]+?(?:warning|signal|advisory|alert|watch)) (?:is|remains) (?:now |still )?"
                r"(?:in force|in effect|current|hoisted)(?: for [^.;]*)?", lambda m: article(m.group(1).lower()) + " in force", t)
-    t = re.sub(r"(?i)\b(?:may|will|could|can) be (heavy|heavier|torrential|intense|squally|thundery)\b", r"\1", t)
-    t = re.sub(r"(?i)\s+(?:(?:is|are) )?expected(?=\s*[.,;]|$)", "", t)  # "Mainly dry weather expected."
-    t = re.sub(r"(?i)" + _START + r"(on|over) (fell tops|the fells|high ground|the hills|the coast|the mountains|summits|the tops) "
+    t = _sub(r"(?i)\b(?:may|will|could|can) be (heavy|heavier|torrential|intense|squally|thundery)\b", r"\1", t)
+    t = _sub(r"(?i)\s+(?:(?:is|are) )?expected(?=\s*[.,;]|$)", "", t)  # "Mainly dry weather expected."
+    t = _sub(r"(?i)" + _START + r"(on|over) (fell tops|the fells|high ground|the hills|the coast|the mountains|summits|the tops) "
                r"((?:[a-z-]+ )?winds?)\b(?! chill)", r"\3 \1 \2", t)  # "On fell tops southwesterly wind 8-12 m/s"
-    t = re.sub(r"(?i)\b(winds),\s*(?:strong|stronger|fresh|fresher|gale force|gusty)\s+(?:offshore|on high ground|over high ground|"
+    t = _sub(r"(?i)\b(winds),\s*(?:strong|stronger|fresh|fresher|gale force|gusty)\s+(?:offshore|on high ground|over high ground|"
                r"at sea|on the coast|in exposed places|over the sea|on exposed coasts)(?: at first| later| at times)?", r"\1", t)
-    t = re.sub(r"(?i)\s*\((?:sea|land|coast|coastal|inland|offshore)\)", "", t)  # "Gale Warning (sea)"
-    t = re.sub(r"(?i),?\s*(?:with )?relative humidity\b[^.]*", "", t)
-    t = re.sub(r"(?i),?\s*with temperatures?\b[^.]*", "", t)  # "Cold, with temperatures of about 8 degrees in ..."
-    t = re.sub(r"(?i)\b(fair|fine|dry|sunny|bright)(?: weather)? (?:aside|apart) from\b", r"\1, with", t)
-    t = re.sub(r"(?i)\brather strong\b", "fairly strong", t)
-    t = re.sub(r"(?i)\b(light|moderate|fresh) to (?:at times|occasionally|locally) (heavy|strong|very heavy)\b", r"\1 to \2", t)
-    t = re.sub(r"(?i)\bcoastal waters? ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)\b",
+    t = _sub(r"(?i)\s*\((?:sea|land|coast|coastal|inland|offshore)\)", "", t)  # "Gale Warning (sea)"
+    t = _sub(r"(?i),?\s*(?:with )?relative humidity\b[^.]*", "", t)
+    t = _sub(r"(?i),?\s*with temperatures?\b[^.]*", "", t)  # "Cold, with temperatures of about 8 degrees in ..."
+    t = _sub(r"(?i)\b(fair|fine|dry|sunny|bright)(?: weather)? (?:aside|apart) from\b", r"\1, with", t)
+    t = _sub(r"(?i)\brather strong\b", "fairly strong", t)
+    t = _sub(r"(?i)\b(light|moderate|fresh) to (?:at times|occasionally|locally) (heavy|strong|very heavy)\b", r"\1 to \2", t)
+    t = _sub(r"(?i)\bcoastal waters? ((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?)\b",
                lambda m: "a " + m.group(1).lower() + " sea", t)
-    t = re.sub(r"(?i)\b((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?) coastal waters?\b",
+    t = _sub(r"(?i)\b((?:very )?(?:smooth|slight|moderate|rough|high|calm)(?: to (?:very )?(?:slight|moderate|rough|high))?) coastal waters?\b",
                lambda m: "a " + m.group(1).lower() + " sea", t)
-    t = re.sub(r"(?i)\bgale[ -]force\b(?![ -](?:[a-z-]+ )?(?:winds?|gusts?|gales?)\b)", "gale-force winds", t)
+    t = _sub(r"(?i)\bgale[ -]force\b(?![ -](?:[a-z-]+ )?(?:winds?|gusts?|gales?)\b)", "gale-force winds", t)
     # a bulletin's number, who issued it and when: "GALE WARNING No. 2 issued at 5:00 AM today"
-    t = re.sub(r"(?i)\b(warning|advisory|bulletin|alert)\s+no\.?\s*\d+\b", r"\1", t)
-    t = re.sub(r"(?i)\s*\bissued (?:at|by|for|on)\b[^.]*", "", t)
-    t = re.sub(r"(?i)\b(landslide|flood|heat|rain|wind|storm|thunderstorm)(?: early)? warning\s*\(?(?:level\s*\d+\s*[-–]?\s*)?"
+    t = _sub(r"(?i)\b(warning|advisory|bulletin|alert)\s+no\.?\s*\d+\b", r"\1", t)
+    t = _sub(r"(?i)\s*\bissued (?:at|by|for|on)\b[^.]*", "", t)
+    t = _sub(r"(?i)\b(landslide|flood|heat|rain|wind|storm|thunderstorm)(?: early)? warning\s*\(?(?:level\s*\d+\s*[-–]?\s*)?"
                r"(red|amber|yellow|orange)\)?", lambda m: m.group(2).lower() + " " + m.group(1).lower() + " warning", t)
     # a sentence addressed to people ("Fishermen are advised not to venture into the sea") is advice, not weather
-    t = re.sub(r"(?i)" + _START + r"[^.;]*\b(?:requested|advised|urged|should not|must not|are warned|alerted|should exercise|"
+    t = _sub(r"(?i)" + _START + r"[^.;]*\b(?:requested|advised|urged|should not|must not|are warned|alerted|should exercise|"
                r"should take|should remain|should stay|are reminded|remain cautious|take care|exercise caution)\b[^.;]*[.;]?\s*", "", t)
-    t = re.sub(r"(?i)\bsea areas?[^.;]*?\b(?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)(?: at times)?[^.;]*",
+    t = _sub(r"(?i)\bsea areas?[^.;]*?\b(?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)(?: at times)?[^.;]*",
                lambda m: "a " + m.group(1).lower() + " sea at times", t)
-    t = re.sub(r"(?i)\bsea conditions? (?:will|may|can) be ((?:very )?(?:rough|moderate|slight|calm|high)(?: to (?:very )?(?:rough|high|moderate))?)",
+    t = _sub(r"(?i)\bsea conditions? (?:will|may|can) be ((?:very )?(?:rough|moderate|slight|calm|high)(?: to (?:very )?(?:rough|high|moderate))?)",
                lambda m: "a " + m.group(1).lower() + " sea", t)
-    t = re.sub(r"(?i)\s+(?:are|is) being experienced\b", "", t)
-    t = re.sub(r"(?i)\s*\b(?:which|that) may (?:persist|affect|continue)\b[^.]*", "", t)
-    t = re.sub(r"(?i)\s*\b(?:associated with|due to|caused by) the [a-z ]*?(?:monsoon|surge|trough|front|depression|low)\b", "", t)
-    t = re.sub(r"(?i)\s+in direction\b", "", t)
-    t = re.sub(r"(?i)\s*\buntil \d{1,2}[:.]\d{2}(?: (?:local time|utc|gmt|lt))?", "", t)
+    t = _sub(r"(?i)\s+(?:are|is) being experienced\b", "", t)
+    t = _sub(r"(?i)\s*\b(?:which|that) may (?:persist|affect|continue)\b[^.]*", "", t)
+    t = _sub(r"(?i)\s*\b(?:associated with|due to|caused by) the [a-z ]*?(?:monsoon|surge|trough|front|depression|low)\b", "", t)
+    t = _sub(r"(?i)\s+in direction\b", "", t)
+    t = _sub(r"(?i)\s*\buntil \d{1,2}[:.]\d{2}(?: (?:local time|utc|gmt|lt))?", "", t)
     # "X will prevail", "showers may occur at a few places", "winds can be expected at times": the weather, not the verb
-    t = re.sub(r"(?i)\s+(?:will|may|can|could|might|should|are likely to|is likely to)\s+(?:also\s+)?(?:be\s+)?"
+    t = _sub(r"(?i)\s+(?:will|may|can|could|might|should|are likely to|is likely to)\s+(?:also\s+)?(?:be\s+)?"
                r"(?:prevail|occur|develop|persist|continue|expected|experienced|observed|reported|felt|seen)\b", "", t)
-    t = re.sub(r"(?i)^winds? becoming (north(?:east|west)?|south(?:east|west)?|east|west)\b(?!erly)",
+    t = _sub(r"(?i)^winds? becoming (north(?:east|west)?|south(?:east|west)?|east|west)\b(?!erly)",
                lambda m: _directional(m.group(1).lower()) + " wind", t)  # "Wind becoming north 30 km/h ..."
-    t = re.sub(r"(?i)(?<=[.;]\s)winds? becoming (north(?:east|west)?|south(?:east|west)?|east|west)\b(?!erly)",
+    t = _sub(r"(?i)(?<=[.;]\s)winds? becoming (north(?:east|west)?|south(?:east|west)?|east|west)\b(?!erly)",
                lambda m: _directional(m.group(1).lower()) + " wind", t)
-    t = re.sub(r"(?i)\bwinds? will be ([a-z-]+erly(?: (?:to|or) [a-z-]+erly)?)(?: in direction)?\b", r"\1 winds", t)
-    t = re.sub(r"\s*\((?=[A-Z])[^()\d]*\)", "", t)  # "in Albay (Legazpi City, Daraga)": the places, in brackets  # "winds will be south-westerly"
-    t = re.sub(r"(?i)\s*\b(?:and )?wind speed will be\s+(?:about\s+)?\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kmph|km/h|kph|mph|kt|knots|m/s)", "", t)
-    t = re.sub(r"(?i)\bsea areas?(?: off the coasts?| around the island)? (?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)"
+    t = _sub(r"(?i)\bwinds? will be ([a-z-]+erly(?: (?:to|or) [a-z-]+erly)?)(?: in direction)?\b", r"\1 winds", t)
+    t = _sub(r"\s*\((?=[A-Z])[^()\d]*\)", "", t)  # "in Albay (Legazpi City, Daraga)": the places, in brackets  # "winds will be south-westerly"
+    t = _sub(r"(?i)\s*\b(?:and )?wind speed will be\s+(?:about\s+)?\d+(?:\s*(?:-|–|to)\s*\d+)?\s*(?:kmph|km/h|kph|mph|kt|knots|m/s)", "", t)
+    t = _sub(r"(?i)\bsea areas?(?: off the coasts?| around the island)? (?:can|may|will) be (?:very )?(rough|moderate|slight|calm|high)"
                r"(?: at times)?", lambda m: "a " + m.group(1).lower() + " sea at times", t)
-    t = re.sub(r"(?i)\b(?:(?:moderate|strong|light|fresh|gentle)(?: to (?:strong|fresh|moderate|gale-force|gale force))? )?winds? "
+    t = _sub(r"(?i)\b(?:(?:moderate|strong|light|fresh|gentle)(?: to (?:strong|fresh|moderate|gale-force|gale force))? )?winds? "
                r"(?:coming )?from the (north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
                r"south-east|south-west)\b", lambda m: m.group(0).split(" winds", 1)[0].split(" wind", 1)[0].replace("Winds", "").replace("winds", "").strip()
                + (" " if not m.group(0).lower().startswith(("wind", "winds")) else "") + _directional(m.group(1).lower()) + " winds", t)
-    t = re.sub(r"(?i)\b(blizzard|whiteout|gale|storm|drought|flood|heatwave|heat wave)(?:-like)? conditions\b", r"\1", t)
-    t = re.sub(r"(?i)\b(cooler|warmer|milder|colder|drier|wetter|calmer) conditions\b", r"\1", t)
-    t = re.sub(r"(?i)\b(misty|foggy|hazy|stormy|windy|showery|squally|thundery|wintry|humid|cloudy|sunny|dry|wet|calm|cold|hot|"
+    t = _sub(r"(?i)\b(blizzard|whiteout|gale|storm|drought|flood|heatwave|heat wave)(?:-like)? conditions\b", r"\1", t)
+    t = _sub(r"(?i)\b(cooler|warmer|milder|colder|drier|wetter|calmer) conditions\b", r"\1", t)
+    t = _sub(r"(?i)\b(misty|foggy|hazy|stormy|windy|showery|squally|thundery|wintry|humid|cloudy|sunny|dry|wet|calm|cold|hot|"
                r"icy|snowy|freezing|blustery|unsettled|settled|fair|fine) conditions\b", r"\1", t)
-    t = re.sub(r"(?i)\b(?:above|over|exceeding|more than|up to|around|about)\s+\d+\s*mm\b", "", t)
-    t = re.sub(r"(?i)\b((?:mainly|mostly|generally|largely) )?(fair|fine|dry|settled|unsettled|showery|squally|stormy|hot|warm|cold|"
+    t = _sub(r"(?i)\b(?:above|over|exceeding|more than|up to|around|about)\s+\d+\s*mm\b", "", t)
+    t = _sub(r"(?i)\b((?:mainly|mostly|generally|largely) )?(fair|fine|dry|settled|unsettled|showery|squally|stormy|hot|warm|cold|"
                r"cool|humid|wet|windy|cloudy|hazy|dusty|foggy) weather\b",
                lambda m: (m.group(1) or "") + m.group(2), t)
-    t = re.sub(r"(?i)\s+(?:are|is) (?:expected|forecast|likely)\b", "", t)
-    t = re.sub(r"(?i),?\s*in (?:showers|rain|fog|snow|drizzle) (?:very poor|poor|moderate)\b", "", t)  # "visibility moderate, in showers poor"
+    t = _sub(r"(?i)\s+(?:are|is) (?:expected|forecast|likely)\b", "", t)
+    t = _sub(r"(?i),?\s*in (?:showers|rain|fog|snow|drizzle) (?:very poor|poor|moderate)\b", "", t)  # "visibility moderate, in showers poor"
     # the Japan Meteorological Agency: "North wind, slightly strong", "Waves 4 m, later 3 m, with swell"
-    t = re.sub(r"(?i)\b((?:north|south|east|west|northeast|northwest|southeast|southwest)(?:erly)? winds?),\s*"
+    t = _sub(r"(?i)\b((?:north|south|east|west|northeast|northwest|southeast|southwest)(?:erly)? winds?),\s*"
                r"(slightly strong|fairly strong|very strong|strong|fresh|moderate|light|weak)( at sea| on the coast| offshore| at times)?(?=\s*(?:[,.;]|$))",
                lambda m: {"slightly strong": "fresh", "weak": "light"}.get(m.group(2).lower(), m.group(2).lower()) + " "
                + m.group(1) + (m.group(3) or ""), t)
-    t = re.sub(r"(?i)(\d\s*(?:m|ft|metres|meters)),\s*later\s+\d+(?:\.\d+)?\s*(?:m|ft|metres|meters)\b", r"\1", t)
-    t = re.sub(r"(?i),?\s*with swell\b", ", a swell", t)
+    t = _sub(r"(?i)(\d\s*(?:m|ft|metres|meters)),\s*later\s+\d+(?:\.\d+)?\s*(?:m|ft|metres|meters)\b", r"\1", t)
+    t = _sub(r"(?i),?\s*with swell\b", ", a swell", t)
     # indices and readings that are numbers only: "UV index 8 or very high", "Humidex 33", "Amount 10 mm",
     # "High 27 except 21 near the coast", "Max 30°C, Min 25°C", "Temperature steady near 6"
-    t = re.sub(r"(?i)" + _START + r"(?:uvb?(?: sunburn)? index|humidex|heat index(?: values?)?|(?:sea|water|sea surface) temperature|snow depth|expected (?:snowfall|rainfall|precipitation)|air quality(?: health)? index|aqhi|pollen count|amount|"
+    t = _sub(r"(?i)" + _START + r"(?:uvb?(?: sunburn)? index|humidex|heat index(?: values?)?|(?:sea|water|sea surface) temperature|snow depth|expected (?:snowfall|rainfall|precipitation)|air quality(?: health)? index|aqhi|pollen count|amount|"
                r"(?:high|low|max(?:imum)?|min(?:imum)?)(?: temperatures?)?|temperatures?|wind chill|feels like)\b"
                r"(?=[^.]*\d|\s*:|\s+(?:is\s+)?(?:low|moderate|high|very high|extreme)\b)[^.]*(?:\.|$)", "", t)
-    t = re.sub(r"(?i),?\s*\b(?:max|min)(?:imum)?\s*[-−]?\d+\s*°?\s*c?\b", "", t)
+    t = _sub(r"(?i),?\s*\b(?:max|min)(?:imum)?\s*[-−]?\d+\s*°?\s*c?\b", "", t)
     # a wind by its speed: "North 18-23 m/s", "Southerly 20-30kt", "Strong westerly winds 35-45 kmph"
-    t = re.sub(r"(?i)\b(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|south-east|"
+    t = _sub(r"(?i)\b(north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|south-east|"
                r"south-west|northerly|southerly|easterly|westerly|north-easterly|north-westerly|south-easterly|south-westerly|"
                r"northeasterly|northwesterly|southeasterly|southwesterly)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
                r"(?:m/s|kt|kts|knots|km/h|kmh|kmph|kph|mph)\b",
                lambda m: _directional(m.group(1).lower()) + " wind", t)
-    t = re.sub(r"\b(NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW|NE|SE|SW|NW|N|E|S|W)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
+    t = _sub(r"\b(NNE|ENE|ESE|SSE|SSW|WSW|WNW|NNW|NE|SE|SW|NW|N|E|S|W)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
                r"(?:m/s|kt|kts|knots|km/h|kmh|kmph|kph|mph)\b", lambda m: m.group(0) if re.search(
                    r"(?i)(?:becoming|turning|then|veering|backing|tending|shifting|changing|or|/|winds?)\s*$", m.string[: m.start()])
                else _COMPASS[m.group(1).lower()] + " wind", t)
-    t = re.sub(r"(?i)\s*\bwith (?:wind )?speed (?:reaching|of|up to|around)?\s*\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
+    t = _sub(r"(?i)\s*\bwith (?:wind )?speed (?:reaching|of|up to|around)?\s*\d+(?:\s*(?:-|–|to)\s*\d+)?\s*"
                r"(?:m/s|kt|kts|knots|km/h|kmh|kmph|kph|mph)(?:\s+likely)?", "", t)
-    t = re.sub(r"(?i)\bwind speed\b", "winds", t)
-    t = re.sub(r"(?i),?\s*\bcoldest (?:inland|in the [a-z]+|on [a-z ]+)(?=\s*[.,;]|$)", "", t)
-    t = re.sub(r"(?i),?\s*\b(reaching|rising to|increasing to|easing to|decreasing to|dropping to)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?"
+    t = _sub(r"(?i)\bwind speed\b", "winds", t)
+    t = _sub(r"(?i),?\s*\bcoldest (?:inland|in the [a-z]+|on [a-z ]+)(?=\s*[.,;]|$)", "", t)
+    t = _sub(r"(?i),?\s*\b(reaching|rising to|increasing to|easing to|decreasing to|dropping to)\s+\d+(?:\s*(?:-|–|to)\s*\d+)?"
                r"\s*(?:m/s|kt|kts|knots|km/h|kmh|kmph|kph|mph)\b",
                lambda m: ", " + {"reaching": "increasing", "rising to": "increasing", "increasing to": "increasing"}.get(
                    m.group(1).lower(), "easing"), t)
     # "The wind along the coast will be moderate south-westerly": the wind, where it blows
-    t = re.sub(r"(?i)\bthe wind( along the coast| over the sea| on the coast| inland| over land)? will be\s+([^.,]+?)(?=\s*[.,]|$)",
+    t = _sub(r"(?i)\bthe wind( along the coast| over the sea| on the coast| inland| over land)? will be\s+([^.,]+?)(?=\s*[.,]|$)",
                lambda m: m.group(2) + (" wind" if not re.search(r"(?i)winds?$", m.group(2)) else "") + (m.group(1) or ""), t)
-    t = re.sub(r"(?i)\b(extremely high|very high|high|extreme|severe) fire danger conditions?\b", r"\1 fire danger", t)
-    t = re.sub(r"(?i)\s+(?:are|is) (?:expected|forecast)\b", "", t)
-    t = re.sub(r"(?i)\b(cool|mild|warm|hot|cold|chilly) to (very hot|hot|warm|mild|cool|cold)\b", r"\2", t)  # "warm to hot"
+    t = _sub(r"(?i)\b(extremely high|very high|high|extreme|severe) fire danger conditions?\b", r"\1 fire danger", t)
+    t = _sub(r"(?i)\s+(?:are|is) (?:expected|forecast)\b", "", t)
+    t = _sub(r"(?i)\b(cool|mild|warm|hot|cold|chilly) to (very hot|hot|warm|mild|cool|cold)\b", r"\2", t)  # "warm to hot"
     # a US forecast's headline: "...GALE WARNING TONIGHT..." -> "a gale warning."
-    t = re.sub(r"\.\.\.\s*((?:[A-Z]+ )*?(?:WARNING|ADVISORY|WATCH))\b[^.]*\.\.\.\s*",
+    t = _sub(r"\.\.\.\s*((?:[A-Z]+ )*?(?:WARNING|ADVISORY|WATCH))\b[^.]*\.\.\.\s*",
                lambda m: article(m.group(1).lower()) + ". ", t)
-    t = re.sub(r"(?i)\b(?:chance|probability) of (?:precipitation|rain|snow)(?: is)?\s*(?:near |around )?\d+\s*(?:%|percent)\.?", "", t)
-    t = re.sub(r"(?i)\blittle or no (?:new )?(?:snow|ice|sleet)? ?accumulation[^.]*\.?", "", t)
-    t = re.sub(r"(?i)\b(?:new )?(?:rainfall|snowfall|snow|ice|sleet|precipitation|rain) (?:amounts?|accumulations?|totals?)\b[^.]*\.?", "", t)
-    t = re.sub(r"(?i)" + _START_PART + r"otherwise,?\s+", "", t)
-    t = re.sub(r"(?i)" + _START_PART + r"(slight )?chance (?!of\b)(?=[a-z])", lambda m: "a " + (m.group(1) or "").lower() + "chance of ", t)
+    t = _sub(r"(?i)\b(?:chance|probability) of (?:precipitation|rain|snow)(?: is)?\s*(?:near |around )?\d+\s*(?:%|percent)\.?", "", t)
+    t = _sub(r"(?i)\blittle or no (?:new )?(?:snow|ice|sleet)? ?accumulation[^.]*\.?", "", t)
+    t = _sub(r"(?i)\b(?:new )?(?:rainfall|snowfall|snow|ice|sleet|precipitation|rain) (?:amounts?|accumulations?|totals?)\b[^.]*\.?", "", t)
+    t = _sub(r"(?i)" + _START_PART + r"otherwise,?\s+", "", t)
+    t = _sub(r"(?i)" + _START_PART + r"(slight )?chance (?!of\b)(?=[a-z])", lambda m: "a " + (m.group(1) or "").lower() + "chance of ", t)
     # "The Minch: South or southwest 6 to gale 8": the sea area's name labels the forecast
-    t = re.sub(r"^(?!(?i:wind|winds|weather|sea|sea state|seas|visibility|outlook|forecast|warning|warnings|swell)\s*:)"
+    t = _sub(r"^(?!(?i:wind|winds|weather|sea|sea state|seas|visibility|outlook|forecast|warning|warnings|swell)\s*:)"
                r"(?:The )?[A-Z][\w'’-]*(?: (?:[A-Z][\w'’-]*|and|to|of))*:\s+(?=(?:[NSEW]{1,3}|North|South|East|West|"
                r"Northerly|Southerly|Easterly|Westerly|Variable|Cyclonic|(?i:north|south|east|west|variable|cyclonic))[a-z-]*\b)", "", t)
     # "Fire Danger: Severe", "fire danger rating very high": the rating before the noun
-    t = re.sub(r"(?i)\b(?:bush)?fire danger(?: rating)?\s*(?::|is|-)?\s*(low-moderate|low|moderate|high|very high|"
+    t = _sub(r"(?i)\b(?:bush)?fire danger(?: rating)?\s*(?::|is|-)?\s*(low-moderate|low|moderate|high|very high|"
                r"severe|extreme|catastrophic)\b", lambda m: m.group(1).lower() + " fire danger", t)
     # a mountain forecast's cloud base, summit winds and "feels like"
-    t = re.sub(r"(?i)\b(summit|mountain|ridge|hill|upland) winds?\s+(" + _COMPASS_RX + r"|north|south|east|west)\b",
+    t = _sub(r"(?i)\b(summit|mountain|ridge|hill|upland) winds?\s+(" + _COMPASS_RX + r"|north|south|east|west)\b",
                lambda m: _COMPASS.get(m.group(2).lower(), _directional(m.group(2).lower())) + " winds on the "
                + {"summit": "summits", "mountain": "mountains", "ridge": "ridges", "hill": "hills", "upland": "uplands"}[m.group(1).lower()], t)
-    t = re.sub(r"(?i)\bfeels like\s*(?:around\s+)?([-−]?\d+)\s*°?\s*([cf])?\b",
+    t = _sub(r"(?i)\bfeels like\s*(?:around\s+)?([-−]?\d+)\s*°?\s*([cf])?\b",
                lambda m: "a biting wind chill" if (float(m.group(1).replace("−", "-")) < (32 if (m.group(2) or "").lower() == "f" else 0))
                else "", t)
-    t = re.sub(r"(?i)\b(snow|sleet|rain|hail)\s+above(?=\s*[,.;]|$)", r"\1 higher up", t)  # "sleet below 1800 m, snow above"
-    t = re.sub(r"(?i)\b(north|south)\s+(föhn|foehn)\b", lambda m: "a " + m.group(1).lower() + " " + _NAMED[m.group(2).lower()], t)
-    t = re.sub(r"(?i)\bone or two (?=[a-z])", "a few ", t)  # "one or two spells of rain"
-    t = re.sub(r"(?i)(?:^|(?<=[.,;:]\s)|(?<=\bwith\s))few (?=(?:showers|clouds|rains|thunderstorms|storms|spells|"
+    t = _sub(r"(?i)\b(snow|sleet|rain|hail)\s+above(?=\s*[,.;]|$)", r"\1 higher up", t)  # "sleet below 1800 m, snow above"
+    t = _sub(r"(?i)\b(north|south)\s+(föhn|foehn)\b", lambda m: "a " + m.group(1).lower() + " " + _NAMED[m.group(2).lower()], t)
+    t = _sub(r"(?i)\bone or two (?=[a-z])", "a few ", t)  # "one or two spells of rain"
+    t = _sub(r"(?i)(?:^|(?<=[.,;:]\s)|(?<=\bwith\s))few (?=(?:showers|clouds|rains|thunderstorms|storms|spells|"
                r"flurries|sunny|bright)\b)", "a few ", t)  # "Few showers, mainly at night": a few showers
-    t = re.sub(r"(?i)\s+(?:is|are) likely\b", " likely", t)
+    t = _sub(r"(?i)\s+(?:is|are) likely\b", " likely", t)
     # "a shower or two", "one or two showers": a few, not a number
-    t = re.sub(r"(?i)\b(?:(late|early|morning|afternoon|evening|overnight|wintry|heavy|light) )?(?:a )?(shower|flurry|sprinkle|"
+    t = _sub(r"(?i)\b(?:(late|early|morning|afternoon|evening|overnight|wintry|heavy|light) )?(?:a )?(shower|flurry|sprinkle|"
                r"thunderstorm|storm)s? or two\b|\bone or two (shower|flurrie|sprinkle|thunderstorm|storm)s\b",
                lambda m: "a few " + (m.group(1).lower() + " " if m.group(1) else "")
                + (m.group(2) or m.group(3)).lower().replace("flurry", "flurrie") + "s", t)
     # "in the W", "over NE parts": a compass point named as a region
-    t = re.sub(r"(?i)\b(in|over|across|from|to|into|of) (?:the )?(" + _COMPASS_RX + r")(?![\w'-])(?!\.\w)",
+    t = _sub(r"(?i)\b(in|over|across|from|to|into|of) (?:the )?(" + _COMPASS_RX + r")(?![\w'-])(?!\.\w)",
                lambda m: m.group(1) + " the " + _COMPASS_REGION[m.group(2).lower()], t)
-    t = re.sub(r"(?i)\bin (north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
+    t = _sub(r"(?i)\bin (north|south|east|west|northeast|northwest|southeast|southwest|north-east|north-west|"
                r"south-east|south-west)(?=\s*[,.;]|$)", r"in the \1", t)  # "gale 8 in north"
-    t = re.sub(r"\b(St|Mt|Ste|Mte|Pt|Ft)\.\s+(?=[A-Z])", r"\1 ", t)  # "St. Moritz": a name, not a slot's end
+    t = _sub(r"\b(St|Mt|Ste|Mte|Pt|Ft)\.\s+(?=[A-Z])", r"\1 ", t)  # "St. Moritz": a name, not a slot's end
     slots = [x.strip() for x in re.split(r"(?<=[A-Za-z0-9)])\.\s+|\.$", t) if x and x.strip()]
     if not slots:
         return t
@@ -1253,17 +1266,17 @@ def _forecasters(conditions: str) -> str:
             slot = _COMPASS_AFTER.sub(lambda m: m.group(1) + " " + _COMPASS[m.group(2).lower()], slot)
         out.append(slot)
     t = ". ".join(out)
-    t = re.sub(r"(?i)\b(avalanche (?:danger|risk))\s+(low|moderate|considerable|high|very high)\b", r"\2 \1", t)
+    t = _sub(r"(?i)\b(avalanche (?:danger|risk))\s+(low|moderate|considerable|high|very high)\b", r"\2 \1", t)
     if re.fullmatch(r"(?i)\s*light and variable\.?\s*", t):
         return "light and variable winds"
-    t = re.sub(r"(?i)^light and variable(?=\s*[,.;]|\s+becoming)", "light and variable winds", t)
-    t = re.sub(r"(?i)" + _START_PART + r"(?:temperature\s+)?inversion(?=\s*[,;.]|$)", "an inversion", t)
+    t = _sub(r"(?i)^light and variable(?=\s*[,.;]|\s+becoming)", "light and variable winds", t)
+    t = _sub(r"(?i)" + _START_PART + r"(?:temperature\s+)?inversion(?=\s*[,;.]|$)", "an inversion", t)
     # a named wind on its own: "Föhn" -> "a Föhn wind"; "Südstau, snow" -> "Südstau snow"
-    t = re.sub(r"(?i)" + _START_PART + r"(föhn|foehn|bise|mistral|tramontane|bora|scirocco|sirocco)(?=\s*[,;.]|$)",
+    t = _sub(r"(?i)" + _START_PART + r"(föhn|foehn|bise|mistral|tramontane|bora|scirocco|sirocco)(?=\s*[,;.]|$)",
                lambda m: "a " + _NAMED[m.group(1).lower()] + " wind", t)
-    t = re.sub(r"(?i)" + _START_PART + r"(südstau|nordstau),\s+(snow|rain|heavy snow|heavy rain|cloud)\b",
+    t = _sub(r"(?i)" + _START_PART + r"(südstau|nordstau),\s+(snow|rain|heavy snow|heavy rain|cloud)\b",
                lambda m: _NAMED[m.group(1).lower()] + " " + m.group(2), t)
-    t = re.sub(r"(?i)" + _START_PART + r"(südstau|nordstau)(?=\s*[,;.]|$)",
+    t = _sub(r"(?i)" + _START_PART + r"(südstau|nordstau)(?=\s*[,;.]|$)",
                lambda m: _NAMED[m.group(1).lower()] + " cloud", t)
     return t
 
@@ -1315,7 +1328,7 @@ def proper_nouns(conditions: str) -> dict[str, str]:
 def recase(text: str, names: dict[str, str]) -> str:
     """``text`` with the forecast's own names given their casing back."""
     for low, w in sorted(names.items(), key=lambda kv: -len(kv[0])):
-        text = re.sub(r"(?<![\w'-])" + re.escape(low) + r"(?![\w'-])", w, text)
+        text = _sub(r"(?<![\w'-])" + re.escape(low) + r"(?![\w'-])", w, text)
     return text
 
 
@@ -1325,59 +1338,59 @@ def normalise(conditions: str) -> str:
     made commas. Words the forecast says are kept; nothing is added."""
     t = " ".join(_forecasters(conditions).split()).lower()
     t = t.replace("’", "'").replace("…", ",")
-    t = re.sub(r"\s*\(\s*([^()]*?)\s*\)\s*", r" \1 ", t).strip()  # "smoky haze (from the forges)"
+    t = _sub(r"\s*\(\s*([^()]*?)\s*\)\s*", r" \1 ", t).strip()  # "smoky haze (from the forges)"
     # "wind: westerly 4", "visibility: good": a section's label, not a part of the weather
-    t = re.sub(r"\b(?:winds?|weather|sea state|visibility|outlook|forecast)\s*:\s*",
+    t = _sub(r"\b(?:winds?|weather|sea state|visibility|outlook|forecast)\s*:\s*",
                lambda m: "visibility " if m.group(0).startswith("vis") else ("seas " if m.group(0).startswith("sea") else ""), t)
-    t = re.sub(r"\s+[-–—]+\s+|\s*;\s+|\s*:\s+", ", ", t)
+    t = _sub(r"\s+[-–—]+\s+|\s*;\s+|\s*:\s+", ", ", t)
     t = _drop_numbers(t)
-    t = re.sub(r"\b(" + "|".join(sorted(DIRECTIONS, key=len, reverse=True)) + r") (violent )?storm\b(?! force|-force)",
+    t = _sub(r"\b(" + "|".join(sorted(DIRECTIONS, key=len, reverse=True)) + r") (violent )?storm\b(?! force|-force)",
                r"\1 \2storm-force wind", t)  # "northerly storm 10": Beaufort 10, not a thunderstorm
-    t = re.sub(r"(?<=[a-z])\s*/\s*(?=[a-z])", " or ", t)
-    t = re.sub(r"(?<=[a-z])\s*[&+]\s*(?=[a-z])", " and ", t)  # "rain & drizzle"
-    t = re.sub(r"\bw/\s*", "with ", t)
+    t = _sub(r"(?<=[a-z])\s*/\s*(?=[a-z])", " or ", t)
+    t = _sub(r"(?<=[a-z])\s*[&+]\s*(?=[a-z])", " and ", t)  # "rain & drizzle"
+    t = _sub(r"\bw/\s*", "with ", t)
     # "v. poor", "occ. rain": a stop after shorthand is not a sentence end
-    t = re.sub(r"\b(" + "|".join(re.escape(k) for k in SHORTHAND if k.isalpha()) + r")\.(?=\s|,|$)", r"\1", t)
-    t = re.sub(r"\b([a-z]+)\b", lambda m: SHORTHAND.get(m.group(1), m.group(1)) if _short_ok(m, t) else m.group(1), t)
+    t = _sub(r"\b(" + "|".join(re.escape(k) for k in SHORTHAND if k.isalpha()) + r")\.(?=\s|,|$)", r"\1", t)
+    t = _sub(r"\b([a-z]+)\b", lambda m: SHORTHAND.get(m.group(1), m.group(1)) if _short_ok(m, t) else m.group(1), t)
     t = _drop_numbers(t)  # again: "v. poor vis 200m" is read only now
-    t = re.sub(r"[.!?]+(?=\s|$)", ",", t)
-    t = re.sub(r"(?:^|,)\s*(?:occasionally|at times|perhaps|possibly|locally|mainly|later)\s*(?=,|$)", "", t)
-    t = re.sub(r"\s*,\s*", ", ", t)
-    t = re.sub(r"(?:,\s*)+", ", ", t)
-    t = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", t)  # "hot hot hot"
+    t = _sub(r"[.!?]+(?=\s|$)", ",", t)
+    t = _sub(r"(?:^|,)\s*(?:occasionally|at times|perhaps|possibly|locally|mainly|later)\s*(?=,|$)", "", t)
+    t = _sub(r"\s*,\s*", ", ", t)
+    t = _sub(r"(?:,\s*)+", ", ", t)
+    t = _sub(r"\b(\w+)(?: \1\b)+", r"\1", t)  # "hot hot hot"
     t = " ".join(t.split()).strip(" ,")
     # "medium chance of showers, most likely in the afternoon": one part, with its article
-    t = re.sub(r", (most likely) (in|during|over|on|near|around|by|after|before|from) ", r" \1 \2 ", t)
-    t = re.sub(r", (?:mainly|mostly|especially|chiefly|particularly) (in|during|over|on|near|around|by|after|before|from|along) ",
+    t = _sub(r", (most likely) (in|during|over|on|near|around|by|after|before|from) ", r" \1 \2 ", t)
+    t = _sub(r", (?:mainly|mostly|especially|chiefly|particularly) (in|during|over|on|near|around|by|after|before|from|along) ",
                r" \1 ", t)  # "snow showers, mostly near the north coast": where they fall
-    t = re.sub(r"(?:^|(?<=, ))((?:very )?(?:smooth|slight|moderate|rough|high|heavy|calm)(?: (?:to|or) (?:very )?(?:smooth|slight|"
+    t = _sub(r"(?:^|(?<=, ))((?:very )?(?:smooth|slight|moderate|rough|high|heavy|calm)(?: (?:to|or) (?:very )?(?:smooth|slight|"
                r"moderate|rough|high|phenomenal))?) seas?\b", r"a \1 sea", t)
-    t = re.sub(r"\b(along|on|in) and (?:off|along|near) ", r"\1 ", t)  # "along and off the coast"
-    t = re.sub(r"(?:^|(?<=, )|(?<=with ))(?:the |a )?((?:slight|small|low|medium|moderate|high|good|fair|strong|remote|outside|increasing) )?"
+    t = _sub(r"\b(along|on|in) and (?:off|along|near) ", r"\1 ", t)  # "along and off the coast"
+    t = _sub(r"(?:^|(?<=, )|(?<=with ))(?:the |a )?((?:slight|small|low|medium|moderate|high|good|fair|strong|remote|outside|increasing) )?"
                r"(chance|risk|likelihood|possibility) of\b", lambda m: "a " + (m.group(1) or "") + m.group(2) + " of", t)
-    t = re.sub(r"\b(showers|rain|snow|drizzle),? some (?:heavy|heavier)(?: and (?=[a-z]+ing\b))?", r"\1, heavy at times, ", t)
-    t = re.sub(r",\s*,", ",", t).rstrip(", ")
+    t = _sub(r"\b(showers|rain|snow|drizzle),? some (?:heavy|heavier)(?: and (?=[a-z]+ing\b))?", r"\1, heavy at times, ", t)
+    t = _sub(r",\s*,", ",", t).rstrip(", ")
     # "fresh southwesterly", "southerly increasing later": a direction said as the wind it is
-    t = re.sub(r"(?<!becoming )(?<!turning )(?<!then )(?<!veering )(?<!backing )(?<!or )(?<!to )"
+    t = _sub(r"(?<!becoming )(?<!turning )(?<!then )(?<!veering )(?<!backing )(?<!or )(?<!to )"
                r"\b((?:north|south|east|west)[a-z-]*erly)(?= (?:increasing|decreasing|veering|backing|easing|moderating|"
                r"freshening|tending|shifting)\b|\s*,|$)", r"\1 wind", t)
-    t = re.sub(r"(?:^|(?<=, ))((?:north|south)?(?:east|west)|north|south) changing\b", lambda m: _directional(m.group(1)) + " wind, changing", t)
-    t = re.sub(r"\b(wind|winds) (increasing|decreasing|easing|moderating|freshening|shifting|tending|veering|backing|changing)\b",
+    t = _sub(r"(?:^|(?<=, ))((?:north|south)?(?:east|west)|north|south) changing\b", lambda m: _directional(m.group(1)) + " wind, changing", t)
+    t = _sub(r"\b(wind|winds) (increasing|decreasing|easing|moderating|freshening|shifting|tending|veering|backing|changing)\b",
                r"\1, \2", t)
     # "visibility poor", "wind chill severe": the quality before the noun
-    t = re.sub(r"\b(winds?) (light|calm|strong|moderate|fresh|variable|light and variable)(?=\s*[,.;]|$)", r"\2 \1", t)
+    t = _sub(r"\b(winds?) (light|calm|strong|moderate|fresh|variable|light and variable)(?=\s*[,.;]|$)", r"\2 \1", t)
     # "southwesterly wind, fresh to strong": how hard, before the wind
-    t = re.sub(r"\b((?:[a-z-]+erly (?:to|or) )?[a-z-]+erly winds?|[a-z-]+erlies), ((?:light|gentle|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|gale force|gales?))?)(?=\s*,|$)",
+    t = _sub(r"\b((?:[a-z-]+erly (?:to|or) )?[a-z-]+erly winds?|[a-z-]+erlies), ((?:light|gentle|moderate|fresh|strong)(?: to (?:moderate|fresh|strong|gale force|gales?))?)(?=\s*,|$)",
                r"\2 \1", t)
-    t = re.sub(r"(?:^|(?<=, ))occasionally (rain|snow|drizzle|showers|sleet|hail)\b", r"occasional \1", t)
-    t = re.sub(r"(?:^|(?<=, ))but ", "", t)  # "bright in between, but snow showers"
-    t = re.sub(r"\b(roads?|paths|pavements|surfaces|tracks) (icy|slippery|wet|flooded|treacherous)\b", r"\2 \1", t)
-    t = re.sub(r"\b(?:cool|cold|chilly|frosty|mild|warm) (?:morning|start), (cool|cold|mild|warm|hot|very hot) (?:afternoon|day|later)\b",
+    t = _sub(r"(?:^|(?<=, ))occasionally (rain|snow|drizzle|showers|sleet|hail)\b", r"occasional \1", t)
+    t = _sub(r"(?:^|(?<=, ))but ", "", t)  # "bright in between, but snow showers"
+    t = _sub(r"\b(roads?|paths|pavements|surfaces|tracks) (icy|slippery|wet|flooded|treacherous)\b", r"\2 \1", t)
+    t = _sub(r"\b(?:cool|cold|chilly|frosty|mild|warm) (?:morning|start), (cool|cold|mild|warm|hot|very hot) (?:afternoon|day|later)\b",
                lambda m: m.group(0).split(" ", 1)[0] + " at first, " + m.group(1) + " later", t)  # "cool morning, warm afternoon"
-    t = re.sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|air quality|seas?) (very poor|poor|good|excellent|"
+    t = _sub(r"\b(visibility|wind chill|cloud cover|humidity|pollen|swell|air quality|seas?) (very poor|poor|good|excellent|"
                r"moderate or good|moderate or poor|good or moderate|poor or very poor|moderate|reduced|severe|extreme|"
                r"heavy|light|strong|high|low|rough|slight|very rough|calm)\b", r"\2 \1", t)
-    t = re.sub(r"\b((?:very )?(?:good|moderate|poor)) visibility, ((?:very )?(?:good|moderate|poor)) in (\w+)",
+    t = _sub(r"\b((?:very )?(?:good|moderate|poor)) visibility, ((?:very )?(?:good|moderate|poor)) in (\w+)",
                r"\1 visibility, \2 visibility in \3", t)  # "VIS MODERATE, POOR IN STORMS"
     return t
 
@@ -1487,9 +1500,9 @@ _CHANGE_WORDS = frozenset(c.split()[0] for c in _CHANGE)
 def _split(text: str) -> list[tuple[str, str]]:
     """(joint, part) pairs: the joint is how a part is tied to what comes before (",", "with",
     "then", "becoming", "and")."""
-    t = re.sub(r",?\s+(then|becoming|turning|followed by|giving way to)\s+", r", \1 ", text)
-    t = re.sub(r",?\s+with\s+", ", with ", t)
-    t = re.sub(r"(?<=[a-z])(?<!\bthen)(?<!\bbecoming)(?<!\bturning)(?<!\bwith)\s+(?=(?:" + "|".join(_CHANGE) + r")\b)", ", ", t)
+    t = _sub(r",?\s+(then|becoming|turning|followed by|giving way to)\s+", r", \1 ", text)
+    t = _sub(r",?\s+with\s+", ", with ", t)
+    t = _sub(r"(?<=[a-z])(?<!\bthen)(?<!\bbecoming)(?<!\bturning)(?<!\bwith)\s+(?=(?:" + "|".join(_CHANGE) + r")\b)", ", ", t)
     out = []
     for chunk in [c.strip() for c in t.split(",") if c.strip()]:
         joint = ","
@@ -1799,15 +1812,15 @@ def _wind_np(p: Part, wind_band: int) -> str:
     if ws and ws[0] in _WIND_CHANGE:
         return "the wind " + w  # "the wind veering northwest later"
     # "southwest gale", "a west wind": the direction as an adjective ("southwesterly")
-    w = re.sub(r"\b(" + "|".join(sorted((d for d in DIRECTIONS if not d.endswith("erly")), key=len, reverse=True))
+    w = _sub(r"\b(" + "|".join(sorted((d for d in DIRECTIONS if not d.endswith("erly")), key=len, reverse=True))
                + r")(?= (?:(?:severe|strong|near|fresh|moderate|light|gentle|violent|high) )?(?:winds?|gales?|breezes?|gusts?|storm))",
                lambda m: _directional(m.group(1)), w)
-    w = re.sub(r"\b(violent )?storm$", "storm-force wind", w)  # "northerly storm 10": Beaufort 10
+    w = _sub(r"\b(violent )?storm$", "storm-force wind", w)  # "northerly storm 10": Beaufort 10
     ws = _words(w)
     if not _WIND_NOUNS_RE.search(w) and any(x.endswith("erly") for x in ws) and not all(
             x in _DIRECTION_SET or x in ("or", "and", "to", "veering", "backing", "becoming", "then") for x in ws):
         last = max(i for i, x in enumerate(ws) if x.endswith("erly"))
-        w = re.sub(r"\b" + re.escape(ws[last]) + r"\b", ws[last] + " wind", w, count=1)  # "fresh southerly" -> "... wind"
+        w = _sub(r"\b" + re.escape(ws[last]) + r"\b", ws[last] + " wind", w, count=1)  # "fresh southerly" -> "... wind"
         ws = _words(w)
     if _WIND_NOUNS_RE.search(w):
         first_noun = next((x for x in ws if _WIND_NOUNS_RE.fullmatch(x)), "")
@@ -2013,13 +2026,13 @@ def said_bands(conditions: str) -> tuple[int | None, int | None]:
     now = " ".join(p.words for p in read(conditions) if not p.later and (p.words == _strip_freq(p.words)
                                                                           or p.words.startswith(("mainly ", "mostly ", "generally "))))
     now = now.replace("-", " ").replace("freezing level", "").replace("fresh snow", "snow")
-    now = re.sub(r"\b(?:cold|warm) fronts?\b", "front", now)  # a front, not the air's temperature
-    now = re.sub(r"\b(?:gale|storm|wind|hurricane|strong wind|small craft) (?:warning|advisory|watch)s?\b", "", now)
-    now = re.sub(r"\bfresh (?=[a-z-]*(?:erly|erlies|winds?|breezes?|gales?)\b)", "", now)  # "fresh westerlies": a wind  # a warning, not the wind now
-    now = re.sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
-    now = re.sub(r"\b(?:(?:light|gentle|moderate|strong) (?:to|or) fresh|fresh (?:to|or) (?:strong|moderate|gale))\b", "", now)  # a wind's strength
+    now = _sub(r"\b(?:cold|warm) fronts?\b", "front", now)  # a front, not the air's temperature
+    now = _sub(r"\b(?:gale|storm|wind|hurricane|strong wind|small craft) (?:warning|advisory|watch)s?\b", "", now)
+    now = _sub(r"\bfresh (?=[a-z-]*(?:erly|erlies|winds?|breezes?|gales?)\b)", "", now)  # "fresh westerlies": a wind  # a warning, not the wind now
+    now = _sub(r"\b(light|gentle|moderate|fresh|strong) and variable\b", r"\1", now)  # "light and variable winds"
+    now = _sub(r"\b(?:(?:light|gentle|moderate|strong) (?:to|or) fresh|fresh (?:to|or) (?:strong|moderate|gale))\b", "", now)  # a wind's strength
     # "warm, but cool along the coast": the day's temperature is the one said of no one place
-    unplaced = re.sub(r"\b(?:cool|cold|cooler|colder|warm|warmer|hot|hotter|mild|milder|chilly) (?:along|near|on|over|by) "
+    unplaced = _sub(r"\b(?:cool|cold|cooler|colder|warm|warmer|hot|hotter|mild|milder|chilly) (?:along|near|on|over|by) "
                       r"(?:the )?(?:coasts?|shore|hills|mountains|high ground|heights|coastal areas)\b", "", now)
     out = []
     for table in (factcheck.TEMP_WORDS, factcheck.WIND_WORDS):
@@ -2110,9 +2123,9 @@ def _later(parts: list[Part], wind_band: int) -> str:
         when = m.group("q") if m else ""
         if not when and last and not timed:
             w = w + " later"
-        w = re.sub(r"\b(increasing|rising|decreasing|easing|dropping)(?: to)? (severe gale|gale|storm|near gale|"
+        w = _sub(r"\b(increasing|rising|decreasing|easing|dropping)(?: to)? (severe gale|gale|storm|near gale|"
                    r"violent storm)\b", r"\1 to a \2", w)
-        w = re.sub(r"\b(becoming) (severe gale|gale|storm|near gale|violent storm)\b", r"\1 a \2", w)
+        w = _sub(r"\b(becoming) (severe gale|gale|storm|near gale|violent storm)\b", r"\1 a \2", w)
         link = p.joint if p.joint in ("becoming", "turning") else "turning"
         if w.startswith(("occasionally ", "perhaps ", "possibly ", "probably ", "at times ")) and p.role == WIND:
             bits.append(w)  # "..., perhaps a severe gale later"
@@ -2132,7 +2145,7 @@ def _later(parts: list[Part], wind_band: int) -> str:
         elif p.role == WIND:
             bare = w[: len(w) - len(when)].strip() if when else w
             if all(x in _DIRECTION_SET or x in ("later", "or", "and") for x in _words(bare)):
-                w = re.sub(r"(?<![\w-])(" + "|".join(sorted((d for d in DIRECTIONS if not d.endswith("erly")), key=len, reverse=True))
+                w = _sub(r"(?<![\w-])(" + "|".join(sorted((d for d in DIRECTIONS if not d.endswith("erly")), key=len, reverse=True))
                            + r")(?![\w-])", lambda m: _directional(m.group(1)), bare) + w[len(bare):]
                 bits.append(link + " " + w)  # "light winds, becoming southeasterly later"
             elif _words(w)[0] in _WIND_CHANGE:
@@ -2187,7 +2200,7 @@ def _mask(sentence: str, conditions: str) -> str:
                 break
         else:
             for w in _words(p.words):
-                low = re.sub(r"\b" + re.escape(w) + r"\b", " # ", low, count=1)
+                low = _sub(r"\b" + re.escape(w) + r"\b", " # ", low, count=1)
     return low
 
 
@@ -2421,7 +2434,7 @@ def capitalised(conditions: str) -> frozenset[str]:
     """The forecast's words written with a capital inside a sentence (lower-cased): names, in a
     forecast not written in capitals or title case."""
     out = set()
-    conditions = re.sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), conditions)
+    conditions = _sub(r"\b((?:[A-Z]\.){2,})", lambda m: m.group(1).replace(".", ""), conditions)
     for sent in re.split(r"[.;:!?]\s+|\n", conditions):
         ws = re.findall(r"[^\W\d_][\w'’-]*", sent)
         if len(ws) > 1 and sum(w[0].isupper() for w in ws) * 2 <= len(ws):
@@ -2462,7 +2475,7 @@ def reduced(norm: str, caps: frozenset[str] = frozenset()) -> str:
             ok.append(keep[0].words + "".join((", " if p.joint == "," else ", " + p.joint + " ") + p.words for p in keep[1:]))
     if not ok or ok == chunks:
         return norm
-    ok[0] = re.sub(r"^(?:then|becoming|turning|with|and|followed by|giving way to) ", "", ok[0])
+    ok[0] = _sub(r"^(?:then|becoming|turning|with|and|followed by|giving way to) ", "", ok[0])
     return ", ".join(ok)
 
 
