@@ -345,8 +345,7 @@ def _area_label(m: re.Match) -> str:
     label that is itself weather ("Fire Danger:", "Heat Stress:", "ORANGE ALERT:") is kept."""
     label = m.group(0)
     ws = [w.lower() for w in re.findall(r"[^\W\d_][\w'’-]*", _sub(r"\([^()]*\)", "", label))]  # "(SOUTH)": a part of it
-    said = _KNOWN | _LABEL_WEATHER | _LABEL_KEEP if label.strip(" :").isupper() or "(" in label or "," in label or "/" in label \
-        else _FORECAST_WORDS | _KNOWN | _LABEL_WEATHER
+    said = _LABEL_SAID_STRICT if label.strip(" :").isupper() or "(" in label or "," in label or "/" in label else _LABEL_SAID
     if any(w in said for w in ws if w not in ("sea", "coast", "coastal", "offshore", "inshore", "inland", "areas", "area", "region",
                                              "waters", "of", "the", "and", "to", "lake", "bay", "channel", "summits", "slopes",
                                              "lower", "upper", "north", "south", "east", "west", "central")):
@@ -2416,6 +2415,10 @@ def _understood(p: Part, strict: frozenset[str] | None = None) -> bool:
 _FINITE = frozenset("may will can could would should might must is are was were has have had been".split())
 _KNOWN = frozenset(w for k in (list(LEXICON) + list(WIND_TERMS) + list(TEMP_TERMS) + list(DIRECTIONS) + list(_CHANGE)
                                + list(SEA_STATES) + list(SHORTHAND.values()) + list(_MODIFIERS)) for w in WORD.findall(k))
+# the words that make an area's label weather (see _area_label): a label in capitals, a list or a bracketed one
+# is weather only by its weather words, not by words such as "lower", "summits" or "south"
+_LABEL_SAID = _FORECAST_WORDS | _KNOWN | _LABEL_WEATHER
+_LABEL_SAID_STRICT = _KNOWN | _LABEL_WEATHER | _LABEL_KEEP
 
 
 _CODES = frozenset("loc utc gmt bst cet eet lt".split())
